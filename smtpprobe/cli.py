@@ -1,0 +1,402 @@
+"""The command line: options → ``smtpprobe.api`` → ``smtpprobe.render`` → exit code.
+
+Kept thin and cheap to import: heavy modules (aiosmtplib, aiosmtpd, ssl,
+cryptography) load inside the commands, so ``smtpprobe --help`` is fast.
+Results go to stdout, diagnostics to stderr; every ``SmtpprobeError`` becomes
+one line and exit code 2 in ``_guard``.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="smtpprobe",
+    help=(
+        "Probe an SMTP submission server for real (EHLO, TLS, AUTH, MAIL, RCPT; never DATA "
+        "unless --send) and explain any rejection in English and Japanese."
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+profiles_app = typer.Typer(
+    help="List the provider profiles, or show one.", invoke_without_command=True
+)
+app.add_typer(profiles_app, name="profiles")
+
+EXIT_USAGE = 2
+EXIT_INTERNAL = 4
+
+
+class SecurityChoice(str, Enum):
+    implicit_tls = "implicit-tls"
+    starttls = "starttls"
+    plain = "plain"
+
+
+class Lang(str, Enum):
+    en = "en"
+    ja = "ja"
+
+
+def default_lang() -> str:
+    """Japanese when the locale says so (LC_ALL, LC_MESSAGES, LANG), else English."""
+    for var in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        value = os.environ.get(var)
+        if value:
+            return "ja" if value.lower().startswith("ja") else "en"
+    return "en"
+
+
+def _fail(message: str, code: int = EXIT_USAGE) -> typer.Exit:
+    typer.echo(f"smtpprobe: error: {message}", err=True)
+    return typer.Exit(code)
+
+
+@contextmanager
+def _guard(scrub: Callable[[str], str] = lambda s: s) -> Iterator[None]:
+    """Turn our errors into one line on stderr and exit code 2; never a traceback."""
+    from smtpprobe.errors import SmtpprobeError
+
+    try:
+        yield
+    except SmtpprobeError as exc:
+        raise _fail(scrub(str(exc))) from None
+    except KeyboardInterrupt:
+        raise _fail("interrupted", 130) from None
+    except (typer.Exit, typer.Abort):
+        raise
+    except Exception as exc:  # a bug: say so in one line, without the secret
+        message = scrub(f"{type(exc).__name__}: {exc}")
+        raise _fail(f"internal error, please report it: {message}", EXIT_INTERNAL) from None
+
+
+def _read_secret(env_name: str | None, from_stdin: bool) -> str | None:
+    from smtpprobe.errors import ConfigError
+
+    if env_name:
+        value = os.environ.get(env_name)
+        if value is None:
+            raise ConfigError(f"--password-env {env_name}: that environment variable is not set")
+        return value
+    if from_stdin:
+        line = sys.stdin.readline()
+        if not line:
+            raise ConfigError("--password-stdin: standard input was empty")
+        return line.rstrip("\r\n")
+    return None
+
+
+def _lookup_password(
+    password_env: str | None, password_stdin: bool, profile: str | None, user: str | None
+) -> str | None:
+    from smtpprobe.errors import ConfigError
+
+    if password_env and password_stdin:
+        raise ConfigError("use only one of --password-env and --password-stdin")
+    password = _read_secret(password_env, password_stdin)
+    if password is not None:
+        return password
+    candidates = ["SMTPPROBE_PASSWORD"]
+    if profile:
+        from smtpprobe.loading import load_profiles
+
+        profiles = load_profiles()
+        if profile in profiles.profiles and profiles.profiles[profile].password_env:
+            candidates.insert(0, str(profiles.profiles[profile].password_env))
+    for name in candidates:
+        if os.environ.get(name):
+            return os.environ[name]
+    if sys.stdin.isatty() and sys.stderr.isatty():
+        import getpass
+
+        return getpass.getpass(f"Password for {user}: ", stream=sys.stderr)
+    return None
+
+
+@app.command()
+def check(
+    profile: Annotated[
+        str | None, typer.Argument(help="Provider profile name (see 'smtpprobe profiles').")
+    ] = None,
+    host: Annotated[str | None, typer.Option(help="SMTP server host name.")] = None,
+    port: Annotated[int | None, typer.Option(min=1, max=65535, help="Server port.")] = None,
+    security: Annotated[
+        SecurityChoice | None,
+        typer.Option(help="implicit-tls (SSL, 465), starttls (TLS, 587) or plain."),
+    ] = None,
+    user: Annotated[str | None, typer.Option("--user", "-u", help="AUTH user name.")] = None,
+    password_env: Annotated[
+        str | None, typer.Option(help="Read the password from this environment variable.")
+    ] = None,
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from standard input.")
+    ] = False,
+    oauth_token_env: Annotated[
+        str | None, typer.Option(help="Read an OAuth 2.0 token (XOAUTH2) from this variable.")
+    ] = None,
+    sender: Annotated[
+        str | None, typer.Option("--from", help="MAIL FROM address (default: the user name).")
+    ] = None,
+    recipient: Annotated[
+        str | None,
+        typer.Option("--to", help="RCPT TO address (default: outside the sender's domain)."),
+    ] = None,
+    no_auth: Annotated[
+        bool, typer.Option("--no-auth", help="Probe without AUTH (finds open relays).")
+    ] = False,
+    send: Annotated[
+        bool, typer.Option("--send", help="Really send one minimal test message to --to.")
+    ] = False,
+    timeout: Annotated[
+        float, typer.Option(help="Overall time limit for the whole probe, in seconds.")
+    ] = 60.0,
+    phase_timeout: Annotated[
+        float, typer.Option(help="Time limit for each step (connect, TLS, each reply).")
+    ] = 15.0,
+    ca_file: Annotated[
+        Path | None, typer.Option(help="Also trust the CA certificates in this PEM file.")
+    ] = None,
+    insecure: Annotated[
+        bool, typer.Option("--insecure", help="Do not verify the server certificate.")
+    ] = False,
+    source_address: Annotated[
+        str | None, typer.Option(help="Connect from this local IP address.")
+    ] = None,
+    ipv4: Annotated[bool, typer.Option("--ipv4", "-4", help="Use IPv4 only.")] = False,
+    ipv6: Annotated[bool, typer.Option("--ipv6", "-6", help="Use IPv6 only.")] = False,
+    ehlo: Annotated[
+        str | None, typer.Option(help="EHLO name (default: the local address literal).")
+    ] = None,
+    allow_plaintext_auth: Annotated[
+        bool,
+        typer.Option("--allow-plaintext-auth", help="Allow AUTH over an unencrypted connection."),
+    ] = False,
+    profile_file: Annotated[
+        Path | None, typer.Option("--profile", help="Use the profile in this YAML file.")
+    ] = None,
+    rules: Annotated[
+        list[Path] | None, typer.Option("--rules", help="Extra rule file (takes precedence).")
+    ] = None,
+    json_output: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+    lang: Annotated[
+        Lang | None, typer.Option(help="Language of the verdict (default: from the locale).")
+    ] = None,
+) -> None:
+    """Run one real SMTP dialogue and print the transcript and the verdict.
+
+    Exit codes: 0 accepted, 1 refused by the server, 2 usage or configuration
+    error, 3 the dialogue could not be completed (DNS, connect, TLS, timeout).
+    """
+    import socket
+
+    from smtpprobe.api import CheckOptions, probe
+    from smtpprobe.core.redact import Redactor
+    from smtpprobe.core.transcript import Security
+    from smtpprobe.render import format_json, format_text
+
+    secrets: list[str] = []
+    with _guard(lambda text: Redactor(secrets)(text)):
+        from smtpprobe.errors import ConfigError
+
+        if ipv4 and ipv6:
+            raise ConfigError("use only one of -4 and -6")
+        if send and no_auth:
+            raise ConfigError("--send needs AUTH; drop --no-auth")
+        password = None
+        token = None
+        if not no_auth:
+            if oauth_token_env:
+                token = os.environ.get(oauth_token_env)
+                if token is None:
+                    raise ConfigError(
+                        f"--oauth-token-env {oauth_token_env}: that environment variable is not set"
+                    )
+            else:
+                password = _lookup_password(password_env, password_stdin, profile, user)
+        secrets.extend(s for s in (password, token) if s)
+        options = CheckOptions(
+            profile=profile,
+            host=host,
+            port=port,
+            security=Security(security.value) if security else None,
+            user=user,
+            password=password,
+            oauth_token=token,
+            sender=sender,
+            recipient=recipient,
+            no_auth=no_auth,
+            send=send,
+            timeout=timeout,
+            phase_timeout=phase_timeout,
+            ca_file=ca_file,
+            insecure=insecure,
+            source_address=source_address,
+            ehlo_name=ehlo,
+            allow_plaintext_auth=allow_plaintext_auth,
+            profile_files=(profile_file,) if profile_file else (),
+            rule_files=tuple(rules or ()),
+            family=socket.AF_INET if ipv4 else socket.AF_INET6 if ipv6 else socket.AF_UNSPEC,
+        )
+        import asyncio
+
+        report = asyncio.run(probe(options))
+    chosen = lang.value if lang else default_lang()
+    if json_output:
+        typer.echo(format_json(report))
+    else:
+        typer.echo(format_text(report, chosen))
+    raise typer.Exit(int(report.verdict.exit_code))
+
+
+@profiles_app.callback()
+def profiles_list(
+    ctx: typer.Context,
+    profile_file: Annotated[
+        list[Path] | None, typer.Option("--profile", help="Also load this profile file.")
+    ] = None,
+) -> None:
+    """List every known profile: name, server, port, security."""
+    if ctx.invoked_subcommand is not None:
+        return
+    with _guard():
+        from smtpprobe.loading import load_profiles
+
+        profiles = load_profiles(tuple(profile_file or ()))
+        rows = [
+            (p.name, p.host or p.host_pattern or "", str(p.port), p.security.value, p.title)
+            for p in profiles
+        ]
+    widths = [max(len(r[i]) for r in rows) for i in range(4)] if rows else [0] * 4
+    for row in rows:
+        typer.echo("  ".join(col.ljust(widths[i]) for i, col in enumerate(row[:4])) + "  " + row[4])
+
+
+@profiles_app.command("show")
+def profiles_show(
+    name: Annotated[str, typer.Argument(help="Profile name.")],
+    lang: Annotated[Lang | None, typer.Option(help="Language of the notes.")] = None,
+) -> None:
+    """Show one profile in full: settings, notes, sources and its own rules."""
+    chosen = lang.value if lang else default_lang()
+    with _guard():
+        from smtpprobe.loading import load_profiles
+
+        p = load_profiles().get(name)
+    typer.echo(f"{p.name}: {p.title}")
+    typer.echo(f"  server    {p.host or p.host_pattern + ' (give yours with --host)'}")
+    typer.echo(f"  port      {p.port} ({p.security.value})")
+    for alt in p.alternatives:
+        typer.echo(f"  also      {alt.port} ({alt.security.value})")
+    typer.echo(f"  user name {p.username}")
+    typer.echo(f"  AUTH      {' '.join(p.auth_mechanisms)}")
+    if p.password_env:
+        typer.echo(f"  password  from ${p.password_env} (or --password-env / --password-stdin)")
+    if p.geo_ip_filter:
+        typer.echo("  geo-IP    this provider can reject clients outside Japan")
+    if p.notes:
+        typer.echo(f"  notes     {p.notes.get(chosen)}")
+    if p.gmail_notes:
+        typer.echo(f"  gmail     {p.gmail_notes.get(chosen)}")
+    for rule in p.rules:
+        typer.echo(f"  rule      {rule.id} → {rule.category}")
+    for source in p.sources:
+        typer.echo(f"  source    {source}")
+    typer.echo(f"  file      {p.source}")
+
+
+@app.command()
+def double(
+    scenario: Annotated[str, typer.Option(help="Scenario name (see --list).")] = "ok",
+    port: Annotated[int, typer.Option(min=0, max=65535, help="Port (0: any free).")] = 0,
+    host: Annotated[str, typer.Option(help="Loopback address to listen on.")] = "127.0.0.1",
+    security: Annotated[
+        SecurityChoice | None, typer.Option(help="Override the scenario's security mode.")
+    ] = None,
+    list_scenarios: Annotated[
+        bool, typer.Option("--list", help="List the scenarios and exit.")
+    ] = False,
+    duration: Annotated[
+        float | None, typer.Option(help="Stop after this many seconds (default: Ctrl-C).")
+    ] = None,
+) -> None:
+    """Serve the offline test double: an aiosmtpd server emulating a provider's behaviour."""
+    import ipaddress
+    import time
+
+    with _guard():
+        from smtpprobe.errors import ConfigError
+        from smtpprobe.testing import (
+            DEFAULT_PASSWORD,
+            DEFAULT_USER,
+            DoubleServer,
+            load_scenarios,
+        )
+
+        scenarios = load_scenarios()
+        if list_scenarios:
+            for s in scenarios.values():
+                typer.echo(f"{s.name:<20} {s.security:<13} {s.summary}")
+            return
+        if scenario not in scenarios:
+            raise ConfigError(
+                f"unknown scenario '{scenario}'; known: {', '.join(scenarios)}"
+            )
+        try:
+            if not ipaddress.ip_address(host).is_loopback:
+                raise ConfigError(f"--host {host}: the double only listens on loopback addresses")
+        except ValueError:
+            raise ConfigError(f"--host {host}: give a loopback IP address such as 127.0.0.1") from None
+        server = DoubleServer(
+            scenario, security=security.value if security else None, host=host, port=port
+        )
+        try:
+            server.start()
+        except OSError as exc:
+            raise ConfigError(f"cannot listen on {host}:{port} ({exc.strerror})") from None
+        try:
+            typer.echo(f"scenario  {scenario}: {scenarios[scenario].summary}")
+            typer.echo(f"listening {server.host}:{server.port} ({server.security})")
+            typer.echo(f"CA file   {server.ca_file}")
+            typer.echo(f"user      {DEFAULT_USER}  password {DEFAULT_PASSWORD} (test double only)")
+            typer.echo(
+                f"try       SMTPPROBE_PASSWORD={DEFAULT_PASSWORD} smtpprobe check --host "
+                f"{server.host} --port {server.port} --security {server.security} "
+                f"--user {DEFAULT_USER} --ca-file {server.ca_file}"
+            )
+            sys.stdout.flush()
+            deadline = None if duration is None else time.monotonic() + duration
+            while deadline is None or time.monotonic() < deadline:
+                time.sleep(0.2)
+        finally:
+            server.stop()
+
+
+@app.command()
+def demo(
+    lang: Annotated[Lang | None, typer.Option(help="Language of the causes.")] = None,
+) -> None:
+    """Start the test double, probe several scenarios, and print each verdict (offline)."""
+    chosen = lang.value if lang else default_lang()
+    with _guard():
+        from smtpprobe.demo import format_demo, run_demo
+
+        rows = run_demo()
+    typer.echo(format_demo(rows, chosen))
+
+
+def main(argv: list[str] | None = None) -> Any:
+    """Console-script entry point."""
+    return app(args=argv, prog_name="smtpprobe")

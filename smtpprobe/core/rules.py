@@ -1,0 +1,352 @@
+"""Diagnosis rules: the model, validation from plain data, and matching.
+
+A rule says "when a step looks like this, the outcome is this category, for
+this cause, with this remedy". Rules live in YAML (``smtpprobe/data/rules.yaml``,
+a profile's ``rules:`` list, or a user's own file); this module only sees the
+parsed dicts, so it is tested with plain data.
+
+Matching is first-match in precedence order: user rules, then the active
+profile's rules, then the built-in base in file order. Within the base, the
+more specific rules come first and the RFC 3463 / basic-code fallbacks last.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from smtpprobe.core.errors import SmtpprobeError
+from smtpprobe.core.transcript import FailureKind, Phase
+
+__all__ = [
+    "CATEGORIES",
+    "Example",
+    "Rule",
+    "RuleError",
+    "Situation",
+    "Text",
+    "parse_rules",
+]
+
+CATEGORIES: tuple[str, ...] = (
+    "ok",
+    "dns-failure",
+    "connect-refused",
+    "connect-timeout",
+    "network-unreachable",
+    "tls-handshake-failed",
+    "tls-certificate-invalid",
+    "wrong-security-mode",
+    "starttls-unavailable",
+    "greeting-rejected",
+    "server-busy",
+    "tls-required",
+    "auth-required",
+    "auth-unavailable",
+    "auth-failed",
+    "auth-method-disabled",
+    "auth-mechanism-unsupported",
+    "client-ip-rejected",
+    "blocklisted",
+    "relay-denied",
+    "sender-rejected",
+    "recipient-unknown",
+    "recipient-disabled",
+    "mailbox-full",
+    "message-too-large",
+    "unauthenticated-sender",
+    "dmarc-rejected",
+    "rate-limited",
+    "greylisted",
+    "temporary-failure",
+    "protocol-error",
+    "content-rejected",
+    "timeout",
+    "connection-lost",
+)
+
+_MATCH_KEYS = frozenset(
+    {"phases", "codes", "enhanced", "text", "failures", "facts", "profiles", "not_text"}
+)
+_RULE_KEYS = frozenset(
+    {"id", "category", "retryable", "match", "cause", "remedy", "examples", "fallback", "refuser"}
+)
+_EXAMPLE_KEYS = frozenset({"reply", "phase", "failure", "facts", "profile"})
+_PHASES = frozenset(p.value for p in Phase)
+_FAILURES = frozenset(f.value for f in FailureKind)
+_ENHANCED_PATTERN = re.compile(r"^[245x*]\.(\d{1,3}|[x*])\.(\d{1,3}|[x*])$")
+
+
+class RuleError(SmtpprobeError, ValueError):
+    """A rule that cannot be used; the message names the rule and the problem."""
+
+
+@dataclass(frozen=True, slots=True)
+class Text:
+    """A user-facing sentence in English and Japanese."""
+
+    en: str
+    ja: str
+
+    def get(self, lang: str) -> str:
+        """The text in ``lang`` ("en" or "ja")."""
+        return self.ja if lang == "ja" else self.en
+
+
+@dataclass(frozen=True, slots=True)
+class Situation:
+    """What a rule is matched against: one decisive step, plus context.
+
+    ``facts`` are short strings the classifier derives from the whole
+    transcript, such as ``port-speaks:implicit-tls`` or ``authenticated``.
+    """
+
+    phase: str | None = None
+    code: int | None = None
+    enhanced: str | None = None
+    text: str = ""
+    failure: str | None = None
+    facts: frozenset[str] = frozenset()
+    profile: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Example:
+    """A situation a rule must match (and the tests check that it does)."""
+
+    situation: Situation
+    reply: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """One diagnosis rule. Every condition present must hold; absent ones match anything."""
+
+    id: str
+    category: str
+    retryable: bool
+    cause: Text
+    remedy: Text
+    phases: frozenset[str] = frozenset()
+    codes: frozenset[int] = frozenset()
+    enhanced: tuple[str, ...] = ()
+    text: re.Pattern[str] | None = None
+    not_text: re.Pattern[str] | None = None
+    failures: frozenset[str] = frozenset()
+    facts: frozenset[str] = frozenset()
+    profiles: frozenset[str] = frozenset()
+    fallback: str | None = None  # "enhanced" or "code": only the code was understood
+    refuser: str | None = None  # "submission", "recipient", "gmail"
+    examples: tuple[Example, ...] = field(default=(), compare=False)
+    source: str = ""
+
+    def matches(self, situation: Situation) -> re.Match[str] | bool:
+        """Whether the rule applies; returns the text match when there is one (evidence)."""
+        if self.profiles and situation.profile not in self.profiles:
+            return False
+        if self.phases and situation.phase not in self.phases:
+            return False
+        if self.failures and situation.failure not in self.failures:
+            return False
+        if not self.failures and situation.failure is not None:
+            return False
+        if self.codes and situation.code not in self.codes:
+            return False
+        if self.enhanced and not any(
+            _enhanced_matches(p, situation.enhanced) for p in self.enhanced
+        ):
+            return False
+        if self.facts and not self.facts <= situation.facts:
+            return False
+        if self.not_text is not None and self.not_text.search(situation.text):
+            return False
+        if self.text is not None:
+            found = self.text.search(situation.text)
+            return found if found else False
+        return True
+
+
+def _enhanced_matches(pattern: str, enhanced: str | None) -> bool:
+    if enhanced is None:
+        return False
+    want = pattern.split(".")
+    have = enhanced.split(".")
+    return all(w in ("x", "*") or w == h for w, h in zip(want, have, strict=True))
+
+
+def _text(value: Any, where: str, key: str) -> Text:
+    if not isinstance(value, Mapping):
+        raise RuleError(f"{where}: '{key}' must be a mapping with 'en' and 'ja'")
+    missing = [lang for lang in ("en", "ja") if not isinstance(value.get(lang), str)]
+    if missing:
+        raise RuleError(f"{where}: '{key}' lacks text for {', '.join(missing)}")
+    return Text(en=value["en"].strip(), ja=value["ja"].strip())
+
+
+def _strings(value: Any, where: str, key: str) -> tuple[str, ...]:
+    if isinstance(value, str | int):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(v, str | int) for v in value):
+        raise RuleError(f"{where}: 'match.{key}' must be a value or a list of values")
+    return tuple(str(v) for v in value)
+
+
+def _regex(value: Any, where: str, key: str) -> re.Pattern[str]:
+    if not isinstance(value, str) or not value:
+        raise RuleError(f"{where}: 'match.{key}' must be a non-empty regular expression")
+    try:
+        return re.compile(value, re.IGNORECASE)
+    except re.error as exc:
+        raise RuleError(f"{where}: 'match.{key}' is not a valid regular expression: {exc}") from None
+
+
+def _example(raw: Any, where: str) -> Example:
+    if isinstance(raw, str):
+        raw = {"reply": raw}
+    if not isinstance(raw, Mapping):
+        raise RuleError(f"{where}: each example must be a reply string or a mapping")
+    unknown = set(raw) - _EXAMPLE_KEYS
+    if unknown:
+        raise RuleError(f"{where}: unknown example key(s) {', '.join(sorted(unknown))}")
+    from smtpprobe.core.reply import parse_reply  # local: keeps rules importable alone
+
+    code = enhanced = None
+    text = ""
+    reply = raw.get("reply")
+    if reply is not None:
+        try:
+            parsed = parse_reply(str(reply))
+        except ValueError as exc:
+            raise RuleError(f"{where}: example reply {reply!r}: {exc}") from None
+        code, enhanced, text = parsed.code, parsed.enhanced, parsed.text
+    failure = raw.get("failure")
+    if failure is not None and failure not in _FAILURES:
+        raise RuleError(f"{where}: example failure {failure!r} is not a known failure kind")
+    if reply is None and failure is None:
+        raise RuleError(f"{where}: an example needs 'reply' or 'failure'")
+    phase = raw.get("phase")
+    if phase is not None and phase not in _PHASES:
+        raise RuleError(f"{where}: example phase {phase!r} is not a known phase")
+    situation = Situation(
+        phase=phase,
+        code=code,
+        enhanced=enhanced,
+        text=text,
+        failure=failure,
+        facts=frozenset(_strings(raw.get("facts", []), where, "facts")),
+        profile=raw.get("profile"),
+    )
+    return Example(situation=situation, reply=None if reply is None else str(reply))
+
+
+def parse_rule(raw: Any, source: str, index: int) -> Rule:
+    """Validate one rule dict; ``source`` names the file for messages."""
+    if not isinstance(raw, Mapping):
+        raise RuleError(f"{source}: rule #{index + 1} must be a mapping")
+    rule_id = raw.get("id")
+    where = f"{source}: rule '{rule_id}'" if rule_id else f"{source}: rule #{index + 1}"
+    if not isinstance(rule_id, str) or not rule_id:
+        raise RuleError(f"{where}: 'id' is required")
+    unknown = set(raw) - _RULE_KEYS
+    if unknown:
+        raise RuleError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}")
+    category = raw.get("category")
+    if category not in CATEGORIES:
+        raise RuleError(f"{where}: 'category' {category!r} is not one of the known categories")
+    retryable = raw.get("retryable")
+    if not isinstance(retryable, bool):
+        raise RuleError(f"{where}: 'retryable' must be true or false")
+    match = raw.get("match", {}) or {}
+    if not isinstance(match, Mapping):
+        raise RuleError(f"{where}: 'match' must be a mapping")
+    unknown = set(match) - _MATCH_KEYS
+    if unknown:
+        raise RuleError(f"{where}: unknown match key(s) {', '.join(sorted(unknown))}")
+    phases = _strings(match.get("phases", []), where, "phases")
+    for phase in phases:
+        if phase not in _PHASES:
+            raise RuleError(f"{where}: phase {phase!r} is not one of {', '.join(sorted(_PHASES))}")
+    codes: list[int] = []
+    for code in _strings(match.get("codes", []), where, "codes"):
+        if not (code.isdigit() and len(code) == 3):
+            raise RuleError(f"{where}: code {code!r} is not a three-digit reply code")
+        codes.append(int(code))
+    enhanced = _strings(match.get("enhanced", []), where, "enhanced")
+    for pattern in enhanced:
+        if not _ENHANCED_PATTERN.match(pattern):
+            raise RuleError(f"{where}: enhanced code {pattern!r} is not like 5.7.1 or 5.7.*")
+    failures = _strings(match.get("failures", []), where, "failures")
+    for failure in failures:
+        if failure not in _FAILURES:
+            raise RuleError(f"{where}: failure {failure!r} is not a known failure kind")
+    fallback = raw.get("fallback")
+    if fallback not in (None, "enhanced", "code"):
+        raise RuleError(f"{where}: 'fallback' must be 'enhanced' or 'code'")
+    refuser = raw.get("refuser")
+    if refuser not in (None, "submission", "recipient", "gmail"):
+        raise RuleError(f"{where}: 'refuser' must be submission, recipient or gmail")
+    examples_raw = raw.get("examples")
+    if not isinstance(examples_raw, list) or not examples_raw:
+        raise RuleError(f"{where}: 'examples' must list at least one text the rule matches")
+    rule = Rule(
+        id=rule_id,
+        category=category,
+        retryable=retryable,
+        cause=_text(raw.get("cause"), where, "cause"),
+        remedy=_text(raw.get("remedy"), where, "remedy"),
+        phases=frozenset(phases),
+        codes=frozenset(codes),
+        enhanced=enhanced,
+        text=_regex(match["text"], where, "text") if "text" in match else None,
+        not_text=_regex(match["not_text"], where, "not_text") if "not_text" in match else None,
+        failures=frozenset(failures),
+        facts=frozenset(_strings(match.get("facts", []), where, "facts")),
+        profiles=frozenset(_strings(match.get("profiles", []), where, "profiles")),
+        fallback=fallback,
+        refuser=refuser,
+        examples=tuple(_example(e, where) for e in examples_raw),
+        source=source,
+    )
+    return rule
+
+
+def parse_rules(items: Iterable[Any], source: str, *, profile: str | None = None) -> list[Rule]:
+    """Validate a list of rule dicts. With ``profile``, each rule is limited to it.
+
+    Raises RuleError naming the source, the rule and the problem; duplicate
+    ids within one source are an error too.
+    """
+    rules: list[Rule] = []
+    seen: set[str] = set()
+    for index, raw in enumerate(items):
+        rule = parse_rule(raw, source, index)
+        if rule.id in seen:
+            raise RuleError(f"{source}: rule '{rule.id}' is defined twice")
+        seen.add(rule.id)
+        if profile is not None and not rule.profiles:
+            rule = _with_profile(rule, profile)
+        rules.append(rule)
+    return rules
+
+
+def _with_profile(rule: Rule, profile: str) -> Rule:
+    from dataclasses import replace
+
+    examples = tuple(
+        Example(situation=replace(e.situation, profile=e.situation.profile or profile), reply=e.reply)
+        for e in rule.examples
+    )
+    return replace(rule, profiles=frozenset({profile}), examples=examples)
+
+
+def first_match(
+    rules: Sequence[Rule], situation: Situation
+) -> tuple[Rule, re.Match[str] | None] | None:
+    """The first rule that matches, with its text match as evidence."""
+    for rule in rules:
+        found = rule.matches(situation)
+        if found:
+            return rule, found if isinstance(found, re.Match) else None
+    return None

@@ -1,0 +1,189 @@
+"""The JSON report: one document per probe, with a versioned schema.
+
+Schema ``smtpprobe/check/v1`` (documented in README, pinned by a golden test).
+Fields are only ever added within a version; renaming or removing one bumps it.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from smtpprobe import __version__
+from smtpprobe.core.reply import Reply
+from smtpprobe.core.transcript import (
+    Failure,
+    FailureKind,
+    Phase,
+    Security,
+    Step,
+    Target,
+    TLSInfo,
+    Transcript,
+)
+
+if TYPE_CHECKING:
+    from smtpprobe.api import Report
+
+__all__ = ["SCHEMA", "format_json", "report_to_dict", "transcript_from_dict"]
+
+SCHEMA = "smtpprobe/check/v1"
+
+
+def _reply(reply: Reply | None) -> dict[str, Any] | None:
+    if reply is None:
+        return None
+    return {"code": reply.code, "enhanced": reply.enhanced, "lines": list(reply.lines)}
+
+
+def _step(step: Step) -> dict[str, Any]:
+    return {
+        "phase": step.phase.value,
+        "command": step.command,
+        "reply": _reply(step.reply),
+        "failure": (
+            None
+            if step.failure is None
+            else {"kind": step.failure.kind.value, "detail": step.failure.detail}
+        ),
+        "elapsed_ms": step.elapsed_ms,
+        "note": step.note or None,
+    }
+
+
+def _tls(tls: TLSInfo | None) -> dict[str, Any] | None:
+    if tls is None:
+        return None
+    return {
+        "version": tls.version,
+        "cipher": tls.cipher,
+        "verified": tls.verified,
+        "verify_error": tls.verify_error,
+        "certificate": {
+            "subject": tls.subject,
+            "issuer": tls.issuer,
+            "san": list(tls.san),
+            "not_after": tls.not_after,
+        },
+    }
+
+
+def report_to_dict(report: Report) -> dict[str, Any]:
+    """The report as plain JSON-ready data (not yet redacted: use ``format_json``)."""
+    t = report.transcript
+    v = report.verdict
+    gmail = report.gmail_settings
+    return {
+        "schema": SCHEMA,
+        "tool": {"name": "smtpprobe", "version": __version__},
+        "started_at": report.started_at,
+        "profile": report.profile.name if report.profile else None,
+        "target": {
+            "host": t.target.host,
+            "port": t.target.port,
+            "security": t.target.security.value,
+            "addresses": list(t.target.addresses),
+            "address_used": t.target.address_used,
+            "source_address": t.target.source_address,
+        },
+        "auth": {
+            "username": t.username,
+            "mechanism": t.auth_mechanism,
+            "skipped": t.no_auth,
+        },
+        "envelope": {"sender": t.sender, "recipient": t.recipient, "data_sent": t.send},
+        "tls": _tls(t.tls),
+        "capabilities": {"before_tls": list(t.capabilities_before_tls), "final": list(t.capabilities)},
+        "steps": [_step(s) for s in t.steps],
+        "verdict": {
+            "category": v.category,
+            "stage": v.stage,
+            "retryable": v.retryable,
+            "cause": {"en": v.cause.en, "ja": v.cause.ja},
+            "remedy": {"en": v.remedy.en, "ja": v.remedy.ja},
+            "rule": v.rule_id,
+            "evidence": v.evidence,
+            "understood": "code-only" if v.fallback else "text",
+            "refuser": v.refuser,
+            "findings": [
+                {"id": f.id, "message": {"en": f.message.en, "ja": f.message.ja}}
+                for f in v.findings
+            ],
+        },
+        "gmail_settings": (
+            None
+            if gmail is None
+            else {
+                "smtp_server": gmail.smtp_server,
+                "port": gmail.port,
+                "username": gmail.username,
+                "security": gmail.security,
+                "label": gmail.label,
+            }
+        ),
+        "exit_code": int(v.exit_code),
+    }
+
+
+def format_json(report: Report) -> str:
+    """The report as one JSON document, redacted."""
+    text = json.dumps(report_to_dict(report), ensure_ascii=False, indent=2)
+    return report.redactor(text)
+
+
+def transcript_from_dict(data: dict[str, Any]) -> Transcript:
+    """Rebuild a Transcript from a ``smtpprobe/check/v1`` document (for replay and tests)."""
+    if data.get("schema") != SCHEMA:
+        raise ValueError(f"not a {SCHEMA} document (schema={data.get('schema')!r})")
+    t = data["target"]
+    tls = data.get("tls")
+    steps = []
+    for s in data["steps"]:
+        reply = s.get("reply")
+        failure = s.get("failure")
+        steps.append(
+            Step(
+                phase=Phase(s["phase"]),
+                command=s.get("command"),
+                reply=None
+                if reply is None
+                else Reply(reply["code"], tuple(reply["lines"]), reply.get("enhanced")),
+                failure=None
+                if failure is None
+                else Failure(FailureKind(failure["kind"]), failure.get("detail", "")),
+                elapsed_ms=s.get("elapsed_ms"),
+                note=s.get("note") or "",
+            )
+        )
+    return Transcript(
+        target=Target(
+            host=t["host"],
+            port=t["port"],
+            security=Security(t["security"]),
+            addresses=tuple(t.get("addresses", ())),
+            address_used=t.get("address_used"),
+            source_address=t.get("source_address"),
+        ),
+        profile=data.get("profile"),
+        username=data["auth"].get("username"),
+        sender=data["envelope"].get("sender"),
+        recipient=data["envelope"].get("recipient"),
+        auth_mechanism=data["auth"].get("mechanism"),
+        no_auth=data["auth"].get("skipped", False),
+        send=data["envelope"].get("data_sent", False),
+        tls=None
+        if tls is None
+        else TLSInfo(
+            version=tls.get("version"),
+            cipher=tls.get("cipher"),
+            verified=tls.get("verified", False),
+            verify_error=tls.get("verify_error"),
+            subject=tls["certificate"].get("subject"),
+            issuer=tls["certificate"].get("issuer"),
+            san=tuple(tls["certificate"].get("san", ())),
+            not_after=tls["certificate"].get("not_after"),
+        ),
+        steps=steps,
+        capabilities_before_tls=tuple(data["capabilities"]["before_tls"]),
+        capabilities=tuple(data["capabilities"]["final"]),
+    )

@@ -1,0 +1,96 @@
+"""TLS: the client context from the user's options, and what a handshake negotiated."""
+
+from __future__ import annotations
+
+import datetime as dt
+import ssl
+from pathlib import Path
+
+from smtpprobe.core.transcript import TLSInfo
+from smtpprobe.errors import ConfigError
+
+__all__ = ["client_context", "describe_tls", "verify_error"]
+
+
+def client_context(*, ca_file: Path | None = None, insecure: bool = False) -> ssl.SSLContext:
+    """A client SSLContext: system trust store (plus ``ca_file``), or no verification."""
+    context = ssl.create_default_context()
+    if ca_file is not None:
+        try:
+            context.load_verify_locations(cafile=str(ca_file))
+        except (OSError, ssl.SSLError) as exc:
+            reason = getattr(exc, "strerror", None) or str(exc)
+            raise ConfigError(f"--ca-file {ca_file}: cannot load it as PEM certificates ({reason})")
+    if insecure:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    return context
+
+
+def unverified_context() -> ssl.SSLContext:
+    """A context that completes any handshake: only to look at a certificate or a port."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    return context
+
+
+def _name(name: object) -> str:
+    from cryptography import x509
+
+    assert isinstance(name, x509.Name)
+    return name.rfc4514_string()
+
+
+def describe_tls(
+    ssl_object: ssl.SSLObject | ssl.SSLSocket | None, *, verified: bool, error: str | None = None
+) -> TLSInfo:
+    """Version, cipher and the peer certificate's subject, SAN, issuer and expiry.
+
+    The DER form is parsed with ``cryptography`` because ``getpeercert()``
+    returns nothing useful when verification is off.
+    """
+    if ssl_object is None:
+        return TLSInfo(verified=False, verify_error=error)
+    cipher = ssl_object.cipher()
+    info = TLSInfo(
+        version=ssl_object.version(),
+        cipher=cipher[0] if cipher else None,
+        verified=verified,
+        verify_error=error,
+    )
+    der = ssl_object.getpeercert(binary_form=True)
+    if not der:
+        return info
+    try:
+        from cryptography import x509
+
+        cert = x509.load_der_x509_certificate(der)
+        try:
+            ext = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName)
+            san = tuple(
+                [f"DNS:{n}" for n in ext.value.get_values_for_type(x509.DNSName)]
+                + [f"IP:{a}" for a in ext.value.get_values_for_type(x509.IPAddress)]
+            )
+        except x509.ExtensionNotFound:
+            san = ()
+        not_after = cert.not_valid_after_utc.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return TLSInfo(
+            version=info.version,
+            cipher=info.cipher,
+            verified=verified,
+            verify_error=error,
+            subject=_name(cert.subject),
+            issuer=_name(cert.issuer),
+            san=san,
+            not_after=not_after,
+        )
+    except Exception:  # a certificate we cannot parse is still a handshake that happened
+        return info
+
+
+def verify_error(exc: ssl.SSLCertVerificationError) -> str:
+    """OpenSSL's own words for why the certificate was not trusted."""
+    return (
+        getattr(exc, "verify_message", None) or getattr(exc, "reason", None) or str(exc)
+    )

@@ -1,0 +1,91 @@
+"""Reply parsing and decoding, on plain strings and bytes."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from smtpprobe.core.reply import Reply, decode_reply_text, from_code_and_message, parse_reply
+
+
+@pytest.mark.parametrize(
+    ("text", "code", "enhanced", "lines"),
+    [
+        pytest.param("250 2.1.0 Ok", 250, "2.1.0", ("Ok",), id="single-enhanced"),
+        pytest.param("220 smtp.example ESMTP", 220, None, ("smtp.example ESMTP",), id="greeting"),
+        pytest.param(
+            "550-5.7.26 This mail is unauthenticated\n550 5.7.26 more text",
+            550,
+            "5.7.26",
+            ("This mail is unauthenticated", "more text"),
+            id="multi-line",
+        ),
+        pytest.param(
+            "553 5.7.1 <a@b>: Client host rejected: Relay access denied (E041)",
+            553,
+            "5.7.1",
+            ("<a@b>: Client host rejected: Relay access denied (E041)",),
+            id="ocn-e041",
+        ),
+        pytest.param("  535 5.7.8 Error: authentication failed  ", 535, "5.7.8",
+                     ("Error: authentication failed",), id="padded"),
+        pytest.param("421", 421, None, (), id="code-only"),
+    ],
+)
+def test_parse_reply(text: str, code: int, enhanced: str | None, lines: tuple[str, ...]) -> None:
+    reply = parse_reply(text)
+    assert (reply.code, reply.enhanced, reply.lines) == (code, enhanced, lines)
+
+
+def test_rewrapped_continuation_lines_are_kept() -> None:
+    text = "550-5.7.26 DKIM checks did not pass and SPF check for [x] did\nnot 550-5.7.26 pass"
+    reply = parse_reply(text)
+    assert reply.code == 550
+    assert "did" in reply.text and "pass" in reply.text
+
+
+def test_parse_reply_without_code_raises() -> None:
+    with pytest.raises(ValueError, match="three-digit"):
+        parse_reply("hello world")
+
+
+def test_reply_classes() -> None:
+    assert Reply(250, ("Ok",)).is_positive
+    assert Reply(451, ("later",)).is_transient
+    assert Reply(550, ("no",)).is_permanent
+
+
+def test_display_round_trip() -> None:
+    reply = from_code_and_message(250, "smtp.example\nSTARTTLS\nAUTH PLAIN LOGIN")
+    assert reply.display() == "250-smtp.example\n250-STARTTLS\n250 AUTH PLAIN LOGIN"
+    assert parse_reply(reply.display()) == reply
+
+
+@pytest.mark.parametrize(
+    "encoding", ["utf-8", "cp932", "iso-2022-jp", "euc-jp"], ids=lambda e: e
+)
+def test_decode_japanese_replies(encoding: str) -> None:
+    text = "宛先のユーザーは存在しません"
+    assert decode_reply_text(text.encode(encoding)) == text
+
+
+def test_decode_undecodable_bytes_does_not_raise() -> None:
+    assert "\ufffd" in decode_reply_text(b"\xff\xfe\x00\x81garbage\xfd")
+
+
+@given(
+    code=st.integers(200, 599),
+    lines=st.lists(
+        st.text(alphabet=st.characters(blacklist_categories=("Cc", "Cs", "Zl", "Zp")), max_size=40)
+        .map(str.strip)
+        .filter(lambda s: s and not s[:1].isdigit()),
+        min_size=1,
+        max_size=5,
+    ),
+)
+def test_parse_display_round_trip_property(code: int, lines: list[str]) -> None:
+    reply = Reply(code, tuple(lines))
+    parsed = parse_reply(reply.display())
+    assert parsed.code == code
+    assert parsed.text.split() == " ".join(lines).split() or parsed.enhanced is not None
