@@ -1,0 +1,115 @@
+"""Benchmarks: start-up time, probe latency and throughput against the double, classifier
+speed, and memory. Loopback only; every loop is bounded in count.
+
+Run:  python bench/bench_probe.py            (prints a Markdown table for README)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import resource
+import statistics
+import subprocess
+import sys
+import time
+import tracemalloc
+from pathlib import Path
+
+from smtpprobe.api import CheckOptions, probe
+from smtpprobe.core.classify import classify
+from smtpprobe.core.transcript import Security
+from smtpprobe.loading import load_profiles, load_rulebook
+from smtpprobe.testing import DEFAULT_PASSWORD, DEFAULT_USER, DoubleServer
+
+SEQUENTIAL = 100
+CONCURRENT = 50
+CLASSIFY = 5000
+STARTUPS = 10
+
+
+def _startup() -> float:
+    exe = Path(sys.executable).parent / "smtpprobe"
+    times = []
+    for _ in range(STARTUPS):
+        start = time.perf_counter()
+        subprocess.run([str(exe), "--help"], capture_output=True, check=True)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times) * 1000
+
+
+def _options(server: DoubleServer) -> CheckOptions:
+    return CheckOptions(
+        host=server.host,
+        port=server.port,
+        security=Security(server.security),
+        user=DEFAULT_USER,
+        password=DEFAULT_PASSWORD,
+        ca_file=Path(server.ca_file),
+        timeout=10,
+        phase_timeout=5,
+    )
+
+
+async def _sequential(server: DoubleServer) -> list[float]:
+    options = _options(server)
+    times = []
+    for _ in range(SEQUENTIAL):
+        start = time.perf_counter()
+        report = await probe(options)
+        times.append(time.perf_counter() - start)
+        assert report.verdict.ok, report.verdict
+    return times
+
+
+async def _concurrent(server: DoubleServer) -> float:
+    options = _options(server)
+    start = time.perf_counter()
+    reports = await asyncio.gather(*(probe(options) for _ in range(CONCURRENT)))
+    assert all(r.verdict.ok for r in reports)
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    rows: list[tuple[str, str]] = []
+    rows.append(("`smtpprobe --help` start-up (median of 10)", f"{_startup():.0f} ms"))
+    for security in ("starttls", "implicit-tls"):
+        with DoubleServer("ok", security=security) as server:
+            times = asyncio.run(_sequential(server))
+            rows.append(
+                (
+                    f"full probe, {security}, {SEQUENTIAL} sequential: median / p95",
+                    f"{statistics.median(times) * 1000:.1f} ms / "
+                    f"{sorted(times)[int(len(times) * 0.95)] * 1000:.1f} ms",
+                )
+            )
+            total = asyncio.run(_concurrent(server))
+            rows.append(
+                (
+                    f"{CONCURRENT} concurrent probes, {security}: wall time",
+                    f"{total * 1000:.0f} ms ({CONCURRENT / total:.0f} probes/s)",
+                )
+            )
+    with DoubleServer("ok", security="starttls") as server:
+        report = asyncio.run(probe(_options(server)))
+        gc.collect()
+        tracemalloc.start()
+        asyncio.run(probe(_options(server)))
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+    rows.append(("Python heap peak during one probe (tracemalloc)", f"{peak / 1024:.0f} KiB"))
+    rules = load_rulebook(load_profiles().get("sakura"))
+    start = time.perf_counter()
+    for _ in range(CLASSIFY):
+        classify(report.transcript, rules)
+    per = (time.perf_counter() - start) / CLASSIFY
+    rows.append((f"classify one transcript ({len(rules)} rules)", f"{per * 1e6:.0f} µs"))
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    rows.append(("peak RSS of this whole benchmark process", f"{rss / 1024:.0f} MiB"))
+    print("| measure | result |\n|---|---|")
+    for name, value in rows:
+        print(f"| {name} | {value} |")
+
+
+if __name__ == "__main__":
+    main()

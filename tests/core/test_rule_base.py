@@ -1,0 +1,215 @@
+"""The built-in rule base (smtpprobe/data/rules.yaml) classifies what it claims to.
+
+Every rule carries examples; each must be matched by its own rule and, against
+the whole file in order, land in the same category. Synthetic sweeps check that
+the fallbacks leave no reply code and no failure kind unexplained.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+from pathlib import Path
+
+import pytest
+import yaml
+
+import smtpprobe
+from smtpprobe.core.rules import CATEGORIES, Example, Rule, Situation, first_match, parse_rules
+from smtpprobe.core.transcript import FailureKind
+
+RULES_PATH = Path(smtpprobe.__file__).parent / "data" / "rules.yaml"
+ALLOWED_PLACEHOLDERS = frozenset(
+    {"host", "port", "security", "user", "sender", "recipient", "detail", "mechanisms"}
+)
+_JAPANESE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
+
+
+def _load() -> list[Rule]:
+    data = yaml.safe_load(RULES_PATH.read_text(encoding="utf-8"))
+    assert data["version"] == 1
+    return parse_rules(data["rules"], "rules.yaml")
+
+
+RULES = _load()
+EXAMPLES: list[tuple[Rule, int, Example]] = [
+    (rule, index, example) for rule in RULES for index, example in enumerate(rule.examples)
+]
+EXAMPLE_IDS = [f"{rule.id}#{index}" for rule, index, _ in EXAMPLES]
+
+SWEEP_PHASES = ("greeting", "ehlo", "starttls", "auth", "mail", "rcpt", "data")
+SWEEP_CODES = (421, 450, 451, 452, 454, 500, 501, 502, 503, 504, 530, 535, 550, 551, 552, 553, 554)
+FAILURE_PHASES: dict[FailureKind, tuple[str, ...]] = {
+    FailureKind.DNS_FAILURE: ("resolve",),
+    FailureKind.CONNECT_REFUSED: ("connect",),
+    FailureKind.CONNECT_TIMEOUT: ("connect",),
+    FailureKind.NETWORK_UNREACHABLE: ("connect",),
+    FailureKind.TLS_HANDSHAKE_FAILED: ("tls", "starttls"),
+    FailureKind.TLS_CERTIFICATE_INVALID: ("tls", "starttls"),
+    FailureKind.TIMEOUT: SWEEP_PHASES,
+    FailureKind.CONNECTION_LOST: SWEEP_PHASES,
+    FailureKind.MALFORMED_REPLY: SWEEP_PHASES,
+    FailureKind.STARTTLS_NOT_OFFERED: ("starttls",),
+    FailureKind.AUTH_NOT_OFFERED: ("auth",),
+    FailureKind.NO_COMMON_MECHANISM: ("auth",),
+}
+
+
+def test_every_failure_kind_has_sweep_phases() -> None:
+    assert set(FAILURE_PHASES) == set(FailureKind)
+
+
+def test_every_category_is_produced() -> None:
+    produced = {rule.category for rule in RULES}
+    assert set(CATEGORIES) - produced == set()
+
+
+def test_ok_rules_come_first_and_only_they_say_ok() -> None:
+    assert [rule.id for rule in RULES[:2]] == ["ok-open-relay", "ok"]
+    assert all(rule.category != "ok" for rule in RULES[2:])
+    assert all("ok" in rule.facts for rule in RULES[:2])
+
+
+def test_fallbacks_come_after_every_specific_rule() -> None:
+    kinds = [rule.fallback for rule in RULES]
+    first_fallback = next(i for i, kind in enumerate(kinds) if kind is not None)
+    assert all(kind is not None for kind in kinds[first_fallback:])
+
+
+def test_fallback_rules_do_not_read_the_text() -> None:
+    # A fallback says "only the code was understood": it may not depend on wording.
+    for rule in RULES:
+        if rule.fallback is not None:
+            assert rule.text is None, rule.id
+
+
+@pytest.mark.parametrize(("rule", "index", "example"), EXAMPLES, ids=EXAMPLE_IDS)
+def test_rule_matches_its_own_example(rule: Rule, index: int, example: Example) -> None:
+    assert rule.matches(example.situation), f"{rule.id} example #{index}: {example.reply!r}"
+
+
+@pytest.mark.parametrize(("rule", "index", "example"), EXAMPLES, ids=EXAMPLE_IDS)
+def test_example_is_classified_in_its_rules_category(
+    rule: Rule, index: int, example: Example
+) -> None:
+    found = first_match(RULES, example.situation)
+    assert found is not None
+    winner, _ = found
+    assert winner.category == rule.category, (
+        f"{rule.id} example #{index} ({example.reply!r}) is claimed first by "
+        f"{winner.id} ({winner.category})"
+    )
+
+
+def test_every_rule_wins_at_least_one_of_its_examples() -> None:
+    # A rule whose examples are all taken by earlier rules is dead weight or misordered.
+    dead = [
+        rule.id
+        for rule in RULES
+        if not any(
+            (found := first_match(RULES, example.situation)) is not None and found[0] is rule
+            for example in rule.examples
+        )
+    ]
+    assert dead == []
+
+
+@pytest.mark.parametrize("phase", SWEEP_PHASES)
+@pytest.mark.parametrize("code", SWEEP_CODES)
+def test_every_code_at_every_phase_is_explained(phase: str, code: int) -> None:
+    situation = Situation(phase=phase, code=code, text="")
+    assert first_match(RULES, situation) is not None
+
+
+@pytest.mark.parametrize("code", [*range(400, 500), *range(500, 600)])
+def test_every_negative_code_is_explained_without_a_phase(code: int) -> None:
+    assert first_match(RULES, Situation(code=code, text="")) is not None
+
+
+@pytest.mark.parametrize("enhanced", ["4.9.9", "5.9.9", "4.7.1", "5.7.1", "5.1.1", "5.0.0"])
+@pytest.mark.parametrize("phase", SWEEP_PHASES)
+def test_unknown_enhanced_codes_are_explained(phase: str, enhanced: str) -> None:
+    code = 450 if enhanced.startswith("4") else 550
+    situation = Situation(phase=phase, code=code, enhanced=enhanced, text="xyzzy")
+    found = first_match(RULES, situation)
+    assert found is not None
+    assert found[0].category != "ok"
+
+
+@pytest.mark.parametrize(
+    ("failure", "phase"),
+    [(kind, phase) for kind, phases in FAILURE_PHASES.items() for phase in phases],
+    ids=lambda value: str(value),
+)
+def test_every_failure_kind_is_explained(failure: FailureKind, phase: str) -> None:
+    situation = Situation(phase=phase, failure=failure.value, text="detail")
+    found = first_match(RULES, situation)
+    assert found is not None
+    assert found[0].category != "ok"
+
+
+@pytest.mark.parametrize(
+    ("situation", "category"),
+    [
+        pytest.param(
+            Situation(
+                phase="tls",
+                failure="tls-handshake-failed",
+                text="[SSL: WRONG_VERSION_NUMBER] wrong version number (_ssl.c:1006)",
+                facts=frozenset({"security:implicit-tls", "port-speaks:plaintext-smtp"}),
+            ),
+            "wrong-security-mode",
+            id="implicit-tls-on-587",
+        ),
+        pytest.param(
+            Situation(
+                phase="greeting",
+                failure="timeout",
+                facts=frozenset({"security:starttls", "port-speaks:implicit-tls"}),
+            ),
+            "wrong-security-mode",
+            id="starttls-on-465",
+        ),
+        pytest.param(
+            Situation(phase="greeting", failure="timeout", facts=frozenset({"security:starttls"})),
+            "timeout",
+            id="silent-greeting-without-check",
+        ),
+        pytest.param(
+            Situation(
+                phase="tls",
+                failure="tls-certificate-invalid",
+                text="certificate verify failed: certificate has expired (_ssl.c:1006)",
+            ),
+            "tls-certificate-invalid",
+            id="expired-certificate",
+        ),
+    ],
+)
+def test_distinctions(situation: Situation, category: str) -> None:
+    found = first_match(RULES, situation)
+    assert found is not None
+    assert found[0].category == category
+
+
+def test_open_relay_rule_wins_over_plain_ok() -> None:
+    found = first_match(RULES, Situation(code=250, facts=frozenset({"ok", "no-auth"})))
+    assert found is not None
+    assert found[0].id == "ok-open-relay"
+
+
+def test_rule_ids_are_kebab_case() -> None:
+    for rule in RULES:
+        assert re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", rule.id), rule.id
+
+
+@pytest.mark.parametrize("rule", RULES, ids=[rule.id for rule in RULES])
+def test_texts_are_complete_bilingual_and_use_known_placeholders(rule: Rule) -> None:
+    formatter = string.Formatter()
+    for label, text in (("cause", rule.cause), ("remedy", rule.remedy)):
+        assert text.en.strip(), f"{rule.id}: empty {label}.en"
+        assert text.ja.strip(), f"{rule.id}: empty {label}.ja"
+        assert _JAPANESE.search(text.ja), f"{rule.id}: {label}.ja has no Japanese"
+        for lang, template in (("en", text.en), ("ja", text.ja)):
+            names = {field for _, field, _, _ in formatter.parse(template) if field is not None}
+            assert names <= ALLOWED_PLACEHOLDERS, f"{rule.id} {label}.{lang}: {names}"
