@@ -12,7 +12,7 @@ import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -40,13 +40,13 @@ EXIT_USAGE = 2
 EXIT_INTERNAL = 4
 
 
-class SecurityChoice(str, Enum):
+class SecurityChoice(StrEnum):
     implicit_tls = "implicit-tls"
     starttls = "starttls"
     plain = "plain"
 
 
-class Lang(str, Enum):
+class Lang(StrEnum):
     en = "en"
     ja = "ja"
 
@@ -351,14 +351,14 @@ def double(
                 typer.echo(f"{s.name:<20} {s.security:<13} {s.summary}")
             return
         if scenario not in scenarios:
-            raise ConfigError(
-                f"unknown scenario '{scenario}'; known: {', '.join(scenarios)}"
-            )
+            raise ConfigError(f"unknown scenario '{scenario}'; known: {', '.join(scenarios)}")
         try:
             if not ipaddress.ip_address(host).is_loopback:
                 raise ConfigError(f"--host {host}: the double only listens on loopback addresses")
         except ValueError:
-            raise ConfigError(f"--host {host}: give a loopback IP address such as 127.0.0.1") from None
+            raise ConfigError(
+                f"--host {host}: give a loopback IP address such as 127.0.0.1"
+            ) from None
         server = DoubleServer(
             scenario, security=security.value if security else None, host=host, port=port
         )

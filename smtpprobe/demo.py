@@ -52,7 +52,9 @@ DEMO_CASES: tuple[DemoCase, ...] = (
     ),
     DemoCase("SSL chosen for a STARTTLS port", "ok", "starttls", "implicit-tls"),
     DemoCase("STARTTLS chosen for an SSL port", "ok", "implicit-tls", "starttls"),
-    DemoCase("sender not owned by the login", "sender-mismatch", options={"sender": "boss@example.jp"}),
+    DemoCase(
+        "sender not owned by the login", "sender-mismatch", options={"sender": "boss@example.jp"}
+    ),
     DemoCase("server offers no AUTH", "no-auth-offered"),
     DemoCase("server busy at greeting", "greeting-421"),
     DemoCase("server hangs after connect", "hang-after-connect"),
@@ -143,6 +145,7 @@ def format_demo(rows: list[DemoRow], lang: str = "en") -> str:
     lines.append(
         "Run one yourself: smtpprobe double --scenario geo-filter-sakura, then the 'try' line."
         if lang == "en"
-        else "個別に試すには: smtpprobe double --scenario geo-filter-sakura を実行し、表示される try の行を実行します。"
+        else "個別に試すには: smtpprobe double --scenario geo-filter-sakura を実行し、"
+        "表示される try の行を実行します。"
     )
     return "\n".join(lines)

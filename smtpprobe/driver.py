@@ -116,6 +116,15 @@ def failure_from_exception(exc: BaseException) -> Failure:
     raise exc
 
 
+def _dot_stuffed(message: bytes) -> bytes:
+    """CRLF line endings, leading dots doubled, and the final ".": RFC 5321 section 4.5.2."""
+    lines = message.replace(b"\r\n", b"\n").replace(b"\r", b"\n").split(b"\n")
+    if lines and lines[-1] == b"":
+        lines.pop()
+    body = b"".join((b"." + line if line.startswith(b".") else line) + b"\r\n" for line in lines)
+    return body + b".\r\n"
+
+
 def _clean(text: str) -> str:
     return " ".join(text.split())[:300]
 
@@ -273,7 +282,13 @@ class _Session:
 
     def _record_tls(self, phase: Phase, note: str = "") -> None:
         assert self.smtp is not None
-        ssl_object = self.smtp.get_transport_info("ssl_object")
+        try:
+            ssl_object = self.smtp.get_transport_info("ssl_object")
+        except smtp_errors.SMTPServerDisconnected:
+            # The server closed right after its greeting (e.g. 421): the handshake
+            # did complete, but aiosmtplib has already dropped the transport.
+            self.record(Step(phase, note=note or "handshake completed; connection closed since"))
+            return
         self.transcript.tls = describe_tls(ssl_object, verified=not self.request.insecure)
         info = self.transcript.tls
         self.record(Step(phase, note=note or f"{info.version} {info.cipher}"))
@@ -356,7 +371,9 @@ class _Session:
         except smtp_errors.SMTPResponseException as exc:
             if exc.code < 0:
                 failure = failure_from_exception(exc)
-                self.record(Step(Phase.STARTTLS, "STARTTLS", failure=failure, elapsed_ms=_ms(start)))
+                self.record(
+                    Step(Phase.STARTTLS, "STARTTLS", failure=failure, elapsed_ms=_ms(start))
+                )
                 return failure
             reply = _reply((exc.code, exc.message))
             self.record(Step(Phase.STARTTLS, "STARTTLS", reply=reply, elapsed_ms=_ms(start)))
@@ -375,7 +392,9 @@ class _Session:
             self.record(Step(phase, failure=failure, elapsed_ms=_ms(start)))
             if failure.kind is FailureKind.TLS_CERTIFICATE_INVALID and self.address:
                 info = await _peek_certificate(
-                    self.address, self.request.host, min(3.0, self.request.phase_timeout),
+                    self.address,
+                    self.request.host,
+                    min(3.0, self.request.phase_timeout),
                     starttls=True,
                 )
                 if info is not None:
@@ -409,11 +428,17 @@ class _Session:
         if not (isinstance(outcome, Reply) and outcome.code == 354):
             return outcome
         start = time.perf_counter()
+        protocol = self.smtp.protocol
         try:
-            assert self.smtp.protocol is not None
-            response = await self.smtp.protocol.execute_data_command(
-                message, timeout=self.request.phase_timeout
-            )
+            if protocol is None:
+                raise smtp_errors.SMTPServerDisconnected("Server not connected")
+            # DATA was sent as its own command so its 354 is recorded; aiosmtplib's
+            # execute_data_command would send DATA again, so write the body here.
+            # aiosmtplib 5 discards replies that arrive while none is expected.
+            if hasattr(protocol, "_response_pending"):
+                protocol._response_pending = True
+            protocol.write(_dot_stuffed(message))
+            response = await protocol.read_response(timeout=self.request.phase_timeout)
         except (smtp_errors.SMTPException, OSError, TimeoutError) as exc:
             failure = failure_from_exception(exc)
             self.record(Step(Phase.DATA, "(message)", failure=failure, elapsed_ms=_ms(start)))
@@ -473,7 +498,9 @@ async def _peek_certificate(
                 await writer.start_tls(unverified_context(), server_hostname=host)
             else:
                 reader, writer = await asyncio.open_connection(
-                    str(address[0]), int(address[1]), ssl=unverified_context(),
+                    str(address[0]),
+                    int(address[1]),
+                    ssl=unverified_context(),
                     server_hostname=host,
                 )
             return describe_tls(writer.get_extra_info("ssl_object"), verified=False)

@@ -20,7 +20,9 @@ def client_context(*, ca_file: Path | None = None, insecure: bool = False) -> ss
             context.load_verify_locations(cafile=str(ca_file))
         except (OSError, ssl.SSLError) as exc:
             reason = getattr(exc, "strerror", None) or str(exc)
-            raise ConfigError(f"--ca-file {ca_file}: cannot load it as PEM certificates ({reason})")
+            raise ConfigError(
+                f"--ca-file {ca_file}: cannot load it as PEM certificates ({reason})"
+            ) from None
     if insecure:
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
@@ -91,6 +93,4 @@ def describe_tls(
 
 def verify_error(exc: ssl.SSLCertVerificationError) -> str:
     """OpenSSL's own words for why the certificate was not trusted."""
-    return (
-        getattr(exc, "verify_message", None) or getattr(exc, "reason", None) or str(exc)
-    )
+    return getattr(exc, "verify_message", None) or getattr(exc, "reason", None) or str(exc)

@@ -14,7 +14,8 @@ from smtpprobe.driver import failure_from_exception
 
 def _instance(cls: type[BaseException]) -> BaseException:
     params = [
-        p for p in inspect.signature(cls.__init__).parameters.values()
+        p
+        for p in inspect.signature(cls.__init__).parameters.values()
         if p.name != "self" and p.kind is p.POSITIONAL_ONLY
     ]
     if cls is smtp_errors.SMTPRecipientsRefused:
@@ -27,7 +28,8 @@ def _instance(cls: type[BaseException]) -> BaseException:
 
 ALL = sorted(
     (
-        c for _, c in inspect.getmembers(smtp_errors, inspect.isclass)
+        c
+        for _, c in inspect.getmembers(smtp_errors, inspect.isclass)
         if issubclass(c, smtp_errors.SMTPException)
     ),
     key=lambda c: c.__name__,
@@ -61,8 +63,10 @@ def _chained(outer: BaseException, cause: BaseException) -> BaseException:
             _chained(smtp_errors.SMTPConnectError("x"), ssl.SSLError(1, "WRONG_VERSION_NUMBER")),
             FailureKind.TLS_HANDSHAKE_FAILED,
         ),
-        (smtp_errors.SMTPResponseException(-1, "Malformed SMTP response line"),
-         FailureKind.MALFORMED_REPLY),
+        (
+            smtp_errors.SMTPResponseException(-1, "Malformed SMTP response line"),
+            FailureKind.MALFORMED_REPLY,
+        ),
         (smtp_errors.SMTPReadTimeoutError("Timed out waiting"), FailureKind.TIMEOUT),
         (smtp_errors.SMTPServerDisconnected("lost"), FailureKind.CONNECTION_LOST),
     ],

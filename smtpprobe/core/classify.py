@@ -151,6 +151,7 @@ def _placeholders(transcript: Transcript, situation: Situation) -> dict[str, str
         "sender": transcript.sender or "",
         "recipient": transcript.recipient or "",
         "detail": situation.text,
+        "stage": situation.phase or "-",
         "mechanisms": offered or "-",
     }
 

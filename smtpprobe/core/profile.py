@@ -100,8 +100,10 @@ def _security(value: Any, where: str, key: str) -> Security:
 def _text(value: Any, where: str, key: str) -> Text | None:
     if value is None:
         return None
-    if isinstance(value, Mapping) and isinstance(value.get("en"), str) and isinstance(
-        value.get("ja"), str
+    if (
+        isinstance(value, Mapping)
+        and isinstance(value.get("en"), str)
+        and isinstance(value.get("ja"), str)
     ):
         return Text(en=value["en"].strip(), ja=value["ja"].strip())
     raise ProfileError(f"{where}: '{key}' must be a mapping with 'en' and 'ja' strings")

@@ -199,7 +199,9 @@ def _regex(value: Any, where: str, key: str) -> re.Pattern[str]:
     try:
         return re.compile(value, re.IGNORECASE)
     except re.error as exc:
-        raise RuleError(f"{where}: 'match.{key}' is not a valid regular expression: {exc}") from None
+        raise RuleError(
+            f"{where}: 'match.{key}' is not a valid regular expression: {exc}"
+        ) from None
 
 
 def _example(raw: Any, where: str) -> Example:
@@ -335,7 +337,9 @@ def _with_profile(rule: Rule, profile: str) -> Rule:
     from dataclasses import replace
 
     examples = tuple(
-        Example(situation=replace(e.situation, profile=e.situation.profile or profile), reply=e.reply)
+        Example(
+            situation=replace(e.situation, profile=e.situation.profile or profile), reply=e.reply
+        )
         for e in rule.examples
     )
     return replace(rule, profiles=frozenset({profile}), examples=examples)

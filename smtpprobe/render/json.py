@@ -93,7 +93,10 @@ def report_to_dict(report: Report) -> dict[str, Any]:
         },
         "envelope": {"sender": t.sender, "recipient": t.recipient, "data_sent": t.send},
         "tls": _tls(t.tls),
-        "capabilities": {"before_tls": list(t.capabilities_before_tls), "final": list(t.capabilities)},
+        "capabilities": {
+            "before_tls": list(t.capabilities_before_tls),
+            "final": list(t.capabilities),
+        },
         "steps": [_step(s) for s in t.steps],
         "verdict": {
             "category": v.category,

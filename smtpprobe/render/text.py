@@ -54,7 +54,9 @@ def _ms(step: Step) -> str:
 
 
 def _tls_line(tls: TLSInfo) -> list[str]:
-    status = "verified" if tls.verified else f"NOT verified ({tls.verify_error or 'verification off'})"
+    status = (
+        "verified" if tls.verified else f"NOT verified ({tls.verify_error or 'verification off'})"
+    )
     lines = [f"    TLS  {tls.version or '?'}  {tls.cipher or '?'}  certificate {status}"]
     if tls.subject:
         lines.append(f"         subject {tls.subject}")

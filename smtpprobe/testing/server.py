@@ -14,6 +14,7 @@ import contextlib
 import hashlib
 import hmac
 import ipaddress
+import logging
 import secrets
 import socket
 import string
@@ -53,6 +54,14 @@ __all__ = [
     "Security",
     "load_scenarios",
 ]
+
+# aiosmtpd logs to "mail.log" with no handler of its own, so Python's last-resort
+# handler would print its warnings (its own deprecated login_data, clients' garbage)
+# on the user's terminal in the middle of `smtpprobe demo`; the double records what
+# it received itself (DoubleServer.received).
+_aiosmtpd_log = logging.getLogger("mail.log")
+_aiosmtpd_log.addHandler(logging.NullHandler())
+_aiosmtpd_log.propagate = False
 
 DEFAULT_USER = "user@example.jp"
 DEFAULT_PASSWORD = "correct-horse-battery-staple"

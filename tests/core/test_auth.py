@@ -16,8 +16,10 @@ CREDS = Credentials("user@example.jp", PASSWORD)
 
 
 def _run(mechanism: str, challenges: list[Reply]) -> list[tuple[str, str]]:
-    flow = sasl_exchange(mechanism, CREDS if mechanism != "XOAUTH2" else
-                         Credentials("user@example.jp", oauth_token="tok-123"))
+    flow = sasl_exchange(
+        mechanism,
+        CREDS if mechanism != "XOAUTH2" else Credentials("user@example.jp", oauth_token="tok-123"),
+    )
     lines = [next(flow)]
     for challenge in challenges:
         try:
@@ -35,7 +37,7 @@ def test_plain_initial_response() -> None:
 
 def test_login_three_lines() -> None:
     lines = _run("LOGIN", [Reply(334, ("VXNlcm5hbWU6",)), Reply(334, ("UGFzc3dvcmQ6",))])
-    assert [w for w, _ in lines][0] == "AUTH LOGIN"
+    assert next(w for w, _ in lines) == "AUTH LOGIN"
     assert base64.b64decode(lines[2][0]).decode() == PASSWORD
     assert all(PASSWORD not in s and lines[2][0] not in s for _, s in lines)
 

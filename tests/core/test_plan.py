@@ -61,7 +61,15 @@ def _copy(outcomes: dict[type, list[plan.Outcome]]) -> dict[type, list[plan.Outc
 def test_full_starttls_dialogue_never_sends_data() -> None:
     actions = _drive(_options(), _copy(OK))
     assert _names(actions) == [
-        "Open", "Ehlo", "StartTLS", "Ehlo", "Authenticate", "Mail", "Rcpt", "Rset", "Quit",
+        "Open",
+        "Ehlo",
+        "StartTLS",
+        "Ehlo",
+        "Authenticate",
+        "Mail",
+        "Rcpt",
+        "Rset",
+        "Quit",
     ]
     assert actions[4] == plan.Authenticate("PLAIN")
 

@@ -8,8 +8,23 @@ from pathlib import Path
 import smtpprobe.core
 
 FORBIDDEN = {
-    "asyncio", "socket", "ssl", "select", "selectors", "aiosmtplib", "aiosmtpd", "dns",
-    "yaml", "os", "pathlib", "time", "datetime", "subprocess", "threading", "io", "open",
+    "asyncio",
+    "socket",
+    "ssl",
+    "select",
+    "selectors",
+    "aiosmtplib",
+    "aiosmtpd",
+    "dns",
+    "yaml",
+    "os",
+    "pathlib",
+    "time",
+    "datetime",
+    "subprocess",
+    "threading",
+    "io",
+    "open",
 }
 
 
@@ -28,6 +43,8 @@ def _imports(path: Path) -> set[str]:
 def test_core_modules_import_no_io() -> None:
     core = Path(smtpprobe.core.__file__).parent
     offenders = {
-        p.name: sorted(_imports(p) & FORBIDDEN) for p in core.glob("*.py") if _imports(p) & FORBIDDEN
+        p.name: sorted(_imports(p) & FORBIDDEN)
+        for p in core.glob("*.py")
+        if _imports(p) & FORBIDDEN
     }
     assert offenders == {}

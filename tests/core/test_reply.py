@@ -28,8 +28,13 @@ from smtpprobe.core.reply import Reply, decode_reply_text, from_code_and_message
             ("<a@b>: Client host rejected: Relay access denied (E041)",),
             id="ocn-e041",
         ),
-        pytest.param("  535 5.7.8 Error: authentication failed  ", 535, "5.7.8",
-                     ("Error: authentication failed",), id="padded"),
+        pytest.param(
+            "  535 5.7.8 Error: authentication failed  ",
+            535,
+            "5.7.8",
+            ("Error: authentication failed",),
+            id="padded",
+        ),
         pytest.param("421", 421, None, (), id="code-only"),
     ],
 )
@@ -62,9 +67,7 @@ def test_display_round_trip() -> None:
     assert parse_reply(reply.display()) == reply
 
 
-@pytest.mark.parametrize(
-    "encoding", ["utf-8", "cp932", "iso-2022-jp", "euc-jp"], ids=lambda e: e
-)
+@pytest.mark.parametrize("encoding", ["utf-8", "cp932", "iso-2022-jp", "euc-jp"], ids=lambda e: e)
 def test_decode_japanese_replies(encoding: str) -> None:
     text = "宛先のユーザーは存在しません"
     assert decode_reply_text(text.encode(encoding)) == text

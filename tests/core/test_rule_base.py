@@ -20,7 +20,7 @@ from smtpprobe.core.transcript import FailureKind
 
 RULES_PATH = Path(smtpprobe.__file__).parent / "data" / "rules.yaml"
 ALLOWED_PLACEHOLDERS = frozenset(
-    {"host", "port", "security", "user", "sender", "recipient", "detail", "mechanisms"}
+    {"host", "port", "security", "user", "sender", "recipient", "detail", "mechanisms", "stage"}
 )
 _JAPANESE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
 

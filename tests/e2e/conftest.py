@@ -31,8 +31,9 @@ class Result:
         return self.out + self.err
 
 
-def run(*args: str, env: dict[str, str] | None = None, stdin: str | None = None,
-        timeout: float = 60) -> Result:
+def run(
+    *args: str, env: dict[str, str] | None = None, stdin: str | None = None, timeout: float = 60
+) -> Result:
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("SMTPPROBE_")}
     full_env.update({"LANG": "C.UTF-8", "SMTPPROBE_CONFIG_DIR": "/nonexistent-smtpprobe-config"})
     full_env.pop("LC_ALL", None)
@@ -49,13 +50,30 @@ def run(*args: str, env: dict[str, str] | None = None, stdin: str | None = None,
     return Result(proc.returncode, proc.stdout, proc.stderr)
 
 
-def probe(server: Any, *args: str, password: str = DEFAULT_PASSWORD, user: str = DEFAULT_USER,
-          security: str | None = None, json_out: bool = True, **kw: Any) -> Result:
+def probe(
+    server: Any,
+    *args: str,
+    password: str = DEFAULT_PASSWORD,
+    user: str = DEFAULT_USER,
+    security: str | None = None,
+    json_out: bool = True,
+    **kw: Any,
+) -> Result:
     """``smtpprobe check`` against a running double, trusting its CA."""
     argv = [
-        "check", "--host", server.host, "--port", str(server.port),
-        "--security", security or server.security, "--ca-file", str(server.ca_file),
-        "--phase-timeout", "2", "--timeout", "10",
+        "check",
+        "--host",
+        server.host,
+        "--port",
+        str(server.port),
+        "--security",
+        security or server.security,
+        "--ca-file",
+        str(server.ca_file),
+        "--phase-timeout",
+        "2",
+        "--timeout",
+        "10",
     ]
     if user:
         argv += ["--user", user]

@@ -33,11 +33,16 @@ def test_malformed_profile_yaml(cli, tmp_path) -> None:  # type: ignore[no-untyp
         ("name: p\nhost: h\nport: 70000\nsecurity: starttls\n", ["'port'", "65535"]),
         ("name: p\nhost: h\nport: 587\nsecurity: tls\n", ["'security'", "implicit-tls"]),
         ("name: p\nport: 587\nsecurity: starttls\n", ["'host'"]),
-        ("name: p\nhost: h\nport: 587\nsecurity: starttls\nauth_mechanisms: [NTLM]\n",
-         ["'auth_mechanisms'", "NTLM"]),
+        (
+            "name: p\nhost: h\nport: 587\nsecurity: starttls\nauth_mechanisms: [NTLM]\n",
+            ["'auth_mechanisms'", "NTLM"],
+        ),
         ("name: p\nhost: h\nport: 587\nsecurity: starttls\nprot: 1\n", ["unknown key", "prot"]),
-        ("name: p\nhost: h\nport: 587\nsecurity: starttls\nrules:\n  - id: r1\n"
-         "    category: nonsense\n    retryable: false\n", ["rule 'r1'", "category"]),
+        (
+            "name: p\nhost: h\nport: 587\nsecurity: starttls\nrules:\n  - id: r1\n"
+            "    category: nonsense\n    retryable: false\n",
+            ["rule 'r1'", "category"],
+        ),
     ],
     ids=["port", "security", "no-host", "mechanism", "unknown-key", "bad-rule"],
 )
@@ -68,8 +73,16 @@ def test_source_address_not_on_this_machine(cli, unused_port) -> None:  # type: 
     # 192.0.2.1 (TEST-NET-1) is not configured here: the bind fails locally, nothing is sent.
     err = _one_line_error(
         cli.run(
-            "check", "--host", "127.0.0.1", "--port", str(unused_port), "--user", "u@x.jp",
-            "--source-address", "192.0.2.1", env=ENV,
+            "check",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(unused_port),
+            "--user",
+            "u@x.jp",
+            "--source-address",
+            "192.0.2.1",
+            env=ENV,
         )
     )
     assert "--source-address 192.0.2.1" in err
@@ -77,8 +90,16 @@ def test_source_address_not_on_this_machine(cli, unused_port) -> None:  # type: 
 
 def test_missing_ca_file(cli) -> None:  # type: ignore[no-untyped-def]
     err = _one_line_error(
-        cli.run("check", "--host", "127.0.0.1", "--user", "u@x.jp", "--ca-file", "/nonexistent.pem",
-                env=ENV)
+        cli.run(
+            "check",
+            "--host",
+            "127.0.0.1",
+            "--user",
+            "u@x.jp",
+            "--ca-file",
+            "/nonexistent.pem",
+            env=ENV,
+        )
     )
     assert "--ca-file" in err
 
@@ -100,8 +121,19 @@ def test_user_profile_dir_overrides(cli, tmp_path, smtp_double) -> None:  # type
 def test_profiles_list_and_show(cli) -> None:  # type: ignore[no-untyped-def]
     listing = cli.run("profiles")
     assert listing.code == 0
-    for name in ("ocn", "sakura", "gmail", "microsoft365", "outlook", "yahoo-jp", "xserver",
-                 "biglobe", "nifty", "so-net", "icloud"):
+    for name in (
+        "ocn",
+        "sakura",
+        "gmail",
+        "microsoft365",
+        "outlook",
+        "yahoo-jp",
+        "xserver",
+        "biglobe",
+        "nifty",
+        "so-net",
+        "icloud",
+    ):
         assert name in listing.out
     shown = cli.run("profiles", "show", "ocn")
     assert shown.code == 0 and "smtp.ocn.ne.jp" in shown.out and "465" in shown.out

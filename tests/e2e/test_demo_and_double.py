@@ -19,8 +19,16 @@ def test_demo_runs_offline_and_shows_each_verdict(cli) -> None:  # type: ignore[
     result = cli.run("demo", "--lang", "en")
     assert result.code == 0, result.both
     for category in (
-        "ok", "auth-failed", "relay-denied", "client-ip-rejected", "tls-required",
-        "wrong-security-mode", "sender-rejected", "auth-unavailable", "server-busy", "timeout",
+        "ok",
+        "auth-failed",
+        "relay-denied",
+        "client-ip-rejected",
+        "tls-required",
+        "wrong-security-mode",
+        "sender-rejected",
+        "auth-unavailable",
+        "server-busy",
+        "timeout",
     ):
         assert re.search(rf"\s{re.escape(category)}\s", result.out), category
     assert "(skipped)" not in result.out
@@ -38,7 +46,9 @@ def test_double_command_serves_a_probe(cli) -> None:  # type: ignore[no-untyped-
     bin_path = Path(sys.executable).parent / "smtpprobe"
     proc = subprocess.Popen(
         [str(bin_path), "double", "--scenario", "relay-denied-ocn", "--duration", "30"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         assert proc.stdout is not None
@@ -51,8 +61,18 @@ def test_double_command_serves_a_probe(cli) -> None:  # type: ignore[no-untyped-
         host, port = seen["listening"].split()[0].rsplit(":", 1)
         ca_file = seen["CA file"].removeprefix("file").strip()
         result = cli.run(
-            "check", "ocn", "--host", host, "--port", port, "--ca-file", ca_file,
-            "--user", "user@example.jp", "--json", env={"SMTPPROBE_PASSWORD": DEFAULT_PASSWORD},
+            "check",
+            "ocn",
+            "--host",
+            host,
+            "--port",
+            port,
+            "--ca-file",
+            ca_file,
+            "--user",
+            "user@example.jp",
+            "--json",
+            env={"SMTPPROBE_PASSWORD": DEFAULT_PASSWORD},
         )
         assert result.code == 1, result.both
         assert result.json()["verdict"]["category"] == "relay-denied"
@@ -82,8 +102,9 @@ def _timed(cli) -> float:  # type: ignore[no-untyped-def]
 
 
 def test_python_dash_m(cli) -> None:  # type: ignore[no-untyped-def]
-    proc = subprocess.run([sys.executable, "-m", "smtpprobe", "--help"], capture_output=True,
-                          text=True, timeout=30)
+    proc = subprocess.run(
+        [sys.executable, "-m", "smtpprobe", "--help"], capture_output=True, text=True, timeout=30
+    )
     assert proc.returncode == 0 and "check" in proc.stdout
 
 

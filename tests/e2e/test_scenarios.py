@@ -39,7 +39,14 @@ CASES = [
     ("tls-required", "plain", ["--no-auth"], "tls-required", "mail", 1),
     ("tls-required", "starttls", [], "ok", None, 0),
     ("sender-mismatch", "starttls", ["--from", "boss@example.jp"], "sender-rejected", "mail", 1),
-    ("sender-mismatch", "implicit-tls", ["--from", "boss@example.jp"], "sender-rejected", "mail", 1),
+    (
+        "sender-mismatch",
+        "implicit-tls",
+        ["--from", "boss@example.jp"],
+        "sender-rejected",
+        "mail",
+        1,
+    ),
     ("sender-mismatch", "starttls", [], "ok", None, 0),
     ("no-auth-offered", "starttls", [], "auth-unavailable", "auth", 1),
     ("no-auth-offered", "implicit-tls", [], "auth-unavailable", "auth", 1),
@@ -73,7 +80,14 @@ def _id(case: tuple[object, ...]) -> str:
     ids=[_id(c) for c in CASES],
 )
 def test_scenario_verdict(
-    smtp_double, cli, scenario, served, extra, category, stage, exit_code  # type: ignore[no-untyped-def]
+    smtp_double,
+    cli,
+    scenario,
+    served,
+    extra,
+    category,
+    stage,
+    exit_code,  # type: ignore[no-untyped-def]
 ) -> None:
     server = smtp_double(scenario, security=served)
     args = list(extra)
@@ -81,10 +95,24 @@ def test_scenario_verdict(
     result = cli.probe(server, *args)
     if profile:  # a profile name is the positional argument of check
         result = cli.run(
-            "check", *profile, "--host", server.host, "--port", str(server.port),
-            "--security", server.security, "--ca-file", str(server.ca_file),
-            "--user", "user@example.jp", "--phase-timeout", "2", "--timeout", "10",
-            "--json", *args,
+            "check",
+            *profile,
+            "--host",
+            server.host,
+            "--port",
+            str(server.port),
+            "--security",
+            server.security,
+            "--ca-file",
+            str(server.ca_file),
+            "--user",
+            "user@example.jp",
+            "--phase-timeout",
+            "2",
+            "--timeout",
+            "10",
+            "--json",
+            *args,
             env={"SMTPPROBE_PASSWORD": "correct-horse-battery-staple"},
         )
     assert result.code == exit_code, result.both
@@ -122,8 +150,18 @@ def test_wrong_security_mode(smtp_double, cli, served, probe_as, stage) -> None:
 def test_untrusted_certificate_without_ca_file(smtp_double, cli) -> None:  # type: ignore[no-untyped-def]
     server = smtp_double("ok", security="implicit-tls")
     result = cli.run(
-        "check", "--host", server.host, "--port", str(server.port), "--security", "implicit-tls",
-        "--user", "user@example.jp", "--json", "--phase-timeout", "2",
+        "check",
+        "--host",
+        server.host,
+        "--port",
+        str(server.port),
+        "--security",
+        "implicit-tls",
+        "--user",
+        "user@example.jp",
+        "--json",
+        "--phase-timeout",
+        "2",
         env={"SMTPPROBE_PASSWORD": "x"},
     )
     assert result.code == 3
@@ -135,8 +173,17 @@ def test_untrusted_certificate_without_ca_file(smtp_double, cli) -> None:  # typ
 def test_insecure_skips_verification(smtp_double, cli) -> None:  # type: ignore[no-untyped-def]
     server = smtp_double("ok", security="implicit-tls")
     result = cli.run(
-        "check", "--host", server.host, "--port", str(server.port), "--security", "implicit-tls",
-        "--user", "user@example.jp", "--json", "--insecure",
+        "check",
+        "--host",
+        server.host,
+        "--port",
+        str(server.port),
+        "--security",
+        "implicit-tls",
+        "--user",
+        "user@example.jp",
+        "--json",
+        "--insecure",
         env={"SMTPPROBE_PASSWORD": "correct-horse-battery-staple"},
     )
     assert result.code == 0, result.both
@@ -145,8 +192,15 @@ def test_insecure_skips_verification(smtp_double, cli) -> None:  # type: ignore[
 
 def test_connect_refused(cli, unused_port) -> None:  # type: ignore[no-untyped-def]
     result = cli.run(
-        "check", "--host", "127.0.0.1", "--port", str(unused_port), "--user", "u@example.jp",
-        "--json", env={"SMTPPROBE_PASSWORD": "x"},
+        "check",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(unused_port),
+        "--user",
+        "u@example.jp",
+        "--json",
+        env={"SMTPPROBE_PASSWORD": "x"},
     )
     assert result.code == 3
     verdict = result.json()["verdict"]
@@ -156,7 +210,12 @@ def test_connect_refused(cli, unused_port) -> None:  # type: ignore[no-untyped-d
 def test_unresolvable_host_is_dns_failure(cli) -> None:  # type: ignore[no-untyped-def]
     # An empty label fails inside the resolver library, before any query leaves the machine.
     result = cli.run(
-        "check", "--host", "smtp..example", "--user", "u@example.jp", "--json",
+        "check",
+        "--host",
+        "smtp..example",
+        "--user",
+        "u@example.jp",
+        "--json",
         env={"SMTPPROBE_PASSWORD": "x"},
     )
     assert result.code == 3, result.both
@@ -233,5 +292,5 @@ def test_xoauth2_token(smtp_double, cli) -> None:  # type: ignore[no-untyped-def
 def test_sjis_reply_is_decoded(smtp_double, cli) -> None:  # type: ignore[no-untyped-def]
     server = smtp_double("sjis-reply")
     report = cli.probe(server).json()
-    rcpt = [s for s in report["steps"] if s["phase"] == "rcpt"][0]
+    rcpt = next(s for s in report["steps"] if s["phase"] == "rcpt")
     assert "宛先のユーザーは存在しません" in rcpt["reply"]["lines"][0]

@@ -25,8 +25,12 @@ def _forms(secret: str, wire_lines: list[str]) -> set[str]:
         parts = line.split()
         if line.upper().startswith("AUTH") and len(parts) >= 3:
             forms.add(parts[2])
-        elif parts and parts[0] != user_b64 and not line.upper().startswith(
-            ("EHLO", "MAIL", "RCPT", "RSET", "QUIT", "STARTTLS", "AUTH", "DATA", "NOOP")
+        elif (
+            parts
+            and parts[0] != user_b64
+            and not line.upper().startswith(
+                ("EHLO", "MAIL", "RCPT", "RSET", "QUIT", "STARTTLS", "AUTH", "DATA", "NOOP")
+            )
         ):
             forms.add(parts[0])
     return {f for f in forms if len(f) >= 6}
@@ -63,8 +67,18 @@ def test_password_never_printed(smtp_double, cli, tmp_path, mechanism, scenario)
     outputs += [err.out, err.err]
     # The password also arrives on stdin.
     piped = cli.run(
-        "check", "--host", server.host, "--port", str(server.port), "--ca-file",
-        str(server.ca_file), "--user", USER, "--password-stdin", "--profile", profile,
+        "check",
+        "--host",
+        server.host,
+        "--port",
+        str(server.port),
+        "--ca-file",
+        str(server.ca_file),
+        "--user",
+        USER,
+        "--password-stdin",
+        "--profile",
+        profile,
         stdin=PASSWORD + "\n",
     )
     outputs += [piped.out, piped.err]
@@ -82,7 +96,12 @@ def test_token_never_printed(smtp_double, cli) -> None:  # type: ignore[no-untyp
     for token in (DEFAULT_TOKEN, "ya29.wrong-token-value"):
         for extra in (["--json"], []):
             result = cli.probe(
-                server, "--oauth-token-env", "TOK", *extra, password="", json_out=False,
+                server,
+                "--oauth-token-env",
+                "TOK",
+                *extra,
+                password="",
+                json_out=False,
                 env={"TOK": token},
             )
             outputs += [result.out, result.err]
