@@ -11,20 +11,45 @@ The CLI is a thin layer over ``check``; everything it prints comes from a
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import socket
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from smtpprobe.core.auth import Credentials
+from smtpprobe.core.bounce import Pasted, decode_pasted, find_replies
 from smtpprobe.core.classify import Verdict, classify
+from smtpprobe.core.compare import Conclusion, RouteOutcome, conclude, exit_code_of
+from smtpprobe.core.explain import Explanation, explain_found
+from smtpprobe.core.origin import build_origin, echoed_address
 from smtpprobe.core.profile import Profile
+from smtpprobe.core.readiness import GmailReadiness, gmail_readiness
 from smtpprobe.core.redact import Redactor
+from smtpprobe.core.rules import Rule
 from smtpprobe.core.transcript import Security, Transcript
 from smtpprobe.errors import ConfigError
 from smtpprobe.loading import load_profile_file, load_profiles, load_rulebook
 
-__all__ = ["CheckOptions", "GmailSettings", "Report", "check", "default_recipient", "probe"]
+if TYPE_CHECKING:
+    from smtpprobe.driver import ProxySpec
+
+__all__ = [
+    "MAX_PASTE_BYTES",
+    "CheckOptions",
+    "Comparison",
+    "Explained",
+    "GmailSettings",
+    "Report",
+    "Route",
+    "check",
+    "compare",
+    "default_recipient",
+    "explain",
+    "parse_route",
+    "probe",
+]
 
 _GMAIL_DOMAINS = ("gmail.com", "googlemail.com")
 
@@ -59,6 +84,14 @@ class CheckOptions:
     profile_files: tuple[Path, ...] = ()
     rule_files: tuple[Path, ...] = ()
     family: int = socket.AF_UNSPEC
+    # Where the probe comes from (issue 4): a proxy URL (socks5/socks5h/socks4/http),
+    # the egress-address lookup, and whether to judge readiness for Gmail.
+    proxy: str | None = field(default=None, repr=False)  # may hold the proxy's password
+    egress_lookup: bool = True
+    egress_timeout: float = 2.0
+    egress_resolvers: str | None = None  # "host:port,…"; None: $SMTPPROBE_EGRESS_RESOLVERS
+    for_gmail: bool = False
+    route: str | None = None  # the route's name in ``compare``; default from the options
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +126,7 @@ class Report:
     profile: Profile | None
     started_at: str
     redactor: Redactor = field(repr=False)
+    gmail_readiness: GmailReadiness | None = None
 
     @property
     def gmail_settings(self) -> GmailSettings | None:
@@ -193,7 +227,8 @@ def _message(sender: str, recipient: str, started_at: str) -> bytes:
 
 async def probe(options: CheckOptions) -> Report:
     """Run one probe as asked and classify it. Raises SmtpprobeError for bad options."""
-    from smtpprobe.driver import ProbeRequest, run_probe
+    from smtpprobe.driver import ProbeRequest, parse_proxy, run_probe
+    from smtpprobe.egress import country_of, egress_queries, lookup_egress
 
     profile, host, port, security = _resolve_target(options)
     rules = load_rulebook(profile, options.rule_files)
@@ -210,6 +245,12 @@ async def probe(options: CheckOptions) -> Report:
     started_at = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     if options.timeout <= 0 or options.phase_timeout <= 0:
         raise ConfigError("--timeout and --phase-timeout must be positive numbers of seconds")
+    if options.egress_timeout <= 0:
+        raise ConfigError("--egress-timeout must be a positive number of seconds")
+    proxy = parse_proxy(options.proxy) if options.proxy else None
+    queries = (
+        egress_queries(options.egress_resolvers) if options.egress_lookup and proxy is None else ()
+    )
     request = ProbeRequest(
         host=host,
         port=port,
@@ -227,19 +268,214 @@ async def probe(options: CheckOptions) -> Report:
         ehlo_name=options.ehlo_name,
         message=_message(sender, recipient, started_at) if options.send else None,
         family=options.family,
+        proxy=proxy,
     )
-    transcript = await run_probe(request)
+    if queries:
+        # Concurrently: the egress lookup's short timeout never lengthens a probe
+        # that takes longer than it, and offline it ends at the first ICMP refusal.
+        transcript, egress = await asyncio.gather(
+            run_probe(request),
+            lookup_egress(queries, timeout=options.egress_timeout, source=options.source_address),
+        )
+    else:
+        transcript, egress = await run_probe(request), None
+    target = transcript.target
+    if proxy is not None:
+        egress_note = "no DNS egress lookup through a proxy (UDP cannot follow the route)"
+    elif egress is None:
+        egress_note = "egress lookup off (--no-egress-lookup)"
+    else:
+        egress_note = egress.note
+    transcript.origin = build_origin(
+        local_address=target.source_address,
+        route=options.route or _route_name(options, proxy),
+        egress=(egress.address, egress.method)
+        if egress is not None and egress.address and egress.method
+        else None,
+        egress_note=egress_note,
+        proxy_address=target.proxy_address,
+        echoed=echoed_address(transcript),
+        country_of=country_of,
+    )
     verdict = classify(transcript, rules)
-    secrets = credentials.secrets() if credentials else ()
+    secrets = [*(credentials.secrets() if credentials else ())]
+    if proxy is not None and proxy.password:
+        secrets.append(proxy.password)
+    readiness = None
+    if options.for_gmail or (profile is not None and profile.geo_ip_filter):
+        readiness = gmail_readiness(
+            category=verdict.category, profile=profile, host=host, origin=transcript.origin
+        )
     return Report(
         transcript=transcript,
         verdict=verdict,
         profile=profile,
         started_at=started_at,
         redactor=Redactor(secrets),
+        gmail_readiness=readiness,
     )
+
+
+def _route_name(options: CheckOptions, proxy: ProxySpec | None) -> str:
+    if proxy is not None:
+        return f"proxy:{proxy.display}"
+    if options.source_address:
+        return f"source:{options.source_address}"
+    return "direct"
 
 
 def check(options: CheckOptions) -> Report:
     """Synchronous ``probe``: runs its own event loop."""
     return asyncio.run(probe(options))
+
+
+# --- compare: the same check over several routes -----------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """One way out: ``direct``, ``source:IP`` (bind) or ``proxy:URL``."""
+
+    name: str
+    source_address: str | None = None
+    proxy: str | None = field(default=None, repr=False)
+
+
+def parse_route(text: str) -> Route:
+    """Parse ``direct``, ``source:IP`` or ``proxy:URL``; raises ConfigError otherwise."""
+    kind, _, value = text.partition(":")
+    kind = kind.strip().lower()
+    if kind == "direct" and not value:
+        return Route("direct")
+    if kind == "source" and value:
+        return Route(f"source:{value}", source_address=value)
+    if kind == "proxy" and value:
+        from smtpprobe.driver import parse_proxy
+
+        return Route(f"proxy:{parse_proxy(value).display}", proxy=value)
+    raise ConfigError(
+        f"--route {text!r}: use direct, source:IP (e.g. source:192.0.2.7) or proxy:URL "
+        "(e.g. proxy:socks5h://127.0.0.1:1080)"
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Comparison:
+    """Every route's report, what their agreement or disagreement means, and the exit code."""
+
+    routes: tuple[Route, ...]
+    reports: tuple[Report, ...]
+    conclusion: Conclusion
+    exit_code: int
+
+
+def route_outcome(route: Route, report: Report) -> RouteOutcome:
+    """A report reduced to what ``conclude`` compares."""
+    origin = report.transcript.origin
+    address = None
+    if origin is not None:
+        address = origin.public_address or origin.local_address
+    return RouteOutcome(
+        route=route.name,
+        category=report.verdict.category,
+        stage=report.verdict.stage,
+        exit_code=int(report.verdict.exit_code),
+        address=address,
+        country=origin.country if origin else None,
+    )
+
+
+async def compare(options: CheckOptions, routes: tuple[Route, ...]) -> Comparison:
+    """Run ``options`` over every route concurrently and compare the verdicts."""
+    if len(routes) < 2:
+        raise ConfigError("compare needs at least two --route options (e.g. direct and a proxy)")
+    names = [r.name for r in routes]
+    if len(set(names)) != len(names):
+        raise ConfigError("each --route must be different")
+    if options.send:
+        raise ConfigError("compare never sends a message: drop --send")
+    reports = await asyncio.gather(
+        *(
+            probe(
+                dataclasses.replace(
+                    options, source_address=r.source_address, proxy=r.proxy, route=r.name
+                )
+            )
+            for r in routes
+        )
+    )
+    outcomes = [route_outcome(r, rep) for r, rep in zip(routes, reports, strict=True)]
+    return Comparison(
+        routes=routes,
+        reports=tuple(reports),
+        conclusion=conclude(outcomes),
+        exit_code=exit_code_of(outcomes),
+    )
+
+
+# --- explain: pasted replies and bounces -------------------------------------------------
+
+MAX_PASTE_BYTES = 16 * 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class Explained:
+    """What ``explain`` found in a paste: the decoded input and one explanation per reply."""
+
+    pasted: Pasted
+    explanations: list[Explanation]
+
+
+def explain(
+    data: bytes | str,
+    *,
+    profile: str | None = None,
+    rule_files: tuple[Path, ...] = (),
+    profile_files: tuple[Path, ...] = (),
+) -> Explained:
+    """Find every SMTP reply in a pasted text or bounce and explain each one.
+
+    Raises ``ConfigError`` for input that cannot be a bounce: empty, binary,
+    or larger than ``MAX_PASTE_BYTES``.
+    """
+    raw = data.encode("utf-8", "surrogateescape") if isinstance(data, str) else data
+    if len(raw) > MAX_PASTE_BYTES:
+        raise ConfigError(
+            f"the input is {len(raw) / 1048576:.1f} MB, over the "
+            f"{MAX_PASTE_BYTES // 1048576} MB limit: paste only the bounce message or the reply"
+        )
+    if not raw.strip():
+        raise ConfigError("the input is empty: paste the error text or the bounce message")
+    if _looks_binary(raw):
+        raise ConfigError(
+            "the input looks like binary data, not text: paste the bounce as text "
+            "(or save the message as .eml and pipe it in)"
+        )
+    profiles = load_profiles(profile_files)
+    chosen = profiles.get(profile) if profile else None
+    rulebook_cache: dict[str | None, list[Rule]] = {}
+
+    def rules_for(name: str | None) -> list[Rule]:
+        if name not in rulebook_cache:
+            owner = profiles.profiles.get(name) if name else None
+            rulebook_cache[name] = load_rulebook(owner, rule_files)
+        return rulebook_cache[name]
+
+    def profile_for_host(host: str) -> str | None:
+        match = profiles.for_host(host)
+        return match.name if match else None
+
+    pasted = decode_pasted(raw)
+    explanations = []
+    for found in find_replies(pasted.text):
+        name = chosen.name if chosen else profile_for_host(found.host) if found.host else None
+        explanations.append(explain_found(found, rules_for(name), profile=name))
+    return Explained(pasted=pasted, explanations=explanations)
+
+
+def _looks_binary(raw: bytes) -> bool:
+    sample = raw[:65536]
+    if b"\x00" in sample:
+        return True
+    controls = sum(1 for b in sample if b < 32 and b not in (9, 10, 12, 13, 27))
+    return controls > len(sample) // 20

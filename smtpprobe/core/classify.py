@@ -19,7 +19,7 @@ from smtpprobe.core.capabilities import parse_ehlo
 from smtpprobe.core.rules import Rule, Situation, Text, first_match
 from smtpprobe.core.transcript import Phase, Step, Transcript
 
-__all__ = ["ExitCode", "Finding", "Verdict", "classify", "situation_of"]
+__all__ = ["ExitCode", "Finding", "Verdict", "classify", "evidence_of", "fill", "situation_of"]
 
 
 class ExitCode(IntEnum):
@@ -66,17 +66,18 @@ class _Placeholders(dict[str, str]):
         return "{" + key + "}"
 
 
-def _fill(text: Text, values: Mapping[str, str]) -> Text:
+def fill(text: Text, values: Mapping[str, str], ja_values: Mapping[str, str] | None = None) -> Text:
+    """Fill ``{placeholders}``; ``ja_values`` overrides words for the Japanese text."""
     formatter = string.Formatter()
-    mapping = _Placeholders(values)
 
-    def fill(template: str) -> str:
+    def one(template: str, mapping: Mapping[str, str]) -> str:
         try:
-            return formatter.vformat(template, (), mapping)
+            return formatter.vformat(template, (), _Placeholders(mapping))
         except (ValueError, IndexError, KeyError):
             return template  # a stray brace in a user rule must not break the verdict
 
-    return Text(en=fill(text.en), ja=fill(text.ja))
+    ja = {**values, **(ja_values or {})}
+    return Text(en=one(text.en, values), ja=one(text.ja, ja))
 
 
 def _facts(transcript: Transcript, decisive: Step | None) -> frozenset[str]:
@@ -193,23 +194,23 @@ def classify(transcript: Transcript, rules: Sequence[Rule]) -> Verdict:
     rule, match = found
     findings: tuple[Finding, ...] = ()
     if decisive is None and "no-auth" in situation.facts and rule.category == "ok":
-        findings = (Finding(id="open-relay", message=_fill(rule.cause, values)),)
+        findings = (Finding(id="open-relay", message=fill(rule.cause, values)),)
     return Verdict(
         category=rule.category,
         stage=stage,
-        retryable=rule.retryable,
-        cause=_fill(rule.cause, values),
-        remedy=_fill(rule.remedy, values),
+        retryable=rule.retryable_for(situation),
+        cause=fill(rule.cause, values),
+        remedy=fill(rule.remedy, values),
         exit_code=exit_code,
         rule_id=rule.id,
-        evidence=_evidence(rule, situation, match),
+        evidence=evidence_of(rule, situation, match),
         fallback=rule.fallback,
         refuser=rule.refuser,
         findings=findings,
     )
 
 
-def _evidence(rule: Rule, situation: Situation, match: object) -> str:
+def evidence_of(rule: Rule, situation: Situation, match: object) -> str:
     parts: list[str] = []
     if situation.failure:
         parts.append(f"failure={situation.failure}")

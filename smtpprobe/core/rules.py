@@ -65,6 +65,7 @@ CATEGORIES: tuple[str, ...] = (
     "content-rejected",
     "timeout",
     "connection-lost",
+    "proxy-failed",
 )
 
 _MATCH_KEYS = frozenset(
@@ -126,7 +127,7 @@ class Rule:
 
     id: str
     category: str
-    retryable: bool
+    retryable: bool | None  # None: "by-code", transient (4xx) replies are retryable
     cause: Text
     remedy: Text
     phases: frozenset[str] = frozenset()
@@ -141,6 +142,12 @@ class Rule:
     refuser: str | None = None  # "submission", "recipient", "gmail"
     examples: tuple[Example, ...] = field(default=(), compare=False)
     source: str = ""
+
+    def retryable_for(self, situation: Situation) -> bool:
+        """Whether retrying can help: the rule's word, or the reply class (RFC 5321 4.2.1)."""
+        if self.retryable is not None:
+            return self.retryable
+        return situation.code is not None and 400 <= situation.code < 500
 
     def matches(self, situation: Situation) -> re.Match[str] | bool:
         """Whether the rule applies; returns the text match when there is one (evidence)."""
@@ -166,6 +173,10 @@ class Rule:
             found = self.text.search(situation.text)
             return found if found else False
         return True
+
+
+def _code_fits(code: str, pattern: str) -> bool:
+    return all(p in ("x", c) for p, c in zip(pattern, code, strict=True))
 
 
 def _enhanced_matches(pattern: str, enhanced: str | None) -> bool:
@@ -258,8 +269,10 @@ def parse_rule(raw: Any, source: str, index: int) -> Rule:
     if category not in CATEGORIES:
         raise RuleError(f"{where}: 'category' {category!r} is not one of the known categories")
     retryable = raw.get("retryable")
-    if not isinstance(retryable, bool):
-        raise RuleError(f"{where}: 'retryable' must be true or false")
+    if retryable == "by-code":
+        retryable = None
+    elif not isinstance(retryable, bool):
+        raise RuleError(f"{where}: 'retryable' must be true, false or by-code")
     match = raw.get("match", {}) or {}
     if not isinstance(match, Mapping):
         raise RuleError(f"{where}: 'match' must be a mapping")
@@ -272,9 +285,11 @@ def parse_rule(raw: Any, source: str, index: int) -> Rule:
             raise RuleError(f"{where}: phase {phase!r} is not one of {', '.join(sorted(_PHASES))}")
     codes: list[int] = []
     for code in _strings(match.get("codes", []), where, "codes"):
-        if not (code.isdigit() and len(code) == 3):
-            raise RuleError(f"{where}: code {code!r} is not a three-digit reply code")
-        codes.append(int(code))
+        if not re.fullmatch(r"[2-5][0-9x][0-9x]", code.lower()):
+            raise RuleError(f"{where}: code {code!r} is not a reply code like 550 or 5xx")
+        # "4xx", "55x": every code of that class (RFC 5321 section 4.2.1).
+        low, high = int(code.lower().replace("x", "0")), int(code.lower().replace("x", "9"))
+        codes.extend(c for c in range(low, high + 1) if _code_fits(str(c), code.lower()))
     enhanced = _strings(match.get("enhanced", []), where, "enhanced")
     for pattern in enhanced:
         if not _ENHANCED_PATTERN.match(pattern):

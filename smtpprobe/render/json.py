@@ -10,10 +10,13 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from smtpprobe import __version__
+from smtpprobe.core.classify import Verdict
+from smtpprobe.core.readiness import GmailReadiness
 from smtpprobe.core.reply import Reply
 from smtpprobe.core.transcript import (
     Failure,
     FailureKind,
+    Origin,
     Phase,
     Security,
     Step,
@@ -25,22 +28,50 @@ from smtpprobe.core.transcript import (
 if TYPE_CHECKING:
     from smtpprobe.api import Report
 
-__all__ = ["SCHEMA", "format_json", "report_to_dict", "transcript_from_dict"]
+__all__ = [
+    "SCHEMA",
+    "format_json",
+    "origin_to_dict",
+    "readiness_to_dict",
+    "reply_to_dict",
+    "report_to_dict",
+    "transcript_from_dict",
+    "verdict_to_dict",
+]
 
 SCHEMA = "smtpprobe/check/v1"
 
 
-def _reply(reply: Reply | None) -> dict[str, Any] | None:
+def reply_to_dict(reply: Reply | None) -> dict[str, Any] | None:
+    """``{"code", "enhanced", "lines"}``, or None."""
     if reply is None:
         return None
     return {"code": reply.code, "enhanced": reply.enhanced, "lines": list(reply.lines)}
+
+
+def verdict_to_dict(v: Verdict) -> dict[str, Any]:
+    """The ``verdict`` object shared by ``check`` and ``explain`` documents."""
+    return {
+        "category": v.category,
+        "stage": v.stage,
+        "retryable": v.retryable,
+        "cause": {"en": v.cause.en, "ja": v.cause.ja},
+        "remedy": {"en": v.remedy.en, "ja": v.remedy.ja},
+        "rule": v.rule_id,
+        "evidence": v.evidence,
+        "understood": "code-only" if v.fallback else "text",
+        "refuser": v.refuser,
+        "findings": [
+            {"id": f.id, "message": {"en": f.message.en, "ja": f.message.ja}} for f in v.findings
+        ],
+    }
 
 
 def _step(step: Step) -> dict[str, Any]:
     return {
         "phase": step.phase.value,
         "command": step.command,
-        "reply": _reply(step.reply),
+        "reply": reply_to_dict(step.reply),
         "failure": (
             None
             if step.failure is None
@@ -68,6 +99,50 @@ def _tls(tls: TLSInfo | None) -> dict[str, Any] | None:
     }
 
 
+def origin_to_dict(origin: Origin | None) -> dict[str, Any] | None:
+    """The ``origin`` object: where the probe came from and how that was learned."""
+    if origin is None:
+        return None
+    return {
+        "route": origin.route,
+        "local_address": origin.local_address,
+        "public_address": origin.public_address,
+        "method": origin.method,
+        "country": origin.country,
+        "data_date": origin.data_date,
+        "echoed_address": origin.echoed_address,
+        "notes": list(origin.notes),
+    }
+
+
+def readiness_to_dict(readiness: GmailReadiness | None) -> dict[str, Any] | None:
+    """The ``gmail_readiness`` object, or None when it was not asked for."""
+    if readiness is None:
+        return None
+    return {
+        "ready": readiness.ready,
+        "geo_ip_filter": readiness.geo_ip_filter,
+        "origin_country": readiness.origin_country,
+        "reasons": [{"id": r.id, "en": r.text.en, "ja": r.text.ja} for r in readiness.reasons],
+        "test_command": readiness.test_command,
+    }
+
+
+def _origin_from_dict(data: dict[str, Any] | None) -> Origin | None:
+    if not data:
+        return None
+    return Origin(
+        local_address=data.get("local_address"),
+        public_address=data.get("public_address"),
+        method=data.get("method", "unknown"),
+        country=data.get("country"),
+        data_date=data.get("data_date"),
+        echoed_address=data.get("echoed_address"),
+        route=data.get("route", "direct"),
+        notes=tuple(data.get("notes", ())),
+    )
+
+
 def report_to_dict(report: Report) -> dict[str, Any]:
     """The report as plain JSON-ready data (not yet redacted: use ``format_json``)."""
     t = report.transcript
@@ -85,7 +160,10 @@ def report_to_dict(report: Report) -> dict[str, Any]:
             "addresses": list(t.target.addresses),
             "address_used": t.target.address_used,
             "source_address": t.target.source_address,
+            "proxy": t.target.proxy,
+            "proxy_address": t.target.proxy_address,
         },
+        "origin": origin_to_dict(t.origin),
         "auth": {
             "username": t.username,
             "mechanism": t.auth_mechanism,
@@ -98,21 +176,7 @@ def report_to_dict(report: Report) -> dict[str, Any]:
             "final": list(t.capabilities),
         },
         "steps": [_step(s) for s in t.steps],
-        "verdict": {
-            "category": v.category,
-            "stage": v.stage,
-            "retryable": v.retryable,
-            "cause": {"en": v.cause.en, "ja": v.cause.ja},
-            "remedy": {"en": v.remedy.en, "ja": v.remedy.ja},
-            "rule": v.rule_id,
-            "evidence": v.evidence,
-            "understood": "code-only" if v.fallback else "text",
-            "refuser": v.refuser,
-            "findings": [
-                {"id": f.id, "message": {"en": f.message.en, "ja": f.message.ja}}
-                for f in v.findings
-            ],
-        },
+        "verdict": verdict_to_dict(v),
         "gmail_settings": (
             None
             if gmail is None
@@ -124,6 +188,7 @@ def report_to_dict(report: Report) -> dict[str, Any]:
                 "label": gmail.label,
             }
         ),
+        "gmail_readiness": readiness_to_dict(report.gmail_readiness),
         "exit_code": int(v.exit_code),
     }
 
@@ -166,6 +231,8 @@ def transcript_from_dict(data: dict[str, Any]) -> Transcript:
             addresses=tuple(t.get("addresses", ())),
             address_used=t.get("address_used"),
             source_address=t.get("source_address"),
+            proxy=t.get("proxy"),
+            proxy_address=t.get("proxy_address"),
         ),
         profile=data.get("profile"),
         username=data["auth"].get("username"),
@@ -189,4 +256,5 @@ def transcript_from_dict(data: dict[str, Any]) -> Transcript:
         steps=steps,
         capabilities_before_tls=tuple(data["capabilities"]["before_tls"]),
         capabilities=tuple(data["capabilities"]["final"]),
+        origin=_origin_from_dict(data.get("origin")),
     )

@@ -1,0 +1,429 @@
+"""Finding SMTP replies in whatever a user pastes: a reply, a bounce, a whole DSN.
+
+Input arrives as bytes or text: one reply line, a multi-line reply
+(``550-5.7.26 …`` continuations, often re-wrapped by the mail client), a Gmail
+bounce in English or Japanese with its wrapper text ("The response from the
+remote server was:" / "リモート サーバーからの応答:"), a Postfix or Exim bounce
+("host X said: … (in reply to RCPT TO command)"), or a full RFC 3464 delivery
+status notification with MIME parts, in UTF-8, ISO-2022-JP or Shift_JIS.
+
+``find_replies`` returns every negative reply (4xx/5xx) it can see, each with
+what the surrounding text says about it: the SMTP stage it answered, the host
+that sent it, the DSN ``Status:``, and whether the bounce comes from Gmail's
+"Send mail as" (which means your own provider's server refused Gmail).
+Everything here is pure: bytes in, values out.
+"""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import re
+from dataclasses import dataclass, field, replace
+from email.header import decode_header, make_header
+from email.message import Message
+
+from smtpprobe.core.reply import Reply, decode_reply_text, from_code_and_message
+
+__all__ = ["Found", "Pasted", "decode_pasted", "find_replies"]
+
+# A reply code where a reply can start: at the beginning of a line, or after a
+# wrapper that ends in ":" or ";" ("said:", "応答:", "smtp;", "was:"). RFC 5321
+# section 4.2.1 limits the second digit to 0-5; that keeps "465 SSL" out.
+_START = re.compile(r"(?:^|(?<=[:;：]))\s*([2-5][0-5]\d)([ -]|$)")
+# Exchange NDRs and DSN fields often quote only the enhanced code: "5.7.57 SMTP; …".
+_START_ENHANCED = re.compile(r"(?:^|(?<=[:;：]))\s*([45])\.(\d{1,3})\.(\d{1,3})\s+(?=\S)")
+# Positive replies are only taken where they cannot be prose: with an enhanced
+# code, or one of the replies a dialogue shows (RFC 5321 section 4.2.3).
+_POSITIVE = frozenset({211, 214, 220, 221, 235, 250, 251, 252, 334, 354})
+_ENHANCED = re.compile(r"^([245])\.(\d{1,3})\.(\d{1,3})(?=\s|$|[,;:])")
+# A code repeated inside a re-wrapped or folded reply: "... did not 550-5.7.26 pass".
+_INLINE_CODE = re.compile(r"(?<![\w.])([2-5][0-5]\d)[ -]([245]\.\d{1,3}\.\d{1,3})?(?=\s|$)")
+_STAGE_HINTS = (
+    # Postfix: "(in reply to RCPT TO command)"; Exim: "SMTP error from remote mail
+    # server after RCPT TO:<x>:"; Sendmail: ">>> RCPT To:<x>" before "<<< 550 …".
+    (re.compile(r"in reply to (?:the )?rcpt to|after rcpt to|>>> rcpt to", re.I), "rcpt"),
+    (re.compile(r"in reply to (?:the )?mail from|after mail from|>>> mail from", re.I), "mail"),
+    (re.compile(r"end of data|after (?:end of )?data|in reply to data|>>> data", re.I), "data"),
+    (re.compile(r"in reply to (?:the )?(?:ehlo|helo)|after (?:ehlo|helo)", re.I), "ehlo"),
+    (re.compile(r"in reply to (?:the )?auth|after auth", re.I), "auth"),
+    (re.compile(r"initial connection|in reply to initial|after connect", re.I), "greeting"),
+)
+_HOST_SAID = re.compile(r"host\s+([A-Za-z0-9.-]+\.[A-Za-z]{2,})(?:\[[^\]]*\])?\s+said", re.I)
+_DSN_FIELD = re.compile(
+    r"^(Status|Remote-MTA|Reporting-MTA|Diagnostic-Code|Action|Final-Recipient)\s*:\s*(.*)$",
+    re.I,
+)
+# Gmail's bounce when a "Send mail as" address's own SMTP server refused Gmail:
+# the refusing server is the user's provider, not the recipient's.
+_SEND_MAIL_AS = re.compile(
+    r"send mail as|different address or alias|「名前」の機能|の機能を使用して別のアドレス|"
+    r"送信元アドレス|他のメールアドレス|エイリアスから送信",
+    re.I,
+)
+_MAX_CONTINUATION = 30  # non-code lines absorbed into one reply before it is cut off
+_MAX_TRAILING = 3  # lines after the final line, e.g. "… gsmtp (in reply to end of DATA command)"
+
+
+@dataclass(frozen=True, slots=True)
+class Pasted:
+    """Decoded input: the text to search and how it was read."""
+
+    text: str
+    encoding: str
+    kind: str  # "text" or "mime"
+    size: int
+
+
+@dataclass(frozen=True, slots=True)
+class Found:
+    """One reply found in the input, with what its surroundings say about it."""
+
+    reply: Reply
+    stage: str | None = None  # the SMTP phase it answered, when the text says so
+    host: str | None = None  # the server that sent it ("host X said", Remote-MTA)
+    recipient: str | None = None  # the address it was about (Final-Recipient, "<x>: host")
+    status: str | None = None  # the DSN "Status:" field
+    wrapper: str = ""  # the words before it on its line ("said:", "応答:")
+    send_mail_as: bool = False  # a Gmail "Send mail as" bounce
+    code_inferred: bool = False  # only an enhanced code was given; ``reply.code`` is X50
+    raw: tuple[str, ...] = field(default=(), compare=False)  # the lines as pasted
+
+
+def decode_pasted(data: bytes | str) -> Pasted:
+    """Decode pasted bytes (UTF-8, ISO-2022-JP, Shift_JIS, EUC-JP) and unwrap MIME.
+
+    A whole message (headers, then a body, possibly multipart with a
+    ``message/delivery-status`` part) is reduced to its decoded text parts and
+    status fields; MIME encoded words (``=?ISO-2022-JP?B?…?=``) are decoded.
+    """
+    raw = data.encode("utf-8", "surrogateescape") if isinstance(data, str) else data
+    text = data if isinstance(data, str) else decode_reply_text(raw)
+    encoding = "utf-8" if isinstance(data, str) else _encoding_of(raw)
+    kind = "text"
+    if _looks_like_message(text):
+        unwrapped = _mime_text(raw)
+        if unwrapped is not None:
+            text, kind = unwrapped, "mime"
+    if "=?" in text:
+        text = _decode_encoded_words(text)
+    return Pasted(text=text, encoding=encoding, kind=kind, size=len(raw))
+
+
+def _encoding_of(raw: bytes) -> str:
+    if b"\x1b$" in raw or b"\x1b(" in raw:
+        return "iso-2022-jp"
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return "shift_jis/euc-jp"
+    return "utf-8"
+
+
+def _looks_like_message(text: str) -> bool:
+    head = text.lstrip()[:4000]
+    return bool(re.search(r"^content-type\s*:", head, re.I | re.M)) and bool(
+        re.match(r"^[A-Za-z][A-Za-z0-9-]*\s*:", head)
+    )
+
+
+def _mime_text(raw: bytes) -> str | None:
+    try:
+        message = email.message_from_bytes(raw, policy=email.policy.compat32)
+    except Exception:  # the email package raises many kinds on garbage: keep the plain text
+        return None
+    if not message.keys():
+        return None
+    parts: list[str] = []
+    subject = message.get("Subject")
+    if subject:
+        parts.append(f"Subject: {_decode_encoded_words(str(subject))}")
+    _collect(message, parts)
+    return "\n".join(parts) if parts else None
+
+
+def _collect(part: Message, parts: list[str]) -> None:
+    content_type = part.get_content_type()
+    if content_type in ("message/rfc822", "text/rfc822-headers"):
+        return  # the returned original is the user's own mail, not the bounce
+    if content_type == "message/delivery-status":
+        payload = part.get_payload()
+        for block in payload if isinstance(payload, list) else [payload]:
+            parts.append(block.as_string() if isinstance(block, Message) else str(block))
+        return
+    if part.is_multipart():
+        for sub in part.get_payload():
+            if isinstance(sub, Message):
+                _collect(sub, parts)
+        return
+    if content_type in ("text/plain", "text/html"):
+        parts.append(_part_text(part, content_type))
+
+
+def _part_text(part: Message, content_type: str) -> str:
+    payload = part.get_payload(decode=True)
+    if not isinstance(payload, bytes):
+        return str(part.get_payload())
+    charset = part.get_content_charset() or ""
+    try:
+        text = payload.decode(charset) if charset else decode_reply_text(payload)
+    except (LookupError, UnicodeDecodeError):
+        text = decode_reply_text(payload)
+    if content_type == "text/html":
+        text = re.sub(r"<br\s*/?>|</p>|</div>|</tr>", "\n", text, flags=re.I)
+        text = re.sub(r"<[^>]+>", "", text)
+        text = re.sub(r"&nbsp;", " ", text)
+        text = text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+    return text
+
+
+def _decode_encoded_words(text: str) -> str:
+    def one(match: re.Match[str]) -> str:
+        try:
+            return str(make_header(decode_header(match.group(0))))
+        except (LookupError, UnicodeDecodeError, ValueError):
+            return match.group(0)
+
+    return re.sub(r"(?:=\?[^?\s]+\?[BbQq]\?[^?\s]*\?=\s*)+", one, text)
+
+
+@dataclass(slots=True)
+class _Building:
+    code: int
+    enhanced: str | None
+    first_wrapper: str
+    lines: list[str]
+    raw: list[str]
+    index: int  # line number where it started
+    inferred: bool = False  # the text had only an enhanced code
+    final: bool = False  # the last line (code + space) has been seen
+    trailing: int = 0
+    gap: int = 0
+
+
+def _unfold(text: str) -> list[str]:
+    """Lines, with RFC 5322 folded DSN fields joined and quote markers removed."""
+    lines: list[str] = []
+    for raw in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
+        line = re.sub(r"^(?:\s*>)+\s?", "", raw)  # "> " quoting in replies and forwards
+        if (
+            lines
+            and line[:1] in (" ", "\t")
+            and _DSN_FIELD.match(lines[-1])
+            and not _START.match(line.strip())
+        ):
+            lines[-1] = f"{lines[-1]} {line.strip()}"
+            continue
+        lines.append(line.rstrip())
+    return lines
+
+
+def _split_reply_start(line: str) -> tuple[str, int, str, str] | None:
+    """``(wrapper, code, separator, rest)`` when a reply starts on this line."""
+    stripped = line.strip()
+    for match in _START.finditer(stripped):
+        wrapper = stripped[: match.start()].strip()
+        if wrapper and not re.search(r"[:;：]$", wrapper):
+            continue
+        rest = stripped[match.end() :].strip()
+        enhanced = _ENHANCED.match(rest)
+        code = int(match.group(1))
+        # A bare "550" alone on a line, or followed by digits only, is not a reply.
+        if not rest or (not enhanced and not re.search(r"[^\W\d_]", rest)):
+            continue
+        if code < 400 and not (enhanced or (code in _POSITIVE and not wrapper)):
+            continue
+        return wrapper, code, match.group(2), rest
+    for match in _START_ENHANCED.finditer(stripped):
+        wrapper = stripped[: match.start()].strip()
+        if wrapper and not re.search(r"[:;：]$", wrapper):
+            continue
+        # No basic code in the text: take the usual one of the enhanced class
+        # (X.Y.Z class 4 or 5, RFC 3463 section 3.1); Found.code_inferred says so.
+        code = int(match.group(1)) * 100 + 50
+        return wrapper, -code, " ", stripped[match.start() :].strip()
+    return None
+
+
+def find_replies(text: str) -> list[Found]:
+    """Every SMTP reply in ``text``, in order, duplicates removed.
+
+    Negative replies (4xx, 5xx) are found wherever a reply can start; positive
+    ones only where they cannot be prose (see ``_POSITIVE``).
+    """
+    lines = _unfold(text)
+    send_mail_as = bool(_SEND_MAIL_AS.search(text))
+    dsn = _dsn_fields(lines)
+    found: list[Found] = []
+    current: _Building | None = None
+
+    def close() -> None:
+        nonlocal current
+        if current is not None:
+            found.append(_finish(current, lines, send_mail_as, dsn))
+        current = None
+
+    for index, line in enumerate(lines):
+        start = _split_reply_start(line)
+        if start is not None:
+            wrapper, code, separator, rest = start
+            inferred = code < 0
+            code = abs(code)
+            enhanced_match = _ENHANCED.match(rest)
+            enhanced = enhanced_match.group(0) if enhanced_match else None
+            same = (
+                current is not None
+                and not current.final
+                and current.code == code
+                and (enhanced is None or current.enhanced in (None, enhanced))
+                and not wrapper
+            )
+            if not same:
+                close()
+                current = _Building(code, enhanced, wrapper, [], [], index, inferred=inferred)
+            assert current is not None
+            if current.enhanced is None:
+                current.enhanced = enhanced
+            current.lines.append(rest)
+            current.raw.append(line.strip())
+            current.final = separator != "-"
+            current.gap = 0
+            continue
+        if current is None:
+            continue
+        stripped = line.strip()
+        if not stripped and not current.final and current.gap < _MAX_CONTINUATION:
+            current.gap += 1  # a re-wrapped bounce may put blank lines inside a reply
+            continue
+        if not stripped or _DSN_FIELD.match(stripped) or _is_prose(stripped, current):
+            close()
+            continue
+        if current.final:
+            current.trailing += 1
+            if current.trailing > _MAX_TRAILING or not _continues(stripped):
+                close()
+                continue
+        else:
+            current.gap += 1
+            if current.gap > _MAX_CONTINUATION:
+                close()
+                continue
+        current.lines.append(stripped)
+        current.raw.append(stripped)
+    close()
+    return _unique(found)
+
+
+_CJK = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
+
+
+def _is_prose(line: str, building: _Building) -> bool:
+    # Japanese commentary after an English reply (an article or a forwarded
+    # bounce with a note) is not part of the reply; a Japanese reply is kept.
+    return bool(_CJK.search(line)) and not any(_CJK.search(part) for part in building.lines)
+
+
+def _continues(line: str) -> bool:
+    # After the final line only a short tail belongs to the reply: Gmail's
+    # "… - gsmtp" id and Postfix's "(in reply to … command)".
+    return bool(re.search(r"gsmtp|in reply to|^\(|^[\w.-]+\s+-\s+gsmtp", line, re.I)) or (
+        len(line) < 80 and not re.search(r"[。．]$", line) and line[:1].islower()
+    )
+
+
+def _finish(
+    building: _Building, lines: list[str], send_mail_as: bool, dsn: dict[str, str]
+) -> Found:
+    message_lines = [_strip_inline_codes(line, building.code) for line in building.lines]
+    # Postfix appends "(in reply to RCPT TO command)" to the server's words;
+    # it names the stage (kept in ``stage``) and is not part of the reply.
+    message = re.sub(
+        r"\s*\(in reply to\b[^)]*\)?\s*$", "", "\n".join(message_lines), flags=re.I
+    ).strip("\n")
+    reply = from_code_and_message(building.code, message)
+    if reply.enhanced is None and dsn.get("status", "")[:1] == str(building.code)[0]:
+        reply = replace(reply, enhanced=dsn["status"])
+    window = "\n".join(
+        lines[max(0, building.index - 4) : building.index + len(building.raw) + _MAX_TRAILING + 1]
+    )
+    return Found(
+        reply=reply,
+        stage=_stage(window, building.first_wrapper),
+        host=_host(window) or dsn.get("remote-mta"),
+        recipient=_recipient(window) or dsn.get("final-recipient"),
+        status=dsn.get("status"),
+        wrapper=building.first_wrapper,
+        send_mail_as=send_mail_as,
+        code_inferred=building.inferred,
+        raw=tuple(building.raw),
+    )
+
+
+def _strip_inline_codes(line: str, code: int) -> str:
+    def drop(match: re.Match[str]) -> str:
+        return "" if int(match.group(1)) == code else match.group(0)
+
+    return " ".join(_INLINE_CODE.sub(drop, line).split())
+
+
+def _stage(window: str, wrapper: str) -> str | None:
+    for pattern, stage in _STAGE_HINTS:
+        if pattern.search(window) or pattern.search(wrapper):
+            return stage
+    return None
+
+
+_ADDRESS = re.compile(r"<([^<>@\s]+@[^<>@\s]+)>")
+
+
+def _recipient(window: str) -> str | None:
+    match = _ADDRESS.search(window)
+    return match.group(1) if match else None
+
+
+def _host(window: str) -> str | None:
+    match = _HOST_SAID.search(window)
+    return match.group(1).lower() if match else None
+
+
+def _dsn_fields(lines: list[str]) -> dict[str, str]:
+    fields: dict[str, str] = {}
+    for line in lines:
+        match = _DSN_FIELD.match(line.strip())
+        if not match:
+            continue
+        name, value = match.group(1).lower(), match.group(2).strip()
+        if name in ("remote-mta", "reporting-mta", "final-recipient"):
+            value = value.split(";", 1)[-1].strip().lower()
+        if name == "status":
+            status = _ENHANCED.match(value)
+            if not status:
+                continue
+            value = status.group(0)
+        fields.setdefault(name, value)
+    return fields
+
+
+def _unique(found: list[Found]) -> list[Found]:
+    seen: dict[tuple[int, str | None, str], int] = {}
+    result: list[Found] = []
+    for item in found:
+        key = (item.reply.code, item.reply.enhanced, _normal(item.reply.text))
+        if key in seen:
+            # The same reply twice (the human part and the DSN): keep what each knows.
+            kept = result[seen[key]]
+            result[seen[key]] = replace(
+                kept,
+                stage=kept.stage or item.stage,
+                host=kept.host or item.host,
+                recipient=kept.recipient or item.recipient,
+                status=kept.status or item.status,
+            )
+            continue
+        seen[key] = len(result)
+        result.append(item)
+    return result
+
+
+def _normal(text: str) -> str:
+    return re.sub(r"\W+", " ", text).strip().lower()

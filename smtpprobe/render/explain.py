@@ -1,0 +1,122 @@
+"""Renderers for ``smtpprobe explain``: text and JSON (schema ``smtpprobe/explain/v1``).
+
+Each explained reply carries a verdict in exactly the shape of ``check``'s
+``verdict`` object (``smtpprobe.render.json.verdict_to_dict``), so scripts
+read both the same way.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from smtpprobe import __version__
+from smtpprobe.core.bounce import Pasted
+from smtpprobe.core.explain import REFUSERS, Explanation
+from smtpprobe.render.json import reply_to_dict, verdict_to_dict
+
+__all__ = ["EXPLAIN_SCHEMA", "explanations_to_dict", "format_explain_json", "format_explain_text"]
+
+EXPLAIN_SCHEMA = "smtpprobe/explain/v1"
+
+_LABELS = {
+    "en": {
+        "reply": "Reply",
+        "of": "of",
+        "after": "found after",
+        "category": "Category",
+        "refuser": "Refused by",
+        "host": "server",
+        "stage": "Answering",
+        "retry": "Retry",
+        "yes": "may help later (a temporary condition)",
+        "no": "will not help until the cause is fixed",
+        "cause": "Cause",
+        "remedy": "Remedy",
+        "evidence": "Evidence",
+        "codeonly": "Only the reply code was understood, not its text (no rule knew the words).",
+        "profile": "Provider",
+        "none": "No SMTP reply (a line like '550 5.7.1 …') was found in the input.",
+    },
+    "ja": {
+        "reply": "応答",
+        "of": "/",
+        "after": "直前の文言",
+        "category": "分類",
+        "refuser": "拒否したのは",
+        "host": "サーバー",
+        "stage": "対象のコマンド",
+        "retry": "再試行",
+        "yes": "時間をおけば解決する可能性があります(一時的な状態)",
+        "no": "原因を解消するまで再試行しても解決しません",
+        "cause": "原因",
+        "remedy": "対処",
+        "evidence": "根拠",
+        "codeonly": "本文を説明するルールがなく、応答コードのみから判断しました。",
+        "profile": "プロバイダー",
+        "none": "入力に SMTP の応答(「550 5.7.1 …」のような行)が見つかりませんでした。",
+    },
+}
+
+
+def format_explain_text(explanations: list[Explanation], lang: str = "en") -> str:
+    """Each reply, then its verdict: category, who refused, retry, cause, remedy, evidence."""
+    labels = _LABELS[lang]
+    if not explanations:
+        return labels["none"]
+    out: list[str] = []
+    total = len(explanations)
+    for number, item in enumerate(explanations, 1):
+        found, verdict = item.found, item.verdict
+        head = f"{labels['reply']} {number} {labels['of']} {total}"
+        if found.wrapper:
+            head += f'  ({labels["after"]} "{found.wrapper}")'
+        out.append(head)
+        out.extend(f"  S: {line}" for line in found.reply.display().split("\n"))
+        out.append(f"  {labels['category']}: {verdict.category}")
+        refuser = REFUSERS[item.refuser].get(lang)
+        if found.host:
+            refuser += f" — {labels['host']} {found.host}"
+        out.append(f"  {labels['refuser']}: {refuser}")
+        if found.stage:
+            out.append(f"  {labels['stage']}: {found.stage}")
+        if item.profile:
+            out.append(f"  {labels['profile']}: {item.profile}")
+        out.append(f"  {labels['retry']}: {labels['yes'] if verdict.retryable else labels['no']}")
+        out.append(f"  {labels['cause']}: {verdict.cause.get(lang)}")
+        out.append(f"  {labels['remedy']}: {verdict.remedy.get(lang)}")
+        if verdict.fallback:
+            out.append(f"  {labels['codeonly']}")
+        if verdict.evidence:
+            out.append(f"  {labels['evidence']}: {verdict.evidence} (rule {verdict.rule_id})")
+        out.append("")
+    return "\n".join(out).rstrip()
+
+
+def explanations_to_dict(pasted: Pasted, explanations: list[Explanation]) -> dict[str, Any]:
+    """The ``smtpprobe/explain/v1`` document as plain data."""
+    return {
+        "schema": EXPLAIN_SCHEMA,
+        "tool": {"name": "smtpprobe", "version": __version__},
+        "input": {"bytes": pasted.size, "encoding": pasted.encoding, "kind": pasted.kind},
+        "replies": [
+            {
+                "reply": reply_to_dict(item.found.reply),
+                "stage": item.found.stage,
+                "host": item.found.host,
+                "status": item.found.status,
+                "wrapper": item.found.wrapper or None,
+                "send_mail_as": item.found.send_mail_as,
+                "profile": item.profile,
+                "refuser": item.refuser,
+                "verdict": verdict_to_dict(item.verdict) | {"refuser": item.refuser},
+            }
+            for item in explanations
+        ],
+        "exit_code": 0 if explanations else 1,
+    }
+
+
+def format_explain_json(pasted: Pasted, explanations: list[Explanation]) -> str:
+    """One JSON document for all replies found."""
+    return json.dumps(explanations_to_dict(pasted, explanations), ensure_ascii=False, indent=2)
