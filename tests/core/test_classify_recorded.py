@@ -1,0 +1,87 @@
+"""The classifier on recorded transcripts: plain data, no network.
+
+``tests/data/transcripts/*.json`` are ``smtpprobe check --json`` reports recorded
+against the test double (the double's public test password; nothing secret).
+Each is rebuilt into a Transcript and classified again with the rules of its
+profile; the verdict must be the recorded one. Rules changes that alter a
+verdict show up here first.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from smtpprobe.core.classify import ExitCode, classify
+from smtpprobe.loading import load_profiles, load_rulebook
+from smtpprobe.render.json import SCHEMA, transcript_from_dict
+
+RECORDED = sorted((Path(__file__).parents[1] / "data" / "transcripts").glob("*.json"))
+
+EXPECTED = {
+    # recording: category, stage, exit code
+    "auth-failed": ("auth-failed", "auth", ExitCode.REFUSED),
+    "hang-after-connect": ("timeout", "greeting", ExitCode.INCOMPLETE),
+    "ocn-e041": ("relay-denied", "rcpt", ExitCode.REFUSED),
+    "ok-starttls": ("ok", None, ExitCode.ACCEPTED),
+    "open-relay": ("ok", None, ExitCode.ACCEPTED),
+    "sakura-geo-filter": ("client-ip-rejected", "mail", ExitCode.REFUSED),
+    "sjis-reply": ("recipient-unknown", "rcpt", ExitCode.REFUSED),
+    "ssl-on-starttls-port": ("wrong-security-mode", "tls", ExitCode.INCOMPLETE),
+    "tls-required": ("tls-required", "auth", ExitCode.REFUSED),
+}
+
+
+def _load(path: Path) -> dict[str, Any]:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def test_every_recording_has_an_expectation() -> None:
+    assert {p.stem for p in RECORDED} == set(EXPECTED)
+
+
+@pytest.mark.parametrize("path", RECORDED, ids=[p.stem for p in RECORDED])
+def test_recorded_transcript_classifies_as_recorded(path: Path) -> None:
+    document = _load(path)
+    transcript = transcript_from_dict(document)
+    profile = load_profiles().get(document["profile"]) if document["profile"] else None
+    verdict = classify(transcript, load_rulebook(profile))
+    assert (verdict.category, verdict.stage, verdict.exit_code) == EXPECTED[path.stem]
+    assert verdict.rule_id == document["verdict"]["rule"]
+    assert verdict.cause.en and verdict.cause.ja and verdict.remedy.en and verdict.remedy.ja
+
+
+def test_provider_rules_sharpen_the_verdict() -> None:
+    # The same transcript read without its profile falls to the generic rule.
+    document = _load(next(p for p in RECORDED if p.stem == "sakura-geo-filter"))
+    transcript = transcript_from_dict(document)
+    with_profile = classify(transcript, load_rulebook(load_profiles().get("sakura")))
+    generic = classify(transcript, load_rulebook())
+    assert with_profile.rule_id == "sakura-foreign-ip-filter"
+    assert "国外IPアドレスフィルタ" in with_profile.remedy.ja
+    assert generic.category == with_profile.category == "client-ip-rejected"
+    assert generic.rule_id != with_profile.rule_id
+
+
+def test_open_relay_is_a_security_finding() -> None:
+    document = _load(next(p for p in RECORDED if p.stem == "open-relay"))
+    verdict = classify(transcript_from_dict(document), load_rulebook())
+    assert [f.id for f in verdict.findings] == ["open-relay"]
+
+
+@pytest.mark.parametrize("path", RECORDED, ids=[p.stem for p in RECORDED])
+def test_recordings_follow_the_documented_schema(path: Path) -> None:
+    document = _load(path)
+    assert document["schema"] == SCHEMA
+    assert {"schema", "target", "tls", "steps", "verdict", "exit_code"} <= set(document)
+    assert {"host", "port", "security", "address_used"} <= set(document["target"])
+    for step in document["steps"]:
+        assert {"phase", "command", "reply", "elapsed_ms"} <= set(step)
+        if step["reply"] is not None:
+            assert set(step["reply"]) == {"code", "enhanced", "lines"}
+    assert {"category", "stage", "retryable", "cause", "remedy"} <= set(document["verdict"])
+    for key in ("cause", "remedy"):
+        assert set(document["verdict"][key]) == {"en", "ja"}
