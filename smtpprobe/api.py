@@ -295,6 +295,7 @@ async def probe(options: CheckOptions) -> Report:
         egress_note=egress_note,
         proxy_address=target.proxy_address,
         echoed=echoed_address(transcript),
+        server_address=target.address_used,
         country_of=country_of,
     )
     verdict = classify(transcript, rules)

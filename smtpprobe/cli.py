@@ -35,6 +35,8 @@ profiles_app = typer.Typer(
     help="List the provider profiles, or show one.", invoke_without_command=True
 )
 app.add_typer(profiles_app, name="profiles")
+rules_app = typer.Typer(help="Work with rule files: validate one and run its examples.")
+app.add_typer(rules_app, name="rules")
 
 EXIT_USAGE = 2
 EXIT_INTERNAL = 4
@@ -49,6 +51,10 @@ class SecurityChoice(StrEnum):
 class Lang(StrEnum):
     en = "en"
     ja = "ja"
+
+
+class ForWhom(StrEnum):
+    gmail = "gmail"
 
 
 def default_lang() -> str:
@@ -194,47 +200,50 @@ def check(
     lang: Annotated[
         Lang | None, typer.Option(help="Language of the verdict (default: from the locale).")
     ] = None,
+    proxy: Annotated[
+        str | None,
+        typer.Option(
+            help="Connect through this proxy: socks5://, socks5h:// (the proxy resolves the "
+            "server name), socks4://, socks4a:// or http:// (CONNECT); USER:PASS@ allowed."
+        ),
+    ] = None,
+    no_egress_lookup: Annotated[
+        bool,
+        typer.Option("--no-egress-lookup", help="Do not learn the public address over DNS."),
+    ] = False,
+    egress_timeout: Annotated[
+        float, typer.Option(help="Time limit for the public-address lookup, in seconds.")
+    ] = 2.0,
+    for_whom: Annotated[
+        ForWhom | None,
+        typer.Option("--for", help="Also judge readiness for this sender (gmail: Send mail as)."),
+    ] = None,
 ) -> None:
     """Run one real SMTP dialogue and print the transcript and the verdict.
 
     Exit codes: 0 accepted, 1 refused by the server, 2 usage or configuration
-    error, 3 the dialogue could not be completed (DNS, connect, TLS, timeout).
+    error, 3 the dialogue could not be completed (DNS, connect, TLS, proxy, timeout).
     """
-    import socket
-
-    from smtpprobe.api import CheckOptions, probe
+    from smtpprobe.api import probe
     from smtpprobe.core.redact import Redactor
-    from smtpprobe.core.transcript import Security
     from smtpprobe.render import format_json, format_text
 
     secrets: list[str] = []
     with _guard(lambda text: Redactor(secrets)(text)):
         from smtpprobe.errors import ConfigError
 
-        if ipv4 and ipv6:
-            raise ConfigError("use only one of -4 and -6")
         if send and no_auth:
             raise ConfigError("--send needs AUTH; drop --no-auth")
-        password = None
-        token = None
-        if not no_auth:
-            if oauth_token_env:
-                token = os.environ.get(oauth_token_env)
-                if token is None:
-                    raise ConfigError(
-                        f"--oauth-token-env {oauth_token_env}: that environment variable is not set"
-                    )
-            else:
-                password = _lookup_password(password_env, password_stdin, profile, user)
-        secrets.extend(s for s in (password, token) if s)
-        options = CheckOptions(
+        options = _check_options(
+            secrets,
             profile=profile,
             host=host,
             port=port,
-            security=Security(security.value) if security else None,
+            security=security,
             user=user,
-            password=password,
-            oauth_token=token,
+            password_env=password_env,
+            password_stdin=password_stdin,
+            oauth_token_env=oauth_token_env,
             sender=sender,
             recipient=recipient,
             no_auth=no_auth,
@@ -244,11 +253,16 @@ def check(
             ca_file=ca_file,
             insecure=insecure,
             source_address=source_address,
+            ipv4=ipv4,
+            ipv6=ipv6,
             ehlo_name=ehlo,
             allow_plaintext_auth=allow_plaintext_auth,
-            profile_files=(profile_file,) if profile_file else (),
-            rule_files=tuple(rules or ()),
-            family=socket.AF_INET if ipv4 else socket.AF_INET6 if ipv6 else socket.AF_UNSPEC,
+            profile_file=profile_file,
+            rules=rules,
+            proxy=proxy,
+            egress_lookup=not no_egress_lookup,
+            egress_timeout=egress_timeout,
+            for_gmail=for_whom is ForWhom.gmail,
         )
         import asyncio
 
@@ -259,6 +273,209 @@ def check(
     else:
         typer.echo(format_text(report, chosen))
     raise typer.Exit(int(report.verdict.exit_code))
+
+
+def _check_options(
+    secrets: list[str],
+    *,
+    user: str | None,
+    password_env: str | None,
+    password_stdin: bool,
+    oauth_token_env: str | None,
+    no_auth: bool,
+    profile: str | None,
+    security: SecurityChoice | None,
+    ipv4: bool,
+    ipv6: bool,
+    profile_file: Path | None,
+    rules: list[Path] | None,
+    proxy: str | None,
+    **rest: Any,
+) -> Any:
+    """Options shared by check and compare → CheckOptions; secrets found go into ``secrets``."""
+    import socket
+
+    from smtpprobe.api import CheckOptions
+    from smtpprobe.core.transcript import Security
+    from smtpprobe.errors import ConfigError
+
+    if ipv4 and ipv6:
+        raise ConfigError("use only one of -4 and -6")
+    if proxy:
+        from smtpprobe.driver import parse_proxy
+
+        proxy_password = parse_proxy(proxy).password
+        if proxy_password:
+            secrets.append(proxy_password)
+    password = None
+    token = None
+    if not no_auth:
+        if oauth_token_env:
+            token = os.environ.get(oauth_token_env)
+            if token is None:
+                raise ConfigError(
+                    f"--oauth-token-env {oauth_token_env}: that environment variable is not set"
+                )
+        else:
+            password = _lookup_password(password_env, password_stdin, profile, user)
+    secrets.extend(s for s in (password, token) if s)
+    return CheckOptions(
+        profile=profile,
+        security=Security(security.value) if security else None,
+        user=user,
+        password=password,
+        oauth_token=token,
+        no_auth=no_auth,
+        profile_files=(profile_file,) if profile_file else (),
+        rule_files=tuple(rules or ()),
+        family=socket.AF_INET if ipv4 else socket.AF_INET6 if ipv6 else socket.AF_UNSPEC,
+        proxy=proxy,
+        **rest,
+    )
+
+
+@app.command()
+def compare(
+    profile: Annotated[
+        str | None, typer.Argument(help="Provider profile name (see 'smtpprobe profiles').")
+    ] = None,
+    route: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--route",
+            help="A route to probe from: direct, source:IP or proxy:URL (give two or more).",
+        ),
+    ] = None,
+    host: Annotated[str | None, typer.Option(help="SMTP server host name.")] = None,
+    port: Annotated[int | None, typer.Option(min=1, max=65535, help="Server port.")] = None,
+    security: Annotated[
+        SecurityChoice | None,
+        typer.Option(help="implicit-tls (SSL, 465), starttls (TLS, 587) or plain."),
+    ] = None,
+    user: Annotated[str | None, typer.Option("--user", "-u", help="AUTH user name.")] = None,
+    password_env: Annotated[
+        str | None, typer.Option(help="Read the password from this environment variable.")
+    ] = None,
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from standard input.")
+    ] = False,
+    oauth_token_env: Annotated[
+        str | None, typer.Option(help="Read an OAuth 2.0 token (XOAUTH2) from this variable.")
+    ] = None,
+    sender: Annotated[
+        str | None, typer.Option("--from", help="MAIL FROM address (default: the user name).")
+    ] = None,
+    recipient: Annotated[
+        str | None,
+        typer.Option("--to", help="RCPT TO address (default: outside the sender's domain)."),
+    ] = None,
+    no_auth: Annotated[
+        bool, typer.Option("--no-auth", help="Probe without AUTH (finds open relays).")
+    ] = False,
+    timeout: Annotated[
+        float, typer.Option(help="Overall time limit for each route's probe, in seconds.")
+    ] = 60.0,
+    phase_timeout: Annotated[
+        float, typer.Option(help="Time limit for each step (connect, TLS, each reply).")
+    ] = 15.0,
+    ca_file: Annotated[
+        Path | None, typer.Option(help="Also trust the CA certificates in this PEM file.")
+    ] = None,
+    insecure: Annotated[
+        bool, typer.Option("--insecure", help="Do not verify the server certificate.")
+    ] = False,
+    ipv4: Annotated[bool, typer.Option("--ipv4", "-4", help="Use IPv4 only.")] = False,
+    ipv6: Annotated[bool, typer.Option("--ipv6", "-6", help="Use IPv6 only.")] = False,
+    ehlo: Annotated[
+        str | None, typer.Option(help="EHLO name (default: the local address literal).")
+    ] = None,
+    allow_plaintext_auth: Annotated[
+        bool,
+        typer.Option("--allow-plaintext-auth", help="Allow AUTH over an unencrypted connection."),
+    ] = False,
+    profile_file: Annotated[
+        Path | None, typer.Option("--profile", help="Use the profile in this YAML file.")
+    ] = None,
+    rules: Annotated[
+        list[Path] | None, typer.Option("--rules", help="Extra rule file (takes precedence).")
+    ] = None,
+    no_egress_lookup: Annotated[
+        bool,
+        typer.Option("--no-egress-lookup", help="Do not learn the public addresses over DNS."),
+    ] = False,
+    egress_timeout: Annotated[
+        float, typer.Option(help="Time limit for each public-address lookup, in seconds.")
+    ] = 2.0,
+    for_whom: Annotated[
+        ForWhom | None,
+        typer.Option("--for", help="Also judge readiness for this sender (gmail: Send mail as)."),
+    ] = None,
+    json_output: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+    lang: Annotated[
+        Lang | None, typer.Option(help="Language of the conclusion (default: from the locale).")
+    ] = None,
+) -> None:
+    """Run the same check over several routes at once and say what a disagreement means.
+
+    Prints one table (route, egress address, country, where the dialogue stopped,
+    verdict) and a conclusion: refused only from outside Japan is a geo-IP filter;
+    refused only from one address means that address is block-listed or not allowed.
+    Exit codes: 0 every route accepted, 1 some route refused, 2 usage error,
+    3 some route could not complete the dialogue.
+    """
+    from smtpprobe.api import compare as compare_routes
+    from smtpprobe.api import parse_route
+    from smtpprobe.core.redact import Redactor
+    from smtpprobe.render.compare import format_compare_json, format_compare_text
+
+    secrets: list[str] = []
+    with _guard(lambda text: Redactor(secrets)(text)):
+        routes = tuple(parse_route(r) for r in route or ())
+        for r in routes:
+            if r.proxy:
+                from smtpprobe.driver import parse_proxy
+
+                proxy_password = parse_proxy(r.proxy).password
+                if proxy_password:
+                    secrets.append(proxy_password)
+        options = _check_options(
+            secrets,
+            profile=profile,
+            host=host,
+            port=port,
+            security=security,
+            user=user,
+            password_env=password_env,
+            password_stdin=password_stdin,
+            oauth_token_env=oauth_token_env,
+            sender=sender,
+            recipient=recipient,
+            no_auth=no_auth,
+            timeout=timeout,
+            phase_timeout=phase_timeout,
+            ca_file=ca_file,
+            insecure=insecure,
+            ipv4=ipv4,
+            ipv6=ipv6,
+            ehlo_name=ehlo,
+            allow_plaintext_auth=allow_plaintext_auth,
+            profile_file=profile_file,
+            rules=rules,
+            proxy=None,
+            egress_lookup=not no_egress_lookup,
+            egress_timeout=egress_timeout,
+            for_gmail=for_whom is ForWhom.gmail,
+        )
+        import asyncio
+
+        result = asyncio.run(compare_routes(options, routes))
+    chosen = lang.value if lang else default_lang()
+    redact = Redactor(secrets)
+    if json_output:
+        typer.echo(redact(format_compare_json(result)))
+    else:
+        typer.echo(redact(format_compare_text(result, chosen)))
+    raise typer.Exit(result.exit_code)
 
 
 @profiles_app.callback()
@@ -395,6 +612,106 @@ def demo(
 
         rows = run_demo()
     typer.echo(format_demo(rows, chosen))
+
+
+def _read_paste(text: str | None) -> bytes:
+    from smtpprobe.api import MAX_PASTE_BYTES
+    from smtpprobe.errors import ConfigError
+
+    if text is not None and text != "-":
+        return text.encode("utf-8", "surrogateescape")
+    if text is None and sys.stdin.isatty():
+        raise ConfigError(
+            "nothing to explain: give the error text as an argument, or pipe it in "
+            "(smtpprobe explain - < bounce.txt)"
+        )
+    # Read one byte past the limit so an oversized paste is told, not truncated silently.
+    return sys.stdin.buffer.read(MAX_PASTE_BYTES + 1)
+
+
+@app.command()
+def explain(
+    text: Annotated[
+        str | None,
+        typer.Argument(help="The reply or bounce text; '-' or nothing to read standard input."),
+    ] = None,
+    provider: Annotated[
+        str | None, typer.Option(help="Profile of the server that sent it (e.g. sakura, ocn).")
+    ] = None,
+    profile_file: Annotated[
+        Path | None, typer.Option("--profile", help="Also load this profile file.")
+    ] = None,
+    rules: Annotated[
+        list[Path] | None, typer.Option("--rules", help="Extra rule file (takes precedence).")
+    ] = None,
+    json_output: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+    lang: Annotated[
+        Lang | None, typer.Option(help="Language of the verdicts (default: from the locale).")
+    ] = None,
+) -> None:
+    """Explain a pasted SMTP reply, Gmail bounce or delivery status notification.
+
+    Finds every reply in the text (UTF-8, ISO-2022-JP or Shift_JIS, MIME or plain),
+    classifies each with the probe's rules and says who refused, whether retrying
+    can help, the cause and the remedy. Exit codes: 0 explained, 1 no SMTP reply
+    found, 2 usage error (empty, binary or oversized input, bad rule file).
+    """
+    chosen = lang.value if lang else default_lang()
+    with _guard():
+        from smtpprobe.api import explain as explain_paste
+        from smtpprobe.render.explain import format_explain_json, format_explain_text
+
+        result = explain_paste(
+            _read_paste(text),
+            profile=provider,
+            rule_files=tuple(rules or ()),
+            profile_files=(profile_file,) if profile_file else (),
+        )
+    if json_output:
+        typer.echo(format_explain_json(result.pasted, result.explanations))
+    else:
+        output = format_explain_text(result.explanations, chosen)
+        typer.echo(output, err=not result.explanations)
+    raise typer.Exit(0 if result.explanations else 1)
+
+
+@rules_app.command("check")
+def rules_check(
+    file: Annotated[Path, typer.Argument(help="The rule file to validate.")],
+) -> None:
+    """Validate a rule file and check that every rule matches each of its own examples.
+
+    Exit codes: 0 valid and every example matches; 1 some example is not matched
+    by its rule, or a rule of another category above it takes it; 2 the file is malformed.
+    """
+    with _guard():
+        from smtpprobe.core.rules import first_match
+        from smtpprobe.loading import load_rule_file
+
+        rules_in_file = load_rule_file(file)
+    problems: list[str] = []
+    examples = 0
+    for rule in rules_in_file:
+        for example in rule.examples:
+            examples += 1
+            shown = example.reply or example.situation.failure or "?"
+            if not rule.matches(example.situation):
+                problems.append(f"rule '{rule.id}' does not match its example {shown!r}")
+                continue
+            # A rule above of the same category may take it; another category may not.
+            winner = first_match(rules_in_file, example.situation)
+            if winner is not None and winner[0].category != rule.category:
+                problems.append(
+                    f"rule '{rule.id}' ({rule.category}): its example {shown!r} is taken "
+                    f"first by rule '{winner[0].id}' ({winner[0].category}) above it"
+                )
+    for problem in problems:
+        typer.echo(f"{file}: {problem}")
+    typer.echo(
+        f"{file}: {len(rules_in_file)} rules, {examples} examples, "
+        f"{'all match' if not problems else f'{len(problems)} problem(s)'}"
+    )
+    raise typer.Exit(1 if problems else 0)
 
 
 def main(argv: list[str] | None = None) -> Any:

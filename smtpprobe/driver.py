@@ -2,7 +2,8 @@
 
 This is the only module that uses aiosmtplib. It opens the TCP connection
 itself (so every address tried is recorded and ``--source-address`` is a
-plain bind), hands the connected socket to aiosmtplib, and runs each SMTP
+plain bind) or through a proxy (python-socks, ``--proxy``), hands the
+connected socket to aiosmtplib, and runs each SMTP
 command as its own call so every reply is recorded. Every exception from the
 network or from aiosmtplib becomes a ``Failure`` in exactly one place,
 ``failure_from_exception``; nothing here decides what a reply means.
@@ -18,9 +19,17 @@ import ssl
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 import aiosmtplib
 from aiosmtplib import errors as smtp_errors
+from python_socks import (
+    ProxyConnectionError,
+    ProxyError,
+    ProxyTimeoutError,
+    ProxyType,
+)
+from python_socks.async_.asyncio import Proxy
 
 from smtpprobe.core import plan
 from smtpprobe.core.auth import Credentials, sasl_exchange
@@ -39,7 +48,64 @@ from smtpprobe.core.transcript import (
 from smtpprobe.errors import ConfigError
 from smtpprobe.tls import client_context, describe_tls, unverified_context, verify_error
 
-__all__ = ["ProbeRequest", "failure_from_exception", "run_probe"]
+__all__ = ["ProbeRequest", "ProxySpec", "failure_from_exception", "parse_proxy", "run_probe"]
+
+_PROXY_SCHEMES = {
+    # scheme: (type, whether the proxy resolves the server's name)
+    "socks5": (ProxyType.SOCKS5, False),
+    "socks5h": (ProxyType.SOCKS5, True),  # curl's convention: remote DNS
+    "socks4": (ProxyType.SOCKS4, False),
+    "socks4a": (ProxyType.SOCKS4, True),
+    "http": (ProxyType.HTTP, True),  # CONNECT host:port: the proxy always resolves
+}
+
+
+@dataclass(frozen=True, slots=True)
+class ProxySpec:
+    """A parsed ``--proxy`` URL; ``display`` never holds the credentials."""
+
+    scheme: str
+    host: str
+    port: int
+    username: str | None = None
+    password: str | None = None
+
+    @property
+    def remote_dns(self) -> bool:
+        return _PROXY_SCHEMES[self.scheme][1]
+
+    @property
+    def display(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        user = f"{self.username}@" if self.username else ""
+        return f"{self.scheme}://{user}{host}:{self.port}"
+
+    def __repr__(self) -> str:
+        return f"ProxySpec({self.display})"
+
+
+def parse_proxy(url: str) -> ProxySpec:
+    """Parse ``socks5://``, ``socks5h://``, ``socks4://``, ``socks4a://`` or ``http://`` URLs."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        raise ConfigError(f"--proxy: not a valid URL ({exc})") from None
+    scheme = parts.scheme.lower()
+    if scheme not in _PROXY_SCHEMES:
+        raise ConfigError(
+            f"--proxy {parts.scheme or url!r}: use socks5://, socks5h:// (the proxy resolves "
+            "the server name), socks4://, socks4a:// or http:// (CONNECT)"
+        )
+    if not parts.hostname or port is None:
+        raise ConfigError(f"--proxy: give the proxy as {scheme}://HOST:PORT")
+    return ProxySpec(
+        scheme=scheme,
+        host=parts.hostname,
+        port=port,
+        username=unquote(parts.username) if parts.username else None,
+        password=unquote(parts.password) if parts.password is not None else None,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +128,7 @@ class ProbeRequest:
     ehlo_name: str | None = None
     message: bytes | None = None
     family: int = socket.AF_UNSPEC
+    proxy: ProxySpec | None = None
 
     def __repr__(self) -> str:  # the credentials' own repr hides the secret; keep it short
         return f"ProbeRequest({self.host}:{self.port} {self.security.value})"
@@ -89,6 +156,19 @@ def failure_from_exception(exc: BaseException) -> Failure:
     Order matters: the most specific class first. ``tests/test_driver_mapping.py``
     checks that every aiosmtplib exception class has a row.
     """
+    # python-socks first: its exceptions are also OSError / TimeoutError, but they
+    # are about the route (the proxy), not the server.
+    if isinstance(exc, ProxyTimeoutError):
+        return Failure(FailureKind.PROXY_TIMEOUT, _clean(str(exc)))
+    if isinstance(exc, ProxyConnectionError):
+        return Failure(FailureKind.PROXY_REFUSED, _clean(str(exc.args[-1] if exc.args else exc)))
+    if isinstance(exc, ProxyError):
+        text = _clean(str(exc))
+        # SOCKS5 (RFC 1928/1929) and HTTP 407 say "authentication"; anything else the
+        # proxy answered is about reaching the target through it.
+        if exc.error_code == 407 or "authentication" in text.lower():
+            return Failure(FailureKind.PROXY_AUTH_FAILED, text)
+        return Failure(FailureKind.PROXY_TARGET_UNREACHABLE, text)
     cause = exc.__cause__ if exc.__cause__ is not None else exc
     if isinstance(cause, ssl.SSLCertVerificationError):
         return Failure(FailureKind.TLS_CERTIFICATE_INVALID, verify_error(cause))
@@ -146,6 +226,14 @@ class _Session:
     # --- open: resolve, connect, implicit TLS, greeting ----------------------------------
 
     async def open(self) -> plan.Outcome:
+        if self.request.proxy is not None:
+            return await self._open_via_proxy(self.request.proxy)
+        infos = await self._resolve()
+        if isinstance(infos, Failure):
+            return infos
+        return await self._connect_direct(infos)
+
+    async def _resolve(self) -> list[tuple] | Failure:  # type: ignore[type-arg]
         request = self.request
         loop = asyncio.get_running_loop()
         self.phase = Phase.RESOLVE
@@ -169,7 +257,9 @@ class _Session:
         shown = tuple(str(a[0]) for a in addresses)
         self.transcript.target = replace(self.transcript.target, addresses=shown)
         self.record(Step(Phase.RESOLVE, elapsed_ms=_ms(start), note=" ".join(shown)))
+        return infos
 
+    async def _connect_direct(self, infos: list[tuple]) -> plan.Outcome:  # type: ignore[type-arg]
         sock: socket.socket | None = None
         last: Failure | None = None
         self.phase = Phase.CONNECT
@@ -209,6 +299,67 @@ class _Session:
         if sock is None:
             return last or Failure(FailureKind.DNS_FAILURE, "no address to connect to")
         return await self._greeting(sock)
+
+    async def _open_via_proxy(self, proxy: ProxySpec) -> plan.Outcome:
+        """Connect through the proxy; the server's name is resolved here or by the proxy."""
+        request = self.request
+        destinations: list[str]
+        if proxy.remote_dns:
+            self.record(Step(Phase.RESOLVE, note=f"(left to the proxy: {proxy.scheme})"))
+            destinations = [request.host]
+        else:
+            infos = await self._resolve()
+            if isinstance(infos, Failure):
+                return infos
+            destinations = list(dict.fromkeys(str(info[4][0]) for info in infos))
+        self.phase = Phase.CONNECT
+        last: Failure | None = None
+        _check_bind(request.source_address, proxy.host)
+        kind, _ = _PROXY_SCHEMES[proxy.scheme]
+        for destination in destinations:
+            start = time.perf_counter()
+            connector = Proxy(
+                kind,
+                proxy.host,
+                proxy.port,
+                username=proxy.username,
+                password=proxy.password,
+                rdns=proxy.remote_dns,
+            )
+            local = (request.source_address, 0) if request.source_address else None
+            try:
+                sock = await connector.connect(
+                    destination, request.port, timeout=request.phase_timeout, local_addr=local
+                )
+            except (ProxyError, OSError, TimeoutError) as exc:
+                last = failure_from_exception(exc)
+                note = f"{destination} via {proxy.display}"
+                self.record(Step(Phase.CONNECT, failure=last, elapsed_ms=_ms(start), note=note))
+                if last.kind is not FailureKind.PROXY_TARGET_UNREACHABLE:
+                    break  # the proxy itself failed: another server address will not help
+                continue
+            local_address = str(sock.getsockname()[0])
+            proxy_address = str(sock.getpeername()[0])
+            self.transcript.target = replace(
+                self.transcript.target,
+                address_used=destination,
+                source_address=local_address,
+                proxy=proxy.display,
+                proxy_address=proxy_address,
+            )
+            self.record(
+                Step(
+                    Phase.CONNECT,
+                    elapsed_ms=_ms(start),
+                    note=f"{destination} port {request.port} via {proxy.display} "
+                    f"({proxy_address}) from {local_address}",
+                )
+            )
+            # No second, direct connection for the security check (self.address stays
+            # None): it would leave the route being probed.
+            return await self._greeting(sock)
+        self.transcript.target = replace(self.transcript.target, proxy=proxy.display)
+        return last or Failure(FailureKind.DNS_FAILURE, "no address to connect to")
 
     async def _connect(self, family: int, address: tuple[object, ...]) -> socket.socket:
         request = self.request
@@ -536,6 +687,21 @@ async def _peek_plaintext_greeting(address: tuple[object, ...], wait: float) -> 
     from smtpprobe.core.reply import parse_reply
 
     return parse_reply(text)
+
+
+def _check_bind(source: str | None, proxy_host: str) -> None:
+    """Fail early and clearly on a --source-address this machine does not have."""
+    if source is None:
+        return
+    family = socket.AF_INET6 if ":" in source else socket.AF_INET
+    try:
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            probe.bind((source, 0))
+    except OSError as exc:
+        raise ConfigError(
+            f"--source-address {source}: cannot bind it ({exc.strerror}); use an address of "
+            f"this machine from which the proxy {proxy_host} can be reached"
+        ) from None
 
 
 def _address_literal(sock: socket.socket) -> str:

@@ -18,6 +18,7 @@ from smtpprobe.core.reply import Reply
 __all__ = [
     "Failure",
     "FailureKind",
+    "Origin",
     "Phase",
     "Security",
     "Step",
@@ -71,6 +72,11 @@ class FailureKind(StrEnum):
     STARTTLS_NOT_OFFERED = "starttls-not-offered"
     AUTH_NOT_OFFERED = "auth-not-offered"
     NO_COMMON_MECHANISM = "no-common-mechanism"
+    # The route, not the server: a proxy (--proxy) that could not carry the connection.
+    PROXY_REFUSED = "proxy-refused"  # the proxy itself could not be reached
+    PROXY_AUTH_FAILED = "proxy-auth-failed"  # the proxy refused our user name/password
+    PROXY_TARGET_UNREACHABLE = "proxy-target-unreachable"  # the proxy could not reach the server
+    PROXY_TIMEOUT = "proxy-timeout"  # the proxy or its connection did not answer in time
 
     @property
     def is_transport(self) -> bool:
@@ -144,6 +150,28 @@ class Target:
     addresses: tuple[str, ...] = ()
     address_used: str | None = None
     source_address: str | None = None
+    proxy: str | None = None  # the proxy URL without its credentials (--proxy)
+    proxy_address: str | None = None  # the proxy's own address, as connected to
+
+
+@dataclass(frozen=True, slots=True)
+class Origin:
+    """Where the probe came from, as the server saw it, and how that was learned.
+
+    ``method`` names the source of ``public_address``: ``dns:<name>`` (an egress
+    query), ``smtp-greeting`` (the server echoed our address), ``proxy`` (the
+    proxy's own address), ``local-address`` (no NAT) or ``unknown``. ``country``
+    is an ISO 3166-1 alpha-2 code from an offline data set dated ``data_date``.
+    """
+
+    local_address: str | None = None
+    public_address: str | None = None
+    method: str = "unknown"
+    country: str | None = None
+    data_date: str | None = None
+    echoed_address: str | None = None
+    route: str = "direct"
+    notes: tuple[str, ...] = ()
 
 
 @dataclass(slots=True)
@@ -162,6 +190,7 @@ class Transcript:
     steps: list[Step] = field(default_factory=list)
     capabilities_before_tls: tuple[str, ...] = ()
     capabilities: tuple[str, ...] = ()
+    origin: Origin | None = None
 
     def add(self, step: Step) -> Step:
         """Append a step and return it."""

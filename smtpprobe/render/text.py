@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from smtpprobe.core.transcript import Phase, Step, TLSInfo
+from smtpprobe.core.readiness import GmailReadiness
+from smtpprobe.core.transcript import Origin, Phase, Step, TLSInfo
 
 if TYPE_CHECKING:
     from smtpprobe.api import Report
 
-__all__ = ["format_text", "format_verdict"]
+__all__ = ["format_origin", "format_readiness", "format_text", "format_verdict"]
 
 _LABELS = {
     "en": {
@@ -28,6 +29,16 @@ _LABELS = {
         "password": "Password",
         "pwtext": "(the password you just tested)",
         "finding": "Security finding",
+        "origin": "origin",
+        "unknown": "unknown",
+        "local": "local",
+        "public": "public",
+        "country": "country",
+        "data": "data of",
+        "echo": "the server saw",
+        "via": "via",
+        "readiness": "Gmail readiness",
+        "ready": {True: "ready", False: "not ready", None: "not shown by this probe"},
     },
     "ja": {
         "verdict": "判定",
@@ -45,6 +56,16 @@ _LABELS = {
         "password": "パスワード",
         "pwtext": "(いま確認したパスワード)",
         "finding": "セキュリティ上の指摘",
+        "origin": "接続元",
+        "unknown": "不明",
+        "local": "ローカル",
+        "public": "グローバル",
+        "country": "国",
+        "data": "データ",
+        "echo": "サーバーから見えたアドレス",
+        "via": "経由",
+        "readiness": "Gmail からの送信の準備",
+        "ready": {True: "準備完了", False: "未完了", None: "この確認だけでは判断できません"},
     },
 }
 
@@ -98,6 +119,39 @@ def _step_lines(step: Step, tls: TLSInfo | None) -> list[str]:
     return out
 
 
+def format_origin(origin: Origin | None, lang: str, proxy: str | None = None) -> list[str]:
+    """Where the probe came from: local and public address, how learned, country."""
+    labels = _LABELS[lang]
+    if origin is None:
+        return []
+    unknown = str(labels["unknown"])
+    public = origin.public_address or unknown
+    how = f" ({origin.method})" if origin.public_address else ""
+    country = origin.country or unknown
+    dated = f", {labels['data']} {origin.data_date}" if origin.country and origin.data_date else ""
+    via = f"  {labels['via']} {proxy}" if proxy else ""
+    lines = [
+        f"  {labels['origin']}  {labels['local']} {origin.local_address or unknown} → "
+        f"{labels['public']} {public}{how}  {labels['country']} {country}{dated}{via}"
+    ]
+    if origin.echoed_address and origin.echoed_address != origin.public_address:
+        lines.append(f"          {labels['echo']}: {origin.echoed_address}")
+    lines.extend(f"          ({note})" for note in origin.notes)
+    return lines
+
+
+def format_readiness(readiness: GmailReadiness, lang: str) -> str:
+    """The Gmail readiness section: ready or not, why, and how to test from abroad."""
+    labels = _LABELS[lang]
+    states = labels["ready"]
+    assert isinstance(states, dict)
+    lines = [f"{labels['readiness']}: {states[readiness.ready]}"]
+    lines.extend(f"  - {reason.text.get(lang)}" for reason in readiness.reasons)
+    if readiness.ready is not True:
+        lines.extend(f"    $ {line}" for line in readiness.test_command.split("\n"))
+    return "\n".join(lines)
+
+
 def format_verdict(report: Report, lang: str) -> str:
     """The verdict block alone: category, stage, retry advice, cause, remedy, evidence."""
     labels = _LABELS[lang]
@@ -128,6 +182,7 @@ def format_text(report: Report, lang: str = "en") -> str:
         lines.append(f"  user {t.username}  from <{t.sender}>  to <{t.recipient}>")
     else:
         lines.append(f"  no AUTH (--no-auth)  from <{t.sender}>  to <{t.recipient}>")
+    lines.extend(format_origin(t.origin, lang, target.proxy))
     for step in t.steps:
         lines.extend(_step_lines(step, t.tls))
     if t.tls is not None and not any(s.phase is Phase.TLS and s.failure is None for s in t.steps):
@@ -146,4 +201,7 @@ def format_text(report: Report, lang: str = "en") -> str:
         lines.append(f"  ◉ {gmail.label[lang]}")
         if report.profile is not None and report.profile.gmail_notes is not None:
             lines.append(f"  {report.profile.gmail_notes.get(lang)}")
+    if report.gmail_readiness is not None:
+        lines.append("")
+        lines.append(format_readiness(report.gmail_readiness, lang))
     return report.redactor("\n".join(lines))

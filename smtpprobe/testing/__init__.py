@@ -28,6 +28,7 @@ from smtpprobe.testing.server import (
     Security,
     load_scenarios,
 )
+from smtpprobe.testing.socks import SocksProxy
 
 __all__ = [
     "DEFAULT_PASSWORD",
@@ -39,6 +40,7 @@ __all__ = [
     "Scenario",
     "ScriptStep",
     "Security",
+    "SocksProxy",
     "TLSMaterial",
     "load_scenarios",
     "make_expired_material",

@@ -1,7 +1,8 @@
-"""pytest plugin (entry point ``smtpprobe``): the ``smtp_double`` fixture.
+"""pytest plugin (entry point ``smtpprobe``): the ``smtp_double`` and ``socks_proxy`` fixtures.
 
-``smtp_double("ok", security="implicit-tls")`` returns a started ``DoubleServer``; every server
-a test started is stopped at its teardown.
+``smtp_double("ok", security="implicit-tls")`` returns a started ``DoubleServer``;
+``socks_proxy(username="u", password="p")`` a started loopback ``SocksProxy``. Every server a
+test started is stopped at its teardown.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Protocol
 import pytest
 
 from smtpprobe.testing.server import DoubleServer, Security
+from smtpprobe.testing.socks import SocksProxy
 
 
 class DoubleFactory(Protocol):
@@ -51,3 +53,39 @@ def smtp_double() -> Iterator[DoubleFactory]:
     finally:
         for server in reversed(servers):
             server.stop()
+
+
+class SocksFactory(Protocol):
+    """The type of the ``socks_proxy`` fixture."""
+
+    def __call__(
+        self,
+        *,
+        host: str = "127.0.0.1",
+        username: str | None = None,
+        password: str | None = None,
+        exit_address: str | None = None,
+    ) -> SocksProxy: ...
+
+
+@pytest.fixture
+def socks_proxy() -> Iterator[SocksFactory]:
+    """A factory of started loopback SOCKS5 proxies, all stopped when the test ends."""
+    proxies: list[SocksProxy] = []
+
+    def start(
+        *,
+        host: str = "127.0.0.1",
+        username: str | None = None,
+        password: str | None = None,
+        exit_address: str | None = None,
+    ) -> SocksProxy:
+        proxy = SocksProxy(host, username=username, password=password, exit_address=exit_address)
+        proxies.append(proxy)
+        return proxy.start()
+
+    try:
+        yield start
+    finally:
+        for proxy in reversed(proxies):
+            proxy.stop()

@@ -152,6 +152,9 @@ class Scenario:
     replies: Mapping[str, str]
     rules: tuple[Rule, ...]
     script: tuple[ScriptStep, ...] | None = None
+    # Sendmail's "250-host Hello [203.0.113.5], pleased to meet you": the first EHLO line
+    # echoes the client's address, which the probe records as what the server saw.
+    ehlo_greets_client: bool = False
 
     @property
     def scripted(self) -> bool:
@@ -291,6 +294,7 @@ def _parse_scenario(name: str, raw: object, defaults: Mapping[str, Any], source:
             replies=replies,
             rules=tuple(rules),
             script=steps,
+            ehlo_greets_client=bool(merged.get("ehlo_greets_client", False)),
         )
     except (KeyError, ValueError) as error:
         raise _Problem(f"{where}: {error}") from error
@@ -519,7 +523,10 @@ class _Handler:
                     keywords.append("AUTH " + " ".join(self.scenario.auth_mechanisms))
             else:
                 keywords.append(keyword)
-        return _ehlo_lines(self.scenario.hostname, keywords)
+        first = self.scenario.hostname
+        if self.scenario.ehlo_greets_client:
+            first += f" Hello [{_peer_ip(session.peer)}], pleased to meet you"
+        return _ehlo_lines(first, keywords)
 
     async def handle_HELO(
         self, server: SMTP, session: Session, envelope: Envelope, hostname: str
