@@ -7,6 +7,7 @@ import ssl
 
 import aiosmtplib.errors as smtp_errors
 import pytest
+from python_socks import ProxyConnectionError, ProxyError, ProxyTimeoutError
 
 from smtpprobe.core.transcript import FailureKind
 from smtpprobe.driver import failure_from_exception
@@ -79,3 +80,51 @@ def test_specific_mappings(exc: BaseException, kind: FailureKind) -> None:
 def test_programmer_errors_are_not_swallowed() -> None:
     with pytest.raises(ZeroDivisionError):
         failure_from_exception(ZeroDivisionError("bug"))
+
+
+# python-socks (--proxy): every public exception has a row, and each says which part failed.
+@pytest.mark.parametrize(
+    ("exc", "kind"),
+    [
+        (
+            ProxyConnectionError(111, "Could not connect to proxy 127.0.0.1:1 [Connect refused]"),
+            FailureKind.PROXY_REFUSED,
+        ),
+        (ProxyTimeoutError("Proxy connection timed out: 2"), FailureKind.PROXY_TIMEOUT),
+        (
+            ProxyError("Username and password authentication failure"),
+            FailureKind.PROXY_AUTH_FAILED,
+        ),
+        (
+            ProxyError("No acceptable authentication methods were offered"),
+            FailureKind.PROXY_AUTH_FAILED,
+        ),
+        (ProxyError("407 Proxy Authentication Required", 407), FailureKind.PROXY_AUTH_FAILED),
+        (
+            ProxyError("Connection refused by destination host", 5),
+            FailureKind.PROXY_TARGET_UNREACHABLE,
+        ),
+        (ProxyError("Host unreachable", 4), FailureKind.PROXY_TARGET_UNREACHABLE),
+        (ProxyError("Request rejected or failed", 91), FailureKind.PROXY_TARGET_UNREACHABLE),
+        (ProxyError("502 Bad Gateway", 502), FailureKind.PROXY_TARGET_UNREACHABLE),
+    ],
+    ids=lambda v: str(v)[:40] if isinstance(v, BaseException) else str(v),
+)
+def test_proxy_mappings(exc: BaseException, kind: FailureKind) -> None:
+    failure = failure_from_exception(exc)
+    assert failure.kind is kind
+    assert failure.kind.is_transport  # the route failed: exit code 3
+
+
+def test_every_python_socks_exception_is_mapped() -> None:
+    import python_socks
+
+    public = [
+        getattr(python_socks, name)
+        for name in python_socks.__all__
+        if isinstance(getattr(python_socks, name), type)
+        and issubclass(getattr(python_socks, name), BaseException)
+    ]
+    assert public
+    for cls in public:
+        assert failure_from_exception(cls("x")).kind.value.startswith("proxy-")

@@ -52,6 +52,11 @@ FAILURE_PHASES: dict[FailureKind, tuple[str, ...]] = {
     FailureKind.STARTTLS_NOT_OFFERED: ("starttls",),
     FailureKind.AUTH_NOT_OFFERED: ("auth",),
     FailureKind.NO_COMMON_MECHANISM: ("auth",),
+    # --proxy: the route failed while connecting (issue 4).
+    FailureKind.PROXY_REFUSED: ("connect",),
+    FailureKind.PROXY_AUTH_FAILED: ("connect",),
+    FailureKind.PROXY_TARGET_UNREACHABLE: ("connect",),
+    FailureKind.PROXY_TIMEOUT: ("connect",),
 }
 
 

@@ -1,0 +1,189 @@
+"""Gmail readiness: what a local pass cannot show, for Gmail's "Send mail as".
+
+Pure. With "Send mail as" the SMTP client is Google's server, which connects
+from outside Japan; a probe from the user's own connection in Japan may pass
+while Gmail is refused by the provider's geo-IP filter (seed 000: Sakura's
+国外IPアドレスフィルタ answering MAIL FROM with "550 5.7.1 … Command rejected").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from smtpprobe.core.profile import Profile
+from smtpprobe.core.rules import Text
+from smtpprobe.core.transcript import Origin
+
+__all__ = ["GmailReadiness", "Reason", "gmail_readiness"]
+
+# The setting that turns a provider's geo-IP filter off, where the profile's provider is known.
+_FILTER_SETTING: dict[str, Text] = {
+    "sakura": Text(
+        en="In Sakura's control panel: Security → 国外IPアドレスフィルタ (foreign IP address "
+        "filter) → 無効 (disabled).",
+        ja="さくらのコントロールパネルで［セキュリティ］→［国外IPアドレスフィルタ］を「無効」に"
+        "してください。",
+    ),
+    "xserver": Text(
+        en="In Xserver's server panel: SMTP認証の国外アクセス制限設定 (restriction of SMTP "
+        "authentication from abroad) → OFF for this domain.",
+        ja="エックスサーバーのサーバーパネルで、このドメインの「SMTP認証の国外アクセス制限設定」を"
+        "OFF にしてください。",
+    ),
+}
+_GENERIC_SETTING = Text(
+    en="In your provider's control panel, turn off the filter that refuses connections from "
+    "IP addresses outside Japan (often called a foreign-IP or 国外IPアドレス filter).",
+    ja="プロバイダーのコントロールパネルで、国外の IP アドレスからの接続を拒否する設定"
+    "（国外IPアドレスフィルタ など）を無効にしてください。",
+)
+_ABROAD = Text(
+    en="Gmail's 'Send mail as' connects to your provider from Google's own servers, mostly "
+    "outside Japan, not from your computer: a pass from your own connection in Japan does not "
+    "show what Gmail will see.",
+    ja="Gmail の「他のメールアドレス」は、お使いのパソコンではなく Google のサーバー（主に国外）"
+    "からプロバイダーに接続します。日本国内の自分の回線から成功しても、Gmail からも成功するとは"
+    "限りません。",
+)
+_ALIAS = Text(
+    en="In Gmail (Settings → Accounts → Send mail as → edit info), uncheck 'Treat as an alias'.",
+    ja="Gmail の［設定］→［アカウント］→［名前］→［情報を編集］で「エイリアスとして扱います」の"
+    "チェックを外してください。",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Reason:
+    """One reason or step, with a short stable id."""
+
+    id: str
+    text: Text
+
+
+@dataclass(frozen=True, slots=True)
+class GmailReadiness:
+    """Whether Gmail's servers can be expected to send through this account.
+
+    ``ready`` is True when nothing stands in the way, False when something
+    certainly does, and None when a local pass cannot tell (a geo-IP filter
+    that only a route outside Japan can show).
+    """
+
+    ready: bool | None
+    geo_ip_filter: bool
+    origin_country: str | None
+    reasons: tuple[Reason, ...]
+    test_command: str
+
+
+def _test_command(profile: Profile | None, host: str) -> str:
+    name = profile.name if profile else ""
+    target = f"{name} --host {host}".strip() if name else f"--host {host}"
+    return (
+        "ssh -D 1080 -N you@host-abroad   # a SOCKS proxy whose exit is outside Japan\n"
+        f"smtpprobe compare {target} --user YOU --route direct "
+        "--route proxy:socks5h://127.0.0.1:1080"
+    )
+
+
+def gmail_readiness(
+    *,
+    category: str,
+    profile: Profile | None,
+    host: str,
+    origin: Origin | None,
+) -> GmailReadiness:
+    """Judge readiness for Gmail from the verdict's category, the profile and the origin."""
+    geo = bool(profile and profile.geo_ip_filter)
+    country = origin.country if origin else None
+    setting = _FILTER_SETTING.get(profile.name if profile else "", _GENERIC_SETTING)
+    reasons: list[Reason] = []
+    ready: bool | None
+    if category == "ok":
+        if not geo:
+            ready = True
+            reasons.append(
+                Reason(
+                    "no-geo-filter",
+                    Text(
+                        en="The probe passed and the profile knows of no geo-IP filter at this "
+                        "provider, so Gmail's servers abroad should be accepted too.",
+                        ja="確認は成功し、このプロバイダーには国外からの接続を拒否する設定は"
+                        "知られていないため、国外の Gmail のサーバーからも受け付けられる"
+                        "見込みです。",
+                    ),
+                )
+            )
+        elif country is not None and country != "JP":
+            ready = True
+            reasons.append(
+                Reason(
+                    "passed-from-abroad",
+                    Text(
+                        en=f"The probe passed from an address in {country}, outside Japan, as "
+                        "Gmail's servers would connect: the geo-IP filter lets foreign clients in.",
+                        ja=f"国外（{country}）のアドレスからの確認が成功しました。Gmail の"
+                        "サーバーと同じく国外からの接続が受け付けられています。",
+                    ),
+                )
+            )
+        else:
+            ready = None
+            reasons.append(Reason("gmail-connects-from-abroad", _ABROAD))
+            reasons.append(
+                Reason(
+                    "geo-filter-possible",
+                    Text(
+                        en="This provider can refuse clients outside Japan (geo-IP filter). "
+                        "This probe came from "
+                        f"{'Japan' if country == 'JP' else 'an address of unknown country'}, "
+                        "so it cannot show whether Gmail is refused. If the filter is on, "
+                        "Gmail gets '550 5.7.1 … Command rejected'.",
+                        ja="このプロバイダーには国外からの接続を拒否する設定があります。今回の"
+                        f"確認は{'日本国内' if country == 'JP' else '国が不明なアドレス'}から"
+                        "行ったため、Gmail が拒否されるかどうかは分かりません。設定が有効だと "
+                        "Gmail には「550 5.7.1 … Command rejected」が返ります。",
+                    ),
+                )
+            )
+            reasons.append(Reason("turn-filter-off", setting))
+    else:
+        ready = False
+        if category == "client-ip-rejected" and geo:
+            reasons.append(Reason("gmail-connects-from-abroad", _ABROAD))
+            reasons.append(Reason("turn-filter-off", setting))
+        else:
+            reasons.append(
+                Reason(
+                    "fix-verdict-first",
+                    Text(
+                        en=f"The probe itself was refused ({category}): fix that first (see the "
+                        "verdict); Gmail would be refused the same way.",
+                        ja=f"確認そのものが失敗しています（{category}）。まず判定の対処を行って"
+                        "ください。Gmail からも同じ理由で拒否されます。",
+                    ),
+                )
+            )
+    reasons.append(Reason("uncheck-alias", _ALIAS))
+    if ready is not True:
+        reasons.append(
+            Reason(
+                "test-from-abroad",
+                Text(
+                    en="To test for real, probe through a route outside Japan: open a SOCKS "
+                    "proxy with 'ssh -D 1080 -N you@host-abroad' and add "
+                    "'--proxy socks5h://127.0.0.1:1080' (or compare both routes).",
+                    ja="確実に確かめるには国外の経路から確認してください。"
+                    "「ssh -D 1080 -N you@host-abroad」で SOCKS プロキシを開き、"
+                    "「--proxy socks5h://127.0.0.1:1080」を付けて実行します（compare で両方の"
+                    "経路を比べることもできます）。",
+                ),
+            )
+        )
+    return GmailReadiness(
+        ready=ready,
+        geo_ip_filter=geo,
+        origin_country=country,
+        reasons=tuple(reasons),
+        test_command=_test_command(profile, host),
+    )
