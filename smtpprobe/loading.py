@@ -13,6 +13,7 @@ Every error names the file, and where YAML itself is broken, the line.
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -55,6 +56,14 @@ def config_dir() -> Path:
     return base / "smtpprobe"
 
 
+def _stamp(path: Path) -> tuple[int, int] | None:
+    try:
+        info = path.stat()
+    except OSError:
+        return None
+    return info.st_mtime_ns, info.st_size
+
+
 def _read_yaml(path: Path, error: type[ProfileError] | type[RuleError]) -> Any:
     try:
         text = path.read_text(encoding="utf-8")
@@ -74,8 +83,15 @@ def _read_yaml(path: Path, error: type[ProfileError] | type[RuleError]) -> Any:
 
 
 def load_profile_file(path: Path) -> Profile:
-    """Read and validate one profile file."""
-    return parse_profile(_read_yaml(path, ProfileError), str(path), default_name=path.stem)
+    """Read and validate one profile file (parsed once while the file is unchanged)."""
+    return _load_profile_file(str(path), _stamp(path))
+
+
+@functools.lru_cache(maxsize=256)
+def _load_profile_file(path: str, stamp: tuple[int, int] | None) -> Profile:
+    # Keyed on the file's mtime and size: many probes in one process (compare,
+    # health checks over many accounts) must not re-parse YAML on the event loop.
+    return parse_profile(_read_yaml(Path(path), ProfileError), path, default_name=Path(path).stem)
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +142,12 @@ def load_profiles(extra: Sequence[Path] = ()) -> ProfileSet:
 
 def load_rule_file(path: Path) -> list[Rule]:
     """Read and validate one rule file: a mapping with ``rules:``, or a bare list."""
+    return list(_load_rule_file(str(path), _stamp(path)))
+
+
+@functools.lru_cache(maxsize=64)
+def _load_rule_file(name: str, stamp: tuple[int, int] | None) -> tuple[Rule, ...]:
+    path = Path(name)
     data = _read_yaml(path, RuleError)
     if isinstance(data, dict):
         items = data.get("rules")
@@ -135,7 +157,7 @@ def load_rule_file(path: Path) -> list[Rule]:
         items = data
     else:
         raise RuleError(f"{path}: expected a 'rules:' list")
-    return parse_rules(items, str(path))
+    return tuple(parse_rules(items, str(path)))
 
 
 def builtin_rules_file() -> Path:

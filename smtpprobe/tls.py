@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import ssl
 from pathlib import Path
 
@@ -13,7 +14,30 @@ __all__ = ["client_context", "describe_tls", "verify_error"]
 
 
 def client_context(*, ca_file: Path | None = None, insecure: bool = False) -> ssl.SSLContext:
-    """A client SSLContext: system trust store (plus ``ca_file``), or no verification."""
+    """A client SSLContext: system trust store (plus ``ca_file``), or no verification.
+
+    Contexts are shared: loading the system trust store takes tens of milliseconds
+    of blocking work, which many concurrent probes (compare, health checks) would
+    otherwise repeat on the event loop. A changed ``ca_file`` is loaded afresh.
+    """
+    stamp = None
+    if ca_file is not None:
+        try:
+            info = Path(ca_file).stat()
+            stamp = (info.st_mtime_ns, info.st_size)
+        except OSError:
+            stamp = None  # _new_context reports the problem
+    return _shared_context(str(ca_file) if ca_file is not None else None, stamp, insecure)
+
+
+@functools.lru_cache(maxsize=32)
+def _shared_context(
+    ca_file: str | None, stamp: tuple[int, int] | None, insecure: bool
+) -> ssl.SSLContext:
+    return _new_context(Path(ca_file) if ca_file is not None else None, insecure)
+
+
+def _new_context(ca_file: Path | None, insecure: bool) -> ssl.SSLContext:
     context = ssl.create_default_context()
     if ca_file is not None:
         try:
