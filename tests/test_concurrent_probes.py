@@ -25,7 +25,7 @@ def test_fifty_concurrent_probes_all_pass(smtp_double) -> None:  # type: ignore[
         password=DEFAULT_PASSWORD,
         ca_file=Path(server.ca_file),
         timeout=20,
-        phase_timeout=10,
+        phase_timeout=5,
         egress_lookup=False,
     )
 
