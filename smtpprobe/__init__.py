@@ -23,11 +23,12 @@ __all__ = [
     "__version__",
     "check",
     "classify",
+    "explain",
     "probe",
 ]
 
 if TYPE_CHECKING:
-    from smtpprobe.api import CheckOptions, Report, check, probe
+    from smtpprobe.api import CheckOptions, Report, check, explain, probe
     from smtpprobe.core.classify import Verdict, classify
     from smtpprobe.core.transcript import Security
 
@@ -35,6 +36,7 @@ _LAZY = {
     "CheckOptions": "smtpprobe.api",
     "Report": "smtpprobe.api",
     "check": "smtpprobe.api",
+    "explain": "smtpprobe.api",
     "probe": "smtpprobe.api",
     "Verdict": "smtpprobe.core.classify",
     "classify": "smtpprobe.core.classify",
