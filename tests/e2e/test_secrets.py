@@ -119,3 +119,32 @@ def test_missing_password_non_interactive_is_usage_error(cli) -> None:  # type: 
     assert result.code == 2
     assert "--password-env" in result.err and "Traceback" not in result.err
     assert len(result.err.strip().splitlines()) == 1
+
+
+def test_compare_never_prints_the_password(smtp_double, cli) -> None:  # type: ignore[no-untyped-def]
+    server = smtp_double("geo-filter-sakura", security="starttls")
+    outputs: list[str] = []
+    for extra in (["--json"], [], ["--lang", "ja"]):
+        result = cli.run(
+            "compare",
+            "--host",
+            server.host,
+            "--port",
+            str(server.port),
+            "--security",
+            "starttls",
+            "--ca-file",
+            str(server.ca_file),
+            "--user",
+            USER,
+            "--route",
+            "direct",
+            "--route",
+            "source:127.0.0.2",
+            *extra,
+            env={"SMTPPROBE_PASSWORD": PASSWORD},
+        )
+        assert result.code == 1, result.both
+        outputs += [result.out, result.err]
+    assert [c for c in server.received if c.upper().startswith("AUTH")]
+    _check(outputs, _forms(PASSWORD, server.received))
