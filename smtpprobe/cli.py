@@ -132,71 +132,100 @@ def _lookup_password(
     return None
 
 
+# Options shared by `check`, `compare` (and `explain`), declared once so that their
+# names and help texts cannot drift apart.
+_ProfileOption = Annotated[
+    str | None, typer.Argument(help="Provider profile name (see 'smtpprobe profiles').")
+]
+_HostOption = Annotated[str | None, typer.Option(help="SMTP server host name.")]
+_PortOption = Annotated[int | None, typer.Option(min=1, max=65535, help="Server port.")]
+_SecurityOption = Annotated[
+    SecurityChoice | None,
+    typer.Option(help="implicit-tls (SSL, 465), starttls (TLS, 587) or plain."),
+]
+_UserOption = Annotated[str | None, typer.Option("--user", "-u", help="AUTH user name.")]
+_PasswordEnvOption = Annotated[
+    str | None, typer.Option(help="Read the password from this environment variable.")
+]
+_PasswordStdinOption = Annotated[
+    bool, typer.Option("--password-stdin", help="Read the password from standard input.")
+]
+_OauthTokenEnvOption = Annotated[
+    str | None, typer.Option(help="Read an OAuth 2.0 token (XOAUTH2) from this variable.")
+]
+_SenderOption = Annotated[
+    str | None, typer.Option("--from", help="MAIL FROM address (default: the user name).")
+]
+_RecipientOption = Annotated[
+    str | None,
+    typer.Option("--to", help="RCPT TO address (default: outside the sender's domain)."),
+]
+_NoAuthOption = Annotated[
+    bool, typer.Option("--no-auth", help="Probe without AUTH (finds open relays).")
+]
+_PhaseTimeoutOption = Annotated[
+    float, typer.Option(help="Time limit for each step (connect, TLS, each reply).")
+]
+_CaFileOption = Annotated[
+    Path | None, typer.Option(help="Also trust the CA certificates in this PEM file.")
+]
+_InsecureOption = Annotated[
+    bool, typer.Option("--insecure", help="Do not verify the server certificate.")
+]
+_Ipv4Option = Annotated[bool, typer.Option("--ipv4", "-4", help="Use IPv4 only.")]
+_Ipv6Option = Annotated[bool, typer.Option("--ipv6", "-6", help="Use IPv6 only.")]
+_EhloOption = Annotated[
+    str | None, typer.Option(help="EHLO name (default: the local address literal).")
+]
+_AllowPlaintextAuthOption = Annotated[
+    bool,
+    typer.Option("--allow-plaintext-auth", help="Allow AUTH over an unencrypted connection."),
+]
+_ProfileFileOption = Annotated[
+    Path | None, typer.Option("--profile", help="Use the profile in this YAML file.")
+]
+_RulesOption = Annotated[
+    list[Path] | None, typer.Option("--rules", help="Extra rule file (takes precedence).")
+]
+_JsonOutputOption = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
+_ForWhomOption = Annotated[
+    ForWhom | None,
+    typer.Option("--for", help="Also judge readiness for this sender (gmail: Send mail as)."),
+]
+
+
 @app.command()
 def check(
-    profile: Annotated[
-        str | None, typer.Argument(help="Provider profile name (see 'smtpprobe profiles').")
-    ] = None,
-    host: Annotated[str | None, typer.Option(help="SMTP server host name.")] = None,
-    port: Annotated[int | None, typer.Option(min=1, max=65535, help="Server port.")] = None,
-    security: Annotated[
-        SecurityChoice | None,
-        typer.Option(help="implicit-tls (SSL, 465), starttls (TLS, 587) or plain."),
-    ] = None,
-    user: Annotated[str | None, typer.Option("--user", "-u", help="AUTH user name.")] = None,
-    password_env: Annotated[
-        str | None, typer.Option(help="Read the password from this environment variable.")
-    ] = None,
-    password_stdin: Annotated[
-        bool, typer.Option("--password-stdin", help="Read the password from standard input.")
-    ] = False,
-    oauth_token_env: Annotated[
-        str | None, typer.Option(help="Read an OAuth 2.0 token (XOAUTH2) from this variable.")
-    ] = None,
-    sender: Annotated[
-        str | None, typer.Option("--from", help="MAIL FROM address (default: the user name).")
-    ] = None,
-    recipient: Annotated[
-        str | None,
-        typer.Option("--to", help="RCPT TO address (default: outside the sender's domain)."),
-    ] = None,
-    no_auth: Annotated[
-        bool, typer.Option("--no-auth", help="Probe without AUTH (finds open relays).")
-    ] = False,
+    profile: _ProfileOption = None,
+    host: _HostOption = None,
+    port: _PortOption = None,
+    security: _SecurityOption = None,
+    user: _UserOption = None,
+    password_env: _PasswordEnvOption = None,
+    password_stdin: _PasswordStdinOption = False,
+    oauth_token_env: _OauthTokenEnvOption = None,
+    sender: _SenderOption = None,
+    recipient: _RecipientOption = None,
+    no_auth: _NoAuthOption = False,
     send: Annotated[
         bool, typer.Option("--send", help="Really send one minimal test message to --to.")
     ] = False,
     timeout: Annotated[
         float, typer.Option(help="Overall time limit for the whole probe, in seconds.")
     ] = 60.0,
-    phase_timeout: Annotated[
-        float, typer.Option(help="Time limit for each step (connect, TLS, each reply).")
-    ] = 15.0,
-    ca_file: Annotated[
-        Path | None, typer.Option(help="Also trust the CA certificates in this PEM file.")
-    ] = None,
-    insecure: Annotated[
-        bool, typer.Option("--insecure", help="Do not verify the server certificate.")
-    ] = False,
+    phase_timeout: _PhaseTimeoutOption = 15.0,
+    ca_file: _CaFileOption = None,
+    insecure: _InsecureOption = False,
     source_address: Annotated[
         str | None, typer.Option(help="Connect from this local IP address.")
     ] = None,
-    ipv4: Annotated[bool, typer.Option("--ipv4", "-4", help="Use IPv4 only.")] = False,
-    ipv6: Annotated[bool, typer.Option("--ipv6", "-6", help="Use IPv6 only.")] = False,
-    ehlo: Annotated[
-        str | None, typer.Option(help="EHLO name (default: the local address literal).")
-    ] = None,
-    allow_plaintext_auth: Annotated[
-        bool,
-        typer.Option("--allow-plaintext-auth", help="Allow AUTH over an unencrypted connection."),
-    ] = False,
-    profile_file: Annotated[
-        Path | None, typer.Option("--profile", help="Use the profile in this YAML file.")
-    ] = None,
-    rules: Annotated[
-        list[Path] | None, typer.Option("--rules", help="Extra rule file (takes precedence).")
-    ] = None,
-    json_output: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+    ipv4: _Ipv4Option = False,
+    ipv6: _Ipv6Option = False,
+    ehlo: _EhloOption = None,
+    allow_plaintext_auth: _AllowPlaintextAuthOption = False,
+    profile_file: _ProfileFileOption = None,
+    rules: _RulesOption = None,
+    json_output: _JsonOutputOption = False,
     lang: Annotated[
         Lang | None, typer.Option(help="Language of the verdict (default: from the locale).")
     ] = None,
@@ -214,10 +243,7 @@ def check(
     egress_timeout: Annotated[
         float, typer.Option(help="Time limit for the public-address lookup, in seconds.")
     ] = 2.0,
-    for_whom: Annotated[
-        ForWhom | None,
-        typer.Option("--for", help="Also judge readiness for this sender (gmail: Send mail as)."),
-    ] = None,
+    for_whom: _ForWhomOption = None,
 ) -> None:
     """Run one real SMTP dialogue and print the transcript and the verdict.
 
@@ -336,9 +362,7 @@ def _check_options(
 
 @app.command()
 def compare(
-    profile: Annotated[
-        str | None, typer.Argument(help="Provider profile name (see 'smtpprobe profiles').")
-    ] = None,
+    profile: _ProfileOption = None,
     route: Annotated[
         list[str] | None,
         typer.Option(
@@ -346,59 +370,28 @@ def compare(
             help="A route to probe from: direct, source:IP or proxy:URL (give two or more).",
         ),
     ] = None,
-    host: Annotated[str | None, typer.Option(help="SMTP server host name.")] = None,
-    port: Annotated[int | None, typer.Option(min=1, max=65535, help="Server port.")] = None,
-    security: Annotated[
-        SecurityChoice | None,
-        typer.Option(help="implicit-tls (SSL, 465), starttls (TLS, 587) or plain."),
-    ] = None,
-    user: Annotated[str | None, typer.Option("--user", "-u", help="AUTH user name.")] = None,
-    password_env: Annotated[
-        str | None, typer.Option(help="Read the password from this environment variable.")
-    ] = None,
-    password_stdin: Annotated[
-        bool, typer.Option("--password-stdin", help="Read the password from standard input.")
-    ] = False,
-    oauth_token_env: Annotated[
-        str | None, typer.Option(help="Read an OAuth 2.0 token (XOAUTH2) from this variable.")
-    ] = None,
-    sender: Annotated[
-        str | None, typer.Option("--from", help="MAIL FROM address (default: the user name).")
-    ] = None,
-    recipient: Annotated[
-        str | None,
-        typer.Option("--to", help="RCPT TO address (default: outside the sender's domain)."),
-    ] = None,
-    no_auth: Annotated[
-        bool, typer.Option("--no-auth", help="Probe without AUTH (finds open relays).")
-    ] = False,
+    host: _HostOption = None,
+    port: _PortOption = None,
+    security: _SecurityOption = None,
+    user: _UserOption = None,
+    password_env: _PasswordEnvOption = None,
+    password_stdin: _PasswordStdinOption = False,
+    oauth_token_env: _OauthTokenEnvOption = None,
+    sender: _SenderOption = None,
+    recipient: _RecipientOption = None,
+    no_auth: _NoAuthOption = False,
     timeout: Annotated[
         float, typer.Option(help="Overall time limit for each route's probe, in seconds.")
     ] = 60.0,
-    phase_timeout: Annotated[
-        float, typer.Option(help="Time limit for each step (connect, TLS, each reply).")
-    ] = 15.0,
-    ca_file: Annotated[
-        Path | None, typer.Option(help="Also trust the CA certificates in this PEM file.")
-    ] = None,
-    insecure: Annotated[
-        bool, typer.Option("--insecure", help="Do not verify the server certificate.")
-    ] = False,
-    ipv4: Annotated[bool, typer.Option("--ipv4", "-4", help="Use IPv4 only.")] = False,
-    ipv6: Annotated[bool, typer.Option("--ipv6", "-6", help="Use IPv6 only.")] = False,
-    ehlo: Annotated[
-        str | None, typer.Option(help="EHLO name (default: the local address literal).")
-    ] = None,
-    allow_plaintext_auth: Annotated[
-        bool,
-        typer.Option("--allow-plaintext-auth", help="Allow AUTH over an unencrypted connection."),
-    ] = False,
-    profile_file: Annotated[
-        Path | None, typer.Option("--profile", help="Use the profile in this YAML file.")
-    ] = None,
-    rules: Annotated[
-        list[Path] | None, typer.Option("--rules", help="Extra rule file (takes precedence).")
-    ] = None,
+    phase_timeout: _PhaseTimeoutOption = 15.0,
+    ca_file: _CaFileOption = None,
+    insecure: _InsecureOption = False,
+    ipv4: _Ipv4Option = False,
+    ipv6: _Ipv6Option = False,
+    ehlo: _EhloOption = None,
+    allow_plaintext_auth: _AllowPlaintextAuthOption = False,
+    profile_file: _ProfileFileOption = None,
+    rules: _RulesOption = None,
     no_egress_lookup: Annotated[
         bool,
         typer.Option("--no-egress-lookup", help="Do not learn the public addresses over DNS."),
@@ -406,11 +399,8 @@ def compare(
     egress_timeout: Annotated[
         float, typer.Option(help="Time limit for each public-address lookup, in seconds.")
     ] = 2.0,
-    for_whom: Annotated[
-        ForWhom | None,
-        typer.Option("--for", help="Also judge readiness for this sender (gmail: Send mail as)."),
-    ] = None,
-    json_output: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+    for_whom: _ForWhomOption = None,
+    json_output: _JsonOutputOption = False,
     lang: Annotated[
         Lang | None, typer.Option(help="Language of the conclusion (default: from the locale).")
     ] = None,
@@ -641,10 +631,8 @@ def explain(
     profile_file: Annotated[
         Path | None, typer.Option("--profile", help="Also load this profile file.")
     ] = None,
-    rules: Annotated[
-        list[Path] | None, typer.Option("--rules", help="Extra rule file (takes precedence).")
-    ] = None,
-    json_output: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+    rules: _RulesOption = None,
+    json_output: _JsonOutputOption = False,
     lang: Annotated[
         Lang | None, typer.Option(help="Language of the verdicts (default: from the locale).")
     ] = None,
