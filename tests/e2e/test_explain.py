@@ -252,3 +252,24 @@ def test_builtin_rule_base_passes_rules_check(cli) -> None:  # type: ignore[no-u
     base = Path(smtpprobe.__file__).parent / "data" / "rules.yaml"
     checked = cli.run("rules", "check", str(base))
     assert checked.code == 0, checked.out
+
+
+def test_profile_rules_apply_when_the_bounce_names_the_server(cli) -> None:  # type: ignore[no-untyped-def]
+    text = (
+        "host www1234.sakura.ne.jp[192.0.2.4] said: 550 5.7.1 <you@example.jp>... "
+        "Command rejected (in reply to MAIL FROM command)"
+    )
+    reply = cli.run("explain", "--json", text).json()["replies"][0]
+    assert (reply["profile"], reply["stage"], reply["verdict"]["rule"]) == (
+        "sakura",
+        "mail",
+        "sakura-foreign-ip-filter",
+    )
+    assert "国外IPアドレスフィルタ" in reply["verdict"]["remedy"]["ja"]
+
+
+def test_provider_option(cli) -> None:  # type: ignore[no-untyped-def]
+    reply = cli.run("explain", "--json", "--provider", "ocn", "553 5.7.1 x (E041)").json()
+    assert reply["replies"][0]["verdict"]["rule"] == "ocn-e041-relay-denied"
+    unknown = cli.run("explain", "--provider", "nope", "550 5.1.1 x")
+    assert unknown.code == 2 and "unknown profile" in unknown.err
