@@ -84,6 +84,8 @@ async def _run_case(case: DemoCase, ca_file: Path, port: int, security: str) -> 
         ca_file=ca_file,
         timeout=6.0,
         phase_timeout=2.0,
+        # The demo talks to loopback only: no public-address lookup leaves the machine.
+        egress_lookup=False,
         **extra,
     )
     try:
