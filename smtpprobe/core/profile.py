@@ -37,6 +37,7 @@ _KEYS = frozenset(
         "sources",
         "rules",
         "geo_ip_filter",
+        "geo_ip_filter_setting",
         "gmail",
     }
 )
@@ -72,6 +73,7 @@ class Profile:
     sources: tuple[str, ...] = ()
     rules: tuple[Rule, ...] = field(default=(), compare=False)
     geo_ip_filter: bool = False
+    geo_ip_filter_setting: Text | None = None  # how to turn that filter off, in the panel
     gmail_notes: Text | None = None
     source: str = ""
 
@@ -188,6 +190,9 @@ def parse_profile(data: Any, source: str, *, default_name: str | None = None) ->
         sources=tuple(sources),
         rules=tuple(rules),
         geo_ip_filter=geo,
+        geo_ip_filter_setting=_text(
+            data.get("geo_ip_filter_setting"), source, "geo_ip_filter_setting"
+        ),
         gmail_notes=_text(data.get("gmail"), source, "gmail"),
         source=source,
     )

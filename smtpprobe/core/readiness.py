@@ -16,21 +16,8 @@ from smtpprobe.core.transcript import Origin
 
 __all__ = ["GmailReadiness", "Reason", "gmail_readiness"]
 
-# The setting that turns a provider's geo-IP filter off, where the profile's provider is known.
-_FILTER_SETTING: dict[str, Text] = {
-    "sakura": Text(
-        en="In Sakura's control panel: Security → 国外IPアドレスフィルタ (foreign IP address "
-        "filter) → 無効 (disabled).",
-        ja="さくらのコントロールパネルで［セキュリティ］→［国外IPアドレスフィルタ］を「無効」に"
-        "してください。",
-    ),
-    "xserver": Text(
-        en="In Xserver's server panel: SMTP認証の国外アクセス制限設定 (restriction of SMTP "
-        "authentication from abroad) → OFF for this domain.",
-        ja="エックスサーバーのサーバーパネルで、このドメインの「SMTP認証の国外アクセス制限設定」を"
-        "OFF にしてください。",
-    ),
-}
+# Used when the profile does not say how to turn its geo-IP filter off
+# (its ``geo_ip_filter_setting``).
 _GENERIC_SETTING = Text(
     en="In your provider's control panel, turn off the filter that refuses connections from "
     "IP addresses outside Japan (often called a foreign-IP or 国外IPアドレス filter).",
@@ -96,7 +83,7 @@ def gmail_readiness(
     """Judge readiness for Gmail from the verdict's category, the profile and the origin."""
     geo = bool(profile and profile.geo_ip_filter)
     country = origin.country if origin else None
-    setting = _FILTER_SETTING.get(profile.name if profile else "", _GENERIC_SETTING)
+    setting = (profile.geo_ip_filter_setting if profile else None) or _GENERIC_SETTING
     reasons: list[Reason] = []
     ready: bool | None
     if category == "ok":

@@ -9,6 +9,7 @@ from smtpprobe.core.origin import build_origin, echoed_address
 from smtpprobe.core.profile import Profile
 from smtpprobe.core.readiness import gmail_readiness
 from smtpprobe.core.reply import parse_reply
+from smtpprobe.core.rules import Text
 from smtpprobe.core.transcript import Origin, Phase, Security, Step, Target, Transcript
 
 
@@ -113,11 +114,26 @@ def test_conclude(outcomes: list[RouteOutcome], kind: str, exit_code: int, phras
 
 
 def _profile(name: str, geo: bool) -> Profile:
+    # The panel setting comes from the shipped profile's geo_ip_filter_setting (plain data).
+    setting = {
+        "sakura": Text(
+            en="Security → 国外IPアドレスフィルタ → 無効", ja="国外IPアドレスフィルタを「無効」"
+        ),
+        "xserver": Text(en="SMTP認証の国外アクセス制限設定 → OFF", ja="国外アクセス制限設定を OFF"),
+    }.get(name)
     return Profile(
         name=name, title=name, host=None, host_pattern=None, port=587,
         security=Security.STARTTLS, username="email", auth_mechanisms=("PLAIN",),
-        geo_ip_filter=geo,
+        geo_ip_filter=geo, geo_ip_filter_setting=setting,
     )  # fmt: skip
+
+
+def test_shipped_geo_filter_profiles_say_how_to_turn_it_off() -> None:
+    from smtpprobe.loading import load_profiles
+
+    for profile in load_profiles():
+        if profile.geo_ip_filter:
+            assert profile.geo_ip_filter_setting is not None, profile.name
 
 
 @pytest.mark.parametrize(
