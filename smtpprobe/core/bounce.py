@@ -19,7 +19,7 @@ from __future__ import annotations
 import email
 import email.policy
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from email.header import decode_header, make_header
 from email.message import Message
 
@@ -87,7 +87,6 @@ class Found:
     wrapper: str = ""  # the words before it on its line ("said:", "応答:")
     send_mail_as: bool = False  # a Gmail "Send mail as" bounce
     code_inferred: bool = False  # only an enhanced code was given; ``reply.code`` is X50
-    raw: tuple[str, ...] = field(default=(), compare=False)  # the lines as pasted
 
 
 def decode_pasted(data: bytes | str) -> Pasted:
@@ -218,8 +217,8 @@ def _unfold(text: str) -> list[str]:
     return lines
 
 
-def _split_reply_start(line: str) -> tuple[str, int, str, str] | None:
-    """``(wrapper, code, separator, rest)`` when a reply starts on this line."""
+def _split_reply_start(line: str) -> tuple[str, int, str, str, bool] | None:
+    """``(wrapper, code, separator, rest, code_inferred)`` when a reply starts on this line."""
     stripped = line.strip()
     for match in _START.finditer(stripped):
         wrapper = stripped[: match.start()].strip()
@@ -233,7 +232,7 @@ def _split_reply_start(line: str) -> tuple[str, int, str, str] | None:
             continue
         if code < 400 and not (enhanced or (code in _POSITIVE and not wrapper)):
             continue
-        return wrapper, code, match.group(2), rest
+        return wrapper, code, match.group(2), rest, False
     for match in _START_ENHANCED.finditer(stripped):
         wrapper = stripped[: match.start()].strip()
         if wrapper and not re.search(r"[:;：]$", wrapper):
@@ -241,7 +240,7 @@ def _split_reply_start(line: str) -> tuple[str, int, str, str] | None:
         # No basic code in the text: take the usual one of the enhanced class
         # (X.Y.Z class 4 or 5, RFC 3463 section 3.1); Found.code_inferred says so.
         code = int(match.group(1)) * 100 + 50
-        return wrapper, -code, " ", stripped[match.start() :].strip()
+        return wrapper, code, " ", stripped[match.start() :].strip(), True
     return None
 
 
@@ -266,9 +265,7 @@ def find_replies(text: str) -> list[Found]:
     for index, line in enumerate(lines):
         start = _split_reply_start(line)
         if start is not None:
-            wrapper, code, separator, rest = start
-            inferred = code < 0
-            code = abs(code)
+            wrapper, code, separator, rest, inferred = start
             enhanced_match = _ENHANCED.match(rest)
             enhanced = enhanced_match.group(0) if enhanced_match else None
             same = (
@@ -355,7 +352,6 @@ def _finish(
         wrapper=building.first_wrapper,
         send_mail_as=send_mail_as,
         code_inferred=building.inferred,
-        raw=tuple(building.raw),
     )
 
 

@@ -102,6 +102,7 @@ def explanations_to_dict(pasted: Pasted, explanations: list[Explanation]) -> dic
         "replies": [
             {
                 "reply": reply_to_dict(item.found.reply),
+                "code_inferred": item.found.code_inferred,
                 "stage": item.found.stage,
                 "host": item.found.host,
                 "status": item.found.status,
