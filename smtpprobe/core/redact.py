@@ -4,61 +4,203 @@ Commands are recorded redacted at the source (``smtpprobe.core.auth``); this
 scrubber runs over everything that leaves the program anyway (rendered text,
 JSON, error messages), because a server may echo what it was sent and an
 exception may quote a buffer.
+
+For each secret of ``MIN_SECRET_LENGTH`` characters or more, these forms are masked:
+
+- the secret itself, also percent-encoded (``quote``, ``quote_plus``: ``%20`` or
+  ``+`` for a space, upper- or lower-case escapes, any mix of escaped and literal
+  characters) and as it appears inside a JSON string (``\\"``, ``\\\\``, ``\\u00e4``);
+- its UTF-8 bytes in hex, in any letter case;
+- its base64, standard or URL-safe alphabet, with or without padding, at each of
+  the three byte alignments, so that it is found inside a longer blob (PLAIN's
+  ``\\0user\\0pass``, XOAUTH2's ``user=…\\x01auth=Bearer …``).
+
+A secret made only of hex digits (the CRAM-MD5 digest) is matched in any letter case.
+
+Shorter secrets cannot be masked in every form without wrecking the output
+(masking every ``a`` or every ``61``): a secret of 1 to 3 characters is masked
+as text (also percent-encoded or JSON-escaped) and in hex (from two bytes up)
+only where it stands alone, touching no ASCII letter or digit, and its base64
+is not masked. The AUTH lines that carry it are long secrets of their own
+(``smtpprobe.core.auth.Line.secrets``) and are masked in every form.
+
+Each form is one compiled regular expression without nested quantifiers that
+starts with a literal or a small set of characters, so the engine skips ahead
+cheaply; masking is a few passes over the text, linear in its length (at worst
+a secret's length of work per character; about 0.05 s per secret over 10 MB),
+and overlapping matches become one mask.
 """
 
 from __future__ import annotations
 
 import base64
+import json
+import re
+import string
 from collections.abc import Iterable
+from dataclasses import dataclass
 
-__all__ = ["Redactor"]
+__all__ = ["MASK", "MIN_SECRET_LENGTH", "Redactor"]
 
 MASK = "********"
+MIN_SECRET_LENGTH = 4
+
+_HEX_LETTERS = frozenset("abcdefABCDEF")
+_HEX_DIGITS = frozenset(string.hexdigits)
+_ALNUM = frozenset(string.ascii_letters + string.digits)
+_NOT_ALNUM_AFTER = "(?![A-Za-z0-9])"
+# The URL-safe alphabet (RFC 4648 section 5) differs from the standard one in two places.
+_URL_SAFE = {"+": "-", "/": "_"}
 
 
-def _b64_forms(data: bytes) -> set[str]:
-    """Base64 of ``data`` at each of the three byte alignments it can sit at.
+@dataclass(frozen=True, slots=True)
+class _Form:
+    """One way a secret can appear: a regex, and what to check around a match."""
 
-    A secret embedded in a longer blob (PLAIN's ``\\0user\\0pass``) is encoded
-    at an offset; the stable middle of its encoding at each alignment still
-    appears verbatim in the blob's base64, so we search for those.
-    """
-    forms: set[str] = set()
-    for pad in range(3):
-        encoded = base64.b64encode(b"\0" * pad + data).decode("ascii")
-        # Drop characters influenced by the padding prefix and by whatever follows.
-        start = (pad * 4 + 2) // 3 if pad else 0
-        core = encoded[start:]
-        core = core.rstrip("=")
-        if len(data) % 3 or pad:
-            core = core[:-2] if len(core) > 6 else core
-        if len(core) >= 4:
-            forms.add(core)
+    pattern: str
+    lead: frozenset[str] = frozenset()  # a digit just before the match is part of it
+    alone: bool = False  # only where no ASCII letter or digit touches it
+
+
+def _any_case(text: str) -> str:
+    """``text`` as a regex whose hex letters match in either case (``[aA]``)."""
+    return "".join(f"[{c.lower()}{c.upper()}]" if c in _HEX_LETTERS else re.escape(c) for c in text)
+
+
+def _json_escapes(char: str) -> set[str]:
+    """How ``char`` may look inside a JSON string (both ``ensure_ascii`` settings)."""
+    forms = {json.dumps(char, ensure_ascii=flag)[1:-1] for flag in (False, True)}
+    forms.discard(char)
     return forms
 
 
+def _json_form(escaped: str) -> str:
+    r"""A JSON escape as a regex; the hex digits of ``\uXXXX`` in either case."""
+    if escaped.startswith("\\u"):
+        return "".join(
+            re.escape("\\u") + _any_case(escaped[i + 2 : i + 6]) for i in range(0, len(escaped), 6)
+        )
+    return re.escape(escaped)
+
+
+def _text_pattern(secret: str) -> str:
+    """The secret with each character literal, percent-encoded or JSON-escaped.
+
+    Each character is a group of literal alternatives (``[aA]`` is written
+    ``a|A``), so that the regex engine can skip ahead on the first character.
+    """
+    any_case = all(c in _HEX_DIGITS for c in secret)
+    parts: list[str] = []
+    for char in secret:
+        cases = {char.lower(), char.upper()} if any_case else {char}
+        options = [re.escape(c) for c in sorted(cases)]
+        # Percent-encoding (RFC 3986 section 2.1) of each UTF-8 byte; hex in either case.
+        options.append("".join("%" + _any_case(f"{b:02X}") for b in char.encode("utf-8")))
+        if char == " ":
+            options.append(r"\+")  # application/x-www-form-urlencoded, urllib's quote_plus
+        options.extend(_json_form(e) for e in sorted(_json_escapes(char)))
+        # Escapes first: "%" must not stop at the literal "%" of its own "%25".
+        parts.append("(?:" + "|".join(reversed(options)) + ")")
+    return "".join(parts)
+
+
+def _b64_class(chars: Iterable[str]) -> str:
+    """A character class of base64 digits in both alphabets."""
+    members = set(chars)
+    members.update(_URL_SAFE[c] for c in list(members) if c in _URL_SAFE)
+    body = "".join(re.escape(c) for c in sorted(members))
+    return body if len(members) == 1 else f"[{body}]"
+
+
+def _b64_forms(raw: bytes) -> list[_Form]:
+    """Base64 of ``raw`` at each byte alignment (0, 1, 2 bytes into a 3-byte group).
+
+    The digits that carry only the secret's bits are fixed. The digit at each end
+    that shares bits with a neighbouring byte can be any digit those known bits
+    allow: masked too when present, but not required, so a cut blob is still found.
+    """
+    forms: list[_Form] = []
+    for pad in range(3):
+        start_bit, end_bit = 8 * pad, 8 * (pad + len(raw))
+        first_full = -(-start_bit // 6)
+        end_full = end_bit // 6  # digits first_full .. end_full - 1 hold only secret bits
+        digits = base64.b64encode(b"\0" * pad + raw + b"\0\0").decode("ascii")
+        pattern = "".join(_b64_class(d) for d in digits[first_full:end_full])
+        lead: frozenset[str] = frozenset()
+        if start_bit % 6:  # the digit shared with the byte(s) before the secret
+            shared = {
+                base64.b64encode(bytes([x]) * pad + raw).decode("ascii")[start_bit // 6]
+                for x in range(256)
+            }
+            lead = frozenset(shared | {_URL_SAFE[c] for c in shared if c in _URL_SAFE})
+        if end_bit % 6:  # the digit shared with the byte after (or the zero padding)
+            trail = {
+                base64.b64encode(b"\0" * pad + raw + bytes([y, y])).decode("ascii")[end_full]
+                for y in range(256)
+            }
+            pattern = f"{pattern}{_b64_class(trail)}?"
+        forms.append(_Form(pattern, lead=lead))
+    return forms
+
+
+def _forms(secret: str) -> list[_Form]:
+    """Every form of one secret."""
+    raw = secret.encode("utf-8")
+    if len(secret) < MIN_SECRET_LENGTH:
+        # Alone only: inside a word it would mask ordinary text. Base64 is left out
+        # (2 to 4 digits, found in any blob); hex only from 2 bytes (4 digits) up.
+        forms = [_Form(_text_pattern(secret) + _NOT_ALNUM_AFTER, alone=True)]
+        if len(raw) >= 2:
+            forms.append(_Form(_any_case(raw.hex()) + _NOT_ALNUM_AFTER, alone=True))
+        return forms
+    return [
+        _Form(_text_pattern(secret)),
+        _Form(_any_case(raw.hex())),
+        *_b64_forms(raw),
+    ]
+
+
 class Redactor:
-    """Replace each known secret, and every base64/hex form of it, by a mask."""
+    """Replace each known secret, and every encoded form of it, by ``MASK``.
+
+    ``secrets`` are the password, the token and any secret derived from them
+    (the AUTH lines, the CRAM-MD5 digest); empty strings are ignored.
+    """
+
+    __slots__ = ("_forms",)
 
     def __init__(self, secrets: Iterable[str] = ()) -> None:
-        needles: set[str] = set()
+        unique: dict[str, _Form] = {}
         for secret in secrets:
-            if not secret:
-                continue
-            raw = secret.encode("utf-8")
-            needles.add(secret)
-            needles.update(_b64_forms(raw))
-            needles.add(base64.b64encode(raw).decode("ascii"))
-            needles.add(raw.hex())
-        # Longest first, so a short needle never splits a longer one.
-        self._needles = sorted((n for n in needles if len(n) >= 3), key=len, reverse=True)
+            for form in _forms(secret) if secret else ():
+                unique.setdefault(form.pattern, form)
+        self._forms = tuple(
+            (re.compile(form.pattern), form.lead, form.alone) for form in unique.values()
+        )
 
     def __call__(self, text: str) -> str:
-        """``text`` with every secret form masked."""
-        for needle in self._needles:
-            if needle in text:
-                text = text.replace(needle, MASK)
-        return text
+        """``text`` with every secret form masked; overlapping forms become one mask."""
+        spans: list[tuple[int, int]] = []
+        for regex, lead, alone in self._forms:
+            for match in regex.finditer(text):
+                start, end = match.span()
+                before = text[start - 1] if start else ""
+                if alone and before and before in _ALNUM:
+                    continue
+                if before and before in lead:
+                    start -= 1
+                spans.append((start, end))
+        if not spans:
+            return text
+        spans.sort()
+        pieces: list[str] = []
+        done = 0  # text[:done] is copied or masked already
+        for start, end in spans:
+            if start > done or not pieces:
+                pieces += [text[done:start], MASK]
+            done = max(done, end)  # an overlapping or touching span joins the last mask
+        pieces.append(text[done:])
+        return "".join(pieces)
 
     def __bool__(self) -> bool:
-        return bool(self._needles)
+        return bool(self._forms)

@@ -1,4 +1,4 @@
-"""SASL encodings are correct on the wire and never shown."""
+"""SASL encodings are correct on the wire, never shown, and handed to the redactor."""
 
 from __future__ import annotations
 
@@ -8,25 +8,38 @@ import hmac
 
 import pytest
 
-from smtpprobe.core.auth import Credentials, choose_mechanism, sasl_exchange
+from smtpprobe.core.auth import ChallengeError, Credentials, Line, choose_mechanism, sasl_exchange
+from smtpprobe.core.redact import Redactor
 from smtpprobe.core.reply import Reply
 
 PASSWORD = "pä55-wörd!"
 CREDS = Credentials("user@example.jp", PASSWORD)
 
 
-def _run(mechanism: str, challenges: list[Reply]) -> list[tuple[str, str]]:
-    flow = sasl_exchange(
-        mechanism,
-        CREDS if mechanism != "XOAUTH2" else Credentials("user@example.jp", oauth_token="tok-123"),
-    )
+TOKEN_CREDS = Credentials("user@example.jp", oauth_token="tok-123")
+CHALLENGE = b"<1896.697170952@postoffice.example.net>"
+# What each mechanism's server says between lines (RFC 4954 section 4).
+CHALLENGES = {
+    "PLAIN": [],
+    "LOGIN": [Reply(334, ("VXNlcm5hbWU6",)), Reply(334, ("UGFzc3dvcmQ6",))],
+    "CRAM-MD5": [Reply(334, (base64.b64encode(CHALLENGE).decode(),))],
+    "XOAUTH2": [Reply(334, ("eyJzdGF0dXMiOiI0MDEifQ==",))],
+}
+
+
+def _lines(mechanism: str, challenges: list[Reply]) -> list[Line]:
+    flow = sasl_exchange(mechanism, CREDS if mechanism != "XOAUTH2" else TOKEN_CREDS)
     lines = [next(flow)]
     for challenge in challenges:
         try:
             lines.append(flow.send(challenge))
         except StopIteration:
             break
-    return [(line.wire, line.shown) for line in lines]
+    return lines
+
+
+def _run(mechanism: str, challenges: list[Reply]) -> list[tuple[str, str]]:
+    return [(line.wire, line.shown) for line in _lines(mechanism, challenges)]
 
 
 def test_plain_initial_response() -> None:
@@ -43,10 +56,9 @@ def test_login_three_lines() -> None:
 
 
 def test_cram_md5_response() -> None:
-    challenge = b"<1896.697170952@postoffice.example.net>"
-    lines = _run("CRAM-MD5", [Reply(334, (base64.b64encode(challenge).decode(),))])
+    lines = _run("CRAM-MD5", CHALLENGES["CRAM-MD5"])
     user, digest = base64.b64decode(lines[1][0]).decode().split()
-    expected = hmac.new(PASSWORD.encode(), challenge, hashlib.md5).hexdigest()
+    expected = hmac.new(PASSWORD.encode(), CHALLENGE, hashlib.md5).hexdigest()
     assert (user, digest) == ("user@example.jp", expected)
     assert digest not in lines[1][1]
 
@@ -57,6 +69,62 @@ def test_xoauth2() -> None:
         b"user=user@example.jp\x01auth=Bearer tok-123\x01\x01"
     )
     assert "tok-123" not in lines[0][1] and lines[1][0] == ""
+
+
+def _payload(wire: str) -> str:
+    return wire.split()[2] if wire.startswith("AUTH ") else wire
+
+
+@pytest.mark.parametrize(
+    ("mechanism", "secret_lines"),
+    [("PLAIN", [0]), ("LOGIN", [2]), ("CRAM-MD5", [1]), ("XOAUTH2", [0])],
+    ids=str,
+)
+def test_derived_secrets_are_listed(mechanism: str, secret_lines: list[int]) -> None:
+    """Each line that carries the secret lists its payload and what it decodes to."""
+    lines = _lines(mechanism, CHALLENGES[mechanism])
+    for index, line in enumerate(lines):
+        if index not in secret_lines:
+            assert line.secrets == ()
+            continue
+        payload = _payload(line.wire)
+        assert line.secrets[:2] == (payload, base64.b64decode(payload).decode())
+    if mechanism == "CRAM-MD5":
+        digest = hmac.new(PASSWORD.encode(), CHALLENGE, hashlib.md5).hexdigest()
+        assert lines[1].secrets[2:] == (digest, digest.upper())
+
+
+@pytest.mark.parametrize("mechanism", ["PLAIN", "LOGIN", "CRAM-MD5", "XOAUTH2"])
+def test_redactor_with_line_secrets_masks_every_wire_line(mechanism: str) -> None:
+    creds = CREDS if mechanism != "XOAUTH2" else TOKEN_CREDS
+    lines = _lines(mechanism, CHALLENGES[mechanism])
+    redact = Redactor([*creds.secrets(), *(s for line in lines for s in line.secrets)])
+    for line in lines:
+        if line.secrets:
+            payload = _payload(line.wire)
+            decoded = base64.b64decode(payload)
+            echoed = f"535 you sent {line.wire} = {decoded!r} = {decoded.hex().upper()}"
+            out = redact(echoed)
+            assert payload not in out and decoded.hex().upper() not in out
+            assert all(secret not in out for secret in line.secrets)
+
+
+def test_line_repr_hides_wire_and_secrets() -> None:
+    [line] = _lines("PLAIN", [])
+    assert line.secrets and all(s not in repr(line) for s in (line.wire, *line.secrets))
+
+
+@pytest.mark.parametrize(
+    "challenge",
+    ["not base64!", "PDE4OTY", "====", "日本語のチャレンジ"],
+    ids=["punctuation", "bad-padding", "only-padding", "non-ascii"],
+)
+def test_cram_md5_challenge_not_base64_is_a_challenge_error(challenge: str) -> None:
+    flow = sasl_exchange("CRAM-MD5", CREDS)
+    next(flow)
+    with pytest.raises(ChallengeError, match="the CRAM-MD5 challenge is not base64"):
+        flow.send(Reply(334, (challenge,)))
+    assert issubclass(ChallengeError, ValueError)
 
 
 def test_credentials_repr_hides_secret() -> None:

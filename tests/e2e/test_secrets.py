@@ -8,6 +8,13 @@ the XOAUTH2 blob) are known and searched for in everything the CLI printed.
 from __future__ import annotations
 
 import base64
+import os
+import pty
+import select
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import pytest
 
@@ -148,3 +155,116 @@ def test_compare_never_prints_the_password(smtp_double, cli) -> None:  # type: i
         outputs += [result.out, result.err]
     assert [c for c in server.received if c.upper().startswith("AUTH")]
     _check(outputs, _forms(PASSWORD, server.received))
+
+
+# --------------------------------------------------------------------------- empty passwords
+
+LOOPBACK = ["--host", "127.0.0.1", "--port", "1", "--no-egress-lookup", "--user", USER]
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "stdin", "named"),
+    [
+        (["--password-env", "MY_PW"], {"MY_PW": ""}, None, "--password-env MY_PW"),
+        ([], {"SMTPPROBE_PASSWORD": ""}, None, "SMTPPROBE_PASSWORD"),
+        (["--password-stdin"], {}, "\n", "--password-stdin"),
+        (["--password-stdin"], {}, "\r\nsecond line\n", "--password-stdin"),
+        (["ocn"], {"OCN_MAIL_PASSWORD": "", "SMTPPROBE_PASSWORD": "x"}, None, "OCN_MAIL_PASSWORD"),
+    ],
+    ids=["password-env", "smtpprobe-password", "stdin", "stdin-crlf", "profile-password-env"],
+)
+def test_empty_password_is_a_usage_error(cli, args, env, stdin, named) -> None:  # type: ignore[no-untyped-def]
+    """An empty password is never sent: a one-line usage error names where it came from."""
+    result = cli.run("check", *LOOPBACK, *args, env=env, stdin=stdin)
+    assert result.code == 2, result.both
+    assert result.out == "" and len(result.err.strip().splitlines()) == 1
+    assert named in result.err and "empty" in result.err and "Traceback" not in result.err
+
+
+def _spawn_on_pty(argv: list[str], env: dict[str, str]) -> tuple[int, subprocess.Popen[bytes]]:
+    """Run ``argv`` with a pseudo-terminal as stdin, stdout and stderr.
+
+    A new session has no controlling terminal, so getpass cannot open the test
+    runner's /dev/tty and reads the pty (its stdin) with echo turned off.
+    """
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(
+        argv, stdin=slave, stdout=slave, stderr=slave, env=env, start_new_session=True
+    )
+    os.close(slave)
+    return master, proc
+
+
+def _read_until(master: int, seen: bytearray, marker: bytes, count: int, timeout: float) -> None:
+    """Read the pty into ``seen`` until ``marker`` occurs ``count`` times (or EOF)."""
+    deadline = time.monotonic() + timeout
+    while seen.count(marker) < count and time.monotonic() < deadline:
+        ready, _, _ = select.select([master], [], [], 0.1)
+        if ready:
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:  # EIO: the child closed the terminal
+                return
+            if not chunk:
+                return
+            seen += chunk
+
+
+def _pty_env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SMTPPROBE_")}
+    env.update({"LANG": "C.UTF-8", "SMTPPROBE_CONFIG_DIR": "/nonexistent-smtpprobe-config"})
+    env.pop("LC_ALL", None)
+    return env
+
+
+def _check_argv(server) -> list[str]:  # type: ignore[no-untyped-def]
+    return [
+        str(Path(sys.executable).parent / "smtpprobe"), "check", "--host", server.host,
+        "--port", str(server.port), "--security", "starttls", "--ca-file", str(server.ca_file),
+        "--no-egress-lookup", "--phase-timeout", "2", "--timeout", "10", "--user", USER, "--json",
+    ]  # fmt: skip
+
+
+def test_prompt_asks_again_after_an_empty_answer(smtp_double) -> None:  # type: ignore[no-untyped-def]
+    from smtpprobe.testing import DEFAULT_PASSWORD
+
+    server = smtp_double("ok", security="starttls")
+    master, proc = _spawn_on_pty(_check_argv(server), _pty_env())
+    seen = bytearray()
+    try:
+        _read_until(master, seen, b"Password for", 1, 20)
+        os.write(master, b"\n")  # an empty answer: asked again, nothing sent
+        _read_until(master, seen, b"Password for", 2, 20)
+        assert seen.count(b"Password for") == 2, seen
+        os.write(master, DEFAULT_PASSWORD.encode() + b"\n")
+        _read_until(master, seen, b"\x00never\x00", 1, 20)  # to the end of the output
+        assert proc.wait(20) == 0, seen
+    finally:
+        os.close(master)
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    auth = [line for line in server.received if line.upper().startswith("AUTH")]
+    assert len(auth) == 1  # one login, with the password typed the second time
+    assert base64.b64decode(auth[0].split()[2]).split(b"\0")[2] == DEFAULT_PASSWORD.encode()
+    assert DEFAULT_PASSWORD.encode() not in seen  # not echoed, not printed
+
+
+def test_prompt_gives_up_after_three_empty_answers(smtp_double) -> None:  # type: ignore[no-untyped-def]
+    server = smtp_double("ok", security="starttls")
+    master, proc = _spawn_on_pty(_check_argv(server), _pty_env())
+    seen = bytearray()
+    try:
+        for count in (1, 2, 3):
+            _read_until(master, seen, b"Password for", count, 20)
+            os.write(master, b"\n")
+        _read_until(master, seen, b"\x00never\x00", 1, 20)
+        assert proc.wait(20) == 2, seen
+    finally:
+        os.close(master)
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert seen.count(b"Password for") == 3
+    assert b"no password entered" in seen and b"Traceback" not in seen
+    assert server.received == []  # the probe never started
