@@ -8,17 +8,25 @@ Where things come from, later ones overriding earlier ones by name:
    and ``rules/*.yaml``;
 3. files named on the command line (``--profile FILE``, ``--rules FILE``).
 
-Every error names the file, and where YAML itself is broken, the line.
+Every error names the file, and where YAML itself is broken, the line. A file
+over ``MAX_FILE_BYTES``, YAML nested too deeply or otherwise pathological is
+an error like any other, never a hang or a traceback.
+
+A broken file in the user's folder does not stop smtpprobe: it is skipped and
+reported in ``ProfileSet.problems`` / ``rule_problems()`` (the CLI prints each
+as a warning), and only a command that needs that very profile fails, with the
+file's own error. A file named on the command line must load, or the command fails.
 """
 
 from __future__ import annotations
 
 import functools
 import os
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+import re
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 
@@ -26,6 +34,7 @@ from smtpprobe.core.profile import Profile, ProfileError, parse_profile
 from smtpprobe.core.rules import Rule, RuleError, parse_rules
 
 __all__ = [
+    "MAX_FILE_BYTES",
     "ProfileSet",
     "builtin_profiles_dir",
     "config_dir",
@@ -33,7 +42,16 @@ __all__ = [
     "load_profiles",
     "load_rule_file",
     "load_rulebook",
+    "rule_problems",
 ]
+
+# A profile or rule file is a few KB (the built-in rule base, the largest, is
+# about 100 KB); anything over 1 MB is not one, and reading it whole would only
+# make YAML's parser the thing that hangs.
+MAX_FILE_BYTES = 1024 * 1024
+_T = TypeVar("_T")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # never in YAML text (YAML 1.1 §5.1)
+_MAX_MESSAGE = 300  # characters of a validation message: a value quoted in it may be huge
 
 _PACKAGE = Path(__file__).resolve().parent
 
@@ -64,22 +82,70 @@ def _stamp(path: Path) -> tuple[int, int] | None:
     return info.st_mtime_ns, info.st_size
 
 
+# libyaml's loader when PyYAML has it: faster, and it refuses nesting past 1000
+# levels itself; the pure-Python one would recurse until RecursionError.
+_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def _read_yaml(path: Path, error: type[ProfileError] | type[RuleError]) -> Any:
     try:
-        text = path.read_text(encoding="utf-8")
+        with path.open("rb") as file:
+            # One byte past the limit tells an oversized file apart; reading no
+            # more also bounds files whose size stat() cannot tell (/dev/zero, pipes).
+            data = file.read(MAX_FILE_BYTES + 1)
     except FileNotFoundError:
         raise error(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise error(f"{path}: is a folder, not a YAML file") from None
+    except OSError as exc:
+        raise error(f"{path}: cannot read it ({exc.strerror or exc})") from None
+    if len(data) > MAX_FILE_BYTES:
+        raise error(
+            f"{path}: over the {MAX_FILE_BYTES // 1024 // 1024} MB limit for a profile or "
+            "rule file; is it the right file?"
+        )
+    try:
+        text = data.decode("utf-8")
     except UnicodeDecodeError:
         raise error(f"{path}: not UTF-8 text; save it as UTF-8") from None
-    except OSError as exc:
-        raise error(f"{path}: cannot read it ({exc.strerror})") from None
+    control = _CONTROL.search(text)
+    if control:
+        # YAML refuses these too, but only by position; say the line and the key.
+        line_no = text.count("\n", 0, control.start()) + 1
+        line = text[text.rfind("\n", 0, control.start()) + 1 : control.start()]
+        key = line.split(":", 1)[0].strip(" -") if ":" in line else ""
+        raise error(
+            f"{path}:{line_no}: {f'{key!r} holds' if key else 'holds'} a control character "
+            f"(U+{ord(control.group()):04X}); remove it"
+        )
     try:
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=_LOADER)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise error(f"{where}: malformed YAML: {problem}") from None
+        raise error(f"{where}: malformed YAML: {_one_line(problem)}") from None
+    except RecursionError:
+        raise error(f"{path}: malformed YAML: nested too deeply") from None
+    except Exception as exc:  # a constructor's own error, e.g. a date like 2024-13-45
+        raise error(f"{path}: malformed YAML: {_one_line(str(exc))}") from None
+
+
+def _one_line(message: str) -> str:
+    line = " ".join(message.split())
+    return line if len(line) <= _MAX_MESSAGE else f"{line[:_MAX_MESSAGE]}…"
+
+
+def _validated(
+    path: Path, error: type[ProfileError] | type[RuleError], build: Callable[[], _T]
+) -> _T:
+    """``build()``, with errors made one short line (a quoted value may be huge or deep)."""
+    try:
+        return build()
+    except (ProfileError, RuleError) as exc:
+        raise type(exc)(_one_line(str(exc))) from None
+    except RecursionError:
+        raise error(f"{path}: a value is nested too deeply") from None
 
 
 def load_profile_file(path: Path) -> Profile:
@@ -91,17 +157,35 @@ def load_profile_file(path: Path) -> Profile:
 def _load_profile_file(path: str, stamp: tuple[int, int] | None) -> Profile:
     # Keyed on the file's mtime and size: many probes in one process (compare,
     # health checks over many accounts) must not re-parse YAML on the event loop.
-    return parse_profile(_read_yaml(Path(path), ProfileError), path, default_name=Path(path).stem)
+    data = _read_yaml(Path(path), ProfileError)
+    return _validated(
+        Path(path),
+        ProfileError,
+        lambda: parse_profile(data, path, default_name=Path(path).stem),
+    )
 
 
 @dataclass(frozen=True, slots=True)
 class ProfileSet:
-    """All known profiles by name, and where each came from."""
+    """All known profiles by name, and the user's profile files that could not be read.
+
+    ``problems`` has one line per skipped file (the file and what is wrong);
+    ``broken`` maps each such file's stem to its error, so that asking for that
+    profile fails with the precise message instead of "unknown profile".
+    """
 
     profiles: dict[str, Profile]
+    problems: tuple[str, ...] = ()
+    broken: dict[str, ProfileError] = field(default_factory=dict)
 
     def get(self, name: str) -> Profile:
-        """The profile called ``name``; ProfileError lists the known ones otherwise."""
+        """The profile called ``name``; ProfileError says why not otherwise.
+
+        A broken user file overrides a built-in profile of the same name: its
+        own error is raised rather than silently using the built-in one.
+        """
+        if name in self.broken:
+            raise ProfileError(str(self.broken[name]))
         try:
             return self.profiles[name]
         except KeyError:
@@ -116,28 +200,45 @@ class ProfileSet:
         matches = [p for p in self.profiles.values() if p.accepts_host(host)]
         return matches[0] if len(matches) == 1 else None
 
-    def __iter__(self) -> Iterable[Profile]:  # type: ignore[override]
+    def __iter__(self) -> Iterator[Profile]:
         return iter(sorted(self.profiles.values(), key=lambda p: p.name))
 
 
 def _profile_files(directory: Path) -> list[Path]:
-    if not directory.is_dir():
+    try:
+        if not directory.is_dir():
+            return []
+        return sorted(p for p in directory.iterdir() if p.suffix in (".yaml", ".yml"))
+    except OSError:  # an unreadable folder is treated as an empty one, like a missing one
         return []
-    return sorted(p for p in directory.iterdir() if p.suffix in (".yaml", ".yml"))
 
 
 def load_profiles(extra: Sequence[Path] = ()) -> ProfileSet:
-    """Built-in profiles, then the user's, then ``extra`` files; later names win."""
+    """Built-in profiles, then the user's, then ``extra`` files; later names win.
+
+    A broken file in the user's folder is skipped and recorded (``problems``,
+    ``broken``); a broken built-in or ``extra`` file raises ProfileError.
+    """
     profiles: dict[str, Profile] = {}
-    sources = [
-        *_profile_files(builtin_profiles_dir()),
-        *_profile_files(config_dir() / "profiles"),
-        *extra,
-    ]
-    for path in sources:
+    problems: list[str] = []
+    broken: dict[str, ProfileError] = {}
+    for path in _profile_files(builtin_profiles_dir()):
         profile = load_profile_file(path)
         profiles[profile.name] = profile
-    return ProfileSet(profiles)
+    for path in _profile_files(config_dir() / "profiles"):
+        try:
+            profile = load_profile_file(path)
+        except ProfileError as exc:
+            problems.append(str(exc))
+            broken[path.stem] = exc
+            continue
+        profiles[profile.name] = profile
+        broken.pop(profile.name, None)
+    for path in extra:
+        profile = load_profile_file(path)
+        profiles[profile.name] = profile
+        broken.pop(profile.name, None)  # a file given by name replaces a broken one
+    return ProfileSet(profiles, tuple(problems), broken)
 
 
 def load_rule_file(path: Path) -> list[Rule]:
@@ -157,7 +258,7 @@ def _load_rule_file(name: str, stamp: tuple[int, int] | None) -> tuple[Rule, ...
         items = data
     else:
         raise RuleError(f"{path}: expected a 'rules:' list")
-    return tuple(parse_rules(items, str(path)))
+    return tuple(_validated(path, RuleError, lambda: parse_rules(items, str(path))))
 
 
 def builtin_rules_file() -> Path:
@@ -166,11 +267,29 @@ def builtin_rules_file() -> Path:
 
 
 def load_rulebook(profile: Profile | None = None, extra: Sequence[Path] = ()) -> list[Rule]:
-    """All rules in precedence order: ``extra`` files, the user's, the profile's, built-in."""
+    """All rules in precedence order: ``extra`` files, the user's, the profile's, built-in.
+
+    A broken ``extra`` file raises RuleError; a broken file in the user's
+    folder is skipped (``rule_problems()`` says which and why).
+    """
     user: list[Rule] = []
     for path in extra:
         user.extend(load_rule_file(path))
     for path in _profile_files(config_dir() / "rules"):
-        user.extend(load_rule_file(path))
+        try:
+            user.extend(load_rule_file(path))
+        except RuleError:
+            continue  # reported by rule_problems()
     provider = list(profile.rules) if profile is not None else []
     return [*user, *provider, *load_rule_file(builtin_rules_file())]
+
+
+def rule_problems() -> tuple[str, ...]:
+    """One line per rule file in the user's folder that ``load_rulebook`` skips."""
+    problems: list[str] = []
+    for path in _profile_files(config_dir() / "rules"):
+        try:
+            load_rule_file(path)
+        except RuleError as exc:
+            problems.append(str(exc))
+    return tuple(problems)

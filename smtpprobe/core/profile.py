@@ -9,6 +9,7 @@ diagnosis rules. ``smtpprobe.loading`` reads the YAML; this module validates.
 from __future__ import annotations
 
 import fnmatch
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,6 +21,7 @@ from smtpprobe.core.transcript import Security
 __all__ = ["AUTH_MECHANISMS", "USERNAME_FORMS", "Profile", "ProfileError", "parse_profile"]
 
 AUTH_MECHANISMS = ("PLAIN", "LOGIN", "CRAM-MD5", "XOAUTH2")
+_NOT_IN_HOST = re.compile(r"[\x00-\x20\x7f-\x9f]")
 USERNAME_FORMS = ("email", "local-part", "account-id", "any")
 _KEYS = frozenset(
     {
@@ -129,6 +131,13 @@ def parse_profile(data: Any, source: str, *, default_name: str | None = None) ->
     for key, value in (("host", host), ("host_pattern", pattern)):
         if value is not None and (not isinstance(value, str) or not value):
             raise ProfileError(f"{source}: '{key}' must be a host name")
+        # A host name never holds a space or a control character (RFC 1123 section 2.1);
+        # a NUL would otherwise reach the resolver and fail there as an internal error.
+        if value is not None and (len(value) > 253 or _NOT_IN_HOST.search(value)):
+            raise ProfileError(
+                f"{source}: '{key}' {value[:80]!r} is not a host name (no spaces or "
+                "control characters, at most 253 characters)"
+            )
     if "port" not in data:
         raise ProfileError(f"{source}: 'port' is required")
     port = _port(data["port"], source, "port")

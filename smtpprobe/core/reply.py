@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-__all__ = ["Reply", "decode_reply_text", "parse_reply"]
+__all__ = ["Reply", "decode_reply_text", "guess_encoding", "parse_reply"]
 
 # RFC 3463 section 2: class "." subject "." detail; class is 2, 4 or 5.
 _ENHANCED = re.compile(r"^([245])\.(\d{1,3})\.(\d{1,3})(?=\s|$)")
@@ -113,29 +113,74 @@ def decode_reply_text(raw: bytes) -> str:
     """Decode reply bytes that may not be UTF-8.
 
     RFC 5321 replies are ASCII and RFC 6531 allows UTF-8, but Japanese servers
-    in the wild still answer in ISO-2022-JP or Shift_JIS; try those before
-    falling back to replacement characters, so nothing is lost silently.
+    in the wild still answer in ISO-2022-JP, Shift_JIS or EUC-JP; the encoding
+    is chosen by ``guess_encoding``. Bytes no candidate reads become
+    replacement characters, so nothing is lost silently and nothing raises.
     """
-    if b"\x1b$" in raw or b"\x1b(" in raw:
-        try:
-            return raw.decode("iso-2022-jp")
-        except UnicodeDecodeError:
-            pass
+    encoding = guess_encoding(raw)
+    return raw.decode(encoding, errors="replace")
+
+
+# ISO-2022-JP is 7-bit, so it is told by its escape sequences (RFC 1468 section 2);
+# the -2 and -ext variants add JIS X 0212 and half-width katakana.
+_ISO_2022_JP = ("iso-2022-jp", "iso-2022-jp-2", "iso-2022-jp-ext")
+_ISO_2022_ESCAPES = (b"\x1b$@", b"\x1b$B", b"\x1b$(D", b"\x1b(B", b"\x1b(J", b"\x1b(I")
+# 8-bit Japanese encodings in order of preference on a tie: cp932 (Microsoft's
+# Shift_JIS, what Windows servers send) before EUC-JP (older Unix servers).
+_EIGHT_BIT = ("cp932", "euc-jp")
+_SCORED = 65536  # characters weighed: plenty to tell, and a 16 MB paste stays quick
+
+
+def guess_encoding(raw: bytes) -> str:
+    """The codec that reads ``raw`` as the most plausible text.
+
+    UTF-8 and ISO-2022-JP are unambiguous when they decode. Shift_JIS (cp932)
+    and EUC-JP bytes often both decode, one of them as nonsense: EUC-JP read as
+    cp932 becomes half-width katakana among rare kanji, so each candidate is
+    scored by how Japanese its characters look (``_plausibility``). ``utf-8``
+    (with replacement characters) when nothing fits.
+    """
+    if b"\x1b" in raw and any(escape in raw for escape in _ISO_2022_ESCAPES):
+        for encoding in _ISO_2022_JP:
+            try:
+                raw.decode(encoding)
+            except UnicodeDecodeError:
+                continue
+            return encoding
     try:
-        return raw.decode("utf-8")
+        raw.decode("utf-8")
     except UnicodeDecodeError:
         pass
-    for encoding in ("cp932", "euc-jp"):
+    else:
+        return "utf-8"
+    best: tuple[int, str] | None = None
+    for encoding in _EIGHT_BIT:
         try:
             text = raw.decode(encoding)
         except UnicodeDecodeError:
             continue
-        # cp932 maps almost any byte to something; private-use or control
-        # characters mean the guess was wrong.
-        if not any(_implausible(ch) for ch in text):
-            return text
-    return raw.decode("utf-8", errors="replace")
+        score = _plausibility(text[:_SCORED])
+        if score is not None and (best is None or score > best[0]):
+            best = (score, encoding)
+    return best[1] if best is not None else "utf-8"
 
 
-def _implausible(ch: str) -> bool:
-    return "\ue000" <= ch <= "\uf8ff" or (ch < " " and ch not in "\t\r\n")
+def _plausibility(text: str) -> int | None:
+    """How much ``text`` looks like real Japanese; None when it cannot be (see below)."""
+    score = 0
+    for ch in text:
+        code = ord(ch)
+        if code < 0x80:
+            if code < 0x20 and ch not in "\t\r\n\x1b":
+                return None  # control characters: the guess was wrong
+        elif 0x3040 <= code <= 0x30FF or 0x3000 <= code <= 0x303F:
+            score += 3  # hiragana, katakana, Japanese punctuation: most of any real text
+        elif 0x4E00 <= code <= 0x9FFF or 0xFF01 <= code <= 0xFF60:
+            score += 1  # kanji and full-width forms: real, but also what garbage decodes to
+        elif 0xFF61 <= code <= 0xFF9F:
+            score -= 2  # half-width katakana: rare in replies, typical of EUC-JP read as cp932
+        elif 0xE000 <= code <= 0xF8FF:
+            return None  # private use (cp932 user-defined area): not a reply's text
+        else:
+            score -= 1  # Greek, Cyrillic, box drawing, symbols: unlikely in a reply
+    return score

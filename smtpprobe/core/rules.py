@@ -8,11 +8,17 @@ parsed dicts, so it is tested with plain data.
 Matching is first-match in precedence order: user rules, then the active
 profile's rules, then the built-in base in file order. Within the base, the
 more specific rules come first and the RFC 3463 / basic-code fallbacks last.
+
+Matching never hangs: a rule's text pattern sees at most ``MAX_MATCH_TEXT``
+characters of a reply, and a pattern that repeats a repetition (``(a+)+``),
+which can take exponential time, is refused when the rule is read.
 """
 
 from __future__ import annotations
 
 import re
+import re._constants as _sre  # type: ignore[import-not-found]  # parsed patterns, for the check
+import re._parser as _sre_parse  # type: ignore[import-not-found]
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,6 +28,7 @@ from smtpprobe.core.transcript import FailureKind, Phase
 
 __all__ = [
     "CATEGORIES",
+    "MAX_MATCH_TEXT",
     "Example",
     "Rule",
     "RuleError",
@@ -77,6 +84,12 @@ _RULE_KEYS = frozenset(
 _EXAMPLE_KEYS = frozenset({"reply", "phase", "failure", "facts", "profile"})
 _PHASES = frozenset(p.value for p in Phase)
 _FAILURES = frozenset(f.value for f in FailureKind)
+# What a text pattern is matched against: the first 4096 characters of a reply's
+# text. A reply line is at most 512 octets (RFC 5321 section 4.5.3.1.5), and a
+# multi-line reply that says why it refused does so in its first few lines; a
+# longer text (a paste of repeated words, a server sending megabytes) is cut,
+# so even a pattern that backtracks quadratically stays well under a second.
+MAX_MATCH_TEXT = 4096
 _ENHANCED_PATTERN = re.compile(r"^[245x*]\.(\d{1,3}|[x*])\.(\d{1,3}|[x*])$")
 
 
@@ -167,10 +180,11 @@ class Rule:
             return False
         if self.facts and not self.facts <= situation.facts:
             return False
-        if self.not_text is not None and self.not_text.search(situation.text):
+        text = situation.text[:MAX_MATCH_TEXT]
+        if self.not_text is not None and self.not_text.search(text):
             return False
         if self.text is not None:
-            found = self.text.search(situation.text)
+            found = self.text.search(text)
             return found if found else False
         return True
 
@@ -208,11 +222,130 @@ def _regex(value: Any, where: str, key: str) -> re.Pattern[str]:
     if not isinstance(value, str) or not value:
         raise RuleError(f"{where}: 'match.{key}' must be a non-empty regular expression")
     try:
-        return re.compile(value, re.IGNORECASE)
-    except re.error as exc:
+        compiled = re.compile(value, re.IGNORECASE)
+        nested = _nested_repetition(_sre_parse.parse(value, re.IGNORECASE))
+    except (re.error, OverflowError) as exc:
         raise RuleError(
             f"{where}: 'match.{key}' is not a valid regular expression: {exc}"
         ) from None
+    except RecursionError:
+        raise RuleError(f"{where}: 'match.{key}' is nested too deeply") from None
+    if nested:
+        raise RuleError(
+            f"{where}: 'match.{key}' repeats a repetition ({nested}), which can take "
+            "exponential time on a long reply; bound the inner count (e.g. {1,20}), "
+            "put a fixed character after it, or make it atomic (?>...)"
+        )
+    return compiled
+
+
+# --- the backtracking check -----------------------------------------------------------
+# A repetition inside a repetition, ``(a+)+`` or ``(\w+\s?)*``, lets the engine split
+# the same text in exponentially many ways before it fails. It is safe when each
+# inner run must end at a character it cannot contain (``(\w+ ){0,3}``, ``(\s*>)+``),
+# or when it is possessive or atomic (``(a++)+``, ``(?>a+)+``), which never backtracks.
+
+_REPEATS = (_sre.MAX_REPEAT, _sre.MIN_REPEAT)
+_LONG_RUN = 16  # an inner run longer than this backtracks like an unbounded one
+_SAMPLE = [chr(c) for c in range(128)] + list("\u00a0\u00e9\u3000\u3042\u30a2\u6f22\uff1a\uff71")
+
+
+def _nested_repetition(items: Any, inside: bool = False) -> str | None:
+    """A description of the first unsafe nested repetition in a parsed pattern, or None."""
+    items = list(items)
+    for index, (op, av) in enumerate(items):
+        if op in _REPEATS:
+            low, high, body = av
+            long = high == _sre.MAXREPEAT or high > _LONG_RUN
+            if inside and long and not _ends_at_a_stop(body, items[index + 1 :]):
+                count = "*" if low == 0 else "+" if low == 1 else f"{{{low},}}"
+                if high != _sre.MAXREPEAT:
+                    count = f"{{{low},{high}}}"
+                return f"'{_shown(body)}{count}' inside a repetition"
+            found = _nested_repetition(body, inside or high > 1)
+            if found:
+                return found
+        elif op is _sre.BRANCH:
+            for branch in av[1]:
+                found = _nested_repetition(branch, inside)
+                if found:
+                    return found
+        elif op is _sre.SUBPATTERN:
+            found = _nested_repetition(av[-1], inside)
+            if found:
+                return found
+        elif op in (_sre.ASSERT, _sre.ASSERT_NOT):
+            found = _nested_repetition(av[1], inside)
+            if found:
+                return found
+        # POSSESSIVE_REPEAT and ATOMIC_GROUP never backtrack into themselves: safe.
+    return None
+
+
+def _ends_at_a_stop(body: Any, after: list[Any]) -> bool:
+    """Whether an inner run must stop at a character that cannot begin another round of it.
+
+    Then the engine never has a choice between "once more" and "stop": no backtracking.
+    """
+    run, stop = _first(list(body)), _first(after)
+    return run is not None and stop is not None and not run & stop
+
+
+def _first(items: list[Any]) -> frozenset[str] | None:
+    """The sample characters a sequence can begin with, or None when that is not simple."""
+    if not items:
+        return None
+    op, av = items[0]
+    if op is _sre.SUBPATTERN:
+        return _first([*av[-1], *items[1:]]) if av[-1] else None
+    if op is _sre.BRANCH:
+        firsts = [_first(list(branch)) for branch in av[1]]
+        return None if any(f is None for f in firsts) else frozenset().union(*firsts)  # type: ignore[arg-type]
+    if op in (*_REPEATS, _sre.POSSESSIVE_REPEAT):
+        return _first(list(av[2])) if av[0] >= 1 else None
+    return _chars(items[0])
+
+
+def _chars(item: Any) -> frozenset[str] | None:
+    """The sample characters one single-character item matches (case folded), or None."""
+    op, av = item
+    if op is _sre.LITERAL:
+        return frozenset({chr(av).lower()})
+    if op is _sre.NOT_LITERAL:
+        return frozenset(c.lower() for c in _SAMPLE if c.lower() != chr(av).lower())
+    if op is _sre.ANY:
+        return frozenset(c.lower() for c in _SAMPLE if c != "\n")
+    if op is _sre.IN:
+        negate = any(o is _sre.NEGATE for o, _ in av)
+        hits = {c.lower() for c in _SAMPLE if any(_in(c, o, a) for o, a in av) != negate}
+        return frozenset(hits)
+    return None
+
+
+def _in(ch: str, op: Any, av: Any) -> bool:
+    if op is _sre.LITERAL:
+        return ch.lower() == chr(av).lower()
+    if op is _sre.RANGE:
+        return any(av[0] <= ord(c) <= av[1] for c in {ch, ch.lower(), ch.upper()})
+    if op is _sre.CATEGORY:
+        name = str(av)
+        if "DIGIT" in name:
+            hit = ch.isdecimal()
+        elif "SPACE" in name:
+            hit = ch.isspace()
+        elif "WORD" in name:
+            hit = ch.isalnum() or ch == "_"
+        else:  # LINEBREAK
+            hit = ch == "\n"
+        return hit != ("NOT" in name)
+    return False
+
+
+def _shown(body: Any) -> str:
+    items = list(body)
+    if len(items) == 1 and items[0][0] is _sre.LITERAL:
+        return chr(items[0][1])
+    return "(...)" if len(items) > 1 else "[...]"
 
 
 def _example(raw: Any, where: str) -> Example:

@@ -163,3 +163,60 @@ def test_never_raises_on_any_bytes(data: bytes) -> None:
 @given(st.text(max_size=500))
 def test_never_raises_on_any_text(text: str) -> None:
     find_replies(text)
+
+
+def test_a_long_line_is_wrapped_not_lost() -> None:
+    # Issue 7: lines are bounded (MAX_LINE) so that no pattern sees a 400 KB line.
+    from smtpprobe.core.bounce import MAX_LINE
+
+    text = "The response was: 550 5.7.1 " + "relay denied " * 40_000 + "\nthe end"
+    (found,) = find_replies(text)
+    assert (found.reply.code, found.reply.enhanced) == (550, "5.7.1")
+    assert found.reply.text.startswith("relay denied relay denied")
+    assert all(len(line) <= MAX_LINE for line in found.reply.lines)
+
+
+def test_the_number_of_replies_is_bounded() -> None:
+    from smtpprobe.core.bounce import MAX_REPLIES
+
+    text = "".join(f"550 5.1.1 <user{i}@example.jp>: unknown\n" for i in range(MAX_REPLIES * 3))
+    assert len(find_replies(text)) == MAX_REPLIES
+
+
+def test_encoded_words_split_inside_a_character_and_in_unknown_charsets() -> None:
+    # "宛先" in UTF-8 split between two encoded words (RFC 2047 forbids it; mailers do it).
+    import base64
+
+    first, second = "宛".encode(), "先".encode()
+    word1 = base64.b64encode(first + second[:1]).decode()
+    word2 = base64.b64encode(second[1:]).decode()
+    pasted = decode_pasted(f"Subject: =?utf-8?B?{word1}?= =?utf-8?B?{word2}?=\n".encode())
+    assert "宛先" in pasted.text
+    assert "abc" in decode_pasted(b"=?x-no-such?Q?abc?= =?punycode?B?YWJj?=\n").text
+
+
+def test_a_pathological_html_part_is_fast() -> None:
+    import time
+
+    raw = b"Content-Type: text/html\n\n" + b"<" * 300_000 + b"<br>550 5.7.1 relay denied"
+    start = time.perf_counter()
+    (found,) = find_replies(decode_pasted(raw).text)
+    assert time.perf_counter() - start < 5
+    assert found.reply.code == 550
+
+
+def test_deeply_nested_multiparts_do_not_raise() -> None:
+    level = 'Content-Type: multipart/mixed; boundary="b{0}"\n\n--b{0}\n'
+    head = "".join(level.format(i) for i in range(2000))
+    raw = (head + "Content-Type: text/plain\n\n550 5.7.1 relay denied\n").encode()
+    find_replies(decode_pasted(raw).text)
+
+
+def test_an_endless_multiline_reply_is_cut() -> None:
+    import time
+
+    start = time.perf_counter()
+    (found,) = find_replies("550-5.7.1 again\n" * 200_000 + "550 5.7.1 last\n")
+    assert time.perf_counter() - start < 10
+    assert (found.reply.code, found.reply.enhanced) == (550, "5.7.1")
+    assert 1 < len(found.reply.lines) <= 100

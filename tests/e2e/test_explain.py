@@ -273,3 +273,27 @@ def test_provider_option(cli) -> None:  # type: ignore[no-untyped-def]
     assert reply["replies"][0]["verdict"]["rule"] == "ocn-e041-relay-denied"
     unknown = cli.run("explain", "--provider", "nope", "550 5.1.1 x")
     assert unknown.code == 2 and "unknown profile" in unknown.err
+
+
+@pytest.mark.parametrize("word", ["quota exceeded ", "client host ["])
+def test_a_400_kb_repetitive_paste_is_answered_at_once(cli, word) -> None:  # type: ignore[no-untyped-def]
+    # Issue 7 item 7: rule regexes backtracked on these for more than a minute.
+    text = "550 5.7.1 " + word * (400_000 // len(word))
+    start = time.monotonic()
+    result = cli.run("explain", "--json", "-", stdin=text, timeout=30)
+    assert result.code == 0, result.err
+    assert time.monotonic() - start < 10  # a hang guard, not a benchmark
+
+
+def test_a_broken_file_in_the_config_folder_is_a_warning(cli, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / "profiles").mkdir()
+    broken = tmp_path / "profiles" / "mine.yaml"
+    broken.write_text("[" * 100_000, encoding="utf-8")
+    env = {"SMTPPROBE_CONFIG_DIR": str(tmp_path)}
+    result = cli.run("explain", "--json", "553 5.7.1 relay access denied", env=env)
+    assert result.code == 0, result.both
+    assert result.json()["replies"][0]["verdict"]["category"] == "relay-denied"
+    (warning,) = result.err.strip().splitlines()
+    assert warning.startswith("smtpprobe: warning: ") and str(broken) in warning
+    needed = cli.run("explain", "--provider", "mine", "553 5.7.1 x", env=env)
+    assert needed.code == 2 and str(broken) in needed.err and "Traceback" not in needed.both

@@ -1,0 +1,352 @@
+"""No pattern hangs: every rule's regex and every regex of the bounce finder, on adversarial text.
+
+A regex backtracks catastrophically when it can start at many places and, from
+each, run over much of the text before failing (``quota exceeded.*sending`` on
+"quota exceeded quota exceeded …"), or split one run in many ways (``(a+)+``).
+The adversarial texts here are the pattern's own literal fragments repeated to
+~400 KB with a failing end: each prefix of each alternative, cut where a
+repetition begins or ends, and each nested alternative. Only a repetition can
+make matching super-linear, so alternatives without an unbounded or long one
+get one text of their literal runs; the others get every cut.
+
+Each search must finish under ``BOUND`` seconds: a hang guard, not a benchmark
+(a linear search of 400 KB takes milliseconds; a quadratic one, a minute).
+Texts grow from 25 KB to 400 KB, so a regression fails at the first size that
+exceeds the bound instead of hanging the suite.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+import re._constants as sre  # type: ignore[import-not-found]
+import re._parser as sre_parse  # type: ignore[import-not-found]
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import smtpprobe.core.bounce as bounce
+from smtpprobe.api import explain
+from smtpprobe.core.rules import MAX_MATCH_TEXT, Rule, RuleError, Situation, parse_rule
+from smtpprobe.loading import (
+    builtin_profiles_dir,
+    builtin_rules_file,
+    load_profile_file,
+    load_rule_file,
+)
+
+BOUND = 2.0  # seconds per search
+SIZES = (25_000, 100_000, 400_000)
+_REPEATS = (sre.MAX_REPEAT, sre.MIN_REPEAT, sre.POSSESSIVE_REPEAT)
+_LONG = 16  # a repetition longer than this counts as long
+
+
+# --- adversarial texts from a pattern's own literals ------------------------------------
+
+
+def _one_char(item: tuple[Any, Any]) -> str:
+    """A character a single-character item matches (a plain one where possible)."""
+    op, av = item
+    if op is sre.LITERAL:
+        return chr(av)
+    if op is sre.NOT_LITERAL:
+        return "x" if chr(av) != "x" else "y"
+    if op is sre.ANY:
+        return "x"
+    if op is sre.IN:
+        for candidate in "xa0 .:-[]()<>@;/_,e\u3042":
+            if re.fullmatch(_class_source(av), candidate, re.I):
+                return candidate
+    return "x"
+
+
+def _class_source(items: list[tuple[Any, Any]]) -> str:
+    parts = []
+    negate = ""
+    for op, av in items:
+        if op is sre.NEGATE:
+            negate = "^"
+        elif op is sre.LITERAL:
+            parts.append(re.escape(chr(av)))
+        elif op is sre.RANGE:
+            parts.append(f"{re.escape(chr(av[0]))}-{re.escape(chr(av[1]))}")
+        elif op is sre.CATEGORY:
+            name = str(av)
+            letter = "d" if "DIGIT" in name else "s" if "SPACE" in name else "w"
+            parts.append("\\" + (letter.upper() if "NOT" in name else letter))
+    return f"[{negate}{''.join(parts)}]"
+
+
+def _sample(items: list[tuple[Any, Any]]) -> str:
+    """One short text matched by a parsed sequence (the first alternative of each branch)."""
+    out = []
+    for op, av in items:
+        if op in (sre.LITERAL, sre.NOT_LITERAL, sre.ANY, sre.IN):
+            out.append(_one_char((op, av)))
+        elif op in _REPEATS:
+            out.append(_sample(list(av[2])) * max(av[0], 1))
+        elif op is sre.BRANCH:
+            out.append(_sample(list(av[1][0])))
+        elif op is sre.SUBPATTERN:
+            out.append(_sample(list(av[-1])))
+        elif op is sre.ATOMIC_GROUP:
+            out.append(_sample(list(av)))
+    return "".join(out)
+
+
+def _alternatives(items: list[tuple[Any, Any]]) -> list[list[tuple[Any, Any]]]:
+    if len(items) == 1 and items[0][0] is sre.BRANCH:
+        return [list(a) for a in items[0][1][1]]
+    if len(items) == 1 and items[0][0] is sre.SUBPATTERN:
+        return _alternatives(list(items[0][1][-1]))
+    return [items]
+
+
+def _has_long_repetition(items: list[tuple[Any, Any]]) -> bool:
+    for op, av in items:
+        if op in _REPEATS and (av[1] == sre.MAXREPEAT or av[1] > _LONG):
+            return True
+        inner = (
+            av[2]
+            if op in _REPEATS
+            else [x for a in av[1] for x in a]
+            if op is sre.BRANCH
+            else av[-1]
+            if op is sre.SUBPATTERN
+            else av[1]
+            if op in (sre.ASSERT, sre.ASSERT_NOT)
+            else av
+            if op is sre.ATOMIC_GROUP
+            else []
+        )
+        if inner and _has_long_repetition(list(inner)):
+            return True
+    return False
+
+
+def _nested_samples(item: tuple[Any, Any]) -> Iterator[str]:
+    op, av = item
+    if op is sre.BRANCH:
+        for alternative in av[1]:
+            yield _sample(list(alternative))
+            for sub in alternative:
+                yield from _nested_samples(sub)
+    elif op is sre.SUBPATTERN:
+        for sub in av[-1]:
+            yield from _nested_samples(sub)
+    elif op in _REPEATS:
+        yield _sample(list(av[2]))
+        for sub in av[2]:
+            yield from _nested_samples(sub)
+
+
+def fragments(pattern: str, flags: int = 0) -> list[str]:
+    """The pieces of literal text an adversary would repeat against ``pattern``."""
+    found: list[str] = []
+    for alternative in _alternatives(list(sre_parse.parse(pattern, flags))):
+        pieces = [_sample([item]) for item in alternative]
+        literal = [item[0] is sre.LITERAL for item in alternative]
+        if not _has_long_repetition(alternative):
+            found.append("".join(pieces))  # at most linear: one text is enough
+            continue
+        prefix = ""
+        for i, piece in enumerate(pieces):
+            prefix += piece
+            if i + 1 == len(pieces) or not literal[i] or not literal[i + 1]:
+                found.append(prefix)  # cut where a repetition (or any non-literal) starts or ends
+        found.append(prefix[:-1])  # all but the last character: fails at the very end
+        for item in alternative:
+            found.extend(_nested_samples(item))
+    return [f for f in dict.fromkeys(found) if f.strip()]
+
+
+def adversarial(pattern: str, flags: int, size: int) -> Iterator[tuple[str, str]]:
+    """``(label, text)`` pairs: each fragment repeated to ``size`` characters, then "!"."""
+    for fragment in fragments(pattern, flags):
+        for text in (fragment, fragment + " "):
+            yield repr(text[:40]), text * max(1, size // len(text)) + "!"
+
+
+def _worst(search: Any, pattern: str, flags: int) -> tuple[float, str, int]:
+    """The slowest search over the adversarial texts, growing them until one is too slow."""
+    worst = (0.0, "", 0)
+    for size in SIZES:
+        for label, text in adversarial(pattern, flags, size):
+            start = time.perf_counter()
+            search(text)
+            elapsed = time.perf_counter() - start
+            if elapsed > worst[0]:
+                worst = (elapsed, label, size)
+        if worst[0] > BOUND:
+            break
+    return worst
+
+
+# --- the patterns -------------------------------------------------------------------------
+
+
+def _builtin_rules() -> list[Rule]:
+    rules = list(load_rule_file(builtin_rules_file()))
+    for path in sorted(builtin_profiles_dir().glob("*.yaml")):
+        rules.extend(load_profile_file(path).rules)
+    return rules
+
+
+RULES = _builtin_rules()
+RULE_PATTERNS = [
+    pytest.param(regex, id=f"{rule.id}:{kind}")
+    for rule in RULES
+    for kind, regex in (("text", rule.text), ("not_text", rule.not_text))
+    if regex is not None
+]
+
+
+def _module_patterns(module: Any) -> list[tuple[str, re.Pattern[str]]]:
+    found: list[tuple[str, re.Pattern[str]]] = []
+
+    def walk(name: str, value: Any) -> None:
+        if isinstance(value, re.Pattern):
+            found.append((name, value))
+        elif isinstance(value, tuple):
+            for index, item in enumerate(value):
+                walk(f"{name}[{index}]", item)
+
+    for name, value in vars(module).items():
+        walk(name, value)
+    return found
+
+
+BOUNCE_PATTERNS = [pytest.param(p, id=name) for name, p in _module_patterns(bounce)]
+
+
+def test_every_rule_and_finder_pattern_is_collected() -> None:
+    assert len(RULE_PATTERNS) >= 60
+    assert len(BOUNCE_PATTERNS) >= 20
+
+
+def test_bounce_compiles_every_pattern_at_module_level() -> None:
+    # So that BOUNCE_PATTERNS really is every regex the finder runs.
+    tree = ast.parse(Path(bounce.__file__).read_text(encoding="utf-8"))
+    inline = [
+        f"line {node.lineno}: re.{node.func.attr}"
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and isinstance(node.func.value, ast.Name)
+        and node.func.value.id == "re"
+        and node.func.attr != "compile"
+        and node.args
+        and isinstance(node.args[0], ast.Constant)
+    ]
+    assert inline == []
+
+
+@pytest.mark.parametrize("regex", RULE_PATTERNS)
+def test_rule_pattern_is_linear_on_its_own_literals(regex: re.Pattern[str]) -> None:
+    elapsed, label, size = _worst(regex.search, regex.pattern, regex.flags)
+    assert elapsed < BOUND, f"{elapsed:.1f} s on {label} repeated to {size} characters"
+
+
+@pytest.mark.parametrize("regex", BOUNCE_PATTERNS)
+def test_finder_pattern_is_linear_on_its_own_literals(regex: re.Pattern[str]) -> None:
+    # search (whole text), match and sub (per line) are all used on pasted text.
+    elapsed, label, size = _worst(regex.search, regex.pattern, regex.flags)
+    assert elapsed < BOUND, f"{elapsed:.1f} s on {label} repeated to {size} characters"
+
+
+@pytest.mark.parametrize(
+    "word",
+    ["quota exceeded ", "client host [", "client host [192.0.2.1", "too many ", "(in reply to "],
+)
+def test_the_reported_hangs(word: str) -> None:
+    # Issue 7: these pastes ran past a minute, matched as a rule sees them.
+    text = word * (400_000 // len(word))
+    situation = Situation(code=550, enhanced="5.7.1", text=text, facts=frozenset({"pasted"}))
+    for rule in RULES:
+        start = time.perf_counter()
+        rule.matches(situation)
+        assert time.perf_counter() - start < BOUND, rule.id
+
+
+def test_a_rule_sees_only_the_first_max_match_text_characters() -> None:
+    rule = _rule("needle")
+    near = Situation(code=550, text="x" * (MAX_MATCH_TEXT - 10) + " needle")
+    far = Situation(code=550, text="x" * MAX_MATCH_TEXT + " needle")
+    assert rule.matches(near)
+    assert not rule.matches(far)
+
+
+def test_every_rule_on_a_megabyte_of_its_own_fragments() -> None:
+    # The cap makes even a pattern that backtracks quadratically harmless in Rule.matches.
+    for rule in RULES:
+        for regex in (rule.text, rule.not_text):
+            if regex is None:
+                continue
+            for _, text in adversarial(regex.pattern, regex.flags, 1_000_000):
+                situation = Situation(code=550, enhanced="5.7.1", text=text)
+                start = time.perf_counter()
+                rule.matches(situation)
+                assert time.perf_counter() - start < BOUND, rule.id
+                break  # one text per pattern: the cap, not the pattern, is under test
+
+
+def _rule(text: str) -> Rule:
+    return parse_rule(
+        {
+            "id": "t",
+            "category": "relay-denied",
+            "retryable": False,
+            "match": {"text": text},
+            "cause": {"en": "c", "ja": "c"},
+            "remedy": {"en": "r", "ja": "r"},
+            "examples": ["550 needle"],
+        },
+        "test.yaml",
+        0,
+    )
+
+
+@pytest.mark.parametrize(
+    "pattern",
+    [r"(a+)+$", r"(\w+\s?)*needle", r"(.*)+x", r"(x\w+)+", r"(?:a|b+)*c", r"(a{1,999}){2,}"],
+)
+def test_a_rule_that_repeats_a_repetition_is_refused(pattern: str) -> None:
+    with pytest.raises(RuleError, match="repeats a repetition") as info:
+        _rule(pattern)
+    assert "test.yaml" in str(info.value) and "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize("pattern", ["a{99999999999}", "(" * 1000 + ")" * 1000, "(?:" * 2000])
+def test_an_unusable_pattern_is_a_rule_error(pattern: str) -> None:
+    with pytest.raises(RuleError, match=r"test\.yaml"):
+        _rule(pattern)
+
+
+@pytest.mark.parametrize(
+    "pattern",
+    [
+        r"too many (\w+ ){0,3}needle",  # each inner run ends at a space it cannot hold
+        r"(?:\s*>)+\s?needle",
+        r"(\d+\.)+needle",
+        r"(?>a+)+needle",  # atomic: never backtracks into the group
+        r"(a++)+needle",  # possessive
+        r"(fixed |maximum |max )+needle",
+        r"needle .{0,60} polic",
+    ],
+)
+def test_safe_repetitions_are_accepted(pattern: str) -> None:
+    assert _rule(pattern).text is not None
+
+
+@pytest.mark.parametrize("word", ["quota exceeded ", "client host [", "relay ", "> ", "=?x?B?"])
+@pytest.mark.parametrize("start", ["550 5.7.1 ", "550-5.7.1 ", "Diagnostic-Code: smtp; 550 "])
+def test_explain_of_a_400_kb_repetitive_paste(word: str, start: str) -> None:
+    text = start + word * (400_000 // len(word))
+    began = time.perf_counter()
+    explained = explain(text)
+    assert time.perf_counter() - began < 10
+    if any(c.isalpha() for c in word):  # "550 > > >" has no words: rightly not a reply
+        assert explained.explanations  # the reply is still found and explained
