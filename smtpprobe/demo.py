@@ -97,8 +97,10 @@ async def _run_case(case: DemoCase, ca_file: Path, port: int, security: str) -> 
 async def _run_all(cases: tuple[DemoCase, ...]) -> list[DemoRow]:
     from smtpprobe.testing import DoubleServer
 
-    servers = [DoubleServer(c.scenario, security=c.served_as) for c in cases]
-    try:
+    servers: list[DoubleServer] = []
+    try:  # each server made is stopped, which removes its temporary CA folder
+        for case in cases:
+            servers.append(DoubleServer(case.scenario, security=case.served_as))
         for server in servers:
             server.start()
         return list(
@@ -115,8 +117,15 @@ async def _run_all(cases: tuple[DemoCase, ...]) -> list[DemoRow]:
 
 
 def run_demo(cases: tuple[DemoCase, ...] = DEMO_CASES) -> list[DemoRow]:
-    """Serve each case's scenario, probe it, and return the rows in order."""
-    return asyncio.run(_run_all(cases))
+    """Serve each case's scenario, probe it, and return the rows in order.
+
+    Ctrl-C, SIGTERM and SIGHUP end it with every server stopped and its CA folder removed
+    (exit 130, 143, 129).
+    """
+    from smtpprobe.testing.foreground import exit_on_signals
+
+    with exit_on_signals():
+        return asyncio.run(_run_all(cases))
 
 
 def format_demo(rows: list[DemoRow], lang: str = "en") -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime
 import ssl
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -52,7 +53,12 @@ class TLSMaterial:
         """A fresh server-side SSLContext presenting the certificate (TLS 1.2 or later)."""
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         context.minimum_version = ssl.TLSVersion.TLSv1_2
-        self._leaf.configure_cert(context)
+        # load_cert_chain() reads only files, so the server key passes through one for a
+        # moment. Put it in our own private (0700) directory when we made one, not loose in
+        # /tmp as trustme does by default: whatever happens, it goes when the directory goes.
+        pem = self._leaf.private_key_and_cert_chain_pem
+        with pem.tempfile(dir=self._tempdir.name if self._tempdir else None) as path:
+            context.load_cert_chain(path)
         return context
 
     def client_context(self) -> ssl.SSLContext:
@@ -68,12 +74,16 @@ class TLSMaterial:
 def make_tls_material(
     directory: Path | str | None = None,
     kind: CertificateKind | str = CertificateKind.VALID,
+    names: Sequence[str] = (),
 ) -> TLSMaterial:
     """Create a CA and a server certificate of ``kind``; write the CA PEM into ``directory``.
 
-    With no directory, a temporary one is made and removed by ``cleanup()`` (or at exit).
+    The certificate names ``SERVER_NAMES`` plus ``names`` (e.g. the address the double
+    listens on, so that a client verifying ``127.0.0.5`` accepts it). With no directory,
+    a temporary one is made and removed by ``cleanup()`` (or at interpreter exit).
     """
     kind = CertificateKind(kind)
+    all_names = (*SERVER_NAMES, *(n for n in dict.fromkeys(names) if n not in SERVER_NAMES))
     tempdir: tempfile.TemporaryDirectory[str] | None = None
     if directory is None:
         tempdir = tempfile.TemporaryDirectory(prefix="smtpprobe-double-")
@@ -88,7 +98,7 @@ def make_tls_material(
     now = datetime.datetime.now(datetime.UTC)
     if kind is CertificateKind.EXPIRED:
         leaf = ca.issue_cert(
-            *SERVER_NAMES,
+            *all_names,
             not_before=now - datetime.timedelta(days=30),
             not_after=now - datetime.timedelta(days=1),
         )
@@ -96,9 +106,9 @@ def make_tls_material(
         # Signed by a CA nobody was told about: verification fails with "unable to get
         # local issuer certificate", the same as a self-signed or private-CA server.
         stranger = trustme.CA(organization_name="smtpprobe unknown CA")
-        leaf = stranger.issue_cert(*SERVER_NAMES)
+        leaf = stranger.issue_cert(*all_names)
     else:
-        leaf = ca.issue_cert(*SERVER_NAMES)
+        leaf = ca.issue_cert(*all_names)
     return TLSMaterial(ca_file=ca_file, kind=kind, _leaf=leaf, _tempdir=tempdir)
 
 

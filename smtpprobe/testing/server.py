@@ -155,6 +155,9 @@ class Scenario:
     # Sendmail's "250-host Hello [203.0.113.5], pleased to meet you": the first EHLO line
     # echoes the client's address, which the probe records as what the server saw.
     ehlo_greets_client: bool = False
+    # Options of `smtpprobe check` that make it show this scenario's point (e.g. a source
+    # address off the allow-list); smtpprobe.testing.commands adds the connection options.
+    check_options: tuple[str, ...] = ()
 
     @property
     def scripted(self) -> bool:
@@ -275,6 +278,9 @@ def _parse_scenario(name: str, raw: object, defaults: Mapping[str, Any], source:
     summary = merged.get("summary")
     if not isinstance(summary, str) or "\n" in summary.strip():
         raise _Problem(f"{where}: summary must be one line")
+    check = raw.get("check", [])
+    if not isinstance(check, list) or not all(isinstance(a, str | int | float) for a in check):
+        raise _Problem(f"{where}: check must be a list of smtpprobe check options")
     try:
         return Scenario(
             name=name,
@@ -295,6 +301,7 @@ def _parse_scenario(name: str, raw: object, defaults: Mapping[str, Any], source:
             rules=tuple(rules),
             script=steps,
             ehlo_greets_client=bool(merged.get("ehlo_greets_client", False)),
+            check_options=tuple(str(a) for a in check),
         )
     except (KeyError, ValueError) as error:
         raise _Problem(f"{where}: {error}") from error
@@ -581,6 +588,14 @@ class _Handler:
         return self._reply("quit", session)
 
 
+def _address_names(host: str) -> tuple[str, ...]:
+    """``host`` if it is an IP address, for the certificate (a name is the user's to match)."""
+    try:
+        return (str(ipaddress.ip_address(host)),)
+    except ValueError:
+        return ()
+
+
 def _peer_ip(peer: Any) -> str:
     if isinstance(peer, tuple) and peer:
         return str(peer[0])
@@ -630,7 +645,7 @@ class _DoubleSMTP(SMTP):
                 recorder.add(line)
             return line
 
-        reader.readuntil = readuntil  # type: ignore[method-assign]
+        reader.readuntil = readuntil  # type: ignore[method-assign,assignment]
         super()._cb_client_connected(reader, writer)
 
     async def _gated(self, command: str) -> bool:
@@ -733,7 +748,9 @@ class DoubleServer:
         self.security = Security(security) if security is not None else self.scenario.security
         self.host = host
         self.port = port
-        self._material: TLSMaterial = make_tls_material(ca_dir, self.scenario.certificate)
+        self._material: TLSMaterial = make_tls_material(
+            ca_dir, self.scenario.certificate, names=_address_names(host)
+        )
         self._recorder = _Recorder()
         self._connections: weakref.WeakSet[asyncio.BaseTransport] = weakref.WeakSet()
         self._thread: threading.Thread | None = None
@@ -742,7 +759,11 @@ class DoubleServer:
         self._ready = threading.Event()
         self._startup_error: BaseException | None = None
         self._stopped = False
-        self._starttls_context = self._material.server_context()
+        try:
+            self._starttls_context = self._material.server_context()
+        except BaseException:
+            self._material.cleanup()
+            raise
 
     def __repr__(self) -> str:
         return (
@@ -771,7 +792,12 @@ class DoubleServer:
         """Bind, start the loop thread and return once the server is listening."""
         if self._thread is not None or self._stopped:
             raise RuntimeError(f"{self!r} was already started")
-        sock = self._bind()
+        try:
+            sock = self._bind()
+        except BaseException:  # a server that never ran keeps no CA files behind
+            self._stopped = True
+            self._material.cleanup()
+            raise
         self.port = int(sock.getsockname()[1])
         self._thread = threading.Thread(
             target=self._thread_main,
@@ -786,21 +812,30 @@ class DoubleServer:
         if self._startup_error is not None:
             self._thread.join(_STOP_TIMEOUT)
             self._stopped = True
+            self._material.cleanup()
             raise RuntimeError(f"{self!r} failed to start") from self._startup_error
         return self
 
     def stop(self) -> None:
-        """Close the listener and every open connection, then join the thread. Idempotent."""
+        """Close the listener and every open connection, join the thread and remove the
+        temporary CA folder (if the server made it). Idempotent.
+
+        A server never stopped loses its folder at interpreter exit (``TemporaryDirectory``'s
+        finalizer); a process killed by a signal runs neither, hence ``smtpprobe double``'s
+        signal handlers (``smtpprobe.testing.foreground``).
+        """
         if self._stopped:
             return
         self._stopped = True
-        loop, event, thread = self._loop, self._stop_event, self._thread
-        if loop is not None and event is not None and not loop.is_closed():
-            with contextlib.suppress(RuntimeError):  # the loop closed in between
-                loop.call_soon_threadsafe(event.set)
-        if thread is not None:
-            thread.join(_STOP_TIMEOUT)
-        self._material.cleanup()
+        try:
+            loop, event, thread = self._loop, self._stop_event, self._thread
+            if loop is not None and event is not None and not loop.is_closed():
+                with contextlib.suppress(RuntimeError):  # the loop closed in between
+                    loop.call_soon_threadsafe(event.set)
+            if thread is not None:
+                thread.join(_STOP_TIMEOUT)
+        finally:  # even when interrupted while joining
+            self._material.cleanup()
 
     def __enter__(self) -> Self:
         return self.start()
@@ -869,7 +904,10 @@ class DoubleServer:
         finally:
             server.close()
             for transport in list(self._connections):
-                transport.abort()
+                if isinstance(transport, asyncio.Transport):  # TCP and TLS ones are
+                    transport.abort()
+                else:
+                    transport.close()
             current = asyncio.current_task()
             tasks = [task for task in asyncio.all_tasks() if task is not current]
             for task in tasks:
@@ -903,4 +941,8 @@ class DoubleServer:
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
     ) -> None:
         self._connections.add(writer.transport)
-        await _play_script(self.scenario, self.security, self._recorder, reader, writer)
+        # stop() cancels a script caught mid-step (sleep, hang). Python 3.11's streams call
+        # task.exception() on the cancelled task and log a CancelledError traceback on the
+        # user's terminal (fixed in 3.12), so the cancellation ends the task quietly here.
+        with contextlib.suppress(asyncio.CancelledError):
+            await _play_script(self.scenario, self.security, self._recorder, reader, writer)

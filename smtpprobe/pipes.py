@@ -1,0 +1,109 @@
+"""A closed standard output ends a command quietly, as it ends ``ls`` in ``ls | head -1``.
+
+When the reader of a pipe goes away, the next write raises ``BrokenPipeError``. That is the
+user's choice, not smtpprobe's error: no traceback, no "internal error", exit status 141 (128 +
+SIGPIPE), the status a shell with ``pipefail`` reports for any Unix tool ended that way. Python
+ignores SIGPIPE so that a socket's EPIPE is an exception the probe maps to a verdict; that must
+stay so (``signal(SIGPIPE, SIG_DFL)`` would let a server that resets kill the probe), hence
+this Python-level handling.
+
+``run_quietly_on_broken_pipe(fn)`` wraps the whole command line (``cli.main``);
+``quiet_on_broken_pipe()`` wraps one block.
+"""
+
+from __future__ import annotations
+
+import os
+import select
+import stat
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TypeVar
+
+__all__ = [
+    "EXIT_BROKEN_PIPE",
+    "quiet_on_broken_pipe",
+    "run_quietly_on_broken_pipe",
+    "stdout_reader_gone",
+]
+
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE (13)
+
+T = TypeVar("T")
+
+
+def stdout_reader_gone() -> bool:
+    """True when standard output is a pipe or socket whose reading end has closed.
+
+    Without poll() (Windows) it cannot tell and says True: the caller has a BrokenPipeError
+    in hand, which there can only come from a pipe.
+    """
+    try:
+        fd = sys.__stdout__.fileno() if sys.__stdout__ is not None else 1
+        mode = os.fstat(fd).st_mode
+    except (OSError, ValueError):
+        return False
+    if not (stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode)):
+        return False
+    if not hasattr(select, "poll"):
+        return True
+    poller = select.poll()
+    poller.register(fd, select.POLLOUT)
+    # Linux flags the writing end of a pipe without readers POLLERR; BSDs and sockets, POLLHUP.
+    return any(events & (select.POLLERR | select.POLLHUP) for _, events in poller.poll(0))
+
+
+def _silence_stdout() -> None:
+    """Point file descriptor 1 at /dev/null, so that the interpreter's last flush of what is
+    still buffered cannot fail again ("Exception ignored … BrokenPipeError", exit 120)."""
+    try:
+        fd = sys.__stdout__.fileno() if sys.__stdout__ is not None else 1
+        devnull = os.open(os.devnull, os.O_WRONLY)
+    except (OSError, ValueError):
+        return
+    try:
+        os.dup2(devnull, fd)
+    finally:
+        os.close(devnull)
+
+
+def _quiet_exit() -> SystemExit:
+    _silence_stdout()
+    return SystemExit(EXIT_BROKEN_PIPE)
+
+
+@contextmanager
+def quiet_on_broken_pipe() -> Iterator[None]:
+    """Inside the block, a write to a standard output nobody reads ends the process with 141.
+
+    ``SystemExit`` passes through ``except Exception`` handlers and typer, and runs every
+    ``finally`` on its way out. A BrokenPipeError from anything else (a socket) is re-raised.
+    """
+    try:
+        yield
+    except BrokenPipeError:
+        if not stdout_reader_gone():
+            raise
+        raise _quiet_exit() from None
+
+
+def run_quietly_on_broken_pipe(fn: Callable[[], T]) -> T:
+    """Run ``fn`` (a whole command line); if its output's reader has gone, end quietly, 141.
+
+    Besides BrokenPipeError, this catches typer's own handling: typer (like click) turns an
+    EPIPE into exit 1, the code of a failed check, after swapping ``sys.stdout`` for a
+    ``PacifyFlushWrapper``; that swap tells a lost output from a real failure.
+    """
+    try:
+        with quiet_on_broken_pipe():
+            try:
+                return fn()
+            finally:
+                # What is still buffered is written at exit; a reader gone by then fails here.
+                if sys.stdout is not None:
+                    sys.stdout.flush()
+    except SystemExit as exc:
+        if exc.code == 1 and type(sys.stdout).__name__ == "PacifyFlushWrapper":
+            raise _quiet_exit() from None
+        raise

@@ -1,0 +1,368 @@
+"""The demo and the double stay on loopback, clean up on every way out, and end quietly in pipes.
+
+Proof that nothing leaves loopback, two ways:
+(a) a Python audit hook (PEP 578) in the process under test records every address of
+    ``socket.connect``, ``sendto``, ``sendmsg``, ``bind``, ``getaddrinfo``, ``gethostbyname``,
+    ``gethostbyaddr`` and ``getnameinfo``, and refuses any that is not loopback, so that even a
+    regression sends nothing out; the test then asserts that every address was loopback;
+(b) ``smtpprobe demo`` in a new network namespace whose only interface is ``lo`` gives the same
+    verdicts as outside.
+None of these processes is told SMTPPROBE_EGRESS_RESOLVERS: they use their real defaults.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import IO, Any
+
+import pytest
+
+pytestmark = pytest.mark.network
+
+BIN = Path(sys.executable).parent / "smtpprobe"
+EXIT_BROKEN_PIPE = 141
+
+# Runs smtpprobe's main() under the audit hook; argv[1] is the command line as JSON.
+AUDITED = r"""
+import ipaddress, json, os, sys
+
+_fd = os.open(os.environ["SMTPPROBE_TEST_AUDIT_LOG"], os.O_WRONLY | os.O_APPEND | os.O_CREAT)
+_ADDRESSED = {"socket.connect", "socket.sendto", "socket.sendmsg", "socket.bind"}
+_NAMED = {"socket.getaddrinfo", "socket.gethostbyname", "socket.gethostbyaddr"}
+
+def _loopback(host):
+    if isinstance(host, bytes):
+        host = host.decode("ascii", "replace")
+    if not isinstance(host, str):
+        return False
+    if host.rstrip(".").lower() == "localhost":
+        return True
+    try:
+        ip = ipaddress.ip_address(host.split("%")[0])
+    except ValueError:
+        return False
+    if ip.version == 6 and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return ip.is_loopback
+
+def _hook(event, args):
+    if event in _ADDRESSED:
+        address = args[1]
+        if address is None:  # sendmsg on a connected socket: its connect was audited
+            return
+        host = address[0] if isinstance(address, tuple) else address
+    elif event in _NAMED:
+        host = args[0]
+    elif event == "socket.getnameinfo":
+        host = args[0][0]
+    else:
+        return
+    local = _loopback(host)
+    os.write(_fd, (json.dumps([event, repr(host), local]) + "\n").encode())
+    if not local:
+        raise PermissionError(f"audit hook: {event} to {host!r} refused (not loopback)")
+
+sys.addaudithook(_hook)
+from smtpprobe.cli import main
+main(json.loads(sys.argv[1]))
+"""
+
+# Starts smtpprobe with SIGINT and SIGHUP at their defaults even if the test runner's shell
+# ignores them (a background job, nohup): the double keeps ignored signals ignored.
+WITH_DEFAULT_SIGNALS = r"""
+import os, signal, sys
+for name in ("SIGINT", "SIGTERM", "SIGHUP"):
+    signal.signal(getattr(signal, name), signal.SIG_DFL)
+os.execv(sys.argv[1], sys.argv[1:])
+"""
+
+
+def environment(tmpdir: Path | None = None, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SMTPPROBE_")}
+    env.pop("LC_ALL", None)
+    env.update({"LANG": "C.UTF-8", "SMTPPROBE_CONFIG_DIR": "/nonexistent-smtpprobe-config"})
+    if tmpdir is not None:
+        env["TMPDIR"] = str(tmpdir)
+    env.update(extra)
+    return env
+
+
+def audited(argv: list[str], log: Path, **kwargs: Any) -> subprocess.Popen[str]:
+    """``smtpprobe ARGV`` under the audit hook, writing its records to ``log``."""
+    env = kwargs.pop("env", None) or environment()
+    env["SMTPPROBE_TEST_AUDIT_LOG"] = str(log)
+    return subprocess.Popen(
+        [sys.executable, "-c", AUDITED, json.dumps(argv)],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        **kwargs,
+    )
+
+
+def records(log: Path) -> list[tuple[str, str, bool]]:
+    lines = log.read_text().splitlines() if log.exists() else []
+    return [tuple(json.loads(line)) for line in lines]  # type: ignore[misc]
+
+
+def assert_loopback_only(log: Path, *, saw: str = "socket.connect") -> None:
+    """Every audited address was loopback (and the hook did see ``saw``: it was working)."""
+    seen = records(log)
+    assert any(event == saw for event, _, _ in seen), f"the hook saw no {saw}"
+    assert [r for r in seen if not r[2]] == [], "left loopback (refused by the hook)"
+
+
+def read_banner(stream: IO[str]) -> dict[str, str]:
+    """The double's lines up to its ``try`` line, by their first word."""
+    lines: dict[str, str] = {}
+    while "try" not in lines:
+        line = stream.readline()
+        assert line, f"the double stopped early; it printed {lines}"
+        key = "CA file" if line.startswith("CA file") else line.split(" ", 1)[0]
+        lines[key] = line[len(key) :].strip()
+    return lines
+
+
+def follow(try_line: str) -> tuple[dict[str, str], list[str]]:
+    """The environment and smtpprobe arguments of a printed ``VAR=v smtpprobe …`` line."""
+    words = shlex.split(try_line)
+    at = words.index("smtpprobe")
+    env = dict(word.split("=", 1) for word in words[:at])
+    return env, words[at + 1 :]
+
+
+def finish(proc: subprocess.Popen[str], timeout: float = 15) -> tuple[int, str, str]:
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    return proc.returncode, out, err
+
+
+def demo_verdicts(out: str) -> list[tuple[str, ...]]:
+    """(case, verdict, stage, exit) per row of ``smtpprobe demo``'s table."""
+    lines = out.splitlines()
+    rule = next(i for i, line in enumerate(lines) if line.startswith("-----"))
+    spans, start = [], 0
+    for dashes in lines[rule].split("  ")[:4]:
+        spans.append((start, start + len(dashes)))
+        start += len(dashes) + 2
+    rows = []
+    for line in lines[rule + 1 :]:
+        if not line.strip():
+            break
+        rows.append(tuple(line[a:b].strip() for a, b in spans))
+    return rows
+
+
+# --------------------------------------------------------------------------- (a) audit hook
+
+
+# Scenario -> the verdict its printed line must give ("ok" is what the brief's example runs;
+# geo-filter-sakura is the one whose line needs a source address off the allow-list).
+FOLLOWED = {"ok": "ok", "geo-filter-sakura": "client-ip-rejected"}
+
+
+def test_double_and_its_printed_line_stay_on_loopback(tmp_path: Path) -> None:
+    doubles = {
+        name: audited(
+            ["double", "--scenario", name, "--duration", "30"], tmp_path / f"double-{name}"
+        )
+        for name in FOLLOWED
+    }
+    try:
+        checks = {}
+        for name, double in doubles.items():
+            assert double.stdout is not None
+            env, argv = follow(read_banner(double.stdout)["try"])
+            checks[name] = audited(
+                [*argv, "--json"], tmp_path / f"check-{name}", env=environment(**env)
+            )
+        verdicts = {}
+        for name, check in checks.items():
+            _, out, err = finish(check)
+            verdicts[name] = json.loads(out)["verdict"]["category"] if out else err
+        for double in doubles.values():
+            double.send_signal(signal.SIGTERM)
+        ended = {name: finish(double)[::2] for name, double in doubles.items()}
+    finally:
+        for double in doubles.values():
+            if double.poll() is None:
+                double.kill()
+                double.wait()
+    for name in FOLLOWED:
+        assert_loopback_only(tmp_path / f"double-{name}", saw="socket.bind")
+        assert_loopback_only(tmp_path / f"check-{name}")
+    assert verdicts == FOLLOWED
+    assert ended == dict.fromkeys(FOLLOWED, (0, ""))
+
+
+def test_demo_stays_on_loopback_and_gives_the_same_verdicts_in_a_namespace(
+    tmp_path: Path,
+) -> None:
+    log = tmp_path / "demo.jsonl"
+    outside = audited(["demo", "--lang", "en"], log)
+    # (b) A network namespace with only `lo` up: no route off the machine exists at all.
+    inside = subprocess.Popen(
+        ["unshare", "-n", "sh", "-c", 'ip link set lo up && exec "$0" demo --lang en', BIN],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=environment(),
+    )
+    out_code, out_text, out_err = finish(outside, timeout=60)
+    in_code, in_text, in_err = finish(inside, timeout=60)
+    assert (out_code, out_err) == (0, ""), out_err
+    assert (in_code, in_err) == (0, ""), in_err
+    assert_loopback_only(log)
+    rows = demo_verdicts(out_text)
+    assert len(rows) >= 10 and all(row[1] != "(skipped)" for row in rows), out_text
+    assert demo_verdicts(in_text) == rows
+
+
+# --------------------------------------------------------------------------- ways out
+
+
+def spawn(args: list[str], tmpdir: Path) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-c", WITH_DEFAULT_SIGNALS, str(BIN), *args],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=environment(tmpdir),
+    )
+
+
+WAYS_OUT = ("SIGTERM", "SIGINT", "SIGHUP", "--duration")
+
+
+def test_double_removes_its_ca_folder_on_every_way_out(tmp_path: Path) -> None:
+    procs: dict[str, subprocess.Popen[str]] = {}
+    try:
+        for way in WAYS_OUT:  # all at once: each waits on its own signal
+            (tmp_path / way).mkdir()
+            duration = ["--duration", "0.5"] if way == "--duration" else []
+            procs[way] = spawn(["double", "--scenario", "ok", *duration], tmp_path / way)
+        folders = {}
+        for way, proc in procs.items():
+            assert proc.stdout is not None
+            ca_file = Path(read_banner(proc.stdout)["CA file"])
+            assert ca_file.is_file() and ca_file.parent.parent == tmp_path / way
+            folders[way] = ca_file.parent
+            if way != "--duration":
+                proc.send_signal(getattr(signal, way))
+        ended = {way: finish(proc)[::2] for way, proc in procs.items()}
+    finally:
+        for proc in procs.values():
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    # Exit 0 and nothing on stderr: for the double, a signal is the normal way to stop
+    # (`smtpprobe double --help` says so).
+    assert ended == dict.fromkeys(WAYS_OUT, (0, ""))
+    assert [way for way, folder in folders.items() if folder.exists()] == []
+    # Nor anything else, such as the file the server key passes through.
+    assert [path for way in WAYS_OUT for path in (tmp_path / way).iterdir()] == []
+
+
+def test_demo_cut_short_by_sigterm_removes_every_ca_folder(tmp_path: Path) -> None:
+    tmpdir = tmp_path / "tmp"
+    tmpdir.mkdir()
+    proc = spawn(["demo"], tmpdir)
+    try:
+        deadline = time.monotonic() + 20
+        while not any(tmpdir.iterdir()) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert any(tmpdir.iterdir()), "the demo made no CA folder"
+        proc.send_signal(signal.SIGTERM)
+        code, _, err = finish(proc)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert (code, err) == (128 + signal.SIGTERM, "")
+    assert list(tmpdir.iterdir()) == []
+
+
+def test_double_help_says_how_it_stops(cli) -> None:  # type: ignore[no-untyped-def]
+    text = " ".join(cli.run("double", "--help").out.split())  # whatever the wrapping
+    assert "Ctrl-C, SIGTERM or SIGHUP" in text and "exits 0" in text
+
+
+# --------------------------------------------------------------------------- closed pipes
+
+
+def closed_stdout(args: list[str], tmpdir: Path | None = None) -> tuple[int, str]:
+    """Run smtpprobe with a stdout whose reader has already gone: every write is EPIPE."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        proc = subprocess.run(
+            [str(BIN), *args],
+            stdin=subprocess.DEVNULL,
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=environment(tmpdir),
+            timeout=30,
+        )
+    finally:
+        os.close(write_end)
+    return proc.returncode, proc.stderr
+
+
+def test_double_list_into_a_closed_pipe_ends_quietly() -> None:
+    assert closed_stdout(["double", "--list"]) == (EXIT_BROKEN_PIPE, "")
+
+
+def test_double_serving_into_a_closed_pipe_ends_quietly_and_cleans_up(tmp_path: Path) -> None:
+    assert closed_stdout(["double", "--scenario", "ok"], tmp_path) == (EXIT_BROKEN_PIPE, "")
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["explain", "550 5.1.1 <a@example.jp>: Recipient address rejected"], ["profiles"]],
+    ids=["explain", "profiles"],
+)
+def test_other_commands_into_a_closed_pipe_end_quietly(args: list[str]) -> None:
+    # These go through typer's own EPIPE handling (exit 1, a failed check's code) until
+    # cli.main runs under smtpprobe.pipes.run_quietly_on_broken_pipe.
+    assert closed_stdout(args) == (EXIT_BROKEN_PIPE, "")
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["double", "--list"],
+        ["explain", "550 5.1.1 <a@example.jp>: Recipient address rejected"],
+        ["profiles"],
+    ],
+    ids=["double-list", "explain", "profiles"],
+)
+def test_piped_into_head(args: list[str]) -> None:
+    # Whether the writer meets EPIPE depends on timing; either way the pipeline is quiet.
+    proc = subprocess.run(
+        ["bash", "-c", 'set -o pipefail; "$@" | head -1', "bash", str(BIN), *args],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        env=environment(),
+        timeout=30,
+    )
+    assert proc.stderr == ""
+    assert proc.returncode in (0, EXIT_BROKEN_PIPE)
+    assert len(proc.stdout.splitlines()) == 1
