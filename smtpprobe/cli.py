@@ -1,6 +1,6 @@
 """The command line: options → ``smtpprobe.api`` → ``smtpprobe.render`` → exit code.
 
-Kept thin and cheap to import: heavy modules (aiosmtplib, aiosmtpd, ssl,
+Kept thin and cheap to import: heavy modules (asyncio, aiosmtpd, ssl,
 cryptography) load inside the commands, so ``smtpprobe --help`` is fast.
 Results go to stdout, diagnostics to stderr; every ``SmtpprobeError`` becomes
 one line and exit code 2 in ``_guard``.
@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+
+if TYPE_CHECKING:
+    from smtpprobe.core.profile import Profile
 
 __all__ = ["app", "main"]
 
@@ -46,6 +49,16 @@ class SecurityChoice(StrEnum):
     implicit_tls = "implicit-tls"
     starttls = "starttls"
     plain = "plain"
+
+
+class ProbeSecurity(StrEnum):
+    """``--security`` of check/compare: the three modes, and Gmail's words for two of them."""
+
+    implicit_tls = "implicit-tls"
+    starttls = "starttls"
+    plain = "plain"
+    ssl = "ssl"  # Gmail's "Secured connection using SSL": implicit TLS
+    tls = "tls"  # Gmail's "Secured connection using TLS": STARTTLS
 
 
 class Lang(StrEnum):
@@ -82,32 +95,50 @@ def _guard(scrub: Callable[[str], str] = lambda s: s) -> Iterator[None]:
         raise _fail(scrub(str(exc))) from None
     except KeyboardInterrupt:
         raise _fail("interrupted", 130) from None
-    except (typer.Exit, typer.Abort):
-        raise
+    except (typer.Exit, typer.Abort, BrokenPipeError):
+        raise  # a closed stdout is handled once, in main()
     except Exception as exc:  # a bug: say so in one line, without the secret
         message = scrub(f"{type(exc).__name__}: {exc}")
         raise _fail(f"internal error, please report it: {message}", EXIT_INTERNAL) from None
 
 
 def _read_secret(env_name: str | None, from_stdin: bool) -> str | None:
+    """The password from ``--password-env`` or ``--password-stdin``; never an empty one."""
     from smtpprobe.errors import ConfigError
 
     if env_name:
         value = os.environ.get(env_name)
         if value is None:
             raise ConfigError(f"--password-env {env_name}: that environment variable is not set")
+        if not value:
+            raise ConfigError(
+                f"--password-env {env_name}: that environment variable is empty; "
+                "set it to the password"
+            )
         return value
     if from_stdin:
         line = sys.stdin.readline()
         if not line:
             raise ConfigError("--password-stdin: standard input was empty")
-        return line.rstrip("\r\n")
+        password = line.rstrip("\r\n")
+        if not password:
+            raise ConfigError(
+                "--password-stdin: the first line of standard input is empty; "
+                "put the password on it"
+            )
+        return password
     return None
 
 
 def _lookup_password(
-    password_env: str | None, password_stdin: bool, profile: str | None, user: str | None
+    password_env: str | None, password_stdin: bool, profile: Profile | None, user: str | None
 ) -> str | None:
+    """The password from the options, the environment or a hidden prompt; never empty.
+
+    An empty value where a password was looked for is a usage error naming its
+    source, not an attempt: sending AUTH with an empty password only counts as a
+    failed login (and can lock the account).
+    """
     from smtpprobe.errors import ConfigError
 
     if password_env and password_stdin:
@@ -115,20 +146,28 @@ def _lookup_password(
     password = _read_secret(password_env, password_stdin)
     if password is not None:
         return password
-    candidates = ["SMTPPROBE_PASSWORD"]
-    if profile:
-        from smtpprobe.loading import load_profiles
-
-        profiles = load_profiles()
-        if profile in profiles.profiles and profiles.profiles[profile].password_env:
-            candidates.insert(0, str(profiles.profiles[profile].password_env))
-    for name in candidates:
-        if os.environ.get(name):
-            return os.environ[name]
+    candidates = [("SMTPPROBE_PASSWORD", "")]
+    if profile is not None and profile.password_env:
+        # The chosen profile (built in, the user's, or --profile FILE) may name its own.
+        source = f" (the password_env of profile {profile.name})"
+        candidates.insert(0, (str(profile.password_env), source))
+    for name, source in candidates:
+        value = os.environ.get(name)
+        if value is not None:
+            if not value:
+                raise ConfigError(
+                    f"{name}{source} is set but empty; set it to the password or unset it"
+                )
+            return value
     if sys.stdin.isatty() and sys.stderr.isatty():
         import getpass
 
-        return getpass.getpass(f"Password for {user}: ", stream=sys.stderr)
+        tries = 3  # an empty answer is asked again: an empty password is never sent
+        for _ in range(tries):
+            answer = getpass.getpass(f"Password for {user}: ", stream=sys.stderr)
+            if answer:
+                return answer
+        raise ConfigError(f"no password entered ({tries} empty answers at the prompt)")
     return None
 
 
@@ -137,11 +176,16 @@ def _lookup_password(
 _ProfileOption = Annotated[
     str | None, typer.Argument(help="Provider profile name (see 'smtpprobe profiles').")
 ]
-_HostOption = Annotated[str | None, typer.Option(help="SMTP server host name.")]
+_HostOption = Annotated[
+    str | None, typer.Option(help="SMTP server host name or IP address (HOST:PORT allowed).")
+]
 _PortOption = Annotated[int | None, typer.Option(min=1, max=65535, help="Server port.")]
 _SecurityOption = Annotated[
-    SecurityChoice | None,
-    typer.Option(help="implicit-tls (SSL, 465), starttls (TLS, 587) or plain."),
+    ProbeSecurity | None,
+    typer.Option(
+        help="implicit-tls (Gmail's 'SSL', 465), starttls (Gmail's 'TLS', 587) or plain; "
+        "ssl and tls are accepted as Gmail's words."
+    ),
 ]
 _UserOption = Annotated[str | None, typer.Option("--user", "-u", help="AUTH user name.")]
 _PasswordEnvOption = Annotated[
@@ -161,7 +205,8 @@ _RecipientOption = Annotated[
     typer.Option("--to", help="RCPT TO address (default: outside the sender's domain)."),
 ]
 _NoAuthOption = Annotated[
-    bool, typer.Option("--no-auth", help="Probe without AUTH (finds open relays).")
+    bool,
+    typer.Option("--no-auth", help="Probe without AUTH (relay test; see --expect relay-denied)."),
 ]
 _PhaseTimeoutOption = Annotated[
     float, typer.Option(help="Time limit for each step (connect, TLS, each reply).")
@@ -170,7 +215,12 @@ _CaFileOption = Annotated[
     Path | None, typer.Option(help="Also trust the CA certificates in this PEM file.")
 ]
 _InsecureOption = Annotated[
-    bool, typer.Option("--insecure", help="Do not verify the server certificate.")
+    bool,
+    typer.Option(
+        "--insecure",
+        help="Go on after an invalid certificate to test the later stages; the verdict "
+        "still names the certificate (exit 1).",
+    ),
 ]
 _Ipv4Option = Annotated[bool, typer.Option("--ipv4", "-4", help="Use IPv4 only.")]
 _Ipv6Option = Annotated[bool, typer.Option("--ipv6", "-6", help="Use IPv6 only.")]
@@ -191,6 +241,15 @@ _JsonOutputOption = Annotated[bool, typer.Option("--json", help="Print one JSON 
 _ForWhomOption = Annotated[
     ForWhom | None,
     typer.Option("--for", help="Also judge readiness for this sender (gmail: Send mail as)."),
+]
+_ExpectOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--expect",
+        metavar="CATEGORY[,CATEGORY…]",
+        help="Exit 0 only when the verdict is one of these categories (e.g. relay-denied "
+        "with --no-auth); otherwise 1, or 3 when the dialogue could not be completed.",
+    ),
 ]
 
 
@@ -225,6 +284,7 @@ def check(
     allow_plaintext_auth: _AllowPlaintextAuthOption = False,
     profile_file: _ProfileFileOption = None,
     rules: _RulesOption = None,
+    expect: _ExpectOption = None,
     json_output: _JsonOutputOption = False,
     lang: Annotated[
         Lang | None, typer.Option(help="Language of the verdict (default: from the locale).")
@@ -247,8 +307,9 @@ def check(
 ) -> None:
     """Run one real SMTP dialogue and print the transcript and the verdict.
 
-    Exit codes: 0 accepted, 1 refused by the server, 2 usage or configuration
-    error, 3 the dialogue could not be completed (DNS, connect, TLS, proxy, timeout).
+    Exit codes: 0 accepted (with --expect: the verdict is one of those), 1 refused
+    by the server, 2 usage or configuration error, 3 the dialogue could not be
+    completed (DNS, connect, TLS, proxy, timeout, a reply that breaks the protocol).
     """
     from smtpprobe.api import probe
     from smtpprobe.core.redact import Redactor
@@ -256,11 +317,7 @@ def check(
 
     secrets: list[str] = []
     with _guard(lambda text: Redactor(secrets)(text)):
-        from smtpprobe.errors import ConfigError
-
-        if send and no_auth:
-            raise ConfigError("--send needs AUTH; drop --no-auth")
-        options = _check_options(
+        options, password_source = _check_options(
             secrets,
             profile=profile,
             host=host,
@@ -289,16 +346,16 @@ def check(
             egress_lookup=not no_egress_lookup,
             egress_timeout=egress_timeout,
             for_gmail=for_whom is ForWhom.gmail,
+            expect=tuple(expect or ()),
         )
+        _warn_config(options)
         import asyncio
 
-        report = asyncio.run(probe(options))
-    chosen = lang.value if lang else default_lang()
-    if json_output:
-        typer.echo(format_json(report))
-    else:
-        typer.echo(format_text(report, chosen))
-    raise typer.Exit(int(report.verdict.exit_code))
+        report = asyncio.run(probe(options, password_source))
+        chosen = lang.value if lang else default_lang()
+        output = format_json(report) if json_output else format_text(report, chosen)
+    typer.echo(output)
+    raise typer.Exit(report.exit_code)
 
 
 def _check_options(
@@ -310,54 +367,64 @@ def _check_options(
     oauth_token_env: str | None,
     no_auth: bool,
     profile: str | None,
-    security: SecurityChoice | None,
+    security: ProbeSecurity | None,
     ipv4: bool,
     ipv6: bool,
     profile_file: Path | None,
     rules: list[Path] | None,
     proxy: str | None,
     **rest: Any,
-) -> Any:
-    """Options shared by check and compare → CheckOptions; secrets found go into ``secrets``."""
-    import socket
+) -> tuple[Any, Callable[[Profile | None], str | None]]:
+    """Options shared by check and compare → (CheckOptions, password source).
 
+    The password is read only once the profile is chosen (a profile may name its
+    own ``password_env``); every secret found goes into ``secrets`` for the scrubber.
+    """
     from smtpprobe.api import CheckOptions
-    from smtpprobe.core.transcript import Security
+    from smtpprobe.core.spec import parse_proxy
     from smtpprobe.errors import ConfigError
 
     if ipv4 and ipv6:
         raise ConfigError("use only one of -4 and -6")
     if proxy:
-        from smtpprobe.driver import parse_proxy
-
         proxy_password = parse_proxy(proxy).password
         if proxy_password:
             secrets.append(proxy_password)
-    password = None
     token = None
-    if not no_auth:
-        if oauth_token_env:
-            token = os.environ.get(oauth_token_env)
-            if token is None:
-                raise ConfigError(
-                    f"--oauth-token-env {oauth_token_env}: that environment variable is not set"
-                )
-        else:
-            password = _lookup_password(password_env, password_stdin, profile, user)
-    secrets.extend(s for s in (password, token) if s)
-    return CheckOptions(
+    if not no_auth and oauth_token_env:
+        token = os.environ.get(oauth_token_env)
+        if token is None:
+            raise ConfigError(
+                f"--oauth-token-env {oauth_token_env}: that environment variable is not set"
+            )
+        secrets.append(token)
+
+    def password_source(chosen: Profile | None) -> str | None:
+        password = _lookup_password(password_env, password_stdin, chosen, user)
+        if password:
+            secrets.append(password)
+        return password
+
+    options = CheckOptions(
         profile=profile,
-        security=Security(security.value) if security else None,
+        security=security.value if security else None,
         user=user,
-        password=password,
         oauth_token=token,
         no_auth=no_auth,
         profile_files=(profile_file,) if profile_file else (),
         rule_files=tuple(rules or ()),
-        family=socket.AF_INET if ipv4 else socket.AF_INET6 if ipv6 else socket.AF_UNSPEC,
+        family="ipv4" if ipv4 else "ipv6" if ipv6 else "any",
         proxy=proxy,
         **rest,
     )
+    return options, password_source
+
+
+def _warn_config(options: Any) -> None:
+    """Say which of the user's profile and rule files were skipped as broken (stderr)."""
+    from smtpprobe.loading import load_profiles, rule_problems
+
+    warn_problems((*load_profiles(options.profile_files).problems, *rule_problems()))
 
 
 @app.command()
@@ -423,12 +490,12 @@ def compare(
         routes = tuple(parse_route(r) for r in route or ())
         for r in routes:
             if r.proxy:
-                from smtpprobe.driver import parse_proxy
+                from smtpprobe.core.spec import parse_proxy
 
                 proxy_password = parse_proxy(r.proxy).password
                 if proxy_password:
                     secrets.append(proxy_password)
-        options = _check_options(
+        options, password_source = _check_options(
             secrets,
             profile=profile,
             host=host,
@@ -456,32 +523,46 @@ def compare(
             egress_timeout=egress_timeout,
             for_gmail=for_whom is ForWhom.gmail,
         )
+        _warn_config(options)
         import asyncio
 
-        result = asyncio.run(compare_routes(options, routes))
-    chosen = lang.value if lang else default_lang()
-    redact = Redactor(secrets)
-    if json_output:
-        typer.echo(redact(format_compare_json(result)))
-    else:
-        typer.echo(redact(format_compare_text(result, chosen)))
+        result = asyncio.run(compare_routes(options, routes, password_source))
+        chosen = lang.value if lang else default_lang()
+        output = format_compare_json(result) if json_output else format_compare_text(result, chosen)
+        # Each route's own redactor knows what its AUTH exchange put on the wire.
+        for report in result.reports:
+            output = report.redactor(output)
+        output = Redactor(secrets)(output)
+    typer.echo(output)
     raise typer.Exit(result.exit_code)
 
 
+def warn_problems(problems: Iterable[str]) -> None:
+    """Print each configuration problem once on stderr, as ``smtpprobe: warning: …``.
+
+    The problems are the user's broken profile and rule files that were skipped
+    (``ProfileSet.problems``, ``smtpprobe.loading.rule_problems()``): the command
+    goes on without them.
+    """
+    for problem in dict.fromkeys(" ".join(p.split()) for p in problems):
+        typer.echo(f"smtpprobe: warning: {problem}", err=True)
+
+
+_ProfileFilesOption = Annotated[
+    list[Path] | None, typer.Option("--profile", help="Also load this profile file.")
+]
+
+
 @profiles_app.callback()
-def profiles_list(
-    ctx: typer.Context,
-    profile_file: Annotated[
-        list[Path] | None, typer.Option("--profile", help="Also load this profile file.")
-    ] = None,
-) -> None:
+def profiles_list(ctx: typer.Context, profile_file: _ProfileFilesOption = None) -> None:
     """List every known profile: name, server, port, security."""
     if ctx.invoked_subcommand is not None:
-        return
+        return  # `profiles --profile FILE show NAME`: show reads the option from here
     with _guard():
         from smtpprobe.loading import load_profiles
 
         profiles = load_profiles(tuple(profile_file or ()))
+        warn_problems(profiles.problems)
         rows = [
             (p.name, p.host or p.host_pattern or "", str(p.port), p.security.value, p.title)
             for p in profiles
@@ -493,17 +574,24 @@ def profiles_list(
 
 @profiles_app.command("show")
 def profiles_show(
+    ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="Profile name.")],
     lang: Annotated[Lang | None, typer.Option(help="Language of the notes.")] = None,
+    profile_file: _ProfileFilesOption = None,
 ) -> None:
     """Show one profile in full: settings, notes, sources and its own rules."""
     chosen = lang.value if lang else default_lang()
+    # --profile FILE before `show` belongs to the group; after it, to this command.
+    group = ctx.parent.params.get("profile_file") if ctx.parent is not None else None
+    files = (*(group or ()), *(profile_file or ()))
     with _guard():
         from smtpprobe.loading import load_profiles
 
-        p = load_profiles().get(name)
+        profiles = load_profiles(files)
+        warn_problems(profiles.problems)
+        p = profiles.get(name)
     typer.echo(f"{p.name}: {p.title}")
-    typer.echo(f"  server    {p.host or p.host_pattern + ' (give yours with --host)'}")
+    typer.echo(f"  server    {p.host or f'{p.host_pattern} (give yours with --host)'}")
     typer.echo(f"  port      {p.port} ({p.security.value})")
     for alt in p.alternatives:
         typer.echo(f"  also      {alt.port} ({alt.security.value})")
@@ -536,21 +624,25 @@ def double(
         bool, typer.Option("--list", help="List the scenarios and exit.")
     ] = False,
     duration: Annotated[
-        float | None, typer.Option(help="Stop after this many seconds (default: Ctrl-C).")
+        float | None,
+        typer.Option(help="Stop after this many seconds (default: Ctrl-C, SIGTERM or SIGHUP)."),
     ] = None,
 ) -> None:
-    """Serve the offline test double: an aiosmtpd server emulating a provider's behaviour."""
-    import ipaddress
-    import time
+    """Serve the offline test double: an aiosmtpd server emulating a provider's behaviour.
 
-    with _guard():
+    Prints a ready-made `smtpprobe check` line that shows the scenario's point and stays on
+    loopback. Runs until --duration, Ctrl-C, SIGTERM or SIGHUP, then stops, removes its
+    temporary CA folder and exits 0.
+    """
+    import ipaddress
+
+    from smtpprobe.pipes import quiet_on_broken_pipe
+
+    with _guard(), quiet_on_broken_pipe():
         from smtpprobe.errors import ConfigError
-        from smtpprobe.testing import (
-            DEFAULT_PASSWORD,
-            DEFAULT_USER,
-            DoubleServer,
-            load_scenarios,
-        )
+        from smtpprobe.testing import DEFAULT_PASSWORD, DEFAULT_USER, DoubleServer, load_scenarios
+        from smtpprobe.testing.commands import check_command
+        from smtpprobe.testing.foreground import stop_on_signals
 
         scenarios = load_scenarios()
         if list_scenarios:
@@ -560,35 +652,37 @@ def double(
         if scenario not in scenarios:
             raise ConfigError(f"unknown scenario '{scenario}'; known: {', '.join(scenarios)}")
         try:
-            if not ipaddress.ip_address(host).is_loopback:
-                raise ConfigError(f"--host {host}: the double only listens on loopback addresses")
+            address = ipaddress.ip_address(host)
         except ValueError:
             raise ConfigError(
                 f"--host {host}: give a loopback IP address such as 127.0.0.1"
             ) from None
-        server = DoubleServer(
-            scenario, security=security.value if security else None, host=host, port=port
-        )
-        try:
-            server.start()
-        except OSError as exc:
-            raise ConfigError(f"cannot listen on {host}:{port} ({exc.strerror})") from None
-        try:
-            typer.echo(f"scenario  {scenario}: {scenarios[scenario].summary}")
-            typer.echo(f"listening {server.host}:{server.port} ({server.security})")
-            typer.echo(f"CA file   {server.ca_file}")
-            typer.echo(f"user      {DEFAULT_USER}  password {DEFAULT_PASSWORD} (test double only)")
-            typer.echo(
-                f"try       SMTPPROBE_PASSWORD={DEFAULT_PASSWORD} smtpprobe check --host "
-                f"{server.host} --port {server.port} --security {server.security} "
-                f"--user {DEFAULT_USER} --ca-file {server.ca_file}"
+        if not address.is_loopback:  # (ConfigError is a ValueError: raised outside the try)
+            raise ConfigError(f"--host {host}: the double only listens on loopback addresses")
+        # Handlers first: a signal must find them from the moment the CA folder exists.
+        with stop_on_signals() as stop:
+            server = DoubleServer(
+                scenario, security=security.value if security else None, host=host, port=port
             )
-            sys.stdout.flush()
-            deadline = None if duration is None else time.monotonic() + duration
-            while deadline is None or time.monotonic() < deadline:
-                time.sleep(0.2)
-        finally:
-            server.stop()
+            try:
+                server.start()
+            except OSError as exc:
+                raise ConfigError(f"cannot listen on {host}:{port} ({exc.strerror})") from None
+            try:
+                command = check_command(server)
+                typer.echo(f"scenario  {scenario}: {scenarios[scenario].summary}")
+                typer.echo(f"listening {server.host}:{server.port} ({server.security})")
+                typer.echo(f"CA file   {server.ca_file}")
+                typer.echo(
+                    f"user      {DEFAULT_USER}  password {DEFAULT_PASSWORD} (test double only)"
+                )
+                typer.echo(f"try       {command.shell()}")
+                if command.note:
+                    typer.echo(f"note      {command.note}")
+                sys.stdout.flush()
+                stop.wait(duration)
+            finally:
+                server.stop()
 
 
 @app.command()
@@ -610,6 +704,10 @@ def _read_paste(text: str | None) -> bytes:
 
     if text is not None and text != "-":
         return text.encode("utf-8", "surrogateescape")
+    if sys.stdin is None:  # started with standard input closed
+        raise ConfigError(
+            "nothing to explain: standard input is closed; give the error text as an argument"
+        )
     if text is None and sys.stdin.isatty():
         raise ConfigError(
             "nothing to explain: give the error text as an argument, or pipe it in "
@@ -639,7 +737,7 @@ def explain(
 ) -> None:
     """Explain a pasted SMTP reply, Gmail bounce or delivery status notification.
 
-    Finds every reply in the text (UTF-8, ISO-2022-JP or Shift_JIS, MIME or plain),
+    Finds every reply in the text (UTF-8, ISO-2022-JP, Shift_JIS or EUC-JP, MIME or plain),
     classifies each with the probe's rules and says who refused, whether retrying
     can help, the cause and the remedy. Exit codes: 0 explained, 1 no SMTP reply
     found, 2 usage error (empty, binary or oversized input, bad rule file).
@@ -647,13 +745,18 @@ def explain(
     chosen = lang.value if lang else default_lang()
     with _guard():
         from smtpprobe.api import explain as explain_paste
+        from smtpprobe.loading import load_profiles, rule_problems
         from smtpprobe.render.explain import format_explain_json, format_explain_text
 
+        profile_files = (profile_file,) if profile_file else ()
+        # A broken file in the user's folders is skipped with a warning; one named
+        # with --profile or --rules fails the command (in load_profiles or explain).
+        warn_problems((*load_profiles(profile_files).problems, *rule_problems()))
         result = explain_paste(
             _read_paste(text),
             profile=provider,
             rule_files=tuple(rules or ()),
-            profile_files=(profile_file,) if profile_file else (),
+            profile_files=profile_files,
         )
     if json_output:
         typer.echo(format_explain_json(result.pasted, result.explanations))
@@ -703,5 +806,7 @@ def rules_check(
 
 
 def main(argv: list[str] | None = None) -> Any:
-    """Console-script entry point."""
-    return app(args=argv, prog_name="smtpprobe")
+    """Console-script entry point. Output into a closed pipe (``| head``) ends quietly (141)."""
+    from smtpprobe.pipes import run_quietly_on_broken_pipe
+
+    return run_quietly_on_broken_pipe(lambda: app(args=argv, prog_name="smtpprobe"))

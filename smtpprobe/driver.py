@@ -1,40 +1,39 @@
 """The network side: runs the plan (``smtpprobe.core.plan``) against a real server.
 
-This is the only module that uses aiosmtplib. It opens the TCP connection
-itself (so every address tried is recorded and ``--source-address`` is a
-plain bind) or through a proxy (python-socks, ``--proxy``), hands the
-connected socket to aiosmtplib, and runs each SMTP
-command as its own call so every reply is recorded. Every exception from the
-network or from aiosmtplib becomes a ``Failure`` in exactly one place,
-``failure_from_exception``; nothing here decides what a reply means.
+It opens the TCP connection itself (so every address tried is recorded and
+``--source-address`` is a plain bind) or through a proxy (python-socks,
+``--proxy``), then speaks SMTP over ``smtpprobe.connection`` one command at a
+time so every reply is recorded. Every exception from the network becomes a
+``Failure`` through one table, ``failure_from_exception``; nothing here
+decides what a reply means.
 """
 
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import errno
 import ipaddress
 import socket
 import ssl
 import time
-from dataclasses import dataclass, replace
-from pathlib import Path
-from urllib.parse import unquote, urlsplit
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
 
-import aiosmtplib
-from aiosmtplib import errors as smtp_errors
-from python_socks import (
-    ProxyConnectionError,
-    ProxyError,
-    ProxyTimeoutError,
-    ProxyType,
-)
+from python_socks import ProxyConnectionError, ProxyError, ProxyTimeoutError, ProxyType
 from python_socks.async_.asyncio import Proxy
 
+from smtpprobe.connection import (
+    ConnectionClosed,
+    ReplyTimeout,
+    SMTPConnection,
+    open_connection,
+)
 from smtpprobe.core import plan
-from smtpprobe.core.auth import Credentials, sasl_exchange
+from smtpprobe.core.auth import sasl_exchange
 from smtpprobe.core.capabilities import parse_ehlo
-from smtpprobe.core.reply import Reply, decode_reply_text, from_code_and_message
+from smtpprobe.core.reply import Reply, decode_reply_text, from_code_and_message, parse_reply
+from smtpprobe.core.spec import Family, ProbeSpec, ProxySpec
 from smtpprobe.core.transcript import (
     Failure,
     FailureKind,
@@ -45,155 +44,105 @@ from smtpprobe.core.transcript import (
     TLSInfo,
     Transcript,
 )
+from smtpprobe.core.wire import MalformedReply, WireReply
 from smtpprobe.errors import ConfigError
 from smtpprobe.tls import client_context, describe_tls, unverified_context, verify_error
 
-__all__ = ["ProbeRequest", "ProxySpec", "failure_from_exception", "parse_proxy", "run_probe"]
+__all__ = ["FAILURE_TABLE", "NETWORK_ERRORS", "failure_from_exception", "run_probe"]
 
-_PROXY_SCHEMES = {
-    # scheme: (type, whether the proxy resolves the server's name)
-    "socks5": (ProxyType.SOCKS5, False),
-    "socks5h": (ProxyType.SOCKS5, True),  # curl's convention: remote DNS
-    "socks4": (ProxyType.SOCKS4, False),
-    "socks4a": (ProxyType.SOCKS4, True),
-    "http": (ProxyType.HTTP, True),  # CONNECT host:port: the proxy always resolves
+_PROXY_TYPES = {
+    "socks5": ProxyType.SOCKS5,
+    "socks5h": ProxyType.SOCKS5,
+    "socks4": ProxyType.SOCKS4,
+    "socks4a": ProxyType.SOCKS4,
+    "http": ProxyType.HTTP,
+}
+_FAMILIES = {
+    Family.ANY: socket.AF_UNSPEC,
+    Family.IPV4: socket.AF_INET,
+    Family.IPV6: socket.AF_INET6,
 }
 
 
-@dataclass(frozen=True, slots=True)
-class ProxySpec:
-    """A parsed ``--proxy`` URL; ``display`` never holds the credentials."""
-
-    scheme: str
-    host: str
-    port: int
-    username: str | None = None
-    password: str | None = None
-
-    @property
-    def remote_dns(self) -> bool:
-        return _PROXY_SCHEMES[self.scheme][1]
-
-    @property
-    def display(self) -> str:
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        user = f"{self.username}@" if self.username else ""
-        return f"{self.scheme}://{user}{host}:{self.port}"
-
-    def __repr__(self) -> str:
-        return f"ProxySpec({self.display})"
+def _clean(text: str) -> str:
+    return " ".join(text.split())[:300]
 
 
-def parse_proxy(url: str) -> ProxySpec:
-    """Parse ``socks5://``, ``socks5h://``, ``socks4://``, ``socks4a://`` or ``http://`` URLs."""
-    try:
-        parts = urlsplit(url)
-        port = parts.port
-    except ValueError as exc:
-        raise ConfigError(f"--proxy: not a valid URL ({exc})") from None
-    scheme = parts.scheme.lower()
-    if scheme not in _PROXY_SCHEMES:
-        raise ConfigError(
-            f"--proxy {parts.scheme or url!r}: use socks5://, socks5h:// (the proxy resolves "
-            "the server name), socks4://, socks4a:// or http:// (CONNECT)"
-        )
-    if not parts.hostname or port is None:
-        raise ConfigError(f"--proxy: give the proxy as {scheme}://HOST:PORT")
-    return ProxySpec(
-        scheme=scheme,
-        host=parts.hostname,
-        port=port,
-        username=unquote(parts.username) if parts.username else None,
-        password=unquote(parts.password) if parts.password is not None else None,
-    )
+def _reason(exc: BaseException) -> str:
+    return _clean(getattr(exc, "strerror", None) or str(exc) or type(exc).__name__)
 
 
-@dataclass(frozen=True, slots=True)
-class ProbeRequest:
-    """Everything one probe needs; built by ``smtpprobe.api`` from options and a profile."""
+def _proxy_failure(exc: BaseException) -> FailureKind:
+    # SOCKS5 (RFC 1928/1929) and HTTP 407 say "authentication"; anything else the
+    # proxy answered is about reaching the target through it.
+    assert isinstance(exc, ProxyError)
+    if exc.error_code == 407 or "authentication" in str(exc).lower():
+        return FailureKind.PROXY_AUTH_FAILED
+    return FailureKind.PROXY_TARGET_UNREACHABLE
 
-    host: str
-    port: int
-    security: Security
-    sender: str
-    recipient: str
-    credentials: Credentials | None
-    preferred_mechanisms: tuple[str, ...] = ("PLAIN", "LOGIN")
-    profile: str | None = None
-    timeout: float = 60.0
-    phase_timeout: float = 15.0
-    ca_file: Path | None = None
-    insecure: bool = False
-    source_address: str | None = None
-    ehlo_name: str | None = None
-    message: bytes | None = None
-    family: int = socket.AF_UNSPEC
-    proxy: ProxySpec | None = None
 
-    def __repr__(self) -> str:  # the credentials' own repr hides the secret; keep it short
-        return f"ProbeRequest({self.host}:{self.port} {self.security.value})"
+def _os_failure(exc: BaseException) -> FailureKind:
+    assert isinstance(exc, OSError)
+    if exc.errno in (errno.ENETUNREACH, errno.EHOSTUNREACH):
+        return FailureKind.NETWORK_UNREACHABLE
+    return FailureKind.CONNECTION_LOST
+
+
+# The one table: exception class → failure kind (or a function of the exception),
+# most specific first. python-socks' exceptions are also OSError/TimeoutError, but
+# they are about the route (the proxy), not the server, so they come first.
+FAILURE_TABLE: tuple[
+    tuple[type[BaseException], FailureKind | Callable[[BaseException], FailureKind]], ...
+] = (
+    (ProxyTimeoutError, FailureKind.PROXY_TIMEOUT),
+    (ProxyConnectionError, FailureKind.PROXY_REFUSED),
+    (ProxyError, _proxy_failure),
+    (ssl.SSLCertVerificationError, FailureKind.TLS_CERTIFICATE_INVALID),
+    # An EOF or close_notify during the handshake: the server hung up.
+    (ssl.SSLEOFError, FailureKind.CONNECTION_LOST),
+    (ssl.SSLZeroReturnError, FailureKind.CONNECTION_LOST),
+    (ssl.SSLError, FailureKind.TLS_HANDSHAKE_FAILED),
+    (MalformedReply, FailureKind.MALFORMED_REPLY),
+    (ConnectionRefusedError, FailureKind.CONNECT_REFUSED),
+    (ReplyTimeout, FailureKind.TIMEOUT),
+    (TimeoutError, FailureKind.TIMEOUT),
+    (ConnectionClosed, FailureKind.CONNECTION_LOST),
+    (ConnectionError, FailureKind.CONNECTION_LOST),
+    (EOFError, FailureKind.CONNECTION_LOST),
+    (OSError, _os_failure),
+)
+# What may escape a network call; anything else is a bug and is not swallowed.
+NETWORK_ERRORS: tuple[type[BaseException], ...] = tuple(cls for cls, _ in FAILURE_TABLE)
+
+
+def failure_from_exception(exc: BaseException) -> Failure:
+    """Map a network, TLS, proxy or protocol exception to a Failure, by ``FAILURE_TABLE``."""
+    for cls, kind in FAILURE_TABLE:
+        if isinstance(exc, cls):
+            resolved = kind if isinstance(kind, FailureKind) else kind(exc)
+            if isinstance(exc, ssl.SSLCertVerificationError):
+                return Failure(resolved, verify_error(exc))
+            if isinstance(exc, ProxyConnectionError) and exc.args:
+                return Failure(resolved, _clean(str(exc.args[-1])))
+            if isinstance(exc, ssl.SSLError):
+                # OpenSSL's short reason ("WRONG_VERSION_NUMBER") where it gave one.
+                reason = getattr(exc, "reason", None) or exc.strerror or str(exc)
+                return Failure(resolved, _clean(str(reason)))
+            if isinstance(exc, TimeoutError) and not str(exc):
+                return Failure(resolved, "no answer within the time limit")
+            return Failure(resolved, _reason(exc))
+    raise exc
 
 
 def _ms(start: float) -> float:
     return round((time.perf_counter() - start) * 1000, 1)
 
 
-def _reply(response: aiosmtplib.SMTPResponse | tuple[int, str]) -> Reply:
-    code, message = (
-        (response.code, response.message)
-        if isinstance(response, aiosmtplib.SMTPResponse)
-        else response
-    )
-    # aiosmtplib decodes with surrogateescape; recover the bytes and decode them
-    # as what Japanese servers actually send (ISO-2022-JP, Shift_JIS).
-    raw = message.encode("utf-8", "surrogateescape")
-    return from_code_and_message(code, decode_reply_text(raw))
-
-
-def failure_from_exception(exc: BaseException) -> Failure:
-    """Map any network, TLS or aiosmtplib exception to a Failure. The one table.
-
-    Order matters: the most specific class first. ``tests/test_driver_mapping.py``
-    checks that every aiosmtplib exception class has a row.
-    """
-    # python-socks first: its exceptions are also OSError / TimeoutError, but they
-    # are about the route (the proxy), not the server.
-    if isinstance(exc, ProxyTimeoutError):
-        return Failure(FailureKind.PROXY_TIMEOUT, _clean(str(exc)))
-    if isinstance(exc, ProxyConnectionError):
-        return Failure(FailureKind.PROXY_REFUSED, _clean(str(exc.args[-1] if exc.args else exc)))
-    if isinstance(exc, ProxyError):
-        text = _clean(str(exc))
-        # SOCKS5 (RFC 1928/1929) and HTTP 407 say "authentication"; anything else the
-        # proxy answered is about reaching the target through it.
-        if exc.error_code == 407 or "authentication" in text.lower():
-            return Failure(FailureKind.PROXY_AUTH_FAILED, text)
-        return Failure(FailureKind.PROXY_TARGET_UNREACHABLE, text)
-    cause = exc.__cause__ if exc.__cause__ is not None else exc
-    if isinstance(cause, ssl.SSLCertVerificationError):
-        return Failure(FailureKind.TLS_CERTIFICATE_INVALID, verify_error(cause))
-    if isinstance(cause, ssl.SSLError):
-        reason = getattr(cause, "reason", None) or getattr(cause, "strerror", None) or str(cause)
-        return Failure(FailureKind.TLS_HANDSHAKE_FAILED, _clean(str(reason)))
-    if isinstance(exc, smtp_errors.SMTPResponseException) and exc.code < 0:
-        return Failure(FailureKind.MALFORMED_REPLY, _clean(exc.message))
-    if isinstance(exc, smtp_errors.SMTPConnectTimeoutError | smtp_errors.SMTPTimeoutError):
-        return Failure(FailureKind.TIMEOUT, _clean(str(exc)))
-    if isinstance(exc, TimeoutError):
-        return Failure(FailureKind.TIMEOUT, "no answer within the time limit")
-    if isinstance(cause, ConnectionRefusedError):
-        return Failure(FailureKind.CONNECT_REFUSED, "connection refused")
-    if isinstance(cause, OSError) and cause.errno in (errno.ENETUNREACH, errno.EHOSTUNREACH):
-        return Failure(FailureKind.NETWORK_UNREACHABLE, cause.strerror or str(cause))
-    if isinstance(exc, smtp_errors.SMTPServerDisconnected | smtp_errors.SMTPConnectError):
-        return Failure(FailureKind.CONNECTION_LOST, _clean(str(cause) or str(exc)))
-    if isinstance(cause, ConnectionError | EOFError | asyncio.IncompleteReadError):
-        return Failure(FailureKind.CONNECTION_LOST, _clean(str(cause)) or "connection closed")
-    if isinstance(exc, smtp_errors.SMTPException):
-        return Failure(FailureKind.MALFORMED_REPLY, _clean(str(exc)))
-    if isinstance(cause, OSError):
-        return Failure(FailureKind.CONNECTION_LOST, cause.strerror or str(cause))
-    raise exc
+def _reply(wire: WireReply) -> Reply:
+    # RFC 5321 replies are ASCII and RFC 6531 allows UTF-8; Japanese servers still
+    # answer in ISO-2022-JP, Shift_JIS or EUC-JP, so decode each line as that.
+    text = "\n".join(decode_reply_text(line) for line in wire.lines)
+    return from_code_and_message(wire.code, text)
 
 
 def _dot_stuffed(message: bytes) -> bytes:
@@ -205,20 +154,39 @@ def _dot_stuffed(message: bytes) -> bytes:
     return body + b".\r\n"
 
 
-def _clean(text: str) -> str:
-    return " ".join(text.split())[:300]
+def _literal_address(host: str, port: int) -> tuple[object, ...] | None:
+    """A getaddrinfo-shaped entry for an IP address, or None for a name."""
+    try:
+        address = ipaddress.ip_address(host.split("%")[0])
+    except ValueError:
+        return None
+    if address.version == 4:
+        return (socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", (host, port))
+    if "%" in host:
+        return None  # a scoped address: let getaddrinfo resolve the interface name
+    return (socket.AF_INET6, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", (host, port, 0, 0))
+
+
+def _address_literal(local: str | None) -> str:
+    """An RFC 5321 section 4.1.3 address literal for EHLO when no name is given."""
+    if local is None:
+        return "[127.0.0.1]"
+    address = ipaddress.ip_address(local.split("%")[0])
+    return f"[IPv6:{address}]" if address.version == 6 else f"[{address}]"
 
 
 class _Session:
     """One probe's mutable state while the plan runs."""
 
-    def __init__(self, request: ProbeRequest, transcript: Transcript) -> None:
-        self.request = request
+    def __init__(self, spec: ProbeSpec, transcript: Transcript, secrets: list[str]) -> None:
+        self.spec = spec
         self.transcript = transcript
-        self.smtp: aiosmtplib.SMTP | None = None
-        self.address: tuple[object, ...] | None = None
+        self.secrets = secrets
+        self.conn: SMTPConnection | None = None
+        self.address: tuple[object, ...] | None = None  # for a direct second connection
+        self.reopen: Callable[[], Awaitable[socket.socket]] | None = None
         self.phase = Phase.RESOLVE
-        self.context = client_context(ca_file=request.ca_file, insecure=request.insecure)
+        self.context = client_context(ca_file=spec.ca_file)
 
     def record(self, step: Step) -> Step:
         return self.transcript.add(step)
@@ -226,112 +194,124 @@ class _Session:
     # --- open: resolve, connect, implicit TLS, greeting ----------------------------------
 
     async def open(self) -> plan.Outcome:
-        if self.request.proxy is not None:
-            return await self._open_via_proxy(self.request.proxy)
-        infos = await self._resolve()
-        if isinstance(infos, Failure):
-            return infos
-        return await self._connect_direct(infos)
+        if self.spec.proxy is not None:
+            sock = await self._open_via_proxy(self.spec.proxy)
+        else:
+            infos = await self._resolve()
+            if isinstance(infos, Failure):
+                return infos
+            sock = await self._connect_direct(infos)
+        if isinstance(sock, Failure):
+            return sock
+        return await self._greeting(sock)
 
-    async def _resolve(self) -> list[tuple] | Failure:  # type: ignore[type-arg]
-        request = self.request
+    async def _resolve(self) -> list[tuple[object, ...]] | Failure:
+        spec = self.spec
         loop = asyncio.get_running_loop()
         self.phase = Phase.RESOLVE
         start = time.perf_counter()
+        literal = _literal_address(spec.host, spec.port)
+        if literal is not None:
+            # An IP address needs no lookup: no resolver thread that could time out
+            # under load and turn a literal into a "dns-failure".
+            self.record(Step(Phase.RESOLVE, elapsed_ms=_ms(start), note=spec.host))
+            self.transcript.target = replace(self.transcript.target, addresses=(spec.host,))
+            return [literal]
         try:
-            infos = await asyncio.wait_for(
-                loop.getaddrinfo(
-                    request.host, request.port, family=request.family, type=socket.SOCK_STREAM
-                ),
-                request.phase_timeout,
-            )
-        except (socket.gaierror, UnicodeError) as exc:
-            failure = Failure(FailureKind.DNS_FAILURE, _gai_detail(exc))
-            self.record(Step(Phase.RESOLVE, failure=failure, elapsed_ms=_ms(start)))
-            return failure
-        except TimeoutError:
-            failure = Failure(FailureKind.DNS_FAILURE, "the resolver did not answer in time")
+            async with asyncio.timeout(spec.phase_timeout):
+                infos = await loop.getaddrinfo(
+                    spec.host, spec.port, family=_FAMILIES[spec.family], type=socket.SOCK_STREAM
+                )
+        except (socket.gaierror, UnicodeError, TimeoutError) as exc:
+            if isinstance(exc, TimeoutError):
+                detail = "the resolver did not answer in time"
+            elif isinstance(exc, socket.gaierror):
+                detail = exc.strerror or str(exc)
+            else:
+                detail = f"not a valid host name ({exc})"
+            failure = Failure(FailureKind.DNS_FAILURE, detail)
             self.record(Step(Phase.RESOLVE, failure=failure, elapsed_ms=_ms(start)))
             return failure
         addresses = list(dict.fromkeys(info[4] for info in infos))
         shown = tuple(str(a[0]) for a in addresses)
         self.transcript.target = replace(self.transcript.target, addresses=shown)
         self.record(Step(Phase.RESOLVE, elapsed_ms=_ms(start), note=" ".join(shown)))
-        return infos
+        return list(infos)
 
-    async def _connect_direct(self, infos: list[tuple]) -> plan.Outcome:  # type: ignore[type-arg]
-        sock: socket.socket | None = None
+    async def _connect_direct(self, infos: list[tuple[object, ...]]) -> socket.socket | Failure:
         last: Failure | None = None
         self.phase = Phase.CONNECT
-        tried: set[tuple[object, ...]] = set()
-        for family, *_, address in infos:
+        tried: set[object] = set()
+        for info in infos:
+            family, address = info[0], info[4]
             if address in tried:
                 continue
             tried.add(address)
+            assert isinstance(family, int) and isinstance(address, tuple)
             start = time.perf_counter()
             try:
                 sock = await self._connect(family, address)
-            except OSError as exc:
+            except NETWORK_ERRORS as exc:
                 last = failure_from_exception(exc)
-                self.record(
-                    Step(Phase.CONNECT, failure=last, elapsed_ms=_ms(start), note=str(address[0]))
-                )
-                continue
-            except TimeoutError:
-                last = Failure(FailureKind.CONNECT_TIMEOUT, f"no answer from {address[0]}")
-                self.record(
-                    Step(Phase.CONNECT, failure=last, elapsed_ms=_ms(start), note=str(address[0]))
-                )
+                if last.kind is FailureKind.TIMEOUT:
+                    last = Failure(FailureKind.CONNECT_TIMEOUT, f"no answer from {address[0]}")
+                note = str(address[0])
+                self.record(Step(Phase.CONNECT, failure=last, elapsed_ms=_ms(start), note=note))
                 continue
             local = sock.getsockname()
             self.address = address
+            self.reopen = lambda family=family, address=address: self._connect(family, address)
             self.transcript.target = replace(
                 self.transcript.target, address_used=str(address[0]), source_address=str(local[0])
             )
-            self.record(
-                Step(
-                    Phase.CONNECT,
-                    elapsed_ms=_ms(start),
-                    note=f"{address[0]} port {address[1]} from {local[0]}",
-                )
-            )
-            break
-        if sock is None:
-            return last or Failure(FailureKind.DNS_FAILURE, "no address to connect to")
-        return await self._greeting(sock)
+            note = f"{address[0]} port {address[1]} from {local[0]}"
+            self.record(Step(Phase.CONNECT, elapsed_ms=_ms(start), note=note))
+            return sock
+        return last or Failure(FailureKind.DNS_FAILURE, "no address to connect to")
 
-    async def _open_via_proxy(self, proxy: ProxySpec) -> plan.Outcome:
+    async def _connect(self, family: int, address: tuple[object, ...]) -> socket.socket:
+        spec = self.spec
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        try:
+            sock.setblocking(False)
+            if spec.source_address is not None:
+                try:
+                    sock.bind((spec.source_address, 0))
+                except OSError as exc:
+                    raise ConfigError(
+                        f"--source-address {spec.source_address}: cannot bind it "
+                        f"({exc.strerror}); use an address of this machine of the same family "
+                        f"as {address[0]}"
+                    ) from None
+            loop = asyncio.get_running_loop()
+            async with asyncio.timeout(spec.phase_timeout):
+                await loop.sock_connect(sock, address)
+        except BaseException:
+            sock.close()
+            raise
+        return sock
+
+    async def _open_via_proxy(self, proxy: ProxySpec) -> socket.socket | Failure:
         """Connect through the proxy; the server's name is resolved here or by the proxy."""
-        request = self.request
+        spec = self.spec
         destinations: list[str]
         if proxy.remote_dns:
             self.record(Step(Phase.RESOLVE, note=f"(left to the proxy: {proxy.scheme})"))
-            destinations = [request.host]
+            destinations = [spec.host]
         else:
             infos = await self._resolve()
             if isinstance(infos, Failure):
                 return infos
-            destinations = list(dict.fromkeys(str(info[4][0]) for info in infos))
+            destinations = list(dict.fromkeys(str(info[4][0]) for info in infos))  # type: ignore[index]
         self.phase = Phase.CONNECT
         last: Failure | None = None
-        _check_bind(request.source_address, proxy.host)
-        kind, _ = _PROXY_SCHEMES[proxy.scheme]
+        _check_bind(spec.source_address, proxy.host)
+        self.transcript.target = replace(self.transcript.target, proxy=proxy.display)
         for destination in destinations:
             start = time.perf_counter()
-            connector = Proxy(
-                kind,
-                proxy.host,
-                proxy.port,
-                username=proxy.username,
-                password=proxy.password,
-                rdns=proxy.remote_dns,
-            )
-            local = (request.source_address, 0) if request.source_address else None
             try:
-                sock = await connector.connect(
-                    destination, request.port, timeout=request.phase_timeout, local_addr=local
-                )
-            except (ProxyError, OSError, TimeoutError) as exc:
+                sock = await self._through_proxy(proxy, destination)
+            except NETWORK_ERRORS as exc:
                 last = failure_from_exception(exc)
                 note = f"{destination} via {proxy.display}"
                 self.record(Step(Phase.CONNECT, failure=last, elapsed_ms=_ms(start), note=note))
@@ -344,121 +324,137 @@ class _Session:
                 self.transcript.target,
                 address_used=destination,
                 source_address=local_address,
-                proxy=proxy.display,
                 proxy_address=proxy_address,
             )
             self.record(
                 Step(
                     Phase.CONNECT,
                     elapsed_ms=_ms(start),
-                    note=f"{destination} port {request.port} via {proxy.display} "
+                    note=f"{destination} port {spec.port} via {proxy.display} "
                     f"({proxy_address}) from {local_address}",
                 )
             )
-            # No second, direct connection for the security check (self.address stays
-            # None): it would leave the route being probed.
-            return await self._greeting(sock)
-        self.transcript.target = replace(self.transcript.target, proxy=proxy.display)
+            # No direct second connection for the security check (self.address stays
+            # None): it would leave the route being probed. A reconnect keeps the route.
+            self.reopen = lambda destination=destination: self._through_proxy(proxy, destination)
+            return sock
         return last or Failure(FailureKind.DNS_FAILURE, "no address to connect to")
 
-    async def _connect(self, family: int, address: tuple[object, ...]) -> socket.socket:
-        request = self.request
-        sock = socket.socket(family, socket.SOCK_STREAM)
-        try:
-            sock.setblocking(False)
-            if request.source_address is not None:
-                try:
-                    sock.bind((request.source_address, 0))
-                except OSError as exc:
-                    raise ConfigError(
-                        f"--source-address {request.source_address}: cannot bind it "
-                        f"({exc.strerror}); use an address of this machine of the same family "
-                        f"as {address[0]}"
-                    ) from None
-            loop = asyncio.get_running_loop()
-            await asyncio.wait_for(loop.sock_connect(sock, address), request.phase_timeout)
-        except BaseException:
-            sock.close()
-            raise
+    async def _through_proxy(self, proxy: ProxySpec, destination: str) -> socket.socket:
+        spec = self.spec
+        connector = Proxy(
+            _PROXY_TYPES[proxy.scheme],
+            proxy.host,
+            proxy.port,
+            username=proxy.username,
+            password=proxy.password,
+            rdns=proxy.remote_dns,
+        )
+        local = (spec.source_address, 0) if spec.source_address else None
+        sock: socket.socket = await connector.connect(
+            destination, spec.port, timeout=spec.phase_timeout, local_addr=local
+        )
         return sock
 
-    async def _greeting(self, sock: socket.socket) -> plan.Outcome:
-        request = self.request
-        implicit = request.security is Security.IMPLICIT_TLS
-        self.smtp = aiosmtplib.SMTP(
-            hostname=request.host,
-            sock=sock,
-            use_tls=implicit,
-            start_tls=False,
-            tls_context=self.context if implicit else None,
-            timeout=request.phase_timeout,
-            local_hostname=request.ehlo_name or _address_literal(sock),
-        )
-        self.phase = Phase.TLS if implicit else Phase.GREETING
+    async def _greeting(self, sock: socket.socket, *, verify: bool = True) -> plan.Outcome:
+        """Wrap the socket (TLS first for implicit TLS) and read the server's greeting."""
+        spec = self.spec
+        implicit = spec.security is Security.IMPLICIT_TLS
         start = time.perf_counter()
-        try:
-            response = await self.smtp.connect()
-        except smtp_errors.SMTPConnectResponseError as exc:
-            if implicit:
-                self._record_tls(Phase.TLS)
-            reply = _reply((exc.code, exc.message))
-            self.record(Step(Phase.GREETING, reply=reply, elapsed_ms=_ms(start)))
-            return reply
-        except (smtp_errors.SMTPException, OSError, TimeoutError) as exc:
-            failure = failure_from_exception(exc)
-            phase = self._open_failure_phase(exc, failure, implicit)
-            self.record(Step(phase, failure=failure, elapsed_ms=_ms(start)))
-            await self._check_security(phase, failure)
-            return failure
         if implicit:
-            self._record_tls(Phase.TLS)
+            self.phase = Phase.TLS
+            context = self.context if verify else unverified_context()
+            try:
+                self.conn = await open_connection(
+                    sock, context=context, server_hostname=spec.host, timeout=spec.phase_timeout
+                )
+            except NETWORK_ERRORS as exc:
+                failure = failure_from_exception(exc)
+                self.record(Step(Phase.TLS, failure=failure, elapsed_ms=_ms(start)))
+                if failure.kind is FailureKind.TLS_CERTIFICATE_INVALID and spec.insecure:
+                    return await self._continue_unverified(failure)
+                await self._check_security(Phase.TLS, failure)
+                return failure
+            self._record_tls(verified=verify, elapsed_ms=_ms(start))
+            start = time.perf_counter()
+        else:
+            try:
+                self.conn = await open_connection(
+                    sock, context=None, server_hostname=spec.host, timeout=spec.phase_timeout
+                )
+            except NETWORK_ERRORS as exc:
+                failure = failure_from_exception(exc)
+                self.record(Step(Phase.GREETING, failure=failure, elapsed_ms=_ms(start)))
+                return failure
         self.phase = Phase.GREETING
-        reply = _reply(response)
+        try:
+            wire = await self.conn.read_reply(spec.phase_timeout)
+        except NETWORK_ERRORS as exc:
+            failure = failure_from_exception(exc)
+            self.record(Step(Phase.GREETING, failure=failure, elapsed_ms=_ms(start)))
+            await self._check_security(Phase.GREETING, failure)
+            return failure
+        reply = _reply(wire)
         self.record(Step(Phase.GREETING, reply=reply, elapsed_ms=_ms(start)))
         return reply
 
-    def _open_failure_phase(self, exc: BaseException, failure: Failure, implicit: bool) -> Phase:
-        if not implicit:
-            return Phase.GREETING
-        if failure.kind in (FailureKind.TLS_CERTIFICATE_INVALID, FailureKind.TLS_HANDSHAKE_FAILED):
-            return Phase.TLS
-        # aiosmtplib words its two timeouts differently: the handshake happens while
-        # "connecting", the greeting while "waiting for server ready message".
-        message = str(exc)
-        if "ready message" in message or isinstance(exc.__cause__, smtp_errors.SMTPException):
-            return Phase.GREETING
-        if failure.kind is FailureKind.MALFORMED_REPLY:
-            return Phase.GREETING
-        return Phase.TLS
+    async def _continue_unverified(self, failure: Failure) -> plan.Outcome:
+        """``--insecure``: record the invalid certificate, then go on without verification.
 
-    def _record_tls(self, phase: Phase, note: str = "") -> None:
-        assert self.smtp is not None
+        The verdict still names the certificate (``classify``); the rest of the
+        dialogue runs on a new connection so the later stages are tested too.
+        """
+        self.close()
+        if self.reopen is None:
+            return failure
+        start = time.perf_counter()
+        self.phase = Phase.CONNECT
         try:
-            ssl_object = self.smtp.get_transport_info("ssl_object")
-        except smtp_errors.SMTPServerDisconnected:
-            # The server closed right after its greeting (e.g. 421): the handshake
-            # did complete, but aiosmtplib has already dropped the transport.
-            self.record(Step(phase, note=note or "handshake completed; connection closed since"))
-            return
-        self.transcript.tls = describe_tls(ssl_object, verified=not self.request.insecure)
-        info = self.transcript.tls
-        self.record(Step(phase, note=note or f"{info.version} {info.cipher}"))
+            sock = await self.reopen()
+        except NETWORK_ERRORS as exc:
+            again = failure_from_exception(exc)
+            self.record(Step(Phase.CONNECT, failure=again, elapsed_ms=_ms(start)))
+            return again
+        peer, local = sock.getpeername(), sock.getsockname()
+        note = (
+            f"{peer[0]} port {peer[1]} from {local[0]} again, certificate checking off (--insecure)"
+        )
+        self.record(Step(Phase.CONNECT, elapsed_ms=_ms(start), note=note))
+        self.transcript.tls = TLSInfo(verified=False, verify_error=failure.detail)
+        if self.spec.security is Security.IMPLICIT_TLS:
+            return await self._greeting(sock, verify=False)
+        greeting = await self._greeting(sock)
+        if not (isinstance(greeting, Reply) and greeting.code == 220):
+            return greeting
+        ehlo = await self.ehlo(self.spec.ehlo_name)
+        if not (isinstance(ehlo, Reply) and ehlo.code == 250):
+            return ehlo
+        return await self.starttls(verify=False)
+
+    def _record_tls(self, *, verified: bool, elapsed_ms: float | None) -> None:
+        assert self.conn is not None
+        previous = self.transcript.tls
+        error = previous.verify_error if previous is not None and not verified else None
+        info = describe_tls(self.conn.ssl_object, verified=verified, error=error)
+        self.transcript.tls = info
+        self.record(Step(Phase.TLS, elapsed_ms=elapsed_ms, note=f"{info.version} {info.cipher}"))
 
     async def _check_security(self, phase: Phase, failure: Failure) -> None:
         """After a silent or non-TLS port, learn what it really speaks, on a new connection."""
-        request = self.request
+        spec = self.spec
         if self.address is None:
             return
-        wait = min(3.0, request.phase_timeout)
+        wait = min(3.0, spec.phase_timeout)
         if failure.kind is FailureKind.TLS_CERTIFICATE_INVALID:
-            info = await _peek_certificate(self.address, request.host, wait)
+            starttls = phase is not Phase.TLS or spec.security is Security.STARTTLS
+            info = await _peek_certificate(self.address, spec.host, wait, starttls=starttls)
             if info is not None:
                 self.transcript.tls = replace(info, verified=False, verify_error=failure.detail)
             return
         silent = failure.kind in (FailureKind.TIMEOUT, FailureKind.CONNECTION_LOST)
-        if phase is Phase.GREETING and silent and request.security is not Security.IMPLICIT_TLS:
+        if phase is Phase.GREETING and silent and spec.security is not Security.IMPLICIT_TLS:
             start = time.perf_counter()
-            info = await _peek_certificate(self.address, request.host, wait)
+            info = await _peek_certificate(self.address, spec.host, wait)
             self.record(
                 Step(
                     Phase.SECURITY_CHECK,
@@ -484,117 +480,96 @@ class _Session:
 
     # --- the SMTP commands -----------------------------------------------------------------
 
-    async def command(self, phase: Phase, shown: str, *args: bytes) -> plan.Outcome:
-        assert self.smtp is not None
+    async def exchange(self, phase: Phase, shown: str, line: bytes) -> plan.Outcome:
+        """Send one command line and read its reply; record both (``shown``, never ``line``)."""
+        assert self.conn is not None
         self.phase = phase
         start = time.perf_counter()
         try:
-            response = await self.smtp.execute_command(*args)
-        except (smtp_errors.SMTPException, OSError, TimeoutError) as exc:
+            self.conn.send(line)
+            wire = await self.conn.read_reply(self.spec.phase_timeout)
+        except NETWORK_ERRORS as exc:
             failure = failure_from_exception(exc)
             self.record(Step(phase, command=shown, failure=failure, elapsed_ms=_ms(start)))
             return failure
-        reply = _reply(response)
+        reply = _reply(wire)
         self.record(Step(phase, command=shown, reply=reply, elapsed_ms=_ms(start)))
         return reply
 
-    async def ehlo(self, name: str) -> plan.Outcome:
-        assert self.smtp is not None
-        name = self.request.ehlo_name or self.smtp.local_hostname or name
-        outcome = await self.command(Phase.EHLO, f"EHLO {name}", b"EHLO", name.encode("ascii"))
+    async def ehlo(self, name: str | None) -> plan.Outcome:
+        assert self.conn is not None
+        name = name or _address_literal(self.conn.local_address)
+        outcome = await self.exchange(Phase.EHLO, f"EHLO {name}", f"EHLO {name}".encode("ascii"))
         if isinstance(outcome, Reply) and outcome.code == 250:
             capabilities = parse_ehlo(outcome).keywords
-            if self.transcript.tls is None and self.request.security is Security.STARTTLS:
+            if not self.conn.encrypted and self.spec.security is Security.STARTTLS:
                 self.transcript.capabilities_before_tls = capabilities
             self.transcript.capabilities = capabilities
         return outcome
 
-    async def starttls(self) -> plan.Outcome:
-        assert self.smtp is not None and self.smtp.protocol is not None
-        self.phase = Phase.STARTTLS
+    async def starttls(self, *, verify: bool = True) -> plan.Outcome:
+        outcome = await self.exchange(Phase.STARTTLS, "STARTTLS", b"STARTTLS")
+        if not (isinstance(outcome, Reply) and outcome.code == 220):
+            return outcome
+        assert self.conn is not None
+        self.phase = Phase.TLS
         start = time.perf_counter()
+        context = self.context if verify else unverified_context()
         try:
-            # protocol.start_tls sends STARTTLS, reads the reply and upgrades; calling it
-            # directly keeps aiosmtplib from sending an EHLO of its own first.
-            response = await self.smtp.protocol.start_tls(
-                self.context, server_hostname=self.request.host, timeout=self.request.phase_timeout
-            )
-        except smtp_errors.SMTPResponseException as exc:
-            if exc.code < 0:
-                failure = failure_from_exception(exc)
-                self.record(
-                    Step(Phase.STARTTLS, "STARTTLS", failure=failure, elapsed_ms=_ms(start))
-                )
-                return failure
-            reply = _reply((exc.code, exc.message))
-            self.record(Step(Phase.STARTTLS, "STARTTLS", reply=reply, elapsed_ms=_ms(start)))
-            return reply
-        except (smtp_errors.SMTPException, OSError, TimeoutError) as exc:
+            await self.conn.start_tls(context, self.spec.host, self.spec.phase_timeout)
+        except NETWORK_ERRORS as exc:
             failure = failure_from_exception(exc)
-            handshake = failure.kind in (
-                FailureKind.TLS_CERTIFICATE_INVALID,
-                FailureKind.TLS_HANDSHAKE_FAILED,
-            ) or "upgrading" in str(exc)
-            if handshake:
-                self.record(
-                    Step(Phase.STARTTLS, "STARTTLS", reply=Reply(220, ("(ready to start TLS)",)))
-                )
-            phase = Phase.TLS if handshake else Phase.STARTTLS
-            self.record(Step(phase, failure=failure, elapsed_ms=_ms(start)))
-            if failure.kind is FailureKind.TLS_CERTIFICATE_INVALID and self.address:
-                info = await _peek_certificate(
-                    self.address,
-                    self.request.host,
-                    min(3.0, self.request.phase_timeout),
-                    starttls=True,
-                )
-                if info is not None:
-                    self.transcript.tls = replace(info, verified=False, verify_error=failure.detail)
-            self.smtp.close()
+            self.record(Step(Phase.TLS, failure=failure, elapsed_ms=_ms(start)))
+            self.close()
+            if failure.kind is FailureKind.TLS_CERTIFICATE_INVALID:
+                if self.spec.insecure and verify:
+                    return await self._continue_unverified(failure)
+                await self._check_security(Phase.STARTTLS, failure)
             return failure
-        self.smtp.transport = self.smtp.protocol.transport
-        reply = _reply(response)
-        self.record(Step(Phase.STARTTLS, "STARTTLS", reply=reply, elapsed_ms=_ms(start)))
-        self._record_tls(Phase.TLS)
-        return reply
+        self._record_tls(verified=verify, elapsed_ms=_ms(start))
+        return outcome
 
     async def authenticate(self, mechanism: str) -> plan.Outcome:
-        credentials = self.request.credentials
-        assert credentials is not None
+        spec = self.spec
+        assert spec.credentials is not None and self.conn is not None
+        # Defence in depth: the spec already refuses this, but never put a password
+        # on an unencrypted wire unless the user said so (RFC 4954 section 4).
+        if not self.conn.encrypted and not spec.allow_plaintext_auth:
+            raise ConfigError(
+                "refusing to send the password over an unencrypted connection: use --security "
+                "starttls or implicit-tls, or pass --allow-plaintext-auth"
+            )
         self.transcript.auth_mechanism = mechanism
-        exchange = sasl_exchange(mechanism, credentials)
+        exchange = sasl_exchange(mechanism, spec.credentials)
         line = next(exchange)
         while True:
-            outcome = await self.command(Phase.AUTH, line.shown, line.wire.encode("utf-8"))
+            self.secrets.extend(getattr(line, "secrets", ()))
+            outcome = await self.exchange(Phase.AUTH, line.shown, line.wire.encode("utf-8"))
             if not (isinstance(outcome, Reply) and outcome.code == 334):
                 return outcome
             try:
                 line = exchange.send(outcome)
             except StopIteration:
-                return outcome
+                return outcome  # a 334 that ends the exchange: classify calls it unexpected
+            except ValueError as exc:  # a challenge that cannot be answered (not base64)
+                failure = Failure(FailureKind.MALFORMED_REPLY, _clean(str(exc)))
+                self.record(Step(Phase.AUTH, failure=failure))
+                return failure
 
     async def data(self, message: bytes) -> plan.Outcome:
-        assert self.smtp is not None
-        outcome = await self.command(Phase.DATA, "DATA", b"DATA")
+        outcome = await self.exchange(Phase.DATA, "DATA", b"DATA")
         if not (isinstance(outcome, Reply) and outcome.code == 354):
             return outcome
+        assert self.conn is not None
         start = time.perf_counter()
-        protocol = self.smtp.protocol
         try:
-            if protocol is None:
-                raise smtp_errors.SMTPServerDisconnected("Server not connected")
-            # DATA was sent as its own command so its 354 is recorded; aiosmtplib's
-            # execute_data_command would send DATA again, so write the body here.
-            # aiosmtplib 5 discards replies that arrive while none is expected.
-            if hasattr(protocol, "_response_pending"):
-                protocol._response_pending = True
-            protocol.write(_dot_stuffed(message))
-            response = await protocol.read_response(timeout=self.request.phase_timeout)
-        except (smtp_errors.SMTPException, OSError, TimeoutError) as exc:
+            self.conn.write(_dot_stuffed(message))
+            wire = await self.conn.read_reply(self.spec.phase_timeout)
+        except NETWORK_ERRORS as exc:
             failure = failure_from_exception(exc)
             self.record(Step(Phase.DATA, "(message)", failure=failure, elapsed_ms=_ms(start)))
             return failure
-        reply = _reply(response)
+        reply = _reply(wire)
         note = f"{len(message)} bytes"
         self.record(Step(Phase.DATA, "(message)", reply=reply, elapsed_ms=_ms(start), note=note))
         return reply
@@ -610,17 +585,17 @@ class _Session:
             case plan.Authenticate(mechanism=mechanism):
                 return await self.authenticate(mechanism)
             case plan.Mail(sender=sender):
-                arg = f"FROM:<{sender}>"
-                return await self.command(Phase.MAIL, f"MAIL {arg}", b"MAIL", arg.encode())
+                line = f"MAIL FROM:<{sender}>"
+                return await self.exchange(Phase.MAIL, line, line.encode("ascii"))
             case plan.Rcpt(recipient=recipient):
-                arg = f"TO:<{recipient}>"
-                return await self.command(Phase.RCPT, f"RCPT {arg}", b"RCPT", arg.encode())
+                line = f"RCPT TO:<{recipient}>"
+                return await self.exchange(Phase.RCPT, line, line.encode("ascii"))
             case plan.Data(message=message):
                 return await self.data(message)
             case plan.Rset():
-                return await self.command(Phase.RSET, "RSET", b"RSET")
+                return await self.exchange(Phase.RSET, "RSET", b"RSET")
             case plan.Quit():
-                await self.command(Phase.QUIT, "QUIT", b"QUIT")
+                await self.exchange(Phase.QUIT, "QUIT", b"QUIT")
                 return None
             case plan.Stop(phase=phase, failure=failure):
                 self.record(Step(phase, failure=failure))
@@ -628,8 +603,9 @@ class _Session:
         raise AssertionError(f"unknown action {action!r}")
 
     def close(self) -> None:
-        if self.smtp is not None:
-            self.smtp.close()
+        if self.conn is not None:
+            self.conn.close()
+            self.conn = None
 
 
 async def _peek_certificate(
@@ -640,7 +616,7 @@ async def _peek_certificate(
     try:
         async with asyncio.timeout(wait):
             if starttls:
-                reader, writer = await asyncio.open_connection(str(address[0]), int(address[1]))
+                reader, writer = await asyncio.open_connection(str(address[0]), int(address[1]))  # type: ignore[call-overload]
                 await _read_reply(reader)
                 writer.write(b"EHLO smtpprobe.invalid\r\n")
                 await _read_reply(reader)
@@ -650,7 +626,7 @@ async def _peek_certificate(
             else:
                 reader, writer = await asyncio.open_connection(
                     str(address[0]),
-                    int(address[1]),
+                    int(address[1]),  # type: ignore[call-overload]
                     ssl=unverified_context(),
                     server_hostname=host,
                 )
@@ -663,10 +639,11 @@ async def _peek_certificate(
 
 
 async def _read_reply(reader: asyncio.StreamReader) -> bytes:
-    while True:
+    for _ in range(100):  # a bounded number of continuation lines
         line = await reader.readline()
         if not line or line[3:4] != b"-":
             return line
+    return b""
 
 
 async def _peek_plaintext_greeting(address: tuple[object, ...], wait: float) -> Reply | None:
@@ -674,9 +651,9 @@ async def _peek_plaintext_greeting(address: tuple[object, ...], wait: float) -> 
     writer = None
     try:
         async with asyncio.timeout(wait):
-            reader, writer = await asyncio.open_connection(str(address[0]), int(address[1]))
+            reader, writer = await asyncio.open_connection(str(address[0]), int(address[1]))  # type: ignore[call-overload]
             line = await reader.readline()
-    except (OSError, TimeoutError):
+    except (OSError, TimeoutError, ValueError):
         return None
     finally:
         if writer is not None:
@@ -684,9 +661,10 @@ async def _peek_plaintext_greeting(address: tuple[object, ...], wait: float) -> 
     text = decode_reply_text(line).strip()
     if not text.startswith("220"):
         return None
-    from smtpprobe.core.reply import parse_reply
-
-    return parse_reply(text)
+    try:
+        return parse_reply(text)
+    except ValueError:
+        return None
 
 
 def _check_bind(source: str | None, proxy_host: str) -> None:
@@ -704,48 +682,36 @@ def _check_bind(source: str | None, proxy_host: str) -> None:
         ) from None
 
 
-def _address_literal(sock: socket.socket) -> str:
-    """An RFC 5321 section 4.1.3 address literal for EHLO when no name is given."""
-    local = sock.getsockname()[0]
-    if ipaddress.ip_address(local).version == 6:
-        return f"[IPv6:{local}]"
-    return f"[{local}]"
-
-
-def _gai_detail(exc: BaseException) -> str:
-    if isinstance(exc, socket.gaierror):
-        return exc.strerror or str(exc)
-    return f"not a valid host name ({exc})"
-
-
-async def run_probe(request: ProbeRequest) -> Transcript:
+async def run_probe(spec: ProbeSpec, secrets: list[str] | None = None) -> Transcript:
     """Run one probe and return its transcript. Never raises for anything the server does.
 
     Raises ``ConfigError`` for problems on this side (a source address that
-    cannot be bound). The overall ``request.timeout`` bounds the whole probe.
+    cannot be bound). The overall ``spec.timeout`` bounds the whole probe.
+    ``secrets`` receives the derived secrets sent on the wire (the AUTH
+    payloads), for the redactor.
     """
     transcript = Transcript(
-        target=Target(host=request.host, port=request.port, security=request.security),
-        profile=request.profile,
-        username=request.credentials.username if request.credentials else None,
-        sender=request.sender,
-        recipient=request.recipient,
-        no_auth=request.credentials is None,
-        send=request.message is not None,
+        target=Target(host=spec.host, port=spec.port, security=spec.security),
+        profile=spec.profile,
+        username=spec.credentials.username if spec.credentials else None,
+        sender=spec.sender,
+        recipient=spec.recipient,
+        no_auth=spec.credentials is None,
+        send=spec.send,
     )
-    session = _Session(request, transcript)
-    steps = plan.dialogue(
-        plan.PlanOptions(
-            security=request.security,
-            sender=request.sender,
-            recipient=request.recipient,
-            credentials=request.credentials,
-            preferred_mechanisms=request.preferred_mechanisms,
-            message=request.message,
+    session = _Session(spec, transcript, secrets if secrets is not None else [])
+    message = None
+    if spec.send:
+        now = dt.datetime.now(dt.UTC)
+        message = plan.probe_message(
+            spec.sender,
+            spec.recipient,
+            date=now.strftime("%a, %d %b %Y %H:%M:%S +0000"),
+            message_id=f"smtpprobe.{now.strftime('%Y%m%dT%H%M%S.%f')}",
         )
-    )
+    steps = plan.dialogue(spec, message)
     try:
-        async with asyncio.timeout(request.timeout):
+        async with asyncio.timeout(spec.timeout):
             action = next(steps)
             while True:
                 outcome = await session.execute(action)
@@ -753,7 +719,7 @@ async def run_probe(request: ProbeRequest) -> Transcript:
     except StopIteration:
         pass
     except TimeoutError:
-        detail = f"the whole probe took longer than --timeout {request.timeout:g} s"
+        detail = f"the whole probe took longer than --timeout {spec.timeout:g} s"
         transcript.add(Step(session.phase, failure=Failure(FailureKind.TIMEOUT, detail)))
     finally:
         session.close()

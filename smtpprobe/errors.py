@@ -7,18 +7,15 @@
     ├── ProfileError        a profile file is missing, malformed or unknown
     └── RuleError           a rule file is malformed
 
-``ProfileError`` and ``RuleError`` live next to the schemas they guard
-(``smtpprobe.core.profile``, ``smtpprobe.core.rules``); all are re-exported here.
+``ConfigError`` is raised by the pure ``smtpprobe.core.spec``; ``ProfileError``
+and ``RuleError`` live next to the schemas they guard (``smtpprobe.core.profile``,
+``smtpprobe.core.rules``); all are re-exported here.
 """
 
 from __future__ import annotations
 
-from smtpprobe.core.errors import SmtpprobeError
+from smtpprobe.core.errors import ConfigError, SmtpprobeError
 from smtpprobe.core.profile import ProfileError
 from smtpprobe.core.rules import RuleError
 
 __all__ = ["ConfigError", "ProfileError", "RuleError", "SmtpprobeError"]
-
-
-class ConfigError(SmtpprobeError, ValueError):
-    """An option or a combination of options that cannot work; the message says which."""

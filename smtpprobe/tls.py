@@ -13,8 +13,11 @@ from smtpprobe.errors import ConfigError
 __all__ = ["client_context", "describe_tls", "verify_error"]
 
 
-def client_context(*, ca_file: Path | None = None, insecure: bool = False) -> ssl.SSLContext:
-    """A client SSLContext: system trust store (plus ``ca_file``), or no verification.
+def client_context(*, ca_file: Path | str | None = None) -> ssl.SSLContext:
+    """A verifying client SSLContext: the system trust store, plus ``ca_file``.
+
+    ``--insecure`` does not change it: the probe verifies first and says what
+    failed, and only then goes on with ``unverified_context``.
 
     Contexts are shared: loading the system trust store takes tens of milliseconds
     of blocking work, which many concurrent probes (compare, health checks) would
@@ -27,17 +30,15 @@ def client_context(*, ca_file: Path | None = None, insecure: bool = False) -> ss
             stamp = (info.st_mtime_ns, info.st_size)
         except OSError:
             stamp = None  # _new_context reports the problem
-    return _shared_context(str(ca_file) if ca_file is not None else None, stamp, insecure)
+    return _shared_context(str(ca_file) if ca_file is not None else None, stamp)
 
 
 @functools.lru_cache(maxsize=32)
-def _shared_context(
-    ca_file: str | None, stamp: tuple[int, int] | None, insecure: bool
-) -> ssl.SSLContext:
-    return _new_context(Path(ca_file) if ca_file is not None else None, insecure)
+def _shared_context(ca_file: str | None, stamp: tuple[int, int] | None) -> ssl.SSLContext:
+    return _new_context(Path(ca_file) if ca_file is not None else None)
 
 
-def _new_context(ca_file: Path | None, insecure: bool) -> ssl.SSLContext:
+def _new_context(ca_file: Path | None) -> ssl.SSLContext:
     context = ssl.create_default_context()
     if ca_file is not None:
         try:
@@ -47,9 +48,6 @@ def _new_context(ca_file: Path | None, insecure: bool) -> ssl.SSLContext:
             raise ConfigError(
                 f"--ca-file {ca_file}: cannot load it as PEM certificates ({reason})"
             ) from None
-    if insecure:
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
     return context
 
 

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import string
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import IntEnum
 
 from smtpprobe.core.capabilities import parse_ehlo
 from smtpprobe.core.rules import Rule, Situation, Text, first_match
-from smtpprobe.core.transcript import Phase, Step, Transcript
+from smtpprobe.core.transcript import FailureKind, Phase, Step, Transcript
 
 __all__ = ["ExitCode", "Finding", "Verdict", "classify", "evidence_of", "fill", "situation_of"]
 
@@ -85,7 +85,11 @@ def _facts(transcript: Transcript, decisive: Step | None) -> frozenset[str]:
     if transcript.no_auth:
         facts.add("no-auth")
     if decisive is None:
-        facts.add("ok")
+        # "ok" only when every stage got the reply it needs, up to an accepted RCPT
+        # (and the message with --send); a dialogue that stopped short is not a pass.
+        facts.add("ok" if transcript.complete else "incomplete")
+    elif decisive.reply is not None and decisive.reply.code < 400:
+        facts.add("unexpected-reply")  # e.g. 250 to AUTH, where RFC 4954 needs 235
     for step in transcript.steps:
         if step.phase is Phase.SECURITY_CHECK and step.failure is None and step.note:
             facts.add(step.note)
@@ -137,8 +141,11 @@ def situation_of(transcript: Transcript, profile: str | None = None) -> Situatio
     )
 
 
-def _placeholders(transcript: Transcript, situation: Situation) -> dict[str, str]:
+def _placeholders(
+    transcript: Transcript, situation: Situation, decisive: Step | None
+) -> dict[str, str]:
     target = transcript.target
+    required = decisive.required if decisive is not None else None
     offered = ""
     for step in reversed(transcript.steps):
         if step.phase is Phase.EHLO and step.reply is not None and step.reply.code == 250:
@@ -154,6 +161,8 @@ def _placeholders(transcript: Transcript, situation: Situation) -> dict[str, str
         "detail": situation.text,
         "stage": situation.phase or "-",
         "mechanisms": offered or "-",
+        "code": str(situation.code) if situation.code is not None else "-",
+        "expected": " or ".join(str(c) for c in sorted(required)) if required else "-",
     }
 
 
@@ -161,6 +170,27 @@ _UNMATCHED = Text(
     en="No rule explains this outcome; the transcript above shows exactly what happened.",
     ja="この結果を説明するルールがありません。上の記録に実際のやり取りがすべて残っています。",
 )
+
+
+def _exit_code(transcript: Transcript, decisive: Step | None) -> ExitCode:
+    if decisive is None:
+        return ExitCode.ACCEPTED if transcript.complete else ExitCode.INCOMPLETE
+    if decisive.failure is not None:
+        if decisive.failure.kind is FailureKind.TLS_CERTIFICATE_INVALID and _went_on(
+            transcript, decisive
+        ):
+            # --insecure: the dialogue was completed without verification, and the
+            # server's certificate is what is refused (Gmail would refuse it).
+            return ExitCode.REFUSED
+        return ExitCode.INCOMPLETE if decisive.failure.kind.is_transport else ExitCode.REFUSED
+    assert decisive.reply is not None
+    # A positive reply the stage does not allow breaks the protocol: not a refusal.
+    return ExitCode.INCOMPLETE if decisive.reply.code < 400 else ExitCode.REFUSED
+
+
+def _went_on(transcript: Transcript, decisive: Step) -> bool:
+    after = transcript.steps[transcript.steps.index(decisive) + 1 :]
+    return any(s.phase is Phase.GREETING for s in after)
 
 
 def classify(transcript: Transcript, rules: Sequence[Rule]) -> Verdict:
@@ -171,18 +201,13 @@ def classify(transcript: Transcript, rules: Sequence[Rule]) -> Verdict:
     """
     decisive = transcript.decisive_step()
     situation = situation_of(transcript)
-    if decisive is None:
-        exit_code = ExitCode.ACCEPTED
-    elif decisive.failure is not None and decisive.failure.kind.is_transport:
-        exit_code = ExitCode.INCOMPLETE
-    else:
-        exit_code = ExitCode.REFUSED
-    stage = situation.phase if decisive is not None else None
-    values = _placeholders(transcript, situation)
+    exit_code = _exit_code(transcript, decisive)
+    stage = None if decisive is None and exit_code is ExitCode.ACCEPTED else situation.phase
+    values = _placeholders(transcript, situation, decisive)
     found = first_match(rules, situation)
     if found is None:
         return Verdict(
-            category="ok" if decisive is None else "protocol-error",
+            category="ok" if exit_code is ExitCode.ACCEPTED else "protocol-error",
             stage=stage,
             retryable=False,
             cause=_UNMATCHED,
@@ -192,9 +217,11 @@ def classify(transcript: Transcript, rules: Sequence[Rule]) -> Verdict:
             evidence=situation.text,
         )
     rule, match = found
-    findings: tuple[Finding, ...] = ()
+    findings: list[Finding] = []
     if decisive is None and "no-auth" in situation.facts and rule.category == "ok":
-        findings = (Finding(id="open-relay", message=fill(rule.cause, values)),)
+        findings.append(Finding(id="relay-without-auth", message=fill(rule.cause, values)))
+    if decisive is not None and decisive.failure is not None and _went_on(transcript, decisive):
+        findings.append(_rest_of_dialogue(transcript, decisive, rules))
     return Verdict(
         category=rule.category,
         stage=stage,
@@ -206,7 +233,24 @@ def classify(transcript: Transcript, rules: Sequence[Rule]) -> Verdict:
         evidence=evidence_of(rule, situation, match),
         fallback=rule.fallback,
         refuser=rule.refuser,
-        findings=findings,
+        findings=tuple(findings),
+    )
+
+
+def _rest_of_dialogue(transcript: Transcript, decisive: Step, rules: Sequence[Rule]) -> Finding:
+    """What happened after an invalid certificate when ``--insecure`` let the dialogue go on."""
+    index = transcript.steps.index(decisive)
+    rest = replace(transcript, steps=transcript.steps[index + 1 :])
+    verdict = classify(rest, rules)
+    where = f" ({verdict.stage})" if verdict.stage else ""
+    return Finding(
+        id="insecure-continued",
+        message=Text(
+            en="With certificate checking off (--insecure), the dialogue went on over a new "
+            f"connection: {verdict.category}{where}. {verdict.cause.en}",
+            ja="証明書の検証を無効にして（--insecure）新しい接続でやり取りを続けた結果："
+            f"{verdict.category}{where}。{verdict.cause.ja}",
+        ),
     )
 
 

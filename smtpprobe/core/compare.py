@@ -28,6 +28,7 @@ class RouteOutcome:
     exit_code: int  # 0 accepted, 1 refused, 3 incomplete
     address: str | None = None  # the public address the server saw, else the local one
     country: str | None = None
+    no_auth: bool = False  # probed without AUTH (--no-auth): acceptance means relaying
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +63,10 @@ def conclude(outcomes: Sequence[RouteOutcome]) -> Conclusion:
     accepted = [o for o in done if o.exit_code == 0]
     refused = [o for o in done if o.exit_code == 1]
     suffix = _incomplete_suffix(broken)
+    if done and all(o.no_auth for o in done) and accepted:
+        # Accepted without AUTH has two readings: an IP-authorised relay or an open relay;
+        # routes that disagree tell them apart (issue 7, item 3).
+        return _with(_relay(accepted, refused), suffix)
     if not done:
         return Conclusion(
             "no-route-completed",
@@ -105,6 +110,40 @@ def conclude(outcomes: Sequence[RouteOutcome]) -> Conclusion:
             )
         return _with(Conclusion("all-refused", text, tuple(o.route for o in refused)), suffix)
     return _with(_disagreement(accepted, refused), suffix)
+
+
+def _relay(accepted: list[RouteOutcome], refused: list[RouteOutcome]) -> Conclusion:
+    ok = ", ".join(f"{o.route} ({_where(o)})" for o in accepted)
+    if not refused:
+        return Conclusion(
+            "relay-from-every-route",
+            Text(
+                en=f"Relayed to an outside recipient without AUTH from every route ({ok}). "
+                "Unless the server has a reason to trust every one of these addresses (its "
+                "own network, an IP allow-list), it is an OPEN RELAY: add a route from an "
+                "unrelated network to be sure, and tell its administrator.",
+                ja=f"すべての経路（{ok}）から、認証なしで外部の宛先への中継が受け付けられ"
+                "ました。サーバーがこれらすべてのアドレスを信頼する理由（自社ネットワーク、"
+                "IP アドレスの許可リスト）がない限り、オープンリレーの状態です。無関係な"
+                "ネットワークからの経路も加えて確かめ、管理者に連絡してください。",
+            ),
+            tuple(o.route for o in accepted),
+        )
+    bad = ", ".join(f"{o.route} ({_where(o)}: {o.category})" for o in refused)
+    return Conclusion(
+        "ip-authorised-relay",
+        Text(
+            en=f"Relayed without AUTH only from {ok}, and refused from {bad}: the server "
+            "trusts certain client addresses (an IP-authorised relay, such as Google "
+            "Workspace's smtp-relay.gmail.com for registered addresses), not anyone: this is "
+            "not an open relay from these routes.",
+            ja=f"認証なしの中継は {ok} からだけ受け付けられ、{bad} からは拒否されました。"
+            "サーバーは特定の接続元アドレスだけを信頼しています（IP アドレスで許可する中継。"
+            "例: 登録したアドレスからの Google Workspace の smtp-relay.gmail.com）。これらの"
+            "経路から見る限り、オープンリレーではありません。",
+        ),
+        tuple(o.route for o in accepted),
+    )
 
 
 def _disagreement(accepted: list[RouteOutcome], refused: list[RouteOutcome]) -> Conclusion:

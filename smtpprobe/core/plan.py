@@ -16,10 +16,11 @@ from __future__ import annotations
 from collections.abc import Generator
 from dataclasses import dataclass
 
-from smtpprobe.core.auth import Credentials, choose_mechanism
+from smtpprobe.core.auth import choose_mechanism
 from smtpprobe.core.capabilities import Capabilities, parse_ehlo
 from smtpprobe.core.reply import Reply
-from smtpprobe.core.transcript import Failure, FailureKind, Phase, Security
+from smtpprobe.core.spec import ProbeSpec
+from smtpprobe.core.transcript import REQUIRED, Failure, FailureKind, Phase, Security
 
 __all__ = [
     "Action",
@@ -29,13 +30,13 @@ __all__ = [
     "Mail",
     "Open",
     "Outcome",
-    "PlanOptions",
     "Quit",
     "Rcpt",
     "Rset",
     "StartTLS",
     "Stop",
     "dialogue",
+    "probe_message",
 ]
 
 
@@ -46,7 +47,9 @@ class Open:
 
 @dataclass(frozen=True, slots=True)
 class Ehlo:
-    name: str
+    """EHLO with this name; None: the local address literal (RFC 5321 section 4.1.3)."""
+
+    name: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,45 +100,35 @@ Action = Open | Ehlo | StartTLS | Authenticate | Mail | Rcpt | Data | Rset | Qui
 Outcome = Reply | Failure
 
 
-@dataclass(frozen=True, slots=True)
-class PlanOptions:
-    """Everything the plan decides from; no secrets needed beyond what ``Credentials`` holds."""
-
-    security: Security
-    sender: str
-    recipient: str
-    credentials: Credentials | None  # None: --no-auth
-    preferred_mechanisms: tuple[str, ...] = ("PLAIN", "LOGIN")
-    ehlo_name: str = "smtpprobe.invalid"
-    message: bytes | None = None  # set only with --send
-
-
-def _ok(outcome: Outcome, *codes: int) -> bool:
+def _ok(outcome: Outcome | None, *codes: int) -> bool:
     return isinstance(outcome, Reply) and outcome.code in codes
 
 
-def dialogue(options: PlanOptions) -> Generator[Action, Outcome | None, None]:
+def dialogue(
+    spec: ProbeSpec, message: bytes | None = None
+) -> Generator[Action, Outcome | None, None]:
     """Yield actions in order; each ``send`` returns the outcome of the last one.
 
-    ``Stop`` and ``Quit`` receive None. After any transport failure the
-    connection is finished, so the plan ends without QUIT (the driver would
-    have nothing to send it on).
+    ``message`` is sent after DATA, only when the user asked for it
+    (``--send``). ``Stop`` and ``Quit`` receive None. After any transport
+    failure the connection is finished, so the plan ends without QUIT (there
+    is nothing to send it on). Every stage continues only on the exact reply
+    it requires (``REQUIRED``); anything else ends the dialogue there.
     """
     greeting = yield Open()
-    if not _ok(greeting, 220):
+    if not _ok(greeting, *REQUIRED[Phase.GREETING]):
         if isinstance(greeting, Reply):
             yield Quit()
         return
 
-    ehlo = yield Ehlo(options.ehlo_name)
-    if not _ok(ehlo, 250):
+    ehlo = yield Ehlo(spec.ehlo_name)
+    if not isinstance(ehlo, Reply) or not _ok(ehlo, *REQUIRED[Phase.EHLO]):
         if isinstance(ehlo, Reply):
             yield Quit()
         return
-    assert isinstance(ehlo, Reply)
     capabilities = parse_ehlo(ehlo)
 
-    if options.security is Security.STARTTLS:
+    if spec.security is Security.STARTTLS:
         if not capabilities.starttls:
             yield Stop(
                 Phase.STARTTLS,
@@ -145,22 +138,19 @@ def dialogue(options: PlanOptions) -> Generator[Action, Outcome | None, None]:
             yield Quit()
             return
         started = yield StartTLS()
-        if not _ok(started, 220):
+        if not _ok(started, *REQUIRED[Phase.STARTTLS]):
             if isinstance(started, Reply):
                 yield Quit()
             return
-        if isinstance(started, Failure):
-            return
         # RFC 3207 section 4.2: discard what was learned before TLS and ask again.
-        ehlo = yield Ehlo(options.ehlo_name)
-        if not _ok(ehlo, 250):
+        ehlo = yield Ehlo(spec.ehlo_name)
+        if not isinstance(ehlo, Reply) or not _ok(ehlo, *REQUIRED[Phase.EHLO]):
             if isinstance(ehlo, Reply):
                 yield Quit()
             return
-        assert isinstance(ehlo, Reply)
         capabilities = parse_ehlo(ehlo)
 
-    if options.credentials is not None:
+    if spec.credentials is not None:
         if not capabilities.auth_offered:
             yield Stop(
                 Phase.AUTH,
@@ -170,7 +160,7 @@ def dialogue(options: PlanOptions) -> Generator[Action, Outcome | None, None]:
             yield Quit()
             return
         mechanism = choose_mechanism(
-            capabilities.auth_mechanisms, options.preferred_mechanisms, options.credentials
+            capabilities.auth_mechanisms, spec.preferred_mechanisms, spec.credentials
         )
         if mechanism is None:
             offered = " ".join(capabilities.auth_mechanisms)
@@ -182,21 +172,21 @@ def dialogue(options: PlanOptions) -> Generator[Action, Outcome | None, None]:
             yield Quit()
             return
         authenticated = yield Authenticate(mechanism)
-        if not _ok(authenticated, 235):
+        if not _ok(authenticated, *REQUIRED[Phase.AUTH]):
             if isinstance(authenticated, Reply):
                 yield Quit()
             return
 
-    for action in (Mail(options.sender), Rcpt(options.recipient)):
+    for action, phase in ((Mail(spec.sender), Phase.MAIL), (Rcpt(spec.recipient), Phase.RCPT)):
         outcome = yield action
-        if not _ok(outcome, 250, 251):
+        if not _ok(outcome, *REQUIRED[phase]):
             if isinstance(outcome, Reply):
                 yield Rset()
                 yield Quit()
             return
 
-    if options.message is not None:
-        sent = yield Data(options.message)
+    if message is not None:
+        sent = yield Data(message)
         if isinstance(sent, Failure):
             return
         yield Quit()
@@ -207,3 +197,24 @@ def dialogue(options: PlanOptions) -> Generator[Action, Outcome | None, None]:
     if isinstance(reset, Failure):
         return
     yield Quit()
+
+
+def probe_message(sender: str, recipient: str, date: str, message_id: str) -> bytes:
+    """The smallest RFC 5322 message a server will take, for ``--send``.
+
+    ``date`` is an RFC 5322 date-time; the two required headers are Date and
+    From, and a Subject says what this is.
+    """
+    lines = [
+        f"From: <{sender}>",
+        f"To: <{recipient}>",
+        "Subject: smtpprobe test message",
+        f"Date: {date}",
+        f"Message-ID: <{message_id}@smtpprobe.invalid>",
+        "MIME-Version: 1.0",
+        "Content-Type: text/plain; charset=us-ascii",
+        "",
+        "This is a test message sent by smtpprobe --send.",
+        "",
+    ]
+    return "\r\n".join(lines).encode("ascii")

@@ -79,14 +79,33 @@ def gmail_readiness(
     profile: Profile | None,
     host: str,
     origin: Origin | None,
+    authenticated: bool = True,
 ) -> GmailReadiness:
-    """Judge readiness for Gmail from the verdict's category, the profile and the origin."""
+    """Judge readiness for Gmail from the verdict's category, the profile and the origin.
+
+    A pass without AUTH (``--no-auth``) shows nothing about the login Gmail will
+    make, so it is never "ready".
+    """
     geo = bool(profile and profile.geo_ip_filter)
     country = origin.country if origin else None
     setting = (profile.geo_ip_filter_setting if profile else None) or _GENERIC_SETTING
     reasons: list[Reason] = []
     ready: bool | None
-    if category == "ok":
+    if category == "ok" and not authenticated:
+        ready = None
+        reasons.append(
+            Reason(
+                "login-not-tested",
+                Text(
+                    en="The probe ran without AUTH (--no-auth), so it did not test the login "
+                    "Gmail will make: probe again with your user name and password.",
+                    ja="今回は認証なし（--no-auth）で確認したため、Gmail が行うログインは"
+                    "確認できていません。ユーザー名とパスワードを指定してもう一度確認して"
+                    "ください。",
+                ),
+            )
+        )
+    elif category == "ok":
         if not geo:
             ready = True
             reasons.append(

@@ -10,12 +10,14 @@ module (see ``smtpprobe.core.auth`` for how AUTH lines are described).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
 from smtpprobe.core.reply import Reply
 
 __all__ = [
+    "REQUIRED",
     "Failure",
     "FailureKind",
     "Origin",
@@ -93,6 +95,25 @@ _SERVER_DECISIONS = frozenset(
 )
 
 
+# The reply each stage needs before the dialogue may go on (RFC 5321 section
+# 4.3.2; RFC 3207 section 4 for STARTTLS; RFC 4954 section 4 for AUTH, where
+# 334 only continues an exchange and 235 ends it). DATA needs 354, then 250
+# after the message. Anything else, positive or not, ends the dialogue there.
+REQUIRED: Mapping[Phase, frozenset[int]] = {
+    Phase.GREETING: frozenset({220}),
+    Phase.EHLO: frozenset({250}),
+    Phase.STARTTLS: frozenset({220}),
+    Phase.AUTH: frozenset({235}),
+    Phase.MAIL: frozenset({250}),
+    Phase.RCPT: frozenset({250, 251}),
+    Phase.DATA: frozenset({354}),
+}
+_AFTER_MESSAGE = frozenset({250})
+# Steps that never decide the verdict: RSET and QUIT come after it is decided,
+# and the security check only explains an earlier failure.
+_NOT_DECISIVE = frozenset({Phase.RSET, Phase.QUIT, Phase.SECURITY_CHECK})
+
+
 @dataclass(frozen=True, slots=True)
 class Failure:
     """A step that ended without a reply: what happened and the low-level reason."""
@@ -119,11 +140,17 @@ class Step:
     note: str = ""
 
     @property
-    def is_negative(self) -> bool:
-        """Whether this step ended the dialogue's useful part."""
-        if self.failure is not None:
-            return True
-        return self.reply is not None and self.reply.code >= 400
+    def required(self) -> frozenset[int] | None:
+        """The reply codes this step needed to go on, or None for a step without a reply."""
+        if self.phase is Phase.DATA and self.command != "DATA":
+            return _AFTER_MESSAGE  # the reply to the message itself
+        return REQUIRED.get(self.phase)
+
+    @property
+    def unexpected(self) -> bool:
+        """A reply this stage does not allow, even a positive one (250 to AUTH, say)."""
+        required = self.required
+        return self.reply is not None and required is not None and self.reply.code not in required
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,20 +225,49 @@ class Transcript:
         return step
 
     def decisive_step(self) -> Step | None:
-        """The first step that stopped the dialogue, ignoring RSET/QUIT and checks.
+        """The first step that stopped the dialogue: a failure, or a reply its stage forbids.
 
-        RSET and QUIT happen after the verdict is decided, and the security
-        check only explains an earlier failure, so neither decides anything.
+        RSET, QUIT and the security check never decide (``_NOT_DECISIVE``). A
+        334 to AUTH decides nothing while the exchange goes on (the next step
+        is AUTH too); one that ends the exchange is a reply AUTH forbids.
         """
-        for step in self.steps:
-            if step.phase in (Phase.RSET, Phase.QUIT, Phase.SECURITY_CHECK):
+        steps = self.steps
+        for index, step in enumerate(steps):
+            if step.phase in _NOT_DECISIVE:
                 continue
             if step.phase is Phase.CONNECT and step.failure is not None and self._connected():
                 # One address failed but another one answered (RFC 5321 section 5.1).
                 continue
-            if step.is_negative:
+            if step.failure is not None:
                 return step
+            if not step.unexpected:
+                continue
+            assert step.reply is not None
+            following = steps[index + 1] if index + 1 < len(steps) else None
+            if (
+                step.phase is Phase.AUTH
+                and step.reply.code == 334
+                and following is not None
+                and following.phase is Phase.AUTH
+            ):
+                continue
+            return step
         return None
+
+    @property
+    def complete(self) -> bool:
+        """Whether RCPT was accepted (and, with ``--send``, the message): "ok" needs this."""
+        accepted = any(
+            s.phase is Phase.RCPT and s.reply is not None and s.reply.code in REQUIRED[Phase.RCPT]
+            for s in self.steps
+        )
+        if not self.send:
+            return accepted
+        return accepted and any(
+            s.phase is Phase.DATA and s.command != "DATA" and s.reply is not None
+            and s.reply.code in _AFTER_MESSAGE
+            for s in self.steps
+        )  # fmt: skip
 
     def _connected(self) -> bool:
         return any(s.phase is Phase.CONNECT and s.failure is None for s in self.steps)

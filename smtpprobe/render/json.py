@@ -189,7 +189,9 @@ def report_to_dict(report: Report) -> dict[str, Any]:
             }
         ),
         "gmail_readiness": readiness_to_dict(report.gmail_readiness),
-        "exit_code": int(v.exit_code),
+        "expect": list(report.expect) or None,
+        "expect_met": report.expect_met,
+        "exit_code": report.exit_code,
     }
 
 

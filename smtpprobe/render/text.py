@@ -28,7 +28,7 @@ _LABELS = {
         "user": "Username",
         "password": "Password",
         "pwtext": "(the password you just tested)",
-        "finding": "Security finding",
+        "finding": "Finding",
         "origin": "origin",
         "unknown": "unknown",
         "local": "local",
@@ -38,6 +38,8 @@ _LABELS = {
         "echo": "the server saw",
         "via": "via",
         "readiness": "Gmail readiness",
+        "expected": "Expected",
+        "met": {True: "met (exit 0)", False: "NOT met"},
         "ready": {True: "ready", False: "not ready", None: "not shown by this probe"},
     },
     "ja": {
@@ -55,7 +57,7 @@ _LABELS = {
         "user": "ユーザー名",
         "password": "パスワード",
         "pwtext": "(いま確認したパスワード)",
-        "finding": "セキュリティ上の指摘",
+        "finding": "指摘",
         "origin": "接続元",
         "unknown": "不明",
         "local": "ローカル",
@@ -65,6 +67,8 @@ _LABELS = {
         "echo": "サーバーから見えたアドレス",
         "via": "経由",
         "readiness": "Gmail からの送信の準備",
+        "expected": "期待した判定",
+        "met": {True: "一致（終了コード 0）", False: "不一致"},
         "ready": {True: "準備完了", False: "未完了", None: "この確認だけでは判断できません"},
     },
 }
@@ -169,6 +173,10 @@ def format_verdict(report: Report, lang: str) -> str:
         lines.append(f"  {labels['codeonly']}")
     if v.evidence:
         lines.append(f"  {labels['evidence']}: {v.evidence} (rule {v.rule_id})")
+    if report.expect:
+        met = labels["met"]
+        assert isinstance(met, dict)
+        lines.append(f"{labels['expected']}: {', '.join(report.expect)} — {met[report.expect_met]}")
     return "\n".join(lines)
 
 
@@ -193,7 +201,7 @@ def format_text(report: Report, lang: str = "en") -> str:
     if gmail is not None:
         labels = _LABELS[lang]
         lines.append("")
-        lines.append(labels["gmail"])
+        lines.append(str(labels["gmail"]))
         lines.append(f"  {labels['server']}: {gmail.smtp_server}")
         lines.append(f"  {labels['port']}: {gmail.port}")
         lines.append(f"  {labels['user']}: {gmail.username}")

@@ -66,10 +66,15 @@ def test_provider_rules_sharpen_the_verdict() -> None:
     assert generic.rule_id != with_profile.rule_id
 
 
-def test_open_relay_is_a_security_finding() -> None:
+def test_relay_without_auth_states_both_readings() -> None:
+    # Accepted without AUTH: an IP-authorised relay or an open relay; only another
+    # route tells them apart, and the verdict says so (issue 7, item 3).
     document = _load(next(p for p in RECORDED if p.stem == "open-relay"))
     verdict = classify(transcript_from_dict(document), load_rulebook())
-    assert [f.id for f in verdict.findings] == ["open-relay"]
+    assert [f.id for f in verdict.findings] == ["relay-without-auth"]
+    assert "smtp-relay.gmail.com" in verdict.cause.en and "OPEN RELAY" in verdict.cause.en
+    assert "compare" in verdict.remedy.en and "--expect relay-denied" in verdict.remedy.en
+    assert "オープンリレー" in verdict.cause.ja and "compare" in verdict.remedy.ja
 
 
 @pytest.mark.parametrize("path", RECORDED, ids=[p.stem for p in RECORDED])

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
+
 from smtpprobe.core import plan
 from smtpprobe.core.auth import Credentials
 from smtpprobe.core.reply import Reply, from_code_and_message
+from smtpprobe.core.spec import ProbeSpec
 from smtpprobe.core.transcript import Failure, FailureKind, Phase, Security
 
 CREDS = Credentials("user@example.jp", "pw")
@@ -12,20 +15,25 @@ EHLO_PRE = from_code_and_message(250, "mx\nSTARTTLS\nPIPELINING")
 EHLO_POST = from_code_and_message(250, "mx\nAUTH PLAIN LOGIN")
 
 
-def _options(**kw: object) -> plan.PlanOptions:
+def _options(message: bytes | None = None, **kw: object) -> tuple[ProbeSpec, bytes | None]:
     base: dict[str, object] = {
+        "host": "smtp.example.jp",
+        "port": 587,
         "security": Security.STARTTLS,
         "sender": "user@example.jp",
         "recipient": "postmaster@gmail.com",
         "credentials": CREDS,
+        "send": message is not None,
     }
     base.update(kw)
-    return plan.PlanOptions(**base)  # type: ignore[arg-type]
+    return ProbeSpec(**base), message  # type: ignore[arg-type]
 
 
-def _drive(options: plan.PlanOptions, outcomes: dict[type, list[plan.Outcome]]) -> list[object]:
+def _drive(
+    options: tuple[ProbeSpec, bytes | None], outcomes: dict[type, list[plan.Outcome]]
+) -> list[object]:
     """Run the plan; each action type takes its next outcome from ``outcomes``."""
-    flow = plan.dialogue(options)
+    flow = plan.dialogue(*options)
     actions: list[object] = []
     action = next(flow)
     try:
@@ -133,3 +141,29 @@ def test_bad_greeting_quits() -> None:
     outcomes = _copy(OK)
     outcomes[plan.Open] = [Reply(421, ("busy",), "4.3.2")]
     assert _names(_drive(_options(), outcomes)) == ["Open", "Quit"]
+
+
+# Issue 7: a stage goes on only on the exact reply it needs (RFC 5321 section 4.3.2);
+# a positive reply of the wrong kind stops the dialogue like a refusal would.
+@pytest.mark.parametrize(
+    ("action", "reply", "last"),
+    [
+        (plan.Open, Reply(250, ("hello",)), ["Open", "Quit"]),
+        (plan.Ehlo, Reply(220, ("hello",)), ["Open", "Ehlo", "Quit"]),
+        (plan.StartTLS, Reply(250, ("ok",)), ["StartTLS", "Quit"]),
+        (plan.Authenticate, Reply(250, ("ok",)), ["Authenticate", "Quit"]),
+        (plan.Authenticate, Reply(334, ("",)), ["Authenticate", "Quit"]),
+        (plan.Mail, Reply(220, ("ok",)), ["Mail", "Rset", "Quit"]),
+        (plan.Rcpt, Reply(354, ("go on",)), ["Rcpt", "Rset", "Quit"]),
+    ],
+    ids=lambda v: getattr(v, "__name__", None) or str(getattr(v, "code", v)),
+)
+def test_a_wrong_positive_reply_stops_the_dialogue(
+    action: type, reply: Reply, last: list[str]
+) -> None:
+    outcomes = _copy(OK)
+    outcomes[action] = [reply]
+    names = _names(_drive(_options(), outcomes))
+    assert names[-len(last) :] == last
+    if action is not plan.Rcpt:
+        assert "Rcpt" not in names

@@ -20,7 +20,19 @@ from smtpprobe.core.transcript import FailureKind
 
 RULES_PATH = Path(smtpprobe.__file__).parent / "data" / "rules.yaml"
 ALLOWED_PLACEHOLDERS = frozenset(
-    {"host", "port", "security", "user", "sender", "recipient", "detail", "mechanisms", "stage"}
+    {
+        "host",
+        "port",
+        "security",
+        "user",
+        "sender",
+        "recipient",
+        "detail",
+        "mechanisms",
+        "stage",
+        "code",
+        "expected",
+    }
 )
 _JAPANESE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
 
@@ -70,7 +82,7 @@ def test_every_category_is_produced() -> None:
 
 
 def test_ok_rules_come_first_and_only_they_say_ok() -> None:
-    assert [rule.id for rule in RULES[:3]] == ["ok-open-relay", "ok", "ok-positive-reply"]
+    assert [rule.id for rule in RULES[:3]] == ["ok-without-auth", "ok", "ok-positive-reply"]
     assert all(rule.category != "ok" for rule in RULES[3:])
     assert all("ok" in rule.facts for rule in RULES[:2])
     # A positive reply is "ok" only in pasted text; a probe decides ok from the whole dialogue.
@@ -199,10 +211,24 @@ def test_distinctions(situation: Situation, category: str) -> None:
     assert found[0].category == category
 
 
-def test_open_relay_rule_wins_over_plain_ok() -> None:
+def test_relay_without_auth_rule_wins_over_plain_ok() -> None:
     found = first_match(RULES, Situation(code=250, facts=frozenset({"ok", "no-auth"})))
     assert found is not None
-    assert found[0].id == "ok-open-relay"
+    assert found[0].id == "ok-without-auth"
+
+
+@pytest.mark.parametrize("code", [220, 235, 250, 251, 334, 354])
+@pytest.mark.parametrize("phase", ["greeting", "ehlo", "starttls", "auth", "mail", "rcpt", "data"])
+def test_an_unexpected_positive_reply_is_a_protocol_error(phase: str, code: int) -> None:
+    # Whatever the stage and the code, a reply the stage does not allow is never "ok".
+    situation = Situation(phase=phase, code=code, facts=frozenset({"unexpected-reply"}))
+    found = first_match(RULES, situation)
+    assert found is not None and found[0].id == "unexpected-reply"
+
+
+def test_an_incomplete_dialogue_is_never_ok() -> None:
+    found = first_match(RULES, Situation(phase="ehlo", code=250, facts=frozenset({"incomplete"})))
+    assert found is not None and found[0].category == "protocol-error"
 
 
 def test_rule_ids_are_kebab_case() -> None:

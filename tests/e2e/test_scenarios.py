@@ -170,7 +170,10 @@ def test_untrusted_certificate_without_ca_file(smtp_double, cli) -> None:  # typ
     assert report["tls"]["verified"] is False and report["tls"]["certificate"]["subject"]
 
 
-def test_insecure_skips_verification(smtp_double, cli) -> None:  # type: ignore[no-untyped-def]
+def test_insecure_goes_on_but_still_names_the_certificate(smtp_double, cli) -> None:  # type: ignore[no-untyped-def]
+    # Issue 7, item 4: the double's CA is not trusted here, so the certificate is
+    # invalid; --insecure lets the dialogue go on, but the verdict names the certificate
+    # (exit 1), Gmail's settings are not offered and readiness is false.
     server = smtp_double("ok", security="implicit-tls")
     result = cli.run(
         "check",
@@ -184,10 +187,23 @@ def test_insecure_skips_verification(smtp_double, cli) -> None:  # type: ignore[
         "user@example.jp",
         "--json",
         "--insecure",
+        "--for",
+        "gmail",
         env={"SMTPPROBE_PASSWORD": "correct-horse-battery-staple"},
     )
-    assert result.code == 0, result.both
-    assert result.json()["tls"]["verified"] is False
+    assert result.code == 1, result.both
+    document = result.json()
+    assert document["verdict"]["category"] == "tls-certificate-invalid"
+    assert document["verdict"]["stage"] == "tls"
+    assert [f["id"] for f in document["verdict"]["findings"]] == ["insecure-continued"]
+    assert document["tls"]["verified"] is False
+    assert "local issuer" in document["tls"]["verify_error"]
+    assert document["tls"]["certificate"]["san"]  # the names the certificate carries
+    assert document["gmail_settings"] is None
+    assert document["gmail_readiness"]["ready"] is False
+    # The later stages were really tested, over a second connection.
+    rcpt = [s for s in document["steps"] if s["phase"] == "rcpt"]
+    assert rcpt and rcpt[-1]["reply"]["code"] == 250
 
 
 def test_connect_refused(cli, unused_port) -> None:  # type: ignore[no-untyped-def]
@@ -207,20 +223,26 @@ def test_connect_refused(cli, unused_port) -> None:  # type: ignore[no-untyped-d
     assert (verdict["category"], verdict["stage"]) == ("connect-refused", "connect")
 
 
-def test_unresolvable_host_is_dns_failure(cli) -> None:  # type: ignore[no-untyped-def]
-    # An empty label fails inside the resolver library, before any query leaves the machine.
+@pytest.mark.parametrize(
+    ("host", "words"),
+    [
+        ("smtp..example", "empty labels"),
+        ("a" * 64 + ".example", "63 characters"),
+        ("smtp.example.jp\nX", "control characters"),
+        ("smtp example.jp", "control characters"),
+        ("[smtp.example.jp]", "IPv6"),
+        ("::1:25:x", "not a host name"),
+    ],
+    ids=["empty-label", "long-label", "newline", "space", "brackets-name", "junk"],
+)
+def test_host_syntax_errors_are_usage_errors(cli, host, words) -> None:  # type: ignore[no-untyped-def]
+    # Issue 7, item 8: these never reach a resolver; they are the user's typo (exit 2).
     result = cli.run(
-        "check",
-        "--host",
-        "smtp..example",
-        "--user",
-        "u@example.jp",
-        "--json",
-        env={"SMTPPROBE_PASSWORD": "x"},
+        "check", "--host", host, "--user", "u@example.jp", env={"SMTPPROBE_PASSWORD": "x"}
     )
-    assert result.code == 3, result.both
-    verdict = result.json()["verdict"]
-    assert (verdict["category"], verdict["stage"]) == ("dns-failure", "resolve")
+    assert result.code == 2, result.both
+    assert words in result.err and "--host" in result.err
+    assert len(result.err.strip().splitlines()) == 1 and "Traceback" not in result.err
 
 
 def test_data_is_never_sent_without_send(smtp_double, cli) -> None:  # type: ignore[no-untyped-def]

@@ -1,0 +1,202 @@
+"""One SMTP client connection: commands out, strictly parsed replies in, TLS on demand.
+
+This replaces aiosmtplib's ``SMTP``/``SMTPProtocol`` pair, which was in the
+way of a probe that must never call a broken server "ok": it reads a reply
+code with ``int(line[:3])`` (so ``" 250"`` is 25 and ``"-50"`` is -50), keeps
+only the last line's code, drops bytes that arrive while a reply is already
+parsed (so pipelined replies are lost), and lets the STARTTLS reply and the
+handshake that follows fail with the same exceptions, told apart only by
+their message text. Here the framing is ``smtpprobe.core.wire.ReplyReader``
+(pure, RFC 5321 section 4.2), and each failure is its own exception:
+
+    ReplyTimeout        no whole reply within the time limit (TimeoutError)
+    ConnectionClosed    the server closed or reset the connection (ConnectionError)
+    MalformedReply      the bytes are not an SMTP reply (ValueError)
+    StartTLSInjection   plaintext arrived after the 220 to STARTTLS (RFC 3207 §4.2)
+
+``smtpprobe.driver`` maps these, ``ssl`` and ``OSError`` to failure kinds in
+its one table.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import socket
+import ssl
+from typing import cast
+
+from smtpprobe.core.wire import MalformedReply, ReplyReader, WireReply
+
+__all__ = [
+    "ConnectionClosed",
+    "MalformedReply",
+    "ReplyTimeout",
+    "SMTPConnection",
+    "StartTLSInjection",
+    "open_connection",
+]
+
+
+class ReplyTimeout(TimeoutError):
+    """No complete reply arrived within the time limit."""
+
+
+class ConnectionClosed(ConnectionError):
+    """The server closed (FIN) or reset (RST) the connection; ``str()`` says which."""
+
+
+class StartTLSInjection(ssl.SSLError):
+    """Bytes followed the 220 reply to STARTTLS before the handshake (RFC 3207 section 4.2)."""
+
+
+class SMTPConnection(asyncio.Protocol):
+    """The asyncio protocol of one connection. Create it with ``open_connection``."""
+
+    def __init__(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._reader = ReplyReader()
+        self._replies: collections.deque[WireReply] = collections.deque()
+        self._error: BaseException | None = None
+        self._waiter: asyncio.Future[None] | None = None
+        self.transport: asyncio.Transport | None = None
+
+    # --- asyncio.Protocol ------------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.Transport, transport)
+
+    def data_received(self, data: bytes) -> None:
+        replies, error = self._reader.feed(data)
+        self._replies.extend(replies)
+        if error is not None:
+            self._fail(error)
+        self._wake()
+
+    def eof_received(self) -> bool:
+        self._fail(ConnectionClosed("the server closed the connection"))
+        return False  # close our side too
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if exc is None:
+            self._fail(ConnectionClosed("the server closed the connection"))
+        else:
+            reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+            self._fail(ConnectionClosed(f"connection lost ({reason})"))
+        self.transport = None
+
+    def _fail(self, error: BaseException) -> None:
+        if self._error is None:
+            self._error = error
+        self._wake()
+
+    def _wake(self) -> None:
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)
+
+    # --- the client side -------------------------------------------------------------------
+
+    @property
+    def ssl_object(self) -> ssl.SSLObject | None:
+        """The TLS session, once TLS is up."""
+        if self.transport is None:
+            return None
+        return cast("ssl.SSLObject | None", self.transport.get_extra_info("ssl_object"))
+
+    @property
+    def encrypted(self) -> bool:
+        """Whether the connection is protected by TLS right now."""
+        return self.ssl_object is not None
+
+    @property
+    def local_address(self) -> str | None:
+        """This side's IP address."""
+        if self.transport is None:
+            return None
+        name = self.transport.get_extra_info("sockname")
+        return str(name[0]) if name else None
+
+    def send(self, line: bytes) -> None:
+        """Write one command line (CRLF added). The caller has checked it for CR/LF."""
+        if self.transport is None or self.transport.is_closing():
+            raise self._error or ConnectionClosed("the connection is closed")
+        self.transport.write(line + b"\r\n")
+
+    def write(self, data: bytes) -> None:
+        """Write raw bytes (the message body after DATA)."""
+        if self.transport is None or self.transport.is_closing():
+            raise self._error or ConnectionClosed("the connection is closed")
+        self.transport.write(data)
+
+    async def read_reply(self, timeout: float) -> WireReply:
+        """The next reply; replies that arrived before an error are still returned first."""
+        try:
+            async with asyncio.timeout(timeout):
+                while not self._replies:
+                    if self._error is not None:
+                        raise self._error
+                    self._waiter = self._loop.create_future()
+                    await self._waiter
+        except TimeoutError:
+            raise ReplyTimeout(f"no reply within {timeout:g} s") from None
+        finally:
+            self._waiter = None
+        return self._replies.popleft()
+
+    async def start_tls(
+        self, context: ssl.SSLContext, server_hostname: str, timeout: float
+    ) -> None:
+        """Upgrade to TLS after the server's 220 to STARTTLS (RFC 3207)."""
+        if self._replies or self._reader.pending:
+            # RFC 3207 section 4.2: nothing may follow the 220 before the handshake;
+            # bytes here are either a broken server or an injection attempt.
+            raise StartTLSInjection("the server sent plaintext after its 220 reply to STARTTLS")
+        if self.transport is None:
+            raise self._error or ConnectionClosed("the connection is closed")
+        try:
+            async with asyncio.timeout(timeout):
+                transport = await self._loop.start_tls(
+                    self.transport,
+                    self,
+                    context,
+                    server_hostname=server_hostname,
+                    ssl_handshake_timeout=timeout + 1,
+                )
+        except TimeoutError:
+            raise ReplyTimeout(f"no TLS handshake within {timeout:g} s") from None
+        if transport is None:
+            raise ConnectionClosed("the connection closed during the TLS handshake")
+        self.transport = transport
+
+    def close(self) -> None:
+        """Drop the connection at once (no QUIT is owed after a failure)."""
+        if self.transport is not None:
+            self.transport.abort()
+            self.transport = None
+
+
+async def open_connection(
+    sock: socket.socket,
+    *,
+    context: ssl.SSLContext | None,
+    server_hostname: str,
+    timeout: float,
+) -> SMTPConnection:
+    """Wrap a connected socket; with ``context``, TLS from the first byte (RFC 8314)."""
+    loop = asyncio.get_running_loop()
+    try:
+        async with asyncio.timeout(timeout):
+            _, protocol = await loop.create_connection(
+                SMTPConnection,
+                sock=sock,
+                ssl=context,
+                server_hostname=server_hostname if context is not None else None,
+                ssl_handshake_timeout=timeout + 1 if context is not None else None,
+            )
+    except TimeoutError:
+        sock.close()
+        raise ReplyTimeout(f"no TLS handshake within {timeout:g} s") from None
+    except BaseException:
+        sock.close()
+        raise
+    return protocol

@@ -1,0 +1,260 @@
+"""Options are coerced and checked at every entry point (issue 7, items 2, 6 and 8).
+
+In-process: the CLI through typer's CliRunner and the Python API directly, against
+the double on loopback. A bad value is one line on stderr with exit code 2, never a
+traceback, never exit 4; a good value written the natural way works.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from smtpprobe.api import CheckOptions, check
+from smtpprobe.cli import app
+from smtpprobe.core.auth import Credentials
+from smtpprobe.core.spec import ProbeSpec
+from smtpprobe.core.transcript import Security
+from smtpprobe.driver import run_probe
+from smtpprobe.errors import ConfigError
+from smtpprobe.testing import DEFAULT_PASSWORD, DEFAULT_USER
+
+ENV = {"SMTPPROBE_PASSWORD": "x", "SMTPPROBE_CONFIG_DIR": "/nonexistent-smtpprobe-config"}
+
+
+def _run(*args: str, env: dict[str, str] | None = None) -> Any:
+    runner = CliRunner()
+    return runner.invoke(app, list(args), env={**ENV, **(env or {})}, catch_exceptions=False)
+
+
+def _usage_error(result: Any, *words: str) -> None:
+    assert result.exit_code == 2, result.output
+    err = result.stderr
+    assert "Traceback" not in result.output + err
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1, err
+    for word in words:
+        assert word in err, err
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["--ehlo", "evil\r\nRSET"], ["--ehlo"]),
+        (["--ehlo", "ホスト.example.jp"], ["--ehlo", "ASCII"]),
+        (["--ehlo", "two words"], ["--ehlo"]),
+        (["--from", "me\r\n@example.jp"], ["--from"]),
+        (["--from", "ユーザー@example.jp"], ["--from", "SMTPUTF8"]),
+        (["--to", "you@exa mple.jp"], ["--to"]),
+        (["--to", "<you@example.jp>"], ["--to"]),
+        (["--to", "no-at-sign"], ["--to"]),
+        (["--user", "u@example.jp\r\nMAIL FROM:<x@y>"], ["--user", "control"]),
+        (["--timeout", "nan"], ["--timeout"]),
+        (["--timeout", "inf"], ["--timeout"]),
+        (["--timeout", "0"], ["--timeout"]),
+        (["--phase-timeout", "nan"], ["--phase-timeout"]),
+        (["--phase-timeout", "-1"], ["--phase-timeout"]),
+        (["--egress-timeout", "nan"], ["--egress-timeout"]),
+        (["--host", "::1", "-4"], ["::1", "-4"]),
+        (["--host", "127.0.0.1", "-6"], ["127.0.0.1", "-6"]),
+        (["--source-address", "::1", "-4"], ["--source-address"]),
+        (["--source-address", "not-an-ip"], ["--source-address"]),
+        (["--host", "127.0.0.1:25", "--port", "26"], ["--port"]),
+        (["--proxy", "ftp://127.0.0.1:21"], ["--proxy"]),
+        (["--expect", "relay-denied,nonsense"], ["--expect", "nonsense"]),
+    ],
+    ids=lambda v: " ".join(v) if isinstance(v, list) else None,
+)
+def test_bad_values_are_usage_errors(args: list[str], words: list[str]) -> None:
+    base = ["check", "--user", "u@example.jp"]
+    if "--host" not in args:
+        base += ["--host", "127.0.0.1"]
+    _usage_error(_run(*base, *args), *words)
+
+
+def test_an_empty_password_is_never_sent_through_the_api(smtp_double: Any) -> None:
+    server = smtp_double("ok")
+    for password, token in (("", None), (None, "")):
+        with pytest.raises(ConfigError):
+            check(
+                CheckOptions(
+                    host=server.host,
+                    port=server.port,
+                    user=DEFAULT_USER,
+                    password=password,
+                    oauth_token=token,
+                    egress_lookup=False,
+                )
+            )
+    assert server.received == []
+
+
+@pytest.mark.parametrize("word", ["starttls", "STARTTLS", "tls"])
+def test_security_as_a_string_performs_starttls(smtp_double: Any, word: str) -> None:
+    # Issue 7, item 2: the natural call must upgrade before AUTH, never send it in clear.
+    server = smtp_double("ok", security="starttls")
+    report = check(
+        CheckOptions(
+            host=server.host,
+            port=server.port,
+            security=word,
+            user=DEFAULT_USER,
+            password=DEFAULT_PASSWORD,
+            ca_file=server.ca_file,
+            egress_lookup=False,
+            phase_timeout=2,
+            timeout=10,
+        )
+    )
+    assert report.verdict.category == "ok"
+    verbs = [line.split()[0].upper() for line in server.received]
+    assert verbs.index("STARTTLS") < verbs.index("AUTH")
+    assert report.transcript.target.security is Security.STARTTLS
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("security", "bogus"),
+        ("port", 0),
+        ("port", "587x"),
+        ("port", True),
+        ("timeout", float("nan")),
+        ("phase_timeout", -3),
+        ("family", "ipv5"),
+        ("host", "smtp..example.jp"),
+        ("expect", ("nonsense",)),
+    ],
+)
+def test_the_api_refuses_bad_values_before_connecting(
+    smtp_double: Any, field: str, value: object
+) -> None:
+    server = smtp_double("ok")
+    options: dict[str, Any] = {
+        "host": server.host,
+        "port": server.port,
+        "user": DEFAULT_USER,
+        "password": DEFAULT_PASSWORD,
+        "egress_lookup": False,
+        field: value,
+    }
+    with pytest.raises(ConfigError):
+        check(CheckOptions(**options))
+    assert server.received == []
+
+
+def test_the_api_takes_socket_family_constants(smtp_double: Any) -> None:
+    server = smtp_double("ok")
+    report = check(
+        CheckOptions(
+            host=server.host,
+            port=server.port,
+            user=DEFAULT_USER,
+            password=DEFAULT_PASSWORD,
+            ca_file=server.ca_file,
+            family=socket.AF_INET,
+            egress_lookup=False,
+        )
+    )
+    assert report.verdict.category == "ok"
+
+
+def test_the_driver_itself_refuses_auth_in_clear(smtp_double: Any) -> None:
+    # Defence in depth: even a spec that skipped validation cannot put the password
+    # on an unencrypted wire; the double proves that no AUTH line arrived.
+    server = smtp_double("ok", security="plain")
+    spec = ProbeSpec(
+        host=server.host,
+        port=server.port,
+        security=Security.PLAIN,
+        sender=DEFAULT_USER,
+        recipient="postmaster@gmail.com",
+        credentials=Credentials(DEFAULT_USER, DEFAULT_PASSWORD),
+        phase_timeout=2,
+        timeout=10,
+    )
+    with pytest.raises(ConfigError, match="unencrypted"):
+        asyncio.run(run_probe(spec))
+    assert not [line for line in server.received if line.upper().startswith("AUTH")]
+    assert any(line.upper().startswith("EHLO") for line in server.received)
+
+
+def test_host_with_port_and_brackets_are_accepted(smtp_double: Any) -> None:
+    server = smtp_double("ok")
+    result = _run(
+        "check",
+        "--host",
+        f"{server.host}:{server.port}",
+        "--user",
+        DEFAULT_USER,
+        "--ca-file",
+        str(server.ca_file),
+        "--no-egress-lookup",
+        "--json",
+        env={"SMTPPROBE_PASSWORD": DEFAULT_PASSWORD},
+    )
+    assert result.exit_code == 0, result.output
+    assert f'"port": {server.port}' in result.stdout
+    result = _run(
+        "check",
+        "--host",
+        "[::1]",
+        "--port",
+        "1",
+        "--user",
+        DEFAULT_USER,
+        "--no-egress-lookup",
+        "--phase-timeout",
+        "2",
+        "--json",
+    )
+    # Nothing listens on [::1]:1 (or IPv6 is off): the dialogue cannot start, exit 3.
+    assert result.exit_code == 3, result.output
+    assert '"host": "::1"' in result.stdout
+
+
+@pytest.mark.parametrize("word", ["ssl", "tls"])
+def test_gmail_words_for_security_on_the_command_line(smtp_double: Any, word: str) -> None:
+    server = smtp_double("ok", security="implicit-tls" if word == "ssl" else "starttls")
+    result = _run(
+        "check",
+        "--host",
+        server.host,
+        "--port",
+        str(server.port),
+        "--security",
+        word,
+        "--user",
+        DEFAULT_USER,
+        "--ca-file",
+        str(server.ca_file),
+        "--no-egress-lookup",
+        env={"SMTPPROBE_PASSWORD": DEFAULT_PASSWORD},
+    )
+    assert result.exit_code == 0, result.output
+
+
+def test_a_profile_files_password_env_is_read(smtp_double: Any, tmp_path: Any) -> None:
+    # The password is asked for after the profile is chosen, so a --profile FILE's own
+    # password_env counts (it used to be looked up among the built-in profiles only).
+    server = smtp_double("ok")
+    profile = tmp_path / "mine.yaml"
+    profile.write_text(
+        f"name: mine\nhost: {server.host}\nport: {server.port}\nsecurity: starttls\n"
+        "password_env: MINE_PASSWORD\n",
+        encoding="utf-8",
+    )
+    runner = CliRunner()
+    result = runner.invoke(
+        app,
+        ["check", "--profile", str(profile), "--user", DEFAULT_USER, "--ca-file",
+         str(server.ca_file), "--no-egress-lookup"],
+        env={"SMTPPROBE_CONFIG_DIR": "/nonexistent", "MINE_PASSWORD": DEFAULT_PASSWORD,
+             "SMTPPROBE_PASSWORD": None},
+        catch_exceptions=False,
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
