@@ -140,9 +140,9 @@ def _ms(start: float) -> float:
 
 def _reply(wire: WireReply) -> Reply:
     # RFC 5321 replies are ASCII and RFC 6531 allows UTF-8; Japanese servers still
-    # answer in ISO-2022-JP, Shift_JIS or EUC-JP, so decode each line as that.
-    text = "\n".join(decode_reply_text(line) for line in wire.lines)
-    return from_code_and_message(wire.code, text)
+    # answer in ISO-2022-JP, Shift_JIS or EUC-JP.
+    # The whole reply is decoded at once: more text makes a surer guess of the encoding.
+    return from_code_and_message(wire.code, decode_reply_text(b"\n".join(wire.lines)))
 
 
 def _dot_stuffed(message: bytes) -> bytes:
