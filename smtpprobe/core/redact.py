@@ -167,21 +167,32 @@ class Redactor:
     (the AUTH lines, the CRAM-MD5 digest); empty strings are ignored.
     """
 
-    __slots__ = ("_forms",)
+    __slots__ = ("_compiled", "_secrets")
 
     def __init__(self, secrets: Iterable[str] = ()) -> None:
-        unique: dict[str, _Form] = {}
-        for secret in secrets:
-            for form in _forms(secret) if secret else ():
-                unique.setdefault(form.pattern, form)
-        self._forms = tuple(
-            (re.compile(form.pattern), form.lead, form.alone) for form in unique.values()
-        )
+        # The patterns are built on first use: a probe makes a Redactor for its report
+        # whether or not anything is rendered, and building them costs milliseconds.
+        self._secrets = tuple(dict.fromkeys(s for s in secrets if s))
+        self._compiled: tuple[tuple[re.Pattern[str], frozenset[str], bool], ...] | None = None
+
+    def __repr__(self) -> str:
+        return f"Redactor({len(self._secrets)} secrets)"
+
+    def _patterns(self) -> tuple[tuple[re.Pattern[str], frozenset[str], bool], ...]:
+        if self._compiled is None:
+            unique: dict[str, _Form] = {}
+            for secret in self._secrets:
+                for form in _forms(secret):
+                    unique.setdefault(form.pattern, form)
+            self._compiled = tuple(
+                (re.compile(form.pattern), form.lead, form.alone) for form in unique.values()
+            )
+        return self._compiled
 
     def __call__(self, text: str) -> str:
         """``text`` with every secret form masked; overlapping forms become one mask."""
         spans: list[tuple[int, int]] = []
-        for regex, lead, alone in self._forms:
+        for regex, lead, alone in self._patterns():
             for match in regex.finditer(text):
                 start, end = match.span()
                 before = text[start - 1] if start else ""
@@ -203,4 +214,4 @@ class Redactor:
         return "".join(pieces)
 
     def __bool__(self) -> bool:
-        return bool(self._forms)
+        return bool(self._secrets) and bool(self._patterns())
