@@ -13,16 +13,21 @@ from pathlib import Path
 from typing import Any
 
 from smtpprobe.api import CheckOptions, Report, probe
+from smtpprobe.core.rules import Text
 from smtpprobe.core.transcript import Security
+from smtpprobe.render.columns import clip, table
+from smtpprobe.render.labels import category_label, note
+from smtpprobe.render.text import localized
+from smtpprobe.render.tone import Line, Tone, exit_tone, join, redact
 
-__all__ = ["DEMO_CASES", "DemoCase", "DemoRow", "format_demo", "run_demo"]
+__all__ = ["DEMO_CASES", "DemoCase", "DemoRow", "demo_lines", "format_demo", "run_demo"]
 
 
 @dataclass(frozen=True, slots=True)
 class DemoCase:
     """One demo row: which scenario to serve and how to probe it."""
 
-    label: str
+    label: Text
     scenario: str
     served_as: str | None = None  # the double's security mode (None: the scenario's)
     probe_as: str | None = None  # the probe's security mode (None: same as served)
@@ -30,34 +35,52 @@ class DemoCase:
 
 
 DEMO_CASES: tuple[DemoCase, ...] = (
-    DemoCase("credentials accepted, STARTTLS on 587", "ok", "starttls"),
-    DemoCase("credentials accepted, SSL on 465", "ok", "implicit-tls"),
-    DemoCase("wrong password", "auth-failed"),
-    DemoCase("OCN E041 relay denied", "relay-denied-ocn", options={"profile": "ocn"}),
     DemoCase(
-        "Sakura, client in Japan (127.0.0.1)",
+        Text("credentials accepted, STARTTLS 587", "認証成功（STARTTLS、587）"), "ok", "starttls"
+    ),
+    DemoCase(Text("credentials accepted, SSL 465", "認証成功（SSL、465）"), "ok", "implicit-tls"),
+    DemoCase(Text("wrong password", "パスワードの誤り"), "auth-failed"),
+    DemoCase(
+        Text("OCN E041 relay denied", "OCN の E041 中継拒否"),
+        "relay-denied-ocn",
+        options={"profile": "ocn"},
+    ),
+    DemoCase(
+        Text("Sakura, client in Japan", "さくら、国内から"),
         "geo-filter-sakura",
         options={"profile": "sakura", "source_address": "127.0.0.1"},
     ),
     DemoCase(
-        "Sakura, client abroad (127.0.0.2)",
+        Text("Sakura, client abroad (.0.2)", "さくら、国外から（.0.2）"),
         "geo-filter-sakura",
         options={"profile": "sakura", "source_address": "127.0.0.2"},
     ),
     DemoCase(
-        "AUTH sent before STARTTLS",
+        Text("AUTH sent before STARTTLS", "STARTTLS の前に AUTH"),
         "tls-required",
         "plain",
         options={"allow_plaintext_auth": True},
     ),
-    DemoCase("SSL chosen for a STARTTLS port", "ok", "starttls", "implicit-tls"),
-    DemoCase("STARTTLS chosen for an SSL port", "ok", "implicit-tls", "starttls"),
     DemoCase(
-        "sender not owned by the login", "sender-mismatch", options={"sender": "boss@example.jp"}
+        Text("SSL chosen for a STARTTLS port", "STARTTLS のポートに SSL"),
+        "ok",
+        "starttls",
+        "implicit-tls",
     ),
-    DemoCase("server offers no AUTH", "no-auth-offered"),
-    DemoCase("server busy at greeting", "greeting-421"),
-    DemoCase("server hangs after connect", "hang-after-connect"),
+    DemoCase(
+        Text("STARTTLS chosen for an SSL port", "SSL のポートに STARTTLS"),
+        "ok",
+        "implicit-tls",
+        "starttls",
+    ),
+    DemoCase(
+        Text("sender not owned by the login", "ログインと違う送信者"),
+        "sender-mismatch",
+        options={"sender": "boss@example.jp"},
+    ),
+    DemoCase(Text("server offers no AUTH", "サーバーが AUTH を提示しない"), "no-auth-offered"),
+    DemoCase(Text("server busy at greeting", "接続直後にサーバーが混雑"), "greeting-421"),
+    DemoCase(Text("server hangs after connect", "接続後にサーバーが無応答"), "hang-after-connect"),
 )
 
 
@@ -128,35 +151,61 @@ def run_demo(cases: tuple[DemoCase, ...] = DEMO_CASES) -> list[DemoRow]:
         return asyncio.run(_run_all(cases))
 
 
-def format_demo(rows: list[DemoRow], lang: str = "en") -> str:
-    """A short table: what was probed, the verdict category and stage, exit code, cause."""
-    header = ("case", "verdict", "stage", "exit")
-    table: list[tuple[str, str, str, str, str]] = []
+_TITLE = {
+    "en": "smtpprobe demo: a test double on loopback, probed for real (TLS, a fresh CA)",
+    "ja": "smtpprobe デモ: ループバック上のテスト用サーバーに実際に接続して判定します",
+}
+_HEADER = {
+    "en": ("case", "verdict", "stage", "exit"),
+    "ja": ("ケース", "判定", "段階", "終了コード"),
+}
+_SKIPPED = {"en": "(skipped)", "ja": "（実行できず）"}
+_FOOTER = {
+    "en": (
+        "Run one yourself: smtpprobe double --scenario geo-filter-sakura,",
+        "then run the 'try' line it prints.",
+    ),
+    "ja": (
+        "個別に試すには: smtpprobe double --scenario geo-filter-sakura",
+        "を実行し、表示される try の行を実行します。",
+    ),
+}
+WIDTH = 80  # the table fits a standard terminal
+
+
+def demo_lines(rows: list[DemoRow], lang: str = "en") -> list[Line]:
+    """The table: each case, its verdict, stage and exit code, and under it the remedy.
+
+    Every line fits ``WIDTH`` columns (wide characters count two); the remedy is the
+    first line of the verdict's remedy, cut with "…".
+    """
+    key = "ja" if lang == "ja" else "en"
+    table_rows: list[tuple[str, ...]] = [_HEADER[key]]
+    tones = [Tone.PLAIN, Tone.PLAIN]
+    remedies: list[str] = []
     for row in rows:
+        label = row.case.label.get(key)
         if row.report is None:
-            table.append((row.case.label, "(skipped)", "-", "-", row.error or ""))
+            table_rows.append((label, _SKIPPED[key], "-", "-"))
+            tones.append(Tone.WARN)
+            remedies.append(note(row.error or "", key))
             continue
         v = row.report.verdict
-        cause = v.cause.get(lang).split("\n")[0]
-        if len(cause) > 90:
-            cause = cause[:89] + "…"
-        table.append((row.case.label, v.category, v.stage or "-", str(int(v.exit_code)), cause))
-    widths = [max(len(header[i]), *(len(r[i]) for r in table)) for i in range(4)]
-    title = (
-        "smtpprobe demo: the test double on loopback, probed for real (TLS with a CA made now)"
-        if lang == "en"
-        else "smtpprobe デモ: ループバック上のテスト用サーバーに実際に接続して判定します"
-    )
-    lines = [title, ""]
-    lines.append("  ".join(h.ljust(widths[i]) for i, h in enumerate(header)) + "  cause")
-    lines.append("  ".join("-" * w for w in widths) + "  -----")
-    for r in table:
-        lines.append("  ".join(r[i].ljust(widths[i]) for i in range(4)) + "  " + r[4])
-    lines.append("")
-    lines.append(
-        "Run one yourself: smtpprobe double --scenario geo-filter-sakura, then the 'try' line."
-        if lang == "en"
-        else "個別に試すには: smtpprobe double --scenario geo-filter-sakura を実行し、"
-        "表示される try の行を実行します。"
-    )
-    return "\n".join(lines)
+        verdict = category_label(v.category, key, short=True)
+        table_rows.append((label, verdict, v.stage or "-", str(int(v.exit_code))))
+        tones.append(exit_tone(v.exit_code))
+        remedies.append(localized(v.remedy.get(key), row.report.transcript, key))
+    lines = [Line(clip(_TITLE[key], WIDTH)), Line("")]
+    aligned = table(table_rows)
+    lines += [Line(clip(text, WIDTH), tone) for text, tone in zip(aligned[:2], tones, strict=False)]
+    for text, tone, remedy in zip(aligned[2:], tones[2:], remedies, strict=True):
+        lines.append(Line(clip(text, WIDTH), tone))
+        lines.append(Line(clip(f"    → {remedy}", WIDTH)))
+    lines.append(Line(""))
+    lines += [Line(text) for text in _FOOTER[key]]
+    return redact(lines, *(row.report.redactor for row in rows if row.report is not None))
+
+
+def format_demo(rows: list[DemoRow], lang: str = "en") -> str:
+    """``demo_lines`` as plain text."""
+    return join(demo_lines(rows, lang))

@@ -21,6 +21,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TypeVar
 
+from smtpprobe.core.exitcode import ExitCode
+
 __all__ = [
     "EXIT_BROKEN_PIPE",
     "quiet_on_broken_pipe",
@@ -28,7 +30,7 @@ __all__ = [
     "stdout_reader_gone",
 ]
 
-EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE (13)
+EXIT_BROKEN_PIPE = ExitCode.BROKEN_PIPE  # 128 + SIGPIPE (13)
 
 T = TypeVar("T")
 

@@ -13,22 +13,13 @@ from __future__ import annotations
 import string
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from enum import IntEnum
 
 from smtpprobe.core.capabilities import parse_ehlo
+from smtpprobe.core.exitcode import ExitCode  # defined once, re-exported here
 from smtpprobe.core.rules import Rule, Situation, Text, first_match
 from smtpprobe.core.transcript import FailureKind, Phase, Step, Transcript
 
 __all__ = ["ExitCode", "Finding", "Verdict", "classify", "evidence_of", "fill", "situation_of"]
-
-
-class ExitCode(IntEnum):
-    """The process exit codes, documented in README."""
-
-    ACCEPTED = 0
-    REFUSED = 1
-    USAGE = 2
-    INCOMPLETE = 3
 
 
 @dataclass(frozen=True, slots=True)

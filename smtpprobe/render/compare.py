@@ -10,13 +10,16 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from smtpprobe import __version__
+from smtpprobe.render.columns import table
 from smtpprobe.render.json import report_to_dict
-from smtpprobe.render.text import format_readiness
+from smtpprobe.render.labels import category_label
+from smtpprobe.render.text import readiness_lines
+from smtpprobe.render.tone import Line, Tone, exit_tone, join
 
 if TYPE_CHECKING:
     from smtpprobe.api import Comparison
 
-__all__ = ["COMPARE_SCHEMA", "format_compare_json", "format_compare_text"]
+__all__ = ["COMPARE_SCHEMA", "compare_lines", "format_compare_json", "format_compare_text"]
 
 COMPARE_SCHEMA = "smtpprobe/compare/v1"
 
@@ -25,31 +28,42 @@ _HEADERS = {
     "ja": ("経路", "接続元アドレス", "国", "停止段階", "判定"),
 }
 _CONCLUSION = {"en": "Conclusion", "ja": "結論"}
+_LOCAL = {"en": "{} (local)", "ja": "{}（ローカル）"}
 
 
-def format_compare_text(result: Comparison, lang: str = "en") -> str:
-    """The table of routes and the conclusion (not yet redacted: the CLI redacts)."""
-    rows: list[tuple[str, ...]] = [_HEADERS.get(lang, _HEADERS["en"])]
+def compare_lines(result: Comparison, lang: str = "en") -> list[Line]:
+    """The table of routes (each verdict toned by its exit code) and the conclusion.
+
+    Not yet redacted: the CLI redacts with every route's secrets.
+    """
+    key = "ja" if lang == "ja" else "en"
+    rows: list[tuple[str, ...]] = [_HEADERS[key]]
+    tones = [Tone.PLAIN, Tone.PLAIN]  # the header and its rule
     for route, report in zip(result.routes, result.reports, strict=True):
         origin = report.transcript.origin
         address = "?"
         if origin is not None:
-            address = origin.public_address or f"{origin.local_address or '?'} (local)"
+            address = origin.public_address or _LOCAL[key].format(origin.local_address or "?")
             if origin.public_address:
                 address += f" ({origin.method})"
         country = (origin.country if origin else None) or "-"
         stage = report.verdict.stage or "-"
-        rows.append((route.name, address, country, stage, report.verdict.category))
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    lines = ["  ".join(col.ljust(widths[i]) for i, col in enumerate(row)).rstrip() for row in rows]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    lines.append("")
-    lines.append(f"{_CONCLUSION.get(lang, 'Conclusion')}: {result.conclusion.text.get(lang)}")
+        verdict = category_label(report.verdict.category, lang)
+        rows.append((route.name, address, country, stage, verdict))
+        tones.append(exit_tone(report.verdict.exit_code))
+    lines = [Line(text, tone) for text, tone in zip(table(rows), tones, strict=True)]
+    lines.append(Line(""))
+    lines.append(Line(f"{_CONCLUSION[key]}: {result.conclusion.text.get(lang)}"))
     readiness = next((r.gmail_readiness for r in result.reports if r.gmail_readiness), None)
     if readiness is not None:
-        lines.append("")
-        lines.append(format_readiness(readiness, lang))
-    return "\n".join(lines)
+        lines.append(Line(""))
+        lines.extend(readiness_lines(readiness, lang))
+    return lines
+
+
+def format_compare_text(result: Comparison, lang: str = "en") -> str:
+    """The table of routes and the conclusion (not yet redacted: the CLI redacts)."""
+    return join(compare_lines(result, lang))
 
 
 def compare_to_dict(result: Comparison) -> dict[str, Any]:

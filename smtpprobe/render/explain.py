@@ -14,8 +14,16 @@ from smtpprobe import __version__
 from smtpprobe.core.bounce import Pasted
 from smtpprobe.core.explain import REFUSERS, Explanation
 from smtpprobe.render.json import reply_to_dict, verdict_to_dict
+from smtpprobe.render.labels import category_label
+from smtpprobe.render.tone import Line, join, reply_tone
 
-__all__ = ["EXPLAIN_SCHEMA", "explanations_to_dict", "format_explain_json", "format_explain_text"]
+__all__ = [
+    "EXPLAIN_SCHEMA",
+    "explain_lines",
+    "explanations_to_dict",
+    "format_explain_json",
+    "format_explain_text",
+]
 
 EXPLAIN_SCHEMA = "smtpprobe/explain/v1"
 
@@ -36,6 +44,7 @@ _LABELS = {
         "evidence": "Evidence",
         "codeonly": "Only the reply code was understood, not its text (no rule knew the words).",
         "profile": "Provider",
+        "rule": "{} (rule {})",
         "none": "No SMTP reply (a line like '550 5.7.1 …') was found in the input.",
     },
     "ja": {
@@ -54,43 +63,59 @@ _LABELS = {
         "evidence": "根拠",
         "codeonly": "本文を説明するルールがなく、応答コードのみから判断しました。",
         "profile": "プロバイダー",
+        "rule": "{}（ルール {}）",
         "none": "入力に SMTP の応答(「550 5.7.1 …」のような行)が見つかりませんでした。",
     },
 }
 
 
-def format_explain_text(explanations: list[Explanation], lang: str = "en") -> str:
-    """Each reply, then its verdict: category, who refused, retry, cause, remedy, evidence."""
-    labels = _LABELS[lang]
+def explain_lines(explanations: list[Explanation], lang: str = "en") -> list[Line]:
+    """Each reply (toned as a reply), then its verdict: category, who refused, retry, cause,
+    remedy, evidence."""
+    labels = _LABELS["ja" if lang == "ja" else "en"]
     if not explanations:
-        return labels["none"]
-    out: list[str] = []
+        return [Line(labels["none"])]
+    out: list[Line] = []
     total = len(explanations)
     for number, item in enumerate(explanations, 1):
         found, verdict = item.found, item.verdict
         head = f"{labels['reply']} {number} {labels['of']} {total}"
         if found.wrapper:
             head += f'  ({labels["after"]} "{found.wrapper}")'
-        out.append(head)
-        out.extend(f"  S: {line}" for line in found.reply.display().split("\n"))
-        out.append(f"  {labels['category']}: {verdict.category}")
+        out.append(Line(head))
+        tone = reply_tone(found.reply.code)
+        out.extend(Line(f"  S: {line}", tone) for line in found.reply.display().split("\n"))
+        out.append(Line(f"  {labels['category']}: {category_label(verdict.category, lang)}"))
         refuser = REFUSERS[item.refuser].get(lang)
         if found.host:
             refuser += f" — {labels['host']} {found.host}"
-        out.append(f"  {labels['refuser']}: {refuser}")
+        out.append(Line(f"  {labels['refuser']}: {refuser}"))
         if found.stage:
-            out.append(f"  {labels['stage']}: {found.stage}")
+            out.append(Line(f"  {labels['stage']}: {found.stage}"))
         if item.profile:
-            out.append(f"  {labels['profile']}: {item.profile}")
-        out.append(f"  {labels['retry']}: {labels['yes'] if verdict.retryable else labels['no']}")
-        out.append(f"  {labels['cause']}: {verdict.cause.get(lang)}")
-        out.append(f"  {labels['remedy']}: {verdict.remedy.get(lang)}")
+            out.append(Line(f"  {labels['profile']}: {item.profile}"))
+        retry = labels["yes"] if verdict.retryable else labels["no"]
+        out.append(Line(f"  {labels['retry']}: {retry}"))
+        out.extend(
+            Line(f"  {labels['cause']}: {part}") for part in verdict.cause.get(lang).split("\n")
+        )
+        out.extend(
+            Line(f"  {labels['remedy']}: {part}") for part in verdict.remedy.get(lang).split("\n")
+        )
         if verdict.fallback:
-            out.append(f"  {labels['codeonly']}")
+            out.append(Line(f"  {labels['codeonly']}"))
         if verdict.evidence:
-            out.append(f"  {labels['evidence']}: {verdict.evidence} (rule {verdict.rule_id})")
-        out.append("")
-    return "\n".join(out).rstrip()
+            evidence = labels["rule"].format(verdict.evidence, verdict.rule_id)
+            out.append(Line(f"  {labels['evidence']}: {evidence}"))
+        out.append(Line(""))
+    while out and not out[-1].text:
+        out.pop()
+    return out
+
+
+def format_explain_text(explanations: list[Explanation], lang: str = "en") -> str:
+    """``explain_lines`` as plain text."""
+    return join(explain_lines(explanations, lang))
 
 
 def explanations_to_dict(pasted: Pasted, explanations: list[Explanation]) -> dict[str, Any]:

@@ -1,31 +1,66 @@
-"""The readable report: transcript (client and server lines marked), TLS, timings, verdict."""
+"""The readable report: transcript (client and server lines marked), TLS, timings, verdict.
+
+``text_lines`` builds it as toned lines (``smtpprobe.render.tone``) so that a
+terminal can colour failures and the verdict; ``format_text`` is the plain text.
+Server replies and commands (``S:``/``C:``) are shown as they are in every
+language; everything smtpprobe itself says is in the chosen one.
+"""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
 from smtpprobe.core.readiness import GmailReadiness
-from smtpprobe.core.transcript import Origin, Phase, Step, TLSInfo
+from smtpprobe.core.transcript import Origin, Phase, Step, TLSInfo, Transcript
+from smtpprobe.render.labels import category_label, note
+from smtpprobe.render.tone import Line, Tone, exit_tone, join, redact, reply_tone
 
 if TYPE_CHECKING:
     from smtpprobe.api import Report
 
-__all__ = ["format_origin", "format_readiness", "format_text", "format_verdict"]
+__all__ = [
+    "format_origin",
+    "format_readiness",
+    "format_text",
+    "format_verdict",
+    "localized",
+    "readiness_lines",
+    "text_lines",
+    "verdict_lines",
+]
 
-_LABELS = {
+_LABELS: dict[str, dict[str, str]] = {
     "en": {
+        "profile": "profile",
+        "user": "user",
+        "from": "from",
+        "to": "to",
+        "noauth": "no AUTH (--no-auth)",
+        "resolved": "resolved to {}",
+        "connected": "connected to {}",
+        "connect_failed": "to {}",
+        "handshake": "handshake done",
+        "pipelined": "(PIPELINING, RFC 2920: the commands after EHLO went out as one flight)",
+        "certificate": "certificate",
+        "verified": "verified",
+        "not_verified": "NOT verified ({})",
+        "verify_off": "verification off",
+        "subject": "subject",
+        "issuer": "issuer",
+        "expires": "expires",
         "verdict": "Verdict",
-        "stage": "at",
+        "stage": "{} (at {})",
         "retry": "retrying later may help",
         "noretry": "retrying the same way will not help",
         "cause": "Cause",
         "remedy": "Remedy",
         "evidence": "Evidence",
+        "rule": "{} (rule {})",
         "codeonly": "Only the reply code was understood, not its text.",
         "gmail": 'Gmail "Send mail as" settings (Settings > Accounts > Send mail as):',
         "server": "SMTP Server",
         "port": "Port",
-        "user": "Username",
+        "username": "Username",
         "password": "Password",
         "pwtext": "(the password you just tested)",
         "finding": "Finding",
@@ -39,24 +74,48 @@ _LABELS = {
         "via": "via",
         "readiness": "Gmail readiness",
         "expected": "Expected",
-        "met": {True: "met (exit 0)", False: "NOT met"},
-        "ready": {True: "ready", False: "not ready", None: "not shown by this probe"},
+        "met": "met (exit 0)",
+        "not_met": "NOT met",
+        "ready": "ready",
+        "not_ready": "not ready",
+        "unknown_ready": "not shown by this probe",
+        "port-speaks:implicit-tls": "the port speaks TLS from the first byte (implicit TLS, "
+        "Gmail's SSL)",
+        "port-speaks:plaintext-smtp": "the port speaks plaintext SMTP (STARTTLS or plain)",
     },
     "ja": {
+        "profile": "プロファイル",
+        "user": "ユーザー",
+        "from": "送信者",
+        "to": "宛先",
+        "noauth": "認証なし（--no-auth）",
+        "resolved": "{} に解決",
+        "connected": "{} に接続しました",
+        "connect_failed": "{} への接続",
+        "handshake": "ハンドシェイク完了",
+        "pipelined": "（PIPELINING（RFC 2920）: EHLO のあとのコマンドをまとめて送りました）",
+        "certificate": "証明書",
+        "verified": "検証済み",
+        "not_verified": "未検証（{}）",
+        "verify_off": "検証なし",
+        "subject": "サブジェクト",
+        "issuer": "発行者",
+        "expires": "有効期限",
         "verdict": "判定",
-        "stage": "段階",
+        "stage": "{}、段階 {}",
         "retry": "時間をおいて再試行すると解決する可能性があります",
         "noretry": "同じ設定のまま再試行しても解決しません",
         "cause": "原因",
         "remedy": "対処",
         "evidence": "根拠",
-        "codeonly": "応答コードのみから判断しました(本文は認識できませんでした)。",
-        "gmail": "Gmail の「他のメールアドレスを追加」(設定 > アカウント > 名前)に入力する値:",
+        "rule": "{}（ルール {}）",
+        "codeonly": "応答コードのみから判断しました（本文は認識できませんでした）。",
+        "gmail": "Gmail の「他のメールアドレスを追加」（設定 > アカウント > 名前）に入力する値:",
         "server": "SMTP サーバー",
         "port": "ポート",
-        "user": "ユーザー名",
+        "username": "ユーザー名",
         "password": "パスワード",
-        "pwtext": "(いま確認したパスワード)",
+        "pwtext": "（いま確認したパスワード）",
         "finding": "指摘",
         "origin": "接続元",
         "unknown": "不明",
@@ -68,67 +127,110 @@ _LABELS = {
         "via": "経由",
         "readiness": "Gmail からの送信の準備",
         "expected": "期待した判定",
-        "met": {True: "一致（終了コード 0）", False: "不一致"},
-        "ready": {True: "準備完了", False: "未完了", None: "この確認だけでは判断できません"},
+        "met": "一致（終了コード 0）",
+        "not_met": "不一致",
+        "ready": "準備完了",
+        "not_ready": "未完了",
+        "unknown_ready": "この確認だけでは判断できません",
+        "port-speaks:implicit-tls": "このポートは接続直後から TLS で話します（SSL、implicit-tls）",
+        "port-speaks:plaintext-smtp": "このポートは平文の SMTP で話します（STARTTLS または plain）",
     },
 }
+
+
+def _labels(lang: str) -> dict[str, str]:
+    return _LABELS["ja" if lang == "ja" else "en"]
 
 
 def _ms(step: Step) -> str:
     return "" if step.elapsed_ms is None else f"{step.elapsed_ms:8.1f} ms"
 
 
-def _tls_line(tls: TLSInfo) -> list[str]:
-    status = (
-        "verified" if tls.verified else f"NOT verified ({tls.verify_error or 'verification off'})"
-    )
-    lines = [f"    TLS  {tls.version or '?'}  {tls.cipher or '?'}  certificate {status}"]
+def localized(text: str, transcript: Transcript, lang: str) -> str:
+    """A rule's cause or remedy with the English failure details it quotes put in ``lang``.
+
+    Rules fill ``{detail}`` with the failure's own words (``no reply within 2 s``);
+    in Japanese those become Japanese, or a quotation when they are a library's.
+    """
+    if lang != "ja":
+        return text
+    details = {s.failure.detail for s in transcript.steps if s.failure and s.failure.detail}
+    if transcript.tls is not None and transcript.tls.verify_error:
+        details.add(transcript.tls.verify_error)
+    for detail in sorted(details, key=len, reverse=True):
+        if len(detail) >= 4 and detail in text:
+            text = text.replace(detail, note(detail, lang))
+    return text
+
+
+def _tls_lines(tls: TLSInfo, lang: str) -> list[Line]:
+    labels = _labels(lang)
+    if tls.verified:
+        status = labels["verified"]
+    else:
+        reason = note(tls.verify_error, lang) if tls.verify_error else labels["verify_off"]
+        status = labels["not_verified"].format(reason)
+    tone = Tone.PLAIN if tls.verified else Tone.BAD
+    head = f"    TLS  {tls.version or '?'}  {tls.cipher or '?'}  {labels['certificate']} {status}"
+    lines = [Line(head, tone)]
     if tls.subject:
-        lines.append(f"         subject {tls.subject}")
+        lines.append(Line(f"         {labels['subject']} {tls.subject}"))
     if tls.san:
-        lines.append(f"         SAN     {', '.join(tls.san[:6])}{' …' if len(tls.san) > 6 else ''}")
+        more = " …" if len(tls.san) > 6 else ""
+        lines.append(Line(f"         SAN     {', '.join(tls.san[:6])}{more}"))
     if tls.issuer:
-        lines.append(f"         issuer  {tls.issuer}")
+        lines.append(Line(f"         {labels['issuer']} {tls.issuer}"))
     if tls.not_after:
-        lines.append(f"         expires {tls.not_after}")
+        lines.append(Line(f"         {labels['expires']} {tls.not_after}"))
     return lines
 
 
-def _step_lines(step: Step, tls: TLSInfo | None) -> list[str]:
-    out: list[str] = []
+# Phases whose note is shown on their own line above (resolve, connect, TLS).
+_NOTED_ABOVE = frozenset({Phase.RESOLVE, Phase.CONNECT, Phase.TLS})
+
+
+def _step_lines(step: Step, tls: TLSInfo | None, lang: str) -> list[Line]:
+    labels = _labels(lang)
+    out: list[Line] = []
     phase = step.phase.value
+    shown = note(step.note or "", lang)
     if step.phase is Phase.RESOLVE:
-        text = f"resolved to {step.note}" if step.failure is None else ""
-        out.append(f"  * {phase:<9} {text}".rstrip() + f"  {_ms(step)}")
+        text = labels["resolved"].format(shown) if step.failure is None else ""
+        out.append(Line(f"  * {phase:<9} {text}".rstrip() + f"  {_ms(step)}"))
     elif step.phase is Phase.CONNECT:
-        text = f"connected to {step.note}" if step.failure is None else f"to {step.note}"
-        out.append(f"  * {phase:<9} {text}  {_ms(step)}")
+        key = "connected" if step.failure is None else "connect_failed"
+        out.append(Line(f"  * {phase:<9} {labels[key].format(shown)}  {_ms(step)}"))
     elif step.phase is Phase.TLS and step.failure is None:
-        out.append(f"  * {phase:<9} handshake done  {_ms(step)}".rstrip())
+        out.append(Line(f"  * {phase:<9} {labels['handshake']}  {_ms(step)}".rstrip()))
         if tls is not None:
-            out.extend(_tls_line(tls))
-    if step.command is not None:
-        out.append(f"  C: {step.command}")
+            out.extend(_tls_lines(tls, lang))
+    if step.command is not None:  # as sent; "(…)" is a description of ours, not a command
+        command = note(step.command, lang) if step.command.startswith("(") else step.command
+        out.append(Line(f"  C: {command}"))
     if step.reply is not None:
         timing = _ms(step)
+        tone = reply_tone(step.reply.code)
         reply_lines = step.reply.display().split("\n")
-        for i, line in enumerate(reply_lines):
+        for i, text in enumerate(reply_lines):
             suffix = f"  {timing}" if i == len(reply_lines) - 1 and timing else ""
-            out.append(f"  S: {line}{suffix}")
+            out.append(Line(f"  S: {text}{suffix}", tone))
     if step.failure is not None:
-        detail = f": {step.failure.detail}" if step.failure.detail else ""
-        out.append(f"  ! {phase:<9} {step.failure.kind.value}{detail}  {_ms(step)}".rstrip())
+        detail = f": {note(step.failure.detail, lang)}" if step.failure.detail else ""
+        text = f"  ! {phase:<9} {step.failure.kind.value}{detail}  {_ms(step)}".rstrip()
+        out.append(Line(text, Tone.BAD))
     if step.phase is Phase.SECURITY_CHECK and step.note:
-        out.append(f"    → {step.note}")
+        out.append(Line(f"    → {labels.get(step.note) or note(step.note, lang)}"))
+    elif step.note and step.note != "pipelined" and step.phase not in _NOTED_ABOVE:
+        out.append(Line(f"    → {note(step.note, lang)}", Tone.WARN))
     return out
 
 
 def format_origin(origin: Origin | None, lang: str, proxy: str | None = None) -> list[str]:
     """Where the probe came from: local and public address, how learned, country."""
-    labels = _LABELS[lang]
+    labels = _labels(lang)
     if origin is None:
         return []
-    unknown = str(labels["unknown"])
+    unknown = labels["unknown"]
     public = origin.public_address or unknown
     how = f" ({origin.method})" if origin.public_address else ""
     country = origin.country or unknown
@@ -140,76 +242,105 @@ def format_origin(origin: Origin | None, lang: str, proxy: str | None = None) ->
     ]
     if origin.echoed_address and origin.echoed_address != origin.public_address:
         lines.append(f"          {labels['echo']}: {origin.echoed_address}")
-    lines.extend(f"          ({note})" for note in origin.notes)
+    open_, close = ("（", "）") if lang == "ja" else ("(", ")")
+    lines.extend(f"          {open_}{note(text, lang)}{close}" for text in origin.notes)
+    return lines
+
+
+def readiness_lines(readiness: GmailReadiness, lang: str) -> list[Line]:
+    """The Gmail readiness section: ready or not, why, and how to test from abroad."""
+    labels = _labels(lang)
+    state, tone = {
+        True: (labels["ready"], Tone.GOOD),
+        False: (labels["not_ready"], Tone.BAD),
+        None: (labels["unknown_ready"], Tone.WARN),
+    }[readiness.ready]
+    lines = [Line(f"{labels['readiness']}: {state}", tone)]
+    lines.extend(Line(f"  - {reason.text.get(lang)}") for reason in readiness.reasons)
+    if readiness.ready is not True:
+        for command in readiness.test_command.split("\n"):
+            shell, hash_, comment = command.partition("   # ")
+            if hash_:
+                command = f"{shell}{hash_}{note(comment, lang)}"
+            lines.append(Line(f"    $ {command}"))
     return lines
 
 
 def format_readiness(readiness: GmailReadiness, lang: str) -> str:
-    """The Gmail readiness section: ready or not, why, and how to test from abroad."""
-    labels = _LABELS[lang]
-    states = labels["ready"]
-    assert isinstance(states, dict)
-    lines = [f"{labels['readiness']}: {states[readiness.ready]}"]
-    lines.extend(f"  - {reason.text.get(lang)}" for reason in readiness.reasons)
-    if readiness.ready is not True:
-        lines.extend(f"    $ {line}" for line in readiness.test_command.split("\n"))
-    return "\n".join(lines)
+    """``readiness_lines`` as plain text."""
+    return join(readiness_lines(readiness, lang))
+
+
+def verdict_lines(report: Report, lang: str) -> list[Line]:
+    """The verdict block: category, stage, retry advice, cause, remedy, evidence, expectation."""
+    labels = _labels(lang)
+    v = report.verdict
+    t = report.transcript
+    head = category_label(v.category, lang)
+    if v.stage:
+        head = labels["stage"].format(head, v.stage)
+    lines = [Line(f"{labels['verdict']}: {head}", exit_tone(v.exit_code))]
+    if not v.ok:
+        lines.append(Line(f"  {labels['retry'] if v.retryable else labels['noretry']}"))
+    lines.append(Line(f"  {labels['cause']}: {localized(v.cause.get(lang), t, lang)}"))
+    lines.append(Line(f"  {labels['remedy']}: {localized(v.remedy.get(lang), t, lang)}"))
+    for finding in v.findings:
+        message = localized(finding.message.get(lang), t, lang)
+        lines.append(Line(f"  {labels['finding']} [{finding.id}]: {message}", Tone.WARN))
+    if v.fallback:
+        lines.append(Line(f"  {labels['codeonly']}"))
+    if v.evidence:
+        lines.append(
+            Line(f"  {labels['evidence']}: {labels['rule'].format(v.evidence, v.rule_id)}")
+        )
+    if report.expect:
+        met = labels["met"] if report.expect_met else labels["not_met"]
+        tone = Tone.GOOD if report.expect_met else Tone.BAD
+        lines.append(Line(f"{labels['expected']}: {', '.join(report.expect)} — {met}", tone))
+    return [Line(part, line.tone) for line in lines for part in line.text.split("\n")]
 
 
 def format_verdict(report: Report, lang: str) -> str:
-    """The verdict block alone: category, stage, retry advice, cause, remedy, evidence."""
-    labels = _LABELS[lang]
-    v = report.verdict
-    stage = f" ({labels['stage']} {v.stage})" if v.stage else ""
-    retry = labels["retry"] if v.retryable else labels["noretry"]
-    lines = [f"{labels['verdict']}: {v.category}{stage}"]
-    if not v.ok:
-        lines.append(f"  {retry}")
-    lines.append(f"  {labels['cause']}: {v.cause.get(lang)}")
-    lines.append(f"  {labels['remedy']}: {v.remedy.get(lang)}")
-    for finding in v.findings:
-        lines.append(f"  {labels['finding']} [{finding.id}]: {finding.message.get(lang)}")
-    if v.fallback:
-        lines.append(f"  {labels['codeonly']}")
-    if v.evidence:
-        lines.append(f"  {labels['evidence']}: {v.evidence} (rule {v.rule_id})")
-    if report.expect:
-        met = labels["met"]
-        assert isinstance(met, dict)
-        lines.append(f"{labels['expected']}: {', '.join(report.expect)} — {met[report.expect_met]}")
-    return "\n".join(lines)
+    """The verdict block alone, as plain text."""
+    return join(verdict_lines(report, lang))
+
+
+def text_lines(report: Report, lang: str = "en") -> list[Line]:
+    """The whole human-readable report as toned lines, redacted."""
+    labels = _labels(lang)
+    t = report.transcript
+    target = t.target
+    profile = f"  {labels['profile']} {report.profile.name}" if report.profile else ""
+    lines = [Line(f"smtpprobe → {target.host}:{target.port} ({target.security.value}){profile}")]
+    envelope = f"{labels['from']} <{t.sender}>  {labels['to']} <{t.recipient}>"
+    who = f"{labels['user']} {t.username}" if t.username else labels["noauth"]
+    lines.append(Line(f"  {who}  {envelope}"))
+    lines.extend(Line(text) for text in format_origin(t.origin, lang, target.proxy))
+    for step in t.steps:
+        lines.extend(_step_lines(step, t.tls, lang))
+    if t.tls is not None and not any(s.phase is Phase.TLS and s.failure is None for s in t.steps):
+        lines.extend(_tls_lines(t.tls, lang))  # a certificate seen on a second, unverified look
+    if any(step.note == "pipelined" for step in t.steps):
+        lines.append(Line(f"  {labels['pipelined']}"))
+    lines.append(Line(""))
+    lines.extend(verdict_lines(report, lang))
+    gmail = report.gmail_settings
+    if gmail is not None:
+        lines.append(Line(""))
+        lines.append(Line(labels["gmail"]))
+        lines.append(Line(f"  {labels['server']}: {gmail.smtp_server}"))
+        lines.append(Line(f"  {labels['port']}: {gmail.port}"))
+        lines.append(Line(f"  {labels['username']}: {gmail.username}"))
+        lines.append(Line(f"  {labels['password']}: {labels['pwtext']}"))
+        lines.append(Line(f"  ◉ {gmail.label['ja' if lang == 'ja' else 'en']}", Tone.GOOD))
+        if report.profile is not None and report.profile.gmail_notes is not None:
+            lines.extend(Line(f"  {p}") for p in report.profile.gmail_notes.get(lang).split("\n"))
+    if report.gmail_readiness is not None:
+        lines.append(Line(""))
+        lines.extend(readiness_lines(report.gmail_readiness, lang))
+    return redact(lines, report.redactor)
 
 
 def format_text(report: Report, lang: str = "en") -> str:
     """The whole human-readable report, redacted."""
-    t = report.transcript
-    target = t.target
-    profile = f"  profile {report.profile.name}" if report.profile else ""
-    lines = [f"smtpprobe → {target.host}:{target.port} ({target.security.value}){profile}"]
-    if t.username:
-        lines.append(f"  user {t.username}  from <{t.sender}>  to <{t.recipient}>")
-    else:
-        lines.append(f"  no AUTH (--no-auth)  from <{t.sender}>  to <{t.recipient}>")
-    lines.extend(format_origin(t.origin, lang, target.proxy))
-    for step in t.steps:
-        lines.extend(_step_lines(step, t.tls))
-    if t.tls is not None and not any(s.phase is Phase.TLS and s.failure is None for s in t.steps):
-        lines.extend(_tls_line(t.tls))  # a certificate seen on a second, unverified look
-    lines.append("")
-    lines.append(format_verdict(report, lang))
-    gmail = report.gmail_settings
-    if gmail is not None:
-        labels = _LABELS[lang]
-        lines.append("")
-        lines.append(str(labels["gmail"]))
-        lines.append(f"  {labels['server']}: {gmail.smtp_server}")
-        lines.append(f"  {labels['port']}: {gmail.port}")
-        lines.append(f"  {labels['user']}: {gmail.username}")
-        lines.append(f"  {labels['password']}: {labels['pwtext']}")
-        lines.append(f"  ◉ {gmail.label[lang]}")
-        if report.profile is not None and report.profile.gmail_notes is not None:
-            lines.append(f"  {report.profile.gmail_notes.get(lang)}")
-    if report.gmail_readiness is not None:
-        lines.append("")
-        lines.append(format_readiness(report.gmail_readiness, lang))
-    return report.redactor("\n".join(lines))
+    return join(text_lines(report, lang))

@@ -1,0 +1,479 @@
+"""The command line's options, declared once, and their translation into values.
+
+Names, metavars, help texts and examples of every command (``cli`` only wires
+them), and ``check_options`` and ``read_paste``, which turn what was typed into
+what ``smtpprobe.api`` takes. ``check`` and ``compare`` share most options;
+declaring each one here keeps their names and help texts from drifting apart.
+Option names are an interface (users' scripts depend on them): rename none.
+Cheap to import, as ``--help`` needs it.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable, Mapping
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from smtpprobe import __version__
+
+if TYPE_CHECKING:
+    from smtpprobe.api import CheckOptions, Route
+    from smtpprobe.core.spec import PasswordSource
+
+__all__ = [
+    "ENVIRONMENT",
+    "ForWhom",
+    "Lang",
+    "ProbeSecurity",
+    "SecurityChoice",
+    "check_options",
+    "lang_of",
+    "parse_routes",
+    "read_paste",
+    "warn_config",
+    "warn_problems",
+]
+
+
+class SecurityChoice(StrEnum):
+    """``--security`` of the double: its three modes."""
+
+    implicit_tls = "implicit-tls"
+    starttls = "starttls"
+    plain = "plain"
+
+
+class ProbeSecurity(StrEnum):
+    """``--security`` of check/compare: the three modes, and Gmail's words for two of them."""
+
+    implicit_tls = "implicit-tls"
+    starttls = "starttls"
+    plain = "plain"
+    ssl = "ssl"  # Gmail's "Secured connection using SSL": implicit TLS
+    tls = "tls"  # Gmail's "Secured connection using TLS": STARTTLS
+
+
+class Lang(StrEnum):
+    en = "en"
+    ja = "ja"
+
+
+class ForWhom(StrEnum):
+    gmail = "gmail"
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        typer.echo(f"smtpprobe {__version__}")
+        raise typer.Exit()
+
+
+ENVIRONMENT = """\b
+Environment:
+  SMTPPROBE_PASSWORD          the password; a profile may name its own variable
+                              (password_env, e.g. OCN_MAIL_PASSWORD: see
+                              'smtpprobe profiles show NAME'); with neither, a
+                              hidden prompt on a terminal
+  SMTPPROBE_CONFIG_DIR        your profiles/ and rules/ folders
+                              (default: $XDG_CONFIG_HOME/smtpprobe or ~/.config/smtpprobe)
+  SMTPPROBE_EGRESS_RESOLVERS  HOST:PORT,... servers to ask for the public address
+  NO_COLOR                    no colour on a terminal
+
+The public-address (egress) lookup sends two DNS queries, from the probe's own
+address: to Google's ns1.google.com (216.239.32.10) and to OpenDNS's resolver
+(208.67.222.222). --no-egress-lookup turns it off.
+"""
+
+Version = Annotated[
+    bool,
+    typer.Option(
+        "--version", callback=_show_version, is_eager=True, help="Show the version and exit."
+    ),
+]
+ProfileName = Annotated[
+    str | None,
+    typer.Argument(metavar="PROFILE", help="Provider profile name (see 'smtpprobe profiles')."),
+]
+Host = Annotated[
+    str | None,
+    typer.Option(metavar="HOST", help="SMTP server: a name, an IP address, [IPv6] or HOST:PORT."),
+]
+Port = Annotated[int | None, typer.Option(metavar="PORT", min=1, max=65535, help="Port.")]
+Security = Annotated[
+    ProbeSecurity | None,
+    typer.Option(
+        metavar="MODE",
+        help="implicit-tls (465; Gmail's 'SSL'), starttls (587; Gmail's 'TLS') or plain; "
+        "Gmail's words ssl and tls are accepted too.",
+    ),
+]
+User = Annotated[str | None, typer.Option("--user", "-u", metavar="NAME", help="AUTH user name.")]
+PasswordEnv = Annotated[
+    str | None,
+    typer.Option(metavar="VAR", help="Read the password from this environment variable."),
+]
+PasswordStdin = Annotated[
+    bool,
+    typer.Option("--password-stdin", help="Read the password from the first line of stdin."),
+]
+OauthTokenEnv = Annotated[
+    str | None,
+    typer.Option(metavar="VAR", help="Read an OAuth 2.0 token (XOAUTH2) from this variable."),
+]
+Sender = Annotated[
+    str | None,
+    typer.Option("--from", metavar="ADDRESS", help="MAIL FROM (default: the user name)."),
+]
+Recipient = Annotated[
+    str | None,
+    typer.Option(
+        "--to",
+        metavar="ADDRESS",
+        help="RCPT TO (default: postmaster@gmail.com, outside your domain; nothing is sent).",
+    ),
+]
+NoAuth = Annotated[
+    bool,
+    typer.Option("--no-auth", help="Probe without AUTH (relay test; see --expect relay-denied)."),
+]
+Send = Annotated[bool, typer.Option("--send", help="Really send one minimal test message to --to.")]
+Timeout = Annotated[float, typer.Option(metavar="SECONDS", help="Time limit for the whole probe.")]
+PhaseTimeout = Annotated[
+    float,
+    typer.Option(metavar="SECONDS", help="Time limit for each step (connect, TLS, each reply)."),
+]
+CaFile = Annotated[
+    Path | None,
+    typer.Option(metavar="PEM", help="Also trust the CA certificates in this PEM file."),
+]
+Insecure = Annotated[
+    bool,
+    typer.Option(
+        "--insecure",
+        help="Go on after an invalid certificate to test the later stages; the verdict "
+        "still names the certificate (exit 1).",
+    ),
+]
+SourceAddress = Annotated[
+    str | None, typer.Option(metavar="IP", help="Connect from this local IP address.")
+]
+Ipv4 = Annotated[bool, typer.Option("--ipv4", "-4", help="Use IPv4 only.")]
+Ipv6 = Annotated[bool, typer.Option("--ipv6", "-6", help="Use IPv6 only.")]
+Ehlo = Annotated[
+    str | None,
+    typer.Option(metavar="NAME", help="EHLO name (default: the local address literal)."),
+]
+AllowPlaintextAuth = Annotated[
+    bool,
+    typer.Option("--allow-plaintext-auth", help="Allow AUTH over an unencrypted connection."),
+]
+NoPipelining = Annotated[
+    bool,
+    typer.Option(
+        "--no-pipelining",
+        help="Send one command at a time even when the server offers PIPELINING (RFC 2920).",
+    ),
+]
+ProfileFile = Annotated[
+    Path | None,
+    typer.Option("--profile", metavar="FILE", help="Use the profile in this YAML file."),
+]
+ExtraProfileFile = Annotated[
+    Path | None,
+    typer.Option("--profile", metavar="FILE", help="Also load this profile file."),
+]
+ProfileFiles = Annotated[
+    list[Path] | None,
+    typer.Option("--profile", metavar="FILE", help="Also load this profile file."),
+]
+Rules = Annotated[
+    list[Path] | None,
+    typer.Option("--rules", metavar="FILE", help="Extra rule file, tried first (repeatable)."),
+]
+Json = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
+Language = Annotated[
+    Lang | None,
+    typer.Option(metavar="en|ja", help="Language of the output (default: from the locale)."),
+]
+Proxy = Annotated[
+    str | None,
+    typer.Option(
+        metavar="URL",
+        help="Connect through this proxy: socks5://, socks5h:// (the proxy resolves the "
+        "server name), socks4://, socks4a:// or http:// (CONNECT); USER:PASS@ allowed.",
+    ),
+]
+NoEgressLookup = Annotated[
+    bool,
+    typer.Option(
+        "--no-egress-lookup",
+        help="Do not ask Google's and OpenDNS's DNS servers for the public address.",
+    ),
+]
+EgressTimeout = Annotated[
+    float,
+    typer.Option(metavar="SECONDS", help="Time limit for the public-address lookup."),
+]
+For = Annotated[
+    ForWhom | None,
+    typer.Option("--for", metavar="gmail", help="Also judge readiness for Gmail's 'Send mail as'."),
+]
+Expect = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--expect",
+        metavar="CATEGORY[,CATEGORY…]",
+        help="Exit 0 only when the verdict is one of these categories (e.g. relay-denied "
+        "with --no-auth); otherwise 1, or 3 when the dialogue could not be completed.",
+    ),
+]
+Routes = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--route",
+        metavar="ROUTE",
+        help="A route to probe from: direct, source:IP or proxy:URL (give two or more).",
+    ),
+]
+Scenario = Annotated[str, typer.Option(metavar="NAME", help="Scenario (see --list).")]
+DoublePort = Annotated[int, typer.Option(metavar="PORT", min=0, max=65535, help="0: any free.")]
+DoubleHost = Annotated[str, typer.Option(metavar="IP", help="Loopback address to listen on.")]
+DoubleSecurity = Annotated[
+    SecurityChoice | None,
+    typer.Option(metavar="MODE", help="implicit-tls, starttls or plain (default: the scenario's)."),
+]
+ListScenarios = Annotated[bool, typer.Option("--list", help="List the scenarios and exit.")]
+Duration = Annotated[
+    float | None,
+    typer.Option(
+        metavar="SECONDS", help="Stop after this long (default: at Ctrl-C, SIGTERM or SIGHUP)."
+    ),
+]
+Paste = Annotated[
+    str | None,
+    typer.Argument(
+        metavar="TEXT", help="The reply or bounce text; '-' or nothing to read standard input."
+    ),
+]
+Provider = Annotated[
+    str | None,
+    typer.Option(metavar="PROFILE", help="Profile of the server that sent it (e.g. sakura)."),
+]
+ProfileToShow = Annotated[str, typer.Argument(metavar="NAME", help="Profile name.")]
+RuleFile = Annotated[Path, typer.Argument(metavar="FILE", help="The rule file to validate.")]
+
+# The commands' help: what each does, examples, exit codes. (``\b`` keeps click
+# from re-wrapping the paragraph that follows.)
+ROOT_HELP = """Probe an SMTP submission server for real (EHLO, TLS, AUTH, MAIL, RCPT; never
+DATA unless --send) and explain any rejection in English and Japanese.
+
+\b
+Examples:
+  smtpprobe demo                    # the test double on loopback, offline
+  smtpprobe check ocn --user you@example.ocn.ne.jp
+  smtpprobe explain "550 5.7.1 <you@example.jp>... Command rejected"
+  smtpprobe profiles show sakura --lang ja
+
+Exit codes: 0 accepted, 1 refused, 2 usage error, 3 the dialogue could not be
+completed, 4 internal error (see each command's help).
+
+\b
+Shell completion:
+  smtpprobe --install-completion      # bash, zsh, fish or PowerShell
+  smtpprobe --show-completion bash    # print it, to install it by hand
+"""
+
+CHECK_HELP = """Run one real SMTP dialogue and print the transcript and the verdict.
+
+\b
+Examples:
+  smtpprobe check ocn --user you@example.ocn.ne.jp        # asks for the password
+  SMTPPROBE_PASSWORD=... smtpprobe check sakura --host www1234.sakura.ne.jp \\
+      --user you@example.jp --lang ja
+  smtpprobe check --host smtp.example.jp --port 465 --security ssl --user you@example.jp
+  smtpprobe check --host smtp.example.jp --no-auth --from probe@example.jp \\
+      --expect relay-denied                               # open-relay monitoring
+
+Exit codes: 0 accepted (with --expect: the verdict is one of those), 1 refused by
+the server, 2 usage or configuration error, 3 the dialogue could not be completed
+(DNS, connect, TLS, proxy, timeout, a reply that breaks the protocol), 4 internal
+error.
+"""
+
+COMPARE_HELP = """Run the same check over several routes at once and say what a disagreement means.
+
+Prints one table (route, egress address, country, where the dialogue stopped,
+verdict) and a conclusion: refused only from outside Japan is a geo-IP filter;
+refused only from one address means that address is block-listed or not allowed.
+
+\b
+Examples:
+  ssh -D 1080 -N you@host-abroad &    # a SOCKS proxy whose exit is abroad
+  smtpprobe compare sakura --host www1234.sakura.ne.jp --user you@example.jp \\
+      --route direct --route proxy:socks5h://127.0.0.1:1080
+  smtpprobe compare --host smtp.example.jp --no-auth --from probe@example.jp \\
+      --route direct --route source:192.0.2.7
+
+Exit codes: 0 every route accepted, 1 some route refused, 2 usage error, 3 some
+route could not complete the dialogue.
+"""
+
+PROFILES_HELP = """List the provider profiles (name, server, port, security, title), or show one.
+
+\b
+Examples:
+  smtpprobe profiles
+  smtpprobe profiles show sakura --lang ja
+  smtpprobe profiles --profile mine.yaml show mine
+"""
+
+DOUBLE_HELP = """Serve the offline test double: an aiosmtpd server emulating a provider's behaviour.
+
+Prints a ready-made `smtpprobe check` line that shows the scenario's point and stays
+on loopback. Runs until --duration, Ctrl-C, SIGTERM or SIGHUP, then stops, removes its
+temporary CA folder and exits 0.
+
+\b
+Examples:
+  smtpprobe double --list
+  smtpprobe double --scenario geo-filter-sakura --security starttls
+"""
+
+EXPLAIN_HELP = """Explain a pasted SMTP reply, Gmail bounce or delivery status notification.
+
+Finds every reply in the text (UTF-8, ISO-2022-JP, Shift_JIS or EUC-JP, MIME or
+plain), classifies each with the probe's rules and says who refused, whether
+retrying can help, the cause and the remedy.
+
+\b
+Examples:
+  smtpprobe explain "550 5.7.1 <you@example.jp>... Command rejected"
+  smtpprobe explain --lang ja - < bounce.eml
+  pbpaste | smtpprobe explain --json -
+
+Exit codes: 0 explained, 1 no SMTP reply found, 2 usage error (empty, binary or
+oversized input, bad rule file).
+"""
+
+RULES_CHECK_HELP = """Validate a rule file and check that every rule matches each of its examples.
+
+\b
+Example:
+  smtpprobe rules check ~/.config/smtpprobe/rules/mine.yaml
+
+Exit codes: 0 valid and every example matches; 1 some example is not matched by its
+rule, or a rule of another category above it takes it; 2 the file is malformed.
+"""
+
+
+def check_options(
+    p: Mapping[str, Any], secrets: list[str], lang: str
+) -> tuple[CheckOptions, PasswordSource]:
+    """check's and compare's parsed options → (CheckOptions, the password source).
+
+    Every secret found (a proxy's password, the token, later the password) is
+    appended to ``secrets``, which scrubs error messages. Options that ``compare``
+    does not have (``--send``, ``--proxy``, ``--source-address``, ``--expect``) may be
+    missing from ``p``.
+    """
+    from smtpprobe.api import CheckOptions
+    from smtpprobe.core.spec import parse_proxy
+    from smtpprobe.errors import ConfigError
+    from smtpprobe.passwords import password_source, read_token
+
+    if p["ipv4"] and p["ipv6"]:
+        raise ConfigError("use only one of -4 and -6")
+    if p.get("proxy") and (proxy_password := parse_proxy(p["proxy"]).password):
+        secrets.append(proxy_password)
+    options = CheckOptions(
+        profile=p["profile"],
+        host=p["host"],
+        port=p["port"],
+        security=p["security"].value if p["security"] else None,
+        user=p["user"],
+        oauth_token=None if p["no_auth"] else read_token(p["oauth_token_env"], secrets),
+        sender=p["sender"],
+        recipient=p["recipient"],
+        no_auth=p["no_auth"],
+        send=p.get("send", False),
+        timeout=p["timeout"],
+        phase_timeout=p["phase_timeout"],
+        ca_file=p["ca_file"],
+        insecure=p["insecure"],
+        source_address=p.get("source_address"),
+        ehlo_name=p["ehlo"],
+        allow_plaintext_auth=p["allow_plaintext_auth"],
+        profile_files=(p["profile_file"],) if p["profile_file"] else (),
+        rule_files=tuple(p["rules"] or ()),
+        family="ipv4" if p["ipv4"] else "ipv6" if p["ipv6"] else "any",
+        proxy=p.get("proxy"),
+        egress_lookup=not p["no_egress_lookup"],
+        egress_timeout=p["egress_timeout"],
+        for_gmail=p["for_whom"] is ForWhom.gmail,
+        expect=tuple(p.get("expect") or ()),
+        pipelining=not p["no_pipelining"],
+    )
+    warn_config(options.profile_files, lang)
+    source = password_source(p["password_env"], p["password_stdin"], p["user"], secrets, lang)
+    return options, source
+
+
+def parse_routes(values: list[str] | None, secrets: list[str]) -> tuple[Route, ...]:
+    """``compare``'s ``--route`` values; a proxy's password goes to ``secrets``."""
+    from smtpprobe.api import parse_route
+    from smtpprobe.core.spec import parse_proxy
+
+    routes = tuple(parse_route(value) for value in values or ())
+    secrets += [pw for r in routes if r.proxy and (pw := parse_proxy(r.proxy).password)]
+    return routes
+
+
+def lang_of(lang: Lang | None) -> str:
+    """``--lang``, or the locale's language when it is not given."""
+    from smtpprobe.render.labels import default_lang
+
+    return lang.value if lang else default_lang()
+
+
+def warn_problems(problems: Iterable[str], lang: str = "en") -> None:
+    """Print each configuration problem once on stderr, as ``smtpprobe: warning: …``.
+
+    The problems are the user's broken profile and rule files that were skipped
+    (``ProfileSet.problems``, ``smtpprobe.loading.rule_problems()``): the command
+    goes on without them.
+    """
+    form = "警告: 読み込めない設定ファイルを飛ばしました:「{}」" if lang == "ja" else "warning: {}"
+    for problem in dict.fromkeys(" ".join(p.split()) for p in problems):
+        typer.echo(f"smtpprobe: {form.format(problem)}", err=True)
+
+
+def warn_config(profile_files: tuple[Path, ...], lang: str) -> None:
+    """Warn about the user's broken profile and rule files (a file named with ``--profile``
+    or ``--rules`` is not skipped: it fails the command where it is loaded)."""
+    from smtpprobe.loading import load_profiles, rule_problems
+
+    warn_problems((*load_profiles(profile_files).problems, *rule_problems()), lang)
+
+
+def read_paste(text: str | None) -> bytes:
+    """``explain``'s input: the argument, or standard input for ``-`` or nothing."""
+    from smtpprobe.api import MAX_PASTE_BYTES
+    from smtpprobe.errors import ConfigError
+
+    if text is not None and text != "-":
+        return text.encode("utf-8", "surrogateescape")
+    if sys.stdin is None:  # started with standard input closed
+        raise ConfigError(
+            "nothing to explain: standard input is closed; give the error text as an argument"
+        )
+    if text is None and sys.stdin.isatty():
+        raise ConfigError(
+            "nothing to explain: give the error text as an argument, or pipe it in "
+            "(smtpprobe explain - < bounce.txt)"
+        )
+    # Read one byte past the limit so an oversized paste is told, not truncated silently.
+    return sys.stdin.buffer.read(MAX_PASTE_BYTES + 1)

@@ -1,0 +1,65 @@
+"""Terminal columns: how wide a text is on screen, padding and clipping by that width.
+
+A terminal gives East Asian wide and fullwidth characters (``W``/``F`` in Unicode's
+East Asian Width property, UAX #11: kanji, kana, 「」, full-width parentheses) two
+columns and combining marks none; ``len()`` counts one for each, so tables with
+Japanese text drift out of line without this.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Sequence
+
+__all__ = ["clip", "pad", "table", "width"]
+
+ELLIPSIS = "…"  # East Asian Ambiguous: one column in the terminals we target
+
+
+def _cells(char: str) -> int:
+    if unicodedata.combining(char):
+        return 0
+    return 2 if unicodedata.east_asian_width(char) in ("W", "F") else 1
+
+
+def width(text: str) -> int:
+    """The number of terminal columns ``text`` takes."""
+    if text.isascii():
+        return len(text)
+    return sum(_cells(char) for char in text)
+
+
+def pad(text: str, columns: int) -> str:
+    """``text`` followed by spaces up to ``columns`` (``str.ljust`` by screen width)."""
+    return text + " " * max(0, columns - width(text))
+
+
+def clip(text: str, columns: int) -> str:
+    """``text`` on one line (line breaks become spaces), cut with "…" to ``columns`` columns."""
+    text = " ".join(text.splitlines())
+    if width(text) <= columns:
+        return text
+    kept: list[str] = []
+    used = 0
+    for char in text:
+        cells = _cells(char)
+        if used + cells > columns - width(ELLIPSIS):
+            break
+        kept.append(char)
+        used += cells
+    return "".join(kept).rstrip() + ELLIPSIS
+
+
+def table(rows: Sequence[Sequence[str]], *, rule: bool = True) -> list[str]:
+    """Rows aligned in columns two spaces apart; the first row is the header.
+
+    With ``rule``, a line of dashes under the header, as wide as each column.
+    """
+    if not rows:
+        return []
+    count = len(rows[0])
+    widths = [max(width(row[i]) for row in rows) for i in range(count)]
+    lines = ["  ".join(pad(cell, widths[i]) for i, cell in enumerate(row)).rstrip() for row in rows]
+    if rule:
+        lines.insert(1, "  ".join("-" * w for w in widths))
+    return lines

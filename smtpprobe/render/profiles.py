@@ -1,0 +1,100 @@
+"""``smtpprobe profiles`` and ``profiles show``: the list, and one profile in full.
+
+The list is data for scripts too (name, server, port, security, title; no header),
+so it is the same in every language; ``show`` speaks the reader's language, with
+the profile's own values (server names, mechanisms, sources) as they are.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from smtpprobe.core.profile import Profile
+from smtpprobe.render.columns import pad, table, width
+
+__all__ = ["format_profile", "format_profile_list"]
+
+_LABELS = {
+    "en": {
+        "server": "server",
+        "yours": "{} (give yours with --host)",
+        "port": "port",
+        "also": "also",
+        "user": "user name",
+        "auth": "AUTH",
+        "password": "password",
+        "from": "from ${} (or --password-env / --password-stdin)",
+        "geo": "geo-IP",
+        "geo_text": "this provider can reject clients outside Japan",
+        "notes": "notes",
+        "gmail": "gmail",
+        "rule": "rule",
+        "source": "source",
+        "file": "file",
+    },
+    "ja": {
+        "server": "サーバー",
+        "yours": "{}（ご自身のサーバー名を --host で指定）",
+        "port": "ポート",
+        "also": "他に",
+        "user": "ユーザー名",
+        "auth": "認証方式",
+        "password": "パスワード",
+        "from": "環境変数 ${} から（または --password-env / --password-stdin）",
+        "geo": "国外制限",
+        "geo_text": "このプロバイダーは日本国外からの接続を拒否することがあります",
+        "notes": "注意",
+        "gmail": "Gmail",
+        "rule": "ルール",
+        "source": "出典",
+        "file": "ファイル",
+    },
+}
+
+# The profile's ``username`` form, in words.
+_USERNAME = {
+    "en": {"email": "the full email address", "account-id": "the account ID", "any": "as issued"},
+    "ja": {
+        "email": "メールアドレス全体",
+        "account-id": "アカウント ID",
+        "any": "プロバイダーから通知されたもの",
+    },
+}
+
+
+def format_profile_list(profiles: Iterable[Profile]) -> str:
+    """One line per profile: name, server, port, security, title."""
+    rows = [
+        (p.name, p.host or p.host_pattern or "", str(p.port), p.security.value, p.title)
+        for p in profiles
+    ]
+    return "\n".join(table(rows, rule=False)) if rows else ""
+
+
+def format_profile(p: Profile, lang: str = "en") -> str:
+    """One profile in full: settings, notes, Gmail hints, its own rules, sources, file."""
+    key = "ja" if lang == "ja" else "en"
+    labels = _LABELS[key]
+    rows: list[tuple[str, str]] = [
+        ("server", p.host or labels["yours"].format(p.host_pattern)),
+        ("port", f"{p.port} ({p.security.value})"),
+    ]
+    rows += [("also", f"{alt.port} ({alt.security.value})") for alt in p.alternatives]
+    username = _USERNAME[key].get(p.username)
+    rows.append(("user", f"{username} ({p.username})" if username else p.username))
+    rows.append(("auth", " ".join(p.auth_mechanisms)))
+    if p.password_env:
+        rows.append(("password", labels["from"].format(p.password_env)))
+    if p.geo_ip_filter:
+        rows.append(("geo", labels["geo_text"]))
+    if p.notes:
+        rows.append(("notes", p.notes.get(key)))
+    if p.gmail_notes:
+        rows.append(("gmail", p.gmail_notes.get(key)))
+    rows += [("rule", f"{rule.id} → {rule.category}") for rule in p.rules]
+    rows += [("source", source) for source in p.sources]
+    rows.append(("file", p.source))
+    column = max(width(labels[name]) for name, _ in rows)
+    lines = [f"{p.name}: {p.title}"]
+    lines += [f"  {pad(labels[name], column)}  {value}" for name, value in rows]
+    return "\n".join(lines)

@@ -1,0 +1,215 @@
+"""``--lang ja`` is Japanese throughout (issue 9, item 7).
+
+Every text output — the demo, ``check`` against the double (success, refusals,
+a timeout with its security check, an expired certificate, a broken reply, a
+relay check, a geo-IP filter with Gmail readiness), ``compare``, ``explain`` and
+``profiles`` — is searched for English sentences outside what stays as it is:
+quoted server replies and commands (``S:``/``C:`` lines), shell commands (``$``),
+quotations (「…」, "…"), option names, host names, addresses and ids. The
+heuristic: no run of three or more lowercase English words.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from smtpprobe.cli import app
+from smtpprobe.render.labels import CATEGORY_JA, category_label, note
+from smtpprobe.testing import DEFAULT_PASSWORD, DEFAULT_USER
+
+ENV = {
+    "SMTPPROBE_CONFIG_DIR": "/nonexistent-smtpprobe-config",
+    "SMTPPROBE_PASSWORD": DEFAULT_PASSWORD,
+    "NO_COLOR": "1",
+}
+_QUOTED = re.compile(r"「[^」]*」|\"[^\"]*\"|`[^`]*`|'[^'\s][^']*'")
+# Tokens that are names, not words: options, ids, hosts, addresses, paths, key=value.
+_NAMES = re.compile(r"\S*[-./@:_=<>\[\]#$*]\S*")
+_ENGLISH = re.compile(r"\b[a-z]+(?:\s+[a-z]+){2,}\b")
+
+
+def english_sentences(output: str) -> list[str]:
+    """Runs of 3+ lowercase English words outside replies, commands, quotes and names."""
+    found = []
+    for line in output.splitlines():
+        if line.strip().startswith(("S:", "C:", "$ ")):
+            continue
+        text = _NAMES.sub(" ", _QUOTED.sub(" ", line))
+        found += [f"{m.group()!r} in {line.strip()!r}" for m in _ENGLISH.finditer(text)]
+    return found
+
+
+def _run(*args: str, env: dict[str, str] | None = None) -> Any:
+    return CliRunner().invoke(app, [*args, "--lang", "ja"], env={**ENV, **(env or {})})
+
+
+def _check(server: Any, *extra: str, env: dict[str, str] | None = None) -> Any:
+    return _run(
+        "check", "--host", server.host, "--port", str(server.port), "--security", server.security,
+        "--ca-file", str(server.ca_file), "--user", DEFAULT_USER, "--phase-timeout", "1",
+        "--timeout", "10", *extra, env={"SMTPPROBE_EGRESS_RESOLVERS": "127.0.0.1:9", **(env or {})},
+    )  # fmt: skip
+
+
+def test_the_heuristic_finds_english_and_spares_what_stays() -> None:
+    assert english_sentences("  原因: the server closed the connection")
+    assert not english_sentences("  S: 550 5.7.1 Relay access denied for this host")
+    assert not english_sentences("判定: 中継の拒否（relay-denied）、段階 rcpt")
+    assert not english_sentences("  ! tls  tls-certificate-invalid: 「certificate has expired」")
+    assert not english_sentences("    $ smtpprobe compare sakura --host www1.sakura.ne.jp")
+
+
+def test_demo_in_japanese() -> None:
+    result = _run("demo")
+    assert result.exit_code == 0, result.output
+    assert "デモ" in result.stdout and "中継の拒否" in result.stdout
+    assert english_sentences(result.stdout) == []
+
+
+@pytest.mark.parametrize(
+    ("scenario", "security", "extra", "code"),
+    [
+        ("ok", "starttls", [], 0),
+        ("auth-failed", "starttls", [], 1),
+        ("relay-denied-ocn", "implicit-tls", ["--no-egress-lookup"], 1),
+        ("geo-filter-sakura", "starttls", ["--no-egress-lookup"], 0),
+        ("hang-after-connect", "starttls", [], 3),
+        ("tls-cert-expired", "implicit-tls", [], 3),
+        ("garbage-reply", "starttls", [], 3),
+        ("drop-after-ehlo", "starttls", [], 3),
+        ("no-auth-offered", "starttls", [], 1),
+        ("greeting-421", "starttls", [], 1),
+        ("ok", "implicit-tls", ["--security", "starttls"], 3),  # wrong security mode
+        ("ok", "starttls", ["--no-auth", "--from", "probe@example.jp"], 1),  # relay check
+        ("open-relay", "starttls", ["--no-auth", "--expect", "relay-denied"], 1),
+        ("tls-cert-expired", "starttls", ["--insecure"], 1),
+    ],
+    ids=[
+        "ok", "auth-failed", "relay-denied", "geo-filter", "hang", "cert-expired", "garbage",
+        "dropped", "no-auth-offered", "greeting-421", "wrong-mode", "relay-check", "open-relay",
+        "insecure",
+    ],
+)  # fmt: skip
+def test_check_in_japanese(
+    smtp_double: Any, scenario: str, security: str, extra: list[str], code: int
+) -> None:
+    server = smtp_double(scenario, security=security)
+    if scenario == "geo-filter-sakura":
+        extra = ["sakura", *extra]  # the profile: Gmail readiness is shown too
+    result = _check(server, *extra)
+    assert result.exit_code == code, result.output
+    assert "判定: " in result.stdout
+    assert english_sentences(result.stdout + result.stderr) == []
+
+
+def test_compare_in_japanese(smtp_double: Any) -> None:
+    server = smtp_double("geo-filter-sakura", security="starttls")
+    result = _run(
+        "compare", "sakura", "--host", server.host, "--port", str(server.port),
+        "--ca-file", str(server.ca_file), "--user", DEFAULT_USER, "--no-egress-lookup",
+        "--route", "direct", "--route", "source:127.0.0.2",
+    )  # fmt: skip
+    assert result.exit_code == 1, result.output
+    assert "経路" in result.stdout and "接続元 IP の拒否（client-ip-rejected）" in result.stdout
+    assert english_sentences(result.stdout) == []
+
+
+@pytest.mark.parametrize(
+    "paste",
+    [
+        "550 5.7.1 <you@example.jp>... Command rejected",
+        "553 5.7.1 <postmaster@gmail.com>: Client host rejected: Relay access denied (E041)",
+        "421 4.7.0 Try again later, closing connection.",
+    ],
+    ids=["sakura", "ocn", "temporary"],
+)
+def test_explain_in_japanese(paste: str) -> None:
+    result = _run("explain", paste)
+    assert result.exit_code == 0, result.output
+    assert "分類: " in result.stdout
+    assert english_sentences(result.stdout) == []
+
+
+def test_explain_without_a_reply_in_japanese() -> None:
+    result = _run("explain", "hello there, nothing to see")
+    assert result.exit_code == 1
+    assert "見つかりませんでした" in result.stderr and english_sentences(result.stderr) == []
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["profiles"], ["profiles", "show", "sakura"], ["profiles", "show", "ocn"]],
+    ids=["list", "sakura", "ocn"],
+)
+def test_profiles_in_japanese(args: list[str]) -> None:
+    from smtpprobe.loading import load_profiles
+
+    result = _run(*args)
+    assert result.exit_code == 0, result.output
+    shown = result.stdout
+    for profile in load_profiles():  # a title is a name ("au one net"), not a sentence
+        shown = shown.replace(profile.title, "")
+    assert english_sentences(shown) == []
+    if args[-1] == "sakura":
+        for label in ("サーバー", "ポート", "ユーザー名", "パスワード", "国外制限", "出典"):
+            assert label in result.stdout
+
+
+def test_a_warning_in_japanese(tmp_path: Any) -> None:
+    (tmp_path / "profiles").mkdir()
+    (tmp_path / "profiles" / "broken.yaml").write_text("name: [unclosed\n", encoding="utf-8")
+    result = _run("profiles", env={"SMTPPROBE_CONFIG_DIR": str(tmp_path)})
+    assert result.exit_code == 0
+    assert "警告" in result.stderr and english_sentences(result.stderr) == []
+
+
+def test_every_category_has_a_japanese_name() -> None:
+    from smtpprobe.core.rules import CATEGORIES
+
+    assert set(CATEGORIES) <= set(CATEGORY_JA)
+    assert category_label("relay-denied", "ja") == "中継の拒否（relay-denied）"
+    assert category_label("relay-denied", "en") == "relay-denied"
+
+
+@pytest.mark.parametrize(
+    ("english", "japanese"),
+    [
+        ("no reply within 2 s", "2 秒以内に応答がありません"),
+        ("127.0.0.1 port 587 from 127.0.0.1", "127.0.0.1 のポート 587（接続元 127.0.0.1）"),
+        (
+            "egress lookup off (--no-egress-lookup)",
+            "接続元の調査はしていません（--no-egress-lookup）",
+        ),
+        (
+            "connection lost (Connection reset by peer)",
+            "接続が切れました（「Connection reset by peer」）",
+        ),
+        ("certificate has expired", "「certificate has expired」"),  # OpenSSL's words: quoted
+        ("127.0.0.1 ::1", "127.0.0.1 ::1"),  # nothing to translate
+    ],
+)
+def test_notes_in_japanese(english: str, japanese: str) -> None:
+    assert note(english, "ja") == japanese
+    assert note(english, "en") == english
+
+
+def test_the_password_prompt_in_japanese(monkeypatch: pytest.MonkeyPatch) -> None:
+    import getpass
+    import sys
+
+    from smtpprobe.passwords import lookup_password
+
+    prompts: list[str] = []
+    monkeypatch.delenv("SMTPPROBE_PASSWORD", raising=False)
+    monkeypatch.setattr(sys.stdin, "isatty", lambda: True, raising=False)
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True, raising=False)
+    monkeypatch.setattr(
+        getpass, "getpass", lambda prompt, stream=None: prompts.append(prompt) or "pw"
+    )
+    assert lookup_password(None, False, None, "you@example.jp", "ja") == "pw"
+    assert lookup_password(None, False, None, "you@example.jp", "en") == "pw"
+    assert prompts == ["you@example.jp のパスワード: ", "Password for you@example.jp: "]
