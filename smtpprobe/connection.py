@@ -12,9 +12,9 @@ their message text. Here the framing is ``smtpprobe.core.wire.ReplyReader``
     ReplyTimeout        no whole reply within the time limit (TimeoutError)
     ConnectionClosed    the server closed or reset the connection (ConnectionError)
     MalformedReply      the bytes are not an SMTP reply (ValueError)
-    StartTLSInjection   plaintext arrived after the 220 to STARTTLS (RFC 3207 §4.2)
+    StartTLSInjection   plaintext where the TLS handshake should begin (RFC 3207 §4.2)
 
-``smtpprobe.driver`` maps these, ``ssl`` and ``OSError`` to failure kinds in
+``smtpprobe.failures`` maps these, ``ssl`` and ``OSError`` to failure kinds in
 its one table.
 """
 
@@ -26,7 +26,9 @@ import socket
 import ssl
 from typing import cast
 
+from smtpprobe.core.transcript import TLSInfo
 from smtpprobe.core.wire import MalformedReply, ReplyReader, WireReply
+from smtpprobe.tls import describe_tls
 
 __all__ = [
     "ConnectionClosed",
@@ -47,7 +49,7 @@ class ConnectionClosed(ConnectionError):
 
 
 class StartTLSInjection(ssl.SSLError):
-    """Bytes followed the 220 reply to STARTTLS before the handshake (RFC 3207 section 4.2)."""
+    """Plaintext arrived where the TLS handshake should begin (RFC 3207 section 4.2)."""
 
 
 class SMTPConnection(asyncio.Protocol):
@@ -116,6 +118,14 @@ class SMTPConnection(asyncio.Protocol):
         name = self.transport.get_extra_info("sockname")
         return str(name[0]) if name else None
 
+    @property
+    def peer_address(self) -> str | None:
+        """The other side's IP address (the proxy's, through a proxy)."""
+        if self.transport is None:
+            return None
+        name = self.transport.get_extra_info("peername")
+        return str(name[0]) if name else None
+
     def send(self, line: bytes) -> None:
         """Write one command line (CRLF added). The caller has checked it for CR/LF."""
         if self.transport is None or self.transport.is_closing():
@@ -146,11 +156,14 @@ class SMTPConnection(asyncio.Protocol):
     async def start_tls(
         self, context: ssl.SSLContext, server_hostname: str, timeout: float
     ) -> None:
-        """Upgrade to TLS after the server's 220 to STARTTLS (RFC 3207)."""
+        """The TLS handshake: from the first byte (RFC 8314) or after STARTTLS's 220 (RFC 3207)."""
         if self._replies or self._reader.pending:
-            # RFC 3207 section 4.2: nothing may follow the 220 before the handshake;
-            # bytes here are either a broken server or an injection attempt.
-            raise StartTLSInjection("the server sent plaintext after its 220 reply to STARTTLS")
+            # Nothing may come before the handshake: after STARTTLS's 220 such bytes
+            # are a broken server or an injection (RFC 3207 section 4.2); on an
+            # implicit-TLS port, a plaintext greeting.
+            raise StartTLSInjection(
+                "the server sent plaintext where the TLS handshake should begin"
+            )
         if self.transport is None:
             raise self._error or ConnectionClosed("the connection is closed")
         try:
@@ -168,6 +181,10 @@ class SMTPConnection(asyncio.Protocol):
             raise ConnectionClosed("the connection closed during the TLS handshake")
         self.transport = transport
 
+    def describe_tls(self, *, verified: bool, error: str | None = None) -> TLSInfo:
+        """Version, cipher and the server certificate's names, as data."""
+        return describe_tls(self.ssl_object, verified=verified, error=error)
+
     def close(self) -> None:
         """Drop the connection at once (no QUIT is owed after a failure)."""
         if self.transport is not None:
@@ -175,27 +192,12 @@ class SMTPConnection(asyncio.Protocol):
             self.transport = None
 
 
-async def open_connection(
-    sock: socket.socket,
-    *,
-    context: ssl.SSLContext | None,
-    server_hostname: str,
-    timeout: float,
-) -> SMTPConnection:
-    """Wrap a connected socket; with ``context``, TLS from the first byte (RFC 8314)."""
+async def open_connection(sock: socket.socket, *, timeout: float) -> SMTPConnection:
+    """Wrap a connected socket (TLS, if any, comes with ``start_tls``)."""
     loop = asyncio.get_running_loop()
     try:
         async with asyncio.timeout(timeout):
-            _, protocol = await loop.create_connection(
-                SMTPConnection,
-                sock=sock,
-                ssl=context,
-                server_hostname=server_hostname if context is not None else None,
-                ssl_handshake_timeout=timeout + 1 if context is not None else None,
-            )
-    except TimeoutError:
-        sock.close()
-        raise ReplyTimeout(f"no TLS handshake within {timeout:g} s") from None
+            _, protocol = await loop.create_connection(SMTPConnection, sock=sock)
     except BaseException:
         sock.close()
         raise

@@ -2,7 +2,7 @@
 
 The expectations below name each class of ``ssl``, the socket layer (``OSError``
 and its subclasses), ``smtpprobe.connection`` and python-socks, with the kind it
-must map to; removing a row from ``driver.FAILURE_TABLE`` makes a case fail, and a
+must map to; removing a row from ``smtpprobe.failures.FAILURE_TABLE`` makes a case fail, and a
 new exception class in those libraries must be given a row here.
 """
 
@@ -16,9 +16,10 @@ import pytest
 from python_socks import ProxyConnectionError, ProxyError, ProxyTimeoutError
 
 from smtpprobe import connection
+from smtpprobe.core.auth import ChallengeError
 from smtpprobe.core.transcript import FailureKind
 from smtpprobe.core.wire import MalformedReply
-from smtpprobe.driver import FAILURE_TABLE, NETWORK_ERRORS, failure_from_exception
+from smtpprobe.failures import FAILURE_TABLE, NETWORK_ERRORS, failure_from_exception
 
 K = FailureKind
 EXPECTED: dict[type[BaseException], tuple[BaseException, FailureKind]] = {
@@ -40,6 +41,7 @@ EXPECTED: dict[type[BaseException], tuple[BaseException, FailureKind]] = {
     connection.ReplyTimeout: (connection.ReplyTimeout("no reply within 2 s"), K.TIMEOUT),
     connection.ConnectionClosed: (connection.ConnectionClosed("closed"), K.CONNECTION_LOST),
     MalformedReply: (MalformedReply("' 250' is not a code"), K.MALFORMED_REPLY),
+    ChallengeError: (ChallengeError("the CRAM-MD5 challenge is not base64"), K.MALFORMED_REPLY),
     ConnectionRefusedError: (ConnectionRefusedError(111, "refused"), K.CONNECT_REFUSED),
     ConnectionResetError: (ConnectionResetError(104, "reset"), K.CONNECTION_LOST),
     ConnectionAbortedError: (ConnectionAbortedError(103, "aborted"), K.CONNECTION_LOST),
@@ -85,13 +87,24 @@ def test_every_library_exception_class_has_an_expectation() -> None:
     assert not missing, f"give these a row in FAILURE_TABLE and here: {missing}"
 
 
+# The rows the table must have: removing one (even one whose parent would give the same
+# kind, like ConnectionClosed) fails here, and a new row must be named.
+ROWS = {
+    ProxyTimeoutError, ProxyConnectionError, ProxyError, ssl.SSLCertVerificationError,
+    ssl.SSLEOFError, ssl.SSLZeroReturnError, ssl.SSLError, MalformedReply, ChallengeError,
+    ConnectionRefusedError, connection.ReplyTimeout, TimeoutError, connection.ConnectionClosed,
+    ConnectionError, EOFError, OSError,
+}  # fmt: skip
+
+
 def test_every_table_row_is_needed() -> None:
+    assert {cls for cls, _ in FAILURE_TABLE} == ROWS
     # Each row's class is reached by at least one expectation whose first match it is.
     first_rows = set()
     for exc, _ in EXPECTED.values():
         first_rows.add(next(cls for cls, _ in FAILURE_TABLE if isinstance(exc, cls)))
-    assert first_rows == {cls for cls, _ in FAILURE_TABLE}
-    assert set(NETWORK_ERRORS) == {cls for cls, _ in FAILURE_TABLE}
+    assert first_rows == ROWS
+    assert set(NETWORK_ERRORS) == ROWS
 
 
 def test_specific_mappings() -> None:

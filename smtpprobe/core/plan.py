@@ -1,20 +1,32 @@
 """The dialogue as a generator: it yields the next action and receives its outcome.
 
 This is where every decision of a probe is made (STARTTLS or not, which AUTH
-mechanism, when to stop), without any I/O, in the style of httpx's
-``Auth.auth_flow``. ``smtpprobe.driver`` runs it against a real server; the
-tests run it against plain lists of replies.
+mechanism, what to send in one flight, when to stop, when to look at the port
+again), without any I/O, in the style of httpx's ``Auth.auth_flow``.
+``smtpprobe.driver`` runs it against a transport; the tests run it against
+plain lists of replies.
 
 The order follows RFC 5321 section 3 and RFC 6409 (message submission):
-greeting, EHLO, STARTTLS and EHLO again (RFC 3207 section 4.2: forget what
-was learned before TLS), AUTH (RFC 4954), MAIL, RCPT, then RSET and QUIT. DATA
-is only sent when the user asked for a real test message.
+connect, TLS from the first byte (RFC 8314) or greeting, EHLO, STARTTLS, the
+handshake and EHLO again (RFC 3207 section 4.2: forget what was learned before
+TLS), AUTH (RFC 4954), MAIL, RCPT, then RSET and QUIT. DATA is only sent when
+the user asked for a real test message. Every stage goes on only on the reply
+it requires (``REQUIRED``).
+
+With PIPELINING (RFC 2920) the commands after the last EHLO go out as one
+flight: MAIL, RCPT, RSET and QUIT, led by AUTH PLAIN with its initial response
+(RFC 4954 section 4 lets a one-round-trip mechanism without a security layer
+be pipelined; LOGIN, CRAM-MD5 and XOAUTH2 need the server's challenges, so
+they are not). Each reply is still recorded against its own command, and the
+verdict reads the first reply its stage does not allow, exactly as without
+pipelining.
 """
 
 from __future__ import annotations
 
 from collections.abc import Generator
 from dataclasses import dataclass
+from enum import StrEnum
 
 from smtpprobe.core.auth import choose_mechanism
 from smtpprobe.core.capabilities import Capabilities, parse_ehlo
@@ -25,13 +37,19 @@ from smtpprobe.core.transcript import REQUIRED, Failure, FailureKind, Phase, Sec
 __all__ = [
     "Action",
     "Authenticate",
+    "CheckPort",
+    "Connect",
     "Data",
     "Ehlo",
+    "Flight",
+    "Greeting",
+    "Handshake",
     "Mail",
-    "Open",
     "Outcome",
+    "PortCheck",
     "Quit",
     "Rcpt",
+    "Retry",
     "Rset",
     "StartTLS",
     "Stop",
@@ -41,8 +59,20 @@ __all__ = [
 
 
 @dataclass(frozen=True, slots=True)
-class Open:
-    """Resolve, connect, implicit TLS when asked, and read the greeting."""
+class Connect:
+    """Resolve the server and open a TCP connection (directly or through the proxy)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Handshake:
+    """The TLS handshake on the open connection; ``verify=False`` only for ``--insecure``."""
+
+    verify: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Greeting:
+    """Read the server's greeting."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,37 +84,83 @@ class Ehlo:
 
 @dataclass(frozen=True, slots=True)
 class StartTLS:
-    """Send STARTTLS and, on 220, run the TLS handshake."""
+    """Send STARTTLS (the handshake that follows a 220 is its own action)."""
 
 
 @dataclass(frozen=True, slots=True)
 class Authenticate:
+    """Run one SASL mechanism's exchange."""
+
     mechanism: str
 
 
 @dataclass(frozen=True, slots=True)
 class Mail:
+    """MAIL FROM."""
+
     sender: str
 
 
 @dataclass(frozen=True, slots=True)
 class Rcpt:
+    """RCPT TO."""
+
     recipient: str
 
 
 @dataclass(frozen=True, slots=True)
 class Data:
+    """DATA, then the message after a 354."""
+
     message: bytes
 
 
 @dataclass(frozen=True, slots=True)
 class Rset:
-    pass
+    """RSET: abandon the transaction (RFC 5321 section 4.1.1.5)."""
 
 
 @dataclass(frozen=True, slots=True)
 class Quit:
-    pass
+    """QUIT."""
+
+
+@dataclass(frozen=True, slots=True)
+class Flight:
+    """Commands written at once, replies read in order (RFC 2920); the outcome is a tuple.
+
+    The tuple is shorter than ``actions`` when the connection failed part-way:
+    its last item is then the failure.
+    """
+
+    actions: tuple[Authenticate | Mail | Rcpt | Rset | Quit, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Retry:
+    """A flight was cut short by a dropped connection: start over, one command at a time.
+
+    A server that closes (or resets) while pipelined commands are still unread
+    makes the kernel discard replies already on their way, so the replies that
+    were lost cannot be told; the cut step is marked as retried (never
+    decisive) and the dialogue runs again without pipelining.
+    """
+
+
+class PortCheck(StrEnum):
+    """What a second, short connection learns about the port after a failure."""
+
+    IMPLICIT_TLS = "implicit-tls"  # a silent plaintext port: does it do TLS from the first byte?
+    PLAINTEXT = "plaintext"  # a failed implicit-TLS handshake: does it greet in the clear?
+    CERTIFICATE = "certificate"  # an invalid certificate: which one is offered, and its names
+    CERTIFICATE_STARTTLS = "certificate-starttls"  # the same, behind STARTTLS
+
+
+@dataclass(frozen=True, slots=True)
+class CheckPort:
+    """Open a second connection to the same address to explain a failure (never via a proxy)."""
+
+    check: PortCheck
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,36 +172,86 @@ class Stop:
     capabilities: Capabilities | None = None
 
 
-Action = Open | Ehlo | StartTLS | Authenticate | Mail | Rcpt | Data | Rset | Quit | Stop
-Outcome = Reply | Failure
+Command = Authenticate | Mail | Rcpt | Rset | Quit
+Action = (
+    Connect
+    | Handshake
+    | Greeting
+    | Ehlo
+    | StartTLS
+    | Command
+    | Data
+    | Flight
+    | CheckPort
+    | Retry
+    | Stop
+)
+Outcome = Reply | Failure | None | tuple["Reply | Failure", ...]
 
 
-def _ok(outcome: Outcome | None, *codes: int) -> bool:
-    return isinstance(outcome, Reply) and outcome.code in codes
+def _ok(outcome: Outcome, phase: Phase) -> bool:
+    return isinstance(outcome, Reply) and outcome.code in REQUIRED[phase]
 
 
-def dialogue(
-    spec: ProbeSpec, message: bytes | None = None
-) -> Generator[Action, Outcome | None, None]:
+def _failed(outcome: Outcome) -> Failure | None:
+    return outcome if isinstance(outcome, Failure) else None
+
+
+def dialogue(spec: ProbeSpec, message: bytes | None = None) -> Generator[Action, Outcome, None]:
     """Yield actions in order; each ``send`` returns the outcome of the last one.
 
     ``message`` is sent after DATA, only when the user asked for it
-    (``--send``). ``Stop`` and ``Quit`` receive None. After any transport
-    failure the connection is finished, so the plan ends without QUIT (there
-    is nothing to send it on). Every stage continues only on the exact reply
-    it requires (``REQUIRED``); anything else ends the dialogue there.
+    (``--send``). With ``spec.insecure``, an invalid certificate is recorded
+    and the whole dialogue runs again without verification on a new
+    connection, so the later stages are tested too (the verdict still names
+    the certificate).
     """
-    greeting = yield Open()
-    if not _ok(greeting, *REQUIRED[Phase.GREETING]):
-        if isinstance(greeting, Reply):
-            yield Quit()
-        return
+    stopped = yield from _attempt(spec, message, verify=True)
+    verify = True
+    if (
+        stopped is not None
+        and stopped.kind is FailureKind.TLS_CERTIFICATE_INVALID
+        and spec.insecure
+    ):
+        verify = False
+        stopped = yield from _attempt(spec, message, verify=False)
+    if stopped is _CUT:
+        yield from _attempt(spec, message, verify=verify, pipelining=False)
+
+
+# What _attempt returns when a flight was cut short before the stages it needed answered.
+_CUT = Failure(FailureKind.CONNECTION_LOST, "a pipelined flight was cut short")
+_FLIGHT_PHASES = {Authenticate: Phase.AUTH, Mail: Phase.MAIL, Rcpt: Phase.RCPT}
+
+
+def _attempt(
+    spec: ProbeSpec, message: bytes | None, *, verify: bool, pipelining: bool = True
+) -> Generator[Action, Outcome, Failure | None]:
+    """One connection's dialogue; returns the failure that ended it, if any."""
+    implicit = spec.security is Security.IMPLICIT_TLS
+    connected = yield Connect()
+    if failure := _failed(connected):
+        return failure
+    if implicit:
+        handshake = yield Handshake(verify)
+        if failure := _failed(handshake):
+            yield from _explain_tls_failure(spec, failure)
+            return failure
+    greeting = yield Greeting()
+    if failure := _failed(greeting):
+        if not implicit and failure.kind in (FailureKind.TIMEOUT, FailureKind.CONNECTION_LOST):
+            # A silent plaintext port may be one that expects TLS from the first byte.
+            yield CheckPort(PortCheck.IMPLICIT_TLS)
+        return failure
+    if not _ok(greeting, Phase.GREETING):
+        yield Quit()
+        return None
 
     ehlo = yield Ehlo(spec.ehlo_name)
-    if not isinstance(ehlo, Reply) or not _ok(ehlo, *REQUIRED[Phase.EHLO]):
+    if not isinstance(ehlo, Reply) or not _ok(ehlo, Phase.EHLO):
         if isinstance(ehlo, Reply):
             yield Quit()
-        return
+        return _failed(ehlo)
     capabilities = parse_ehlo(ehlo)
 
     if spec.security is Security.STARTTLS:
@@ -136,20 +262,25 @@ def dialogue(
                 capabilities,
             )
             yield Quit()
-            return
+            return None
         started = yield StartTLS()
-        if not _ok(started, *REQUIRED[Phase.STARTTLS]):
+        if not _ok(started, Phase.STARTTLS):
             if isinstance(started, Reply):
                 yield Quit()
-            return
+            return _failed(started)
+        handshake = yield Handshake(verify)
+        if failure := _failed(handshake):
+            yield from _explain_tls_failure(spec, failure)
+            return failure
         # RFC 3207 section 4.2: discard what was learned before TLS and ask again.
         ehlo = yield Ehlo(spec.ehlo_name)
-        if not isinstance(ehlo, Reply) or not _ok(ehlo, *REQUIRED[Phase.EHLO]):
+        if not isinstance(ehlo, Reply) or not _ok(ehlo, Phase.EHLO):
             if isinstance(ehlo, Reply):
                 yield Quit()
-            return
+            return _failed(ehlo)
         capabilities = parse_ehlo(ehlo)
 
+    mechanism: str | None = None
     if spec.credentials is not None:
         if not capabilities.auth_offered:
             yield Stop(
@@ -158,7 +289,7 @@ def dialogue(
                 capabilities,
             )
             yield Quit()
-            return
+            return None
         mechanism = choose_mechanism(
             capabilities.auth_mechanisms, spec.preferred_mechanisms, spec.credentials
         )
@@ -170,33 +301,80 @@ def dialogue(
                 capabilities,
             )
             yield Quit()
-            return
+            return None
+
+    envelope: tuple[Command, ...] = (Mail(spec.sender), Rcpt(spec.recipient))
+    if pipelining and spec.pipelining and capabilities.pipelining and message is None:
+        # One flight to the end: the replies decide the verdict just as one by one.
+        lead: tuple[Command, ...] = ()
+        if mechanism == "PLAIN":
+            lead = (Authenticate(mechanism),)
+        elif mechanism is not None:
+            authenticated = yield Authenticate(mechanism)
+            if not _ok(authenticated, Phase.AUTH):
+                if isinstance(authenticated, Reply):
+                    yield Quit()
+                return _failed(authenticated)
+        flight = Flight((*lead, *envelope, Rset(), Quit()))
+        outcomes = yield flight
+        if _cut_short(flight, outcomes):
+            yield Retry()
+            return _CUT
+        return None
+
+    if mechanism is not None:
         authenticated = yield Authenticate(mechanism)
-        if not _ok(authenticated, *REQUIRED[Phase.AUTH]):
+        if not _ok(authenticated, Phase.AUTH):
             if isinstance(authenticated, Reply):
                 yield Quit()
-            return
+            return _failed(authenticated)
 
-    for action, phase in ((Mail(spec.sender), Phase.MAIL), (Rcpt(spec.recipient), Phase.RCPT)):
+    for action, phase in zip(envelope, (Phase.MAIL, Phase.RCPT), strict=True):
         outcome = yield action
-        if not _ok(outcome, *REQUIRED[phase]):
+        if not _ok(outcome, phase):
             if isinstance(outcome, Reply):
                 yield Rset()
                 yield Quit()
-            return
+            return _failed(outcome)
 
     if message is not None:
         sent = yield Data(message)
-        if isinstance(sent, Failure):
-            return
+        if failure := _failed(sent):
+            return failure
         yield Quit()
-        return
+        return None
 
     # Nothing was sent: RSET abandons the transaction (RFC 5321 section 4.1.1.5).
     reset = yield Rset()
-    if isinstance(reset, Failure):
-        return
+    if failure := _failed(reset):
+        return failure
     yield Quit()
+    return None
+
+
+def _cut_short(flight: Flight, outcomes: Outcome) -> bool:
+    """A dropped connection before every stage that decides the verdict had its reply."""
+    if not isinstance(outcomes, tuple) or not outcomes:
+        return False
+    last = outcomes[-1]
+    if not (isinstance(last, Failure) and last.kind is FailureKind.CONNECTION_LOST):
+        return False
+    needed = [_FLIGHT_PHASES[type(a)] for a in flight.actions if type(a) in _FLIGHT_PHASES]
+    answered = outcomes[:-1]
+    if len(answered) >= len(needed):
+        return False  # RCPT was answered: the verdict is decided, RSET/QUIT do not matter
+    return all(_ok(o, phase) for o, phase in zip(answered, needed, strict=False))
+
+
+def _explain_tls_failure(spec: ProbeSpec, failure: Failure) -> Generator[Action, Outcome, None]:
+    """After a failed handshake, look again on a second connection to say why."""
+    if failure.kind is FailureKind.TLS_CERTIFICATE_INVALID:
+        if not spec.insecure:  # with --insecure the next attempt shows the certificate
+            starttls = spec.security is Security.STARTTLS
+            yield CheckPort(PortCheck.CERTIFICATE_STARTTLS if starttls else PortCheck.CERTIFICATE)
+    elif spec.security is Security.IMPLICIT_TLS and failure.kind is not FailureKind.TIMEOUT:
+        # A port that answers TLS with plaintext is a STARTTLS (or plain) port.
+        yield CheckPort(PortCheck.PLAINTEXT)
 
 
 def probe_message(sender: str, recipient: str, date: str, message_id: str) -> bytes:

@@ -131,6 +131,7 @@ class ProbeSpec:
     send: bool = False
     proxy: ProxySpec | None = None
     expect: tuple[str, ...] = ()  # exit 0 means "the verdict is one of these"
+    pipelining: bool = True  # use RFC 2920 PIPELINING when the server offers it
 
     def __repr__(self) -> str:  # short, and never the secret (Credentials hides it too)
         return f"ProbeSpec({self.host}:{self.port} {self.security.value})"
@@ -500,5 +501,6 @@ def resolve_spec(
         send=bool(options.send),
         proxy=proxy,
         expect=expectations(options.expect),
+        pipelining=bool(getattr(options, "pipelining", True)),
     )
     return spec, profile

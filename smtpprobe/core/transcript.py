@@ -18,6 +18,7 @@ from smtpprobe.core.reply import Reply
 
 __all__ = [
     "REQUIRED",
+    "RETRIED",
     "Failure",
     "FailureKind",
     "Origin",
@@ -109,6 +110,9 @@ REQUIRED: Mapping[Phase, frozenset[int]] = {
     Phase.DATA: frozenset({354}),
 }
 _AFTER_MESSAGE = frozenset({250})
+# The note on a step whose failure cut a pipelined flight short; the dialogue was run
+# again one command at a time, so that failure decides nothing (see plan.Retry).
+RETRIED = "flight cut short: retried without pipelining"
 # Steps that never decide the verdict: RSET and QUIT come after it is decided,
 # and the security check only explains an earlier failure.
 _NOT_DECISIVE = frozenset({Phase.RSET, Phase.QUIT, Phase.SECURITY_CHECK})
@@ -233,7 +237,7 @@ class Transcript:
         """
         steps = self.steps
         for index, step in enumerate(steps):
-            if step.phase in _NOT_DECISIVE:
+            if step.phase in _NOT_DECISIVE or step.note == RETRIED:
                 continue
             if step.phase is Phase.CONNECT and step.failure is not None and self._connected():
                 # One address failed but another one answered (RFC 5321 section 5.1).

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from smtpprobe.core import plan
@@ -13,27 +15,23 @@ from smtpprobe.core.transcript import Failure, FailureKind, Phase, Security
 CREDS = Credentials("user@example.jp", "pw")
 EHLO_PRE = from_code_and_message(250, "mx\nSTARTTLS\nPIPELINING")
 EHLO_POST = from_code_and_message(250, "mx\nAUTH PLAIN LOGIN")
-
-
-def _options(message: bytes | None = None, **kw: object) -> tuple[ProbeSpec, bytes | None]:
-    base: dict[str, object] = {
-        "host": "smtp.example.jp",
-        "port": 587,
-        "security": Security.STARTTLS,
-        "sender": "user@example.jp",
-        "recipient": "postmaster@gmail.com",
-        "credentials": CREDS,
-        "send": message is not None,
-    }
-    base.update(kw)
-    return ProbeSpec(**base), message  # type: ignore[arg-type]
+SPEC = ProbeSpec(
+    host="smtp.example.jp",
+    port=587,
+    security=Security.STARTTLS,
+    sender="user@example.jp",
+    recipient="postmaster@gmail.com",
+    credentials=CREDS,
+)
 
 
 def _drive(
-    options: tuple[ProbeSpec, bytes | None], outcomes: dict[type, list[plan.Outcome]]
+    spec: ProbeSpec,
+    outcomes: dict[type, list[plan.Outcome]],
+    message: bytes | None = None,
 ) -> list[object]:
     """Run the plan; each action type takes its next outcome from ``outcomes``."""
-    flow = plan.dialogue(*options)
+    flow = plan.dialogue(spec, message)
     actions: list[object] = []
     action = next(flow)
     try:
@@ -51,8 +49,8 @@ def _names(actions: list[object]) -> list[str]:
     return [type(a).__name__ for a in actions]
 
 
-OK = {
-    plan.Open: [Reply(220, ("mx ESMTP",))],
+OK: dict[type, list[plan.Outcome]] = {
+    plan.Greeting: [Reply(220, ("mx ESMTP",))],
     plan.Ehlo: [EHLO_PRE, EHLO_POST],
     plan.StartTLS: [Reply(220, ("go ahead",))],
     plan.Authenticate: [Reply(235, ("ok",))],
@@ -67,11 +65,13 @@ def _copy(outcomes: dict[type, list[plan.Outcome]]) -> dict[type, list[plan.Outc
 
 
 def test_full_starttls_dialogue_never_sends_data() -> None:
-    actions = _drive(_options(), _copy(OK))
+    actions = _drive(SPEC, _copy(OK))
     assert _names(actions) == [
-        "Open",
+        "Connect",
+        "Greeting",
         "Ehlo",
         "StartTLS",
+        "Handshake",
         "Ehlo",
         "Authenticate",
         "Mail",
@@ -79,28 +79,28 @@ def test_full_starttls_dialogue_never_sends_data() -> None:
         "Rset",
         "Quit",
     ]
-    assert actions[4] == plan.Authenticate("PLAIN")
+    assert actions[6] == plan.Authenticate("PLAIN")
 
 
-def test_implicit_tls_skips_starttls() -> None:
+def test_implicit_tls_handshakes_first_and_skips_starttls() -> None:
     outcomes = _copy(OK)
     outcomes[plan.Ehlo] = [EHLO_POST]
-    actions = _drive(_options(security=Security.IMPLICIT_TLS), outcomes)
-    assert "StartTLS" not in _names(actions)
+    names = _names(_drive(replace(SPEC, security=Security.IMPLICIT_TLS), outcomes))
+    assert names[:3] == ["Connect", "Handshake", "Greeting"]
+    assert "StartTLS" not in names
 
 
 def test_send_adds_data_and_no_rset() -> None:
     outcomes = _copy(OK)
     outcomes[plan.Data] = [Reply(250, ("queued",))]
-    actions = _drive(_options(message=b"hi"), outcomes)
-    assert _names(actions)[-2:] == ["Data", "Quit"]
+    assert _names(_drive(replace(SPEC, send=True), outcomes, b"hi"))[-2:] == ["Data", "Quit"]
 
 
 def test_starttls_not_offered_stops() -> None:
     outcomes = _copy(OK)
     outcomes[plan.Ehlo] = [EHLO_POST]
-    actions = _drive(_options(), outcomes)
-    stop = actions[2]
+    actions = _drive(SPEC, outcomes)
+    stop = actions[3]
     assert isinstance(stop, plan.Stop) and stop.phase is Phase.STARTTLS
     assert stop.failure.kind is FailureKind.STARTTLS_NOT_OFFERED
     assert _names(actions)[-1] == "Quit"
@@ -109,38 +109,38 @@ def test_starttls_not_offered_stops() -> None:
 def test_auth_not_offered_and_no_common_mechanism() -> None:
     outcomes = _copy(OK)
     outcomes[plan.Ehlo] = [EHLO_PRE, from_code_and_message(250, "mx\nSIZE 100")]
-    stop = _drive(_options(), outcomes)[4]
+    stop = _drive(SPEC, outcomes)[6]
     assert isinstance(stop, plan.Stop) and stop.failure.kind is FailureKind.AUTH_NOT_OFFERED
     outcomes = _copy(OK)
     outcomes[plan.Ehlo] = [EHLO_PRE, from_code_and_message(250, "mx\nAUTH GSSAPI NTLM")]
-    stop = _drive(_options(), outcomes)[4]
+    stop = _drive(SPEC, outcomes)[6]
     assert isinstance(stop, plan.Stop) and stop.failure.kind is FailureKind.NO_COMMON_MECHANISM
 
 
 def test_no_auth_skips_authenticate() -> None:
-    actions = _drive(_options(credentials=None), _copy(OK))
+    actions = _drive(replace(SPEC, credentials=None), _copy(OK))
     assert "Authenticate" not in _names(actions)
 
 
 def test_rejection_at_mail_resets_and_quits() -> None:
     outcomes = _copy(OK)
     outcomes[plan.Mail] = [Reply(550, ("Command rejected",), "5.7.1")]
-    assert _names(_drive(_options(), outcomes))[-3:] == ["Mail", "Rset", "Quit"]
+    assert _names(_drive(SPEC, outcomes))[-3:] == ["Mail", "Rset", "Quit"]
 
 
 def test_transport_failure_ends_without_quit() -> None:
     outcomes = _copy(OK)
-    outcomes[plan.Open] = [Failure(FailureKind.TIMEOUT, "silence")]
-    assert _names(_drive(_options(), outcomes)) == ["Open"]
+    outcomes[plan.Connect] = [Failure(FailureKind.CONNECT_REFUSED, "refused")]
+    assert _names(_drive(SPEC, outcomes)) == ["Connect"]
     outcomes = _copy(OK)
     outcomes[plan.Authenticate] = [Failure(FailureKind.CONNECTION_LOST, "reset")]
-    assert _names(_drive(_options(), outcomes))[-1] == "Authenticate"
+    assert _names(_drive(SPEC, outcomes))[-1] == "Authenticate"
 
 
 def test_bad_greeting_quits() -> None:
     outcomes = _copy(OK)
-    outcomes[plan.Open] = [Reply(421, ("busy",), "4.3.2")]
-    assert _names(_drive(_options(), outcomes)) == ["Open", "Quit"]
+    outcomes[plan.Greeting] = [Reply(421, ("busy",), "4.3.2")]
+    assert _names(_drive(SPEC, outcomes)) == ["Connect", "Greeting", "Quit"]
 
 
 # Issue 7: a stage goes on only on the exact reply it needs (RFC 5321 section 4.3.2);
@@ -148,8 +148,8 @@ def test_bad_greeting_quits() -> None:
 @pytest.mark.parametrize(
     ("action", "reply", "last"),
     [
-        (plan.Open, Reply(250, ("hello",)), ["Open", "Quit"]),
-        (plan.Ehlo, Reply(220, ("hello",)), ["Open", "Ehlo", "Quit"]),
+        (plan.Greeting, Reply(250, ("hello",)), ["Greeting", "Quit"]),
+        (plan.Ehlo, Reply(220, ("hello",)), ["Greeting", "Ehlo", "Quit"]),
         (plan.StartTLS, Reply(250, ("ok",)), ["StartTLS", "Quit"]),
         (plan.Authenticate, Reply(250, ("ok",)), ["Authenticate", "Quit"]),
         (plan.Authenticate, Reply(334, ("",)), ["Authenticate", "Quit"]),
@@ -163,7 +163,82 @@ def test_a_wrong_positive_reply_stops_the_dialogue(
 ) -> None:
     outcomes = _copy(OK)
     outcomes[action] = [reply]
-    names = _names(_drive(_options(), outcomes))
+    names = _names(_drive(SPEC, outcomes))
     assert names[-len(last) :] == last
     if action is not plan.Rcpt:
         assert "Rcpt" not in names
+
+
+# RFC 2920 pipelining: the plan sends one flight after the last EHLO.
+EHLO_PIPE = from_code_and_message(250, "mx\nPIPELINING\nAUTH PLAIN LOGIN")
+
+
+def test_pipelining_sends_auth_plain_and_the_envelope_in_one_flight() -> None:
+    outcomes = _copy(OK)
+    outcomes[plan.Ehlo] = [EHLO_PRE, EHLO_PIPE]
+    actions = _drive(SPEC, outcomes)
+    assert _names(actions)[-1] == "Flight"
+    flight = actions[-1]
+    assert isinstance(flight, plan.Flight)
+    assert [type(a).__name__ for a in flight.actions] == [
+        "Authenticate",
+        "Mail",
+        "Rcpt",
+        "Rset",
+        "Quit",
+    ]
+
+
+def test_login_goes_first_then_the_envelope_flies() -> None:
+    outcomes = _copy(OK)
+    outcomes[plan.Ehlo] = [EHLO_PRE, EHLO_PIPE]
+    actions = _drive(replace(SPEC, preferred_mechanisms=("LOGIN",)), outcomes)
+    assert _names(actions)[-2:] == ["Authenticate", "Flight"]
+    flight = actions[-1]
+    assert isinstance(flight, plan.Flight)
+    assert [type(a).__name__ for a in flight.actions] == ["Mail", "Rcpt", "Rset", "Quit"]
+
+
+def test_no_flight_without_the_servers_pipelining_or_with_no_pipelining_or_send() -> None:
+    outcomes = _copy(OK)
+    assert "Flight" not in _names(_drive(SPEC, outcomes))  # EHLO_POST lacks PIPELINING
+    outcomes = _copy(OK)
+    outcomes[plan.Ehlo] = [EHLO_PRE, EHLO_PIPE]
+    assert "Flight" not in _names(_drive(replace(SPEC, pipelining=False), outcomes))
+    outcomes = _copy(OK)
+    outcomes[plan.Ehlo] = [EHLO_PRE, EHLO_PIPE]
+    outcomes[plan.Data] = [Reply(250, ("queued",))]
+    assert "Flight" not in _names(_drive(replace(SPEC, send=True), outcomes, b"hi"))
+
+
+# A second look at the port, and --insecure's second attempt, are plan decisions too.
+def test_a_silent_plaintext_port_is_checked_for_implicit_tls() -> None:
+    outcomes = _copy(OK)
+    outcomes[plan.Greeting] = [Failure(FailureKind.TIMEOUT, "silence")]
+    actions = _drive(SPEC, outcomes)
+    assert actions[-1] == plan.CheckPort(plan.PortCheck.IMPLICIT_TLS)
+
+
+def test_a_failed_implicit_handshake_is_checked_for_plaintext() -> None:
+    outcomes = _copy(OK)
+    outcomes[plan.Handshake] = [Failure(FailureKind.TLS_HANDSHAKE_FAILED, "wrong version")]
+    actions = _drive(replace(SPEC, security=Security.IMPLICIT_TLS), outcomes)
+    assert actions[-1] == plan.CheckPort(plan.PortCheck.PLAINTEXT)
+
+
+def test_an_invalid_certificate_is_looked_at_or_with_insecure_passed_by() -> None:
+    bad = Failure(FailureKind.TLS_CERTIFICATE_INVALID, "certificate has expired")
+    outcomes = _copy(OK)
+    outcomes[plan.Handshake] = [bad]
+    actions = _drive(SPEC, outcomes)
+    assert actions[-1] == plan.CheckPort(plan.PortCheck.CERTIFICATE_STARTTLS)
+    outcomes = _copy(OK)
+    outcomes[plan.Handshake] = [bad, None]
+    outcomes[plan.Greeting] = [Reply(220, ("mx",)), Reply(220, ("mx",))]
+    outcomes[plan.Ehlo] = [EHLO_PRE, EHLO_PRE, EHLO_POST]
+    outcomes[plan.StartTLS] = [Reply(220, ("go",)), Reply(220, ("go",))]
+    actions = _drive(replace(SPEC, insecure=True), outcomes)
+    handshakes = [a for a in actions if isinstance(a, plan.Handshake)]
+    assert handshakes == [plan.Handshake(verify=True), plan.Handshake(verify=False)]
+    assert _names(actions).count("Connect") == 2
+    assert _names(actions)[-1] == "Quit"

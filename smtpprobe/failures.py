@@ -1,0 +1,96 @@
+"""Every exception the network can raise, as a failure kind: the one table.
+
+``FAILURE_TABLE`` maps the classes of ``ssl``, the socket layer (``OSError``
+and its subclasses), ``smtpprobe.connection`` (``ReplyTimeout``,
+``ConnectionClosed``, ``MalformedReply``, ``StartTLSInjection``) and
+python-socks, most specific first; ``tests/test_driver_mapping.py`` names
+every class with the kind it must map to, so a missing row fails a test.
+A reply is never an exception: replies are data, read by the driver.
+"""
+
+from __future__ import annotations
+
+import errno
+import ssl
+from collections.abc import Callable
+
+from python_socks import ProxyConnectionError, ProxyError, ProxyTimeoutError
+
+from smtpprobe.connection import ConnectionClosed, ReplyTimeout
+from smtpprobe.core.auth import ChallengeError
+from smtpprobe.core.transcript import Failure, FailureKind
+from smtpprobe.core.wire import MalformedReply
+from smtpprobe.tls import verify_error
+
+__all__ = ["FAILURE_TABLE", "NETWORK_ERRORS", "failure_from_exception"]
+
+
+def _clean(text: str) -> str:
+    return " ".join(text.split())[:300]
+
+
+def _reason(exc: BaseException) -> str:
+    return _clean(getattr(exc, "strerror", None) or str(exc) or type(exc).__name__)
+
+
+def _proxy_failure(exc: BaseException) -> FailureKind:
+    # SOCKS5 (RFC 1928/1929) and HTTP 407 say "authentication"; anything else the
+    # proxy answered is about reaching the target through it.
+    assert isinstance(exc, ProxyError)
+    if exc.error_code == 407 or "authentication" in str(exc).lower():
+        return FailureKind.PROXY_AUTH_FAILED
+    return FailureKind.PROXY_TARGET_UNREACHABLE
+
+
+def _os_failure(exc: BaseException) -> FailureKind:
+    assert isinstance(exc, OSError)
+    if exc.errno in (errno.ENETUNREACH, errno.EHOSTUNREACH):
+        return FailureKind.NETWORK_UNREACHABLE
+    return FailureKind.CONNECTION_LOST
+
+
+# The one table: exception class → failure kind (or a function of the exception),
+# most specific first. python-socks' exceptions are also OSError/TimeoutError, but
+# they are about the route (the proxy), not the server, so they come first.
+FAILURE_TABLE: tuple[
+    tuple[type[BaseException], FailureKind | Callable[[BaseException], FailureKind]], ...
+] = (
+    (ProxyTimeoutError, FailureKind.PROXY_TIMEOUT),
+    (ProxyConnectionError, FailureKind.PROXY_REFUSED),
+    (ProxyError, _proxy_failure),
+    (ssl.SSLCertVerificationError, FailureKind.TLS_CERTIFICATE_INVALID),
+    # An EOF or close_notify during the handshake: the server hung up.
+    (ssl.SSLEOFError, FailureKind.CONNECTION_LOST),
+    (ssl.SSLZeroReturnError, FailureKind.CONNECTION_LOST),
+    (ssl.SSLError, FailureKind.TLS_HANDSHAKE_FAILED),
+    (MalformedReply, FailureKind.MALFORMED_REPLY),
+    (ChallengeError, FailureKind.MALFORMED_REPLY),  # a SASL challenge that cannot be answered
+    (ConnectionRefusedError, FailureKind.CONNECT_REFUSED),
+    (ReplyTimeout, FailureKind.TIMEOUT),
+    (TimeoutError, FailureKind.TIMEOUT),
+    (ConnectionClosed, FailureKind.CONNECTION_LOST),
+    (ConnectionError, FailureKind.CONNECTION_LOST),
+    (EOFError, FailureKind.CONNECTION_LOST),
+    (OSError, _os_failure),
+)
+# What may escape a network call; anything else is a bug and is not swallowed.
+NETWORK_ERRORS: tuple[type[BaseException], ...] = tuple(cls for cls, _ in FAILURE_TABLE)
+
+
+def failure_from_exception(exc: BaseException) -> Failure:
+    """Map a network, TLS, proxy or protocol exception to a Failure, by ``FAILURE_TABLE``."""
+    for cls, kind in FAILURE_TABLE:
+        if isinstance(exc, cls):
+            resolved = kind if isinstance(kind, FailureKind) else kind(exc)
+            if isinstance(exc, ssl.SSLCertVerificationError):
+                return Failure(resolved, verify_error(exc))
+            if isinstance(exc, ProxyConnectionError) and exc.args:
+                return Failure(resolved, _clean(str(exc.args[-1])))
+            if isinstance(exc, ssl.SSLError):
+                # OpenSSL's short reason ("WRONG_VERSION_NUMBER") where it gave one.
+                reason = getattr(exc, "reason", None) or exc.strerror or str(exc)
+                return Failure(resolved, _clean(str(reason)))
+            if isinstance(exc, TimeoutError) and not str(exc):
+                return Failure(resolved, "no answer within the time limit")
+            return Failure(resolved, _reason(exc))
+    raise exc

@@ -1,0 +1,72 @@
+"""A second, short look at a port, to explain why the first connection failed.
+
+A plaintext probe that meets silence may have reached a port that expects TLS
+from the first byte; an implicit-TLS handshake that fails may have met a
+plaintext SMTP port; an invalid certificate is worth describing (its names,
+issuer, expiry). The plan asks for these (``plan.CheckPort``); each opens a new
+connection over the same transport, never sends credentials, and is recorded
+as a ``security-check`` step whose note (``port-speaks:…``) the rules read.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from smtpprobe.core.plan import PortCheck
+from smtpprobe.core.spec import ProbeSpec
+from smtpprobe.core.transcript import Failure, FailureKind, Phase, Step, TLSInfo
+from smtpprobe.failures import NETWORK_ERRORS
+from smtpprobe.tls import unverified_context
+from smtpprobe.transport import Address, Connection, Transport
+
+__all__ = ["look_again"]
+
+_COMMANDS = {
+    PortCheck.IMPLICIT_TLS: "(new connection: TLS handshake from the first byte)",
+    PortCheck.PLAINTEXT: "(new connection: plaintext, read the greeting)",
+    PortCheck.CERTIFICATE: "(new connection: read the certificate, without verification)",
+    PortCheck.CERTIFICATE_STARTTLS: "(new connection: STARTTLS, read the certificate)",
+}
+
+
+async def look_again(
+    transport: Transport, spec: ProbeSpec, address: Address, check: PortCheck, wait: float
+) -> tuple[Step, TLSInfo | None]:
+    """Run one check within ``wait`` seconds; returns its step and any certificate seen."""
+    command = _COMMANDS[check]
+    conn: Connection | None = None
+    try:
+        async with asyncio.timeout(wait):
+            conn = await transport.connect(
+                address, source=spec.source_address, proxy=None, timeout=wait
+            )
+            if check is PortCheck.PLAINTEXT:
+                wire = await conn.read_reply(wait)
+                if wire.code == 220:
+                    return Step(
+                        Phase.SECURITY_CHECK, command, note="port-speaks:plaintext-smtp"
+                    ), None
+                return _no(command, FailureKind.MALFORMED_REPLY, f"a {wire.code} reply"), None
+            if check is PortCheck.CERTIFICATE_STARTTLS:
+                for line in (None, b"EHLO smtpprobe.invalid", b"STARTTLS"):
+                    if line is not None:
+                        conn.send(line)
+                    await conn.read_reply(wait)
+            await conn.start_tls(unverified_context(), spec.host, wait)
+            tls = conn.describe_tls(verified=False)
+    except NETWORK_ERRORS as exc:  # includes the TimeoutError of ``wait``
+        if check is PortCheck.PLAINTEXT:
+            return _no(command, FailureKind.TIMEOUT, "no greeting"), None
+        return _no(
+            command, FailureKind.TLS_HANDSHAKE_FAILED, f"no TLS ({type(exc).__name__})"
+        ), None
+    finally:
+        if conn is not None:
+            conn.close()
+    if check is PortCheck.IMPLICIT_TLS:
+        return Step(Phase.SECURITY_CHECK, command, note="port-speaks:implicit-tls"), None
+    return Step(Phase.SECURITY_CHECK, command, note=f"certificate: {tls.subject}"), tls
+
+
+def _no(command: str, kind: FailureKind, detail: str) -> Step:
+    return Step(Phase.SECURITY_CHECK, command, failure=Failure(kind, detail))

@@ -1,0 +1,129 @@
+"""``compare``: the same check over several routes at once, and what a disagreement means.
+
+A route is ``direct``, ``source:IP`` (a local address to bind) or ``proxy:URL``.
+Every route is validated before any connection is made; the routes then run
+concurrently and ``smtpprobe.core.compare.conclude`` reads their verdicts
+together (a geo-IP filter, an address filter, an IP-authorised or open relay).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from smtpprobe.core.compare import Conclusion, RouteOutcome, conclude, exit_code_of
+from smtpprobe.core.spec import PasswordSource, parse_proxy
+from smtpprobe.errors import ConfigError
+from smtpprobe.report import Report
+
+if TYPE_CHECKING:
+    from smtpprobe.api import CheckOptions
+
+__all__ = ["Comparison", "Route", "compare", "parse_route", "route_outcome"]
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """One way out: ``direct``, ``source:IP`` (bind) or ``proxy:URL``."""
+
+    name: str
+    source_address: str | None = None
+    proxy: str | None = field(default=None, repr=False)
+
+
+def parse_route(text: str) -> Route:
+    """Parse ``direct``, ``source:IP`` or ``proxy:URL``; raises ConfigError otherwise."""
+    kind, _, value = text.partition(":")
+    kind = kind.strip().lower()
+    if kind == "direct" and not value:
+        return Route("direct")
+    if kind == "source" and value:
+        return Route(f"source:{value}", source_address=value)
+    if kind == "proxy" and value:
+        return Route(f"proxy:{parse_proxy(value).display}", proxy=value)
+    raise ConfigError(
+        f"--route {text!r}: use direct, source:IP (e.g. source:192.0.2.7) or proxy:URL "
+        "(e.g. proxy:socks5h://127.0.0.1:1080)"
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Comparison:
+    """Every route's report, what their agreement or disagreement means, and the exit code."""
+
+    routes: tuple[Route, ...]
+    reports: tuple[Report, ...]
+    conclusion: Conclusion
+    exit_code: int
+
+
+def route_outcome(route: Route, report: Report) -> RouteOutcome:
+    """A report reduced to what ``conclude`` compares."""
+    origin = report.transcript.origin
+    address = None
+    if origin is not None:
+        address = origin.public_address or origin.local_address
+    return RouteOutcome(
+        route=route.name,
+        category=report.verdict.category,
+        stage=report.verdict.stage,
+        exit_code=int(report.verdict.exit_code),
+        address=address,
+        country=origin.country if origin else None,
+        no_auth=report.transcript.no_auth,
+    )
+
+
+async def compare(
+    options: CheckOptions,
+    routes: tuple[Route, ...],
+    password_source: PasswordSource | None = None,
+) -> Comparison:
+    """Run ``options`` over every route concurrently and compare the verdicts.
+
+    Every route is validated before any connection is made; the password is
+    asked for once.
+    """
+    if len(routes) < 2:
+        raise ConfigError("compare needs at least two --route options (e.g. direct and a proxy)")
+    names = [r.name for r in routes]
+    if len(set(names)) != len(names):
+        raise ConfigError("each --route must be different")
+    if options.send:
+        raise ConfigError("compare never sends a message: drop --send")
+    from smtpprobe.api import probe_spec, resolve
+
+    first, _ = resolve(options, password_source)
+    if first.credentials is not None:
+        options = dataclasses.replace(
+            options,
+            password=first.credentials.password,
+            oauth_token=first.credentials.oauth_token,
+        )
+    resolved = [
+        resolve(
+            dataclasses.replace(
+                options, source_address=r.source_address, proxy=r.proxy, route=r.name
+            )
+        )
+        for r in routes
+    ]
+    reports = await asyncio.gather(
+        *(
+            probe_spec(
+                spec,
+                profile,
+                dataclasses.replace(options, route=r.name),
+            )
+            for r, (spec, profile) in zip(routes, resolved, strict=True)
+        )
+    )
+    outcomes = [route_outcome(r, rep) for r, rep in zip(routes, reports, strict=True)]
+    return Comparison(
+        routes=routes,
+        reports=tuple(reports),
+        conclusion=conclude(outcomes),
+        exit_code=exit_code_of(outcomes),
+    )

@@ -1,0 +1,204 @@
+"""The seam to the network: how the driver resolves, connects and talks.
+
+``Transport`` and ``Connection`` are the only things ``smtpprobe.driver``
+knows of the network; ``NetworkTransport`` is the real one (sockets,
+getaddrinfo, python-socks for ``--proxy``, ``smtpprobe.connection`` for SMTP
+over asyncio), and ``smtpprobe.testing.transport.MockTransport`` replaces it in
+tests, as httpx's ``MockTransport`` does. Every exception either raises is
+turned into a failure by ``smtpprobe.failures.failure_from_exception``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import socket
+import ssl
+from dataclasses import dataclass
+from typing import Protocol
+
+from smtpprobe.core.spec import Family, ProxySpec
+from smtpprobe.core.transcript import TLSInfo
+from smtpprobe.core.wire import WireReply
+from smtpprobe.errors import ConfigError
+
+__all__ = ["Address", "Connection", "NetworkTransport", "Transport"]
+
+_FAMILIES = {
+    Family.ANY: socket.AF_UNSPEC,
+    Family.IPV4: socket.AF_INET,
+    Family.IPV6: socket.AF_INET6,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Address:
+    """One address to connect to: an IP (or, through a remote-DNS proxy, the name)."""
+
+    host: str
+    port: int
+    family: int = socket.AF_UNSPEC
+    sockaddr: tuple[object, ...] = ()
+
+
+class Connection(Protocol):
+    """One open connection to an SMTP server."""
+
+    @property
+    def encrypted(self) -> bool:
+        """Whether TLS protects the connection right now."""
+
+    @property
+    def local_address(self) -> str | None:
+        """This side's IP address."""
+
+    @property
+    def peer_address(self) -> str | None:
+        """The other side's IP address: the server's, or the proxy's through a proxy."""
+
+    def send(self, line: bytes) -> None:
+        """Write one command line; CRLF is added."""
+
+    def write(self, data: bytes) -> None:
+        """Write raw bytes (the message after DATA)."""
+
+    async def read_reply(self, timeout: float) -> WireReply:
+        """The next whole reply; raises on timeout, close or a malformed reply."""
+
+    async def start_tls(
+        self, context: ssl.SSLContext, server_hostname: str, timeout: float
+    ) -> None:
+        """Run the TLS handshake on the connection."""
+
+    def describe_tls(self, *, verified: bool, error: str | None = None) -> TLSInfo:
+        """What the handshake negotiated and the server's certificate."""
+
+    def close(self) -> None:
+        """Drop the connection at once."""
+
+
+class Transport(Protocol):
+    """Resolves names and opens connections, directly or through a proxy."""
+
+    async def resolve(self, host: str, port: int, family: Family, timeout: float) -> list[Address]:
+        """Every address of ``host`` (raises ``socket.gaierror`` or ``TimeoutError``)."""
+
+    async def connect(
+        self,
+        address: Address,
+        *,
+        source: str | None,
+        proxy: ProxySpec | None,
+        timeout: float,
+    ) -> Connection:
+        """Open a connection to ``address``, through ``proxy`` if given, bound to ``source``."""
+
+
+def literal_address(host: str, port: int) -> Address | None:
+    """The address itself for an IP literal (no lookup), or None for a name."""
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return None  # a name, or a scoped IPv6 address that getaddrinfo must resolve
+    if address.version == 4:
+        return Address(host, port, socket.AF_INET, (host, port))
+    return Address(host, port, socket.AF_INET6, (host, port, 0, 0))
+
+
+class NetworkTransport:
+    """The real network: the system resolver, TCP sockets, python-socks, asyncio TLS."""
+
+    async def resolve(self, host: str, port: int, family: Family, timeout: float) -> list[Address]:
+        literal = literal_address(host, port)
+        if literal is not None:
+            # No resolver thread for an IP address: under load it could time out
+            # and turn a literal into a "dns-failure".
+            return [literal]
+        loop = asyncio.get_running_loop()
+        async with asyncio.timeout(timeout):
+            infos = await loop.getaddrinfo(
+                host, port, family=_FAMILIES[family], type=socket.SOCK_STREAM
+            )
+        unique = dict.fromkeys((info[0], info[4]) for info in infos)
+        return [Address(str(addr[0]), port, fam, addr) for fam, addr in unique]
+
+    async def connect(
+        self,
+        address: Address,
+        *,
+        source: str | None,
+        proxy: ProxySpec | None,
+        timeout: float,
+    ) -> Connection:
+        from smtpprobe.connection import open_connection
+
+        if proxy is not None:
+            sock = await _through_proxy(proxy, address, source, timeout)
+        else:
+            sock = await _direct(address, source, timeout)
+        return await open_connection(sock, timeout=timeout)
+
+
+async def _direct(address: Address, source: str | None, timeout: float) -> socket.socket:
+    sock = socket.socket(address.family, socket.SOCK_STREAM)
+    try:
+        sock.setblocking(False)
+        if source is not None:
+            try:
+                sock.bind((source, 0))
+            except OSError as exc:
+                raise ConfigError(
+                    f"--source-address {source}: cannot bind it ({exc.strerror}); use an "
+                    f"address of this machine of the same family as {address.host}"
+                ) from None
+        loop = asyncio.get_running_loop()
+        async with asyncio.timeout(timeout):
+            await loop.sock_connect(sock, address.sockaddr)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
+async def _through_proxy(
+    proxy: ProxySpec, address: Address, source: str | None, timeout: float
+) -> socket.socket:
+    from python_socks import ProxyType
+    from python_socks.async_.asyncio import Proxy
+
+    types = {
+        "socks5": ProxyType.SOCKS5,
+        "socks5h": ProxyType.SOCKS5,
+        "socks4": ProxyType.SOCKS4,
+        "socks4a": ProxyType.SOCKS4,
+        "http": ProxyType.HTTP,
+    }
+    _check_bind(source, proxy.host)
+    connector = Proxy(
+        types[proxy.scheme],
+        proxy.host,
+        proxy.port,
+        username=proxy.username,
+        password=proxy.password,
+        rdns=proxy.remote_dns,
+    )
+    local = (source, 0) if source else None
+    sock: socket.socket = await connector.connect(
+        address.host, address.port, timeout=timeout, local_addr=local
+    )
+    return sock
+
+
+def _check_bind(source: str | None, proxy_host: str) -> None:
+    """Fail early and clearly on a --source-address this machine does not have."""
+    if source is None:
+        return
+    family = socket.AF_INET6 if ":" in source else socket.AF_INET
+    try:
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            probe.bind((source, 0))
+    except OSError as exc:
+        raise ConfigError(
+            f"--source-address {source}: cannot bind it ({exc.strerror}); use an address of "
+            f"this machine from which the proxy {proxy_host} can be reached"
+        ) from None

@@ -1,0 +1,332 @@
+"""The driver over ``MockTransport``: every failure kind and pipelining, without sockets.
+
+Each case scripts the server with a handler (``smtpprobe.testing.transport``);
+the exceptions raised are the real classes of ssl, the socket layer and
+python-socks, so the driver's one table maps them exactly as on the network.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import itertools
+import socket
+import ssl
+from collections.abc import Callable
+from dataclasses import replace
+
+import pytest
+from python_socks import ProxyConnectionError, ProxyError, ProxyTimeoutError
+
+from smtpprobe.core.auth import Credentials
+from smtpprobe.core.classify import ExitCode, Verdict, classify
+from smtpprobe.core.spec import ProbeSpec, parse_proxy
+from smtpprobe.core.transcript import FailureKind, Phase, Security, Transcript
+from smtpprobe.driver import run_probe
+from smtpprobe.loading import load_rulebook
+from smtpprobe.testing.transport import MockTransport
+
+RULES = load_rulebook()
+SPEC = ProbeSpec(
+    host="smtp.example.jp",
+    port=587,
+    security=Security.STARTTLS,
+    sender="you@example.jp",
+    recipient="postmaster@gmail.com",
+    credentials=Credentials("you@example.jp", "pw-mock"),
+    phase_timeout=1,
+    timeout=5,
+)
+EHLO_PRE = b"250-mx.example.jp\r\n250-PIPELINING\r\n250 STARTTLS\r\n"
+EHLO_POST = b"250-mx.example.jp\r\n250-PIPELINING\r\n250 AUTH PLAIN LOGIN\r\n"
+
+
+def server(**faults: bytes | BaseException | None) -> Callable[[str], bytes | BaseException | None]:
+    """A healthy STARTTLS submission server, except for ``faults`` keyed by event or verb."""
+    state = {"tls": False}
+
+    def handle(event: str) -> bytes | BaseException | None:
+        key = event.strip("<>").split(" ", 1)[0].lower()
+        if key == "connect":
+            state["tls"] = False  # a new connection starts in the clear
+        if key == "ehlo" and state["tls"]:
+            key = "ehlo2"
+        if key in faults:
+            return faults[key]
+        if key == "tls":
+            state["tls"] = True
+        return {
+            "resolve": None,
+            "connect": None,
+            "tls": None,
+            "greeting": b"220 mx.example.jp ESMTP\r\n",
+            "ehlo": EHLO_PRE,
+            "ehlo2": EHLO_POST,
+            "starttls": b"220 2.0.0 Ready to start TLS\r\n",
+            "auth": b"235 2.7.0 Authentication successful\r\n",
+            "mail": b"250 2.1.0 Ok\r\n",
+            "rcpt": b"250 2.1.5 Ok\r\n",
+            "rset": b"250 2.0.0 Ok\r\n",
+            "quit": b"221 2.0.0 Bye\r\n",
+        }.get(key, b"502 5.5.2 Error: command not recognized\r\n")
+
+    return handle
+
+
+def probe(handler: Callable[[str], bytes | BaseException | None], spec: ProbeSpec = SPEC
+          ) -> tuple[Transcript, Verdict, MockTransport]:  # fmt: skip
+    transport = MockTransport(handler)
+    transcript = asyncio.run(run_probe(spec, transport=transport))
+    return transcript, classify(transcript, RULES), transport
+
+
+def test_a_healthy_server_is_ok_in_one_flight() -> None:
+    transcript, verdict, transport = probe(server())
+    assert verdict.category == "ok"
+    # RFC 2920: AUTH PLAIN, MAIL, RCPT, RSET and QUIT written before any reply is read.
+    flight = transport.log[transport.log.index("> " + transport.sent[3]) :]
+    assert [entry[0] for entry in flight] == [">"] * 5 + ["<"] * 5
+    assert transport.sent[3].startswith("AUTH PLAIN ")
+    assert transcript.steps[-1].phase is Phase.QUIT
+
+
+def test_without_pipelining_every_command_waits_for_its_reply() -> None:
+    _, verdict, transport = probe(server(), replace(SPEC, pipelining=False))
+    assert verdict.category == "ok"
+    directions = [entry[0] for entry in transport.log]
+    assert all(a != b for a, b in itertools.pairwise(directions))
+
+
+K = FailureKind
+CASES: list[
+    tuple[str, dict[str, bytes | BaseException | None], ProbeSpec, str, str, FailureKind]
+] = [
+    (
+        "dns",
+        {"resolve": socket.gaierror(socket.EAI_NONAME, "Name or service not known")},
+        SPEC,
+        "dns-failure",
+        "resolve",
+        K.DNS_FAILURE,
+    ),
+    (
+        "refused",
+        {"connect": ConnectionRefusedError(111, "Connection refused")},
+        SPEC,
+        "connect-refused",
+        "connect",
+        K.CONNECT_REFUSED,
+    ),
+    (
+        "connect-timeout",
+        {"connect": TimeoutError()},
+        SPEC,
+        "connect-timeout",
+        "connect",
+        K.CONNECT_TIMEOUT,
+    ),
+    (
+        "unreachable",
+        {"connect": OSError(errno.ENETUNREACH, "Network is unreachable")},
+        SPEC,
+        "network-unreachable",
+        "connect",
+        K.NETWORK_UNREACHABLE,
+    ),
+    (
+        "handshake",
+        {"tls": ssl.SSLError(1, "[SSL: WRONG_VERSION_NUMBER] wrong version number")},
+        SPEC,
+        "tls-handshake-failed",
+        "tls",
+        K.TLS_HANDSHAKE_FAILED,
+    ),
+    (
+        "certificate",
+        {"tls": ssl.SSLCertVerificationError(1, "certificate verify failed")},
+        SPEC,
+        "tls-certificate-invalid",
+        "tls",
+        K.TLS_CERTIFICATE_INVALID,
+    ),
+    # The second look (CheckPort) finds no TLS either: a silent server, not a wrong mode.
+    (
+        "greeting-timeout",
+        {"greeting": None, "tls": ssl.SSLError(1, "no TLS here")},
+        SPEC,
+        "timeout",
+        "greeting",
+        K.TIMEOUT,
+    ),
+    (
+        "reset-at-mail",
+        {"mail": ConnectionResetError(104, "Connection reset by peer")},
+        SPEC,
+        "connection-lost",
+        "mail",
+        K.CONNECTION_LOST,
+    ),
+    (
+        "garbage-at-rcpt",
+        {"rcpt": b"HTTP/1.1 400 Bad Request\r\n"},
+        SPEC,
+        "protocol-error",
+        "rcpt",
+        K.MALFORMED_REPLY,
+    ),
+    ("999-at-ehlo", {"ehlo": b"999 what\r\n"}, SPEC, "protocol-error", "ehlo", K.MALFORMED_REPLY),
+    (
+        "no-starttls",
+        {"ehlo": b"250-mx\r\n250 AUTH PLAIN\r\n"},
+        SPEC,
+        "starttls-unavailable",
+        "starttls",
+        K.STARTTLS_NOT_OFFERED,
+    ),
+    (
+        "no-auth",
+        {"ehlo2": b"250-mx\r\n250 SIZE 100\r\n"},
+        SPEC,
+        "auth-unavailable",
+        "auth",
+        K.AUTH_NOT_OFFERED,
+    ),
+    (
+        "no-common-mechanism",
+        {"ehlo2": b"250-mx\r\n250 AUTH GSSAPI NTLM\r\n"},
+        SPEC,
+        "auth-mechanism-unsupported",
+        "auth",
+        K.NO_COMMON_MECHANISM,
+    ),
+]
+_PROXIED = replace(SPEC, proxy=parse_proxy("socks5h://127.0.0.1:1080"))
+CASES += [
+    ("proxy-refused", {"connect": ProxyConnectionError(111, "Could not connect to proxy")},
+     _PROXIED, "proxy-failed", "connect", K.PROXY_REFUSED),
+    ("proxy-auth", {"connect": ProxyError("Username and password authentication failure")},
+     _PROXIED, "proxy-failed", "connect", K.PROXY_AUTH_FAILED),
+    ("proxy-target", {"connect": ProxyError("Host unreachable", 4)},
+     _PROXIED, "proxy-failed", "connect", K.PROXY_TARGET_UNREACHABLE),
+    ("proxy-timeout", {"connect": ProxyTimeoutError("Proxy connection timed out")},
+     _PROXIED, "proxy-failed", "connect", K.PROXY_TIMEOUT),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("faults", "spec", "category", "stage", "kind"),
+    [case[1:] for case in CASES],
+    ids=[case[0] for case in CASES],
+)
+def test_every_failure_kind(
+    faults: dict[str, bytes | BaseException | None],
+    spec: ProbeSpec,
+    category: str,
+    stage: str,
+    kind: FailureKind,
+) -> None:
+    transcript, verdict, _ = probe(server(**faults), spec)
+    decisive = transcript.decisive_step()
+    assert decisive is not None and decisive.failure is not None
+    assert decisive.failure.kind is kind
+    assert (verdict.category, verdict.stage) == (category, stage)
+
+
+def test_every_failure_kind_has_a_case() -> None:
+    covered = {case[5] for case in CASES}
+    assert covered == set(FailureKind)
+
+
+@pytest.mark.parametrize("pipelining", [True, False])
+@pytest.mark.parametrize(
+    ("faults", "category", "stage"),
+    [
+        ({"auth": b"535 5.7.8 Error: authentication failed\r\n"}, "auth-failed", "auth"),
+        ({"auth": b"250 2.0.0 Ok\r\n"}, "protocol-error", "auth"),
+        ({"auth": b"334 \r\n"}, "protocol-error", "auth"),
+        ({"mail": b"550 5.7.1 <you@example.jp>... Command rejected\r\n"}, None, "mail"),
+        ({"rcpt": b"554 5.7.1 <postmaster@gmail.com>: Relay access denied\r\n"}, "relay-denied",
+         "rcpt"),
+        ({"rcpt": ConnectionResetError(104, "reset")}, "connection-lost", "rcpt"),
+        ({"rset": None}, "ok", None),
+    ],
+    ids=["535", "250-to-auth", "second-334", "550-mail", "554-rcpt", "reset-rcpt", "rset-hang"],
+)  # fmt: skip
+def test_the_verdict_is_the_same_with_and_without_pipelining(
+    faults: dict[str, bytes | BaseException | None],
+    category: str | None,
+    stage: str | None,
+    pipelining: bool,
+) -> None:
+    _, verdict, _ = probe(server(**faults), replace(SPEC, pipelining=pipelining))
+    if category is not None:
+        assert verdict.category == category
+    assert verdict.stage == stage
+    reference = probe(server(**faults), replace(SPEC, pipelining=not pipelining))[1]
+    assert (verdict.category, verdict.stage, verdict.exit_code) == (
+        reference.category,
+        reference.stage,
+        reference.exit_code,
+    )
+
+
+def test_login_is_not_pipelined_but_the_envelope_is() -> None:
+    login = replace(SPEC, preferred_mechanisms=("LOGIN",))
+    healthy = server()
+
+    def handler(event: str) -> bytes | BaseException | None:
+        if event.startswith("AUTH LOGIN"):
+            return b"334 VXNlcm5hbWU6\r\n"
+        if event in ("eW91QGV4YW1wbGUuanA=",):
+            return b"334 UGFzc3dvcmQ6\r\n"
+        if event == "cHctbW9jaw==":
+            return b"235 2.7.0 ok\r\n"
+        return healthy(event)
+
+    transcript, verdict, transport = probe(handler, login)
+    assert verdict.category == "ok" and verdict.exit_code is ExitCode.ACCEPTED
+    mail = transport.log.index(next(e for e in transport.log if e.startswith("> MAIL")))
+    assert [e[0] for e in transport.log[mail : mail + 8]] == [">"] * 4 + ["<"] * 4
+    assert transport.log[mail - 1] == "< 235"  # the LOGIN exchange finished first
+    assert "pw-mock" not in " ".join(s.command or "" for s in transcript.steps)
+
+
+def test_a_flight_cut_by_a_dropped_connection_is_retried_one_by_one() -> None:
+    # A server that resets with pipelined commands unread loses replies in the kernel:
+    # the cut step is marked and never decisive; the dialogue is run again without
+    # pipelining, and that run decides.
+    calls = {"mail": 0}
+    healthy = server()
+
+    def handler(event: str) -> bytes | BaseException | None:
+        if event.startswith("MAIL"):
+            calls["mail"] += 1
+            if calls["mail"] == 1:
+                return ConnectionResetError(104, "Connection reset by peer")
+        return healthy(event)
+
+    transcript, verdict, transport = probe(handler)
+    assert verdict.category == "ok"
+    assert transport.connections == 2
+    retried = [
+        s for s in transcript.steps if s.note == "flight cut short: retried without pipelining"
+    ]
+    assert len(retried) == 1 and retried[0].phase is Phase.MAIL
+
+
+def test_insecure_goes_on_over_a_second_connection() -> None:
+    calls = {"tls": 0}
+    healthy = server()
+
+    def handler(event: str) -> bytes | BaseException | None:
+        if event == "<tls>":
+            calls["tls"] += 1
+            if calls["tls"] == 1:
+                return ssl.SSLCertVerificationError(1, "certificate verify failed")
+        return healthy(event)
+
+    transcript, verdict, transport = probe(handler, replace(SPEC, insecure=True))
+    assert verdict.category == "tls-certificate-invalid" and verdict.exit_code is ExitCode.REFUSED
+    assert transport.connections == 2
+    assert transcript.tls is not None and transcript.tls.verified is False
+    assert [f.id for f in verdict.findings] == ["insecure-continued"]
