@@ -26,12 +26,12 @@ from smtpprobe.core.redact import Redactor
 from smtpprobe.core.spec import Family, PasswordSource, ProbeSpec, default_recipient, resolve_spec
 from smtpprobe.core.transcript import Security
 from smtpprobe.loading import load_profile_file, load_profiles, load_rulebook
-from smtpprobe.paste import MAX_PASTE_BYTES, Explained, explain
 from smtpprobe.report import GmailSettings, Report
 from smtpprobe.routes import Comparison, Route, compare, parse_route, route_outcome
 
 if TYPE_CHECKING:
     from smtpprobe.driver import PhaseListener
+    from smtpprobe.paste import MAX_PASTE_BYTES, Explained, explain
     from smtpprobe.transport import Transport
 
 __all__ = [
@@ -230,3 +230,12 @@ async def probe_spec(
 def check(options: CheckOptions, password_source: PasswordSource | None = None) -> Report:
     """Synchronous ``probe``: runs its own event loop."""
     return asyncio.run(probe(options, password_source))
+
+
+def __getattr__(name: str) -> object:
+    # explain's names load on first use: a probe need not import the email package.
+    if name in ("MAX_PASTE_BYTES", "Explained", "explain"):
+        from smtpprobe import paste
+
+        return getattr(paste, name)
+    raise AttributeError(f"module 'smtpprobe.api' has no attribute {name!r}")

@@ -240,7 +240,7 @@ def double(
         if list_scenarios:
             typer.echo("\n".join(scenario_lines()))
             return
-        mode = security.value if security else None
+        mode = str(security) if security else None  # typer < 0.29 passes the plain string
         serve_double(
             scenario, host=host, port=port, security=mode, duration=duration, echo=typer.echo
         )
@@ -267,7 +267,7 @@ def explain(
     lang: opt.Language = None,
     version: opt.Version = False,
 ) -> None:
-    from smtpprobe.api import explain as explain_paste
+    from smtpprobe.paste import explain as explain_paste  # not api: no asyncio, ssl, spec
     from smtpprobe.render.explain import explain_lines, format_explain_json
 
     chosen = opt.lang_of(lang)

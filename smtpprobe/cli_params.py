@@ -81,6 +81,8 @@ Environment:
   SMTPPROBE_CONFIG_DIR        your profiles/ and rules/ folders
                               (default: $XDG_CONFIG_HOME/smtpprobe or ~/.config/smtpprobe)
   SMTPPROBE_EGRESS_RESOLVERS  HOST:PORT,... servers to ask for the public address
+  SMTPPROBE_CACHE_DIR         the compiled rules and profiles (default:
+                              $XDG_CACHE_HOME/smtpprobe or ~/.cache/smtpprobe)
   NO_COLOR                    no colour on a terminal
 
 The public-address (egress) lookup sends two DNS queries, from the probe's own
@@ -393,7 +395,7 @@ def check_options(
         profile=p["profile"],
         host=p["host"],
         port=p["port"],
-        security=p["security"].value if p["security"] else None,
+        security=str(p["security"]) if p["security"] else None,
         user=p["user"],
         oauth_token=None if p["no_auth"] else read_token(p["oauth_token_env"], secrets),
         sender=p["sender"],
@@ -413,7 +415,7 @@ def check_options(
         proxy=p.get("proxy"),
         egress_lookup=not p["no_egress_lookup"],
         egress_timeout=p["egress_timeout"],
-        for_gmail=p["for_whom"] is ForWhom.gmail,
+        for_gmail=p["for_whom"] == ForWhom.gmail,
         expect=tuple(p.get("expect") or ()),
         pipelining=not p["no_pipelining"],
     )
@@ -424,8 +426,8 @@ def check_options(
 
 def parse_routes(values: list[str] | None, secrets: list[str]) -> tuple[Route, ...]:
     """``compare``'s ``--route`` values; a proxy's password goes to ``secrets``."""
-    from smtpprobe.api import parse_route
     from smtpprobe.core.spec import parse_proxy
+    from smtpprobe.routes import parse_route
 
     routes = tuple(parse_route(value) for value in values or ())
     secrets += [pw for r in routes if r.proxy and (pw := parse_proxy(r.proxy).password)]
@@ -436,7 +438,7 @@ def lang_of(lang: Lang | None) -> str:
     """``--lang``, or the locale's language when it is not given."""
     from smtpprobe.render.labels import default_lang
 
-    return lang.value if lang else default_lang()
+    return str(lang) if lang else default_lang()
 
 
 def warn_problems(problems: Iterable[str], lang: str = "en") -> None:
@@ -461,8 +463,8 @@ def warn_config(profile_files: tuple[Path, ...], lang: str) -> None:
 
 def read_paste(text: str | None) -> bytes:
     """``explain``'s input: the argument, or standard input for ``-`` or nothing."""
-    from smtpprobe.api import MAX_PASTE_BYTES
     from smtpprobe.errors import ConfigError
+    from smtpprobe.paste import MAX_PASTE_BYTES
 
     if text is not None and text != "-":
         return text.encode("utf-8", "surrogateescape")

@@ -26,12 +26,15 @@ import socket
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
-
-import dns.exception
-import dns.message
-import dns.rdatatype
+from typing import TYPE_CHECKING
 
 from smtpprobe.errors import ConfigError
+
+if TYPE_CHECKING:
+    import dns.message
+
+# dnspython is imported where a query is made: it costs ~20 ms of start-up, which a
+# probe with --no-egress-lookup (or through a proxy) never needs.
 
 __all__ = [
     "DEFAULT_EGRESS_SERVERS",
@@ -111,6 +114,8 @@ def egress_queries(spec: str | None = None) -> tuple[EgressQuery, ...]:
 
 
 def _answer_address(response: dns.message.Message, query: EgressQuery) -> str | None:
+    import dns.rdatatype
+
     wanted = dns.rdatatype.from_text(query.rdtype)
     for rrset in response.answer:
         if rrset.rdtype != wanted:
@@ -131,6 +136,9 @@ def _answer_address(response: dns.message.Message, query: EgressQuery) -> str | 
 
 
 async def _ask(query: EgressQuery, source: str | None) -> tuple[EgressQuery, str | None]:
+    import dns.exception
+    import dns.message
+
     loop = asyncio.get_running_loop()
     family = socket.AF_INET6 if ":" in query.server else socket.AF_INET
     message = dns.message.make_query(query.name, query.rdtype)

@@ -16,6 +16,14 @@ A broken file in the user's folder does not stop smtpprobe: it is skipped and
 reported in ``ProfileSet.problems`` / ``rule_problems()`` (the CLI prints each
 as a warning), and only a command that needs that very profile fails, with the
 file's own error. A file named on the command line must load, or the command fails.
+
+Start-up: the built-in rule base and profiles, parsed and validated, are kept in
+a compiled cache (a pickle in ``cache_dir()``), keyed on each file's path, mtime,
+ctime and size and on the parsing code itself, so that a process that probes
+once does not parse 140 KB of YAML and compile a hundred rules first. The cache
+is an optimisation only: a file that cannot be read or written, or that is not
+the current user's own, is ignored and the YAML is parsed as before. Files in the
+user's folders and those named on the command line are small and always parsed.
 """
 
 from __future__ import annotations
@@ -23,12 +31,12 @@ from __future__ import annotations
 import functools
 import os
 import re
+import sys
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
-
-import yaml
 
 from smtpprobe.core.profile import Profile, ProfileError, parse_profile
 from smtpprobe.core.rules import Rule, RuleError, parse_rules
@@ -37,6 +45,7 @@ __all__ = [
     "MAX_FILE_BYTES",
     "ProfileSet",
     "builtin_profiles_dir",
+    "cache_dir",
     "config_dir",
     "load_profile_file",
     "load_profiles",
@@ -74,17 +83,45 @@ def config_dir() -> Path:
     return base / "smtpprobe"
 
 
-def _stamp(path: Path) -> tuple[int, int] | None:
+def cache_dir() -> Path | None:
+    """Where the compiled cache lives (``$SMTPPROBE_CACHE_DIR``, else
+    ``$XDG_CACHE_HOME/smtpprobe``, else ``~/.cache/smtpprobe``); None without a home."""
+    explicit = os.environ.get("SMTPPROBE_CACHE_DIR")
+    if explicit:
+        return Path(explicit).expanduser()
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    try:
+        base = Path(xdg).expanduser() if xdg else Path.home() / ".cache"
+    except RuntimeError:  # no HOME and no passwd entry: run without a cache
+        return None
+    return base / "smtpprobe"
+
+
+# (mtime, ctime, size): an edit changes the first, a replaced file or restored
+# mtime (cp -p, tar) the second.
+_Stamp = tuple[int, int, int]
+
+
+def _stamp(path: Path) -> _Stamp | None:
     try:
         info = path.stat()
     except OSError:
         return None
-    return info.st_mtime_ns, info.st_size
+    return info.st_mtime_ns, info.st_ctime_ns, info.st_size
 
 
-# libyaml's loader when PyYAML has it: faster, and it refuses nesting past 1000
-# levels itself; the pure-Python one would recurse until RecursionError.
-_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+# None: libyaml's loader when PyYAML has it (faster, and it refuses nesting past
+# 1000 levels itself; the pure-Python one would recurse until RecursionError).
+# Imported on first use: with the compiled cache, a probe never loads PyYAML.
+_LOADER: Any = None
+
+
+def _loader() -> Any:
+    if _LOADER is not None:
+        return _LOADER
+    import yaml
+
+    return getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def _read_yaml(path: Path, error: type[ProfileError] | type[RuleError]) -> Any:
@@ -118,8 +155,11 @@ def _read_yaml(path: Path, error: type[ProfileError] | type[RuleError]) -> Any:
             f"{path}:{line_no}: {f'{key!r} holds' if key else 'holds'} a control character "
             f"(U+{ord(control.group()):04X}); remove it"
         )
+    loader = _loader()
+    import yaml
+
     try:
-        return yaml.load(text, Loader=_LOADER)
+        return yaml.load(text, Loader=loader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
@@ -154,9 +194,16 @@ def load_profile_file(path: Path) -> Profile:
 
 
 @functools.lru_cache(maxsize=256)
-def _load_profile_file(path: str, stamp: tuple[int, int] | None) -> Profile:
+def _load_profile_file(path: str, stamp: _Stamp | None) -> Profile:
     # Keyed on the file's mtime and size: many probes in one process (compare,
     # health checks over many accounts) must not re-parse YAML on the event loop.
+    compiled = _COMPILED.get(path, stamp)
+    if isinstance(compiled, Profile):
+        return compiled
+    return _parse_profile_file(path)
+
+
+def _parse_profile_file(path: str) -> Profile:
     data = _read_yaml(Path(path), ProfileError)
     return _validated(
         Path(path),
@@ -247,7 +294,14 @@ def load_rule_file(path: Path) -> list[Rule]:
 
 
 @functools.lru_cache(maxsize=64)
-def _load_rule_file(name: str, stamp: tuple[int, int] | None) -> tuple[Rule, ...]:
+def _load_rule_file(name: str, stamp: _Stamp | None) -> tuple[Rule, ...]:
+    compiled = _COMPILED.get(name, stamp)
+    if isinstance(compiled, tuple):
+        return compiled
+    return _parse_rule_file(name)
+
+
+def _parse_rule_file(name: str) -> tuple[Rule, ...]:
     path = Path(name)
     data = _read_yaml(path, RuleError)
     if isinstance(data, dict):
@@ -293,3 +347,150 @@ def rule_problems() -> tuple[str, ...]:
         except RuleError as exc:
             problems.append(str(exc))
     return tuple(problems)
+
+
+# --- the compiled cache of the built-in files --------------------------------------------
+# Only the built-in set is kept: it is what every start pays for, it is one file per
+# installed copy (so the cache never grows with temporary --profile/--rules paths), and
+# its entries are checked against the files' stamps on every use.
+
+_CACHE_FORMAT = 1
+_Entry = tuple[_Stamp, Profile | tuple[Rule, ...]]
+
+
+def _code_stamp() -> tuple[object, ...]:
+    """What the pickled objects depend on besides the YAML: Python, smtpprobe, and the
+    code that parses and defines them (an edit in a checkout invalidates the cache)."""
+    from smtpprobe import __version__
+
+    files = [Path(__file__)]
+    try:
+        with os.scandir(_PACKAGE / "core") as entries:
+            files.extend(Path(e.path) for e in entries if e.name.endswith(".py"))
+    except OSError:
+        pass
+    return (
+        _CACHE_FORMAT,
+        sys.version,
+        __version__,
+        str(_PACKAGE),
+        tuple(sorted((f.name, _stamp(f)) for f in files)),
+    )
+
+
+def _builtin_files() -> list[tuple[Path, Callable[[str], Profile | tuple[Rule, ...]]]]:
+    files: list[tuple[Path, Callable[[str], Profile | tuple[Rule, ...]]]] = [
+        (builtin_rules_file(), _parse_rule_file)
+    ]
+    files.extend((p, _parse_profile_file) for p in _profile_files(builtin_profiles_dir()))
+    return files
+
+
+class _CompiledCache:
+    """The built-in files, parsed, from one pickle; rebuilt (at most once a process)
+    when a file or the code changed. Every failure means "parse the YAML as before"."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._entries: dict[str, _Entry] | None = None
+        self._rebuilt = False
+
+    def get(self, path: str, stamp: _Stamp | None) -> object | None:
+        """The parsed content of built-in file ``path`` if its stamp is still ``stamp``."""
+        if stamp is None or not _is_builtin(path):
+            return None
+        with self._lock:
+            if self._entries is None:
+                self._entries = _read_cache() or {}
+            entry = self._entries.get(path)
+            if (entry is None or entry[0] != stamp) and not self._rebuilt:
+                self._rebuilt = True
+                self._entries = _rebuild_cache()
+                entry = self._entries.get(path)
+        return entry[1] if entry is not None and entry[0] == stamp else None
+
+
+def _is_builtin(path: str) -> bool:
+    if path == str(builtin_rules_file()):
+        return True
+    try:
+        return os.path.dirname(path) == str(builtin_profiles_dir())
+    except ProfileError:
+        return False
+
+
+def _cache_file() -> Path | None:
+    directory = cache_dir()
+    if directory is None:
+        return None
+    import zlib
+
+    tag = zlib.crc32(f"{_PACKAGE}|{sys.version}".encode("utf-8", "surrogateescape"))
+    return directory / f"compiled-{tag:08x}.pickle"
+
+
+def _read_cache() -> dict[str, _Entry] | None:
+    try:
+        file = _cache_file()
+        if file is None:
+            return None
+        import pickle
+
+        with open(file, "rb") as handle:
+            info = os.fstat(handle.fileno())
+            # Unpickling runs code named in the file: only a file this user wrote and
+            # nobody else could have changed (a shared XDG_CACHE_HOME, a planted file).
+            getuid = getattr(os, "geteuid", None)
+            if getuid is not None and (info.st_uid != getuid() or info.st_mode & 0o022):
+                return None
+            data = pickle.loads(handle.read())
+        if not isinstance(data, dict) or data.get("code") != _code_stamp():
+            return None
+        entries = data.get("entries")
+        return entries if isinstance(entries, dict) else None
+    except Exception:  # a damaged, foreign or outdated cache is a cache miss
+        return None
+
+
+def _rebuild_cache() -> dict[str, _Entry]:
+    """Parse every built-in file and save the result; {} when one of them is broken
+    (the caller then parses as before and reports that file's own error)."""
+    entries: dict[str, _Entry] = {}
+    try:
+        for path, parse in _builtin_files():
+            stamp = _stamp(path)
+            value = parse(str(path))
+            if stamp is None or stamp != _stamp(path):
+                return {}  # changed while being read: do not keep a mixed state
+            entries[str(path)] = (stamp, value)
+    except Exception:
+        return {}
+    _write_cache(entries)
+    return entries
+
+
+def _write_cache(entries: dict[str, _Entry]) -> None:
+    try:
+        file = _cache_file()
+        if file is None:
+            return
+        import pickle
+
+        data = pickle.dumps(
+            {"code": _code_stamp(), "entries": entries}, protocol=pickle.HIGHEST_PROTOCOL
+        )
+        file.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        temporary = file.with_name(f".{file.name}.{os.getpid()}.{threading.get_ident()}")
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+            os.replace(temporary, file)  # atomic: a concurrent reader sees old or new
+        except BaseException:
+            temporary.unlink(missing_ok=True)
+            raise
+    except Exception:  # read-only home, full disk, unpicklable value: run without it
+        return
+
+
+_COMPILED = _CompiledCache()
