@@ -218,7 +218,7 @@ def profiles_show(
     group = ctx.parent.params if ctx.parent is not None else {}
     chosen = opt.lang_of(lang or group.get("lang"))
     with _guard():
-        profiles = load_profiles((*(group.get("profile_file") or ()), *(profile_file or ())))
+        profiles = load_profiles(opt.profile_paths(group.get("profile_file"), profile_file))
         opt.warn_problems(profiles.problems, chosen)
         typer.echo(format_profile(profiles.get(name), chosen))
 

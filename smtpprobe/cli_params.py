@@ -434,6 +434,12 @@ def parse_routes(values: list[str] | None, secrets: list[str]) -> tuple[Route, .
     return routes
 
 
+def profile_paths(*values: Iterable[object] | None) -> tuple[Path, ...]:
+    """``--profile FILE`` values of the group and the command, as paths (a group's
+    parameters are the raw strings: typer converts only the running command's own)."""
+    return tuple(Path(str(v)) for group in values for v in (group or ()))
+
+
 def lang_of(lang: Lang | None) -> str:
     """``--lang``, or the locale's language when it is not given."""
     from smtpprobe.render.labels import default_lang
