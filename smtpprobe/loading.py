@@ -188,9 +188,9 @@ def _validated(
         raise error(f"{path}: a value is nested too deeply") from None
 
 
-def load_profile_file(path: Path) -> Profile:
+def load_profile_file(path: Path | str) -> Profile:
     """Read and validate one profile file (parsed once while the file is unchanged)."""
-    return _load_profile_file(str(path), _stamp(path))
+    return _load_profile_file(str(path), _stamp(Path(path)))
 
 
 @functools.lru_cache(maxsize=256)
@@ -260,7 +260,7 @@ def _profile_files(directory: Path) -> list[Path]:
         return []
 
 
-def load_profiles(extra: Sequence[Path] = ()) -> ProfileSet:
+def load_profiles(extra: Sequence[Path | str] = ()) -> ProfileSet:
     """Built-in profiles, then the user's, then ``extra`` files; later names win.
 
     A broken file in the user's folder is skipped and recorded (``problems``,
@@ -281,16 +281,16 @@ def load_profiles(extra: Sequence[Path] = ()) -> ProfileSet:
             continue
         profiles[profile.name] = profile
         broken.pop(profile.name, None)
-    for path in extra:
-        profile = load_profile_file(path)
+    for named in extra:
+        profile = load_profile_file(named)
         profiles[profile.name] = profile
         broken.pop(profile.name, None)  # a file given by name replaces a broken one
     return ProfileSet(profiles, tuple(problems), broken)
 
 
-def load_rule_file(path: Path) -> list[Rule]:
+def load_rule_file(path: Path | str) -> list[Rule]:
     """Read and validate one rule file: a mapping with ``rules:``, or a bare list."""
-    return list(_load_rule_file(str(path), _stamp(path)))
+    return list(_load_rule_file(str(path), _stamp(Path(path))))
 
 
 @functools.lru_cache(maxsize=64)
@@ -320,7 +320,9 @@ def builtin_rules_file() -> Path:
     return _PACKAGE / "data" / "rules.yaml"
 
 
-def load_rulebook(profile: Profile | None = None, extra: Sequence[Path] = ()) -> list[Rule]:
+def load_rulebook(
+    profile: Profile | None = None, extra: Sequence[Path | str] = ()
+) -> list[Rule]:
     """All rules in precedence order: ``extra`` files, the user's, the profile's, built-in.
 
     A broken ``extra`` file raises RuleError; a broken file in the user's

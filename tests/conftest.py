@@ -1,10 +1,36 @@
-"""Shared test settings: in CI, a skipped test fails the run (nothing is skipped silently)."""
+"""Shared test settings and the two ways to run the command line.
+
+In CI, a skipped test fails the run (nothing is skipped silently).
+
+``cli`` runs ``smtpprobe`` in this process: ``smtpprobe.cli.main`` (the console script's
+own entry point) inside typer's CliRunner isolation, against real servers on loopback
+(real sockets, real TLS). ``installed_cli`` runs the installed console script in a real
+process, for what only a process shows: start-up, signals, pipes, terminals, exit. Both
+give the same environment: no ``SMTPPROBE_*`` variable of the caller, no user
+configuration, an egress lookup that goes to an unused loopback port, ``LANG=C.UTF-8``.
+"""
 
 from __future__ import annotations
 
+import json
 import os
+import signal
+import socket
+import subprocess
+import sys
+import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import pytest
+
+from smtpprobe.testing import DEFAULT_PASSWORD, DEFAULT_USER
+
+BIN = Path(sys.executable).parent / "smtpprobe"
+NO_CONFIG = "/nonexistent-smtpprobe-config"
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
@@ -16,11 +42,301 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
             reporter.write_line(f"CI: {skipped} test(s) were skipped; every test must run in CI")
 
 
+_WATCHED_SIGNALS = (signal.SIGALRM, signal.SIGHUP, signal.SIGINT, signal.SIGTERM)
+
+
+@pytest.fixture(autouse=True)
+def _nothing_leaks_between_tests() -> Iterator[None]:
+    """Commands run in this process: each test must leave the environment, the standard
+    streams and the signal handlers as it found them (torn down after monkeypatch)."""
+    environ = dict(os.environ)
+    streams = (sys.stdin, sys.stdout, sys.stderr)
+    handlers = {signum: signal.getsignal(signum) for signum in _WATCHED_SIGNALS}
+    yield
+    names = (environ.keys() | os.environ.keys()) - {"PYTEST_CURRENT_TEST"}  # pytest's own
+    changed = sorted(k for k in names if environ.get(k) != os.environ.get(k))
+    assert changed == [], f"environment variables changed by the test: {changed}"
+    assert (sys.stdin, sys.stdout, sys.stderr) == streams, "standard streams not restored"
+    moved = [s.name for s in _WATCHED_SIGNALS if signal.getsignal(s) != handlers[s]]
+    assert moved == [], f"signal handlers not restored: {moved}"
+
+
 @pytest.fixture
 def unused_port() -> int:
     """A loopback port with nothing listening on it (bound once, then released)."""
-    import socket
-
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def unused_udp_port() -> int:
+    """A loopback UDP port with nothing listening on it (bound once, then released)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+# --------------------------------------------------------------------------- results
+
+
+@dataclass
+class Result:
+    """What one command line produced: exit code, standard output, standard error."""
+
+    code: int
+    out: str
+    err: str
+
+    def json(self) -> dict[str, Any]:
+        return json.loads(self.out)  # type: ignore[no-any-return]
+
+    @property
+    def both(self) -> str:
+        return self.out + self.err
+
+
+def isolated_environment(env: dict[str, str] | None = None) -> dict[str, str | None]:
+    """The variables a test run sets (a value) or removes (None), over the caller's."""
+    wanted: dict[str, str | None] = {k: None for k in os.environ if k.startswith("SMTPPROBE_")}
+    wanted.update(
+        {
+            "LANG": "C.UTF-8",
+            "LC_ALL": None,
+            "SMTPPROBE_CONFIG_DIR": NO_CONFIG,
+            # Never ask Google's or OpenDNS's servers from a test: an unused loopback port
+            # answers with ICMP "port unreachable", so the lookup ends at once.
+            "SMTPPROBE_EGRESS_RESOLVERS": f"127.0.0.1:{unused_udp_port()}",
+        }
+    )
+    wanted.update(env or {})
+    return wanted
+
+
+def probe_args(
+    server: Any,
+    *args: str,
+    user: str = DEFAULT_USER,
+    security: str | None = None,
+    json_out: bool = True,
+    phase_timeout: str = "2",
+) -> list[str]:
+    """``check`` against a running double, trusting its CA."""
+    argv = [
+        "check", "--host", server.host, "--port", str(server.port),
+        "--security", security or server.security, "--ca-file", str(server.ca_file),
+        "--phase-timeout", phase_timeout, "--timeout", "10",
+    ]  # fmt: skip
+    if user:
+        argv += ["--user", user]
+    if json_out:
+        argv.append("--json")
+    return [*argv, *args]
+
+
+# --------------------------------------------------------------------------- in process
+
+
+class Hung(BaseException):
+    """Raised in the main thread when an in-process command outlasts its time limit.
+
+    A BaseException, so that no ``except Exception`` of the command turns it into a verdict.
+    """
+
+
+@contextmanager
+def hang_guard(seconds: float) -> Iterator[None]:
+    """Interrupt the block after ``seconds`` (what a subprocess's timeout did)."""
+
+    def alarm(signum: int, frame: Any) -> None:
+        raise Hung
+
+    previous = signal.signal(signal.SIGALRM, alarm)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def run_in_process(
+    *args: str, env: dict[str, str] | None = None, stdin: str | None = None, timeout: float = 60
+) -> Result:
+    """``smtpprobe ARGS`` through ``smtpprobe.cli.main`` in this process.
+
+    Standard input is ``stdin`` (empty when None, never a terminal); the environment is
+    ``isolated_environment(env)``, restored afterwards. An exception that escapes ``main``
+    is printed as the interpreter would ("Traceback …", exit 1), so a test that checks
+    for tracebacks sees it.
+    """
+    from typer.testing import CliRunner
+
+    from smtpprobe.cli import main
+
+    runner = CliRunner()
+    with runner.isolation(input=stdin or "", env=isolated_environment(env)) as (out, err, _):
+        try:
+            with hang_guard(timeout):
+                main(list(args))
+            code = 0
+        except SystemExit as exc:
+            if exc.code is None or isinstance(exc.code, int):
+                code = int(exc.code or 0)
+            else:  # sys.exit("message"), as the interpreter reports it
+                print(exc.code, file=sys.stderr)
+                code = 1
+        except Hung:
+            pytest.fail(f"smtpprobe {' '.join(args)} ran for more than {timeout:g} s")
+        except Exception:  # KeyboardInterrupt still stops the test run
+            traceback.print_exc(file=sys.stderr)
+            code = 1
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+        stdout, stderr = out.getvalue(), err.getvalue()
+    return Result(code, stdout.decode("utf-8", "replace"), stderr.decode("utf-8", "replace"))
+
+
+def _secret_env(password: str, kw: dict[str, Any]) -> dict[str, Any]:
+    env = {"SMTPPROBE_PASSWORD": password} if password else {}
+    env.update(kw.pop("env", {}))
+    return env
+
+
+class CLI:
+    """The ``cli`` fixture: ``cli.run(...)`` and ``cli.probe(server, ...)``, in process."""
+
+    @staticmethod
+    def run(
+        *args: str, env: dict[str, str] | None = None, stdin: str | None = None,
+        timeout: float = 60,
+    ) -> Result:  # fmt: skip
+        return run_in_process(*args, env=env, stdin=stdin, timeout=timeout)
+
+    @staticmethod
+    def probe(
+        server: Any, *args: str, password: str = DEFAULT_PASSWORD, user: str = DEFAULT_USER,
+        security: str | None = None, json_out: bool = True, phase_timeout: str = "2", **kw: Any,
+    ) -> Result:  # fmt: skip
+        env = _secret_env(password, kw)
+        argv = probe_args(
+            server, *args, user=user, security=security, json_out=json_out,
+            phase_timeout=phase_timeout,
+        )  # fmt: skip
+        return run_in_process(*argv, env=env, **kw)
+
+
+@pytest.fixture
+def cli() -> CLI:
+    return CLI()
+
+
+# --------------------------------------------------------------------------- a real process
+
+
+def process_environment(env: dict[str, str] | None = None) -> dict[str, str]:
+    """The whole environment of an installed-script run (``isolated_environment`` applied)."""
+    full = dict(os.environ)
+    for key, value in isolated_environment(env).items():
+        if value is None:
+            full.pop(key, None)
+        else:
+            full[key] = value
+    return full
+
+
+def run_installed(
+    *args: str, env: dict[str, str] | None = None, stdin: str | None = None, timeout: float = 60
+) -> Result:
+    """``smtpprobe ARGS`` as a user runs it: the installed console script, a new process."""
+    proc = subprocess.run(
+        [str(BIN), *args],
+        input=stdin if stdin is not None else "",
+        capture_output=True,
+        text=True,
+        env=process_environment(env),
+        timeout=timeout,
+    )
+    return Result(proc.returncode, proc.stdout, proc.stderr)
+
+
+class InstalledCLI:
+    """The ``installed_cli`` fixture: the same interface as ``cli``, in a real process."""
+
+    @staticmethod
+    def run(
+        *args: str, env: dict[str, str] | None = None, stdin: str | None = None,
+        timeout: float = 60,
+    ) -> Result:  # fmt: skip
+        return run_installed(*args, env=env, stdin=stdin, timeout=timeout)
+
+    @staticmethod
+    def probe(
+        server: Any, *args: str, password: str = DEFAULT_PASSWORD, user: str = DEFAULT_USER,
+        security: str | None = None, json_out: bool = True, phase_timeout: str = "2", **kw: Any,
+    ) -> Result:  # fmt: skip
+        env = _secret_env(password, kw)
+        argv = probe_args(
+            server, *args, user=user, security=security, json_out=json_out,
+            phase_timeout=phase_timeout,
+        )  # fmt: skip
+        return run_installed(*argv, env=env, **kw)
+
+
+@pytest.fixture
+def installed_cli() -> InstalledCLI:
+    return InstalledCLI()
+
+
+# --------------------------------------------------------------------------- the demo
+
+
+@dataclass
+class DemoRuns:
+    """``smtpprobe demo``, run once per session three ways at the same time.
+
+    A run takes about 4 s whatever the machine: its hang case waits out the demo's 2 s
+    phase timeout, then 2 s more for the second look at the port. Run one after the
+    other, the three would cost 12 s of waiting; together, one run's.
+    """
+
+    rows: list[Any]  # in this process (``run_demo()``): what the rendering tests show
+    audited: subprocess.Popen[str]  # the installed script under the loopback audit hook
+    log: Path  # the audit hook's records
+    namespaced: subprocess.Popen[str]  # the installed script in a namespace with only lo
+
+
+@pytest.fixture(scope="session")
+def demo_runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoRuns]:
+    """The demo's three runs (tests/e2e/test_offline.py finishes and checks the processes)."""
+    from smtpprobe.demo import run_demo
+
+    from .processes import finish, start_demo_processes
+
+    log = tmp_path_factory.mktemp("demo-audit") / "demo.jsonl"
+    audited, namespaced = start_demo_processes(log)
+    try:
+        yield DemoRuns(run_demo(), audited, log, namespaced)
+    finally:
+        for proc in (audited, namespaced):
+            if proc.returncode is None:
+                finish(proc, timeout=60)
+
+
+@pytest.fixture
+def demo_rows(demo_runs: DemoRuns) -> list[Any]:
+    """The rows of the session's one in-process run of the demo's probes.
+
+    The verdicts do not depend on the language they are shown in.
+    """
+    return demo_runs.rows
+
+
+@pytest.fixture
+def demo_once(demo_rows: list[Any], monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """``smtpprobe demo`` in process renders the session's one real run (``demo_rows``).
+
+    The whole command runs for real in two processes: tests/e2e/test_offline.py.
+    """
+    monkeypatch.setattr("smtpprobe.demo.run_demo", lambda: demo_rows)
+    return demo_rows

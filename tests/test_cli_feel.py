@@ -270,29 +270,24 @@ def test_status_line_only_on_a_terminals_stderr(
     monkeypatch.setattr(terminal, "is_terminal", lambda stream: True)
     quick = lambda stream, lang: StatusLine(stream, lang, delay=0, interval=0.05)  # noqa: E731
     monkeypatch.setattr(terminal, "status_line", quick)  # drawn at once, not after 1 s
-    text = _check(server, "--phase-timeout", "1")
+    # The double never greets: each run waits out the greeting, then the second look.
+    text = _check(server, "--phase-timeout", "0.3")  # drawn every 0.05 s from the start
     assert text.exit_code == 3, text.output
-    assert "waiting for the greeting… 0 s of 1" in text.stderr
+    assert "waiting for the greeting… 0 s of 0.3" in text.stderr
     assert "waiting" not in text.stdout and "\r" not in text.stdout
-    as_json = _check(server, "--json", "--phase-timeout", "1")
+    as_json = _check(server, "--json", "--phase-timeout", "0.3")
     assert as_json.exit_code == 3 and as_json.stderr == ""  # never with --json
     json.loads(as_json.stdout)
     monkeypatch.undo()
-    assert _check(server, "--phase-timeout", "1").stderr == ""  # not a terminal: none
+    assert _check(server, "--phase-timeout", "0.3").stderr == ""  # not a terminal: none
 
 
 # ------------------------------------------------------------------ the demo table
 
 
-@pytest.fixture(scope="module")
-def demo_rows() -> Any:
-    from smtpprobe.demo import run_demo
-
-    return run_demo()
-
-
 @pytest.mark.parametrize("lang", ["en", "ja"])
 def test_demo_fits_80_columns_and_shows_each_remedy(demo_rows: Any, lang: str) -> None:
+    # demo_rows: the session's one real run of the demo (tests/conftest.py).
     from smtpprobe.demo import format_demo
 
     text = format_demo(demo_rows, lang)

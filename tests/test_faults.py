@@ -10,16 +10,14 @@ its overall timeout by more than 2 s.
 
 The probes run in-process through the Python API. All selected cases run once, concurrently
 (one server per case), in a module fixture; each parametrized test then checks its own case,
-so a failure names it. A few cases also run through the installed ``smtpprobe`` command.
+so a failure names it. A few cases also run through the command line (``smtpprobe check``,
+in process: the ``cli`` fixture).
 """
 
 from __future__ import annotations
 
 import json
-import os
 import queue
-import subprocess
-import sys
 import threading
 import time
 import traceback
@@ -397,9 +395,6 @@ def test_the_table_covers_every_fault_class() -> None:
 # --------------------------------------------------------------------------- the command
 
 
-BIN = Path(sys.executable).parent / "smtpprobe"
-
-
 @dataclass(frozen=True, slots=True)
 class CliCase:
     id: str
@@ -428,21 +423,6 @@ CLI_CASES = [
 ]  # fmt: skip
 
 
-def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SMTPPROBE_")}
-    env.pop("LC_ALL", None)
-    env.update(
-        {
-            "LANG": "C.UTF-8",
-            "SMTPPROBE_CONFIG_DIR": "/nonexistent-smtpprobe-config",
-            "SMTPPROBE_PASSWORD": FAULT_PASSWORD,
-        }
-    )
-    return subprocess.run(
-        [str(BIN), *args], capture_output=True, text=True, env=env, timeout=TIMEOUT + 30
-    )
-
-
 @pytest.fixture
 def certificates() -> Iterator[CertificateStore]:
     store = CertificateStore()
@@ -451,24 +431,25 @@ def certificates() -> Iterator[CertificateStore]:
 
 
 @pytest.mark.parametrize("case", CLI_CASES, ids=[case.id for case in CLI_CASES])
-def test_command(case: CliCase, certificates: CertificateStore) -> None:
+def test_command(case: CliCase, certificates: CertificateStore, cli: Any) -> None:
     with FaultServer(case.fault, case.phase, case.security, certificates=certificates) as server:
-        proc = run_cli(
+        proc = cli.run(
             "check", "--host", server.host, "--port", str(server.port),
             "--security", case.security.value, "--user", FAULT_USER,
             "--ca-file", str(server.ca_file), "--phase-timeout", str(PHASE_TIMEOUT),
             "--timeout", str(TIMEOUT), "--no-egress-lookup", "--json", *case.args,
+            env={"SMTPPROBE_PASSWORD": FAULT_PASSWORD}, timeout=TIMEOUT + 30,
         )  # fmt: skip
-    assert proc.stdout, f"no JSON on stdout (exit {proc.returncode}): {proc.stderr}"
-    document: dict[str, Any] = json.loads(proc.stdout)
+    assert proc.out, f"no JSON on stdout (exit {proc.code}): {proc.err}"
+    document: dict[str, Any] = json.loads(proc.out)
     verdict = document["verdict"]
     steps = document["steps"]
     shown = " ".join(
         f"{s['phase']}:{s['reply']['code'] if s['reply'] else s['failure']}" for s in steps
     )
-    got = (verdict["category"], verdict["stage"], proc.returncode, document["exit_code"])
+    got = (verdict["category"], verdict["stage"], proc.code, document["exit_code"])
     want = (case.category, case.stage, case.exit_code, case.exit_code)
-    assert got == want, f"transcript: {shown}\nstderr: {proc.stderr}"
+    assert got == want, f"transcript: {shown}\nstderr: {proc.err}"
     if "--insecure" in case.args:
         assert document["gmail_settings"] is None
         assert any(s["phase"] == "rcpt" and (s["reply"] or {}).get("code") == 250 for s in steps)

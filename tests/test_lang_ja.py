@@ -63,8 +63,8 @@ def test_the_heuristic_finds_english_and_spares_what_stays() -> None:
     assert not english_sentences("    $ smtpprobe compare sakura --host www1.sakura.ne.jp")
 
 
-def test_demo_in_japanese() -> None:
-    result = _run("demo")
+def test_demo_in_japanese(demo_once: Any) -> None:
+    result = _run("demo")  # renders the session's one real demo run (tests/conftest.py)
     assert result.exit_code == 0, result.output
     assert "デモ" in result.stdout and "中継の拒否" in result.stdout
     assert english_sentences(result.stdout) == []
@@ -77,13 +77,15 @@ def test_demo_in_japanese() -> None:
         ("auth-failed", "starttls", [], 1),
         ("relay-denied-ocn", "implicit-tls", ["--no-egress-lookup"], 1),
         ("geo-filter-sakura", "starttls", ["--no-egress-lookup"], 0),
-        ("hang-after-connect", "starttls", [], 3),
+        ("hang-after-connect", "starttls", ["--phase-timeout", "0.3"], 3),  # waits twice
         ("tls-cert-expired", "implicit-tls", [], 3),
         ("garbage-reply", "starttls", [], 3),
         ("drop-after-ehlo", "starttls", [], 3),
         ("no-auth-offered", "starttls", [], 1),
         ("greeting-421", "starttls", [], 1),
-        ("ok", "implicit-tls", ["--security", "starttls"], 3),  # wrong security mode
+        # Wrong security mode: waits for a greeting the TLS port never sends in clear, then
+        # the second look at the port must complete a TLS handshake in time.
+        ("ok", "implicit-tls", ["--security", "starttls", "--phase-timeout", "0.5"], 3),
         ("ok", "starttls", ["--no-auth", "--from", "probe@example.jp"], 1),  # relay check
         ("open-relay", "starttls", ["--no-auth", "--expect", "relay-denied"], 1),
         ("tls-cert-expired", "starttls", ["--insecure"], 1),

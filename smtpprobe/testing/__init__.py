@@ -7,9 +7,13 @@ Importable by users' own tests::
         ...  # connect to server.host:server.port, trusting server.ca_file
 
 Scenarios live in ``scenarios.yaml`` next to this file; ``load_scenarios()`` lists them.
+``FaultServer`` (one fault at one phase), ``EchoServer`` (echoes secrets back, to prove none
+leaks) and ``SocksProxy`` (a loopback SOCKS5 proxy) are served on loopback the same way.
 """
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 from smtpprobe.testing.ca import (
     CertificateKind,
@@ -17,6 +21,7 @@ from smtpprobe.testing.ca import (
     make_expired_material,
     make_tls_material,
 )
+from smtpprobe.testing.echo import EchoServer
 from smtpprobe.testing.server import (
     DEFAULT_PASSWORD,
     DEFAULT_TOKEN,
@@ -30,12 +35,17 @@ from smtpprobe.testing.server import (
 )
 from smtpprobe.testing.socks import SocksProxy
 
+if TYPE_CHECKING:
+    from smtpprobe.testing.faults import FaultServer
+
 __all__ = [
     "DEFAULT_PASSWORD",
     "DEFAULT_TOKEN",
     "DEFAULT_USER",
     "CertificateKind",
     "DoubleServer",
+    "EchoServer",
+    "FaultServer",
     "Rule",
     "Scenario",
     "ScriptStep",
@@ -46,3 +56,13 @@ __all__ = [
     "make_expired_material",
     "make_tls_material",
 ]
+
+
+def __getattr__(name: str) -> object:
+    # FaultServer brings cryptography's x509 (10 ms); `smtpprobe double` and the pytest
+    # plugin import this package without needing it.
+    if name == "FaultServer":
+        from smtpprobe.testing.faults import FaultServer
+
+        return FaultServer
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

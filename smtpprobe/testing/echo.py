@@ -17,20 +17,16 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
-import contextlib
-import ipaddress
 import json
 import socket
-import threading
 import urllib.parse
 from collections.abc import Iterable
 from enum import StrEnum
 from pathlib import Path
-from types import TracebackType
-from typing import Self
 
 from smtpprobe.core.transcript import Security
 from smtpprobe.testing.ca import TLSMaterial, make_tls_material
+from smtpprobe.testing.loopback import LineRecorder, LoopbackServer, require_loopback
 
 __all__ = ["ALL_VARIANTS", "MECHANISMS", "EchoServer", "EchoVariant", "echo_lines"]
 
@@ -38,7 +34,6 @@ MECHANISMS = ("PLAIN", "LOGIN", "CRAM-MD5", "XOAUTH2")
 HOSTNAME = "echo.double.test"
 _LINE_LIMIT = 4096
 _IDLE_TIMEOUT = 30.0
-_STOP_TIMEOUT = 5.0
 
 
 class EchoVariant(StrEnum):
@@ -123,7 +118,7 @@ def _lower_escapes(quoted: str) -> str:
     return pieces[0] + "".join("%" + p[:2].lower() + p[2:] for p in pieces[1:])
 
 
-class EchoServer:
+class EchoServer(LoopbackServer):
     """An echoing SMTP submission server on a loopback address, in its own thread.
 
     ``received`` holds every line received (all connections, in order);
@@ -144,8 +139,7 @@ class EchoServer:
         host: str = "127.0.0.1",
         ca_dir: Path | str | None = None,
     ) -> None:
-        if not ipaddress.ip_address(host).is_loopback:
-            raise ValueError(f"EchoServer host must be a loopback address, not {host}")
+        require_loopback("EchoServer", "host", host)
         self.security = Security(security)
         self.mechanisms = tuple(m.upper() for m in mechanisms)
         unknown = set(self.mechanisms) - set(MECHANISMS)
@@ -154,16 +148,10 @@ class EchoServer:
         self.variants = tuple(EchoVariant(v) for v in variants)
         self.auth_ok = auth_ok
         self.rcpt_ok = rcpt_ok
-        self.host = host
-        self.port = 0
+        super().__init__(host, 0)
         self._material: TLSMaterial = make_tls_material(ca_dir)
-        self._lock = threading.Lock()
-        self._received: list[str] = []
-        self._auth_lines: list[str] = []
-        self._thread: threading.Thread | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._stop: asyncio.Event | None = None
-        self._ready = threading.Event()
+        self._received = LineRecorder()
+        self._auth_lines = LineRecorder()
 
     def __repr__(self) -> str:
         return f"EchoServer(security={str(self.security)!r}, host={self.host!r}, port={self.port})"
@@ -176,78 +164,25 @@ class EchoServer:
     @property
     def received(self) -> list[str]:
         """Every line received so far, without its CRLF."""
-        with self._lock:
-            return list(self._received)
+        return self._received.snapshot()
 
     @property
     def auth_lines(self) -> list[str]:
         """The lines of every AUTH exchange: the AUTH command and its continuations."""
-        with self._lock:
-            return list(self._auth_lines)
-
-    # ---- lifecycle
-
-    def start(self) -> Self:
-        """Bind, start the loop thread and return once listening."""
-        if self._thread is not None:
-            raise RuntimeError(f"{self!r} was already started")
-        sock = socket.socket(socket.AF_INET6 if ":" in self.host else socket.AF_INET)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((self.host, self.port))
-        sock.listen(32)
-        sock.setblocking(False)
-        self.port = int(sock.getsockname()[1])
-        self._thread = threading.Thread(
-            target=lambda: asyncio.run(self._serve(sock)), name="smtp-echo", daemon=True
-        )
-        self._thread.start()
-        if not self._ready.wait(_STOP_TIMEOUT):
-            raise RuntimeError(f"{self!r} did not start listening")
-        return self
-
-    def stop(self) -> None:
-        """Stop serving, join the thread and remove the CA file. Idempotent."""
-        loop, stop = self._loop, self._stop
-        if loop is not None and stop is not None and not loop.is_closed():
-            with contextlib.suppress(RuntimeError):  # the loop closed in between
-                loop.call_soon_threadsafe(stop.set)
-        if self._thread is not None:
-            self._thread.join(_STOP_TIMEOUT)
-            self._thread = None
-        self._material.cleanup()
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
+        return self._auth_lines.snapshot()
 
     # ---- serving
 
-    async def _serve(self, sock: socket.socket) -> None:
-        self._loop = asyncio.get_running_loop()
-        self._stop = asyncio.Event()
+    def _cleanup(self) -> None:
+        self._material.cleanup()
+
+    async def _listen(self, sock: socket.socket) -> asyncio.Server:
         implicit = self.security is Security.IMPLICIT_TLS
-        server = await asyncio.start_server(
+        return await asyncio.start_server(
             self._on_client, sock=sock, limit=_LINE_LIMIT,
             ssl=self._material.server_context() if implicit else None,
             ssl_handshake_timeout=10 if implicit else None,
         )  # fmt: skip
-        self._ready.set()
-        try:
-            await self._stop.wait()
-        finally:
-            server.close()
-            current = asyncio.current_task()
-            tasks = [t for t in asyncio.all_tasks() if t is not current]
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
 
     async def _on_client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
@@ -258,10 +193,9 @@ class EchoServer:
             writer.close()
 
     def _record(self, line: str, *, auth: bool) -> None:
-        with self._lock:
-            self._received.append(line)
-            if auth:
-                self._auth_lines.append(line)
+        self._received.add(line)
+        if auth:
+            self._auth_lines.add(line)
 
 
 class _Session:

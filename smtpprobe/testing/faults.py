@@ -38,8 +38,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from enum import Enum, StrEnum
 from pathlib import Path
-from types import TracebackType
-from typing import ClassVar, Protocol, Self
+from typing import ClassVar, Protocol
 
 import trustme
 from cryptography import x509
@@ -49,6 +48,7 @@ from cryptography.x509.oid import NameOID
 
 from smtpprobe.core.transcript import Security
 from smtpprobe.testing.ca import SERVER_NAMES, CertificateKind, make_tls_material
+from smtpprobe.testing.loopback import LineRecorder, LoopbackServer, require_loopback
 
 __all__ = [
     "FAULT_PASSWORD",
@@ -103,7 +103,6 @@ _MAX_RECORDED_CHARS = 1_000  # characters kept of each
 _CHUNK = 64 * 1024
 _HANDSHAKE_TIMEOUT = 10.0
 _SETTLE = 0.1
-_STOP_TIMEOUT = 5.0
 _MECHANISMS = "PLAIN LOGIN CRAM-MD5"
 
 
@@ -684,27 +683,6 @@ JAPANESE_REPLIES: tuple[Encoded, ...] = tuple(
 # --------------------------------------------------------------------------- the server
 
 
-class _Recorder:
-    """Thread-safe, bounded list of received lines."""
-
-    def __init__(self, limit: int) -> None:
-        self._lock = threading.Lock()
-        self._lines: list[str] = []
-        self._limit = limit
-        self.dropped = 0
-
-    def add(self, line: str) -> None:
-        with self._lock:
-            if len(self._lines) < self._limit:
-                self._lines.append(line[:_MAX_RECORDED_CHARS])
-            else:
-                self.dropped += 1
-
-    def snapshot(self) -> list[str]:
-        with self._lock:
-            return list(self._lines)
-
-
 def _reply(*lines: str) -> bytes:
     last = len(lines) - 1
     return b"".join(
@@ -713,7 +691,7 @@ def _reply(*lines: str) -> bytes:
     )
 
 
-class FaultServer:
+class FaultServer(LoopbackServer):
     """A submission server on loopback that misbehaves in one way at one phase.
 
     ``fault`` and ``phase`` are both None for a server that never misbehaves. ``certificates``
@@ -747,27 +725,19 @@ class FaultServer:
                 f"{self.security.value} mode (phases: "
                 f"{', '.join(p.value for p in phases_for(self.security))})"
             )
-        if not ipaddress.ip_address(host).is_loopback:
-            raise ValueError(f"FaultServer host must be a loopback address, not {host}")
+        require_loopback("FaultServer", "host", host)
+        super().__init__(host, port)
         self.fault = fault
-        self.host = host
-        self.port = port
         self.credentials = credentials
         self._owns_certificates = certificates is None
         self._certificates = certificates if certificates is not None else CertificateStore()
         variant = fault.certificate if fault is not None else CertificateVariant.VALID
         self._certificate = self._certificates.get(variant)
-        self._recorder = _Recorder(max_recorded)
+        self._recorder = LineRecorder(max_recorded, _MAX_RECORDED_CHARS)
         self._counts_lock = threading.Lock()
         self._counts = {"connections": 0, "handshakes": 0, "faults": 0, "messages": 0}
         self._errors: list[str] = []
         self._links: set[Link] = set()
-        self._thread: threading.Thread | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._stop_event: asyncio.Event | None = None
-        self._ready = threading.Event()
-        self._startup_error: BaseException | None = None
-        self._stopped = False
         self._context: ssl.SSLContext | None = None
 
     def __repr__(self) -> str:
@@ -819,92 +789,18 @@ class FaultServer:
 
     # ---- lifecycle
 
-    def start(self) -> Self:
-        """Bind, start the loop thread and return once the server is listening."""
-        if self._thread is not None or self._stopped:
-            raise RuntimeError(f"{self!r} was already started")
-        sock = socket.socket(socket.AF_INET6 if ":" in self.host else socket.AF_INET)
-        try:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            sock.bind((self.host, self.port))
-            sock.listen(100)
-            sock.setblocking(False)
-        except OSError:
-            sock.close()
-            raise
-        self.port = int(sock.getsockname()[1])
-        self._thread = threading.Thread(
-            target=self._thread_main, args=(sock,), name=f"fault-server-{self.port}", daemon=True
-        )
-        self._thread.start()
-        if not self._ready.wait(_STOP_TIMEOUT * 2):
-            self.stop()
-            raise RuntimeError(f"{self!r} did not start listening")
-        if self._startup_error is not None:
-            self.stop()
-            raise RuntimeError(f"{self!r} failed to start") from self._startup_error
-        return self
-
-    def stop(self) -> None:
-        """Close the listener and every connection, join the thread. Idempotent."""
-        if self._stopped:
-            return
-        self._stopped = True
-        loop, event, thread = self._loop, self._stop_event, self._thread
-        if loop is not None and event is not None and not loop.is_closed():
-            with contextlib.suppress(RuntimeError):  # the loop closed in between
-                loop.call_soon_threadsafe(event.set)
-        if thread is not None:
-            thread.join(_STOP_TIMEOUT)
+    def _cleanup(self) -> None:
+        """Remove the certificates this server made (a shared ``CertificateStore`` stays)."""
         if self._owns_certificates:
             self._certificates.cleanup()
 
-    def __enter__(self) -> Self:
-        return self.start()
+    async def _listen(self, sock: socket.socket) -> asyncio.Server:
+        self._context = self._certificate.server_context()
+        return await asyncio.start_server(self._on_client, sock=sock, limit=_LINE_LIMIT)
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    def _thread_main(self, sock: socket.socket) -> None:
-        try:
-            asyncio.run(self._serve(sock))
-        except BaseException as error:  # reported to start() if it happened before ready
-            if not self._ready.is_set():
-                self._startup_error = error
-                self._ready.set()
-
-    async def _serve(self, sock: socket.socket) -> None:
-        self._loop = asyncio.get_running_loop()
-        self._stop_event = asyncio.Event()
-        try:
-            self._context = self._certificate.server_context()
-            server = await asyncio.start_server(self._on_client, sock=sock, limit=_LINE_LIMIT)
-        except BaseException:
-            sock.close()
-            raise
-        self._ready.set()
-        if self._stopped:  # stop() raced with start-up
-            self._stop_event.set()
-        try:
-            await self._stop_event.wait()
-        finally:
-            server.close()
-            for link in list(self._links):
-                link.writer.transport.abort()
-            current = asyncio.current_task()
-            tasks = [task for task in asyncio.all_tasks() if task is not current]
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(1):
-                    await server.wait_closed()
-            await asyncio.sleep(0)  # let connection_lost callbacks run before the loop closes
+    def _close_connections(self) -> None:
+        for link in list(self._links):
+            link.writer.transport.abort()
 
     # ---- one connection
 

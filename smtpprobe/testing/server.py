@@ -1,9 +1,10 @@
 """The SMTP test double: named scenarios from scenarios.yaml served on loopback.
 
-Each ``DoubleServer`` owns one listening socket and one asyncio loop in a daemon thread. A
-scenario is either an aiosmtpd ``SMTP`` server whose replies and rules come from the YAML, or a
-raw scripted protocol for misbehaviour below SMTP (hangs, drops, garbage). Both run behind the
-same listener, which is TLS from the first byte in ``implicit-tls`` mode (RFC 8314).
+Each ``DoubleServer`` owns one listening socket and one asyncio loop in a daemon thread (a
+``LoopbackServer``, smtpprobe.testing.loopback). A scenario is either an aiosmtpd ``SMTP`` server
+whose replies and rules come from the YAML, or a raw scripted protocol for misbehaviour below
+SMTP (hangs, drops, garbage). Both run behind the same listener, which is TLS from the first
+byte in ``implicit-tls`` mode (RFC 8314).
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ import logging
 import secrets
 import socket
 import string
-import threading
 import time
 import weakref
 from collections.abc import Mapping, Sequence
@@ -26,8 +26,7 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 import yaml
 from aiosmtpd.smtp import (
@@ -42,6 +41,7 @@ from aiosmtpd.smtp import (
 
 from smtpprobe.core.transcript import Security
 from smtpprobe.testing.ca import CertificateKind, TLSMaterial, make_tls_material
+from smtpprobe.testing.loopback import LineRecorder, LoopbackServer
 
 __all__ = [
     "DEFAULT_PASSWORD",
@@ -86,7 +86,6 @@ _REQUIRED_REPLIES = frozenset(
 _RAW_REPLIES = frozenset({"xoauth2_error"})  # sent as is (base64), not a template
 # RFC 3207 §4: until TLS is up, a server that requires it refuses everything but these.
 _GATED_BY_TLS = frozenset({"AUTH", "MAIL", "RCPT", "DATA"})
-_STOP_TIMEOUT = 5.0
 _MECHANISMS = ("PLAIN", "LOGIN", "CRAM-MD5", "XOAUTH2")  # what the double implements
 
 
@@ -352,23 +351,6 @@ def _ehlo_lines(hostname: str, keywords: Sequence[str]) -> list[str]:
     return [f"250{' ' if i == len(lines) - 1 else '-'}{line}" for i, line in enumerate(lines)]
 
 
-class _Recorder:
-    """Thread-safe list of received command lines."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._lines: list[str] = []
-
-    def add(self, raw: bytes) -> None:
-        line = raw.rstrip(b"\r\n").decode("utf-8", errors="replace")
-        with self._lock:
-            self._lines.append(line)
-
-    def snapshot(self) -> list[str]:
-        with self._lock:
-            return list(self._lines)
-
-
 # --------------------------------------------------------------------------- aiosmtpd side
 
 
@@ -616,7 +598,7 @@ class _DoubleSMTP(SMTP):
         self,
         handler: _Handler,
         *,
-        recorder: _Recorder,
+        recorder: LineRecorder,
         connections: weakref.WeakSet[asyncio.BaseTransport],
         **kwargs: Any,
     ) -> None:
@@ -682,7 +664,7 @@ class _DoubleSMTP(SMTP):
 async def _play_script(
     scenario: Scenario,
     security: Security,
-    recorder: _Recorder,
+    recorder: LineRecorder,
     reader: asyncio.StreamReader,
     writer: asyncio.StreamWriter,
 ) -> None:
@@ -729,7 +711,7 @@ async def _play_script(
 # --------------------------------------------------------------------------- the server
 
 
-class DoubleServer:
+class DoubleServer(LoopbackServer):
     """One scenario served on a loopback socket, from its own asyncio loop and thread.
 
     >>> with DoubleServer("ok", security="implicit-tls") as server:
@@ -746,19 +728,12 @@ class DoubleServer:
     ) -> None:
         self.scenario = _scenario(scenario)
         self.security = Security(security) if security is not None else self.scenario.security
-        self.host = host
-        self.port = port
+        super().__init__(host, port)
         self._material: TLSMaterial = make_tls_material(
             ca_dir, self.scenario.certificate, names=_address_names(host)
         )
-        self._recorder = _Recorder()
+        self._recorder = LineRecorder()
         self._connections: weakref.WeakSet[asyncio.BaseTransport] = weakref.WeakSet()
-        self._thread: threading.Thread | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._stop_event: asyncio.Event | None = None
-        self._ready = threading.Event()
-        self._startup_error: BaseException | None = None
-        self._stopped = False
         try:
             self._starttls_context = self._material.server_context()
         except BaseException:
@@ -781,142 +756,40 @@ class DoubleServer:
         """Every command line received so far, over all connections, in order."""
         return self._recorder.snapshot()
 
-    @property
-    def running(self) -> bool:
-        """True between start() and stop()."""
-        return self._thread is not None and self._thread.is_alive()
+    # ---- internals
 
-    # ---- lifecycle
-
-    def start(self) -> Self:
-        """Bind, start the loop thread and return once the server is listening."""
-        if self._thread is not None or self._stopped:
-            raise RuntimeError(f"{self!r} was already started")
-        try:
-            sock = self._bind()
-        except BaseException:  # a server that never ran keeps no CA files behind
-            self._stopped = True
-            self._material.cleanup()
-            raise
-        self.port = int(sock.getsockname()[1])
-        self._thread = threading.Thread(
-            target=self._thread_main,
-            args=(sock,),
-            name=f"smtp-double-{self.scenario.name}-{self.port}",
-            daemon=True,
-        )
-        self._thread.start()
-        if not self._ready.wait(_STOP_TIMEOUT * 2):
-            self.stop()
-            raise RuntimeError(f"{self!r} did not start listening")
-        if self._startup_error is not None:
-            self._thread.join(_STOP_TIMEOUT)
-            self._stopped = True
-            self._material.cleanup()
-            raise RuntimeError(f"{self!r} failed to start") from self._startup_error
-        return self
-
-    def stop(self) -> None:
-        """Close the listener and every open connection, join the thread and remove the
-        temporary CA folder (if the server made it). Idempotent.
+    def _cleanup(self) -> None:
+        """Remove the temporary CA folder (if the server made it), at stop() or a failed start.
 
         A server never stopped loses its folder at interpreter exit (``TemporaryDirectory``'s
         finalizer); a process killed by a signal runs neither, hence ``smtpprobe double``'s
         signal handlers (``smtpprobe.testing.foreground``).
         """
-        if self._stopped:
-            return
-        self._stopped = True
-        try:
-            loop, event, thread = self._loop, self._stop_event, self._thread
-            if loop is not None and event is not None and not loop.is_closed():
-                with contextlib.suppress(RuntimeError):  # the loop closed in between
-                    loop.call_soon_threadsafe(event.set)
-            if thread is not None:
-                thread.join(_STOP_TIMEOUT)
-        finally:  # even when interrupted while joining
-            self._material.cleanup()
+        self._material.cleanup()
 
-    def __enter__(self) -> Self:
-        return self.start()
+    def _thread_name(self) -> str:
+        return f"smtp-double-{self.scenario.name}-{self.port}"
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    # ---- internals
-
-    def _bind(self) -> socket.socket:
-        # One address only: "localhost" would otherwise bind 127.0.0.1 and ::1 on two
-        # different ephemeral ports.
-        family, kind, proto, _, address = socket.getaddrinfo(
-            self.host, self.port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
-        )[0]
-        sock = socket.socket(family, kind, proto)
-        try:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            sock.bind(address)
-            sock.listen(100)
-            sock.setblocking(False)
-        except OSError:
-            sock.close()
-            raise
-        return sock
-
-    def _thread_main(self, sock: socket.socket) -> None:
-        try:
-            asyncio.run(self._serve(sock))
-        except BaseException as error:  # reported to start() if it happened before ready
-            if not self._ready.is_set():
-                self._startup_error = error
-                self._ready.set()
-
-    async def _serve(self, sock: socket.socket) -> None:
-        loop = asyncio.get_running_loop()
-        self._loop = loop
-        self._stop_event = asyncio.Event()
+    async def _listen(self, sock: socket.socket) -> asyncio.Server:
         ssl_context = (
             self._material.server_context() if self.security is Security.IMPLICIT_TLS else None
         )
-        try:
-            if self.scenario.scripted:
-                server = await asyncio.start_server(
-                    self._on_script_connection, sock=sock, ssl=ssl_context,
-                    ssl_handshake_timeout=10 if ssl_context else None,
-                )  # fmt: skip
+        if self.scenario.scripted:
+            return await asyncio.start_server(
+                self._on_script_connection, sock=sock, ssl=ssl_context,
+                ssl_handshake_timeout=10 if ssl_context else None,
+            )  # fmt: skip
+        return await asyncio.get_running_loop().create_server(
+            self._make_smtp, sock=sock, ssl=ssl_context,
+            ssl_handshake_timeout=10 if ssl_context else None,
+        )  # fmt: skip
+
+    def _close_connections(self) -> None:
+        for transport in list(self._connections):
+            if isinstance(transport, asyncio.Transport):  # TCP and TLS ones are
+                transport.abort()
             else:
-                server = await loop.create_server(
-                    self._make_smtp, sock=sock, ssl=ssl_context,
-                    ssl_handshake_timeout=10 if ssl_context else None,
-                )  # fmt: skip
-        except BaseException:
-            sock.close()
-            raise
-        self._ready.set()
-        if self._stopped:  # stop() raced with start-up
-            self._stop_event.set()
-        try:
-            await self._stop_event.wait()
-        finally:
-            server.close()
-            for transport in list(self._connections):
-                if isinstance(transport, asyncio.Transport):  # TCP and TLS ones are
-                    transport.abort()
-                else:
-                    transport.close()
-            current = asyncio.current_task()
-            tasks = [task for task in asyncio.all_tasks() if task is not current]
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(1):
-                    await server.wait_closed()
-            await asyncio.sleep(0)  # let connection_lost callbacks run before the loop closes
+                transport.close()
 
     def _make_smtp(self) -> SMTP:
         scenario = self.scenario

@@ -18,9 +18,8 @@ import contextlib
 import ipaddress
 import socket
 import struct
-import threading
-from types import TracebackType
-from typing import Self
+
+from smtpprobe.testing.loopback import LoopbackServer, require_loopback
 
 __all__ = ["SocksProxy"]
 
@@ -32,8 +31,10 @@ _HANDSHAKE_TIMEOUT = 10.0
 _MAX_CONNECTIONS = 32
 
 
-class SocksProxy:
+class SocksProxy(LoopbackServer):
     """A SOCKS5 server on loopback, run from its own thread and event loop."""
+
+    _backlog = _MAX_CONNECTIONS
 
     def __init__(
         self,
@@ -45,19 +46,17 @@ class SocksProxy:
         exit_address: str | None = None,
     ) -> None:
         for name, value in (("host", host), ("exit_address", exit_address)):
-            if value is not None and not ipaddress.ip_address(value).is_loopback:
-                raise ValueError(f"SocksProxy {name} must be a loopback address, not {value}")
-        self.host = host
-        self.port = port
+            if value is not None:
+                require_loopback("SocksProxy", name, value)
+        super().__init__(host, port)
         self.username = username
         self.password = password
         self.exit_address = exit_address
         self.connections: list[tuple[str, str, int]] = []  # (client, destination, port)
         self.auth_failures = 0
-        self._thread: threading.Thread | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._stop: asyncio.Event | None = None
-        self._ready = threading.Event()
+
+    def __repr__(self) -> str:
+        return f"SocksProxy(host={self.host!r}, port={self.port})"
 
     @property
     def url(self) -> str:
@@ -66,47 +65,7 @@ class SocksProxy:
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"socks5://{auth}{host}:{self.port}"
 
-    def start(self) -> Self:
-        """Bind and serve; returns once listening."""
-        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
-        sock = socket.socket(family, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((self.host, self.port))
-        sock.listen(_MAX_CONNECTIONS)
-        sock.setblocking(False)
-        self.port = int(sock.getsockname()[1])
-        self._thread = threading.Thread(
-            target=lambda: asyncio.run(self._serve(sock)), name="socks-proxy", daemon=True
-        )
-        self._thread.start()
-        if not self._ready.wait(5):
-            raise RuntimeError("the SOCKS proxy did not start")
-        return self
-
-    def stop(self) -> None:
-        """Stop serving and join the thread. Idempotent."""
-        loop, stop = self._loop, self._stop
-        if loop is not None and stop is not None and not loop.is_closed():
-            with contextlib.suppress(RuntimeError):
-                loop.call_soon_threadsafe(stop.set)
-        if self._thread is not None:
-            self._thread.join(5)
-            self._thread = None
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    async def _serve(self, sock: socket.socket) -> None:
-        self._loop = asyncio.get_running_loop()
-        self._stop = asyncio.Event()
+    async def _listen(self, sock: socket.socket) -> asyncio.Server:
         limit = asyncio.Semaphore(_MAX_CONNECTIONS)
 
         async def on_client(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -121,17 +80,7 @@ class SocksProxy:
                 finally:
                     writer.close()
 
-        server = await asyncio.start_server(on_client, sock=sock)
-        self._ready.set()
-        try:
-            await self._stop.wait()
-        finally:
-            server.close()
-            current = asyncio.current_task()
-            tasks = [t for t in asyncio.all_tasks() if t is not current]
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+        return await asyncio.start_server(on_client, sock=sock)
 
     async def _client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         client = str(writer.get_extra_info("peername")[0])

@@ -20,6 +20,9 @@ from smtpprobe.core.explain import explain_found
 from smtpprobe.core.rules import CATEGORIES
 from smtpprobe.loading import load_rulebook
 
+# The C parser where PyYAML has it (as smtpprobe.loading uses): the same data, 10x faster.
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 CORPUS = Path(__file__).resolve().parents[1] / "data" / "corpus"
 THRESHOLD = 0.95
 
@@ -27,7 +30,7 @@ THRESHOLD = 0.95
 def _load() -> list[dict[str, Any]]:
     items: list[dict[str, Any]] = []
     for path in sorted(CORPUS.glob("*.yaml")):
-        for item in yaml.safe_load(path.read_text(encoding="utf-8")):
+        for item in yaml.load(path.read_text(encoding="utf-8"), Loader=_LOADER):
             items.append({**item, "file": path.name})
     return items
 

@@ -18,6 +18,9 @@ from hypothesis import strategies as st
 from smtpprobe.core.bounce import decode_pasted, find_replies
 from smtpprobe.core.reply import decode_reply_text, guess_encoding
 
+# The C parser where PyYAML has it (as smtpprobe.loading uses): the same data, 10x faster.
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 DATA = Path(__file__).resolve().parents[1] / "data"
 _JAPANESE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
 
@@ -25,7 +28,8 @@ _JAPANESE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
 def _sentences() -> list[str]:
     lines: list[str] = []
     for path in sorted((DATA / "corpus").glob("*.yaml")):
-        lines.extend(item["text"] for item in yaml.safe_load(path.read_text(encoding="utf-8")))
+        items = yaml.load(path.read_text(encoding="utf-8"), Loader=_LOADER)
+        lines.extend(item["text"] for item in items)
     for path in sorted((DATA / "seeds").glob("*.txt")):
         lines.extend(path.read_text(encoding="utf-8").splitlines())
     return list(dict.fromkeys(line.strip() for line in lines if _JAPANESE.search(line)))

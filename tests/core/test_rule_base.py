@@ -18,6 +18,9 @@ import smtpprobe
 from smtpprobe.core.rules import CATEGORIES, Example, Rule, Situation, first_match, parse_rules
 from smtpprobe.core.transcript import FailureKind
 
+# The C parser where PyYAML has it (as smtpprobe.loading uses): the same data, 10x faster.
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 RULES_PATH = Path(smtpprobe.__file__).parent / "data" / "rules.yaml"
 ALLOWED_PLACEHOLDERS = frozenset(
     {
@@ -38,7 +41,7 @@ _JAPANESE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
 
 
 def _load() -> list[Rule]:
-    data = yaml.safe_load(RULES_PATH.read_text(encoding="utf-8"))
+    data = yaml.load(RULES_PATH.read_text(encoding="utf-8"), Loader=_LOADER)
     assert data["version"] == 1
     return parse_rules(data["rules"], "rules.yaml")
 

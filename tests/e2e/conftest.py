@@ -1,17 +1,13 @@
-"""End-to-end fixtures: run the installed ``smtpprobe`` console script as a user would."""
+"""End-to-end fixtures: a loopback DNS responder for the egress lookup.
+
+The ``cli`` (in process) and ``installed_cli`` (a real process) fixtures are in tests/conftest.py.
+"""
 
 from __future__ import annotations
 
-import json
-import os
 import socket
-import subprocess
-import sys
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
 
 import dns.message
 import dns.rcode
@@ -19,30 +15,9 @@ import dns.rdatatype
 import dns.rrset
 import pytest
 
-from smtpprobe.testing import DEFAULT_PASSWORD, DEFAULT_USER
+from ..conftest import CLI, InstalledCLI, Result
 
-BIN = Path(sys.executable).parent / "smtpprobe"
-
-
-@dataclass
-class Result:
-    code: int
-    out: str
-    err: str
-
-    def json(self) -> dict[str, Any]:
-        return json.loads(self.out)
-
-    @property
-    def both(self) -> str:
-        return self.out + self.err
-
-
-def unused_udp_port() -> int:
-    """A loopback UDP port with nothing listening on it (bound once, then released)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+__all__ = ["CLI", "DNSResponder", "InstalledCLI", "Result"]
 
 
 class DNSResponder:
@@ -117,76 +92,3 @@ def dns_responder() -> Iterator[Callable[..., DNSResponder]]:
     finally:
         for responder in started:
             responder.stop()
-
-
-def run(
-    *args: str, env: dict[str, str] | None = None, stdin: str | None = None, timeout: float = 60
-) -> Result:
-    full_env = {k: v for k, v in os.environ.items() if not k.startswith("SMTPPROBE_")}
-    full_env.update(
-        {
-            "LANG": "C.UTF-8",
-            "SMTPPROBE_CONFIG_DIR": "/nonexistent-smtpprobe-config",
-            # Never ask Google's or OpenDNS's servers from a test: an unused loopback port
-            # answers with ICMP "port unreachable", so the lookup ends at once.
-            "SMTPPROBE_EGRESS_RESOLVERS": f"127.0.0.1:{unused_udp_port()}",
-        }
-    )
-    full_env.pop("LC_ALL", None)
-    if env:
-        full_env.update(env)
-    proc = subprocess.run(
-        [str(BIN), *args],
-        input=stdin if stdin is not None else "",
-        capture_output=True,
-        text=True,
-        env=full_env,
-        timeout=timeout,
-    )
-    return Result(proc.returncode, proc.stdout, proc.stderr)
-
-
-def probe(
-    server: Any,
-    *args: str,
-    password: str = DEFAULT_PASSWORD,
-    user: str = DEFAULT_USER,
-    security: str | None = None,
-    json_out: bool = True,
-    **kw: Any,
-) -> Result:
-    """``smtpprobe check`` against a running double, trusting its CA."""
-    argv = [
-        "check",
-        "--host",
-        server.host,
-        "--port",
-        str(server.port),
-        "--security",
-        security or server.security,
-        "--ca-file",
-        str(server.ca_file),
-        "--phase-timeout",
-        "2",
-        "--timeout",
-        "10",
-    ]
-    if user:
-        argv += ["--user", user]
-    if json_out:
-        argv.append("--json")
-    env = {"SMTPPROBE_PASSWORD": password} if password else {}
-    env.update(kw.pop("env", {}))
-    return run(*argv, *args, env=env, **kw)
-
-
-class CLI:
-    """The ``cli`` fixture: ``cli.run(...)`` and ``cli.probe(server, ...)``."""
-
-    run = staticmethod(run)
-    probe = staticmethod(probe)
-
-
-@pytest.fixture
-def cli() -> CLI:
-    return CLI()

@@ -1,4 +1,10 @@
-"""``smtpprobe demo``, ``smtpprobe double``, ``--help`` and the installed package."""
+"""``smtpprobe demo``, ``smtpprobe double``, ``--help`` and the installed package.
+
+The demo renders the session's one real run in process (``demo_once``); the whole
+``smtpprobe demo`` runs for real in two processes in test_offline.py. Start-up time and
+``python -m smtpprobe`` need a real process; so does ``smtpprobe double``, which serves
+until a signal.
+"""
 
 from __future__ import annotations
 
@@ -15,7 +21,7 @@ import smtpprobe
 from smtpprobe.loading import builtin_profiles_dir, builtin_rules_file
 
 
-def test_demo_runs_offline_and_shows_each_verdict(cli) -> None:  # type: ignore[no-untyped-def]
+def test_demo_runs_offline_and_shows_each_verdict(cli, demo_once) -> None:  # type: ignore[no-untyped-def]
     result = cli.run("demo", "--lang", "en")
     assert result.code == 0, result.both
     for category in (
@@ -34,7 +40,7 @@ def test_demo_runs_offline_and_shows_each_verdict(cli) -> None:  # type: ignore[
     assert "(skipped)" not in result.out
 
 
-def test_demo_in_japanese(cli) -> None:  # type: ignore[no-untyped-def]
+def test_demo_in_japanese(cli, demo_once) -> None:  # type: ignore[no-untyped-def]
     result = cli.run("demo", env={"LANG": "ja_JP.UTF-8"})
     assert result.code == 0
     assert "デモ" in result.out
@@ -87,9 +93,9 @@ def test_double_lists_scenarios(cli) -> None:  # type: ignore[no-untyped-def]
     assert "geo-filter-sakura" in result.out and "relay-denied-ocn" in result.out
 
 
-def test_help_is_fast(cli) -> None:  # type: ignore[no-untyped-def]
-    best = min(_timed(cli) for _ in range(3))
-    assert cli.run("--help").code == 0
+def test_help_is_fast(installed_cli) -> None:  # type: ignore[no-untyped-def]
+    best = min(_timed(installed_cli) for _ in range(3))
+    assert installed_cli.run("--help").code == 0
     # Generous bound: the README figure comes from bench/, this only catches regressions
     # such as importing aiosmtplib at start-up.
     assert best < 2.0
@@ -101,7 +107,7 @@ def _timed(cli) -> float:  # type: ignore[no-untyped-def]
     return time.perf_counter() - start
 
 
-def test_python_dash_m(cli) -> None:  # type: ignore[no-untyped-def]
+def test_python_dash_m() -> None:
     proc = subprocess.run(
         [sys.executable, "-m", "smtpprobe", "--help"], capture_output=True, text=True, timeout=30
     )

@@ -1,4 +1,8 @@
-"""``smtpprobe explain`` and ``smtpprobe rules check`` as a user runs them (the installed CLI)."""
+"""``smtpprobe explain`` and ``smtpprobe rules check`` as a user runs them.
+
+In process (the ``cli`` fixture); one whole post goes through the installed script's
+standard input in a real process (``installed_cli``).
+"""
 
 from __future__ import annotations
 
@@ -92,9 +96,10 @@ def test_seed_bounces(cli, seed, pick, category, refuser, lang) -> None:  # type
         assert _JAPANESE.search(text_result.out.split("\n", 4)[-1])
 
 
-def test_seed_004_whole_post(cli) -> None:  # type: ignore[no-untyped-def]
+def test_seed_004_whole_post(installed_cli) -> None:  # type: ignore[no-untyped-def]
+    # A real process reading a real pipe: the one explain here that is not in process.
     text = (SEEDS / "004_9ccd392cdc10da84.txt").read_text(encoding="utf-8")
-    report = cli.run("explain", "--json", "-", stdin=text).json()
+    report = installed_cli.run("explain", "--json", "-", stdin=text).json()
     (reply,) = report["replies"]
     assert reply["verdict"]["category"] == "unauthenticated-sender"
     assert reply["stage"] == "data" and reply["host"] == "gmail-smtp-in.l.google.com"

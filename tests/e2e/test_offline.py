@@ -8,6 +8,8 @@ Proof that nothing leaves loopback, two ways:
 (b) ``smtpprobe demo`` in a new network namespace whose only interface is ``lo`` gives the same
     verdicts as outside.
 None of these processes is told SMTPPROBE_EGRESS_RESOLVERS: they use their real defaults.
+The hook and the demo's two processes (started with the session's in-process demo run, so
+that their waits overlap) are in tests/processes.py; everything here needs a real process.
 """
 
 from __future__ import annotations
@@ -24,55 +26,11 @@ from typing import IO, Any
 
 import pytest
 
+from ..processes import BIN, audited, environment, finish
+
 pytestmark = pytest.mark.network
 
-BIN = Path(sys.executable).parent / "smtpprobe"
 EXIT_BROKEN_PIPE = 141
-
-# Runs smtpprobe's main() under the audit hook; argv[1] is the command line as JSON.
-AUDITED = r"""
-import ipaddress, json, os, sys
-
-_fd = os.open(os.environ["SMTPPROBE_TEST_AUDIT_LOG"], os.O_WRONLY | os.O_APPEND | os.O_CREAT)
-_ADDRESSED = {"socket.connect", "socket.sendto", "socket.sendmsg", "socket.bind"}
-_NAMED = {"socket.getaddrinfo", "socket.gethostbyname", "socket.gethostbyaddr"}
-
-def _loopback(host):
-    if isinstance(host, bytes):
-        host = host.decode("ascii", "replace")
-    if not isinstance(host, str):
-        return False
-    if host.rstrip(".").lower() == "localhost":
-        return True
-    try:
-        ip = ipaddress.ip_address(host.split("%")[0])
-    except ValueError:
-        return False
-    if ip.version == 6 and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    return ip.is_loopback
-
-def _hook(event, args):
-    if event in _ADDRESSED:
-        address = args[1]
-        if address is None:  # sendmsg on a connected socket: its connect was audited
-            return
-        host = address[0] if isinstance(address, tuple) else address
-    elif event in _NAMED:
-        host = args[0]
-    elif event == "socket.getnameinfo":
-        host = args[0][0]
-    else:
-        return
-    local = _loopback(host)
-    os.write(_fd, (json.dumps([event, repr(host), local]) + "\n").encode())
-    if not local:
-        raise PermissionError(f"audit hook: {event} to {host!r} refused (not loopback)")
-
-sys.addaudithook(_hook)
-from smtpprobe.cli import main
-main(json.loads(sys.argv[1]))
-"""
 
 # Starts smtpprobe with SIGINT and SIGHUP at their defaults even if the test runner's shell
 # ignores them (a background job, nohup): the double keeps ignored signals ignored.
@@ -82,31 +40,6 @@ for name in ("SIGINT", "SIGTERM", "SIGHUP"):
     signal.signal(getattr(signal, name), signal.SIG_DFL)
 os.execv(sys.argv[1], sys.argv[1:])
 """
-
-
-def environment(tmpdir: Path | None = None, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SMTPPROBE_")}
-    env.pop("LC_ALL", None)
-    env.update({"LANG": "C.UTF-8", "SMTPPROBE_CONFIG_DIR": "/nonexistent-smtpprobe-config"})
-    if tmpdir is not None:
-        env["TMPDIR"] = str(tmpdir)
-    env.update(extra)
-    return env
-
-
-def audited(argv: list[str], log: Path, **kwargs: Any) -> subprocess.Popen[str]:
-    """``smtpprobe ARGV`` under the audit hook, writing its records to ``log``."""
-    env = kwargs.pop("env", None) or environment()
-    env["SMTPPROBE_TEST_AUDIT_LOG"] = str(log)
-    return subprocess.Popen(
-        [sys.executable, "-c", AUDITED, json.dumps(argv)],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-        **kwargs,
-    )
 
 
 def records(log: Path) -> list[tuple[str, str, bool]]:
@@ -138,16 +71,6 @@ def follow(try_line: str) -> tuple[dict[str, str], list[str]]:
     at = words.index("smtpprobe")
     env = dict(word.split("=", 1) for word in words[:at])
     return env, words[at + 1 :]
-
-
-def finish(proc: subprocess.Popen[str], timeout: float = 15) -> tuple[int, str, str]:
-    try:
-        out, err = proc.communicate(timeout=timeout)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-    return proc.returncode, out, err
 
 
 def demo_verdicts(out: str) -> list[tuple[str, ...]]:
@@ -209,24 +132,15 @@ def test_double_and_its_printed_line_stay_on_loopback(tmp_path: Path) -> None:
 
 
 def test_demo_stays_on_loopback_and_gives_the_same_verdicts_in_a_namespace(
-    tmp_path: Path,
+    demo_runs: Any,
 ) -> None:
-    log = tmp_path / "demo.jsonl"
-    outside = audited(["demo", "--lang", "en"], log)
-    # (b) A network namespace with only `lo` up: no route off the machine exists at all.
-    inside = subprocess.Popen(
-        ["unshare", "-n", "sh", "-c", 'ip link set lo up && exec "$0" demo --lang en', BIN],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=environment(),
-    )
-    out_code, out_text, out_err = finish(outside, timeout=60)
-    in_code, in_text, in_err = finish(inside, timeout=60)
+    # demo_runs (tests/conftest.py) started both processes (tests/processes.py) together
+    # with the session's in-process demo run, so that their waits overlap.
+    out_code, out_text, out_err = finish(demo_runs.audited, timeout=60)
+    in_code, in_text, in_err = finish(demo_runs.namespaced, timeout=60)
     assert (out_code, out_err) == (0, ""), out_err
     assert (in_code, in_err) == (0, ""), in_err
-    assert_loopback_only(log)
+    assert_loopback_only(demo_runs.log)
     rows = demo_verdicts(out_text)
     assert len(rows) >= 10 and all(row[1] != "(skipped)" for row in rows), out_text
     assert demo_verdicts(in_text) == rows

@@ -3,6 +3,8 @@
 The double records every line it received, so the exact AUTH lines that went
 over the wire (PLAIN blob, LOGIN's base64 password, the CRAM-MD5 response,
 the XOAUTH2 blob) are known and searched for in everything the CLI printed.
+The CLI runs in process (the ``cli`` fixture); the hidden password prompt needs a real
+terminal, so those two tests run the installed script on a pseudo-terminal.
 """
 
 from __future__ import annotations

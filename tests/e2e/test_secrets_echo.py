@@ -10,7 +10,7 @@ searched for in everything ``check`` and ``compare`` print, in every output and 
 the password from every source.
 
 Most runs are in-process (typer's CliRunner) to keep the file fast; a few go through
-the installed console script (the ``cli`` fixture).
+the installed console script in a real process (the ``installed_cli`` fixture).
 """
 
 from __future__ import annotations
@@ -229,11 +229,13 @@ def test_compare_two_routes(echo_server: Any, mechanism: str) -> None:
     ("mechanism", "output"),
     [("PLAIN", "--json"), ("LOGIN", "--lang=ja"), ("CRAM-MD5", "--json"), ("XOAUTH2", "--lang=en")],
 )
-def test_installed_command(echo_server: Any, cli: Any, mechanism: str, output: str) -> None:
+def test_installed_command(
+    echo_server: Any, installed_cli: Any, mechanism: str, output: str
+) -> None:
     """The same through the console script in a real process (stdout and stderr apart)."""
     server = echo_server(mechanism)
     options, env, secret = secret_args(mechanism)
-    result = cli.run("check", *target(server), *options, output, env=env)
+    result = installed_cli.run("check", *target(server), *options, output, env=env)
     assert result.code == 1, result.both
     assert_authenticated(server, mechanism)
     assert_no_leak([result.out, result.err], secret, server.auth_lines)

@@ -53,6 +53,9 @@ POINTS = {
     "mailbox-full": "mailbox-full",  # 552 5.2.2
 }
 FAST = ("--phase-timeout", "1", "--timeout", "5")
+# hang-after-connect (STARTTLS) never greets: its line waits out the greeting, then the second
+# look at the port; only the connection must open in time.
+HANG = ("--phase-timeout", "0.3", "--timeout", "5")
 
 
 class ResolverSink:
@@ -110,7 +113,8 @@ def test_every_scenario_has_a_point() -> None:
 @pytest.mark.parametrize("name", list(POINTS))
 def test_printed_line_shows_the_scenario_point(smtp_double: DoubleFactory, name: str) -> None:
     server = smtp_double(name)
-    code, report, output = run_line(check_command(server, *FAST))
+    fast = HANG if POINTS[name] == "timeout" else FAST
+    code, report, output = run_line(check_command(server, *fast))
     assert category(report) == POINTS[name], output
     assert code == report["exit_code"]
 
