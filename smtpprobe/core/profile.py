@@ -18,7 +18,14 @@ from smtpprobe.core.errors import SmtpprobeError
 from smtpprobe.core.rules import Rule, Text, parse_rules
 from smtpprobe.core.transcript import Security
 
-__all__ = ["AUTH_MECHANISMS", "USERNAME_FORMS", "Profile", "ProfileError", "parse_profile"]
+__all__ = [
+    "AUTH_MECHANISMS",
+    "UNVERIFIABLE",
+    "USERNAME_FORMS",
+    "Profile",
+    "ProfileError",
+    "parse_profile",
+]
 
 AUTH_MECHANISMS = ("PLAIN", "LOGIN", "CRAM-MD5", "XOAUTH2")
 _NOT_IN_HOST = re.compile(r"[\x00-\x20\x7f-\x9f]")
@@ -41,8 +48,27 @@ _KEYS = frozenset(
         "geo_ip_filter",
         "geo_ip_filter_setting",
         "gmail",
+        "unverified",
     }
 )
+# The keys whose value a provider's own page should confirm. A profile lists under
+# ``unverified`` those that no page of the provider confirmed, and ``profiles show``
+# marks them, so a user knows which value to doubt first when the probe fails.
+UNVERIFIABLE = (
+    "host",
+    "host_pattern",
+    "port",
+    "security",
+    "alternatives",
+    "username",
+    "auth_mechanisms",
+    "geo_ip_filter",
+    "geo_ip_filter_setting",
+    "notes",
+    "gmail",
+)
+# Keys with a default: they may be marked unverified even when the file omits them.
+_DEFAULTED = frozenset({"username", "auth_mechanisms", "geo_ip_filter"})
 
 
 class ProfileError(SmtpprobeError, ValueError):
@@ -78,6 +104,7 @@ class Profile:
     geo_ip_filter_setting: Text | None = None  # how to turn that filter off, in the panel
     gmail_notes: Text | None = None
     source: str = ""
+    unverified: frozenset[str] = frozenset()  # keys no page of the provider confirmed
 
     def accepts_host(self, host: str) -> bool:
         """Whether ``host`` fits this profile's fixed host or host pattern."""
@@ -111,6 +138,22 @@ def _text(value: Any, where: str, key: str) -> Text | None:
     ):
         return Text(en=value["en"].strip(), ja=value["ja"].strip())
     raise ProfileError(f"{where}: '{key}' must be a mapping with 'en' and 'ja' strings")
+
+
+def _unverified(data: Mapping[Any, Any], source: str) -> frozenset[str]:
+    value = data.get("unverified", []) or []
+    if not isinstance(value, list) or not all(isinstance(k, str) for k in value):
+        raise ProfileError(f"{source}: 'unverified' must be a list of key names")
+    for key in value:
+        if key not in UNVERIFIABLE:
+            raise ProfileError(
+                f"{source}: 'unverified' names {key!r}; it may name: {', '.join(UNVERIFIABLE)}"
+            )
+        if key not in data and key not in _DEFAULTED:
+            raise ProfileError(
+                f"{source}: 'unverified' names {key!r}, which this profile does not set"
+            )
+    return frozenset(value)
 
 
 def parse_profile(data: Any, source: str, *, default_name: str | None = None) -> Profile:
@@ -204,4 +247,5 @@ def parse_profile(data: Any, source: str, *, default_name: str | None = None) ->
         ),
         gmail_notes=_text(data.get("gmail"), source, "gmail"),
         source=source,
+        unverified=_unverified(data, source),
     )
