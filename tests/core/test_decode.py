@@ -27,7 +27,7 @@ _JAPANESE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
 
 def _sentences() -> list[str]:
     lines: list[str] = []
-    for path in sorted((DATA / "corpus").glob("*.yaml")):
+    for path in sorted((DATA / "corpus").rglob("*.yaml")):
         items = yaml.load(path.read_text(encoding="utf-8"), Loader=_LOADER)
         lines.extend(item["text"] for item in items)
     for path in sorted((DATA / "seeds").glob("*.txt")):
