@@ -274,7 +274,7 @@ def explain(
     with _guard():
         files = (profile_file,) if profile_file else ()
         opt.warn_config(files, chosen)
-        paste, rule_files = opt.read_paste(text), tuple(rules or ())
+        paste, rule_files = opt.read_paste(text, chosen), tuple(rules or ())
         result = explain_paste(paste, profile=provider, rule_files=rule_files, profile_files=files)
     code = ExitCode.ACCEPTED if result.explanations else ExitCode.REFUSED
     if json_output:

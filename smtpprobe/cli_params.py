@@ -258,7 +258,9 @@ Duration = Annotated[
 Paste = Annotated[
     str | None,
     typer.Argument(
-        metavar="TEXT", help="The reply or bounce text; '-' or nothing to read standard input."
+        metavar="TEXT|FILE",
+        help="The reply or bounce text, or a file that holds it (a path that exists is read "
+        "as a file); '-' or nothing to read standard input.",
     ),
 ]
 Provider = Annotated[
@@ -355,6 +357,7 @@ retrying can help, the cause and the remedy.
 Examples:
   smtpprobe explain "550 5.7.1 <you@example.jp>... Command rejected"
   smtpprobe explain --lang ja - < bounce.eml
+  smtpprobe explain bounce.eml
   pbpaste | smtpprobe explain --json -
 
 Exit codes: 0 explained, 1 no SMTP reply found, 2 usage error (empty, binary or
@@ -467,21 +470,58 @@ def warn_config(profile_files: tuple[Path, ...], lang: str) -> None:
     warn_problems((*load_profiles(profile_files).problems, *rule_problems()), lang)
 
 
-def read_paste(text: str | None) -> bytes:
-    """``explain``'s input: the argument, or standard input for ``-`` or nothing."""
+def read_paste(text: str | None, lang: str = "en") -> bytes:
+    """``explain``'s input: a file the argument names, the argument itself, or standard input.
+
+    Precedence: ``-`` or no argument reads standard input; an argument that names a path
+    that exists is that file (its bytes, so any encoding is read as ``explain`` reads a
+    pipe); any other argument is the text itself. A text that happens to be a file's name
+    can still be explained through standard input (``echo TEXT | smtpprobe explain -``),
+    so no option is needed to tell the two apart. At a terminal, standard input is read
+    after a one-line hint on how to end the paste.
+    """
     from smtpprobe.errors import ConfigError
     from smtpprobe.paste import MAX_PASTE_BYTES
 
     if text is not None and text != "-":
-        return text.encode("utf-8", "surrogateescape")
+        path = _existing_path(text)
+        if path is None:
+            return text.encode("utf-8", "surrogateescape")
+        if path.is_dir():
+            raise ConfigError(
+                f"{text} is a directory: give the file that holds the error text or bounce"
+            )
+        try:
+            with path.open("rb") as handle:
+                # One byte past the limit, so that an oversized file is told, not truncated.
+                return handle.read(MAX_PASTE_BYTES + 1)
+        except OSError as exc:
+            reason = " ".join(str(exc.strerror or exc).split())
+            raise ConfigError(
+                f"cannot read {text}: {reason}; check the file, or paste its text with '-'"
+            ) from None
     if sys.stdin is None:  # started with standard input closed
         raise ConfigError(
             "nothing to explain: standard input is closed; give the error text as an argument"
         )
-    if text is None and sys.stdin.isatty():
-        raise ConfigError(
-            "nothing to explain: give the error text as an argument, or pipe it in "
-            "(smtpprobe explain - < bounce.txt)"
+    if sys.stdin.isatty():
+        # Nothing was piped in: the user is to paste now, and needs to know how to stop.
+        hint = (
+            "テキストを貼り付けてから Ctrl-D を押してください（Windows では Ctrl-Z のあと Enter）"
+            if lang == "ja"
+            else "paste the text, then press Ctrl-D (Ctrl-Z Enter on Windows)"
         )
+        typer.echo(f"smtpprobe: {hint}", err=True)
     # Read one byte past the limit so an oversized paste is told, not truncated silently.
     return sys.stdin.buffer.read(MAX_PASTE_BYTES + 1)
+
+
+def _existing_path(text: str) -> Path | None:
+    """The path ``text`` names when something exists there (a pasted reply never does)."""
+    if "\n" in text or "\0" in text or len(text) > 4096:
+        return None  # a multi-line paste, or longer than any path: text, not a name
+    path = Path(text)
+    try:
+        return path if path.exists() else None
+    except (OSError, ValueError):  # a name the system refuses (too long, unreadable parent)
+        return None

@@ -1,22 +1,28 @@
-"""``explain``: every SMTP reply in a pasted text, bounce or DSN, explained.
+"""``explain``: every SMTP reply and client-side error in a pasted text, explained.
 
 Input checks (size, emptiness, binary data, byte-order marks) happen here; the
-finding is ``smtpprobe.core.bounce`` and the explaining ``smtpprobe.core.explain``,
-with the same rules as a probe (a profile's first when the bounce names its server).
+finding is ``smtpprobe.core.bounce`` (replies) and ``smtpprobe.core.client_errors``
+(errors that carry no reply, with the signatures of ``data/client_errors.yaml``),
+the explaining ``smtpprobe.core.explain``, with the same rules as a probe (a
+profile's first when the text names its server).
 """
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 
-from smtpprobe.core.bounce import Pasted, decode_pasted, find_replies
-from smtpprobe.core.explain import Explanation, explain_found
-from smtpprobe.core.rules import Rule
+from smtpprobe.core.bounce import Pasted, decode_pasted, utf16_text
+from smtpprobe.core.client_errors import ClientErrors, parse_client_errors
+from smtpprobe.core.explain import Explanation, explain_text
+from smtpprobe.core.rules import Rule, RuleError
 from smtpprobe.errors import ConfigError
 from smtpprobe.loading import load_profiles, load_rulebook
 
-__all__ = ["MAX_PASTE_BYTES", "Explained", "explain"]
+__all__ = ["CLIENT_ERRORS_FILE", "MAX_PASTE_BYTES", "Explained", "client_errors", "explain"]
+
+CLIENT_ERRORS_FILE = Path(__file__).resolve().parent / "data" / "client_errors.yaml"
 
 MAX_PASTE_BYTES = 16 * 1024 * 1024
 
@@ -56,8 +62,9 @@ def explain(
             f"the input is {len(raw) / 1048576:.1f} MB, over the "
             f"{MAX_PASTE_BYTES // 1048576} MB limit: paste only the bounce message or the reply"
         )
-    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):  # Windows' "Unicode" text is UTF-16
-        raw = raw.decode("utf-16", errors="replace").encode("utf-8")
+    wide = utf16_text(raw)  # Windows' "Unicode" text, with or without a byte order mark
+    if wide is not None:
+        raw = wide[0].encode("utf-8", "replace")
     raw = raw.removeprefix(b"\xef\xbb\xbf")  # a UTF-8 byte order mark is not text
     if not raw.strip():
         raise ConfigError("the input is empty: paste the error text or the bounce message")
@@ -81,11 +88,32 @@ def explain(
         return match.name if match else None
 
     pasted = decode_pasted(raw)
-    explanations = []
-    for found in find_replies(pasted.text):
-        name = chosen.name if chosen else profile_for_host(found.host) if found.host else None
-        explanations.append(explain_found(found, rules_for(name), profile=name))
+    explanations = explain_text(
+        pasted.text,
+        rules_for,
+        client_errors(),
+        profile=chosen.name if chosen else None,
+        profile_for_host=profile_for_host,
+    )
     return Explained(pasted=pasted, explanations=explanations)
+
+
+@functools.cache
+def client_errors() -> ClientErrors:
+    """The built-in client-side error signatures (read once per process).
+
+    Raises RuleError for a malformed file, naming the file and the signature.
+    """
+    # The only other YAML this package reads outside smtpprobe.loading: a small built-in
+    # file, parsed and validated by the pure smtpprobe.core.client_errors.
+    import yaml
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    try:
+        data = yaml.load(CLIENT_ERRORS_FILE.read_text(encoding="utf-8"), Loader=loader)
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise RuleError(f"{CLIENT_ERRORS_FILE.name}: cannot be read: {exc}") from None
+    return parse_client_errors(data, CLIENT_ERRORS_FILE.name)
 
 
 def _looks_binary(raw: bytes) -> bool:

@@ -1,16 +1,29 @@
-"""Finding SMTP replies in whatever a user pastes: a reply, a bounce, a whole DSN.
+"""Finding SMTP replies in whatever a user pastes: a reply, a bounce, a DSN, a log, an error.
 
 Input arrives as bytes or text: one reply line, a multi-line reply
 (``550-5.7.26 …`` continuations, often re-wrapped by the mail client), a Gmail
 bounce in English or Japanese with its wrapper text ("The response from the
 remote server was:" / "リモート サーバーからの応答:"), a Postfix or Exim bounce
 ("host X said: … (in reply to RCPT TO command)"), or a full RFC 3464 delivery
-status notification with MIME parts, in UTF-8, ISO-2022-JP, Shift_JIS or EUC-JP.
+status notification with MIME parts, in UTF-8 (with or without a byte order mark),
+UTF-16, ISO-2022-JP, Shift_JIS or EUC-JP.
+
+A reply also comes inside what programs print around it (issue 8): Python
+smtplib's tuples and reprs (``(535, b'5.7.8 …\\n5.7.8 …')``, ``{'a@b': (550, …)}``,
+``reply: retcode (550); Msg: …``), the error objects of nodemailer, Java and .NET
+(``response: '535 5.7.3 …'``, JSON strings with escaped line breaks), Exchange
+NDRs (``Remote Server returned '550 5.7.1 …'``), ``+``-encoded IIS log lines,
+qmail's ``(#5.1.1)``, transcripts of sendmail, swaks and curl (``<<< 550 …``,
+``<~  535 …``, ``< 535 …``), quoted replies ('…', "…", “…”, 「…」) and a reply after
+prose when it carries an enhanced status code of its class (``… failed: 550 5.1.1 …``,
+``login - 553 5.3.0 …``). A number in prose ("port 465", "2021 年", "Error 500 in
+line 3") is not a reply.
 
 ``find_replies`` returns every negative reply (4xx/5xx) it can see, each with
-what the surrounding text says about it: the SMTP stage it answered, the host
-that sent it, the DSN ``Status:``, and whether the bounce comes from Gmail's
-"Send mail as" (which means your own provider's server refused Gmail).
+what the surrounding text says about it: the SMTP stage it answered (a Postfix
+tail, the transcript's command, a client's ``command: 'AUTH PLAIN'`` or exception
+name), the host that sent it, the DSN ``Status:``, and whether the bounce comes
+from Gmail's "Send mail as" (which means your own provider's server refused Gmail).
 Everything here is pure: bytes in, values out.
 
 Whatever is pasted, nothing here raises and nothing takes more than linear time:
@@ -33,7 +46,15 @@ from email.message import Message
 
 from smtpprobe.core.reply import Reply, decode_reply_text, from_code_and_message, guess_encoding
 
-__all__ = ["MAX_LINE", "MAX_REPLIES", "Found", "Pasted", "decode_pasted", "find_replies"]
+__all__ = [
+    "MAX_LINE",
+    "MAX_REPLIES",
+    "Found",
+    "Pasted",
+    "decode_pasted",
+    "find_replies",
+    "utf16_text",
+]
 
 # RFC 5321 section 4.5.3.1.6: a text line is at most 1000 octets with its CRLF,
 # and a reply line at most 512 (section 4.5.3.1.5). A longer pasted line (an
@@ -60,16 +81,170 @@ _POSITIVE = frozenset({211, 214, 220, 221, 235, 250, 251, 252, 334, 354})
 _ENHANCED = re.compile(r"^([245])\.(\d{1,3})\.(\d{1,3})(?=\s|$|[,;:])")
 # A code repeated inside a re-wrapped or folded reply: "... did not 550-5.7.26 pass".
 _INLINE_CODE = re.compile(r"(?<![\w.])([2-5][0-5]\d)[ -]([245]\.\d{1,3}\.\d{1,3})?(?=\s|$)")
-_STAGE_HINTS = (
-    # Postfix: "(in reply to RCPT TO command)"; Exim: "SMTP error from remote mail
-    # server after RCPT TO:<x>:"; Sendmail: ">>> RCPT To:<x>" before "<<< 550 …".
-    (re.compile(r"in reply to (?:the )?rcpt to|after rcpt to|>>> rcpt to", re.I), "rcpt"),
-    (re.compile(r"in reply to (?:the )?mail from|after mail from|>>> mail from", re.I), "mail"),
-    (re.compile(r"end of data|after (?:end of )?data|in reply to data|>>> data", re.I), "data"),
-    (re.compile(r"in reply to (?:the )?(?:ehlo|helo)|after (?:ehlo|helo)", re.I), "ehlo"),
-    (re.compile(r"in reply to (?:the )?auth|after auth", re.I), "auth"),
-    (re.compile(r"initial connection|in reply to initial|after connect", re.I), "greeting"),
+
+# --- where else a reply starts: the shapes people paste (issue 8) ---------------------
+# Python's smtplib: "(535, b'5.7.8 …')", "{'a@b': (550, '5.1.1 …')}", "SMTPDataError:
+# (432, '4.3.2 …')": the code, then the whole reply text as a (bytes) string literal.
+_TUPLE_START = re.compile(r"\(\s{0,8}(?P<code>[2-5][0-5]\d)\s{0,8},\s{0,8}[bu]?(?P<quote>[\"'])")
+# smtplib's debug output: "reply: retcode (550); Msg: b'5.1.1 …'" (Python 3) or
+# "reply: retcode (550); Msg: 5.1.1 …" (Python 2).
+_RETCODE_START = re.compile(
+    r"retcode\s{0,8}\((?P<code>[2-5][0-5]\d)\);\s{0,8}Msg:\s{0,8}(?:[bu]?(?P<quote>[\"']))?"
 )
+# Google's SMTP error reference lists its replies as '421, "4.7.0", Try again later, …',
+# and pages quoting it keep that form.
+_GOOGLE_ROW = re.compile(
+    r"^(?P<code>[2-5][0-5]\d),\s{0,8}\"(?P<enhanced>[245]\.\d{1,3}\.\d{1,3})\",\s{0,8}(?=\S)"
+)
+# Roundcube's "SMTP Error (550): Failed to add recipient …" and "Error SMTP (451): (…)".
+_PAREN_CODE_START = re.compile(r"\((?P<code>[2-5][0-5]\d)\):\s{0,8}(?=\S)")
+# A code outside RFC 5321's second digits (0-5) counts only with an enhanced code of its
+# class, at the start of a line or after a wrapper: "571 5.7.1 Relay access denied".
+_START_ODD = re.compile(
+    r"(?:^|(?<=[:;：]))\s*(?P<code>[45][6-9]\d)(?P<sep>[ -])(?=(?P<cls>[45])\.\d{1,3}\.\d{1,3}\s)"
+)
+# Postfix re-wraps its bounce at 80 columns: "… said: 550" with the words on the next lines.
+_PENDING_WRAPPER = re.compile(r"(?:said|reason|response|was)\s{0,8}[:;：]$", re.I)
+_PENDING_TAIL = 20  # characters of a wrapper that _PENDING_WRAPPER reads
+# Mailpile's "smtp_error": "530: 5.7.0 Must issue a STARTTLS command first".
+_CODE_COLON_START = re.compile(
+    r"(?:^|(?<=[\s\"'(]))(?P<code>[2-5][0-5]\d):\s{1,8}(?=[245]\.\d{1,3}\.\d{1,3}\s)"
+)
+# A reply inside quotes: with message "530 5.7.1 …", response: '504 5.7.4 …', Remote Server
+# returned '550 5.7.1 …', “…”, 「…」. The quote must open a string (at the start of a line or
+# after a space or punctuation); a bytes or unicode prefix may precede it.
+_QUOTED_START = re.compile(
+    r"(?:^|(?<=[\s:=(\[{,<]))[bu]?(?P<quote>[\"'“‘「『])\s?(?P<code>[2-5][0-5]\d)(?P<sep>[ -]|$)"
+)
+# Transcripts: sendmail -v "<<< 550 …", swaks "<~  535 …", "<-  220 …", "<** 530 …" (an error),
+# "<~* 535 …" (an error over TLS), curl -v
+# "< 535 …", a log's "SMTP<< 504 …". An arrow counts only at the start of a line (after a time
+# stamp or a process number, no words): in pasted code, "x < 500 or …" is a comparison.
+_ARROW_START = re.compile(
+    r"^[\d\s:.,/\[\]-]{0,40}?(?:<<<|<<|<~\*|<~|<-|<\*\*|<|SMTP<<)\s{1,8}"
+    r"(?P<code>[2-5][0-5]\d)(?P<sep>[ -]|$)"
+)
+# OpenSMTPD's log: Failed command on session …: "RCPT TO:<a@b>" => 451 Temporary failure.
+_RESULT_ARROW = re.compile(r"[\"']\s{0,8}=>\s{1,8}(?P<code>[2-5][0-5]\d)(?P<sep>[ -]|$)")
+# After prose a reply counts only with an enhanced code of its class (RFC 3463 section 2):
+# "Invalid login - 553 5.3.0 Auth failure", "… visit … for 550 5.7.26 instructions".
+_PROSE_START = re.compile(
+    r"(?<![\w.#/+@-])(?P<code>[2-5][0-5]\d)(?P<sep>[ -])"
+    r"(?=(?P<cls>[245])\.\d{1,3}\.\d{1,3}(?:[\s,;:.)\]」”'\"]|$))"
+)
+# qmail ends its texts with the enhanced code, "… allowed rcpthosts (#5.7.1)", and
+# qmail-local's own bounce has no basic code at all: "Sorry, no mailbox here by that
+# name. (#5.1.1)". Others write it after the code: "552 #5.3.4 message size exceeds limit".
+_QMAIL_TAIL = re.compile(r"\(#(?P<enhanced>[245]\.\d{1,3}\.\d{1,3})\)\s{0,8}$")
+_HASH_ENHANCED = re.compile(r"^#(?P<enhanced>[245]\.\d{1,3}\.\d{1,3})(?:\s+|$)")
+# IIS's SMTP log writes the reply with "+" for each space: "550+5.7.1+Unable+to+relay".
+_PLUS_ENCODED = re.compile(r"(?:^|(?<=[\s?]))[2-5][0-5]\d\+(?=\S)")
+# A reply written on one line with escaped line breaks: a Python repr, a JSON string,
+# Exim's log ("…\n550-5.7.1 …"); and the escaped quotes inside such strings.
+_ESCAPED_BREAK = re.compile(r"\\{1,4}r\\{1,4}n|\\{1,4}[nr]")
+_ESCAPED_QUOTE = re.compile(r"\\{1,4}([\"'])")
+# Where a straight quote closes a string: before ")", ",", "}", … or at the end of the line;
+# an apostrophe inside the text ("isn't", "users' accounts") is followed by a word.
+_CLOSE_QUOTE = {
+    "'": re.compile(r"'(?=\s{0,8}(?:[)\]},;>\"'.:]|$))"),
+    '"': re.compile(r"\"(?=\s{0,8}(?:[)\]},;>\"'.:]|$))"),
+    "’": re.compile(r"’(?=\s{0,8}(?:[)\]},;>\"'.:]|$))"),
+}
+# PHPMailer's debug output pasted on one line: the next entry ends the reply.
+_NEXT_ENTRY = re.compile(
+    r"\s(?:CLIENT -> (?:SERVER|SMTP)|SERVER -> CLIENT|SMTP -> (?:FROM SERVER|ERROR))"
+)
+_BRACKETS = {"(": ")", "[": "]", "{": "}"}
+_CLOSERS = {"'": "'", '"': '"', "“": "”", "‘": "’", "「": "」", "『": "』"}
+
+# The stage a reply answered, as the words around it say it: Postfix's "(in reply to RCPT TO
+# command)", Exim's "after RCPT TO:<x>:", Postfix smtpd's "reject: RCPT from", a client's
+# exception name (smtplib's SMTPRecipientsRefused, JavaMail's AuthenticationFailedException,
+# .NET's SmtpFailedRecipientException) or message (PHPMailer's "MAIL FROM command failed",
+# nodemailer's "Invalid login", "Invalid greeting").
+_STAGE_WORDS = (
+    (
+        "rcpt",
+        r"in reply to (?:the )?rcpt to|after rcpt to|>>> rcpt to|reject: rcpt from|"
+        r"rejected rcpt\b|for rcpt to command|rcpt to command failed|recipientsrefused|"
+        r"smtpfailedrecipient|recipients was rejected by\s{1,8}the server|"
+        r"受信者の 1 人がサーバーによって拒否|[\"']rcpt to:",
+    ),
+    (
+        "mail",
+        r"in reply to (?:the )?mail from|after (?:pipelined )?mail from|>>> mail from|"
+        r"reject: mail from|rejected mail\b|for mail from command|mail from command failed|"
+        r"sending mail command|senderrefused|[\"']mail from:",
+    ),
+    (
+        "data",
+        r"end of data|after (?:end of )?data|in reply to data|>>> data|"
+        r"reject: (?:data|end-of-message) from|milter-reject: end-of-message|smtpdataerror|"
+        r"data (?:end )?command failed",
+    ),
+    (
+        "ehlo",
+        r"in reply to (?:the )?(?:ehlo|helo)|after (?:ehlo|helo)|reject: (?:ehlo|helo) from|"
+        r"smtpheloerror|(?:ehlo|helo) command failed",
+    ),
+    (
+        "auth",
+        r"in reply to (?:the )?auth|after auth|authenticationerror|authenticationfailed|"
+        r"autherror|(?:password|username|auth) command failed|failed to authenticate|"
+        r"invalid login",
+    ),
+    (
+        "greeting",
+        r"initial connection|in reply to initial|after connect|reject: connect from|"
+        r"smtpconnecterror|refused to talk to me|invalid greeting",
+    ),
+    (
+        "starttls",
+        r"in reply to (?:the )?starttls|starttls command failed|connection with starttls",
+    ),
+)
+_STAGE_HINT = re.compile("|".join(f"(?P<{stage}>{words})" for stage, words in _STAGE_WORDS), re.I)
+_STAGE_ORDER = tuple(stage for stage, _ in _STAGE_WORDS)  # the first one named wins
+# The command a client echoes before the reply: swaks " -> AUTH LOGIN", PHPMailer
+# "CLIENT -> SERVER: RCPT TO:<x>", smtplib "send: 'mail FROM:<x>'", curl's "> AUTH PLAIN" and
+# sendmail's ">>> RCPT To:<x>" (their ">" is taken as quoting and removed first). Without a
+# marker the command must be written as one (upper case): "Auth failed" is prose.
+_ECHO_MARKED = re.compile(
+    r"^[\d\s:.,/\[\]-]{0,40}?(?:->|~>|C:|Sent:|send:|CLIENT -> SERVER:|SMTP>>)\s{0,8}[bu]?['\"]?"
+    r"(?P<verb>EHLO|HELO|LHLO|STARTTLS|AUTH|MAIL\s{1,8}FROM|RCPT\s{1,8}TO|DATA|BDAT|QUIT|RSET|"
+    r"NOOP|VRFY|EXPN)\b",
+    re.I,
+)
+_ECHO_BARE = re.compile(
+    r"^\s{0,8}(?P<verb>EHLO|HELO|LHLO|STARTTLS|AUTH|MAIL\s{1,8}FROM:|RCPT\s{1,8}TO:|DATA|BDAT|"
+    r"QUIT|RSET|NOOP|VRFY|EXPN)(?=\s|$|<)"
+)
+# IIS's SMTP log, W3C ("OutboundConnectionCommand    RCPT      0  TO:<x>") or NCSA
+# ("OutboundConnectionCommand [date] \"RCPT -?TO:<x> SMTP\"") format.
+_IIS_COMMAND = re.compile(
+    r"OutboundConnectionCommand[^\"\n]{0,80}?[\s\"](?P<verb>EHLO|HELO|STARTTLS|AUTH|MAIL|RCPT|DATA|"
+    r"BDAT|QUIT|RSET)\b"
+)
+# nodemailer's error object: command: 'AUTH PLAIN' ("CONN" is the connection, its greeting).
+_COMMAND_KEY = re.compile(
+    r"\bcommand[\"']?\s{0,8}[:=]\s{0,8}[\"']?(?P<verb>AUTH|MAIL|RCPT|DATA|CONN|EHLO|HELO|LHLO|"
+    r"STARTTLS)\b",
+    re.I,
+)
+_VERB_STAGES = {
+    "EHLO": "ehlo",
+    "HELO": "ehlo",
+    "LHLO": "ehlo",
+    "STARTTLS": "starttls",
+    "AUTH": "auth",
+    "MAIL": "mail",
+    "RCPT": "rcpt",
+    "DATA": "data",
+    "BDAT": "data",
+    "CONN": "greeting",
+}
+_ECHO_LOOKBACK = 6  # lines searched above a reply for the command it answered
+
 # A host name (RFC 1035 section 2.3.4: at most 253 characters) and an address
 # literal such as [192.0.2.1] or [IPv6:2001:db8::1], bounded so no text makes it backtrack.
 _HOST_SAID = re.compile(
@@ -89,8 +264,9 @@ _SEND_MAIL_AS = re.compile(
 # Patterns used inside the functions below, compiled once and listed here so that the
 # regex-safety test sees every pattern of this module.
 _QUOTE_MARKERS = re.compile(r"^(?:[ \t]*>)+[ \t]?")  # "> " quoting in replies and forwards
-_WRAPPER_END = re.compile(r"[:;：]$")
+_WRAPPER_ENDS = (":", ";", "：")  # a wrapper ends with one: "said:", "smtp;", "応答："
 _LETTER = re.compile(r"[^\W\d_]")
+_WORDS_WITHIN = 200  # a reply's first word comes within this many characters of its code
 _CONTENT_TYPE_LINE = re.compile(r"^content-type[ \t]*:", re.I | re.M)
 _HEADER_START = re.compile(r"[A-Za-z][A-Za-z0-9-]{0,75}[ \t]*:")
 _HTML_BREAK = re.compile(r"<br\s{0,8}/?>|</p>|</div>|</tr>", re.I)
@@ -105,8 +281,14 @@ _ENCODED_RUN = re.compile(
 _NOT_BASE64 = re.compile(r"[^A-Za-z0-9+/]")
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
 _IN_REPLY_TO_TAIL = re.compile(r"\s{0,8}\(in reply to\b[^)]{0,200}\)?\s{0,8}$", re.I)
+# Gmail's "Send mail as" dialog ends the server's words with ", code: 535": its own note.
+_GMAIL_CODE_TAIL = re.compile(r"\s{0,8},\s{0,8}code:\s{0,8}-?\d{1,4}\s{0,8}$", re.I)
 _CONTINUES = re.compile(r"gsmtp|in reply to|^\(", re.I)
 _SENTENCE_END = re.compile(r"[。．]$")
+# A line a mail client or Postfix re-wrapped ends inside a sentence: long, and without the
+# punctuation that ends one.
+_OPEN_SENTENCE = re.compile(r"[^\s.!?。．:;)\]>]$")
+_WRAP_WIDTH = 50  # a re-wrapped line is about this long at least (mail clients wrap at 72-80)
 _NON_WORDS = re.compile(r"\W+")
 
 _MAX_REPLY_LINES = 100  # lines kept of one reply; a server's longest (EHLO) has about 20
@@ -126,9 +308,13 @@ class Pasted:
 
 @dataclass(frozen=True, slots=True)
 class Found:
-    """One reply found in the input, with what its surroundings say about it."""
+    """One reply found in the input, with what its surroundings say about it.
 
-    reply: Reply
+    A client-side error (``smtpprobe.core.client_errors``) is a ``Found`` with no
+    reply: ``failure`` names what happened instead (a ``FailureKind`` value).
+    """
+
+    reply: Reply | None
     stage: str | None = None  # the SMTP phase it answered, when the text says so
     host: str | None = None  # the server that sent it ("host X said", Remote-MTA)
     recipient: str | None = None  # the address it was about (Final-Recipient, "<x>: host")
@@ -136,12 +322,16 @@ class Found:
     wrapper: str = ""  # the words before it on its line ("said:", "応答:")
     send_mail_as: bool = False  # a Gmail "Send mail as" bounce
     code_inferred: bool = False  # only an enhanced code was given; ``reply.code`` is X50
+    failure: str | None = None  # a FailureKind value when no reply was given (client error)
+    facts: frozenset[str] = frozenset()  # what the words add: "plaintext-record", "port:465"
+    evidence: str = ""  # the words of a client error that matched
 
 
 def decode_pasted(data: bytes | str) -> Pasted:
-    """Decode pasted bytes (UTF-8, ISO-2022-JP, Shift_JIS, EUC-JP) and unwrap MIME.
+    """Decode pasted bytes (UTF-8, UTF-16, ISO-2022-JP, Shift_JIS, EUC-JP) and unwrap MIME.
 
-    A whole message (headers, then a body, possibly multipart with a
+    A byte order mark is dropped; UTF-16 (what Windows calls "Unicode" text) is
+    read with or without one. A whole message (headers, then a body, possibly multipart with a
     ``message/delivery-status`` part) is reduced to its decoded text parts and
     status fields; MIME encoded words (``=?ISO-2022-JP?B?…?=``) are decoded.
     Never raises: a part in an unknown or bogus charset (``punycode``,
@@ -156,8 +346,14 @@ def decode_pasted(data: bytes | str) -> Pasted:
         text, encoding = _clean(data), "utf-8"
     else:
         raw = data
-        encoding = guess_encoding(raw)
-        text = raw.decode(encoding, errors="replace")
+        wide = utf16_text(raw)
+        if wide is not None:
+            text, encoding = wide
+            raw = text.encode("utf-8", "replace")  # what MIME parsing reads below
+        else:
+            raw = raw.removeprefix(codecs.BOM_UTF8)
+            encoding = guess_encoding(raw)
+            text = raw.decode(encoding, errors="replace")
     kind = "text"
     if _looks_like_message(text):
         unwrapped = _mime_text(raw)
@@ -166,6 +362,31 @@ def decode_pasted(data: bytes | str) -> Pasted:
     if "=?" in text:
         text = _decode_encoded_words(text)
     return Pasted(text=text, encoding=encoding, kind=kind, size=len(raw))
+
+
+def utf16_text(raw: bytes) -> tuple[str, str] | None:
+    """``(text, codec)`` when ``raw`` is UTF-16 or UTF-32: a byte order mark, or (without
+    one) the NUL byte of every other position that ASCII text has in UTF-16."""
+    for bom, codec in (
+        (codecs.BOM_UTF32_LE, "utf-32"),  # before UTF-16's: FF FE 00 00 starts with FF FE
+        (codecs.BOM_UTF32_BE, "utf-32"),
+        (codecs.BOM_UTF16_LE, "utf-16"),
+        (codecs.BOM_UTF16_BE, "utf-16"),
+    ):
+        if raw.startswith(bom):
+            return raw.decode(codec, errors="replace"), codec
+    sample = raw[:4096]
+    half = len(sample) // 2
+    if half < 4 or b"\x00" not in sample:
+        return None
+    even, odd = sample[0::2].count(0), sample[1::2].count(0)
+    for codec, nuls, others in (("utf-16-le", odd, even), ("utf-16-be", even, odd)):
+        if nuls * 4 >= half and others * 20 <= half:
+            try:
+                return raw[: len(raw) - len(raw) % 2].decode(codec), codec
+            except UnicodeDecodeError:  # NUL bytes, but not UTF-16: left to the binary check
+                return None
+    return None
 
 
 def _looks_like_message(text: str) -> bool:
@@ -315,6 +536,27 @@ def _q_decode(data: str) -> bytes:
     return binascii.a2b_qp(data.encode("utf-8", "replace"), header=True)
 
 
+@dataclass(frozen=True, slots=True)
+class _Start:
+    """Where a reply starts on a line, and how."""
+
+    wrapper: str  # the words before it ("said:", "Remote Server returned")
+    code: int
+    separator: str  # "-" when more lines of the reply follow (RFC 5321 section 4.2.1)
+    rest: str  # the text after the code: enhanced code and words
+    inferred: bool = False  # only an enhanced code: ``code`` is X50
+    quote: str | None = None  # the closing quote still awaited (a string not closed yet)
+    sealed: bool = False  # the reply's string closed on this line
+    whole: bool = False  # the string holds the whole reply (smtplib): it ends with it
+    weak: bool = False  # found after prose, by its enhanced code
+    pending: bool = False  # "said: 550": the words are on the next lines
+
+    @property
+    def enhanced(self) -> str | None:
+        match = _ENHANCED.match(self.rest)
+        return match.group(0) if match else None
+
+
 @dataclass(slots=True)
 class _Building:
     code: int
@@ -323,32 +565,72 @@ class _Building:
     lines: list[str]
     raw: list[str]
     index: int  # line number where it started
+    last: int  # line number of its last line
+    group: int  # the pasted line its last line came from
+    last_wrapper: str = ""
     inferred: bool = False  # the text had only an enhanced code
     final: bool = False  # the last line (code + space) has been seen
+    quote: str | None = None  # inside a string: the quote that closes it
+    sealed: bool = False  # the string has closed: the reply takes no more words
+    whole: bool = False  # the string is the whole reply
+    pending: bool = False  # the code ended its line: the words follow, up to a blank line
     trailing: int = 0
     gap: int = 0
 
 
-def _unfold(text: str) -> list[str]:
-    """Lines of at most ``MAX_LINE`` characters, with RFC 5322 folded DSN fields
-    joined (while they fit) and quote markers removed."""
+def _unfold(text: str) -> tuple[list[str], list[int]]:
+    """Lines of at most ``MAX_LINE`` characters, each with the number of the pasted line
+    it came from.
+
+    RFC 5322 folded DSN fields are joined (while they fit) and quote markers removed;
+    escaped line breaks (``\\n`` in a Python repr, a JSON string or Exim's log) become
+    lines of the same pasted line, and a ``+``-encoded IIS reply gets a line of its own.
+    """
     lines: list[str] = []
-    for raw in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
-        for index, line in enumerate(_wrapped(raw)):
-            if index == 0:
-                line = _QUOTE_MARKERS.sub("", line)
-            if (
-                index == 0
-                and lines
-                and line[:1] in (" ", "\t")
-                and len(lines[-1]) + len(line) < MAX_LINE
-                and _DSN_FIELD.match(lines[-1])
-                and not _START.match(line.strip())
-            ):
-                lines[-1] = f"{lines[-1]} {line.strip()}"
-                continue
-            lines.append(line.rstrip())
-    return lines
+    groups: list[int] = []
+    text = text.replace("\ufeff", "")  # byte order marks: at the start, or where files were joined
+    for number, pasted in enumerate(text.replace("\r\n", "\n").replace("\r", "\n").split("\n")):
+        for piece_index, piece in enumerate(_pieces(_QUOTE_MARKERS.sub("", pasted))):
+            for index, line in enumerate(_wrapped(piece)):
+                if (
+                    index == 0
+                    and piece_index == 0
+                    and lines
+                    and line[:1] in (" ", "\t")
+                    and len(lines[-1]) + len(line) < MAX_LINE
+                    and _DSN_FIELD.match(lines[-1])
+                    and not _START.match(line.strip())
+                ):
+                    lines[-1] = f"{lines[-1]} {line.strip()}"
+                    continue
+                lines.append(line.rstrip())
+                groups.append(number)
+    return lines, groups
+
+
+def _pieces(line: str) -> list[str]:
+    """One pasted line cut at its escaped line breaks, and around a ``+``-encoded reply."""
+    parts = [line]
+    if "\\" in line:
+        parts = [_ESCAPED_QUOTE.sub(r"\1", part) for part in _ESCAPED_BREAK.split(line)]
+    pieces: list[str] = []
+    for part in parts:
+        match = _PLUS_ENCODED.search(part)
+        if match is None:
+            pieces.append(part)
+            continue
+        # The reply runs over the words that hold a "+" (IIS writes none of its own fields
+        # with one); what follows is the rest of the log line.
+        words = part[match.start() :].split(" ")
+        taken = 1
+        while taken < len(words) and "+" in words[taken]:
+            taken += 1
+        if part[: match.start()].strip():
+            pieces.append(part[: match.start()])
+        pieces.append(" ".join(words[:taken]).replace("+", " "))
+        if " ".join(words[taken:]).strip():
+            pieces.append(" ".join(words[taken:]))
+    return pieces
 
 
 def _wrapped(line: str) -> Iterator[str]:
@@ -363,88 +645,333 @@ def _wrapped(line: str) -> Iterator[str]:
     yield line[start:end]
 
 
-def _split_reply_start(line: str) -> tuple[str, int, str, str, bool] | None:
-    """``(wrapper, code, separator, rest, code_inferred)`` when a reply starts on this line."""
+def _split_reply_start(line: str) -> _Start | None:
+    """How a reply starts on this line, if one does.
+
+    The kinds are tried from the most explicit to the least: an smtplib tuple or debug
+    line, a code at the start of the line or after a wrapper ending in ":" or ";", a code
+    inside an opening quote or after a transcript's arrow, a code after prose followed by
+    an enhanced code of its class, an enhanced code alone, and qmail's "(#5.1.1)" ending.
+    """
     stripped = line.strip()
-    for match in _START.finditer(stripped):
-        wrapper = stripped[: match.start()].strip()
-        if wrapper and not _WRAPPER_END.search(wrapper):
+    if not stripped:
+        return None
+    for kind in (
+        _structured_start,
+        _colon_start,
+        _quoted_start,
+        _prose_start,
+        _enhanced_start,
+        _qmail_start,
+    ):
+        start = kind(stripped)
+        if start is not None:
+            return start
+    return None
+
+
+def _structured_start(text: str) -> _Start | None:
+    row = _GOOGLE_ROW.match(text)
+    if row is not None:
+        rest = f"{row.group('enhanced')} {text[row.end() :]}"
+        return _made(text, 0, int(row.group("code")), " ", rest, negative_only=True)
+    patterns = (_TUPLE_START, _RETCODE_START, _PAREN_CODE_START)
+    matches = [m for m in (pattern.search(text) for pattern in patterns) if m]
+    for match in sorted(matches, key=lambda m: m.start()):
+        quote = match.groupdict().get("quote")
+        start = _made(
+            text,
+            match.start(),
+            int(match.group("code")),
+            # The string is the whole reply, however many lines it has: they end with it.
+            "-" if quote else " ",
+            text[match.end() :],
+            quote=quote,
+            whole=match.re is not _PAREN_CODE_START,
+            negative_only=True,
+        )
+        if start is not None:
+            return start
+    return None
+
+
+def _colon_start(text: str) -> _Start | None:
+    for match in _START.finditer(text):
+        wrapper = text[: match.start()].strip()
+        if wrapper and not wrapper.endswith(_WRAPPER_ENDS):
             continue
-        rest = stripped[match.end() :].strip()
-        enhanced = _ENHANCED.match(rest)
         code = int(match.group(1))
-        # A bare "550" alone on a line, or followed by digits only, is not a reply.
-        if not rest or (not enhanced and not _LETTER.search(rest)):
+        pending = bool(_PENDING_WRAPPER.search(wrapper[-_PENDING_TAIL:]))
+        rest = text[match.end() :]
+        start = _made(text, match.start(), code, match.group(2), rest, pending=pending)
+        if start is None:
             continue
-        if code < 400 and not (enhanced or (code in _POSITIVE and not wrapper)):
+        # Positive replies only where they cannot be prose (see _POSITIVE).
+        if code < 400 and not (start.enhanced or (code in _POSITIVE and not wrapper)):
             continue
-        return wrapper, code, match.group(2), rest, False
-    for match in _START_ENHANCED.finditer(stripped):
-        wrapper = stripped[: match.start()].strip()
-        if wrapper and not _WRAPPER_END.search(wrapper):
+        return start
+    for match in _START_ODD.finditer(text):
+        wrapper = text[: match.start()].strip()
+        if match.group("cls") != match.group("code")[0] or (
+            wrapper and not wrapper.endswith(_WRAPPER_ENDS)
+        ):
+            continue
+        start = _made(
+            text, match.start(), int(match.group("code")), match.group("sep"), text[match.end() :]
+        )
+        if start is not None:
+            return start
+    for match in _CODE_COLON_START.finditer(text):
+        start = _made(text, match.start(), int(match.group("code")), " ", text[match.end() :], True)
+        if start is not None:
+            return start
+    return None
+
+
+def _quoted_start(text: str) -> _Start | None:
+    found: list[tuple[int, _Start]] = []
+    for match in _QUOTED_START.finditer(text):
+        start = _made(
+            text,
+            match.start(),
+            int(match.group("code")),
+            match.group("sep"),
+            text[match.end() :],
+            quote=match.group("quote"),
+            negative_only=True,
+        )
+        if start is not None:
+            found.append((match.start(), start))
+            break
+    for pattern in (_ARROW_START, _RESULT_ARROW):
+        arrow = pattern.search(text)
+        if arrow is None:
+            continue
+        code_at = arrow.start("code")
+        start = _made(
+            text,
+            code_at,
+            int(arrow.group("code")),
+            arrow.group("sep"),
+            text[arrow.end() :],
+            negative_only=True,
+        )
+        if start is not None:
+            found.append((code_at, start))
+    return min(found, key=lambda item: item[0])[1] if found else None
+
+
+def _prose_start(text: str) -> _Start | None:
+    for match in _PROSE_START.finditer(text):
+        if match.group("cls") != match.group("code")[0]:
+            continue  # "550 4.7.1" is not one reply
+        start = _made(
+            text,
+            match.start(),
+            int(match.group("code")),
+            match.group("sep"),
+            text[match.end() :],
+            # "(530 5.7.0 Must issue …)": the reply ends where its bracket or quote does.
+            quote=text[match.start() - 1]
+            if match.start() and text[match.start() - 1] in _CLOSERS
+            else None,
+            negative_only=True,
+            weak=True,
+        )
+        if start is not None:
+            return start
+    return None
+
+
+def _enhanced_start(text: str) -> _Start | None:
+    for match in _START_ENHANCED.finditer(text):
+        wrapper = text[: match.start()].strip()
+        if wrapper and not wrapper.endswith(_WRAPPER_ENDS):
             continue
         # No basic code in the text: take the usual one of the enhanced class
         # (X.Y.Z class 4 or 5, RFC 3463 section 3.1); Found.code_inferred says so.
         code = int(match.group(1)) * 100 + 50
-        return wrapper, code, " ", stripped[match.start() :].strip(), True
+        return _Start(wrapper, code, " ", text[match.start() :].strip(), inferred=True)
     return None
+
+
+def _qmail_start(text: str) -> _Start | None:
+    tail = _QMAIL_TAIL.search(text)
+    if tail is None or not _LETTER.search(text[: tail.start()]):
+        return None
+    enhanced = tail.group("enhanced")
+    rest = f"{enhanced} {text}"
+    return _Start("", int(enhanced[0]) * 100 + 50, " ", rest, inferred=True)
+
+
+def _made(
+    text: str,
+    at: int,
+    code: int,
+    separator: str,
+    rest: str,
+    colon: bool = False,
+    *,
+    quote: str | None = None,
+    whole: bool = False,
+    negative_only: bool = False,
+    weak: bool = False,
+    pending: bool = False,
+) -> _Start | None:
+    """A start at ``at`` in ``text`` if what follows the code can be a reply's text.
+
+    ``colon``: the code was written "530:", which only an enhanced code makes a reply.
+    ``pending``: after "said:" the words may follow on the next lines (Postfix re-wraps).
+    """
+    wrapper = text[:at].strip()
+    closer = _CLOSERS.get(quote) if quote else None
+    sealed = False
+    if closer is not None:
+        end = _closing(closer, rest)
+        if end is not None:
+            rest, closer, sealed = rest[:end], None, True
+    entry = _NEXT_ENTRY.search(rest) if " -> " in rest else None
+    if entry is not None:
+        rest = rest[: entry.start()]
+    rest = rest.strip()
+    enhanced = _ENHANCED.match(rest)
+    if colon and not enhanced:
+        return None
+    if pending and code >= 400 and (not rest or (enhanced and not rest[enhanced.end() :].strip())):
+        return _Start(text[:at].strip(), code, " ", rest, pending=True)
+    # A bare "550" alone on a line, or followed by digits only, is not a reply; nor is
+    # "553 | 553 5.7.1 …", where the reply is the second.
+    if not rest or (not enhanced and not _LETTER.search(rest, 0, _WORDS_WITHIN)) or rest[0] == "|":
+        return None
+    if negative_only and code < 400:
+        return None
+    if not enhanced and 400 <= code < 420:
+        return None  # HTTP's 4xx (401, 403, 404…): SMTP has no 40x or 41x reply
+    opener = None if sealed or closer else _unclosed_bracket(wrapper)
+    if opener is not None:
+        # "{ [AuthError: Invalid login - 553 5.3.0 Auth failure] name: …": the reply ends
+        # where the bracket that holds it closes.
+        end = _bracket_end(rest, opener)
+        if end is not None and rest[:end].strip():
+            rest, sealed = rest[:end].strip(), True
+    if quote or weak:
+        wrapper = wrapper.rstrip("\"'“‘「『([{<").rstrip()
+    return _Start(
+        wrapper, code, separator, rest, quote=closer, sealed=sealed, whole=whole, weak=weak
+    )
+
+
+def _unclosed_bracket(text: str) -> str | None:
+    """The innermost bracket ``text`` opens and does not close."""
+    stack: list[str] = []
+    for char in text:
+        if char in _BRACKETS:
+            stack.append(char)
+        elif stack and char == _BRACKETS[stack[-1]]:
+            stack.pop()
+    return stack[-1] if stack else None
+
+
+def _bracket_end(text: str, opener: str) -> int | None:
+    """Where the bracket opened before ``text`` closes in it (brackets inside counted)."""
+    closer, depth = _BRACKETS[opener], 0
+    for index, char in enumerate(text):
+        if char == opener:
+            depth += 1
+        elif char == closer:
+            if depth == 0:
+                return index
+            depth -= 1
+    return None
+
+
+def _closing(closer: str, text: str) -> int | None:
+    """Where the string closes in ``text``, if it does."""
+    if text.startswith(closer):
+        return 0  # a line that starts with the closing quote: the string ended with the last
+    pattern = _CLOSE_QUOTE.get(closer)
+    if pattern is not None:
+        match = pattern.search(text)
+        return match.start() if match else None
+    index = text.find(closer)
+    return index if index >= 0 else None
 
 
 def find_replies(text: str) -> list[Found]:
     """Every SMTP reply in ``text``, in order, duplicates removed (at most ``MAX_REPLIES``).
 
     Negative replies (4xx, 5xx) are found wherever a reply can start; positive
-    ones only where they cannot be prose (see ``_POSITIVE``).
+    ones only where they cannot be prose (see ``_POSITIVE``), and only when the text
+    holds no negative reply: in a transcript or a log they are the dialogue around
+    the refusal, not the answer.
     """
-    lines = _unfold(text)
+    lines, groups = _unfold(text)
     send_mail_as = bool(_SEND_MAIL_AS.search(text))
     dsn = _dsn_fields(lines)
     found: list[Found] = []
+    starts: list[_Start | None] = []
     current: _Building | None = None
 
     def close() -> None:
         nonlocal current
         if current is not None:
-            found.append(_finish(current, lines, send_mail_as, dsn))
+            found.append(_finish(current, lines, starts, send_mail_as, dsn))
         current = None
 
     for index, line in enumerate(lines):
         if len(found) >= _MAX_FOUND:
             break
         start = _split_reply_start(line)
+        starts.append(start)
+        same_line = current is not None and groups[index] == current.group
         if start is not None:
-            wrapper, code, separator, rest, inferred = start
-            enhanced_match = _ENHANCED.match(rest)
-            enhanced = enhanced_match.group(0) if enhanced_match else None
-            same = (
+            if current is not None and _same_reply(current, start, same_line):
+                _extend(current, index, start.rest, line.strip(), start)
+            elif (
                 current is not None
+                and start.weak
                 and not current.final
-                and current.code == code
-                and (enhanced is None or current.enhanced in (None, enhanced))
-                and not wrapper
-            )
-            if not same:
+                and start.code == current.code
+            ):
+                # A code repeated inside a re-wrapped reply: the line continues it.
+                _extend(current, index, line.strip(), line.strip())
+            else:
                 close()
-                current = _Building(code, enhanced, wrapper, [], [], index, inferred=inferred)
-            assert current is not None
-            if current.enhanced is None:
-                current.enhanced = enhanced
-            if len(current.lines) < _MAX_REPLY_LINES:
-                current.lines.append(rest)
-                current.raw.append(line.strip())
-            current.final = separator != "-"
-            current.gap = 0
+                current = _begun(start, index, groups[index], line)
+            if current.sealed and current.final:
+                close()
             continue
         if current is None:
             continue
         stripped = line.strip()
+        if current.quote is not None and same_line and _in_string(current, stripped):
+            # Inside the reply's string: the next escaped line of the same string.
+            _extend(current, index, stripped, stripped)
+            if current.sealed and current.final:
+                close()
+            continue
+        if current.pending:
+            # "said: 550" ended its line: the words follow, up to a blank line or the tail.
+            if stripped and not _DSN_FIELD.match(stripped) and current.gap < _MAX_CONTINUATION:
+                current.gap += 1
+                _extend(current, index, stripped, stripped)
+                if _IN_REPLY_TO_TAIL.search(stripped):
+                    close()
+                continue
+            close()
+            continue
+        if current.sealed:
+            close()
+            continue
         if not stripped and not current.final and current.gap < _MAX_CONTINUATION:
             current.gap += 1  # a re-wrapped bounce may put blank lines inside a reply
             continue
         if not stripped or _DSN_FIELD.match(stripped) or _is_prose(stripped, current):
             close()
             continue
-        if current.final:
+        if current.final and _rewrapped(current, stripped):
+            current.gap += 1  # the reply's sentence goes on: a re-wrapped line
+        elif current.final:
             current.trailing += 1
             if current.trailing > _MAX_TRAILING or not _continues(stripped):
                 close()
@@ -454,11 +981,86 @@ def find_replies(text: str) -> list[Found]:
             if current.gap > _MAX_CONTINUATION:
                 close()
                 continue
-        if len(current.lines) < _MAX_REPLY_LINES:
-            current.lines.append(stripped)
-            current.raw.append(stripped)
+        _extend(current, index, stripped, stripped)
+        if current.sealed and current.final:
+            close()
     close()
-    return _unique(found)[:MAX_REPLIES]
+    replies = _unique(found)
+    if any(item.reply is not None and item.reply.code >= 400 for item in replies):
+        replies = [item for item in replies if item.reply is not None and item.reply.code >= 400]
+    return replies[:MAX_REPLIES]
+
+
+def _in_string(current: _Building, line: str) -> bool:
+    # The string holds the whole reply, or the reply said more lines follow, or the
+    # string closes on this line ("')" after the last escaped line break).
+    assert current.quote is not None
+    return current.whole or not current.final or _closing(current.quote, line) is not None
+
+
+def _begun(start: _Start, index: int, group: int, line: str) -> _Building:
+    building = _Building(
+        code=start.code,
+        enhanced=start.enhanced,
+        first_wrapper=start.wrapper,
+        lines=[start.rest],
+        raw=[line.strip()],
+        index=index,
+        last=index,
+        group=group,
+        last_wrapper=start.wrapper,
+        inferred=start.inferred,
+        final=start.separator != "-",
+        quote=start.quote,
+        sealed=start.sealed,
+        whole=start.whole,
+        pending=start.pending,
+    )
+    if start.sealed and start.whole:
+        building.final = True  # smtplib's string held the whole reply, and it has ended
+    return building
+
+
+def _same_reply(current: _Building, start: _Start, same_line: bool) -> bool:
+    """Whether ``start`` is the next line of the reply being read, not a new reply."""
+    if current.sealed and current.final:
+        return False
+    if start.inferred and start.enhanced is not None and start.enhanced == current.enhanced:
+        pass  # smtplib keeps the enhanced code of each line: "…\n5.7.8  https://…"
+    elif start.code != current.code or (
+        start.enhanced is not None and current.enhanced not in (None, start.enhanced)
+    ):
+        return False
+    if start.wrapper and start.wrapper != current.last_wrapper:
+        return False
+    return not current.final or same_line
+
+
+def _extend(
+    current: _Building, index: int, text: str, raw: str, start: _Start | None = None
+) -> None:
+    """Add line ``index`` to the reply being read; a closing quote ends its string."""
+    if start is not None:
+        current.final = start.separator != "-"
+        current.pending = False
+        current.last_wrapper = start.wrapper or current.last_wrapper
+        if current.enhanced is None:
+            current.enhanced = start.enhanced
+        if start.sealed:
+            current.quote, current.sealed = None, True
+        elif start.quote is not None:
+            current.quote = start.quote
+    elif current.quote is not None:
+        end = _closing(current.quote, text)
+        if end is not None:
+            text, current.quote, current.sealed = text[:end], None, True
+    if current.sealed and current.whole:
+        current.final = True
+    current.gap = 0 if start is not None else current.gap
+    current.last = index
+    if text.strip() and len(current.lines) < _MAX_REPLY_LINES:
+        current.lines.append(text.strip())
+        current.raw.append(raw)
 
 
 _CJK = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
@@ -470,30 +1072,56 @@ def _is_prose(line: str, building: _Building) -> bool:
     return bool(_CJK.search(line)) and not any(_CJK.search(part) for part in building.lines)
 
 
+def _rewrapped(current: _Building, line: str) -> bool:
+    # "… said: 550 5.7.1 Unfortunately, messages from" / "[192.0.2.1] weren't sent. …":
+    # the last line stopped inside a sentence, so the next one carries it on.
+    last = current.raw[-1] if current.raw else ""
+    return (
+        current.gap < _MAX_CONTINUATION
+        and bool(current.lines)
+        and last.endswith(current.lines[-1])  # its words ran to the end of the line
+        and len(last) >= _WRAP_WIDTH
+        and bool(_OPEN_SENTENCE.search(last))
+        and not _ECHO_MARKED.match(line)
+        and not _ECHO_BARE.match(line)
+        and not _HEADER_START.match(line)  # "StackTrace: …", "Reporting-MTA: …": a new field
+    )
+
+
 def _continues(line: str) -> bool:
     # After the final line only a short tail belongs to the reply: Gmail's
-    # "… - gsmtp" id and Postfix's "(in reply to … command)".
+    # "… - gsmtp" id and Postfix's "(in reply to … command)" — not the next command of
+    # a transcript ("send: 'quit'").
+    if _ECHO_MARKED.match(line) or _ECHO_BARE.match(line):
+        return False
     return bool(_CONTINUES.search(line)) or (
         len(line) < 80 and not _SENTENCE_END.search(line) and line[:1].islower()
     )
 
 
 def _finish(
-    building: _Building, lines: list[str], send_mail_as: bool, dsn: dict[str, str]
+    building: _Building,
+    lines: list[str],
+    starts: list[_Start | None],
+    send_mail_as: bool,
+    dsn: dict[str, str],
 ) -> Found:
     message_lines = [_strip_inline_codes(line, building.code) for line in building.lines]
     # Postfix appends "(in reply to RCPT TO command)" to the server's words;
     # it names the stage (kept in ``stage``) and is not part of the reply.
-    message = _IN_REPLY_TO_TAIL.sub("", "\n".join(message_lines)).strip("\n")
+    message = _IN_REPLY_TO_TAIL.sub("", _balanced("\n".join(message_lines)))
+    message = _GMAIL_CODE_TAIL.sub("", message)
+    message = _balanced(message.strip("\n"))
     reply = from_code_and_message(building.code, message)
+    if reply.enhanced is None:
+        reply = _qmail_enhanced(reply)
     if reply.enhanced is None and dsn.get("status", "")[:1] == str(building.code)[0]:
         reply = replace(reply, enhanced=dsn["status"])
-    window = "\n".join(
-        lines[max(0, building.index - 4) : building.index + len(building.raw) + _MAX_TRAILING + 1]
-    )
+    low, high = max(0, building.index - 4), building.last + _MAX_TRAILING + 1
+    window = "\n".join(lines[low:high])
     return Found(
         reply=reply,
-        stage=_stage(window, building.first_wrapper),
+        stage=_stage(building, lines, starts, low, window),
         host=_host(window) or dsn.get("remote-mta"),
         recipient=_recipient(window) or dsn.get("final-recipient"),
         status=dsn.get("status"),
@@ -503,6 +1131,39 @@ def _finish(
     )
 
 
+_OPENERS = {")": "(", "]": "[", ">": "<", "}": "{"}
+
+
+def _balanced(text: str) -> str:
+    """``text`` without the closing brackets and quotes it ends with but never opened: what
+    a wrapper around the reply left ("(reason: 550 Host unknown)", "…')", "…]")."""
+    counts = {char: text.count(char) for char in "()[]<>{}'\""}
+    end = len(text)
+    while end:
+        last = text[end - 1]
+        unopened = last in _OPENERS and counts[last] > counts[_OPENERS[last]]
+        if unopened or (last in "'\"" and counts[last] % 2 == 1):
+            counts[last] -= 1
+        elif not (last.isspace() or (last in ",;" and text[end - 2 : end - 1] in "'\")]}")):
+            break
+        end -= 1
+    return text[:end]
+
+
+def _qmail_enhanced(reply: Reply) -> Reply:
+    """The enhanced code written "552 #5.3.4 …" or "… (#5.7.1)" (qmail), when it fits."""
+    if not reply.lines:
+        return reply
+    head = _HASH_ENHANCED.match(reply.lines[0])
+    if head is not None and head.group("enhanced")[0] == str(reply.code)[0]:
+        lines = (reply.lines[0][head.end() :], *reply.lines[1:])
+        return replace(reply, enhanced=head.group("enhanced"), lines=lines)
+    tail = _QMAIL_TAIL.search(reply.lines[-1])
+    if tail is not None and tail.group("enhanced")[0] == str(reply.code)[0]:
+        return replace(reply, enhanced=tail.group("enhanced"))
+    return reply
+
+
 def _strip_inline_codes(line: str, code: int) -> str:
     def drop(match: re.Match[str]) -> str:
         return "" if int(match.group(1)) == code else match.group(0)
@@ -510,10 +1171,50 @@ def _strip_inline_codes(line: str, code: int) -> str:
     return " ".join(_INLINE_CODE.sub(drop, line).split())
 
 
-def _stage(window: str, wrapper: str) -> str | None:
-    for pattern, stage in _STAGE_HINTS:
-        if pattern.search(window) or pattern.search(wrapper):
-            return stage
+def _stage(
+    building: _Building, lines: list[str], starts: list[_Start | None], low: int, window: str
+) -> str | None:
+    """The stage the reply answered: what its own lines say, else the command the
+    transcript shows before it, else what the lines around it (``window``, from line
+    ``low``) say."""
+    own_from = sum(len(line) + 1 for line in lines[low : building.index])
+    own_to = own_from + sum(len(line) + 1 for line in lines[building.index : building.last + 1])
+    named: list[str] = []
+    own: list[str] = []
+    # A hint may be wrapped over two lines ("(in reply to MAIL\nFROM command)").
+    for match in _STAGE_HINT.finditer(window.replace("\n", " ")):
+        if match.lastgroup is not None:
+            named.append(match.lastgroup)
+            if own_from <= match.start() < own_to:
+                own.append(match.lastgroup)
+    return (
+        _first_stage(own)
+        or _keyed_stage(window[own_from:own_to])
+        or _echoed_stage(lines, starts, building.index)
+        or _keyed_stage(window)
+        or _first_stage(named)
+    )
+
+
+def _first_stage(named: list[str]) -> str | None:
+    return next((stage for stage in _STAGE_ORDER if stage in named), None)
+
+
+def _keyed_stage(text: str) -> str | None:
+    match = _COMMAND_KEY.search(text)
+    return _VERB_STAGES.get(match.group("verb").upper()) if match else None
+
+
+def _echoed_stage(lines: list[str], starts: list[_Start | None], index: int) -> str | None:
+    # The nearest command above the reply, unless another reply came between (the
+    # command had its answer then).
+    for back in range(index - 1, max(-1, index - 1 - _ECHO_LOOKBACK), -1):
+        if starts[back] is not None:
+            return None
+        line = lines[back]
+        match = _ECHO_MARKED.match(line) or _ECHO_BARE.match(line) or _IIS_COMMAND.search(line)
+        if match is not None:
+            return _VERB_STAGES.get(match.group("verb").split()[0].upper())
     return None
 
 
@@ -552,6 +1253,9 @@ def _unique(found: list[Found]) -> list[Found]:
     seen: dict[tuple[int, str | None, str], int] = {}
     result: list[Found] = []
     for item in found:
+        if item.reply is None:  # a client-side error: no reply to compare
+            result.append(item)
+            continue
         key = (item.reply.code, item.reply.enhanced, _normal(item.reply.text))
         if key in seen:
             # The same reply twice (the human part and the DSN): keep what each knows.

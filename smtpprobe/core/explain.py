@@ -1,11 +1,21 @@
-"""Explaining pasted replies with the same rules the probe uses.
+"""Explaining pasted replies and client-side errors with the same rules the probe uses.
 
-A ``Found`` reply (from ``smtpprobe.core.bounce``) becomes a ``Situation``
-with the stage the bounce names, if any, and the profile whose server sent
-it, if the bounce names one; the first matching rule decides the verdict, as
-for a probe. Without a stage the rules still decide: rules that need one (or
-need facts only a live probe knows) simply do not match, and the enhanced
-status code and basic code fallbacks at the end of the rule base catch the rest.
+``explain_text`` is what ``smtpprobe explain`` does with decoded text: every SMTP
+reply (``smtpprobe.core.bounce``) and every client-side error that carries no reply
+(``smtpprobe.core.client_errors``: a refused connection, a certificate, Gmail's
+"Send mail as" dialog), in order of appearance. Where a program's error object
+also quotes the server's reply (nodemailer's ``Invalid login: 535 …``), the reply
+is explained and the client error only adds what it knows (Gmail's dialog, the
+port); positive replies next to a client error (a transcript's 220 before a failed
+handshake) are the steps that worked, not an explanation.
+
+A ``Found`` becomes a ``Situation`` with the stage the text names, if any, and the
+profile whose server sent it, if the text names one; the first matching rule
+decides the verdict, as for a probe. A client error is matched by its failure kind
+with the fact ``pasted``; a reply by its code and words. Without a stage the rules
+still decide: rules that need one (or need facts only a live probe knows) simply
+do not match, and the enhanced status code and basic code fallbacks at the end of
+the rule base catch the rest.
 
 Who refused matters as much as why: your provider's submission server (fix
 your account or its settings), the recipient's server (fix your domain's
@@ -16,13 +26,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from smtpprobe.core.bounce import Found
-from smtpprobe.core.classify import ExitCode, Verdict, evidence_of, fill
+from smtpprobe.core.bounce import Found, find_replies
+from smtpprobe.core.classify import ExitCode, Finding, Verdict, evidence_of, fill
+from smtpprobe.core.client_errors import REPORTED, WHOLE_TEXT_FACTS, ClientErrors, scan
 from smtpprobe.core.rules import Rule, Situation, Text, first_match
 
-__all__ = ["REFUSERS", "Explanation", "explain_found"]
+__all__ = ["REFUSERS", "Explanation", "explain_found", "explain_text"]
 
 REFUSERS = {
     "submission": Text(
@@ -71,32 +82,52 @@ _RECIPIENT = frozenset(
     }
 )
 
-# Words for placeholders a pasted reply cannot fill (no live dialogue).
+# Placeholders a pasted reply cannot fill (there was no live dialogue) are filled with
+# a slot marker, and _tidy writes the sentence without the value: "refused the sender
+# {sender}" becomes "refused the sender", "Google ({host}) refused" becomes "Google
+# refused", "; it offered: {mechanisms}." goes, and a value the sentence cannot do
+# without gets a plain word ("the server", 「宛先」). Never an empty slot (issue 8).
+_SLOT = "\x00"
 _UNKNOWN_EN = {
+    name: f"{_SLOT}{name}{_SLOT}"
+    for name in (
+        "host",
+        "port",
+        "security",
+        "user",
+        "sender",
+        "recipient",
+        "mechanisms",
+        "stage",
+        "code",
+        "expected",
+    )
+}
+_UNKNOWN_JA = dict(_UNKNOWN_EN)
+# The plain words for a value a sentence needs; a value with no word here is left out.
+_WORDS_EN = {
     "host": "the server",
     "port": "the port",
-    "security": "the connection",
-    "user": "",
-    "sender": "",
-    "recipient": "",
-    "mechanisms": "-",
-    "stage": "the SMTP dialogue",
+    "user": "the account",
+    "sender": "the sender address",
+    "recipient": "the recipient",
+    "code": "an unexpected reply",
+    "expected": "a different reply",
 }
-_UNKNOWN_JA = {
+_WORDS_JA = {
     "host": "サーバー",
     "port": "ポート",
-    "security": "接続",
-    "user": "",
-    "sender": "",
-    "recipient": "",
-    "mechanisms": "-",
-    "stage": "SMTP のやり取り",
+    "user": "このアカウント",
+    "sender": "送信者アドレス",
+    "recipient": "宛先",
+    "code": "想定外の応答",
+    "expected": "別の応答",
 }
 
 
 @dataclass(frozen=True, slots=True)
 class Explanation:
-    """One pasted reply and what it means."""
+    """One pasted reply, or client-side error (``found.reply`` is None), and what it means."""
 
     found: Found
     verdict: Verdict
@@ -111,23 +142,40 @@ def explain_found(
     profile: str | None = None,
     profile_for_host: Callable[[str], str | None] | None = None,
 ) -> Explanation:
-    """Classify one found reply. ``profile_for_host`` maps a server name to a profile."""
+    """Classify one found reply or client error. ``profile_for_host`` maps a server name
+    to a profile."""
     if profile is None and found.host and profile_for_host is not None:
         profile = profile_for_host(found.host)
     reply = found.reply
-    situation = Situation(
-        phase=found.stage,
-        code=reply.code,
-        enhanced=reply.enhanced,
-        text=reply.text,
-        # "pasted": no live dialogue, so no facts a probe would know (authenticated, …).
-        facts=frozenset({"pasted"}),
-        profile=profile,
-    )
-    values = {**_UNKNOWN_EN, "detail": reply.text}
+    # "pasted": no live dialogue, so no facts a probe would know (authenticated, …);
+    # what the words themselves say (plaintext-record, gmail-dialog, port:465) is added.
+    facts = frozenset({"pasted"}) | found.facts
+    if reply is None:  # a client error: its failure kind, as a probe would record it
+        situation = Situation(
+            phase=found.stage,
+            text=found.evidence,
+            failure=found.failure,
+            facts=facts,
+            profile=profile,
+        )
+        detail = found.evidence
+    else:
+        situation = Situation(
+            phase=found.stage,
+            code=reply.code,
+            enhanced=reply.enhanced,
+            text=reply.text,
+            facts=facts,
+            profile=profile,
+        )
+        detail = reply.text
+    values = {**_UNKNOWN_EN, "detail": detail}
     ja_values = dict(_UNKNOWN_JA)
     if found.host:
         values["host"] = ja_values["host"] = found.host
+    port = _port_of(found)
+    if port:
+        values["port"] = ja_values["port"] = port
     if found.stage:
         values["stage"] = ja_values["stage"] = found.stage
     if found.recipient:
@@ -137,7 +185,7 @@ def explain_found(
         verdict = Verdict(
             category="protocol-error",
             stage=found.stage,
-            retryable=reply.is_transient,
+            retryable=reply.is_transient if reply is not None else False,
             cause=Text(en="No rule knows this reply.", ja="この応答を説明するルールがありません。"),
             remedy=Text(
                 en="Read the reply text itself; add a rule with --rules FILE.",
@@ -145,7 +193,7 @@ def explain_found(
             ),
             exit_code=ExitCode.REFUSED,
             rule_id="unmatched",
-            evidence=reply.text,
+            evidence=detail,
             fallback="code",
         )
     else:
@@ -162,6 +210,9 @@ def explain_found(
             fallback=rule.fallback,
             refuser=rule.refuser,
         )
+    if reply is not None and "gmail-dialog" in found.facts:
+        # The rule explains the server's reply; Gmail's dialog adds where it was shown.
+        verdict = replace(verdict, findings=(*verdict.findings, _gmail_finding(verdict.category)))
     return Explanation(
         found=found,
         verdict=verdict,
@@ -170,18 +221,104 @@ def explain_found(
     )
 
 
+def _slot(*names: str) -> str:
+    return f"{_SLOT}(?:{'|'.join(names)}){_SLOT}"
+
+
+_ANY = f"{_SLOT}\\w+{_SLOT}"
+_INSERTED = "\x01"  # marks a plain word put in for a value, until the sentence is capitalised
+# Each step rewrites one shape of sentence around an unknown value, most specific first.
+_STEPS_EN: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(pattern), replacement)
+    for pattern, replacement in (
+        # "{host}:{port}" and "{host} port {port}": the server, once.
+        (_slot("host") + r"(?::| port )" + _slot("port"), _UNKNOWN_EN["host"]),
+        (":" + _slot("port"), ""),
+        # A value in brackets of its own ("Google ({host})"), or after a label
+        # ("(offered: {mechanisms})", "; it offered: {mechanisms}.").
+        (r" ?\(\s*" + _ANY + r"\s*\)", ""),
+        (r" ?\([^()]{0,40}:\s*" + _ANY + r"\s*\)", ""),
+        (r"[;,] [^;,.:()]{1,40}:\s*" + _ANY, ""),
+        (r"(?:^|(?<=[.!?] ))[^.;:()]{1,60}:\s*" + _ANY + r"\.? ?", ""),
+        # The stage: "at the {stage} stage" goes, "the {stage} stage" is "this stage".
+        (r" (?:at|in|during) the " + _slot("stage") + r" (?:stage|step)", ""),
+        (r"\bthe " + _slot("stage") + r" (stage|step)", "this \\1"),
+        (r"\bPort " + _slot("port"), "This port"),
+        (r"\bport " + _slot("port"), "this port"),
+        # A label already says what the value was: "the sender {sender}" -> "the sender".
+        (r"\b(sender|recipient|address|account|mailbox|login|user|name) " + _ANY, "\\1"),
+    )
+)
+_STEPS_JA: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(pattern), replacement)
+    for pattern, replacement in (
+        (_slot("host") + r"\s*(?::|のポート\s*)" + _slot("port"), _UNKNOWN_EN["host"]),
+        (":" + _slot("port"), ""),
+        # "Google（{host}）は" -> "Google は"; "平文（{security}）" -> "平文".
+        (r"(?<=[A-Za-z0-9])\s*[（(]\s*" + _ANY + r"\s*[)）]\s*(?=[^\sA-Za-z0-9])", " "),
+        (r"\s*[（(]\s*" + _ANY + r"\s*[)）]", ""),
+        (r"\s*[（(][^（）()]{0,40}[:：]\s*" + _ANY + r"\s*[)）]", ""),
+        (r"(?:^|(?<=。))[^。]{0,60}[:：]\s*" + _ANY + r"\s*。?", ""),
+        (r"\s*[（(]?\s*" + _slot("stage") + r"\s*の段階(?:で|の)?\s*[)）]?", ""),
+        (r"ポート\s*" + _slot("port") + r"\s*", "このポート"),
+        # 「送信者 {sender} を」 -> 「送信者を」: the label stays, with its particle.
+        (r"(者|先|アドレス|名|アカウント|メールボックス)\s*" + _ANY + r"\s*", "\\1"),
+    )
+)
+_VALUE = re.compile(f"{_SLOT}(\\w+){_SLOT}")
+_VALUE_JA = re.compile(f"\\s*{_SLOT}(\\w+){_SLOT}\\s*")
+# An option's value on a command line: "--host {host}" -> "--host HOST".
+_OPTION = re.compile(f"(--[\\w-]+)[ =]{_SLOT}(\\w+){_SLOT}")
+
+
+def _options(value: str) -> str:
+    return _OPTION.sub(lambda m: f"{m[1]} {m[2].upper()}", value)
+
+
+def _tidy_en(value: str) -> str:
+    value = _options(value)
+    for pattern, replacement in _STEPS_EN:
+        value = pattern.sub(replacement, value)
+    value = _VALUE.sub(
+        lambda m: f"{_INSERTED}{_WORDS_EN[m[1]]}" if m[1] in _WORDS_EN else "", value
+    )
+    value = re.sub(f"(?:^|(?<=[.!?] )){_INSERTED}([a-z])", lambda m: m[1].upper(), value)
+    value = value.replace(_INSERTED, "")
+    return _close_gaps(value)
+
+
+def _tidy_ja(value: str) -> str:
+    value = _options(value)
+    for pattern, replacement in _STEPS_JA:
+        value = pattern.sub(replacement, value)
+    value = _VALUE_JA.sub(lambda m: _WORDS_JA.get(m[1], ""), value)
+    value = re.sub(r"\s+(?=[、。）])", "", value)
+    return _close_gaps(value)
+
+
+def _close_gaps(value: str) -> str:
+    """What an empty value (a known but empty detail, or one left out) leaves behind."""
+    value = re.sub(r"([(（])\s*[;,、。]\s*", r"\1", value)  # "(; x.5.x" -> "(x.5.x"
+    value = re.sub(r"\s*[;,、。]\s*(?=[)）])", "", value)  # "(temporary failure, )"
+    value = re.sub(r"(?<![A-Za-z0-9_.])[(（]\s*[)）]", "", value)  # not "starttls()"
+    value = re.sub(r"(?<=\S) {2,}", " ", value)
+    # A space before punctuation that ends a clause; not before "::1" or ".NET".
+    value = re.sub(r" +(?=[.,;:、。)](?:\s|$|[)）」]))", "", value)
+    value = re.sub(r"\( +", "(", value)
+    value = re.sub(r"[:：;,]+(?=\s*(?:[.。](?:\s|$)|$))", "", value)  # not ", .js"
+    return value.strip()
+
+
 def _tidy(text: Text) -> Text:
-    """Close the gaps a placeholder that a paste cannot fill leaves behind."""
-
-    def one(value: str) -> str:
-        value = re.sub(r"[(（]\s*[)）]", "", value)
-        value = re.sub(r"(?<=\S) {2,}", " ", value)
-        return re.sub(r" +(?=[.,、。])", "", value)
-
-    return Text(en=one(text.en), ja=one(text.ja))
+    """Write each sentence without the values a paste cannot fill (see ``_UNKNOWN_EN``)."""
+    return Text(en=_tidy_en(text.en), ja=_tidy_ja(text.ja))
 
 
 def _refuser(found: Found, verdict: Verdict) -> str:
+    if "gmail-dialog" in found.facts:
+        # Gmail's "Send mail as" dialog: Gmail logged in to the provider's server the user
+        # entered, which refused it, whatever the rule says of the same words elsewhere.
+        return "submission"
     if verdict.refuser:
         return verdict.refuser
     if found.send_mail_as:
@@ -196,3 +333,181 @@ def _refuser(found: Found, verdict: Verdict) -> str:
     if found.stage in ("rcpt", "data"):
         return "recipient"
     return "unknown"
+
+
+# --- a whole paste: replies and client-side errors ---------------------------------------
+
+_NEAR = 4  # lines between a client error's words and a reply of the same incident
+_PORT_FACT = re.compile(r"^port:(\d{1,5})$")
+
+
+def explain_text(
+    text: str,
+    rules_for: Callable[[str | None], Sequence[Rule]],
+    client_errors: ClientErrors,
+    *,
+    profile: str | None = None,
+    profile_for_host: Callable[[str], str | None] | None = None,
+) -> list[Explanation]:
+    """Every reply and client-side error in decoded ``text``, explained, in order.
+
+    ``rules_for(name)`` gives the rule book for a profile name (None: no profile);
+    ``profile`` forces one, else ``profile_for_host`` picks it from the server the
+    text names. A client error in the same incident as a negative reply gives way to
+    the reply and hands it its facts (``gmail-dialog``, ``port:465``); positive
+    replies in a client error's incident are dropped (the steps that worked).
+    """
+    replies = _located_replies(text, find_replies(text))
+    incidents = scan(text, client_errors)
+    whole = frozenset().union(*(i.found.facts for i in incidents)) & WHOLE_TEXT_FACTS
+    any_negative = any(_code(found) >= 400 for _, _, found in replies)
+    added: dict[int, set[str]] = {}
+    dropped: set[int] = set()
+    items: list[tuple[int, Found]] = []
+    for incident in incidents:
+        first, last = incident.lines
+        near = [i for i, (_, at, _) in enumerate(replies) if first - _NEAR <= at <= last + _NEAR]
+        negative = [i for i in near if _code(replies[i][2]) >= 400]
+        context = {f for f in incident.found.facts if not f.startswith("reported:")}
+        if incident.found.failure is None or negative:
+            for i in negative:
+                added.setdefault(i, set()).update(context)
+            continue
+        if incident.found.failure == REPORTED and any_negative:
+            # A refusal told in a program's own words is the weakest evidence there is: where
+            # the paste quotes server replies, they say what was refused (an article or a
+            # forum post also says "認証エラー" in passing).
+            continue
+        dropped.update(i for i in near if _code(replies[i][2]) < 400)
+        items.append((incident.offset, incident.found))
+    for i, (offset, _, found) in enumerate(replies):
+        if i in dropped:
+            continue
+        facts = found.facts | whole | frozenset(added.get(i, ()))
+        if facts != found.facts:
+            found = replace(
+                found,
+                facts=facts,
+                send_mail_as=found.send_mail_as or bool(facts & {"gmail-dialog"}),
+            )
+        items.append((offset, found))
+    items.sort(key=lambda item: item[0])
+    explanations = []
+    for _, found in items:
+        name = profile
+        if name is None and found.host and profile_for_host is not None:
+            name = profile_for_host(found.host)
+        explanations.append(explain_found(found, rules_for(name), profile=name))
+    return explanations
+
+
+def _code(found: Found) -> int:
+    return found.reply.code if found.reply is not None else 0
+
+
+def _located_replies(text: str, replies: list[Found]) -> list[tuple[int, int, Found]]:
+    """``(offset, line, found)`` for each reply: where its words are, as near as the text
+    shows (the finder rewraps and trims them), in the finder's order."""
+    located: list[tuple[int, int, Found]] = []
+    offset = 0
+    for found in replies:
+        at = -1
+        for probe in _probes(found):
+            at = text.find(probe, offset)
+            if at >= 0:
+                break
+        if at >= 0:
+            offset = at
+        located.append((offset, text.count("\n", 0, offset), found))
+    return located
+
+
+def _probes(found: Found) -> list[str]:
+    if found.reply is None:
+        return []
+    first = " ".join(found.reply.lines[0].split()) if found.reply.lines else ""
+    code = str(found.reply.code)
+    return [p for p in (first[:40], first[:16], f"{code} {first[:8]}", code) if p.strip()]
+
+
+def _port_of(found: Found) -> str | None:
+    for fact in found.facts:
+        match = _PORT_FACT.match(fact)
+        if match:
+            return match.group(1)
+    return None
+
+
+# Gmail's "Send mail as" dialog quoting a server's reply: the rule explains the reply;
+# this says where it was shown and which field of the dialog to change. Gmail's own words
+# for the dialog's fields (Settings → See all settings → Accounts and Import → Send mail
+# as → edit info), and in Japanese (設定 →「すべての設定を表示」→「アカウントとインポート」→
+# 「名前」→「情報を編集」).
+_GMAIL_VERIFYING = Text(
+    en=(
+        "Gmail showed this while verifying the 'Send mail as' address: Gmail logs in to "
+        "your provider's SMTP server with the values of the dialog (SMTP Server, Port, "
+        "Username, Password, 'Secured connection using TLS' or 'using SSL'), and that "
+        "server refused."
+    ),
+    ja=(
+        "これは Gmail の「他のメールアドレスを追加」（送信元の追加・編集）の確認で"
+        "表示されたものです。"
+        "Gmail は画面の値（SMTP サーバー、ポート、ユーザー名、パスワード、"
+        "「TLS を使用したセキュリティで保護された接続」または「SSL を使用した…」）で"
+        "ご利用のプロバイダーの送信サーバーにログインし、そのサーバーに拒否されました。"
+    ),
+)
+_GMAIL_FIELD: dict[str, Text] = {
+    "auth": Text(
+        en=(
+            "In the dialog, re-enter Username and Password: the login of the mail account at "
+            "that provider (often the whole address), not your Google account's."
+        ),
+        ja=(
+            "画面の「ユーザー名」と「パスワード」を入れ直してください。Google アカウントのものでは"
+            "なく、そのプロバイダーのメールアカウントのもの（多くはメールアドレス全体）です。"
+        ),
+    ),
+    "security": Text(
+        en=(
+            "In the dialog, match Port and the security option: 587 with 'Secured connection "
+            "using TLS', or 465 with 'Secured connection using SSL'."
+        ),
+        ja=(
+            "画面の「ポート」とセキュリティの選択を合わせてください。587 なら「TLS を"
+            "使用したセキュリティで保護された接続」、465 なら「SSL を使用したセキュリティで"
+            "保護された接続」です。"
+        ),
+    ),
+    "address": Text(
+        en=(
+            "In the dialog, log in as the address you are adding: its own Username and "
+            "Password at that provider."
+        ),
+        ja=(
+            "画面では、追加するメールアドレスそのもののアカウント（そのプロバイダーでの"
+            "「ユーザー名」と「パスワード」）でログインしてください。"
+        ),
+    ),
+}
+_GMAIL_FIELD_OF = {
+    "auth-failed": "auth",
+    "auth-required": "auth",
+    "auth-unavailable": "security",
+    "auth-method-disabled": "auth",
+    "auth-mechanism-unsupported": "security",
+    "tls-required": "security",
+    "starttls-unavailable": "security",
+    "wrong-security-mode": "security",
+    "relay-denied": "address",
+    "sender-rejected": "address",
+}
+
+
+def _gmail_finding(category: str) -> Finding:
+    field = _GMAIL_FIELD.get(_GMAIL_FIELD_OF.get(category, ""))
+    message = _GMAIL_VERIFYING
+    if field is not None:
+        message = Text(en=f"{message.en} {field.en}", ja=f"{message.ja}{field.ja}")
+    return Finding(id="gmail-send-mail-as-verification", message=message)

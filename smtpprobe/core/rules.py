@@ -34,6 +34,7 @@ __all__ = [
     "RuleError",
     "Situation",
     "Text",
+    "nested_repetition",
     "parse_rules",
 ]
 
@@ -223,7 +224,7 @@ def _regex(value: Any, where: str, key: str) -> re.Pattern[str]:
         raise RuleError(f"{where}: 'match.{key}' must be a non-empty regular expression")
     try:
         compiled = re.compile(value, re.IGNORECASE)
-        nested = _nested_repetition(_sre_parse.parse(value, re.IGNORECASE))
+        nested = nested_repetition(_sre_parse.parse(value, re.IGNORECASE))
     except (re.error, OverflowError) as exc:
         raise RuleError(
             f"{where}: 'match.{key}' is not a valid regular expression: {exc}"
@@ -250,7 +251,7 @@ _LONG_RUN = 16  # an inner run longer than this backtracks like an unbounded one
 _SAMPLE = [chr(c) for c in range(128)] + list("\u00a0\u00e9\u3000\u3042\u30a2\u6f22\uff1a\uff71")
 
 
-def _nested_repetition(items: Any, inside: bool = False) -> str | None:
+def nested_repetition(items: Any, inside: bool = False) -> str | None:
     """A description of the first unsafe nested repetition in a parsed pattern, or None."""
     items = list(items)
     for index, (op, av) in enumerate(items):
@@ -262,20 +263,20 @@ def _nested_repetition(items: Any, inside: bool = False) -> str | None:
                 if high != _sre.MAXREPEAT:
                     count = f"{{{low},{high}}}"
                 return f"'{_shown(body)}{count}' inside a repetition"
-            found = _nested_repetition(body, inside or high > 1)
+            found = nested_repetition(body, inside or high > 1)
             if found:
                 return found
         elif op is _sre.BRANCH:
             for branch in av[1]:
-                found = _nested_repetition(branch, inside)
+                found = nested_repetition(branch, inside)
                 if found:
                     return found
         elif op is _sre.SUBPATTERN:
-            found = _nested_repetition(av[-1], inside)
+            found = nested_repetition(av[-1], inside)
             if found:
                 return found
         elif op in (_sre.ASSERT, _sre.ASSERT_NOT):
-            found = _nested_repetition(av[1], inside)
+            found = nested_repetition(av[1], inside)
             if found:
                 return found
         # POSSESSIVE_REPEAT and ATOMIC_GROUP never backtrack into themselves: safe.

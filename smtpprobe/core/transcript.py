@@ -80,6 +80,10 @@ class FailureKind(StrEnum):
     PROXY_AUTH_FAILED = "proxy-auth-failed"  # the proxy refused our user name/password
     PROXY_TARGET_UNREACHABLE = "proxy-target-unreachable"  # the proxy could not reach the server
     PROXY_TIMEOUT = "proxy-timeout"  # the proxy or its connection did not answer in time
+    # Only in pasted text (``smtpprobe explain``), never from the driver: a program or mail
+    # app said the server refused (a login, a sender, a size) without quoting the reply.
+    # The fact ``reported:CATEGORY`` says what it reported (smtpprobe/data/client_errors.yaml).
+    REPORTED_REFUSAL = "reported-refusal"
 
     @property
     def is_transport(self) -> bool:
@@ -92,6 +96,7 @@ _SERVER_DECISIONS = frozenset(
         FailureKind.STARTTLS_NOT_OFFERED,
         FailureKind.AUTH_NOT_OFFERED,
         FailureKind.NO_COMMON_MECHANISM,
+        FailureKind.REPORTED_REFUSAL,
     }
 )
 

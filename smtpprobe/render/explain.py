@@ -1,8 +1,9 @@
 """Renderers for ``smtpprobe explain``: text and JSON (schema ``smtpprobe/explain/v1``).
 
-Each explained reply carries a verdict in exactly the shape of ``check``'s
-``verdict`` object (``smtpprobe.render.json.verdict_to_dict``), so scripts
-read both the same way.
+Each explained reply or client-side error carries a verdict in exactly the shape
+of ``check``'s ``verdict`` object (``smtpprobe.render.json.verdict_to_dict``), so
+scripts read both the same way. A client-side error has ``reply: null`` and a
+``failure`` (``{kind, detail}``, as a ``check`` step's) instead.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from smtpprobe import __version__
 from smtpprobe.core.bounce import Pasted
 from smtpprobe.core.explain import REFUSERS, Explanation
 from smtpprobe.render.json import reply_to_dict, verdict_to_dict
-from smtpprobe.render.labels import category_label
+from smtpprobe.render.labels import category_label, failure_label, quote
 from smtpprobe.render.tone import Line, join, reply_tone
 
 __all__ = [
@@ -45,7 +46,16 @@ _LABELS = {
         "codeonly": "Only the reply code was understood, not its text (no rule knew the words).",
         "profile": "Provider",
         "rule": "{} (rule {})",
-        "none": "No SMTP reply (a line like '550 5.7.1 …') was found in the input.",
+        "none": (
+            "No SMTP reply (a line like '550 5.7.1 …') and no client-side error "
+            "(like 'ECONNREFUSED' or 'certificate verify failed') was found in the input."
+        ),
+        "kind": "Client error {n} of {total}  ({kind}; no SMTP reply: the program's own words)",
+        "error": "Message",
+        "server": "Server",
+        "port": "port {}",
+        "failedat": "Failed at",
+        "note": "Note",
     },
     "ja": {
         "reply": "応答",
@@ -64,7 +74,19 @@ _LABELS = {
         "codeonly": "本文を説明するルールがなく、応答コードのみから判断しました。",
         "profile": "プロバイダー",
         "rule": "{}（ルール {}）",
-        "none": "入力に SMTP の応答(「550 5.7.1 …」のような行)が見つかりませんでした。",
+        "none": (
+            "入力に SMTP の応答(「550 5.7.1 …」のような行)も、クライアント側のエラー"
+            "(「ECONNREFUSED」「certificate verify failed」など)も見つかりませんでした。"
+        ),
+        "kind": (
+            "クライアント側のエラー {n} / {total}"
+            "（{kind}。SMTP の応答はなく、プログラム自身の表示です）"
+        ),
+        "error": "表示",
+        "server": "サーバー",
+        "port": "ポート {}",
+        "failedat": "失敗した段階",
+        "note": "補足",
     },
 }
 
@@ -79,19 +101,22 @@ def explain_lines(explanations: list[Explanation], lang: str = "en") -> list[Lin
     total = len(explanations)
     for number, item in enumerate(explanations, 1):
         found, verdict = item.found, item.verdict
-        head = f"{labels['reply']} {number} {labels['of']} {total}"
-        if found.wrapper:
-            head += f'  ({labels["after"]} "{found.wrapper}")'
-        out.append(Line(head))
-        tone = reply_tone(found.reply.code)
-        out.extend(Line(f"  S: {line}", tone) for line in found.reply.display().split("\n"))
-        out.append(Line(f"  {labels['category']}: {category_label(verdict.category, lang)}"))
-        refuser = REFUSERS[item.refuser].get(lang)
-        if found.host:
-            refuser += f" — {labels['host']} {found.host}"
-        out.append(Line(f"  {labels['refuser']}: {refuser}"))
-        if found.stage:
-            out.append(Line(f"  {labels['stage']}: {found.stage}"))
+        if found.reply is None:
+            out.extend(_client_error_head(item, labels, lang, number, total))
+        else:
+            head = f"{labels['reply']} {number} {labels['of']} {total}"
+            if found.wrapper:
+                head += f'  ({labels["after"]} "{found.wrapper}")'
+            out.append(Line(head))
+            tone = reply_tone(found.reply.code)
+            out.extend(Line(f"  S: {line}", tone) for line in found.reply.display().split("\n"))
+            out.append(Line(f"  {labels['category']}: {category_label(verdict.category, lang)}"))
+            refuser = REFUSERS[item.refuser].get(lang)
+            if found.host:
+                refuser += f" — {labels['host']} {found.host}"
+            out.append(Line(f"  {labels['refuser']}: {refuser}"))
+            if found.stage:
+                out.append(Line(f"  {labels['stage']}: {found.stage}"))
         if item.profile:
             out.append(Line(f"  {labels['profile']}: {item.profile}"))
         retry = labels["yes"] if verdict.retryable else labels["no"]
@@ -102,6 +127,7 @@ def explain_lines(explanations: list[Explanation], lang: str = "en") -> list[Lin
         out.extend(
             Line(f"  {labels['remedy']}: {part}") for part in verdict.remedy.get(lang).split("\n")
         )
+        out.extend(Line(f"  {labels['note']}: {f.message.get(lang)}") for f in verdict.findings)
         if verdict.fallback:
             out.append(Line(f"  {labels['codeonly']}"))
         if verdict.evidence:
@@ -111,6 +137,31 @@ def explain_lines(explanations: list[Explanation], lang: str = "en") -> list[Lin
     while out and not out[-1].text:
         out.pop()
     return out
+
+
+def _client_error_head(
+    item: Explanation, labels: dict[str, str], lang: str, number: int, total: int
+) -> list[Line]:
+    """A client-side error: the program's words, the category, the server it names."""
+    found, verdict = item.found, item.verdict
+    kind = failure_label(found.failure or "", lang)
+    lines = [
+        Line(labels["kind"].format(n=number, total=total, kind=kind)),
+        # The program's words stay as they are, quoted in a Japanese report.
+        Line(f"  {labels['error']}: {quote(found.evidence) if lang == 'ja' else found.evidence}"),
+        Line(f"  {labels['category']}: {category_label(verdict.category, lang)}"),
+    ]
+    if item.refuser != "unknown":
+        lines.append(Line(f"  {labels['refuser']}: {REFUSERS[item.refuser].get(lang)}"))
+    port = next((f.split(":", 1)[1] for f in sorted(found.facts) if f.startswith("port:")), None)
+    if found.host or port:
+        where = " ".join(
+            part for part in (found.host or "", labels["port"].format(port) if port else "") if part
+        )
+        lines.append(Line(f"  {labels['server']}: {where}"))
+    if found.stage:
+        lines.append(Line(f"  {labels['failedat']}: {found.stage}"))
+    return lines
 
 
 def format_explain_text(explanations: list[Explanation], lang: str = "en") -> str:
@@ -127,6 +178,12 @@ def explanations_to_dict(pasted: Pasted, explanations: list[Explanation]) -> dic
         "replies": [
             {
                 "reply": reply_to_dict(item.found.reply),
+                "failure": (
+                    None
+                    if item.found.failure is None
+                    else {"kind": item.found.failure, "detail": item.found.evidence}
+                ),
+                "facts": sorted(item.found.facts),
                 "code_inferred": item.found.code_inferred,
                 "stage": item.found.stage,
                 "host": item.found.host,

@@ -18,8 +18,11 @@ from collections.abc import Mapping
 
 __all__ = [
     "CATEGORY_JA",
+    "FAILURE_EN",
+    "FAILURE_JA",
     "category_label",
     "default_lang",
+    "failure_label",
     "note",
     "phase_doing",
     "quote",
@@ -62,6 +65,54 @@ CATEGORY_JA: Mapping[str, str] = {
     "connection-lost": "接続の切断",
     "proxy-failed": "プロキシの失敗",
 }
+
+
+# What a failure kind (``FailureKind``) is, in a sentence's words: the head line of a
+# client-side error that ``explain`` found in a paste (no SMTP reply in it).
+FAILURE_EN: Mapping[str, str] = {
+    "dns-failure": "the server name was not found",
+    "connect-refused": "the connection was refused",
+    "connect-timeout": "the connection got no answer",
+    "network-unreachable": "no route to the server",
+    "tls-handshake-failed": "the TLS handshake failed",
+    "tls-certificate-invalid": "the certificate was not accepted",
+    "timeout": "no reply in time",
+    "connection-lost": "the connection was cut",
+    "malformed-reply": "not an SMTP reply",
+    "starttls-not-offered": "STARTTLS not offered",
+    "auth-not-offered": "AUTH not offered",
+    "no-common-mechanism": "no login method in common",
+    "proxy-refused": "the proxy could not be reached",
+    "proxy-auth-failed": "the proxy refused the login",
+    "proxy-target-unreachable": "the proxy could not reach the server",
+    "proxy-timeout": "the proxy did not answer in time",
+    "reported-refusal": "a refusal, without the server's reply",
+}
+FAILURE_JA: Mapping[str, str] = {
+    "dns-failure": "サーバー名が見つからない",
+    "connect-refused": "接続が拒否された",
+    "connect-timeout": "接続に応答がない",
+    "network-unreachable": "サーバーへの経路がない",
+    "tls-handshake-failed": "TLS ハンドシェイクの失敗",
+    "tls-certificate-invalid": "証明書が受け入れられない",
+    "timeout": "応答が時間内にない",
+    "connection-lost": "接続が切れた",
+    "malformed-reply": "SMTP の応答ではない",
+    "starttls-not-offered": "STARTTLS が提示されない",
+    "auth-not-offered": "AUTH が提示されない",
+    "no-common-mechanism": "共通の認証方式がない",
+    "proxy-refused": "プロキシに接続できない",
+    "proxy-auth-failed": "プロキシが認証を拒否",
+    "proxy-target-unreachable": "プロキシからサーバーに届かない",
+    "proxy-timeout": "プロキシが時間内に応答しない",
+    "reported-refusal": "サーバーの応答なしで報告された拒否",
+}
+
+
+def failure_label(kind: str, lang: str) -> str:
+    """A failure kind as a reader sees it; the id itself when it has no words here."""
+    table = FAILURE_JA if lang == "ja" else FAILURE_EN
+    return table.get(kind, kind)
 
 
 def default_lang(environ: Mapping[str, str] = os.environ) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import codecs
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -220,3 +222,543 @@ def test_an_endless_multiline_reply_is_cut() -> None:
     assert time.perf_counter() - start < 10
     assert (found.reply.code, found.reply.enhanced) == (550, "5.7.1")
     assert 1 < len(found.reply.lines) <= 100
+
+
+# --- issue 8: a reply from every shape people paste ------------------------------------------
+# Each text is copied verbatim from the development corpus (tests/data/corpus/development/*.yaml,
+# its source cited beside it) or, for a shape that part lacks, from the public page cited.
+# The expected text is the reply's words as ``Reply.text`` gives them (lines joined).
+
+PASTE_SHAPES = [
+    pytest.param(
+        # https://github.com/hacky1997/voice-based-email-for-blind/issues/22
+        "    raise SMTPAuthenticationError(code, resp)\nsmtplib.SMTPAuthenticationError: (535, "
+        "b'5.7.8 Username and Password not accepted. Learn more at\\n5.7.8  https://support.goo"
+        "gle.com/mail/?p=BadCredentials j10sm5731558pfn.207 - gsmtp')",
+        535,
+        "5.7.8",
+        "Username and Password not accepted. Learn more at https://support.google.com/mail/?p="
+        "BadCredentials j10sm5731558pfn.207 - gsmtp",
+        "auth",
+        id="smtplib-tuple-escaped-lines",
+    ),
+    pytest.param(
+        # https://github.com/ae-utbm/sith/issues/91
+        "SMTPRecipientsRefused: {'user@example.com': (550, b'5.1.1 <user@example.com>: Recipient "
+        "address rejected: User unknown in local recipient table')}\n(11 additional frame(s) were "
+        "not displayed)",
+        550,
+        "5.1.1",
+        "<user@example.com>: Recipient address rejected: User unknown in local recipient table",
+        "rcpt",
+        id="smtplib-recipients-dict",
+    ),
+    pytest.param(
+        # https://github.com/sabuhish/fastapi-mail/issues/75
+        "aiosmtplib.errors.SMTPDataError: (432, '4.3.2 Concurrent connections limit exceeded. "
+        "Visit https://aka.ms/concurrent_sending for more information. [Hostname=OS0PR01MB6099."
+        "jpnprd01.prod.outlook.com]')",
+        432,
+        "4.3.2",
+        "Concurrent connections limit exceeded. Visit https://aka.ms/concurrent_sending for more "
+        "information. [Hostname=OS0PR01MB6099.jpnprd01.prod.outlook.com]",
+        "data",
+        id="smtplib-data-error",
+    ),
+    pytest.param(
+        # https://github.com/metomi/rose/issues/946
+        "smtplib.SMTPSenderRefused: (553, '5.5.4 ... Domain name required for sender address "
+        "oliverh', 'oliverh')\nERROR: process failed: 255",
+        553,
+        "5.5.4",
+        "... Domain name required for sender address oliverh",
+        "mail",
+        id="smtplib-sender-refused",
+    ),
+    pytest.param(
+        # smtplib's set_debuglevel output, from PyMOTW's smtplib page ("Verifying an Email
+        # Address"): https://github.com/dhellmann/pymotw/blob/master/PyMOTW/smtplib/index.rst
+        "    send: 'vrfy <notthere>\\r\\n'\n"
+        "    reply: '550 5.1.1 <notthere>... User unknown\\r\\n'\n"
+        "    reply: retcode (550); Msg: 5.1.1 <notthere>... User unknown\n"
+        "    send: 'quit\\r\\n'\n"
+        "    reply: '221 2.0.0 mail.example.com closing connection\\r\\n'\n"
+        "    reply: retcode (221); Msg: 2.0.0 mail.example.com closing connection\n"
+        "    dhellmann: (250, '2.1.5 Doug Hellmann <dhellmann@mail.example.com>')\n"
+        "    notthere : (550, '5.1.1 <notthere>... User unknown')",
+        550,
+        "5.1.1",
+        "<notthere>... User unknown",
+        None,
+        id="smtplib-debug-retcode",
+    ),
+    pytest.param(
+        # https://github.com/nodemailer/nodemailer/issues/922
+        "code: 'EAUTH', response: '535 5.7.3 Authentication unsuccessful', responseCode: 535, "
+        "command: 'AUTH LOGIN' }",
+        535,
+        "5.7.3",
+        "Authentication unsuccessful",
+        "auth",
+        id="nodemailer-error-object",
+    ),
+    pytest.param(
+        # https://github.com/jef/streetmerchant/issues/1190
+        '"code: AUTH",\n  "response": "535-5.7.8 Username and Password not accepted. Learn more '
+        'at\\n535 5.7.8  https://support.google.com/mail/?p=BadCredentials PASSWORD - gsmtp",\n  '
+        '"responseCode": 535,\n  "command": "AUTH PLAIN",',
+        535,
+        "5.7.8",
+        "Username and Password not accepted. Learn more at https://support.google.com/mail/?p="
+        "BadCredentials PASSWORD - gsmtp",
+        "auth",
+        id="nodemailer-json-escaped-lines",
+    ),
+    pytest.param(
+        # https://github.com/rpremraj/mailR/issues/107
+        "DEBUG SMTP: AUTH LOGIN failed\njavax.mail.AuthenticationFailedException: 535 5.7.139 "
+        "Authentication unsuccessful, basic authentication is disabled. [BM1P287CA0015.INDP287."
+        "PROD.OUTLOOK.COM]",
+        535,
+        "5.7.139",
+        "Authentication unsuccessful, basic authentication is disabled. [BM1P287CA0015.INDP287."
+        "PROD.OUTLOOK.COM]",
+        "auth",
+        id="javamail-exception",
+    ),
+    pytest.param(
+        # https://github.com/Cloud9Developer/Jellyfin-Newsletter-Plugin/issues/130
+        "[NLP]: [2025-06-14] :: [20:23:22] - [ERR] An error has occured: System.Net.Mail.Smtp"
+        "FailedRecipientException: Mailbox name not allowed. The server response was: 5.7.1 "
+        "<example@example.com>: Sender address rejected: not logged in",
+        550,
+        "5.7.1",
+        "<example@example.com>: Sender address rejected: not logged in",
+        "rcpt",
+        id="dotnet-server-response-was",
+    ),
+    pytest.param(
+        # https://github.com/microsoftgraph/microsoft-graph-docs-contrib/issues/6099
+        "Remote Server returned '550 5.7.708 Service unavailable. Access denied, traffic not "
+        "accepted from this IP. For more information please go to http://go.microsoft.com/fwlink"
+        "/?LinkId=526653 AS(7171) [DM6PR09MB5976.namprd09.prod.outlook.com]'",
+        550,
+        "5.7.708",
+        "Service unavailable. Access denied, traffic not accepted from this IP. For more "
+        "information please go to http://go.microsoft.com/fwlink/?LinkId=526653 AS(7171) "
+        "[DM6PR09MB5976.namprd09.prod.outlook.com]",
+        None,
+        id="exchange-ndr-remote-server-returned",
+    ),
+    pytest.param(
+        # https://github.com/Xilinx/embeddedsw/issues/176
+        "Diagnostic information for administrators:\nGenerating server: BYAPR02MB5606.namprd02"
+        ".prod.outlook.com\nsvemula-all-emp@xilinx.com\nRemote Server returned '554 5.7.0 < #5.7"
+        ".133 smtp;550 5.7.133 RESOLVER.RST.SenderNotAuthenticatedForGroup; authentication "
+        "required; Delivery restriction check failed because the sender was not authenticated "
+        "when sending to this group>'",
+        550,
+        "5.7.133",
+        "RESOLVER.RST.SenderNotAuthenticatedForGroup; authentication required; Delivery "
+        "restriction check failed because the sender was not authenticated when sending to this "
+        "group",
+        None,
+        id="exchange-ndr-nested-reply",
+    ),
+    pytest.param(
+        # A Windows SMTP service's log, quoted in Microsoft Q&A question 2276469:
+        # https://learn.microsoft.com/en-us/answers/questions/2276469/smtp-send-to-exchange-online-with-inbound-connecto
+        "Once we have it set it works fine for a bit but then we start getting errors in the SMTP "
+        "logs for\n\n550+5.7.64+TenantAttribution;+Relay+Access+Denied+ localservername+is+"
+        "untrustedroot. \n\nSo it is trying to use the servers local cert",
+        550,
+        "5.7.64",
+        "TenantAttribution; Relay Access Denied localservername is untrustedroot.",
+        None,
+        id="iis-plus-encoded",
+    ),
+    pytest.param(
+        # https://github.com/notqmail/notqmail/blob/master/qmail-smtpd.c (mta.yaml)
+        "553 sorry, that domain isn't in my list of allowed rcpthosts (#5.7.1)",
+        553,
+        "5.7.1",
+        "sorry, that domain isn't in my list of allowed rcpthosts (#5.7.1)",
+        None,
+        id="qmail-enhanced-at-the-end",
+    ),
+    pytest.param(
+        # https://github.com/codeforamerica/clean/issues/331
+        "Reason: 552 #5.3.4 message size exceeds limit",
+        552,
+        "5.3.4",
+        "message size exceeds limit",
+        None,
+        id="hash-enhanced-after-the-code",
+    ),
+    pytest.param(
+        # qmail-local's own bounce has no basic code (qmail-local.c); a real one quoted on the
+        # netdev list: https://lore.kernel.org/netdev/Z14-sYvgzEPZSTyR@gallifrey/
+        "Note the hippi list address bounces:\n\n<linux-hippi@sunsite.dk>:\nSorry, no mailbox "
+        "here by that name. (#5.1.1)\n\nDave",
+        550,
+        "5.1.1",
+        "Sorry, no mailbox here by that name. (#5.1.1)",
+        None,
+        id="qmail-local-no-basic-code",
+    ),
+    pytest.param(
+        # https://github.com/jeffpar/kbarchive/blob/master/kb/304/Q304897/README.md
+        ">>> MAIL FROM:<spamtest@contoso.net>\n<<< 250 2.1.0 spamtest@contoso.net....Sender OK\n"
+        ">>> RCPT TO:<relaytest@contoso.net>\n<<< 550 5.7.1 Unable to relay for relaytest@"
+        "contoso.net",
+        550,
+        "5.7.1",
+        "Unable to relay for relaytest@contoso.net",
+        "rcpt",
+        id="sendmail-transcript",
+    ),
+    pytest.param(
+        # https://github.com/jetmore/swaks/issues/15
+        " -> AUTH LOGIN\n<** 530 Must issue a STARTTLS command first\n -> AUTH PLAIN \n****"
+        "credentials removed***********\n<** 530 Must issue a STARTTLS command first\n*** No "
+        "authentication type succeeded",
+        530,
+        None,
+        "Must issue a STARTTLS command first",
+        "auth",
+        id="swaks-transcript",
+    ),
+    pytest.param(
+        # https://github.com/jetmore/swaks/issues/38 ("<~*": an error reply over TLS)
+        " ~> AUTH CRAM-MD5\n<~  334 PDI...Pg==\n ~> cG9...Mw==\n<~* 535 authentication failed\n"
+        "*** No authentication type succeeded\n ~> QUIT\n<~  221 ...\n=== Connection closed with "
+        "remote host.",
+        535,
+        None,
+        "authentication failed",
+        "auth",
+        id="swaks-tls-transcript",
+    ),
+    pytest.param(
+        # https://github.com/curl/curl/issues/4080
+        "> AUTH PLAIN\n< 535 Incorrect authentication data\n* Closing connection 0\ncurl: (67) "
+        "Login denied",
+        535,
+        None,
+        "Incorrect authentication data",
+        "auth",
+        id="curl-verbose",
+    ),
+    pytest.param(
+        # https://github.com/namshi/docker-smtp/issues/85
+        "MAIL FROM:<y_nk@some-domain-i-own.com>\n250 OK\nRCPT TO:<y_nk@gmail.com>\n550 relay not "
+        "permitted",
+        550,
+        None,
+        "relay not permitted",
+        "rcpt",
+        id="bare-transcript",
+    ),
+    pytest.param(
+        # https://github.com/OpenSMTPD/OpenSMTPD/issues/546
+        'smtp-in: Failed command on session a6ee64eda205f046: "RCPT TO:<foo@example.com>" => 451 '
+        "Temporary failure",
+        451,
+        None,
+        "Temporary failure",
+        "rcpt",
+        id="opensmtpd-arrow",
+    ),
+    pytest.param(
+        # https://github.com/testssl/testssl.sh/issues/2089
+        "    S: 421 4.7.0 is-comm2.is-ol.de Error: too many connections from [my_server_ip]",
+        421,
+        "4.7.0",
+        "is-comm2.is-ol.de Error: too many connections from [my_server_ip]",
+        None,
+        id="server-prefix",
+    ),
+    pytest.param(
+        # https://github.com/jeffpar/kbarchive/blob/master/kb/305/Q305007/README.md
+        "The message could not be sent because one of the recipients was rejected by\nthe server. "
+        "The rejected e-mail address was 'XXX@XXX.XXX'. Subject 'XXXX',\nAccount: 'XXX', Server: "
+        "'XXX.XXX.XXX.XXX', Protocol: SMTP, Server Response:\n'550 Requested action not taken: "
+        "mailbox unavailable', Port: 25, Secure(SSL):\nNo, Server Error: 550, Error Number: "
+        "0x800CCC79",
+        550,
+        None,
+        "Requested action not taken: mailbox unavailable",
+        "rcpt",
+        id="single-quotes-outlook-dialog",
+    ),
+    pytest.param(
+        # https://github.com/balping/ticketit-app/issues/7
+        'Expected response code 250 but got code "530", with message "530 5.7.1 Authentication '
+        'required\n" getting error in fresh package',
+        530,
+        "5.7.1",
+        "Authentication required",
+        None,
+        id="double-quotes-swiftmailer",
+    ),
+    pytest.param(
+        # https://www.hostpapa.com/knowledgebase/email-bounceback-mean/
+        "Bounceback messages will usually include numeric error codes like “550-5.1.1”.",
+        550,
+        "5.1.1",
+        "",
+        None,
+        id="curly-quotes",
+    ),
+    pytest.param(
+        # https://m32006400n.xsrv.jp/infrastructure/outlook-1159
+        "今日は、メールを送信した際に遭遇することがある「550 5.1.1」"
+        "というエラーについてお話しします。",
+        550,
+        "5.1.1",
+        "",
+        None,
+        id="japanese-corner-brackets",
+    ),
+    pytest.param(
+        # https://github.com/andris9/simplesmtp/pull/7
+        "└──553 5.3.0 Auth failure\n{ [AuthError: Invalid login - 553 5.3.0 Auth failure] name: "
+        "'AuthError'",
+        553,
+        "5.3.0",
+        "Auth failure",
+        "auth",
+        id="after-prose-with-enhanced-code",
+    ),
+    pytest.param(
+        # https://github.com/sisimai/rb-sisimai/issues/77
+        "Aug 12 21:56:59 7018869c144e postfix/smtp[592]: F180CB7A: to=<[redacted]@[redacted].br>, "
+        "relay=[redacted]-br.mail.protection.outlook.com[207.46.163.74]:25, delay=5.5, delays="
+        "0.09/0/0.43/5, dsn=5.4.1, status=bounced (host [redacted]-br.mail.protection.outlook.com"
+        "[207.46.163.74] said: 550 5.4.1 [[redacted]@[redacted].br]: Recipient address rejected: "
+        "Access denied [BL2NAM02FT061.eop-nam02.prod.protection.outlook.com] (in reply to RCPT TO "
+        "command))",
+        550,
+        "5.4.1",
+        "[[redacted]@[redacted].br]: Recipient address rejected: Access denied [BL2NAM02FT061."
+        "eop-nam02.prod.protection.outlook.com]",
+        "rcpt",
+        id="postfix-maillog",
+    ),
+    pytest.param(
+        # https://pastebin.com/dDQSj00E
+        "<user@hotmail.de>: host mx4.hotmail.com[104.44.194.236] said: 550\nSC-001 (SNT004-MC10F17)"
+        " Unfortunately, messages from 192.0.2.110 weren't\nsent. Please contact your Internet "
+        "service provider since part of their\nnetwork is on our block list. You can also refer "
+        "your provider to\nhttp://mail.live.com/mail/troubleshooting.aspx#errors. (in reply to "
+        "MAIL\nFROM command)",
+        550,
+        None,
+        "SC-001 (SNT004-MC10F17) Unfortunately, messages from 192.0.2.110 weren't sent. Please "
+        "contact your Internet service provider since part of their network is on our block list."
+        " You can also refer your provider to http://mail.live.com/mail/troubleshooting.aspx"
+        "#errors.",
+        "mail",
+        id="postfix-said-code-alone",
+    ),
+    pytest.param(
+        # https://pastebin.com/UHskrjFA
+        "Failed Recipient: user@live.com.au\nReason: Remote host said: 550 5.7.1 Unfortunately, "
+        "messages from\n[192.0.2.237] weren't sent. Please contact your Internet service provider"
+        "\nsince part of their network is on our block list (AS3150). You can also\nrefer your "
+        "provider to\nhttp://mail.live.com/mail/troubleshooting.aspx#errors.\n[SG2APC01FT054.eop-"
+        "APC01.prod.protection.outlook.com]",
+        550,
+        "5.7.1",
+        "Unfortunately, messages from [192.0.2.237] weren't sent. Please contact your Internet "
+        "service provider since part of their network is on our block list (AS3150). You can "
+        "also refer your provider to http://mail.live.com/mail/troubleshooting.aspx#errors.",
+        None,
+        id="rewrapped-sentence",
+    ),
+    pytest.param(
+        # https://bloggerblog0.blogspot.com/2021/09/smtp.html (Google's SMTP error reference)
+        '421, "4.4.5", Server busy, try again later.(421, "4.4.5", サーバーがビジーです。しばらく'
+        "してからもう一度お試しください。)",
+        421,
+        "4.4.5",
+        'Server busy, try again later.(421, "4.4.5", サーバーがビジーです。しばらくしてからもう一度'
+        "お試しください。)",
+        None,
+        id="google-reference-row",
+    ),
+    pytest.param(
+        # https://github.com/roundcube/roundcubemail/issues/7448
+        "Error SMTP (451): (Temporary local problem - please try later).",
+        451,
+        None,
+        "(Temporary local problem - please try later).",
+        None,
+        id="roundcube-code-in-parentheses",
+    ),
+    pytest.param(
+        # https://github.com/gen-smtp/gen_smtp/issues/140
+        '{{nocatch,{permanent_failure,<<"550 5.4.5 Daily user sending quota exceeded. '
+        'o65sm25351206pga.71 - gsmtp\\r\\n">>}}',
+        550,
+        "5.4.5",
+        "Daily user sending quota exceeded. o65sm25351206pga.71 - gsmtp",
+        None,
+        id="erlang-binary",
+    ),
+    pytest.param(
+        # https://github.com/axllent/mailpit/issues/596
+        'time="2025/12/21 00:52:05" level=error msg="[relay] error: error sending MAIL command: '
+        "530 5.7.0 Authentication Required. For more information, go to\\n5.7.0 https://support"
+        ".google.com/accounts/troubleshooter/2402620. d9443c01a7336-2a2f3c65d66sm50829075ad.20 - "
+        'gsmtp"',
+        530,
+        "5.7.0",
+        "Authentication Required. For more information, go to https://support.google.com/"
+        "accounts/troubleshooter/2402620. d9443c01a7336-2a2f3c65d66sm50829075ad.20 - gsmtp",
+        "mail",
+        id="go-log-escaped-lines",
+    ),
+    pytest.param(
+        # https://github.com/PHPMailer/PHPMailer/issues/2070
+        "SMTP -> FROM SERVER:421 Too many concurrent SMTP connections; please try again later. "
+        'CLIENT -> SMTP: EHLO "domainname" SMTP -> FROM SERVER: SMTP -> ERROR: EHLO not accepted '
+        "from server:",
+        421,
+        None,
+        "Too many concurrent SMTP connections; please try again later.",
+        None,
+        id="phpmailer-debug-on-one-line",
+    ),
+    pytest.param(
+        # https://github.com/mailpile/Mailpile/issues/2251
+        '  "last_error": "5.7.0 Must issue a STARTTLS command first (530 5.7.0 Must issue a '
+        'STARTTLS command first)", \n  "last_error_details": {\n   "smtp_error": "530: 5.7.0 Must '
+        'issue a STARTTLS command first"\n  }, ',
+        530,
+        "5.7.0",
+        "Must issue a STARTTLS command first",
+        None,
+        id="json-code-colon-and-parentheses",
+    ),
+    pytest.param(
+        # https://github.com/M66B/FairEmail/blob/master/FAQ.md (a code outside 4x0-4x5/5x0-5x5)
+        "571 5.7.1 Relay access denied",
+        571,
+        "5.7.1",
+        "Relay access denied",
+        None,
+        id="code-outside-rfc-with-enhanced",
+    ),
+    pytest.param(
+        # http://mahoro-ba.net/index.php?j=530 (Outlook's Japanese dialog)
+        "受信者の 1 人がサーバーによって拒否されたため、メッセージを 送信できませんでした。 "
+        "拒否された電子メール アドレス : ***@*******, 件名 '******', アカウント : "
+        "'mbp.nifty.com', サーバー : 'mbp.nifty.com', プロトコル : SMTP, サーバーの応答 : "
+        "'554 sorry, you must get POP/APOP authorization.', ポート : 25, セキュリティ (SSL): "
+        "なし, サーバー エラー : 554, エラー番号 : 0x800CCC79",
+        554,
+        None,
+        "sorry, you must get POP/APOP authorization.",
+        "rcpt",
+        id="outlook-dialog-japanese",
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "code", "enhanced", "words", "stage"), PASTE_SHAPES)
+def test_a_reply_from_each_paste_shape(
+    text: str, code: int, enhanced: str | None, words: str, stage: str | None
+) -> None:
+    found = find_replies(decode_pasted(text).text)
+    assert len(found) == 1, [f.reply.display() for f in found if f.reply]
+    reply = found[0].reply
+    assert reply is not None
+    assert (reply.code, reply.enhanced, reply.text, found[0].stage) == (
+        code,
+        enhanced,
+        words,
+        stage,
+    )
+
+
+def test_escaped_line_breaks_become_the_replys_lines() -> None:
+    # https://github.com/hacky1997/voice-based-email-for-blind/issues/22: smtplib keeps each
+    # line's enhanced code and joins the lines with "\n" inside the bytes literal.
+    text = (
+        "smtplib.SMTPAuthenticationError: (535, b'5.7.8 Username and Password not accepted. "
+        "Learn more at\\n5.7.8  https://support.google.com/mail/?p=BadCredentials "
+        "j10sm5731558pfn.207 - gsmtp')"
+    )
+    (found,) = find_replies(text)
+    assert found.reply is not None
+    assert found.reply.lines == (
+        "Username and Password not accepted. Learn more at",
+        "https://support.google.com/mail/?p=BadCredentials j10sm5731558pfn.207 - gsmtp",
+    )
+    assert found.wrapper == "smtplib.SMTPAuthenticationError:"
+
+
+def test_an_iis_command_line_names_the_stage_of_the_next_reply() -> None:
+    # IIS's NCSA-format SMTP log, from OSSEC's log samples:
+    # https://github.com/ossec/ossec-docs/blob/master/docs/log_samples/email/exchange2000.rst
+    text = (
+        '  205.188.158.121 - OutboundConnectionCommand [11/Oct/2006:13:17:02 -0600] "MAIL -?FROM:'
+        '<pbourque@meelift.com> SMTP" 0 4\n'
+        "  205.188.158.121 - OutboundConnectionResponse [11/Oct/2006:13:17:02 -0600] "
+        '"- -?250+OK SMTP" 0 6'
+    )
+    (found,) = find_replies(text)
+    assert found.reply is not None
+    assert (found.reply.code, found.reply.text, found.stage) == (250, "OK", "mail")
+
+
+def test_a_byte_order_mark_and_utf16_text() -> None:
+    # https://github.com/notqmail/notqmail/blob/master/qmail-smtpd.c (mta.yaml), saved the ways
+    # Windows saves text: UTF-8 with a byte order mark, and UTF-16 with and without one.
+    line = "553 sorry, that domain isn't in my list of allowed rcpthosts (#5.7.1)\r\n"
+    for raw, encoding in (
+        (codecs.BOM_UTF8 + line.encode(), "utf-8"),
+        (line.encode("utf-16"), "utf-16"),
+        (line.encode("utf-16-le"), "utf-16-le"),
+        (line.encode("utf-16-be"), "utf-16-be"),
+    ):
+        pasted = decode_pasted(raw)
+        assert pasted.encoding == encoding
+        (found,) = find_replies(pasted.text)
+        assert found.reply is not None
+        assert (found.reply.code, found.reply.enhanced) == (553, "5.7.1"), encoding
+    (found,) = find_replies("\ufeff" + line)  # a BOM kept in already decoded text
+    assert found.reply is not None and found.reply.code == 553
+
+
+def test_positive_replies_of_a_transcript_are_left_out() -> None:
+    # https://github.com/CyberNinjas/pam_aad/issues/35: the 250 is the dialogue, the 550 the answer.
+    text = (
+        "MAIL FROM: noreply@example.com\n250 2.1.0 Sender OK\nRCPT TO: email\n550 5.7.1 Service "
+        "unavailable, Client host [203.0.113.40] blocked using Spamhaus. To request removal from "
+        "this list see https://www.spamhaus.org/query/ip/[203.0.113.40] (AS16012611) [DM3NAM03FT051"
+        ".eop-NAM03.prod.protection.outlook.com]"
+    )
+    found = find_replies(text)
+    assert [(f.reply.code if f.reply else None, f.stage) for f in found] == [(550, "rcpt")]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "port 465",
+        "Use port 587 or 465 (SSL)",
+        "2021 年 1 月",
+        "Error 500 in line 3",
+        "Error: 404 Not Found",  # HTTP: SMTP has no 40x reply
+        "HTTP/1.1 503 Service Unavailable",
+        "(500 emails per day)",
+        "Version 2.5.1 released",
+        "if code < 500 or code >= 600:",  # pasted code: "<" is a comparison, not curl's arrow
+        "if mx >= 300 and mx <= 500 and my >= 490 and my <= 535 then",
+        "x = (550, 7)",
+    ],
+)
+def test_prose_numbers_are_not_replies(text: str) -> None:
+    assert find_replies(text) == []

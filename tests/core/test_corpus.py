@@ -21,10 +21,11 @@ from typing import Any
 
 import pytest
 
-from smtpprobe.core.bounce import decode_pasted, find_replies
-from smtpprobe.core.explain import explain_found
+from smtpprobe.core.bounce import decode_pasted
+from smtpprobe.core.explain import explain_found, explain_text
 from smtpprobe.core.rules import CATEGORIES
 from smtpprobe.loading import load_rulebook
+from smtpprobe.paste import client_errors
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from corpus_split import (
@@ -40,7 +41,7 @@ from corpus_split import (
 # reached so far (a ratchet: raise it with every gain, never lower it) and says how far off
 # the target is; README gives both figures.
 TARGET = 0.95
-FLOOR = 0.31
+FLOOR = 0.60
 SHAPES = frozenset({"reply", "bounce", "client-error", "log", "dialog", "provider-text"})
 
 
@@ -57,14 +58,16 @@ ALL = DEV + VAL
 
 
 def _classify(item: dict[str, Any], rules: list[Any]) -> tuple[str, bool] | None:
-    found = find_replies(decode_pasted(item["text"]).text)
-    if not found:
+    # Exactly what `smtpprobe explain` does (replies and client-side errors, in order);
+    # the first explanation is the answer. A stage the item's source shows is used when
+    # the text itself names none.
+    explained = explain_text(decode_pasted(item["text"]).text, lambda _: rules, client_errors())
+    if not explained:
         return None
-    first = found[0]
-    if item.get("phase") and not first.stage:
-        first = dataclasses.replace(first, stage=item["phase"])
-    verdict = explain_found(first, rules).verdict
-    return verdict.category, verdict.retryable
+    first = explained[0]
+    if item.get("phase") and not first.found.stage:
+        first = explain_found(dataclasses.replace(first.found, stage=item["phase"]), rules)
+    return first.verdict.category, first.verdict.retryable
 
 
 def test_corpus_is_large_sourced_and_well_formed() -> None:

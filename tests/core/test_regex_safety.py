@@ -35,6 +35,7 @@ from typing import Any
 import pytest
 
 import smtpprobe.core.bounce as bounce
+import smtpprobe.core.client_errors as client_errors_module
 from smtpprobe.api import explain
 from smtpprobe.core.rules import MAX_MATCH_TEXT, Rule, RuleError, Situation, parse_rule
 from smtpprobe.loading import (
@@ -43,6 +44,7 @@ from smtpprobe.loading import (
     load_profile_file,
     load_rule_file,
 )
+from smtpprobe.paste import client_errors
 
 BOUND = 2.0  # seconds per search of a FULL-sized text
 FULL = 400_000  # the paste the guarantee is about
@@ -269,6 +271,9 @@ def _module_patterns(module: Any) -> list[tuple[str, re.Pattern[str]]]:
         elif isinstance(value, tuple):
             for index, item in enumerate(value):
                 walk(f"{name}[{index}]", item)
+        elif isinstance(value, dict):  # e.g. the closing-quote patterns, by quote
+            for key, item in value.items():
+                walk(f"{name}[{key!r}]", item)
 
     for name, value in vars(module).items():
         walk(name, value)
@@ -280,7 +285,8 @@ BOUNCE_PATTERNS = [pytest.param(p, id=name) for name, p in _module_patterns(boun
 
 def test_every_rule_and_finder_pattern_is_collected() -> None:
     assert len(RULE_PATTERNS) >= 60
-    assert len(BOUNCE_PATTERNS) >= 20
+    # Issue 8's paste shapes (tuples, quotes, transcripts, IIS, qmail…) brought the finder to 50.
+    assert len(BOUNCE_PATTERNS) >= 50
 
 
 def test_bounce_compiles_every_pattern_at_module_level() -> None:
@@ -423,3 +429,96 @@ def test_explain_of_a_400_kb_repetitive_paste(word: str, start: str) -> None:
     assert time.perf_counter() - began < 10
     if any(c.isalpha() for c in word):  # "550 > > >" has no words: rightly not a reply
         assert explained.explanations  # the reply is still found and explained
+
+
+# Issue 8: the finder's paste shapes, each repeated over a 400 KB paste. Their patterns are
+# linear one by one (above); this holds the finder's own loops (every start on a line tried,
+# a reply's stage looked for around it) to the same bound.
+SHAPE_FRAGMENTS = [
+    "(550, b'a\\n",  # smtplib tuple, escaped line breaks
+    "reply: retcode (550); Msg: ",
+    "'550 a' ",  # quoted replies
+    "「550 ",
+    "<<< 550 a\n",  # transcript arrows
+    "550+5.7.1+a+",  # IIS
+    "a (#5.1.1)\n",  # qmail
+    "host a.b said: 550\n",  # Postfix's re-wrapped "said: 550"
+    "x 550 5.1.1 ",  # after prose, with an enhanced code
+    "(550 5.1.1 a) ",
+    "send: 'RCPT TO:<a>'\n",  # a command echo before each reply
+    "x" * 60 + " a\n550 5.1.1 " + "y" * 60 + "\n",  # re-wrapped sentences
+]
+
+
+@pytest.mark.parametrize("fragment", SHAPE_FRAGMENTS, ids=[repr(f[:20]) for f in SHAPE_FRAGMENTS])
+def test_the_finder_on_400_kb_of_one_paste_shape(fragment: str) -> None:
+    text = fragment * (FULL // len(fragment))
+    began = time.thread_time()
+    bounce.find_replies(text)
+    assert time.thread_time() - began < 10
+
+
+# --- client-side error signatures (issue 8 item 2) ----------------------------------------
+# Each signature of smtpprobe/data/client_errors.yaml is searched over the whole paste, and
+# the module's own host/port patterns over a few lines around each match.
+CLIENT_ERROR_PATTERNS = [
+    pytest.param(s.pattern, id=f"client_errors.yaml:{s.id}") for s in client_errors().signatures
+] + [
+    pytest.param(p, id=f"client_errors.{name}")
+    for name, p in _module_patterns(client_errors_module)
+]
+
+
+def test_every_client_error_pattern_is_collected() -> None:
+    assert len(CLIENT_ERROR_PATTERNS) >= 50
+
+
+@pytest.mark.parametrize("regex", CLIENT_ERROR_PATTERNS)
+def test_client_error_pattern_is_linear_on_its_own_literals(regex: re.Pattern[str]) -> None:
+    worst = _worst(regex.search, regex.pattern, regex.flags)
+    assert worst[0] < BOUND, _explain(worst)
+
+
+def test_a_client_error_signature_that_repeats_a_repetition_is_refused() -> None:
+    data = {
+        "version": 1,
+        "signatures": [
+            {
+                "id": "bad",
+                "regex": r"(\w+\s?)*refused",
+                "failure": "connect-refused",
+                "examples": [{"text": "x refused", "source": "https://example.org/"}],
+            }
+        ],
+    }
+    with pytest.raises(RuleError, match="repeats a repetition") as info:
+        client_errors_module.parse_client_errors(data, "test.yaml")
+    assert "test.yaml" in str(info.value) and "\n" not in str(info.value)
+
+
+# Client-error words repeated over a 400 KB paste: every match is an incident to group,
+# and each group's lines are searched for a host and a port.
+CLIENT_ERROR_FRAGMENTS = [
+    "Error: connect ECONNREFUSED 10.0.0.1:587\n",
+    "connect ECONNREFUSED ",
+    "host: 'smtp.example.jp', port: 465 ",
+    "smtp.example.jp:465 ",
+    "Could not connect to SMTP host: a.b.jp, port: 465, response: -1\n",
+    "wrong version number ",
+    "Authentication failed. Please check your username/password. ",
+    "送信 (SMTP) サーバー smtp.example.jp が見つかりません。",
+    "a.a.a.a.a.a.a.a.a.a.a.a:",
+]
+
+
+@pytest.mark.parametrize(
+    "fragment", CLIENT_ERROR_FRAGMENTS, ids=[repr(f[:20]) for f in CLIENT_ERROR_FRAGMENTS]
+)
+def test_explain_of_400_kb_of_client_error_words(fragment: str) -> None:
+    text = fragment * (FULL // len(fragment))
+    began = time.perf_counter()
+    explained = explain(text)
+    assert time.perf_counter() - began < 10
+    if "ECONNREFUSED" in fragment or "wrong version" in fragment:
+        assert explained.explanations  # still found and explained
+

@@ -72,6 +72,8 @@ FAILURE_PHASES: dict[FailureKind, tuple[str, ...]] = {
     FailureKind.PROXY_AUTH_FAILED: ("connect",),
     FailureKind.PROXY_TARGET_UNREACHABLE: ("connect",),
     FailureKind.PROXY_TIMEOUT: ("connect",),
+    # explain only: a program reported a refusal without quoting the reply (issue 8).
+    FailureKind.REPORTED_REFUSAL: ("auth", "mail", "rcpt", "data"),
 }
 
 

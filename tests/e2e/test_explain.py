@@ -302,3 +302,95 @@ def test_a_broken_file_in_the_config_folder_is_a_warning(cli, tmp_path) -> None:
     assert warning.startswith("smtpprobe: warning: ") and str(broken) in warning
     needed = cli.run("explain", "--provider", "mine", "553 5.7.1 x", env=env)
     assert needed.code == 2 and str(broken) in needed.err and "Traceback" not in needed.both
+
+
+# Issue 8: "smtpprobe explain FILE", and a hint at a terminal before the paste is read.
+# The reply is a real one (https://github.com/jeffpar/kbarchive/blob/master/kb/304/Q304897/
+# README.md, in the development corpus).
+RELAY_DENIED = "<<< 550 5.7.1 Unable to relay for relaytest@contoso.net\n"
+
+
+def test_a_file_argument_is_read_as_the_paste(cli, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    bounce = tmp_path / "bounce.txt"
+    bounce.write_bytes(RELAY_DENIED.encode("utf-16"))  # as Windows' "Unicode" text saves it
+    result = cli.run("explain", "--json", str(bounce))
+    assert result.code == 0, result.both
+    (reply,) = result.json()["replies"]
+    assert (reply["reply"]["code"], reply["reply"]["enhanced"]) == (550, "5.7.1")
+    # A text that is no file's name is still the text itself.
+    assert cli.run("explain", "--json", RELAY_DENIED.strip()).json()["replies"]
+
+
+def test_a_directory_argument_is_a_one_line_error(cli, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    result = cli.run("explain", str(tmp_path))
+    assert result.code == 2, result.both
+    assert "is a directory" in result.err and len(result.err.strip().splitlines()) == 1
+    assert "Traceback" not in result.both
+
+
+def test_an_unreadable_file_argument_is_a_one_line_error(cli, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    # chmod 0 does not stop root (CI containers): the refusal is made where the file is opened.
+    target = tmp_path / "bounce.txt"
+    target.write_text(RELAY_DENIED)
+    real_open = Path.open
+
+    def refuse(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if self == target:
+            raise PermissionError(13, "Permission denied", str(self))
+        return real_open(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "open", refuse)
+    result = cli.run("explain", str(target))
+    assert result.code == 2, result.both
+    assert f"cannot read {target}: Permission denied" in result.err
+    assert len(result.err.strip().splitlines()) == 1 and "Traceback" not in result.both
+
+
+def test_an_oversized_file_is_refused(cli, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    big = tmp_path / "mailbox.txt"
+    big.write_bytes(b"x" * (17 * 1024 * 1024))
+    result = cli.run("explain", str(big), timeout=120)
+    assert result.code == 2
+    assert "limit" in result.err and len(result.err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    ("lang", "hint"),
+    [
+        ("en", "paste the text, then press Ctrl-D (Ctrl-Z Enter on Windows)"),
+        ("ja", "テキストを貼り付けてから Ctrl-D を押してください"),
+    ],
+)
+def test_a_terminal_gets_a_hint_then_the_paste_is_read(lang, hint) -> None:  # type: ignore[no-untyped-def]
+    # A real pseudo-terminal as standard input: the hint comes first, on stderr, and what
+    # is typed up to Ctrl-D is explained.
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SMTPPROBE_")}
+    env.update({"LANG": "C.UTF-8", "SMTPPROBE_CONFIG_DIR": "/nonexistent-smtpprobe-config"})
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "smtpprobe", "explain", "--json", "--lang", lang],
+        stdin=slave,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
+    os.close(slave)
+    try:
+        assert proc.stderr is not None
+        first = proc.stderr.readline().decode("utf-8")
+        assert hint in first
+        os.write(master, RELAY_DENIED.encode())
+        os.write(master, b"\x04")  # Ctrl-D at the start of a line: end of input
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        os.close(master)
+    assert proc.returncode == 0, err.decode()
+    assert b'"code": 550' in out

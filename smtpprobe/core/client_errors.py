@@ -1,0 +1,451 @@
+"""Client-side errors in pasted text: what programs print when no SMTP reply came.
+
+Half of what people paste carries no server reply at all: a library's exception
+(``Error: connect ECONNREFUSED 10.0.0.1:587``, ``[SSL: WRONG_VERSION_NUMBER]``,
+``PKIX path building failed``), a mail app's dialog (Thunderbird, Outlook's
+``0x800CCCxx``, Gmail's "Send mail as" verification: ``Couldn't reach server.
+Please double-check the server and port number``), or a refusal a program reports
+in its own words without quoting the reply (``Invalid login``, 「認証に失敗しました」).
+
+The knowledge is data: ``smtpprobe/data/client_errors.yaml`` lists signatures, each
+a case-insensitive pattern with the failure kind it means (a ``FailureKind`` value,
+the same kinds a live probe records, so the same rules explain both), facts it adds
+(``plaintext-record`` for a plaintext answer to a TLS handshake, ``gmail-dialog``
+for Gmail's dialog) and real examples with their sources. A signature without a
+failure kind is context: it only adds facts (or a stage) to the error near it.
+
+``scan`` finds every signature, groups matches that lie within a few lines of
+each other into one incident (a stack trace, a nested exception, a log line and
+its follow-up), and makes one ``Found`` per incident from its most specific
+signature (the first in file order), with ``reply=None``, the host and port the
+words name, and the matched line as evidence. Pure: text in, values out, in time
+linear in the text (bounded patterns, checked when the file is read, and a literal
+pre-check that skips a signature whose words are absent).
+"""
+
+from __future__ import annotations
+
+import re
+import re._constants as _sre  # type: ignore[import-not-found]  # parsed patterns, for the anchors
+import re._parser as _sre_parse  # type: ignore[import-not-found]
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from smtpprobe.core.bounce import MAX_REPLIES, Found
+from smtpprobe.core.rules import (
+    CATEGORIES,
+    RuleError,
+    nested_repetition,  # the rules' own check
+)
+from smtpprobe.core.transcript import FailureKind, Phase
+
+__all__ = [
+    "REPORTED",
+    "ClientErrors",
+    "Located",
+    "Signature",
+    "SignatureExample",
+    "find_client_errors",
+    "parse_client_errors",
+    "scan",
+]
+
+# The failure kind of a refusal the program reports in its own words (no reply quoted);
+# the fact ``reported:CATEGORY`` says which refusal.
+REPORTED = FailureKind.REPORTED_REFUSAL.value
+# Facts that describe the whole paste, not one line of it: a Gmail dialog or bounce
+# quotes its error lines apart from the sentences that say it is Gmail's.
+WHOLE_TEXT_FACTS = frozenset({"gmail", "gmail-dialog", "gmail-send-mail-as"})
+_NEAR = 4  # lines between two matches of one incident (a nested exception, a wrapped line)
+_MAX_MATCHES = 2000  # per signature: a log of thousands of identical lines says no more
+_EVIDENCE = 300  # characters of the matched line kept as evidence
+_SIGNATURE_KEYS = frozenset(
+    {"id", "regex", "failure", "reports", "facts", "stage", "gmail_dialog", "examples"}
+)
+_PHASES = frozenset(p.value for p in Phase)
+_FAILURES = frozenset(f.value for f in FailureKind) - {REPORTED}
+_FACT = re.compile(r"^[a-z0-9][a-z0-9:.-]{0,60}$")
+
+# Where the words name the server and the port. Host names are taken only where the
+# text labels them (``host: 'x'``, ``SMTP host: x``, ``connect to x``, ``x:587``), never
+# any dotted word: stack traces are full of ``java.net.ConnectException``.
+_LABEL = (
+    r"(?:smtp host|host(?:name)?|server|connect(?:ing)? to|lookup|enotfound|eai_again|サーバー)"
+)
+_NAME = r"(?:[A-Za-z0-9-]{1,63}\.){1,8}[A-Za-z]{2,24}"
+_IPV4 = r"\d{1,3}(?:\.\d{1,3}){3}"
+# "smtp.gmail.com:465", "10.0.0.1:587", Postfix's "mx.example.com[192.0.2.1]:25", "[::1]:25".
+_HOST_PORT = re.compile(
+    rf"(?<![\w.:-])({_NAME}|{_IPV4}|\[[0-9A-Fa-f:.]{{2,45}}\])(?:\[[0-9A-Fa-f:.]{{1,45}}\])?"
+    r":(\d{2,5})(?![\w.])"
+)
+_LABELLED_HOST = re.compile(
+    rf"(?<![\w-])(?i:{_LABEL})['\"]?\s{{0,3}}[:=]?\s{{0,3}}['\"`]?(?:(?i:ssl|tls|tcp)://)?"
+    rf"({_NAME}|{_IPV4})(?![\w-]|\.\w)"
+)
+_IPV4_ONLY = re.compile(rf"^{_IPV4}$")
+_URL_BEFORE = re.compile(r"https?://$", re.I)
+_PORT = re.compile(r"(?i:\bport|ポート(?:番号)?)\s{0,3}[:=]?\s{0,3}(\d{2,5})(?![\w.])")
+# JavaMail: "Couldn't connect to host, port: smtp.gmail.com, 465; timeout -1"
+_JAVAMAIL_PORT = re.compile(rf"(?i:port):\s{{0,3}}({_NAME}|{_IPV4}),\s{{0,3}}(\d{{2,5}})\b")
+_CODE_FILE = re.compile(
+    r"\.(?:py|js|mjs|cjs|ts|rb|go|rs|c|cc|cpp|h|cs|java|kt|php|pl|ex|exs|erl|dart|lua|scala|"
+    r"json|xml|yaml|yml|txt|log|html?|md|sh|class|jar|dll|exe)$",
+    re.I,
+)
+_TLD = re.compile(
+    r"\.(?:[a-z]{2}|com|net|org|edu|gov|mil|int|info|biz|name|pro|mobi|asia|app|dev|cloud|"
+    r"email|online|site|xyz|tech|shop|live|work|host|space|today|global|club|jobs|tel|travel)$",
+    re.I,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class SignatureExample:
+    """A real text a signature must match, and where it was published."""
+
+    text: str
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
+class Signature:
+    """One family of client-side error words and what they mean."""
+
+    id: str
+    pattern: re.Pattern[str]
+    failure: str | None = None  # a FailureKind value; None: context that only adds facts
+    facts: frozenset[str] = frozenset()
+    stage: str | None = None  # the SMTP phase the words show (resolve, connect, tls, auth …)
+    # Lower-case literals one of which every match contains; empty: always search.
+    anchors: tuple[str, ...] = ()
+    examples: tuple[SignatureExample, ...] = field(default=(), compare=False)
+
+    @property
+    def is_error(self) -> bool:
+        """True for an error's own words; False for context that only adds facts."""
+        return self.failure is not None
+
+
+@dataclass(frozen=True, slots=True)
+class ClientErrors:
+    """The signatures of ``client_errors.yaml``, most specific first."""
+
+    signatures: tuple[Signature, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Located:
+    """One incident in the text: a client error (or only context), where its words are."""
+
+    found: Found  # reply is None; failure is None for context only
+    offset: int  # where its first words start in the text
+    lines: tuple[int, int]  # the first and last line (0-based) of its words
+
+
+# --- reading the data ---------------------------------------------------------------------
+
+
+def parse_client_errors(data: Any, source: str) -> ClientErrors:
+    """Validate the parsed YAML of a signature file; RuleError names the signature and problem."""
+    if not isinstance(data, Mapping) or data.get("version") != 1:
+        raise RuleError(f"{source}: expected 'version: 1' and a 'signatures' list")
+    items = data.get("signatures")
+    if not isinstance(items, list) or not items:
+        raise RuleError(f"{source}: 'signatures' must be a non-empty list")
+    signatures: list[Signature] = []
+    seen: set[str] = set()
+    for index, raw in enumerate(items):
+        signature = _signature(raw, source, index)
+        if signature.id in seen:
+            raise RuleError(f"{source}: signature '{signature.id}' is defined twice")
+        seen.add(signature.id)
+        signatures.append(signature)
+    return ClientErrors(signatures=tuple(signatures))
+
+
+def _signature(raw: Any, source: str, index: int) -> Signature:
+    if not isinstance(raw, Mapping):
+        raise RuleError(f"{source}: signature #{index + 1} must be a mapping")
+    sid = raw.get("id")
+    where = f"{source}: signature '{sid}'" if sid else f"{source}: signature #{index + 1}"
+    if not isinstance(sid, str) or not re.fullmatch(r"[a-z0-9]+(?:-[a-z0-9]+)*", sid):
+        raise RuleError(f"{where}: 'id' must be kebab-case")
+    unknown = set(raw) - _SIGNATURE_KEYS
+    if unknown:
+        raise RuleError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}")
+    pattern = _pattern(raw.get("regex"), where)
+    failure = raw.get("failure")
+    reports = raw.get("reports")
+    if failure is not None and failure not in _FAILURES:
+        raise RuleError(f"{where}: failure {failure!r} is not a known failure kind")
+    if reports is not None:
+        if failure is not None:
+            raise RuleError(f"{where}: give 'failure' or 'reports', not both")
+        if reports not in CATEGORIES or reports == "ok":
+            raise RuleError(f"{where}: 'reports' {reports!r} is not a refusal category")
+        failure = REPORTED
+    facts = raw.get("facts", [])
+    if not isinstance(facts, list) or not all(isinstance(f, str) and _FACT.match(f) for f in facts):
+        raise RuleError(f"{where}: 'facts' must be a list of short lower-case words")
+    fact_set = set(facts)
+    if reports is not None:
+        fact_set.add(f"reported:{reports}")
+    if raw.get("gmail_dialog"):
+        fact_set |= {"gmail", "gmail-dialog"}
+    stage = raw.get("stage")
+    if stage is not None and stage not in _PHASES:
+        raise RuleError(f"{where}: stage {stage!r} is not one of {', '.join(sorted(_PHASES))}")
+    if failure is None and not fact_set and stage is None:
+        raise RuleError(f"{where}: a signature needs 'failure', 'reports', 'facts' or 'stage'")
+    examples = _examples(raw.get("examples"), where)
+    for example in examples:
+        if not pattern.search(example.text):
+            raise RuleError(f"{where}: the pattern does not match its example {example.text!r}")
+    return Signature(
+        id=sid,
+        pattern=pattern,
+        failure=failure,
+        facts=frozenset(fact_set),
+        stage=stage,
+        anchors=_anchors(pattern.pattern),
+        examples=examples,
+    )
+
+
+def _pattern(value: Any, where: str) -> re.Pattern[str]:
+    if not isinstance(value, str) or not value:
+        raise RuleError(f"{where}: 'regex' must be a non-empty regular expression")
+    try:
+        compiled = re.compile(value, re.IGNORECASE)
+        nested = nested_repetition(_sre_parse.parse(value, re.IGNORECASE))
+    except (re.error, OverflowError, RecursionError) as exc:
+        raise RuleError(f"{where}: 'regex' is not a usable regular expression: {exc}") from None
+    if nested:
+        raise RuleError(
+            f"{where}: 'regex' repeats a repetition ({nested}), which can take exponential "
+            "time on a long paste; bound the inner count"
+        )
+    return compiled
+
+
+def _examples(value: Any, where: str) -> tuple[SignatureExample, ...]:
+    if not isinstance(value, list) or not value:
+        raise RuleError(f"{where}: 'examples' must list at least one real text with its source")
+    examples = []
+    for item in value:
+        if not isinstance(item, Mapping):
+            raise RuleError(f"{where}: each example is a mapping with 'text' and 'source'")
+        text, source = item.get("text"), item.get("source")
+        if not isinstance(text, str) or not text.strip():
+            raise RuleError(f"{where}: an example has no 'text'")
+        if not isinstance(source, str) or not source.startswith(("https://", "http://")):
+            raise RuleError(f"{where}: example {text[:40]!r} needs a 'source' address")
+        examples.append(SignatureExample(text=text, source=source))
+    return tuple(examples)
+
+
+# The literal words a pattern cannot match without: one run per top-level alternative.
+# If none of a signature's runs occurs in the (lower-cased) paste, it cannot match, and
+# its search is skipped: most pastes hold a handful of the families, not all of them.
+_MIN_ANCHOR = 3
+
+
+def _anchors(pattern: str) -> tuple[str, ...]:
+    try:
+        parsed = list(_sre_parse.parse(pattern, re.IGNORECASE))
+    except (re.error, RecursionError):  # pragma: no cover - compiled above
+        return ()
+    runs = []
+    for alternative in _top_alternatives(parsed):
+        run = _longest_literal(alternative)
+        if len(run) < _MIN_ANCHOR:
+            return ()  # an alternative without a safe literal: always search
+        runs.append(run)
+    return tuple(dict.fromkeys(runs))
+
+
+def _top_alternatives(items: list[Any]) -> list[list[Any]]:
+    if len(items) == 1 and items[0][0] is _sre.BRANCH:
+        return [list(branch) for branch in items[0][1][1]]
+    if len(items) == 1 and items[0][0] is _sre.SUBPATTERN:
+        return _top_alternatives(list(items[0][1][-1]))
+    return [items]
+
+
+def _longest_literal(items: list[Any]) -> str:
+    """The longest run of plain characters that every match of the sequence contains."""
+    best = current = ""
+    for op, av in items:
+        if op is _sre.LITERAL and chr(av).lower() == chr(av).upper().lower():
+            current += chr(av).lower()
+            best = max(best, current, key=len)
+            continue
+        current = ""
+        if op is _sre.SUBPATTERN:
+            inner = list(av[-1])
+            if not any(sub[0] is _sre.BRANCH for sub in inner):
+                best = max(best, _longest_literal(inner), key=len)
+    return best
+
+
+# --- finding ------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Match:
+    start: int
+    end: int
+    line: int
+    index: int
+    signature: Signature
+
+
+def find_client_errors(text: str, errors: ClientErrors) -> list[Found]:
+    """Every client-side error in ``text``, in order, one per incident (context left out)."""
+    return [item.found for item in scan(text, errors) if item.found.failure is not None]
+
+
+def scan(text: str, errors: ClientErrors) -> list[Located]:
+    """Every incident in ``text``, in order: client errors and context-only groups.
+
+    At most ``MAX_REPLIES`` incidents; duplicates (the same error repeated in a log)
+    are removed, keeping the first.
+    """
+    matches = _matches(text, errors.signatures)
+    if not matches:
+        return []
+    whole = frozenset().union(*(m.signature.facts for m in matches)) & WHOLE_TEXT_FACTS
+    lines = text.split("\n")
+    located: list[Located] = []
+    seen: set[tuple[object, ...]] = set()
+    for group in _incidents(matches):
+        item = _incident(group, lines, whole)
+        key = (
+            item.found.failure,
+            item.found.stage,
+            item.found.host,
+            frozenset(f for f in item.found.facts if not f.startswith("port:")),
+        )
+        if key in seen:
+            continue
+        seen.add(key)
+        located.append(item)
+        if len(located) >= MAX_REPLIES:
+            break
+    return located
+
+
+def _matches(text: str, signatures: Sequence[Signature]) -> list[_Match]:
+    lowered = text.lower()
+    found: list[_Match] = []
+    for index, signature in enumerate(signatures):
+        if signature.anchors and not any(anchor in lowered for anchor in signature.anchors):
+            continue
+        for count, match in enumerate(signature.pattern.finditer(text)):
+            if count >= _MAX_MATCHES:
+                break
+            if match.end() > match.start():
+                found.append(_Match(match.start(), match.end(), 0, index, signature))
+    found.sort(key=lambda m: (m.start, m.index))
+    line, position = 0, 0
+    for item in found:  # line numbers in one pass over the text
+        line += text.count("\n", position, item.start)
+        position = item.start
+        item.line = line
+    return found
+
+
+def _incidents(matches: list[_Match]) -> Iterable[list[_Match]]:
+    group: list[_Match] = []
+    for match in matches:
+        if group and match.line - group[-1].line > _NEAR:
+            yield group
+            group = []
+        group.append(match)
+    if group:
+        yield group
+
+
+def _incident(group: list[_Match], lines: list[str], whole: frozenset[str]) -> Located:
+    errors = [m for m in group if m.signature.is_error]
+    winner = min(errors, key=lambda m: m.index) if errors else min(group, key=lambda m: m.index)
+    facts = set(whole)
+    for match in group:
+        # What the other signatures of the incident add; a losing error's "reported:"
+        # refusal is not added (the winner says what happened).
+        if match is winner or not match.signature.is_error:
+            facts |= match.signature.facts
+        else:
+            facts |= {f for f in match.signature.facts if not f.startswith("reported:")}
+    stage = winner.signature.stage
+    if stage is None:
+        stage = next(
+            (m.signature.stage for m in sorted(group, key=lambda m: m.index) if m.signature.stage),
+            None,
+        )
+    first, last = group[0].line, group[-1].line
+    # A nested Java exception names the server a few lines above its cause; a node error
+    # object lists "port: 465" a few lines below its message.
+    window = "\n".join(lines[max(0, first - _NEAR) : last + _NEAR + 3])
+    host, port = _host_and_port(window)
+    if port is not None:
+        facts.add(f"port:{port}")
+    line = lines[winner.line] if winner.line < len(lines) else ""
+    evidence = " ".join(line.split())[:_EVIDENCE] or " ".join(
+        winner.signature.pattern.pattern.split()
+    )
+    found = Found(
+        reply=None,
+        stage=stage,
+        host=host,
+        send_mail_as=bool(facts & {"gmail-dialog", "gmail-send-mail-as"}),
+        failure=winner.signature.failure if errors else None,
+        facts=frozenset(facts),
+        evidence=evidence,
+    )
+    return Located(found=found, offset=group[0].start, lines=(first, last))
+
+
+def _host_and_port(window: str) -> tuple[str | None, int | None]:
+    host: str | None = None
+    port: int | None = None
+    javamail = _JAVAMAIL_PORT.search(window)
+    if javamail:
+        host, port = _usable_host(javamail.group(1)), int(javamail.group(2))
+    for match in _HOST_PORT.finditer(window):
+        if _URL_BEFORE.search(window[max(0, match.start() - 8) : match.start()]):
+            continue  # a web address ("https://support.google.com:443/…"), not a mail server
+        name = _usable_host(match.group(1).strip("[]"))
+        if name is not None:
+            host = host or name
+            port = port or int(match.group(2))
+            break
+    if host is None:
+        host = next(
+            (
+                name
+                for match in _LABELLED_HOST.finditer(window)
+                if (name := _usable_host(match.group(1))) is not None
+            ),
+            None,
+        )
+    if port is None:
+        found = _PORT.search(window)
+        port = int(found.group(1)) if found else None
+    if port is not None and not 1 <= port <= 65535:
+        port = None
+    return host, port
+
+
+def _usable_host(name: str) -> str | None:
+    """A server name worth naming back, or None (a file name, a class name, a URL's host)."""
+    name = name.rstrip(".").lower()
+    if _IPV4_ONLY.match(name):
+        return name if all(int(part) < 256 for part in name.split(".")) else None
+    if ":" in name:
+        return name  # an IPv6 literal
+    if _CODE_FILE.search(name) or not _TLD.search(name):
+        return None
+    return name

@@ -1,0 +1,67 @@
+"""``smtpprobe explain`` on a client-side error: no SMTP reply, still an answer (issue 8).
+
+Texts are real ones from the development corpus (sources in comments).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+from typer.testing import CliRunner, Result
+
+from smtpprobe.cli import app
+
+ENV = {"SMTPPROBE_CONFIG_DIR": "/nonexistent-smtpprobe-config", "NO_COLOR": "1"}
+# https://github.com/nodemailer/nodemailer/issues/1538
+REFUSED = "Error: connect ECONNREFUSED 10.0.0.1:587"
+# https://github.com/docker-mailserver/docker-mailserver/issues/3048 (Gmail's dialog)
+GMAIL = "Couldn't reach server. Please double-check the server and port number"
+_ENGLISH = re.compile(r"\b[a-z]+(?:\s+[a-z]+){2,}\b")
+_QUOTED = re.compile(r"「[^」]*」|'[^'\s][^']*'")
+_NAMES = re.compile(r"\S*[-./@:_=<>\[\]#$*]\S*")
+
+
+def _run(*args: str) -> Result:
+    return CliRunner().invoke(app, ["explain", *args], env=ENV)
+
+
+def test_a_client_error_is_explained_with_exit_code_0() -> None:
+    result = _run(REFUSED)
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert out.startswith("Client error 1 of 1")
+    assert "Category: connect-refused" in out
+    assert "Server: 10.0.0.1 port 587" in out
+    assert "smtpprobe check --host 10.0.0.1 --port 587 --security starttls" in out
+
+
+def test_the_json_has_no_reply_and_a_failure() -> None:
+    result = _run("--json", REFUSED)
+    assert result.exit_code == 0
+    document = json.loads(result.stdout)
+    (item,) = document["replies"]
+    assert item["reply"] is None
+    assert item["failure"] == {"kind": "connect-refused", "detail": REFUSED}
+    assert "port:587" in item["facts"]
+    assert item["verdict"]["category"] == "connect-refused"
+    assert document["exit_code"] == 0
+
+
+def test_gmail_dialog_in_japanese() -> None:
+    result = _run("--lang", "ja", GMAIL)
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert "分類: 接続のタイムアウト（connect-timeout）" in out
+    assert "「他のメールアドレスを追加」の確認で" in out
+    assert "「SMTP サーバー」" in out and "「ポート」" in out
+    # Japanese throughout: Gmail's own English words are quoted, commands and names stay.
+    for line in out.splitlines():
+        text = _NAMES.sub(" ", _QUOTED.sub(" ", line))
+        assert not _ENGLISH.search(text), line
+
+
+def test_text_without_reply_or_client_error_still_exits_1() -> None:
+    result = _run("just some words, no reply here")
+    assert result.exit_code == 1
+    assert "no client-side error" in result.output
