@@ -219,7 +219,7 @@ def test_random_text_with_replies(data: bytes | str) -> None:
 @given(
     start=st.sampled_from(["", "550 5.7.1 ", "550-5.7.1 ", "Diagnostic-Code: smtp; 550 "]),
     word=st.one_of(words, st.sampled_from(REPLIES), st.text(min_size=1, max_size=12)),
-    size=st.integers(1_000, 400_000),
+    size=st.integers(1_000, 150_000),
     newline=st.booleans(),
 )
 def test_highly_repetitive_text(start: str, word: str, size: int, newline: bool) -> None:

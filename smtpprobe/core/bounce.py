@@ -645,6 +645,11 @@ def _wrapped(line: str) -> Iterator[str]:
     yield line[start:end]
 
 
+# Every kind of start needs a three-digit number standing alone (not inside "12345") or
+# an enhanced status code: one search rules out a line before the kinds are tried.
+_CANDIDATE = re.compile(r"(?<!\d)[2-5][0-5]\d(?!\d)|[245]\.\d{1,3}\.\d")
+
+
 def _split_reply_start(line: str) -> _Start | None:
     """How a reply starts on this line, if one does.
 
@@ -654,8 +659,8 @@ def _split_reply_start(line: str) -> _Start | None:
     an enhanced code of its class, an enhanced code alone, and qmail's "(#5.1.1)" ending.
     """
     stripped = line.strip()
-    if not stripped:
-        return None
+    if not stripped or not _CANDIDATE.search(stripped):
+        return None  # no code of any kind on the line: most of a long paste is prose
     for kind in (
         _structured_start,
         _colon_start,
