@@ -72,9 +72,9 @@ _MAX_MIME_DEPTH = 32  # nested multiparts followed; a real DSN nests two or thre
 # A reply code where a reply can start: at the beginning of a line, or after a
 # wrapper that ends in ":" or ";" ("said:", "応答:", "smtp;", "was:"). RFC 5321
 # section 4.2.1 limits the second digit to 0-5; that keeps "465 SSL" out.
-_START = re.compile(r"(?:^|(?<=[:;：]))\s*([2-5][0-5]\d)([ -]|$)")
+_START = re.compile(r"(?:^|(?<=[:;：|]))\s*([2-5][0-5]\d)([ -]|$)")
 # Exchange NDRs and DSN fields often quote only the enhanced code: "5.7.57 SMTP; …".
-_START_ENHANCED = re.compile(r"(?:^|(?<=[:;：]))\s*([45])\.(\d{1,3})\.(\d{1,3})\s+(?=\S)")
+_START_ENHANCED = re.compile(r"(?:^|(?<=[:;：|]))\s*([45])\.(\d{1,3})\.(\d{1,3})\s+(?=\S)")
 # Positive replies are only taken where they cannot be prose: with an enhanced
 # code, or one of the replies a dialogue shows (RFC 5321 section 4.2.3).
 _POSITIVE = frozenset({211, 214, 220, 221, 235, 250, 251, 252, 334, 354})
@@ -126,6 +126,75 @@ _ARROW_START = re.compile(
 )
 # OpenSMTPD's log: Failed command on session …: "RCPT TO:<a@b>" => 451 Temporary failure.
 _RESULT_ARROW = re.compile(r"[\"']\s{0,8}=>\s{1,8}(?P<code>[2-5][0-5]\d)(?P<sep>[ -]|$)")
+# A program's log line: a time stamp (a date, "hh:mm[:ss]") and maybe a bracketed tag, then
+# the reply, "[MTA ] 2004/12/22 08:15:15 550 Unknown user …". The time is required: a bare
+# number at the start of a line is a list, not a log.
+_STAMPED_START = re.compile(
+    r"^(?:\[[^\]\n]{0,30}\]\s{0,8})?(?:\d{2,4}[/.-]\d{1,2}[/.-]\d{1,4}(?:T|\s{1,2}))?"
+    r"\d{1,2}:\d{2}(?::\d{2})?(?:[.,]\d{1,9})?(?:Z|[+-]\d{2}:?\d{2})?\s{1,8}"
+    r"(?:\[[^\]\n]{0,30}\]\s{0,8})?(?P<code>[2-5][0-5]\d)(?P<sep>[ -]|$)"
+)
+# A code written "421:" at the start of a line, the words after it ("421: Too many concurrent
+# connections from this client"): help pages' tables and some logs. Letters must follow,
+# or it is a numbered list.
+_LEAD_COLON_START = re.compile(r"^(?P<code>[45][0-5]\d):\s{1,8}(?=[^\W\d_])")
+# A reply as an XML element's text: "<message>454 Throttling failure: …</message>" (Rails'
+# and other frameworks' XML error bodies); the element's end tag ends the reply.
+_ELEMENT_START = re.compile(
+    r"<[A-Za-z][\w:.-]{0,30}>\s{0,8}(?P<code>[2-5][0-5]\d)(?P<sep>[ -])(?=\S)"
+)
+_ELEMENT_END = re.compile(r"</[A-Za-z][\w:.-]{0,30}>")
+# maddy's log fields, in a JSON object with its keys sorted (github.com/foxcpp/maddy/issues/627):
+# "smtp_code":550,"smtp_enchcode":"5.7.1","smtp_msg":"DMARC check failed".
+_MADDY_FIELDS = re.compile(
+    r"\"smtp_code\":\s{0,4}(?P<code>[2-5][0-5]\d)"
+    r"(?:,\s{0,4}\"smtp_enchcode\":\s{0,4}\"(?P<enhanced>[245]\.\d{1,3}\.\d{1,3})\")?"
+    r",\s{0,4}\"smtp_msg\":\s{0,4}(?P<quote>\")"
+)
+# Rust's lettre prints a reply as its Debug form, the code spelled out digit by digit:
+# Response { code: Code { severity: PermanentNegativeCompletion, category: MailSystem,
+# detail: Four }, message: ["5.7.1 …"] } (src/transport/smtp/response.rs).
+_LETTRE_RESPONSE = re.compile(
+    r"severity:\s{0,4}(?P<severity>[A-Za-z]{1,30}),\s{0,4}category:\s{0,4}(?P<category>\w{1,20}),"
+    r"\s{0,4}detail:\s{0,4}(?P<detail>\w{1,8})\s{0,4}\},\s{0,4}message:\s{0,4}\[\s{0,4}(?P<quote>\")"
+)
+_REPLY_CODE = re.compile(r"[2-5][0-5]\d")
+_LETTRE_DIGITS = {
+    "PositiveCompletion": "2",
+    "PositiveIntermediate": "3",
+    "TransientNegativeCompletion": "4",
+    "PermanentNegativeCompletion": "5",
+    "Syntax": "0",
+    "Information": "1",
+    "Connections": "2",
+    "Unspecified3": "3",
+    "Unspecified4": "4",
+    "MailSystem": "5",
+    **{
+        name: str(digit)
+        for digit, name in enumerate(
+            ("Zero", "One", "Two", "Three", "Four", "Five", "Six", "Seven", "Eight", "Nine")
+        )
+    },
+}
+# Exim's reject log gives its own words without the code it sent: "H=host [ip] F=<a>
+# rejected RCPT <b>: Unrouteable address", "temporarily rejected RCPT <b>" (a 4xx with no
+# words), "rejected after DATA: …", "rejected EHLO or HELO x: …", "rejected connection in
+# \"connect\" ACL". The code is inferred from "rejected" (5xx) or "temporarily" (4xx).
+_EXIM_REJECTED = re.compile(
+    r"\b(?P<temporary>temporarily )?rejected (?P<verb>RCPT|MAIL|after DATA|DATA|EHLO|HELO|"
+    r"connection|AUTH)\b(?P<argument>[^:\n]{0,330})(?::\s{1,8}(?=\S)|\s{0,8}$)"
+)
+_EXIM_STAGES = {
+    "RCPT": "rcpt",
+    "MAIL": "mail",
+    "after DATA": "data",
+    "DATA": "data",
+    "EHLO": "ehlo",
+    "HELO": "ehlo",
+    "connection": "greeting",
+    "AUTH": "auth",
+}
 # After prose a reply counts only with an enhanced code of its class (RFC 3463 section 2):
 # "Invalid login - 553 5.3.0 Auth failure", "… visit … for 550 5.7.26 instructions".
 _PROSE_START = re.compile(
@@ -136,6 +205,14 @@ _PROSE_START = re.compile(
 # qmail-local's own bounce has no basic code at all: "Sorry, no mailbox here by that
 # name. (#5.1.1)". Others write it after the code: "552 #5.3.4 message size exceeds limit".
 _QMAIL_TAIL = re.compile(r"\(#(?P<enhanced>[245]\.\d{1,3}\.\d{1,3})\)\s{0,8}$")
+# An enhanced code that opens a sentence after another ("milter-reject for END-OF-MESSAGE.
+# 5.7.1 rejected by DMARC policy …"): only with a subject RFC 3463 defines (0-7) and words.
+_SENTENCE_ENHANCED = re.compile(r"(?<=\.\s)([45])\.([0-7])\.(\d{1,3})\s+(?=[^\W\d_])")
+# A DSN's Diagnostic-Code of type smtp whose text has no code of its own (RFC 3464 section
+# 2.3.6): "Diagnostic-Code: smtp; Unauthenticated email from …". The Status field gives it.
+_DIAGNOSTIC_WORDS = re.compile(
+    r"^Diagnostic-Code\s{0,8}:\s{0,8}smtp\s{0,8};\s{0,8}(?=[^\W\d_])", re.I
+)
 _HASH_ENHANCED = re.compile(r"^#(?P<enhanced>[245]\.\d{1,3}\.\d{1,3})(?:\s+|$)")
 # IIS's SMTP log writes the reply with "+" for each space: "550+5.7.1+Unable+to+relay".
 _PLUS_ENCODED = re.compile(r"(?:^|(?<=[\s?]))[2-5][0-5]\d\+(?=\S)")
@@ -185,7 +262,7 @@ _STAGE_WORDS = (
     (
         "ehlo",
         r"in reply to (?:the )?(?:ehlo|helo)|after (?:ehlo|helo)|reject: (?:ehlo|helo) from|"
-        r"smtpheloerror|(?:ehlo|helo) command failed",
+        r"smtpheloerror|(?:ehlo|helo) command failed|rejected (?:ehlo|helo)\b",
     ),
     (
         "auth",
@@ -196,7 +273,7 @@ _STAGE_WORDS = (
     (
         "greeting",
         r"initial connection|in reply to initial|after connect|reject: connect from|"
-        r"smtpconnecterror|refused to talk to me|invalid greeting",
+        r"smtpconnecterror|refused to talk to me|invalid greeting|rejected connection\b",
     ),
     (
         "starttls",
@@ -264,7 +341,9 @@ _SEND_MAIL_AS = re.compile(
 # Patterns used inside the functions below, compiled once and listed here so that the
 # regex-safety test sees every pattern of this module.
 _QUOTE_MARKERS = re.compile(r"^(?:[ \t]*>)+[ \t]?")  # "> " quoting in replies and forwards
-_WRAPPER_ENDS = (":", ";", "：")  # a wrapper ends with one: "said:", "smtp;", "応答："
+# A wrapper ends with one: "said:", "smtp;", "応答：", and a log's field separator ("Got: 503 |
+# 503 Bad sequence of commands").
+_WRAPPER_ENDS = (":", ";", "：", "|")
 _LETTER = re.compile(r"[^\W\d_]")
 _WORDS_WITHIN = 200  # a reply's first word comes within this many characters of its code
 _CONTENT_TYPE_LINE = re.compile(r"^content-type[ \t]*:", re.I | re.M)
@@ -280,6 +359,10 @@ _ENCODED_RUN = re.compile(
 )
 _NOT_BASE64 = re.compile(r"[^A-Za-z0-9+/]")
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
+# Postfix's reject log ends the reply with the envelope: "…; from=<a> to=<b> proto=ESMTP
+# helo=<x>" (smtpd_check.c); not the server's words.
+_POSTFIX_LOG_TAIL = re.compile(r";\s{0,8}from=<[^<>\n]{0,320}>\s{1,8}to=<[^\n]{0,1000}$")
+_ADDRESS_ONLY = re.compile(r"^(?:[245]\.\d{1,3}\.\d{1,3}\s+)?<[^<>\s]{1,320}>[.:,;]?$")
 _IN_REPLY_TO_TAIL = re.compile(r"\s{0,8}\(in reply to\b[^)]{0,200}\)?\s{0,8}$", re.I)
 # Gmail's "Send mail as" dialog ends the server's words with ", code: 535": its own note.
 _GMAIL_CODE_TAIL = re.compile(r"\s{0,8},\s{0,8}code:\s{0,8}-?\d{1,4}\s{0,8}$", re.I)
@@ -321,7 +404,7 @@ class Found:
     status: str | None = None  # the DSN "Status:" field
     wrapper: str = ""  # the words before it on its line ("said:", "応答:")
     send_mail_as: bool = False  # a Gmail "Send mail as" bounce
-    code_inferred: bool = False  # only an enhanced code was given; ``reply.code`` is X50
+    code_inferred: bool = False  # no basic code was given; ``reply.code`` is X50 of its class
     failure: str | None = None  # a FailureKind value when no reply was given (client error)
     facts: frozenset[str] = frozenset()  # what the words add: "plaintext-record", "port:465"
     evidence: str = ""  # the words of a client error that matched
@@ -659,19 +742,79 @@ def _split_reply_start(line: str) -> _Start | None:
     an enhanced code of its class, an enhanced code alone, and qmail's "(#5.1.1)" ending.
     """
     stripped = line.strip()
-    if not stripped or not _CANDIDATE.search(stripped):
-        return None  # no code of any kind on the line: most of a long paste is prose
-    for kind in (
-        _structured_start,
-        _colon_start,
-        _quoted_start,
-        _prose_start,
-        _enhanced_start,
-        _qmail_start,
-    ):
-        start = kind(stripped)
-        if start is not None:
-            return start
+    if not stripped:
+        return None
+    start = _spelled_start(stripped)
+    if start is not None:
+        return start
+    if _CANDIDATE.search(stripped):  # most of a long paste is prose with no code at all
+        for kind in (
+            _structured_start,
+            _colon_start,
+            _quoted_start,
+            _prose_start,
+            _enhanced_start,
+            _qmail_start,
+        ):
+            start = kind(stripped)
+            if start is not None:
+                return start
+    return _logged_start(stripped)
+
+
+def _spelled_start(text: str) -> _Start | None:
+    """A reply whose code a program's structure spells out: maddy's log fields, lettre's
+    Debug form (each looked for only where its key word is, so prose costs nothing)."""
+    if "smtp_code" in text:
+        fields = _MADDY_FIELDS.search(text)
+        if fields is not None:
+            rest = text[fields.end() :]
+            if fields.group("enhanced"):
+                rest = f"{fields.group('enhanced')} {rest}"
+            start = _made(
+                text,
+                fields.start(),
+                int(fields.group("code")),
+                "-",
+                rest,
+                quote='"',
+                whole=True,
+                negative_only=True,
+            )
+            if start is not None:
+                return start
+    if "severity:" in text:
+        debug = _LETTRE_RESPONSE.search(text)
+        if debug is not None:
+            digits = [
+                value if value.isdigit() else _LETTRE_DIGITS.get(value, "")
+                for value in debug.group("severity", "category", "detail")
+            ]
+            code = "".join(digits)
+            if _REPLY_CODE.fullmatch(code):
+                return _made(
+                    text,
+                    debug.start(),
+                    int(code),
+                    "-",
+                    text[debug.end() :],
+                    quote='"',
+                    whole=True,
+                    negative_only=True,
+                )
+    return None
+
+
+def _logged_start(text: str) -> _Start | None:
+    """A refusal Exim's reject log gives in its own words, without the code it sent; the
+    code is inferred (``inferred``: X50). (Postfix's "status=deferred (…)" without "said:"
+    is Postfix's own client-side error, not a server's reply: not taken here.)"""
+    if "rejected " in text:
+        exim = _EXIM_REJECTED.search(text)
+        if exim is not None:
+            words = text[exim.end() :].strip() or text[exim.start() :].strip()
+            code = 450 if exim.group("temporary") else 550
+            return _Start(text[: exim.start()].strip(), code, " ", words, inferred=True)
     return None
 
 
@@ -730,6 +873,9 @@ def _colon_start(text: str) -> _Start | None:
         start = _made(text, match.start(), int(match.group("code")), " ", text[match.end() :], True)
         if start is not None:
             return start
+    lead = _LEAD_COLON_START.match(text)
+    if lead is not None:
+        return _made(text, 0, int(lead.group("code")), " ", text[lead.end() :], negative_only=True)
     return None
 
 
@@ -748,7 +894,22 @@ def _quoted_start(text: str) -> _Start | None:
         if start is not None:
             found.append((match.start(), start))
             break
-    for pattern in (_ARROW_START, _RESULT_ARROW):
+    element = _ELEMENT_START.search(text)
+    if element is not None:
+        rest = text[element.end() :]
+        end = _ELEMENT_END.search(rest)
+        start = _made(
+            text,
+            element.start("code"),
+            int(element.group("code")),
+            element.group("sep"),
+            rest[: end.start()] if end is not None else rest,
+            negative_only=True,
+        )
+        if start is not None:
+            # The end tag closes the reply: it takes no more lines.
+            found.append((element.start("code"), replace(start, sealed=end is not None)))
+    for pattern in (_ARROW_START, _RESULT_ARROW, _STAMPED_START):
         arrow = pattern.search(text)
         if arrow is None:
             continue
@@ -797,6 +958,11 @@ def _enhanced_start(text: str) -> _Start | None:
         # (X.Y.Z class 4 or 5, RFC 3463 section 3.1); Found.code_inferred says so.
         code = int(match.group(1)) * 100 + 50
         return _Start(wrapper, code, " ", text[match.start() :].strip(), inferred=True)
+    sentence = _SENTENCE_ENHANCED.search(text)
+    if sentence is not None:
+        code = int(sentence.group(1)) * 100 + 50
+        rest = text[sentence.start() :].strip()
+        return _Start(text[: sentence.start()].strip(), code, " ", rest, inferred=True, weak=True)
     return None
 
 
@@ -927,6 +1093,8 @@ def find_replies(text: str) -> list[Found]:
         if len(found) >= _MAX_FOUND:
             break
         start = _split_reply_start(line)
+        if start is None and dsn.get("status", "")[:1] in ("4", "5"):
+            start = _diagnostic_start(line.strip(), dsn["status"])
         starts.append(start)
         same_line = current is not None and groups[index] == current.group
         if start is not None:
@@ -974,7 +1142,7 @@ def find_replies(text: str) -> list[Found]:
         if not stripped or _DSN_FIELD.match(stripped) or _is_prose(stripped, current):
             close()
             continue
-        if current.final and _rewrapped(current, stripped):
+        if current.final and (_rewrapped(current, stripped) or _awaits_words(current, stripped)):
             current.gap += 1  # the reply's sentence goes on: a re-wrapped line
         elif current.final:
             current.trailing += 1
@@ -994,6 +1162,28 @@ def find_replies(text: str) -> list[Found]:
     if any(item.reply is not None and item.reply.code >= 400 for item in replies):
         replies = [item for item in replies if item.reply is not None and item.reply.code >= 400]
     return replies[:MAX_REPLIES]
+
+
+def _diagnostic_start(text: str, status: str) -> _Start | None:
+    """A Diagnostic-Code of type smtp that quotes the server's words without a code: the
+    DSN's Status field gives the enhanced code, and the basic code is X50 of its class."""
+    words = _DIAGNOSTIC_WORDS.match(text)
+    if words is None:
+        return None
+    rest = f"{status} {text[words.end() :]}"
+    return _Start(text[: words.end()].strip(), int(status[0]) * 100 + 50, " ", rest, inferred=True)
+
+
+def _awaits_words(current: _Building, line: str) -> bool:
+    # "… said: 553 5.3.0 <user@example.com>." / "Addressee unknown. Giving up.": a reply whose
+    # line held only the address it is about goes on with its words on the next line.
+    return (
+        len(current.lines) == 1
+        and bool(_ADDRESS_ONLY.match(current.lines[0]))
+        and not _ECHO_MARKED.match(line)
+        and not _ECHO_BARE.match(line)
+        and not _HEADER_START.match(line)
+    )
 
 
 def _in_string(current: _Building, line: str) -> bool:
@@ -1116,6 +1306,7 @@ def _finish(
     # it names the stage (kept in ``stage``) and is not part of the reply.
     message = _IN_REPLY_TO_TAIL.sub("", _balanced("\n".join(message_lines)))
     message = _GMAIL_CODE_TAIL.sub("", message)
+    message = _POSTFIX_LOG_TAIL.sub("", message)
     message = _balanced(message.strip("\n"))
     reply = from_code_and_message(building.code, message)
     if reply.enhanced is None:
