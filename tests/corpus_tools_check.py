@@ -1,7 +1,7 @@
 """Helpers for gathering: is a source new, is a text a duplicate? Never prints corpus texts.
 
-    python tests/corpus_tools_check.py URL [URL ...]
-    python tests/corpus_tools_check.py --text-file new.yaml
+python tests/corpus_tools_check.py URL [URL ...]
+python tests/corpus_tools_check.py --text-file new.yaml
 """
 
 from __future__ import annotations

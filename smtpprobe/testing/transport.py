@@ -70,9 +70,7 @@ class MockTransport:
         self.events.append(event)
         return self.handler(event)
 
-    async def resolve(
-        self, host: str, port: int, family: Family, timeout: float
-    ) -> list[Address]:
+    async def resolve(self, host: str, port: int, family: Family, timeout: float) -> list[Address]:
         outcome = self.answer("<resolve>")
         if isinstance(outcome, BaseException):
             raise outcome

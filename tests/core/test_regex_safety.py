@@ -530,4 +530,3 @@ def test_explain_of_400_kb_of_client_error_words(fragment: str) -> None:
     assert time.perf_counter() - began < 10
     if "ECONNREFUSED" in fragment or "wrong version" in fragment:
         assert explained.explanations  # still found and explained
-
