@@ -17,10 +17,6 @@ reported in ``ProfileSet.problems`` / ``rule_problems()`` (the CLI prints each
 as a warning), and only a command that needs that very profile fails, with the
 file's own error. A file named on the command line must load, or the command fails.
 
-The learned fallback's weights (``data/fallback_model.json``, plain JSON written by
-``tests/tools/train_fallback.py``) are read here too, once a process and only when
-asked for (``load_fallback_model``): a probe never pays for them.
-
 Start-up: the built-in rule base and profiles, parsed and validated, are kept in
 a compiled cache (a pickle in ``cache_dir()``), keyed on each file's path, mtime,
 ctime and size and on the parsing code itself, so that a process that probes
@@ -42,7 +38,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from smtpprobe.core.learned import Model, ModelError
 from smtpprobe.core.profile import Profile, ProfileError, parse_profile
 from smtpprobe.core.rules import Rule, RuleError, parse_rules
 
@@ -52,8 +47,6 @@ __all__ = [
     "builtin_profiles_dir",
     "cache_dir",
     "config_dir",
-    "fallback_model_file",
-    "load_fallback_model",
     "load_profile_file",
     "load_profiles",
     "load_rule_file",
@@ -327,7 +320,9 @@ def builtin_rules_file() -> Path:
     return _PACKAGE / "data" / "rules.yaml"
 
 
-def load_rulebook(profile: Profile | None = None, extra: Sequence[Path | str] = ()) -> list[Rule]:
+def load_rulebook(
+    profile: Profile | None = None, extra: Sequence[Path | str] = ()
+) -> list[Rule]:
     """All rules in precedence order: ``extra`` files, the user's, the profile's, built-in.
 
     A broken ``extra`` file raises RuleError; a broken file in the user's
@@ -343,30 +338,6 @@ def load_rulebook(profile: Profile | None = None, extra: Sequence[Path | str] = 
             continue  # reported by rule_problems()
     provider = list(profile.rules) if profile is not None else []
     return [*user, *provider, *load_rule_file(builtin_rules_file())]
-
-
-def fallback_model_file() -> Path:
-    """The path of the learned fallback's weights."""
-    return _PACKAGE / "data" / "fallback_model.json"
-
-
-@functools.cache
-def load_fallback_model() -> Model:
-    """The learned fallback (``smtpprobe.core.learned``), read once a process.
-
-    Plain JSON of about 300 KB: parsed in milliseconds, so it needs no compiled cache.
-    Raises RuleError naming the file if it is missing or not a model (a broken install).
-    """
-    import json
-
-    path = fallback_model_file()
-    try:
-        data = json.loads(path.read_bytes())
-        return Model.from_dict(data)
-    except OSError as exc:
-        raise RuleError(f"{path}: cannot read it ({exc.strerror or exc})") from None
-    except (ValueError, ModelError) as exc:  # JSONDecodeError is a ValueError
-        raise RuleError(f"{path}: {_one_line(str(exc))}") from None
 
 
 def rule_problems() -> tuple[str, ...]:

@@ -17,12 +17,6 @@ still decide: rules that need one (or need facts only a live probe knows) simply
 do not match, and the enhanced status code and basic code fallbacks at the end of
 the rule base catch the rest.
 
-Where no rule understood the words (only the reply code was: a ``fallback`` verdict),
-a small model trained on the labeled corpus may read them (``smtpprobe.core.learned``,
-given as ``learned=``): its category replaces the code's guess only when it is
-confident enough, the verdict says so (``fallback="learned"``, the deciding words as
-evidence), and a verdict a text rule gave is never touched.
-
 Who refused matters as much as why: your provider's submission server (fix
 your account or its settings), the recipient's server (fix your domain's
 SPF/DKIM, or the address), or Gmail itself sending on your behalf.
@@ -37,17 +31,9 @@ from dataclasses import dataclass, replace
 from smtpprobe.core.bounce import Found, find_replies
 from smtpprobe.core.classify import ExitCode, Finding, Verdict, evidence_of, fill
 from smtpprobe.core.client_errors import REPORTED, WHOLE_TEXT_FACTS, ClientErrors, scan
-from smtpprobe.core.learned import Model, predict
 from smtpprobe.core.rules import Rule, Situation, Text, first_match
 
-__all__ = [
-    "LEARNED_RULE",
-    "REFUSERS",
-    "Explanation",
-    "explain_found",
-    "explain_text",
-    "learned_input",
-]
+__all__ = ["REFUSERS", "Explanation", "explain_found", "explain_text"]
 
 REFUSERS = {
     "submission": Text(
@@ -155,10 +141,9 @@ def explain_found(
     *,
     profile: str | None = None,
     profile_for_host: Callable[[str], str | None] | None = None,
-    learned: Model | None = None,
 ) -> Explanation:
     """Classify one found reply or client error. ``profile_for_host`` maps a server name
-    to a profile; ``learned`` reads a reply whose words no rule knew (see the module)."""
+    to a profile."""
     if profile is None and found.host and profile_for_host is not None:
         profile = profile_for_host(found.host)
     reply = found.reply
@@ -225,8 +210,6 @@ def explain_found(
             fallback=rule.fallback,
             refuser=rule.refuser,
         )
-    if learned is not None and verdict.fallback and reply is not None:
-        verdict = _learned(found, verdict, rules, learned, values, ja_values) or verdict
     if reply is not None and "gmail-dialog" in found.facts:
         # The rule explains the server's reply; Gmail's dialog adds where it was shown.
         verdict = replace(verdict, findings=(*verdict.findings, _gmail_finding(verdict.category)))
@@ -365,7 +348,6 @@ def explain_text(
     *,
     profile: str | None = None,
     profile_for_host: Callable[[str], str | None] | None = None,
-    learned: Model | None = None,
 ) -> list[Explanation]:
     """Every reply and client-side error in decoded ``text``, explained, in order.
 
@@ -374,7 +356,6 @@ def explain_text(
     text names. A client error in the same incident as a negative reply gives way to
     the reply and hands it its facts (``gmail-dialog``, ``port:465``); positive
     replies in a client error's incident are dropped (the steps that worked).
-    ``learned`` is passed on to ``explain_found``.
     """
     replies = _located_replies(text, find_replies(text))
     incidents = scan(text, client_errors)
@@ -416,7 +397,7 @@ def explain_text(
         name = profile
         if name is None and found.host and profile_for_host is not None:
             name = profile_for_host(found.host)
-        explanations.append(explain_found(found, rules_for(name), profile=name, learned=learned))
+        explanations.append(explain_found(found, rules_for(name), profile=name))
     return explanations
 
 
@@ -530,101 +511,3 @@ def _gmail_finding(category: str) -> Finding:
     if field is not None:
         message = Text(en=f"{message.en} {field.en}", ja=f"{message.ja}{field.ja}")
     return Finding(id="gmail-send-mail-as-verification", message=message)
-
-
-# --- the learned fallback ----------------------------------------------------------------
-# Only where the rules understood the code and not the words. The model's category comes
-# with the texts of that category's most general rule (see _representative), after a
-# sentence that says where the category came from and which words decided it.
-
-LEARNED_RULE = "learned-fallback"
-_HEAD = Text(
-    en=(
-        "No rule recognised the words of this reply; a statistical model trained on "
-        "smtpprobe's labeled corpus reads them as {category}, mostly because of: {words}. "
-        "If it is right:"
-    ),
-    ja=(
-        "この応答の文言はどのルールにも該当しませんでした。smtpprobe のラベル付きコーパスで"
-        "学習した統計モデルは {category} と読みます（主な根拠の語: {words}）。"
-        "その読みが正しければ、"
-    ),
-)
-
-
-def learned_input(found: Found) -> str:
-    """What the model reads of a found reply: the words before it and the reply itself."""
-    assert found.reply is not None
-    return f"{found.wrapper} {found.reply.display()}".strip()
-
-
-def _learned(
-    found: Found,
-    verdict: Verdict,
-    rules: Sequence[Rule],
-    model: Model,
-    values: dict[str, str],
-    ja_values: dict[str, str],
-) -> Verdict | None:
-    """The model's verdict for a reply only its code was understood of, or None."""
-    reading = predict(learned_input(found), model)
-    if reading is None or reading.confidence < model.threshold or not reading.top_words:
-        return None
-    if reading.category == verdict.category:
-        return None  # the code already said it; the rule's own texts are the better ones
-    rule = _representative(rules, reading.category)
-    if rule is None:
-        return None
-    situation = Situation(
-        phase=found.stage,
-        code=found.reply.code if found.reply else None,
-        enhanced=found.reply.enhanced if found.reply else None,
-    )
-    words_en = ", ".join(f"'{w}'" for w in reading.top_words)
-    words_ja = "".join(f"「{w}」" for w in reading.top_words)
-    cause = _tidy(fill(rule.cause, values, ja_values))
-    head_en = _HEAD.en.format(category=reading.category, words=words_en)
-    head_ja = _HEAD.ja.format(category=reading.category, words=words_ja)
-    return Verdict(
-        category=reading.category,
-        stage=found.stage,
-        retryable=rule.retryable_for(situation),
-        cause=Text(en=f"{head_en} {cause.en}", ja=f"{head_ja}{cause.ja}"),
-        remedy=_tidy(fill(rule.remedy, values, ja_values)),
-        exit_code=verdict.exit_code,
-        rule_id=LEARNED_RULE,
-        evidence=", ".join(reading.top_words),
-        fallback="learned",
-        refuser=rule.refuser,
-        findings=verdict.findings,
-    )
-
-
-def _representative(rules: Sequence[Rule], category: str) -> Rule | None:
-    """The rule whose texts say what ``category`` means in general, for a pasted reply.
-
-    The rule named after the category if there is one (``auth-failed``, ``relay-denied``);
-    else the last of its rules that asks for nothing but words (no stage, enhanced code,
-    fact a paste cannot show, or code narrower than a whole class such as 4xx), since the
-    rule base puts the most specific rules first; else its last rule for replies. A
-    provider's rules are never the general case.
-    """
-    own = [r for r in rules if r.category == category and not r.profiles and not r.failures]
-    named = [r for r in own if r.id == category]
-    if named:
-        return named[0]
-    general = [
-        r
-        for r in own
-        if not (r.phases or r.enhanced or r.fallback)
-        and r.facts <= {"pasted"}
-        and _whole_classes(r.codes)
-    ]
-    if general:
-        return general[-1]
-    return own[-1] if own else None
-
-
-def _whole_classes(codes: frozenset[int]) -> bool:
-    """Whether ``codes`` is nothing or whole reply classes (``4xx``, ``5xx``)."""
-    return len(codes) == 100 * len({c // 100 for c in codes})

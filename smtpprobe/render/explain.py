@@ -44,10 +44,6 @@ _LABELS = {
         "remedy": "Remedy",
         "evidence": "Evidence",
         "codeonly": "Only the reply code was understood, not its text (no rule knew the words).",
-        "learned": (
-            "No rule knew the words: the category is a statistical model's reading "
-            "(the evidence lists the words that weighed most)."
-        ),
         "profile": "Provider",
         "rule": "{} (rule {})",
         "none": (
@@ -76,10 +72,6 @@ _LABELS = {
         "remedy": "対処",
         "evidence": "根拠",
         "codeonly": "本文を説明するルールがなく、応答コードのみから判断しました。",
-        "learned": (
-            "本文を説明するルールがなく、分類は統計モデルの読みです"
-            "（根拠には判断に最も効いた語を示しています）。"
-        ),
         "profile": "プロバイダー",
         "rule": "{}（ルール {}）",
         "none": (
@@ -137,8 +129,7 @@ def explain_lines(explanations: list[Explanation], lang: str = "en") -> list[Lin
         )
         out.extend(Line(f"  {labels['note']}: {f.message.get(lang)}") for f in verdict.findings)
         if verdict.fallback:
-            key = "learned" if verdict.fallback == "learned" else "codeonly"
-            out.append(Line(f"  {labels[key]}"))
+            out.append(Line(f"  {labels['codeonly']}"))
         if verdict.evidence:
             evidence = labels["rule"].format(verdict.evidence, verdict.rule_id)
             out.append(Line(f"  {labels['evidence']}: {evidence}"))

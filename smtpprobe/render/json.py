@@ -59,20 +59,12 @@ def verdict_to_dict(v: Verdict) -> dict[str, Any]:
         "remedy": {"en": v.remedy.en, "ja": v.remedy.ja},
         "rule": v.rule_id,
         "evidence": v.evidence,
-        "understood": _understood(v),
+        "understood": "code-only" if v.fallback else "text",
         "refuser": v.refuser,
         "findings": [
             {"id": f.id, "message": {"en": f.message.en, "ja": f.message.ja}} for f in v.findings
         ],
     }
-
-
-def _understood(v: Verdict) -> str:
-    """``text`` (a rule read the words), ``code-only`` (only the reply code was understood)
-    or ``learned`` (no rule knew the words; the learned fallback read them)."""
-    if v.fallback == "learned":
-        return "learned"
-    return "code-only" if v.fallback else "text"
 
 
 def _step(step: Step) -> dict[str, Any]:
