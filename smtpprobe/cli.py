@@ -293,6 +293,10 @@ def rules_check(file: opt.RuleFile, version: opt.Version = False) -> None:
     raise typer.Exit(ExitCode.REFUSED if found.problems else ExitCode.ACCEPTED)
 
 
+# ---- health-check commands (issue 10): each module registers its own command ----
+# ---- end of health-check commands ----
+
+
 def main(argv: list[str] | None = None) -> Any:
     """Console-script entry point. Output into a closed pipe (``| head``) ends quietly (141)."""
     from smtpprobe.pipes import run_quietly_on_broken_pipe
