@@ -2,24 +2,25 @@
 
 Cheap to import (heavy modules load inside the commands, so ``--help`` is fast). Results
 go to stdout, diagnostics to stderr; every ``SmtpprobeError`` becomes one line and exit
-code 2 in ``_guard``. Exit codes: ``smtpprobe.core.exitcode.ExitCode``.
+code 2 in ``cli_support.guard`` (with ``--format nagios``: ``SMTP UNKNOWN`` on stdout,
+exit 3). Exit codes: ``smtpprobe.core.exitcode.ExitCode``.
 """
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager, nullcontext
-from typing import TYPE_CHECKING, Any, NoReturn
+from contextlib import nullcontext
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from smtpprobe import cli_params as opt
 from smtpprobe.cli_params import warn_problems
+from smtpprobe.cli_support import emit, guard
 from smtpprobe.core.exitcode import ExitCode
 
 if TYPE_CHECKING:
-    from smtpprobe.render.tone import Line
+    pass
 
 __all__ = ["app", "main", "warn_problems"]
 
@@ -43,37 +44,7 @@ def _root(version: opt.Version = False) -> None:
     """The options of ``smtpprobe`` itself."""
 
 
-@contextmanager
-def _guard(scrub: Callable[[str], str] = lambda s: s) -> Iterator[None]:
-    """Turn our errors into one line on stderr and exit code 2; never a traceback."""
-    from smtpprobe.errors import SmtpprobeError
-
-    try:
-        yield
-    except (typer.Exit, typer.Abort, BrokenPipeError):
-        raise  # a closed stdout is handled once, in main()
-    except SmtpprobeError as exc:
-        message, code = scrub(str(exc)), ExitCode.USAGE
-    except KeyboardInterrupt:
-        message, code = "interrupted", ExitCode.INTERRUPTED
-    except Exception as exc:  # a bug: say so in one line, without the secret
-        message = "internal error, please report it: " + scrub(f"{type(exc).__name__}: {exc}")
-        code = ExitCode.INTERNAL
-    else:
-        return
-    typer.echo(f"smtpprobe: error: {message}", err=True)
-    raise typer.Exit(code)
-
-
-def _emit(lines: Sequence[Line], code: int, *, err: bool = False) -> NoReturn:
-    """Print the lines, coloured when they go to a terminal, and exit with ``code``."""
-    from smtpprobe.render.terminal import for_stream
-
-    typer.echo(for_stream(lines, sys.stderr if err else sys.stdout), err=err, color=True)
-    raise typer.Exit(code)
-
-
-@app.command(help=opt.CHECK_HELP, epilog=opt.ENVIRONMENT)
+@app.command(help=opt.CHECK_HELP, epilog=opt.ENVIRONMENT, cls=opt.CheckCommand)
 def check(
     ctx: typer.Context,
     profile: opt.ProfileName = None,
@@ -102,6 +73,9 @@ def check(
     rules: opt.Rules = None,
     expect: opt.Expect = None,
     json_output: opt.Json = False,
+    output_format: opt.Format = None,
+    warning: opt.NagiosWarning = None,
+    critical: opt.NagiosCritical = None,
     lang: opt.Language = None,
     proxy: opt.Proxy = None,
     no_egress_lookup: opt.NoEgressLookup = False,
@@ -114,21 +88,25 @@ def check(
     from smtpprobe.api import probe
     from smtpprobe.core.redact import Redactor
     from smtpprobe.render import format_json
+    from smtpprobe.render.nagios import nagios
     from smtpprobe.render.terminal import status_line
     from smtpprobe.render.text import text_lines
 
-    chosen, secrets = opt.lang_of(lang), list[str]()
-    with _guard(lambda text: Redactor(secrets)(text)):
+    chosen, secrets, form = opt.lang_of(lang), list[str](), opt.output_format(ctx.params)
+    with guard(lambda text: Redactor(secrets)(text)), opt.nagios_errors(form, secrets):
+        warn, crit = opt.thresholds(ctx.params)
         options, source = opt.check_options(ctx.params, secrets, chosen)
-        status = None if json_output else status_line(sys.stderr, chosen)  # never in JSON
+        status = status_line(sys.stderr, chosen) if form is opt.OutputFormat.text else None
         with status or nullcontext():
             report = asyncio.run(
                 probe(options, source, on_phase=status.on_phase if status else None)
             )
-        if json_output:
-            typer.echo(format_json(report))
-            raise typer.Exit(report.exit_code)
-        _emit(text_lines(report, chosen), report.exit_code)
+        if form is not opt.OutputFormat.text:  # nagios: SMTP OK|WARNING|CRITICAL - …
+            nagios_out = nagios(report, warning=warn, critical=crit) if form == "nagios" else None
+            out, code = nagios_out or (format_json(report), report.exit_code)
+            typer.echo(out)
+            raise typer.Exit(code)
+        emit(text_lines(report, chosen), report.exit_code)
 
 
 @app.command(help=opt.COMPARE_HELP, epilog=opt.ENVIRONMENT)
@@ -172,7 +150,7 @@ def compare(
     from smtpprobe.render.tone import Line, join, redact
 
     chosen, secrets = opt.lang_of(lang), list[str]()
-    with _guard(lambda text: Redactor(secrets)(text)):
+    with guard(lambda text: Redactor(secrets)(text)):
         routes = opt.parse_routes(route, secrets)
         options, source = opt.check_options(ctx.params, secrets, chosen)
         result = asyncio.run(compare_routes(options, routes, source))
@@ -181,7 +159,7 @@ def compare(
         if json_output:
             typer.echo(join(redact([Line(format_compare_json(result))], *scrubbers)))
             raise typer.Exit(result.exit_code)
-        _emit(redact(compare_lines(result, chosen), *scrubbers), result.exit_code)
+        emit(redact(compare_lines(result, chosen), *scrubbers), result.exit_code)
 
 
 @profiles_app.callback()
@@ -196,7 +174,7 @@ def profiles_list(
     from smtpprobe.loading import load_profiles
     from smtpprobe.render.profiles import format_profile_list
 
-    with _guard():
+    with guard():
         profiles = load_profiles(tuple(profile_file or ()))
         opt.warn_problems(profiles.problems, opt.lang_of(lang))
         typer.echo(format_profile_list(profiles))
@@ -217,7 +195,7 @@ def profiles_show(
     # --profile FILE and --lang before `show` belong to the group; after it, to this command.
     group = ctx.parent.params if ctx.parent is not None else {}
     chosen = opt.lang_of(lang or group.get("lang"))
-    with _guard():
+    with guard():
         profiles = load_profiles(opt.profile_paths(group.get("profile_file"), profile_file))
         opt.warn_problems(profiles.problems, chosen)
         typer.echo(format_profile(profiles.get(name), chosen))
@@ -236,7 +214,7 @@ def double(
     from smtpprobe.pipes import quiet_on_broken_pipe
     from smtpprobe.testing.serve import scenario_lines, serve_double
 
-    with _guard(), quiet_on_broken_pipe():
+    with guard(), quiet_on_broken_pipe():
         if list_scenarios:
             typer.echo("\n".join(scenario_lines()))
             return
@@ -253,8 +231,8 @@ def demo(lang: opt.Language = None, version: opt.Version = False) -> None:
     from smtpprobe.demo import demo_lines, run_demo
 
     chosen = opt.lang_of(lang)
-    with _guard():
-        _emit(demo_lines(run_demo(), chosen), ExitCode.ACCEPTED)
+    with guard():
+        emit(demo_lines(run_demo(), chosen), ExitCode.ACCEPTED)
 
 
 @app.command(help=opt.EXPLAIN_HELP)
@@ -271,7 +249,7 @@ def explain(
     from smtpprobe.render.explain import explain_lines, format_explain_json
 
     chosen = opt.lang_of(lang)
-    with _guard():
+    with guard():
         files = (profile_file,) if profile_file else ()
         opt.warn_config(files, chosen)
         paste, rule_files = opt.read_paste(text, chosen), tuple(rules or ())
@@ -280,21 +258,24 @@ def explain(
     if json_output:
         typer.echo(format_explain_json(result.pasted, result.explanations))
         raise typer.Exit(code)
-    _emit(explain_lines(result.explanations, chosen), code, err=not result.explanations)
+    emit(explain_lines(result.explanations, chosen), code, err=not result.explanations)
 
 
 @rules_app.command("check", help=opt.RULES_CHECK_HELP)
 def rules_check(file: opt.RuleFile, version: opt.Version = False) -> None:
     from smtpprobe.rulecheck import check_rule_file
 
-    with _guard():
+    with guard():
         found = check_rule_file(file)
     typer.echo("\n".join(found.lines()))
     raise typer.Exit(ExitCode.REFUSED if found.problems else ExitCode.ACCEPTED)
 
 
-# ---- health-check commands (issue 10): each module registers its own command ----
-# ---- end of health-check commands ----
+# Health checks (issue 10): each command in its own module, cheap to import.
+from smtpprobe import cli_history, cli_run, cli_serve  # noqa: E402
+
+for _module in (cli_run, cli_serve, cli_history):
+    _module.register(app)
 
 
 def main(argv: list[str] | None = None) -> Any:

@@ -11,29 +11,37 @@ Cheap to import, as ``--help`` needs it.
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import typer
+from typer.core import TyperCommand
 
 from smtpprobe import __version__
 
 if TYPE_CHECKING:
     from smtpprobe.api import CheckOptions, Route
     from smtpprobe.core.spec import PasswordSource
+    from smtpprobe.render.nagios import Thresholds
 
 __all__ = [
     "ENVIRONMENT",
+    "CheckCommand",
     "ForWhom",
     "Lang",
+    "OutputFormat",
     "ProbeSecurity",
     "SecurityChoice",
     "check_options",
     "lang_of",
+    "nagios_errors",
+    "output_format",
     "parse_routes",
     "read_paste",
+    "thresholds",
     "warn_config",
     "warn_problems",
 ]
@@ -64,6 +72,14 @@ class Lang(StrEnum):
 
 class ForWhom(StrEnum):
     gmail = "gmail"
+
+
+class OutputFormat(StrEnum):
+    """``check --format``: the transcript and verdict, one JSON document, or a Nagios plugin's."""
+
+    text = "text"
+    json = "json"
+    nagios = "nagios"
 
 
 def _show_version(value: bool) -> None:
@@ -197,6 +213,39 @@ Rules = Annotated[
     typer.Option("--rules", metavar="FILE", help="Extra rule file, tried first (repeatable)."),
 ]
 Json = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
+Format = Annotated[
+    OutputFormat | None,
+    typer.Option(
+        "--format",
+        metavar="text|json|nagios",
+        help="text (default), json (as --json) or nagios: a Nagios / Icinga plugin's status "
+        "line with perfdata, in English only, and its exit codes 0 OK, 1 WARNING, 2 CRITICAL, "
+        "3 UNKNOWN (Monitoring Plugins guidelines). A refusal or an incomplete dialogue is "
+        "CRITICAL; a bad option is UNKNOWN.",
+    ),
+]
+_THRESHOLD_HELP = (
+    "With --format nagios: {level} when the whole probe takes longer than time=SECONDS, "
+    "or the certificate has fewer than cert_days=DAYS days left; e.g. {example} (commas, "
+    "or repeat the option). A value with ':', '~' or '@' is a Monitoring Plugins range "
+    "(10:20 alerts outside 10..20, @10:20 inside)."
+)
+NagiosWarning = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--warning",
+        metavar="KEY=LIMIT[,…]",
+        help=_THRESHOLD_HELP.format(level="WARNING", example="time=5,cert_days=21"),
+    ),
+]
+NagiosCritical = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--critical",
+        metavar="KEY=LIMIT[,…]",
+        help=_THRESHOLD_HELP.format(level="CRITICAL", example="time=10,cert_days=7"),
+    ),
+]
 Language = Annotated[
     Lang | None,
     typer.Option(metavar="en|ja", help="Language of the output (default: from the locale)."),
@@ -301,11 +350,14 @@ Examples:
   smtpprobe check --host smtp.example.jp --port 465 --security ssl --user you@example.jp
   smtpprobe check --host smtp.example.jp --no-auth --from probe@example.jp \\
       --expect relay-denied                               # open-relay monitoring
+  smtpprobe check ocn --user you@example.ocn.ne.jp --format nagios \\
+      --warning time=5,cert_days=21 --critical time=10,cert_days=7   # Nagios/Icinga
 
 Exit codes: 0 accepted (with --expect: the verdict is one of those), 1 refused by
 the server, 2 usage or configuration error, 3 the dialogue could not be completed
 (DNS, connect, TLS, proxy, timeout, a reply that breaks the protocol), 4 internal
-error.
+error. With --format nagios: 0 OK, 1 WARNING, 2 CRITICAL (refused, or not
+completed), 3 UNKNOWN (usage or configuration error), one line on stdout.
 """
 
 COMPARE_HELP = """Run the same check over several routes at once and say what a disagreement means.
@@ -425,6 +477,90 @@ def check_options(
     warn_config(options.profile_files, lang)
     source = password_source(p["password_env"], p["password_stdin"], p["user"], secrets, lang)
     return options, source
+
+
+def output_format(p: Mapping[str, Any]) -> OutputFormat:
+    """``check``'s output: ``--format``, else json with ``--json``, else text (never raises:
+    errors are reported in this format, so a conflict is told by ``thresholds``)."""
+    chosen = p.get("output_format")
+    if chosen is not None:
+        return OutputFormat(chosen)
+    return OutputFormat.json if p.get("json_output") else OutputFormat.text
+
+
+def thresholds(p: Mapping[str, Any]) -> tuple[Thresholds | None, Thresholds | None]:
+    """``--warning`` and ``--critical``, validated; ConfigError when they cannot apply."""
+    from smtpprobe.errors import ConfigError
+    from smtpprobe.render.nagios import parse_thresholds
+
+    chosen = p.get("output_format")
+    if p.get("json_output") and chosen not in (None, OutputFormat.json):
+        raise ConfigError(f"--json and --format {chosen} disagree: give only one of them")
+    warning = parse_thresholds(p.get("warning") or (), option="--warning")
+    critical = parse_thresholds(p.get("critical") or (), option="--critical")
+    if (warning or critical) and output_format(p) is not OutputFormat.nagios:
+        raise ConfigError("--warning and --critical need --format nagios")
+    return warning, critical
+
+
+@contextmanager
+def nagios_errors(form: OutputFormat, secrets: list[str]) -> Iterator[None]:
+    """With ``--format nagios``, any error is ``SMTP UNKNOWN - <one line>`` on stdout and
+    exit code 3, as the Monitoring Plugins guidelines want for bad options and failures
+    internal to the plugin (``cli_support.guard``'s exit 2 would read as CRITICAL, and Nagios
+    reads stdout, not stderr). Without it, errors pass on to ``guard`` untouched."""
+    if form is not OutputFormat.nagios:
+        yield
+        return
+    from smtpprobe.core.redact import Redactor
+    from smtpprobe.errors import SmtpprobeError
+    from smtpprobe.render.nagios import unknown
+
+    try:
+        yield
+    except (typer.Exit, typer.Abort, BrokenPipeError, KeyboardInterrupt):
+        raise
+    except SmtpprobeError as exc:
+        message = str(exc)
+    except Exception as exc:  # a bug: UNKNOWN too, in one line, without the secret
+        message = f"internal error, please report it: {type(exc).__name__}: {exc}"
+    else:
+        return
+    line, code = unknown(Redactor(secrets)(message))
+    typer.echo(line)
+    raise typer.Exit(code)
+
+
+# click's UsageError (typer >= 0.22 carries its own copy of click): BadParameter's parent.
+_UsageError = cast(
+    "type[Exception]", next(c for c in typer.BadParameter.__mro__ if c.__name__ == "UsageError")
+)
+
+
+def _asks_nagios(args: Iterable[str]) -> bool:
+    words = list(args)
+    pairs = zip(words, [*words[1:], ""], strict=True)
+    return "--format=nagios" in words or ("--format", "nagios") in pairs
+
+
+class CheckCommand(TyperCommand):
+    """``check``'s command: with ``--format nagios``, a usage error that click finds while
+    parsing (an unknown option, a value that is not a number) is ``SMTP UNKNOWN - …`` on
+    stdout and exit code 3, like every other error in that mode (``nagios_errors``)."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        asks_nagios = _asks_nagios(args)
+        try:
+            return super().parse_args(ctx, args)
+        except _UsageError as exc:
+            if not asks_nagios:
+                raise
+            from smtpprobe.render.nagios import unknown
+
+            message = getattr(exc, "format_message", exc.__str__)()  # names the option
+            line, code = unknown(message)  # without click's usage lines
+            typer.echo(line)
+            raise typer.Exit(code) from None
 
 
 def parse_routes(values: list[str] | None, secrets: list[str]) -> tuple[Route, ...]:

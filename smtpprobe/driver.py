@@ -131,6 +131,9 @@ class _Run(Session):
 
         if self.address is None:
             return  # through a proxy a direct look would leave the route being probed
+        # The first connection has failed and the dialogue ends after this look; closing it
+        # first keeps a probe to one connection at a time (health checks' per-host limit).
+        self.close()
         start = self.enter(Phase.SECURITY_CHECK, min(_CHECK_WAIT, self.spec.phase_timeout))
         step, tls = await look_again(
             self.transport,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import hashlib
 import ssl
 from pathlib import Path
 
@@ -69,10 +70,11 @@ def _name(name: object) -> str:
 def describe_tls(
     ssl_object: ssl.SSLObject | ssl.SSLSocket | None, *, verified: bool, error: str | None = None
 ) -> TLSInfo:
-    """Version, cipher and the peer certificate's subject, SAN, issuer and expiry.
+    """Version, cipher and the peer certificate's subject, SAN, issuer, expiry, fingerprint.
 
     The DER form is parsed with ``cryptography`` because ``getpeercert()``
-    returns nothing useful when verification is off.
+    returns nothing useful when verification is off. The SHA-256 fingerprint is
+    taken over the DER bytes, so it is known even when they cannot be parsed.
     """
     if ssl_object is None:
         return TLSInfo(verified=False, verify_error=error)
@@ -86,6 +88,14 @@ def describe_tls(
     der = ssl_object.getpeercert(binary_form=True)
     if not der:
         return info
+    fingerprint = hashlib.sha256(der).hexdigest()
+    info = TLSInfo(
+        version=info.version,
+        cipher=info.cipher,
+        verified=verified,
+        verify_error=error,
+        fingerprint_sha256=fingerprint,
+    )
     try:
         from cryptography import x509
 
@@ -108,6 +118,7 @@ def describe_tls(
             issuer=_name(cert.issuer),
             san=san,
             not_after=not_after,
+            fingerprint_sha256=fingerprint,
         )
     except Exception:  # a certificate we cannot parse is still a handshake that happened
         return info

@@ -174,6 +174,9 @@ class TLSInfo:
     issuer: str | None = None
     san: tuple[str, ...] = ()
     not_after: str | None = None  # ISO 8601, UTC
+    # SHA-256 of the certificate's DER form, lower-case hex without colons: what
+    # history compares to notice a replaced certificate (any change of the DER changes it).
+    fingerprint_sha256: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -95,6 +95,7 @@ def _tls(tls: TLSInfo | None) -> dict[str, Any] | None:
             "issuer": tls.issuer,
             "san": list(tls.san),
             "not_after": tls.not_after,
+            "fingerprint_sha256": tls.fingerprint_sha256,
         },
     }
 
@@ -254,6 +255,7 @@ def transcript_from_dict(data: dict[str, Any]) -> Transcript:
             issuer=tls["certificate"].get("issuer"),
             san=tuple(tls["certificate"].get("san", ())),
             not_after=tls["certificate"].get("not_after"),
+            fingerprint_sha256=tls["certificate"].get("fingerprint_sha256"),
         ),
         steps=steps,
         capabilities_before_tls=tuple(data["capabilities"]["before_tls"]),

@@ -19,6 +19,7 @@ import logging
 import secrets
 import socket
 import string
+import threading
 import time
 import weakref
 from collections.abc import Mapping, Sequence
@@ -47,6 +48,7 @@ __all__ = [
     "DEFAULT_PASSWORD",
     "DEFAULT_TOKEN",
     "DEFAULT_USER",
+    "ConnectionCounter",
     "DoubleServer",
     "Rule",
     "Scenario",
@@ -90,6 +92,51 @@ _MECHANISMS = ("PLAIN", "LOGIN", "CRAM-MD5", "XOAUTH2")  # what the double imple
 
 
 # --------------------------------------------------------------------------- the model
+
+
+class ConnectionCounter:
+    """Thread-safe count of a server's connections: open now, the most at once, in all.
+
+    The server's loop opens and closes; tests read from their own thread, e.g. to assert
+    that a run never held more than its per-host limit of connections to one server. A
+    connection counts from its acceptance until the server answers QUIT or sees it end.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._current = 0
+        self._peak = 0
+        self._total = 0
+
+    def opened(self) -> None:
+        """One more connection is open."""
+        with self._lock:
+            self._current += 1
+            self._total += 1
+            self._peak = max(self._peak, self._current)
+
+    def closed(self) -> None:
+        """One connection has closed."""
+        with self._lock:
+            self._current -= 1
+
+    @property
+    def current(self) -> int:
+        """Connections open now."""
+        with self._lock:
+            return self._current
+
+    @property
+    def peak(self) -> int:
+        """The most connections that were open at the same time."""
+        with self._lock:
+            return self._peak
+
+    @property
+    def total(self) -> int:
+        """Connections accepted since the server started."""
+        with self._lock:
+            return self._total
 
 
 @dataclass(frozen=True, slots=True)
@@ -600,17 +647,44 @@ class _DoubleSMTP(SMTP):
         *,
         recorder: LineRecorder,
         connections: weakref.WeakSet[asyncio.BaseTransport],
+        counter: ConnectionCounter | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(handler, **kwargs)
         self._double = handler
         self._recorder = recorder
         self._connections = connections
+        self._counter = counter
+        self._counted = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        """Track the transport so that stop() can abort it."""
+        """Track the transport so that stop() can abort it, and count it."""
         self._connections.add(transport)
+        if self._counter is not None and not self._counted:
+            self._counted = True  # STARTTLS calls connection_made again on the same protocol
+            self._counter.opened()
         super().connection_made(transport)
+
+    def connection_lost(self, error: Exception | None) -> None:
+        """Count the connection as closed (once, whatever STARTTLS did to the transport)."""
+        self._uncount()
+        super().connection_lost(error)
+
+    def _uncount(self) -> None:
+        if self._counter is not None and self._counted:
+            self._counted = False
+            self._counter.closed()
+
+    async def smtp_QUIT(self, arg: str) -> None:
+        """QUIT ends the session: it stops counting before the 221 goes out.
+
+        The client leaves on the 221 and may open its next connection at once, while
+        this loop notices the old one's close only later: counted at close, the two
+        would overlap in the count though the client never held them at once.
+        """
+        if not arg:
+            self._uncount()
+        await super().smtp_QUIT(arg)
 
     def _cb_client_connected(
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
@@ -734,6 +808,7 @@ class DoubleServer(LoopbackServer):
         )
         self._recorder = LineRecorder()
         self._connections: weakref.WeakSet[asyncio.BaseTransport] = weakref.WeakSet()
+        self.connection_count = ConnectionCounter()
         try:
             self._starttls_context = self._material.server_context()
         except BaseException:
@@ -800,6 +875,7 @@ class DoubleServer(LoopbackServer):
             handler,
             recorder=self._recorder,
             connections=self._connections,
+            counter=self.connection_count,
             hostname=scenario.hostname,
             ident=scenario.banner,
             tls_context=self._starttls_context if starttls else None,
@@ -814,8 +890,12 @@ class DoubleServer(LoopbackServer):
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
     ) -> None:
         self._connections.add(writer.transport)
+        self.connection_count.opened()
         # stop() cancels a script caught mid-step (sleep, hang). Python 3.11's streams call
         # task.exception() on the cancelled task and log a CancelledError traceback on the
         # user's terminal (fixed in 3.12), so the cancellation ends the task quietly here.
-        with contextlib.suppress(asyncio.CancelledError):
-            await _play_script(self.scenario, self.security, self._recorder, reader, writer)
+        try:
+            with contextlib.suppress(asyncio.CancelledError):
+                await _play_script(self.scenario, self.security, self._recorder, reader, writer)
+        finally:
+            self.connection_count.closed()

@@ -457,9 +457,12 @@ def test_the_finder_on_400_kb_of_one_paste_shape(fragment: str) -> None:
     # the patterns above), which keeps this guard cheap.
     def cpu(size: int) -> float:
         text = fragment * (size // len(fragment))
-        began = time.thread_time()
-        bounce.find_replies(text)
-        return time.thread_time() - began
+        times = []
+        for _ in range(3):  # the least of three: a busy moment of the machine is not growth
+            began = time.thread_time()
+            bounce.find_replies(text)
+            times.append(time.thread_time() - began)
+        return min(times)
 
     small, large = cpu(FULL // 64), cpu(FULL // 16)
     growth = max(large / max(small, 1e-4), 4.0)

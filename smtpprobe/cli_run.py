@@ -1,0 +1,320 @@
+"""``smtpprobe run CHECKS.yaml``: every check of a checks file, concurrently, politely.
+
+Wiring only: the checks file (``smtpprobe.checks``) → the runner (``smtpprobe.runner``)
+→ a summary table or NDJSON; the history, ``--on-change`` and ``--ping`` through
+``smtpprobe.history`` and ``smtpprobe.notify`` when they are there. Cheap to import:
+everything heavy loads inside the command.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from smtpprobe import cli_params as opt
+
+if TYPE_CHECKING:
+    from smtpprobe.core.checks import CheckDef
+    from smtpprobe.render.tone import Line
+    from smtpprobe.runner import CheckResult
+
+__all__ = ["RUN_HELP", "register", "summary_lines"]
+
+RUN_HELP = """Run the checks of a checks file concurrently and print a summary (or NDJSON).
+
+Probes at most --concurrency servers at once and --per-host connections to one
+server (providers throttle parallel connections from one address), each start
+delayed by a random 0..--jitter seconds. A check whose last try was auth-failed is
+not tried again with the same password (lockout safety) until the password
+changes or 'smtpprobe history --reset NAME'; a transient failure backs off.
+
+\b
+Examples:
+  smtpprobe run checks.yaml
+  smtpprobe run checks.yaml --only ocn-main --json
+  smtpprobe run checks.yaml --jitter 30 --on-change 'mail -s smtpprobe ops@example.jp'
+
+Exit codes (the worst result wins, in this order): 2 a check could not run
+(configuration, password source) or usage error, 3 a dialogue could not be
+completed, 1 a server refused, 0 every check passed. A check skipped for lockout
+or backoff counts as its last result (1 or 3).
+"""
+
+Checks = Annotated[
+    Path, typer.Argument(metavar="CHECKS.yaml", help="The checks file (see README).")
+]
+Only = Annotated[
+    list[str] | None,
+    typer.Option("--only", metavar="NAME", help="Run only this check (repeatable, or a,b)."),
+]
+RunJson = Annotated[
+    bool, typer.Option("--json", help="One JSON document per check and line (NDJSON).")
+]
+Concurrency = Annotated[
+    int, typer.Option(metavar="N", min=1, max=1024, help="Probes at the same time.")
+]
+PerHost = Annotated[
+    int, typer.Option(metavar="N", min=1, max=64, help="Connections to one server at a time.")
+]
+Jitter = Annotated[
+    float,
+    typer.Option(metavar="SECONDS", min=0, max=3600, help="Random delay 0..S before each start."),
+]
+MinInterval = Annotated[
+    float,
+    typer.Option(
+        metavar="SECONDS", min=0, max=3600, help="Least time between two starts to one server."
+    ),
+]
+HistoryPath = Annotated[
+    Path | None,
+    typer.Option(
+        "--history", metavar="PATH", help="The history database (default: your data folder)."
+    ),
+]
+NoHistory = Annotated[
+    bool, typer.Option("--no-history", help="Keep no history (and so no lockout or backoff).")
+]
+Confirm = Annotated[
+    int,
+    typer.Option(metavar="N", min=1, max=100, help="Results in a row before a state changes."),
+]
+OnChange = Annotated[
+    str | None,
+    typer.Option(metavar="CMD", help="Run CMD with each change as JSON on its standard input."),
+]
+Ping = Annotated[
+    str | None,
+    typer.Option(metavar="URL", help="Ping this URL after the run (healthchecks.io style)."),
+]
+
+_HEADERS = {
+    "en": ("check", "verdict", "stage", "time", "reply"),
+    "ja": ("チェック", "判定", "段階", "時間", "応答"),
+}
+_SKIPPED = {"en": "skipped", "ja": "スキップ"}
+_ERROR = {"en": "config-error", "ja": "設定エラー（config-error）"}
+_REPLY_COLUMNS = 72
+
+
+def summary_lines(results: list[CheckResult], lang: str = "en") -> list[Line]:
+    """The summary table (one row per check, toned by its exit code); not yet redacted."""
+    from smtpprobe.render.columns import clip, table
+    from smtpprobe.render.labels import category_label
+    from smtpprobe.render.tone import Line, Tone, exit_tone
+
+    key = "ja" if lang == "ja" else "en"
+    rows: list[tuple[str, ...]] = [_HEADERS[key]]
+    tones = [Tone.PLAIN, Tone.PLAIN]
+    for result in results:
+        if result.report is not None:
+            verdict = category_label(result.category, lang)
+            reply = result.reply or ""
+        elif result.error is not None:
+            verdict, reply = _ERROR[key], result.error
+        else:
+            verdict, reply = _SKIPPED[key], result.skipped or ""
+        seconds = f"{result.duration:.2f}s" if result.report is not None else "-"
+        rows.append(
+            (result.name, verdict, result.stage or "-", seconds, clip(reply, _REPLY_COLUMNS))
+        )
+        tones.append(exit_tone(result.exit_code))
+    return [Line(text, tone) for text, tone in zip(table(rows), tones, strict=True)]
+
+
+def _redact(result: CheckResult, text: str) -> str:
+    return result.report.redactor(text) if result.report is not None else text
+
+
+def _select(checks: tuple[CheckDef, ...], only: list[str] | None, path: Path) -> list[CheckDef]:
+    from smtpprobe.core.checks import ChecksError
+
+    if not only:
+        return list(checks)
+    wanted = [n.strip() for item in only for n in item.split(",") if n.strip()]
+    names = {c.name for c in checks}
+    unknown = [n for n in wanted if n not in names]
+    if unknown:
+        raise ChecksError(
+            f"--only {', '.join(unknown)}: no such check in {path}; its checks: "
+            f"{', '.join(sorted(names))}"
+        )
+    return [c for c in checks if c.name in set(wanted)]
+
+
+def _open_history(path: Path | None, off: bool) -> Any:
+    """The history store, or None with --no-history (or where this build has none)."""
+    if off:
+        return None
+    try:
+        from smtpprobe.history import History, default_history_path
+    except ImportError:
+        if path is not None:
+            from smtpprobe.errors import ConfigError
+
+            raise ConfigError("--history: this smtpprobe has no history store") from None
+        return None
+    return History.open(path or default_history_path())
+
+
+_WINDOW = 500  # rows before the run that the change detection reads (plenty for --confirm)
+
+
+def _changes(store: Any, before: dict[str, list[Any]], confirm: int) -> list[Any]:
+    """What this run changed, per check (``smtpprobe.core.timeline.new_changes``)."""
+    from smtpprobe.core.timeline import new_changes
+
+    found: list[Any] = []
+    for name, rows in before.items():
+        after = store.rows(name, after_id=rows[-1].id if rows else 0)
+        found.extend(new_changes(rows, after, confirm=confirm))
+    return found
+
+
+def _notify(
+    changes: list[Any],
+    on_change: str | None,
+    ping: str | None,
+    results: list[CheckResult],
+    code: int,
+) -> None:
+    """``--on-change`` once per change and ``--ping`` once per run (``smtpprobe.notify``).
+
+    A hook that fails is a warning on stderr, never a failed run.
+    """
+    if not on_change and not ping:
+        return
+    from smtpprobe import notify
+
+    # The checks' own {env: VAR} secrets stay out of the hook's environment.
+    secret_vars = [
+        r.check.password.value
+        for r in results
+        if r.check.password is not None and r.check.password.kind == "env"
+    ]
+    outcomes = []
+    if on_change:
+        outcomes += [
+            notify.run_on_change(on_change, change, drop_env=secret_vars) for change in changes
+        ]
+    if ping:
+        counts: dict[str, int] = {}
+        for result in results:
+            counts[result.category] = counts.get(result.category, 0) + 1
+        body = ", ".join(f"{n} {category}" for category, n in sorted(counts.items()))
+        outcomes.append(notify.ping(ping, ok=code == 0, body=f"smtpprobe run: {body}"))
+    for outcome in outcomes:
+        if not outcome.ok:
+            typer.echo(f"smtpprobe: warning: {outcome.message}", err=True)
+
+
+def _run(
+    path: Path,
+    only: list[str] | None,
+    json_output: bool,
+    limits: Any,
+    store: Any,
+    lang: str,
+) -> tuple[list[CheckResult], dict[str, list[Any]]]:
+    import asyncio
+    import json
+
+    from smtpprobe.checks import load_checks
+    from smtpprobe.runner import result_to_dict, run_checks
+
+    selected = _select(load_checks(path).checks, only, path)
+    before = (
+        {c.name: store.rows(c.name, limit=_WINDOW) for c in selected} if store is not None else {}
+    )
+
+    def emit(result: CheckResult) -> None:
+        line = json.dumps(result_to_dict(result), ensure_ascii=False, separators=(",", ":"))
+        typer.echo(_redact(result, line))
+
+    progress = None
+    if not json_output and _is_terminal(sys.stderr):
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+        progress = Progress(
+            TextColumn("smtpprobe run"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.description}"),
+            console=Console(stderr=True),
+            transient=True,
+        )
+    if progress is None:
+        on_result = emit if json_output else None
+        results = asyncio.run(
+            run_checks(selected, history=store, limits=limits, on_result=on_result)
+        )
+        return results, before
+    with progress:
+        task = progress.add_task("", total=len(selected))
+
+        def advance(result: CheckResult) -> None:
+            progress.update(task, advance=1, description=f"{result.name}: {result.category}")
+
+        results = asyncio.run(run_checks(selected, history=store, limits=limits, on_result=advance))
+    return results, before
+
+
+def _is_terminal(stream: Any) -> bool:
+    from smtpprobe.render.terminal import is_terminal
+
+    return is_terminal(stream)
+
+
+def run(
+    checks: Checks,
+    only: Only = None,
+    json_output: RunJson = False,
+    concurrency: Concurrency = 16,
+    per_host: PerHost = 2,
+    jitter: Jitter = 0.0,
+    min_interval: MinInterval = 0.0,
+    history: HistoryPath = None,
+    no_history: NoHistory = False,
+    confirm: Confirm = 2,
+    on_change: OnChange = None,
+    ping: Ping = None,
+    lang: opt.Language = None,
+    version: opt.Version = False,
+) -> None:
+    from smtpprobe.cli_support import guard
+    from smtpprobe.errors import ConfigError
+    from smtpprobe.render.terminal import for_stream
+    from smtpprobe.runner import RunLimits, worst_exit_code
+
+    chosen = opt.lang_of(lang)
+    with guard():
+        if no_history and history is not None:
+            raise ConfigError("use only one of --history and --no-history")
+        if no_history and on_change:
+            raise ConfigError("--on-change needs the history to see changes; drop --no-history")
+        limits = RunLimits(concurrency, per_host, jitter, min_interval)
+        store = _open_history(history, no_history)
+        try:
+            results, before = _run(checks, only, json_output, limits, store, chosen)
+            code = worst_exit_code([r.exit_code for r in results])
+            changes = _changes(store, before, confirm) if store is not None else []
+        finally:
+            if store is not None:
+                store.close()
+        if not json_output:
+            lines = summary_lines(results, chosen)
+            text = for_stream(lines, sys.stdout)
+            for result in results:
+                text = _redact(result, text)
+            typer.echo(text, color=True)
+        _notify(changes, on_change, ping, results, code)
+    raise typer.Exit(code)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``run`` to the ``smtpprobe`` command line."""
+    app.command("run", help=RUN_HELP)(run)

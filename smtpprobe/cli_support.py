@@ -1,0 +1,51 @@
+"""What every command shares: errors as one line with a documented exit code, coloured output.
+
+Its own module so that each command module (``cli``, ``cli_run``, ``cli_history``,
+``cli_serve``) uses the same guard without importing the command line itself.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, NoReturn
+
+import typer
+
+from smtpprobe.core.exitcode import ExitCode
+
+if TYPE_CHECKING:
+    from smtpprobe.render.tone import Line
+
+__all__ = ["emit", "guard"]
+
+
+@contextmanager
+def guard(scrub: Callable[[str], str] = lambda s: s) -> Iterator[None]:
+    """Turn our errors into one line on stderr and exit code 2; never a traceback."""
+    from smtpprobe.errors import SmtpprobeError
+
+    try:
+        yield
+    except (typer.Exit, typer.Abort, BrokenPipeError):
+        raise  # a closed stdout is handled once, in main()
+    except SmtpprobeError as exc:
+        message, code = scrub(str(exc)), ExitCode.USAGE
+    except KeyboardInterrupt:
+        message, code = "interrupted", ExitCode.INTERRUPTED
+    except Exception as exc:  # a bug: say so in one line, without the secret
+        message = "internal error, please report it: " + scrub(f"{type(exc).__name__}: {exc}")
+        code = ExitCode.INTERNAL
+    else:
+        return
+    typer.echo(f"smtpprobe: error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def emit(lines: Sequence[Line], code: int, *, err: bool = False) -> NoReturn:
+    """Print the lines, coloured when they go to a terminal, and exit with ``code``."""
+    from smtpprobe.render.terminal import for_stream
+
+    typer.echo(for_stream(lines, sys.stderr if err else sys.stdout), err=err, color=True)
+    raise typer.Exit(code)

@@ -1,0 +1,729 @@
+"""The Prometheus exporter: ``/probe?target=NAME`` runs one named check, ``/metrics`` our own.
+
+blackbox_exporter's multi-target pattern, with one difference that matters: the target
+is the *name* of a check in the checks file, never a host, a port or a credential, so a
+URL, a Prometheus target list or a proxy log never carries anything secret, and no
+request can point the exporter at a server the checks file does not name.
+
+Each ``/probe`` answer is built in a fresh ``CollectorRegistry`` (nothing of one check
+leaks into another's answer), with ``probe_success``, ``probe_duration_seconds``,
+``probe_phase_duration_seconds{phase}``, ``probe_smtp_info{code,enhanced,category,stage,rule}``,
+``probe_smtp_exit_code``, ``probe_ssl_earliest_cert_expiry``,
+``probe_ssl_last_chain_info{fingerprint_sha256}``, ``probe_tls_version_info{version}`` and
+``probe_result_age_seconds``. A probe's time limit is the smaller of the check's
+``timeout`` and Prometheus's ``X-Prometheus-Scrape-Timeout-Seconds`` minus an offset
+(blackbox_exporter's ``--timeout-offset``, 0.5 s), so the answer arrives before
+Prometheus gives up on the scrape.
+
+The exporter never probes faster than the checks file allows, whatever Prometheus's
+scrape interval: a check is probed again only when its last result is older than its
+``interval``, and no two probes of one server (``CheckDef.server_key``) start within
+``min_interval`` seconds of each other; a scrape that comes sooner is answered from the
+last result (``probe_skipped{reason="min-interval"} 1``). A check locked out after
+``auth-failed`` (the runner refuses to try the same credential again) is answered from its
+last result too, with ``probe_skipped{reason="lockout"} 1``. Concurrent scrapes of one
+check share one probe.
+
+The HTTP server is a minimal one on ``asyncio.start_server``, in the same event loop as
+the probes. Why not ``http.server`` in a thread handing coroutines to the loop with
+``run_coroutine_threadsafe``: that needs two concurrency models, a thread per request
+blocked on a future, and cross-thread cancellation when Prometheus hangs up; every shared
+structure (the cache, the per-host clocks, the counters) would need locks. With one loop
+all state is touched by one thread, and the server's whole job is small and fixed — one
+``GET`` per connection, no body, answer and close (HTTP/1.1 ``Connection: close``, RFC 9112
+section 9.6), which Prometheus's client handles. What a public-facing server must bound is
+bounded: the request head (``max_request_bytes``; 431 beyond), the time to send it
+(``header_timeout``), and the connections served at once (``max_connections``; 503 beyond,
+never an unbounded queue). No endpoint reads the checks file or shows a secret: the metrics
+hold names, codes, categories and times, never reply texts or error messages.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import math
+import re
+import sys
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Generic, Protocol, TypeVar
+from urllib.parse import parse_qs, urlsplit
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Info
+from prometheus_client.exposition import choose_encoder
+
+from smtpprobe.core.exitcode import ExitCode
+
+if TYPE_CHECKING:
+    from smtpprobe.report import Report
+
+__all__ = [
+    "DEFAULT_LISTEN",
+    "Exporter",
+    "Request",
+    "Response",
+    "Snapshot",
+    "build_registry",
+    "parse_listen",
+    "start_http",
+]
+
+DEFAULT_LISTEN = "127.0.0.1:9325"
+DEFAULT_TIMEOUT_OFFSET = 0.5  # blackbox_exporter's --timeout-offset default
+NO_HEADER_TIMEOUT = 120.0  # blackbox_exporter's budget when Prometheus sends no header
+MIN_BUDGET = 0.5  # below this a probe cannot even connect and greet: answer from the cache
+GRACE = 1.0  # the driver's own deadline ends a probe; this only catches a runaway one
+
+
+# --------------------------------------------------------------------------- what we read
+
+
+class CheckLike(Protocol):
+    """What the exporter reads of a check (``smtpprobe.core.checks.CheckDef``)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def server_key(self) -> str: ...
+    @property
+    def interval(self) -> float: ...
+    @property
+    def timeout(self) -> float: ...
+
+
+class ResultLike(Protocol):
+    """What the exporter reads of a result (``smtpprobe.runner.CheckResult``)."""
+
+    @property
+    def report(self) -> Report | None: ...
+    @property
+    def error(self) -> str | None: ...
+    @property
+    def skipped(self) -> str | None: ...
+    @property
+    def started_at(self) -> str: ...
+    @property
+    def duration(self) -> float: ...
+    @property
+    def exit_code(self) -> int: ...
+    @property
+    def category(self) -> str: ...
+
+
+class RowLike(Protocol):
+    """What the exporter reads of a stored result (``smtpprobe.core.timeline.HistoryRow``)."""
+
+    @property
+    def at(self) -> str: ...
+    @property
+    def category(self) -> str: ...
+    @property
+    def stage(self) -> str | None: ...
+    @property
+    def exit_code(self) -> int: ...
+    @property
+    def reply(self) -> str | None: ...
+    @property
+    def phase_ms(self) -> Mapping[str, float]: ...
+    @property
+    def tls_version(self) -> str | None: ...
+    @property
+    def cert_not_after(self) -> str | None: ...
+    @property
+    def skipped(self) -> str | None: ...
+    @property
+    def duration_ms(self) -> float | None: ...
+    @property
+    def cert_fingerprint(self) -> str | None: ...
+
+
+C = TypeVar("C", bound=CheckLike)
+ProbeFn = Callable[[C, float], Awaitable[ResultLike]]  # (check, seconds it may take) -> result
+
+
+# --------------------------------------------------------------------------- the metrics
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """One result reduced to what the metrics show (from a live result or a history row)."""
+
+    success: bool
+    duration: float
+    category: str
+    exit_code: int
+    taken_at: float  # epoch seconds when the probe started
+    stage: str | None = None
+    code: str = ""
+    enhanced: str = ""
+    rule: str = ""
+    phases: Mapping[str, float] = field(default_factory=dict)  # seconds per phase
+    tls_version: str | None = None
+    cert_expiry: float | None = None  # epoch seconds
+    cert_fingerprint: str | None = None  # SHA-256 of the DER, hex
+
+    @classmethod
+    def from_result(cls, result: ResultLike) -> Snapshot:
+        """A live result: its report's verdict, decisive reply, phase times and TLS."""
+        taken_at = _epoch(result.started_at) or time.time()
+        report = result.report
+        if report is None:
+            return cls(
+                success=False,
+                duration=result.duration,
+                category=result.category,
+                exit_code=result.exit_code,
+                taken_at=taken_at,
+            )
+        from smtpprobe.core.classify import situation_of
+
+        transcript = report.transcript
+        situation = situation_of(transcript)
+        phases: dict[str, float] = {}
+        for step in transcript.steps:
+            if step.elapsed_ms is not None:
+                phases[step.phase.value] = phases.get(step.phase.value, 0.0) + step.elapsed_ms
+        tls = transcript.tls
+        verdict = report.verdict
+        return cls(
+            success=report.exit_code == 0,
+            duration=result.duration,
+            category=verdict.category,
+            exit_code=report.exit_code,
+            taken_at=taken_at,
+            stage=verdict.stage,
+            code=str(situation.code) if situation.code is not None else "",
+            enhanced=situation.enhanced or "",
+            rule=verdict.rule_id,
+            phases={name: ms / 1000 for name, ms in phases.items()},
+            tls_version=tls.version if tls is not None else None,
+            cert_expiry=_epoch(tls.not_after) if tls is not None else None,
+            cert_fingerprint=tls.fingerprint_sha256 if tls is not None else None,
+        )
+
+    @classmethod
+    def from_row(cls, row: RowLike) -> Snapshot:
+        """A stored result (after a restart, the exporter's memory is empty)."""
+        match = _REPLY.match(row.reply or "")
+        phases = {name: ms / 1000 for name, ms in (row.phase_ms or {}).items()}
+        return cls(
+            success=row.exit_code == 0,
+            duration=(
+                row.duration_ms / 1000 if row.duration_ms is not None else sum(phases.values())
+            ),
+            category=row.category,
+            exit_code=row.exit_code,
+            taken_at=_epoch(row.at) or 0.0,
+            stage=row.stage,
+            code=match.group(1) if match else "",
+            enhanced=(match.group(2) or "") if match else "",
+            phases=phases,
+            tls_version=row.tls_version,
+            cert_expiry=_epoch(row.cert_not_after),
+            cert_fingerprint=row.cert_fingerprint,
+        )
+
+
+_REPLY = re.compile(r"\s*([2-5]\d\d)(?:[ -]([245]\.\d{1,3}\.\d{1,3}))?")
+
+
+def _epoch(iso: str | None) -> float | None:
+    if not iso:
+        return None
+    try:
+        moment = dt.datetime.fromisoformat(iso.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    return moment.timestamp()
+
+
+def build_registry(
+    snapshot: Snapshot | None, *, skipped: str | None = None, now: float | None = None
+) -> CollectorRegistry:
+    """A fresh registry holding one answer to ``/probe``.
+
+    ``snapshot`` None: no result exists yet (the first scrape of a locked-out check
+    after a restart with an empty history): ``probe_success 0`` and the reason.
+    ``skipped`` names why this answer is an earlier result (``lockout``, ``min-interval``,
+    ``backoff``): ``probe_skipped{reason} 1``.
+    """
+    registry = CollectorRegistry(auto_describe=True)
+    success = Gauge(
+        "probe_success", "Whether the check passed (its exit code was 0)", registry=registry
+    )
+    duration = Gauge(
+        "probe_duration_seconds", "How long the probe took, in seconds", registry=registry
+    )
+    if skipped is not None:
+        Gauge(
+            "probe_skipped",
+            "1: this answer is the last result; the probe was not run (reason)",
+            ["reason"],
+            registry=registry,
+        ).labels(reason=skipped).set(1)
+    if snapshot is None:
+        success.set(0)
+        duration.set(0)
+        return registry
+    success.set(1 if snapshot.success else 0)
+    duration.set(snapshot.duration)
+    Gauge(
+        "probe_result_age_seconds",
+        "Seconds since the probe behind this answer started",
+        registry=registry,
+    ).set(max(0.0, (time.time() if now is None else now) - snapshot.taken_at))
+    Gauge("probe_smtp_exit_code", "The check's exit code (0-3)", registry=registry).set(
+        snapshot.exit_code
+    )
+    phases = Gauge(
+        "probe_phase_duration_seconds",
+        "Time spent in each phase of the SMTP dialogue, in seconds",
+        ["phase"],
+        registry=registry,
+    )
+    for phase, seconds in snapshot.phases.items():
+        phases.labels(phase=phase).set(seconds)
+    Info(
+        "probe_smtp",
+        "The decisive reply code and the verdict (category, stage, rule)",
+        registry=registry,
+    ).info(
+        {
+            "code": snapshot.code,
+            "enhanced": snapshot.enhanced,
+            "category": snapshot.category,
+            "stage": snapshot.stage or "",
+            "rule": snapshot.rule,
+        }
+    )
+    if snapshot.tls_version:
+        Info("probe_tls_version", "The negotiated TLS version", registry=registry).info(
+            {"version": snapshot.tls_version}
+        )
+    if snapshot.cert_expiry is not None and math.isfinite(snapshot.cert_expiry):
+        Gauge(
+            "probe_ssl_earliest_cert_expiry",
+            "The server certificate's notAfter, in Unix seconds",
+            registry=registry,
+        ).set(snapshot.cert_expiry)
+    if snapshot.cert_fingerprint:
+        # blackbox_exporter's name: a replaced certificate shows as a new series.
+        Info(
+            "probe_ssl_last_chain",
+            "The server certificate's SHA-256 fingerprint",
+            registry=registry,
+        ).info({"fingerprint_sha256": snapshot.cert_fingerprint})
+    return registry
+
+
+# --------------------------------------------------------------------------- the exporter
+
+
+@dataclass(slots=True)
+class _Answer:
+    snapshot: Snapshot | None  # the last real result, None when none is known
+    at: float  # monotonic: when this answer was made
+    skipped: str | None  # why the last attempt did not probe (lockout, backoff)
+
+
+def _skip_reason(skipped: str) -> str:
+    # The runner says "lockout: auth-failed with this credential since …": the label is
+    # the first word only, so no free text (and no growing label set) reaches Prometheus.
+    word = skipped.split(":", 1)[0].strip().lower()
+    return word if re.fullmatch(r"[a-z][a-z-]{0,30}", word) else "other"
+
+
+class Exporter(Generic[C]):
+    """Answers scrapes: decides between a fresh probe and the last result, counts, renders."""
+
+    def __init__(
+        self,
+        lookup: Callable[[str], C | None],
+        probe: Callable[[C, float], Awaitable[ResultLike]],
+        *,
+        last_known: Callable[[str], Snapshot | None] | None = None,
+        min_interval: float = 0.0,
+        per_host: int = 2,
+        concurrency: int = 16,
+        timeout_offset: float = DEFAULT_TIMEOUT_OFFSET,
+        log: Callable[[str], None] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._lookup = lookup
+        self._probe = probe
+        self._last_known = last_known
+        self.min_interval = min_interval
+        self.per_host = per_host
+        self.timeout_offset = timeout_offset
+        self._log = log or (lambda line: print(f"smtpprobe serve: {line}", file=sys.stderr))
+        self._clock = clock
+        self._answers: dict[str, _Answer] = {}
+        self._inflight: dict[str, asyncio.Task[_Answer]] = {}
+        self._host_started: dict[str, float] = {}
+        self._host_slots: dict[str, asyncio.Semaphore] = {}
+        self._slots = asyncio.Semaphore(concurrency)
+        self.registry = CollectorRegistry(auto_describe=True)
+        self.probes = Counter(
+            "smtpprobe_probes", "Probes run (a scrape answered from the last result is not one)",
+            registry=self.registry,
+        )  # fmt: skip
+        self.errors = Counter(
+            "smtpprobe_probe_errors",
+            "Probes that could not run as configured (config or secret error, internal error)",
+            registry=self.registry,
+        )
+        self.skipped_lockout = Counter(
+            "smtpprobe_probes_skipped_lockout",
+            "Scrapes answered from the last result because the credential is locked out",
+            registry=self.registry,
+        )
+        self.cached = Counter(
+            "smtpprobe_probes_cached",
+            "Scrapes answered from the last result because of the minimum intervals",
+            registry=self.registry,
+        )
+        self.requests = Counter(
+            "smtpprobe_http_requests", "HTTP requests by status code", ["code"],
+            registry=self.registry,
+        )  # fmt: skip
+        self.in_flight = Gauge(
+            "smtpprobe_probes_in_flight", "Probes running now", registry=self.registry
+        )
+
+    # -- HTTP ------------------------------------------------------------------
+
+    async def handle(self, request: Request) -> Response:
+        """Route one request; count its status."""
+        response = await self._route(request)
+        self.requests.labels(code=str(response.status)).inc()
+        return response
+
+    async def _route(self, request: Request) -> Response:
+        if request.method != "GET":
+            return Response.text(405, "only GET is served", headers={"Allow": "GET"})
+        if request.path == "/probe":
+            return await self._probe_endpoint(request)
+        if request.path == "/metrics":
+            return _exposition(self.registry, request)
+        if request.path == "/":
+            return Response.text(200, "smtpprobe exporter: /probe?target=CHECK-NAME and /metrics")
+        return Response.text(404, "not found: the endpoints are /probe?target=NAME and /metrics")
+
+    async def _probe_endpoint(self, request: Request) -> Response:
+        targets = request.query.get("target", [])
+        if len(targets) != 1 or not targets[0]:
+            return Response.text(400, "give one target: /probe?target=CHECK-NAME")
+        check = self._lookup(targets[0])
+        if check is None:
+            # The name is not echoed: the answer says only what to fix.
+            return Response.text(404, "unknown target: not the name of a check in the checks file")
+        header = request.headers.get("x-prometheus-scrape-timeout-seconds")
+        try:
+            budget = self.budget(check, header)
+        except ValueError:
+            return Response.text(400, "X-Prometheus-Scrape-Timeout-Seconds: not a number")
+        registry = await self.answer(check, budget)
+        return _exposition(registry, request)
+
+    def budget(self, check: C, header: str | None) -> float:
+        """Seconds the probe may take: the check's timeout, or less to fit in the scrape."""
+        scrape = NO_HEADER_TIMEOUT
+        if header is not None and header.strip():
+            scrape = float(header)
+            if not math.isfinite(scrape) or scrape <= 0:
+                raise ValueError(header)
+        return min(check.timeout, scrape - self.timeout_offset)
+
+    # -- the decision ----------------------------------------------------------
+
+    async def answer(self, check: C, budget: float) -> CollectorRegistry:
+        """The registry answering one scrape of ``check`` within ``budget`` seconds."""
+        name = check.name
+        now = self._clock()
+        last = self._answers.get(name)
+        running = self._inflight.get(name)
+        if running is None:
+            reason, wait = self._why_not_now(check, last, now, budget)
+            if reason is not None:
+                if last is not None and last.snapshot is not None:
+                    self.cached.inc()
+                if last is not None and last.skipped == "lockout":
+                    self.skipped_lockout.inc()
+                    reason = "lockout"  # still locked out: say so, not "min-interval"
+                return build_registry(last.snapshot if last else None, skipped=reason)
+            # Reserved now, for when it will start: no second probe of the host sneaks in.
+            self._host_started[check.server_key] = now + wait
+            task = self._run(check, now + budget, wait)
+            running = asyncio.get_running_loop().create_task(task)
+            self._inflight[name] = running
+            running.add_done_callback(lambda _: self._inflight.pop(name, None))
+        try:
+            # Shielded: a scrape Prometheus abandons must not cut a probe short (it would
+            # drop the connection mid-dialogue instead of ending with QUIT).
+            answer = await asyncio.wait_for(asyncio.shield(running), max(budget, 0) + GRACE)
+        except TimeoutError:
+            last = self._answers.get(name)
+            return build_registry(last.snapshot if last else None, skipped="in-progress")
+        return build_registry(answer.snapshot, skipped=answer.skipped)
+
+    def _why_not_now(
+        self, check: C, last: _Answer | None, now: float, budget: float
+    ) -> tuple[str | None, float]:
+        """Why this scrape gets the last result (None: probe), and how long to wait first."""
+        if last is not None and now - last.at < check.interval:
+            return last.skipped or "min-interval", 0.0
+        if budget < MIN_BUDGET:
+            return "scrape-timeout", 0.0
+        started = self._host_started.get(check.server_key)
+        wait = 0.0 if started is None else max(0.0, started + self.min_interval - now)
+        if wait > 0:
+            if last is not None and last.snapshot is not None:
+                return "min-interval", 0.0
+            # Nothing to answer with yet: wait for the host's turn if the scrape allows it.
+            if budget - wait < MIN_BUDGET:
+                return "min-interval", 0.0
+        return None, wait
+
+    async def _run(self, check: C, deadline: float, wait: float) -> _Answer:
+        if wait > 0:
+            await asyncio.sleep(wait)  # the per-host minimum interval (RunLimits.min_interval)
+        host = self._host_slots.setdefault(check.server_key, asyncio.Semaphore(self.per_host))
+        async with self._slots, host:
+            budget = deadline - self._clock()
+            previous = self._answers.get(check.name)
+            if budget < MIN_BUDGET:  # the queue ate the time: no probe that would be cut short
+                snapshot = previous.snapshot if previous else None
+                return _Answer(snapshot, self._clock(), "scrape-timeout")
+            self.in_flight.inc()
+            self.probes.inc()
+            try:
+                result = await self._probe(check, budget)
+            except Exception as exc:  # a bug: one line, no message (it might quote a secret)
+                self.errors.inc()
+                self._log(f"check {check.name!r}: internal error ({type(exc).__name__})")
+                answer = _Answer(
+                    Snapshot(False, 0.0, "internal-error", int(ExitCode.INTERNAL), time.time()),
+                    self._clock(),
+                    None,
+                )
+                self._answers[check.name] = answer
+                return answer
+            finally:
+                self.in_flight.dec()
+        return self._remember(check, result, previous)
+
+    def _remember(self, check: C, result: ResultLike, previous: _Answer | None) -> _Answer:
+        if result.skipped is not None:
+            reason = _skip_reason(result.skipped)
+            if reason == "lockout":
+                self.skipped_lockout.inc()
+            snapshot = previous.snapshot if previous is not None else None
+            if snapshot is None and self._last_known is not None:
+                snapshot = self._last_known(check.name)
+            answer = _Answer(snapshot, self._clock(), reason)
+        else:
+            if result.error is not None:
+                self.errors.inc()
+                self._log(f"check {check.name!r}: {result.category}: {result.error}")
+            answer = _Answer(Snapshot.from_result(result), self._clock(), None)
+        self._answers[check.name] = answer
+        return answer
+
+
+# --------------------------------------------------------------------------- HTTP
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    """One parsed request head; header names lower-cased."""
+
+    method: str
+    path: str
+    query: Mapping[str, list[str]]
+    headers: Mapping[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class Response:
+    """One answer: status, body, content type, extra headers."""
+
+    status: int
+    body: bytes
+    content_type: str = "text/plain; charset=utf-8"
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def text(cls, status: int, line: str, headers: Mapping[str, str] | None = None) -> Response:
+        """A one-line plain-text answer."""
+        return cls(status, (line + "\n").encode(), headers=dict(headers or {}))
+
+
+def _exposition(registry: CollectorRegistry, request: Request) -> Response:
+    # Prometheus asks for OpenMetrics first in Accept; plain text 0.0.4 otherwise.
+    encoder, content_type = choose_encoder(request.headers.get("accept", ""))
+    return Response(200, encoder(registry), content_type)
+
+
+_REASONS = {
+    200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed",
+    408: "Request Timeout", 431: "Request Header Fields Too Large",
+    500: "Internal Server Error", 503: "Service Unavailable",
+}  # fmt: skip
+
+
+def parse_request(head: bytes) -> Request:
+    """Parse a request head (request line and header fields, RFC 9112 sections 3 and 5).
+
+    Raises ValueError for anything malformed.
+    """
+    lines = head.decode("latin-1").split("\r\n")
+    method, target, version = lines[0].split(" ")
+    if not version.startswith("HTTP/1."):
+        raise ValueError("version")
+    parts = urlsplit(target)
+    query = parse_qs(parts.query, max_num_fields=20)
+    headers: dict[str, str] = {}
+    for line in lines[1:]:
+        if not line:
+            continue
+        name, sep, value = line.partition(":")
+        if not sep or not name or name != name.strip():
+            raise ValueError("header")
+        headers[name.lower()] = value.strip()
+    return Request(method, parts.path, query, headers)
+
+
+def _serialise(response: Response) -> bytes:
+    head = [
+        f"HTTP/1.1 {response.status} {_REASONS.get(response.status, 'Status')}",
+        f"Content-Type: {response.content_type}",
+        f"Content-Length: {len(response.body)}",
+        "Cache-Control: no-store",
+        "Connection: close",
+        *(f"{name}: {value}" for name, value in response.headers.items()),
+    ]
+    return ("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + response.body
+
+
+async def start_http(
+    handler: Callable[[Request], Awaitable[Response]],
+    host: str,
+    port: int,
+    *,
+    max_connections: int = 64,
+    max_request_bytes: int = 8192,
+    header_timeout: float = 10.0,
+) -> asyncio.Server:
+    """Serve ``handler`` on ``host:port``: one GET per connection, bounded (module docstring)."""
+    active = 0
+
+    async def connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal active
+        try:
+            if active >= max_connections:
+                response = Response.text(503, "too many connections, try again")
+            else:
+                active += 1
+                try:
+                    response = await _one(reader)
+                finally:
+                    active -= 1
+            writer.write(_serialise(response))
+            await writer.drain()
+        except (ConnectionError, TimeoutError):
+            pass  # the client went away; nothing to answer
+        finally:
+            writer.close()
+            with contextlib.suppress(ConnectionError, TimeoutError):
+                await asyncio.wait_for(writer.wait_closed(), 5)
+
+    async def _one(reader: asyncio.StreamReader) -> Response:
+        try:
+            async with asyncio.timeout(header_timeout):
+                head = await reader.readuntil(b"\r\n\r\n")
+        except asyncio.LimitOverrunError:
+            return Response.text(431, f"request head larger than {max_request_bytes} bytes")
+        except TimeoutError:
+            return Response.text(408, "request head not received in time")
+        except asyncio.IncompleteReadError as exc:
+            raise ConnectionResetError from exc
+        try:
+            request = parse_request(head[:-4])
+        except ValueError:
+            return Response.text(400, "malformed request")
+        try:
+            return await handler(request)
+        except Exception as exc:  # a bug must not kill the server, nor show a traceback
+            print(f"smtpprobe serve: internal error ({type(exc).__name__})", file=sys.stderr)
+            return Response.text(500, "internal error, please report it")
+
+    return await asyncio.start_server(
+        connection, host, port, limit=max_request_bytes, reuse_address=True
+    )
+
+
+async def serve(
+    handler: Callable[[Request], Awaitable[Response]],
+    host: str,
+    port: int,
+    *,
+    announce: Callable[[str], None],
+    stop: asyncio.Event | None = None,
+) -> None:
+    """Serve until SIGTERM/SIGINT (or ``stop``); ``announce`` hears the URL once listening."""
+    import signal
+
+    server = await start_http(handler, host, port)
+    bound = server.sockets[0].getsockname()
+    shown = f"[{bound[0]}]" if ":" in bound[0] else bound[0]
+    announce(f"http://{shown}:{bound[1]}/")
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    signals = (signal.SIGTERM, signal.SIGINT)
+    for signum in signals:
+        loop.add_signal_handler(signum, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        for signum in signals:
+            loop.remove_signal_handler(signum)
+        server.close()
+        await server.wait_closed()
+
+
+# --------------------------------------------------------------------------- --listen
+
+
+def parse_listen(value: str) -> tuple[str, int]:
+    """``HOST:PORT`` or ``[IPV6]:PORT`` into (host, port); ConfigError naming what to fix."""
+    from smtpprobe.errors import ConfigError
+
+    hint = f"--listen {value!r}: expected HOST:PORT, e.g. {DEFAULT_LISTEN} or [::1]:9325"
+    if value.startswith("["):
+        host, sep, port_text = value[1:].partition("]:")
+        if not sep or ":" not in host:
+            raise ConfigError(hint)
+    else:
+        host, sep, port_text = value.rpartition(":")
+        if not sep or ":" in host:
+            raise ConfigError(hint)
+    if not host or not re.fullmatch(r"[A-Za-z0-9.:%_-]+", host):
+        raise ConfigError(hint)
+    if not port_text.isdigit() or not 0 <= int(port_text) <= 65535:
+        raise ConfigError(f"--listen {value!r}: the port must be 0-65535")
+    return host, int(port_text)
+
+
+def with_budget(check: C, budget: float) -> C:
+    """``check`` with its timeouts cut to ``budget`` seconds (a frozen dataclass copy)."""
+    timeout = min(check.timeout, budget)
+    changes: dict[str, float] = {"timeout": timeout}
+    phase = getattr(check, "phase_timeout", None)
+    if isinstance(phase, int | float):
+        changes["phase_timeout"] = min(float(phase), timeout)
+    return replace(check, **changes)  # type: ignore[type-var]

@@ -1,0 +1,460 @@
+"""The history of health checks: one SQLite row per result, and what it decides.
+
+Stdlib ``sqlite3`` in WAL mode (readers never block the writer; a crash leaves
+the last committed state), one transaction per result, so a ``kill -9`` in the
+middle of a run loses no earlier result. The schema's version is SQLite's
+``PRAGMA user_version``; a newer one than this code knows is refused, not guessed.
+
+Nothing secret is stored: texts go through the report's ``Redactor`` first, and
+a credential is kept only as a salted tag (``smtpprobe.checks.credential_tag``)
+made with this database's own random salt, so that a lockout can tell "the same
+password again" from "a changed one" without ever holding the password.
+
+The timeline, lockout and backoff decisions are pure (``smtpprobe.core.timeline``);
+this module reads and writes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import secrets
+import sqlite3
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Protocol
+
+from smtpprobe.core.errors import ConfigError
+from smtpprobe.core.timeline import (
+    BACKOFF_BASE,
+    BACKOFF_CAP,
+    HistoryRow,
+    backoff_delay,
+    lockout_tag,
+    transient_streak,
+)
+from smtpprobe.core.transcript import Phase
+
+if TYPE_CHECKING:
+    from smtpprobe.report import Report
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "CheckLike",
+    "History",
+    "HistoryError",
+    "ResultLike",
+    "default_history_path",
+    "row_from_result",
+]
+
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value BLOB NOT NULL);
+CREATE TABLE results (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    name TEXT NOT NULL,
+    at TEXT NOT NULL,
+    category TEXT NOT NULL,
+    stage TEXT,
+    exit_code INTEGER NOT NULL,
+    retryable INTEGER NOT NULL DEFAULT 0,
+    reply TEXT,
+    phase_ms TEXT NOT NULL DEFAULT '{}',
+    duration_ms REAL,
+    tls_version TEXT,
+    cert_fingerprint TEXT,
+    cert_not_after TEXT,
+    capabilities TEXT NOT NULL DEFAULT '[]',
+    auth_mechanisms TEXT NOT NULL DEFAULT '[]',
+    banner TEXT,
+    egress_address TEXT,
+    egress_country TEXT,
+    credential_tag TEXT,
+    skipped TEXT,
+    error TEXT
+);
+CREATE INDEX results_by_name ON results (name, id);
+-- `history --reset NAME`: lockout and backoff look only at results after `after_id`.
+CREATE TABLE resets (name TEXT PRIMARY KEY, after_id INTEGER NOT NULL, at TEXT NOT NULL);
+"""
+
+_COLUMNS = (
+    "name", "at", "category", "stage", "exit_code", "retryable", "reply", "phase_ms",
+    "duration_ms", "tls_version", "cert_fingerprint", "cert_not_after", "capabilities",
+    "auth_mechanisms", "banner", "egress_address", "egress_country", "credential_tag",
+    "skipped", "error",
+)  # fmt: skip
+# Lockout and backoff need only the recent past: a lockout lasts until a reset or an
+# accepted credential, and an auth-failed check is never tried again, so it is near the end.
+_DECISION_WINDOW = 500
+
+
+class HistoryError(ConfigError):
+    """The history file cannot be used (not a database, a newer schema, no permission)."""
+
+
+class CheckLike(Protocol):
+    """What ``record`` needs of a check definition: its name."""
+
+    @property
+    def name(self) -> str: ...
+
+
+class ResultLike(Protocol):
+    """What ``record`` needs of a result (``smtpprobe.runner.CheckResult`` has it)."""
+
+    @property
+    def check(self) -> CheckLike: ...
+    @property
+    def report(self) -> Report | None: ...
+    @property
+    def error(self) -> str | None: ...
+    @property
+    def skipped(self) -> str | None: ...
+    @property
+    def started_at(self) -> str: ...
+    @property
+    def duration(self) -> float: ...
+    @property
+    def credential_tag(self) -> str | None: ...
+    @property
+    def exit_code(self) -> int: ...
+    @property
+    def category(self) -> str: ...
+
+
+def default_history_path() -> Path:
+    """The user's data directory (``platformdirs``): ``…/smtpprobe/history.sqlite3``."""
+    import platformdirs
+
+    return platformdirs.user_data_path("smtpprobe") / "history.sqlite3"
+
+
+# --------------------------------------------------------------------------- rows
+
+
+def _phase_ms(report: Report) -> dict[str, float]:
+    totals: dict[str, float] = {}
+    for step in report.transcript.steps:
+        if step.elapsed_ms is not None:
+            key = step.phase.value
+            totals[key] = round(totals.get(key, 0.0) + step.elapsed_ms, 3)
+    return totals
+
+
+def _reply_text(code: int, lines: Sequence[str], enhanced: str | None) -> str:
+    text = " ".join(line for line in lines if line)
+    prefix = f"{code} {enhanced}" if enhanced else str(code)
+    return f"{prefix} {text}".rstrip()
+
+
+def row_from_result(result: ResultLike) -> HistoryRow:
+    """The row to store for one result; every text through the report's redactor."""
+    report = result.report
+    name = result.check.name
+    base: dict[str, Any] = {
+        "name": name,
+        "at": result.started_at,
+        "category": result.category,
+        "exit_code": int(result.exit_code),
+        "duration_ms": round(result.duration * 1000, 3),
+        "credential_tag": result.credential_tag,
+        "skipped": result.skipped,
+        "error": result.error,
+    }
+    if report is None:
+        return HistoryRow(**base)
+    scrub = report.redactor
+    t = report.transcript
+    decisive = t.decisive_step()
+    reply = None
+    if decisive is not None and decisive.reply is not None:
+        r = decisive.reply
+        reply = scrub(_reply_text(r.code, r.lines, r.enhanced))
+    greeting = next(
+        (s.reply for s in t.steps if s.phase is Phase.GREETING and s.reply is not None), None
+    )
+    from smtpprobe.core.capabilities import parse_ehlo
+    from smtpprobe.core.reply import Reply
+
+    # The final EHLO's mechanisms, as the driver recorded its keywords (RFC 4954 section 3).
+    mechanisms = parse_ehlo(Reply(250, ("-", *t.capabilities))).auth_mechanisms
+    tls, origin = t.tls, t.origin
+    return HistoryRow(
+        **{
+            **base,
+            "error": scrub(result.error) if result.error else None,
+            "skipped": scrub(result.skipped) if result.skipped else None,
+        },
+        stage=report.verdict.stage,
+        retryable=report.verdict.retryable,
+        reply=reply,
+        phase_ms=_phase_ms(report),
+        tls_version=tls.version if tls else None,
+        cert_fingerprint=tls.fingerprint_sha256 if tls else None,
+        cert_not_after=tls.not_after if tls else None,
+        capabilities=tuple(scrub(c) for c in t.capabilities),
+        auth_mechanisms=mechanisms,
+        banner=(
+            scrub(_reply_text(greeting.code, greeting.lines, greeting.enhanced))
+            if greeting
+            else None
+        ),
+        egress_address=origin.public_address if origin else None,
+        egress_country=origin.country if origin else None,
+    )
+
+
+def _to_db(row: HistoryRow) -> tuple[Any, ...]:
+    values = {
+        **{c: getattr(row, c) for c in _COLUMNS},
+        "retryable": int(row.retryable),
+        "phase_ms": json.dumps(dict(row.phase_ms), sort_keys=True),
+        "capabilities": json.dumps(list(row.capabilities), ensure_ascii=False),
+        "auth_mechanisms": json.dumps(list(row.auth_mechanisms)),
+    }
+    return tuple(values[c] for c in _COLUMNS)
+
+
+def _from_db(record: sqlite3.Row) -> HistoryRow:
+    values: dict[str, Any] = {c: record[c] for c in _COLUMNS}
+    values.update(
+        id=record["id"],
+        retryable=bool(record["retryable"]),
+        phase_ms=json.loads(record["phase_ms"]),
+        capabilities=tuple(json.loads(record["capabilities"])),
+        auth_mechanisms=tuple(json.loads(record["auth_mechanisms"])),
+    )
+    return HistoryRow(**values)
+
+
+def _epoch(at: str) -> float:
+    return dt.datetime.fromisoformat(at.replace("Z", "+00:00")).timestamp()
+
+
+def _now_iso() -> str:
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+# --------------------------------------------------------------------------- the store
+
+
+class History:
+    """The history database: a context manager; safe to share between threads.
+
+    Several processes may use one file at once (``run`` from cron while ``serve``
+    answers scrapes): WAL lets them, and a writer waits up to ``busy_timeout``.
+    """
+
+    def __init__(self, connection: sqlite3.Connection, path: Path) -> None:
+        self._db = connection
+        self._lock = threading.Lock()
+        self.path = path
+
+    @classmethod
+    def open(cls, path: Path, *, create: bool = True, busy_timeout: float = 10.0) -> History:
+        """Open (and with ``create``, make) the history at ``path``; HistoryError if unusable."""
+        path = Path(path)
+        if not path.exists():
+            if not create:
+                raise HistoryError(
+                    f"history {path}: no such file; run `smtpprobe run CHECKS.yaml` first "
+                    "or give the right --history"
+                )
+            _create_private(path)
+        try:
+            db = sqlite3.connect(
+                str(path), timeout=busy_timeout, isolation_level=None, check_same_thread=False
+            )
+        except sqlite3.Error as exc:
+            raise HistoryError(f"history {path}: cannot open it ({exc})") from None
+        db.row_factory = sqlite3.Row
+        try:
+            _prepare(db, path)
+        except BaseException:
+            db.close()
+            raise
+        return cls(db, path)
+
+    def __enter__(self) -> History:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the database (idempotent)."""
+        with self._lock:
+            self._db.close()
+
+    def salt(self) -> bytes:
+        """The database's random salt for credential tags, made when the file was created."""
+        with self._lock:
+            found = self._db.execute("SELECT value FROM meta WHERE key = 'salt'").fetchone()
+        return bytes(found[0])
+
+    def record(self, result: ResultLike) -> HistoryRow:
+        """Store one result in its own transaction (committed on return); the row stored."""
+        return self.add(row_from_result(result))
+
+    def add(self, row: HistoryRow) -> HistoryRow:
+        """Store a row as it is (``record`` builds one from a result); committed on return."""
+        placeholders = ", ".join("?" for _ in _COLUMNS)
+        with self._lock:
+            cursor = self._db.execute(
+                f"INSERT INTO results ({', '.join(_COLUMNS)}) VALUES ({placeholders})",
+                _to_db(row),
+            )  # autocommit (isolation_level=None): durable against a crash on return
+        return replace(row, id=cursor.lastrowid)
+
+    def names(self) -> list[str]:
+        """The checks with a history, in order of their first result."""
+        with self._lock:
+            found = self._db.execute(
+                "SELECT name FROM results GROUP BY name ORDER BY MIN(id)"
+            ).fetchall()
+        return [r[0] for r in found]
+
+    def rows(
+        self, name: str | None = None, *, limit: int | None = None, after_id: int = 0
+    ) -> list[HistoryRow]:
+        """Rows oldest first: of one check or all; with ``limit``, only the newest ``limit``."""
+        where, params = "WHERE id > ?", list[object]([after_id])
+        if name is not None:
+            where += " AND name = ?"
+            params.append(name)
+        query = f"SELECT * FROM results {where} ORDER BY id DESC"
+        if limit is not None:
+            query += " LIMIT ?"
+            params.append(limit)
+        with self._lock:
+            found = self._db.execute(query, params).fetchall()
+        return [_from_db(r) for r in reversed(found)]
+
+    def last(self, name: str) -> HistoryRow | None:
+        """The check's newest row, skipped or not."""
+        found = self.rows(name, limit=1)
+        return found[0] if found else None
+
+    def last_result(self, name: str) -> HistoryRow | None:
+        """The check's newest row that is a result (not skipped): what a locked target shows."""
+        with self._lock:
+            found = self._db.execute(
+                "SELECT * FROM results WHERE name = ? AND skipped IS NULL ORDER BY id DESC LIMIT 1",
+                (name,),
+            ).fetchone()
+        return _from_db(found) if found else None
+
+    def _since_reset(self, name: str) -> list[HistoryRow]:
+        with self._lock:
+            found = self._db.execute(
+                "SELECT after_id FROM resets WHERE name = ?", (name,)
+            ).fetchone()
+        return self.rows(name, limit=_DECISION_WINDOW, after_id=found[0] if found else 0)
+
+    def lockout(self, name: str) -> str | None:
+        """The credential tag that got ``auth-failed``, until a reset or an accepted credential.
+
+        The runner does not probe when this equals the tag of the secret it would use.
+        """
+        return lockout_tag(self._since_reset(name))
+
+    def backoff_until(
+        self, name: str, *, base: float = BACKOFF_BASE, cap: float = BACKOFF_CAP
+    ) -> float | None:
+        """Epoch seconds before which the check should not be tried, or None.
+
+        After ``n`` transient failures in a row (exit code 3 or a retryable verdict),
+        ``base·2^(n-1)`` seconds (capped at ``cap``) from the newest one's start.
+        """
+        count, newest = transient_streak(self._since_reset(name))
+        if newest is None:
+            return None
+        return _epoch(newest.at) + backoff_delay(count, base=base, cap=cap)
+
+    def reset(self, name: str) -> None:
+        """Clear the check's lockout and backoff (``smtpprobe history --reset NAME``).
+
+        The results stay in the history; later decisions look only past this point.
+        """
+        with self._lock:
+            top = self._db.execute(
+                "SELECT COALESCE(MAX(id), 0) FROM results WHERE name = ?", (name,)
+            ).fetchone()[0]
+            self._db.execute(
+                "INSERT INTO resets (name, after_id, at) VALUES (?, ?, ?) "
+                "ON CONFLICT (name) DO UPDATE SET after_id = excluded.after_id, at = excluded.at",
+                (name, top, _now_iso()),
+            )
+
+    def resets(self) -> Mapping[str, str]:
+        """When each check was last reset (ISO 8601 UTC)."""
+        with self._lock:
+            found = self._db.execute("SELECT name, at FROM resets").fetchall()
+        return {r[0]: r[1] for r in found}
+
+
+def _create_private(path: Path) -> None:
+    """An empty file only the user can read: the tags are hashes of passwords."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        pass  # another process made it first
+    except OSError as exc:
+        raise HistoryError(f"history {path}: cannot create it ({exc.strerror})") from None
+
+
+def _prepare(db: sqlite3.Connection, path: Path) -> None:
+    """WAL mode, and the schema made or checked, in one transaction."""
+    try:
+        # WAL with synchronous=NORMAL: a commit survives the process being killed (the
+        # WAL is in the OS's cache); only a power loss may undo the newest commits, and
+        # it never corrupts the file (https://www.sqlite.org/wal.html).
+        db.execute("PRAGMA journal_mode = WAL")
+        db.execute("PRAGMA synchronous = NORMAL")
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            _check_or_create(db, path)
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+    except sqlite3.DatabaseError as exc:
+        raise HistoryError(
+            f"history {path}: not a usable smtpprobe history database ({exc}); "
+            "give another --history file"
+        ) from None
+
+
+def _check_or_create(db: sqlite3.Connection, path: Path) -> None:
+    version = db.execute("PRAGMA user_version").fetchone()[0]
+    if version > SCHEMA_VERSION:
+        raise HistoryError(
+            f"history {path}: written by a newer smtpprobe (schema {version}, this one knows "
+            f"{SCHEMA_VERSION}); upgrade smtpprobe or give another --history file"
+        )
+    if version == SCHEMA_VERSION:
+        return
+    if db.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()[0]:
+        raise HistoryError(
+            f"history {path}: a SQLite database, but not smtpprobe's history; "
+            "give another --history file"
+        )
+    # executescript() would commit the open transaction: one statement at a time.
+    for statement in _SCHEMA.split(";"):
+        if statement.strip():
+            db.execute(statement)
+    db.execute("INSERT INTO meta (key, value) VALUES ('salt', ?)", (secrets.token_bytes(32),))
+    db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")

@@ -1,0 +1,329 @@
+"""The history store: real probes against the double, real SQLite files, a real kill -9."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import os
+import re
+import signal
+import sqlite3
+import subprocess
+import sys
+import textwrap
+import threading
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from smtpprobe.api import CheckOptions, probe
+from smtpprobe.core.timeline import BACKOFF_BASE, HistoryRow
+from smtpprobe.history import (
+    SCHEMA_VERSION,
+    History,
+    HistoryError,
+    default_history_path,
+    row_from_result,
+)
+from smtpprobe.render.json import report_to_dict
+from smtpprobe.report import Report
+from smtpprobe.testing import DEFAULT_PASSWORD, DEFAULT_USER
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+
+
+@dataclass(frozen=True)
+class Result:
+    """What smtpprobe.runner.CheckResult carries, for tests that do not need the runner."""
+
+    check: Check
+    report: Report | None
+    error: str | None = None
+    skipped: str | None = None
+    started_at: str = "2026-01-30T10:02:00Z"
+    duration: float = 0.25
+    credential_tag: str | None = None
+
+    @property
+    def exit_code(self) -> int:
+        return self.report.exit_code if self.report else 2
+
+    @property
+    def category(self) -> str:
+        if self.skipped:
+            return "skipped"
+        return self.report.verdict.category if self.report else "config-error"
+
+
+def run_probe(server: Any, password: str = DEFAULT_PASSWORD, **kw: Any) -> Report:
+    options = CheckOptions(
+        host=server.host,
+        port=server.port,
+        security=str(server.security),
+        user=DEFAULT_USER,
+        password=password,
+        ca_file=server.ca_file,
+        phase_timeout=5,
+        timeout=10,
+        egress_lookup=False,
+        **kw,
+    )
+    return asyncio.run(probe(options))
+
+
+def result(report: Report | None, name: str = "main", **kw: Any) -> Result:
+    return Result(Check(name), report, **kw)
+
+
+def synthetic(minute: int, category: str = "ok", **kw: Any) -> HistoryRow:
+    base: dict[str, Any] = {"name": "main", "at": f"2026-01-30T10:{minute:02d}:00Z"}
+    base.update(category=category, **kw)
+    return HistoryRow(**base)
+
+
+@pytest.fixture
+def history(tmp_path: Path) -> Any:
+    with History.open(tmp_path / "h" / "history.sqlite3") as opened:
+        yield opened
+
+
+# --------------------------------------------------------------------------- rows from probes
+
+
+def test_a_passing_probe_is_stored_with_its_dialogue(smtp_double: Any, history: History) -> None:
+    report = run_probe(smtp_double("ok", security="starttls"))
+    stored = history.record(result(report, credential_tag="tag-1"))
+    [row] = history.rows("main")
+    assert row == stored and row.id is not None
+    assert (row.category, row.stage, row.exit_code, row.reply) == ("ok", None, 0, None)
+    assert row.at == "2026-01-30T10:02:00Z" and row.duration_ms == 250.0
+    assert row.tls_version is not None and row.tls_version.startswith("TLSv1")
+    assert row.cert_fingerprint is not None and re.fullmatch(r"[0-9a-f]{64}", row.cert_fingerprint)
+    document = report_to_dict(report)
+    assert document["tls"]["certificate"]["fingerprint_sha256"] == row.cert_fingerprint
+    assert row.cert_not_after == document["tls"]["certificate"]["not_after"]
+    assert "PLAIN" in row.auth_mechanisms and any(c.startswith("AUTH") for c in row.capabilities)
+    assert row.banner is not None and row.banner.startswith("220 ")
+    assert {"connect", "ehlo", "auth", "mail", "rcpt"} <= set(row.phase_ms)
+    assert row.credential_tag == "tag-1" and row.egress_address == "127.0.0.1"  # no NAT
+    assert history.last("main") == row
+
+
+def test_the_certificate_fingerprint_is_the_sha256_of_its_der(smtp_double: Any) -> None:
+    import ssl
+
+    server = smtp_double("ok", security="implicit-tls")
+    report = run_probe(server)
+    pem = ssl.get_server_certificate((server.host, server.port))
+    der = ssl.PEM_cert_to_DER_cert(pem)
+    assert report.transcript.tls is not None
+    assert report.transcript.tls.fingerprint_sha256 == hashlib.sha256(der).hexdigest()
+
+
+def test_auth_failed_keeps_the_reply_and_locks_out_the_tag(
+    smtp_double: Any, history: History
+) -> None:
+    server = smtp_double("auth-failed")
+    history.record(result(run_probe(server), credential_tag="old"))
+    row = history.last("main")
+    assert row is not None and row.category == "auth-failed" and row.stage == "auth"
+    assert row.reply is not None and row.reply.startswith("535 5.7.8 ")
+    assert history.lockout("main") == "old"
+    history.reset("main")
+    assert history.lockout("main") is None
+    history.record(result(run_probe(server), credential_tag="old"))
+    assert history.lockout("main") == "old"
+    ok = smtp_double("ok")
+    history.record(result(run_probe(ok), credential_tag="new", started_at="2026-01-30T10:03:00Z"))
+    assert history.lockout("main") is None
+    assert history.lockout("another-check") is None
+
+
+def test_no_secret_reaches_the_database(smtp_double: Any, tmp_path: Path) -> None:
+    path = tmp_path / "history.sqlite3"
+    secret = "s3cret-Pässword-for-history"
+    with History.open(path) as history:
+        report = run_probe(smtp_double("auth-failed"), password=secret)
+        # An error or skip text that quotes the secret (a bug elsewhere) is masked too.
+        history.record(result(report, error=f"oops {secret}", skipped=f"why {secret}"))
+    data = b"".join(p.read_bytes() for p in tmp_path.iterdir())
+    for form in (secret.encode(), secret.encode("utf-16-le"), secret.encode().hex().encode()):
+        assert form not in data
+    with History.open(path) as history:
+        row = history.last("main")
+    assert row is not None and row.error is not None and "********" in row.error
+
+
+def test_a_result_without_a_report(history: History) -> None:
+    history.record(result(None, error="check 'main': OCN_PASSWORD is not set"))
+    history.record(result(None, skipped="lockout: auth-failed with this credential"))
+    first, second = history.rows("main")
+    assert (first.category, first.exit_code, first.error) == (
+        "config-error",
+        2,
+        "check 'main': OCN_PASSWORD is not set",
+    )
+    assert second.category == "skipped" and second.skipped is not None
+    assert history.last_result("main") == first
+
+
+def test_row_from_result_is_what_record_stores(smtp_double: Any, history: History) -> None:
+    one = result(run_probe(smtp_double("ok")))
+    assert replace(history.record(one), id=None) == row_from_result(one)
+
+
+# --------------------------------------------------------------------------- the file
+
+
+def test_schema_wal_and_salt(tmp_path: Path) -> None:
+    path = tmp_path / "history.sqlite3"
+    with History.open(path) as history:
+        salt = history.salt()
+    assert len(salt) == 32
+    assert oct(path.stat().st_mode & 0o777) == oct(0o600)
+    with History.open(path) as history:
+        assert history.salt() == salt  # kept in the database
+    with History.open(tmp_path / "other.sqlite3") as other:
+        assert other.salt() != salt  # random per database
+    db = sqlite3.connect(path)
+    try:
+        assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    finally:
+        db.close()
+
+
+def test_unusable_files_are_one_line_errors(tmp_path: Path) -> None:
+    with pytest.raises(HistoryError, match="no such file; run `smtpprobe run"):
+        History.open(tmp_path / "missing.sqlite3", create=False)
+    junk = tmp_path / "junk.sqlite3"
+    junk.write_bytes(b"this is not a database at all, just some text " * 100)
+    with pytest.raises(HistoryError, match="not a usable smtpprobe history database"):
+        History.open(junk)
+    foreign = tmp_path / "foreign.sqlite3"
+    db = sqlite3.connect(foreign)
+    db.execute("CREATE TABLE t (x)")
+    db.commit()
+    db.close()
+    with pytest.raises(HistoryError, match="not smtpprobe's history"):
+        History.open(foreign)
+    newer = tmp_path / "newer.sqlite3"
+    History.open(newer).close()
+    db = sqlite3.connect(newer)
+    db.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    db.commit()
+    db.close()
+    with pytest.raises(HistoryError, match="written by a newer smtpprobe") as caught:
+        History.open(newer)
+    assert "\n" not in str(caught.value)
+
+
+def test_default_path_is_in_the_user_data_directory() -> None:
+    import platformdirs
+
+    path = default_history_path()
+    assert path.name == "history.sqlite3"
+    assert path.parent == platformdirs.user_data_path("smtpprobe")
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def test_rows_names_and_limits(history: History) -> None:
+    for minute in range(5):
+        history.add(synthetic(minute))
+        history.add(synthetic(minute, name="second"))
+    assert history.names() == ["main", "second"]
+    assert [r.at[14:16] for r in history.rows("main", limit=2)] == ["03", "04"]
+    assert len(history.rows()) == 10
+    assert history.rows("nobody") == [] and history.last("nobody") is None
+
+
+def test_backoff_grows_with_transient_failures_and_reset_clears_it(history: History) -> None:
+    history.add(synthetic(0))
+    assert history.backoff_until("main") is None
+    history.add(synthetic(1, "timeout", exit_code=3))
+    at1 = 1769767260.0  # 2026-01-30T10:01:00Z
+    assert history.backoff_until("main") == at1 + BACKOFF_BASE
+    history.add(synthetic(2, "server-busy", exit_code=1, retryable=True))
+    assert history.backoff_until("main") == at1 + 60 + 2 * BACKOFF_BASE
+    assert history.backoff_until("main", base=10, cap=15) == at1 + 60 + 15
+    history.reset("main")
+    assert history.backoff_until("main") is None
+    assert set(history.resets()) == {"main"}
+    history.add(synthetic(3))
+    assert history.backoff_until("main") is None
+
+
+def test_threads_may_share_one_history(history: History) -> None:
+    def write(name: str) -> None:
+        for minute in range(40):
+            history.add(synthetic(minute, name=name))
+
+    threads = [threading.Thread(target=write, args=(f"t{i}",)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(history.rows()) == 160
+
+
+# --------------------------------------------------------------------------- kill -9
+
+_WRITER = textwrap.dedent(
+    """
+    import sys
+    from smtpprobe.core.timeline import HistoryRow
+    from smtpprobe.history import History
+
+    history = History.open(sys.argv[1])
+    n = 0
+    while True:
+        n += 1
+        history.add(HistoryRow(
+            name=f"check-{n % 3}", at="2026-01-30T10:02:00Z", category="ok",
+            reply="250 2.0.0 " + "x" * 200, phase_ms={"connect": 1.5},
+        ))
+        print(n, flush=True)  # after the commit returned: this row must survive
+    """
+)
+
+
+def test_kill_9_loses_no_committed_row(tmp_path: Path) -> None:
+    path = tmp_path / "history.sqlite3"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _WRITER, str(path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        committed = 0
+        for line in proc.stdout:
+            committed = int(line)
+            if committed >= 300:
+                break
+        os.kill(proc.pid, signal.SIGKILL)  # in the middle of writing the next rows
+    finally:
+        proc.kill()
+        proc.communicate(timeout=60)
+    assert proc.returncode == -signal.SIGKILL and committed >= 300
+    db = sqlite3.connect(path)
+    try:
+        assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    finally:
+        db.close()
+    with History.open(path) as history:
+        rows = history.rows()
+        assert len(rows) >= committed  # the printed ones, and maybe one more
+        assert [r.id for r in rows] == list(range(1, len(rows) + 1))
+        assert rows[0].phase_ms == {"connect": 1.5}
+        history.add(synthetic(5))  # and it is still writable
+    assert json.dumps([r.name for r in rows[:3]]) == '["check-1", "check-2", "check-0"]'
