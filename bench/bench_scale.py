@@ -31,6 +31,7 @@ import tempfile
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -74,8 +75,10 @@ def checks_file(path: Path, doubles: list[dict[str, object]], n: int, user: str)
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
-def measured(command: list[str], env: dict[str, str] | None = None) -> tuple[int, str, str, int]:
-    """Run ``command``; its exit code, output, error output and its own peak RSS in KB."""
+def measured(
+    command: list[str], env: dict[str, str] | None = None
+) -> tuple[int, str, str, int, float]:
+    """Run ``command``: its exit code, output, error output, peak RSS in KB and CPU seconds."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         child = subprocess.Popen(command, env=env, stdout=out, stderr=err)
         _, status, usage = os.wait4(child.pid, 0)
@@ -83,37 +86,56 @@ def measured(command: list[str], env: dict[str, str] | None = None) -> tuple[int
         out.seek(0)
         err.seek(0)
         return (child.returncode, out.read().decode(errors="replace"),
-                err.read().decode(errors="replace"), usage.ru_maxrss)  # fmt: skip
+                err.read().decode(errors="replace"), usage.ru_maxrss,
+                usage.ru_utime + usage.ru_stime)  # fmt: skip
+
+
+@dataclass
+class Outcome:
+    """One client's run over the whole workload."""
+
+    wall: float
+    peak_kb: int
+    cpu: float  # user + system seconds of the client processes
+    verdicts: Counter[str] = field(default_factory=Counter)
+
+    def row(self, client: str, how: str, n: int) -> str:
+        return (
+            f"| {client} | {how} | {self.wall:.1f} s | {n / self.wall:.0f} "
+            f"| {1000 * self.cpu / n:.1f} ms | {self.peak_kb // 1024} MB |"
+        )
 
 
 def run_smtpprobe(
-    path: Path, env: dict[str, str], concurrency: int, per_host: int
-) -> dict[str, object]:
+    path: Path, env: dict[str, str], concurrency: int, per_host: int, history: Path | None
+) -> Outcome:
     """One ``smtpprobe run`` process over the whole file."""
     exe = shutil.which("smtpprobe") or "smtpprobe"
+    store = ["--history", str(history)] if history is not None else ["--no-history"]
     started = time.perf_counter()
-    code, out, err, peak = measured(
-        [exe, "run", str(path), "--json", "--no-history",
+    code, out, err, peak, cpu = measured(
+        [exe, "run", str(path), "--json", *store,
          "--concurrency", str(concurrency), "--per-host", str(per_host)],
         env,
     )  # fmt: skip
     wall = time.perf_counter() - started
-    categories = Counter(json.loads(line)["verdict"]["category"] for line in out.splitlines())
-    return {"wall": wall, "peak_kb": peak, "categories": categories, "exit": code,
-            "stderr": err[-500:]}  # fmt: skip
+    if code != 0:
+        print(f"smtpprobe run exited {code}: {err[-500:]}", file=sys.stderr)
+    verdicts = Counter(str(json.loads(line)["category"]) for line in out.splitlines())
+    return Outcome(wall, peak, cpu, verdicts)
 
 
 def run_swaks(
     doubles: list[dict[str, object]], n: int, user: str, password: str, jobs: int
-) -> dict[str, object]:
+) -> Outcome:
     """``n`` swaks processes, ``jobs`` at a time, the same dialogue as a check."""
     swaks = shutil.which("swaks")
     if swaks is None:
         raise SystemExit("swaks is not installed (apt-get install -y swaks libio-socket-ssl-perl)")
-
     peaks: list[int] = []
+    cpus: list[float] = []
 
-    def one(i: int) -> int:
+    def one(i: int) -> str:
         d = doubles[i % len(doubles)]
         command = [
             swaks, "--server", str(d["host"]), "--port", str(d["port"]), "--tls",
@@ -122,15 +144,16 @@ def run_swaks(
             "--from", user, "--to", f"postmaster@{d['host']}", "--quit-after", "RCPT",
             "--ehlo", "bench.example", "--timeout", "30",
         ]  # fmt: skip
-        code, _, _, peak = measured(command)
+        code, _, _, peak, cpu = measured(command)
         peaks.append(peak)
-        return code
+        cpus.append(cpu)
+        return f"exit {code}"
 
     started = time.perf_counter()
     with ThreadPoolExecutor(jobs) as pool:
-        codes = Counter(pool.map(one, range(n)))
+        verdicts = Counter(pool.map(one, range(n)))
     wall = time.perf_counter() - started
-    return {"wall": wall, "peak_kb": max(peaks), "exit_codes": codes}
+    return Outcome(wall, max(peaks), sum(cpus), verdicts)
 
 
 def main() -> int:
@@ -155,45 +178,43 @@ def main() -> int:
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
     )  # fmt: skip
     assert server.stdout is not None and server.stdin is not None
+    n, rows = args.checks, []
+    how = f"one process, --concurrency {args.concurrency} --per-host {args.per_host}"
     try:
         doubles = json.loads(server.stdout.readline())
         env = {**os.environ, PASSWORD_ENV: DEFAULT_PASSWORD}
         with tempfile.TemporaryDirectory() as folder:
             path = Path(folder) / "checks.yaml"
-            checks_file(path, doubles, args.checks, DEFAULT_USER)
-            ours = run_smtpprobe(path, env, args.concurrency, args.per_host)
-        theirs = None
+            checks_file(path, doubles, n, DEFAULT_USER)
+            bare = run_smtpprobe(path, env, args.concurrency, args.per_host, None)
+            rows.append(bare.row("smtpprobe run --no-history", how, n))
+            kept = run_smtpprobe(
+                path, env, args.concurrency, args.per_host, Path(folder) / "history.sqlite3"
+            )
+            rows.append(kept.row("smtpprobe run (history in SQLite)", how, n))
+        swaks = None
         if not args.no_swaks:
-            theirs = run_swaks(
-                doubles, args.checks, DEFAULT_USER, DEFAULT_PASSWORD, args.swaks_jobs
+            swaks = run_swaks(doubles, n, DEFAULT_USER, DEFAULT_PASSWORD, args.swaks_jobs)
+            rows.append(
+                swaks.row("swaks", f"one process per check, {args.swaks_jobs} at a time", n)
             )
     finally:
         server.stdin.close()
         server.wait(timeout=30)
 
-    n = args.checks
     print(
         f"{n} STARTTLS checks to RCPT over {args.doubles} loopback doubles, {os.cpu_count()} cores"
     )
-    print(f"smtpprobe verdicts: {dict(ours['categories'])}, exit {ours['exit']}")  # type: ignore[arg-type]
-    if ours["exit"] != 0:
-        print(f"smtpprobe stderr: {ours['stderr']}")
+    print(f"smtpprobe verdicts: {dict(bare.verdicts)} / {dict(kept.verdicts)}")
+    if swaks is not None:
+        print(f"swaks: {dict(swaks.verdicts)}")
     print()
-    print("| client | how | wall time | checks/s | peak RSS |")
-    print("|---|---|---:|---:|---:|")
-    wall = float(ours["wall"])  # type: ignore[arg-type]
-    print(
-        f"| smtpprobe run | one process, --concurrency {args.concurrency} --per-host {args.per_host} "
-        f"| {wall:.1f} s | {n / wall:.0f} | {int(ours['peak_kb']) // 1024} MB |"  # type: ignore[call-overload]
-    )
-    if theirs is not None:
-        swall = float(theirs["wall"])  # type: ignore[arg-type]
-        print(
-            f"| swaks | one process per check, {args.swaks_jobs} at a time "
-            f"| {swall:.1f} s | {n / swall:.0f} | {int(theirs['peak_kb']) // 1024} MB (largest) |"  # type: ignore[call-overload]
-        )
-        print(f"\nswaks exit codes: {dict(theirs['exit_codes'])}")  # type: ignore[arg-type]
-        print(f"throughput ratio smtpprobe/swaks: {swall / wall:.1f}x")
+    print("| client | how | wall time | checks/s | CPU per check | peak RSS |")
+    print("|---|---|---:|---:|---:|---:|")
+    print("\n".join(rows))
+    if swaks is not None:
+        print(f"\nthroughput smtpprobe/swaks: {swaks.wall / bare.wall:.1f}x without history, "
+              f"{swaks.wall / kept.wall:.1f}x with it")  # fmt: skip
     return 0
 
 

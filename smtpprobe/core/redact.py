@@ -34,6 +34,7 @@ and overlapping matches become one mask.
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import re
 import string
@@ -90,22 +91,26 @@ def _text_pattern(secret: str) -> str:
     ``a|A``), so that the regex engine can skip ahead on the first character.
     """
     any_case = all(c in _HEX_DIGITS for c in secret)
-    parts: list[str] = []
-    for char in secret:
-        cases = {char.lower(), char.upper()} if any_case else {char}
-        options = [re.escape(c) for c in sorted(cases)]
-        # Percent-encoding (RFC 3986 section 2.1) of each UTF-8 byte; hex in either case.
-        options.append("".join("%" + _any_case(f"{b:02X}") for b in char.encode("utf-8")))
-        if char == " ":
-            options.append(r"\+")  # application/x-www-form-urlencoded, urllib's quote_plus
-        options.extend(_json_form(e) for e in sorted(_json_escapes(char)))
-        # Escapes first: "%" must not stop at the literal "%" of its own "%25".
-        parts.append("(?:" + "|".join(reversed(options)) + ")")
-    return "".join(parts)
+    return "".join(_char_pattern(char, any_case) for char in secret)
 
 
-def _b64_class(chars: Iterable[str]) -> str:
-    """A character class of base64 digits in both alphabets."""
+@functools.cache
+def _char_pattern(char: str, any_case: bool) -> str:
+    """One character of ``_text_pattern`` (cached: secrets share their characters)."""
+    cases = {char.lower(), char.upper()} if any_case else {char}
+    options = [re.escape(c) for c in sorted(cases)]
+    # Percent-encoding (RFC 3986 section 2.1) of each UTF-8 byte; hex in either case.
+    options.append("".join("%" + _any_case(f"{b:02X}") for b in char.encode("utf-8")))
+    if char == " ":
+        options.append(r"\+")  # application/x-www-form-urlencoded, urllib's quote_plus
+    options.extend(_json_form(e) for e in sorted(_json_escapes(char)))
+    # Escapes first: "%" must not stop at the literal "%" of its own "%25".
+    return "(?:" + "|".join(reversed(options)) + ")"
+
+
+@functools.cache
+def _b64_class(chars: str) -> str:
+    """A character class of base64 digits in both alphabets (cached: there are 64 digits)."""
     members = set(chars)
     members.update(_URL_SAFE[c] for c in list(members) if c in _URL_SAFE)
     body = "".join(re.escape(c) for c in sorted(members))
@@ -128,17 +133,21 @@ def _b64_forms(raw: bytes) -> list[_Form]:
         pattern = "".join(_b64_class(d) for d in digits[first_full:end_full])
         lead: frozenset[str] = frozenset()
         if start_bit % 6:  # the digit shared with the byte(s) before the secret
+            # Only the low (start_bit % 6) bits of the byte before reach that digit, so
+            # those values of it give every digit possible there.
             shared = {
                 base64.b64encode(bytes([x]) * pad + raw).decode("ascii")[start_bit // 6]
-                for x in range(256)
+                for x in range(1 << (start_bit % 6))
             }
             lead = frozenset(shared | {_URL_SAFE[c] for c in shared if c in _URL_SAFE})
         if end_bit % 6:  # the digit shared with the byte after (or the zero padding)
+            # Only the top (6 - end_bit % 6) bits of the byte after reach that digit.
+            free = 6 - end_bit % 6
             trail = {
                 base64.b64encode(b"\0" * pad + raw + bytes([y, y])).decode("ascii")[end_full]
-                for y in range(256)
+                for y in (k << (8 - free) for k in range(1 << free))
             }
-            pattern = f"{pattern}{_b64_class(trail)}?"
+            pattern = f"{pattern}{_b64_class(''.join(sorted(trail)))}?"
         forms.append(_Form(pattern, lead=lead))
     return forms
 
