@@ -154,7 +154,12 @@ def _text(text: Text, lang: str) -> str:
 
 
 def _check_lines(store: History, name: str, confirm: int, lang: str) -> list[str]:
+    from smtpprobe.core.rules import Text
     from smtpprobe.core.timeline import changes, states
+    from smtpprobe.render.labels import category_label
+
+    def named(category: str) -> Text:
+        return Text(en=category_label(category, "en"), ja=category_label(category, "ja"))
 
     rows = store.rows(name)
     found = states(rows, confirm=confirm)
@@ -162,14 +167,14 @@ def _check_lines(store: History, name: str, confirm: int, lang: str) -> list[str
     for index, state in enumerate(found):
         now = index == len(found) - 1
         mark = _say(lang, "  <- now", "  ← 現在") if now else ""
-        lines.append("  " + _text(state.text(local_time), lang) + mark)
+        lines.append("  " + _text(state.text(local_time, named), lang) + mark)
     if not found:
         lines.append(_say(lang, "  no results yet (only skipped runs)", "  まだ結果がありません"))
     lines += [f"  {line}" for line in _status_lines(store, name, rows, found, confirm, lang)]
     found_changes = changes(rows, confirm=confirm)
     if found_changes:
         lines.append(_say(lang, "  changes:", "  変化:"))
-        lines += [f"    {_text(c.text(local_time), lang)}" for c in found_changes]
+        lines += [f"    {_text(c.text(local_time, named), lang)}" for c in found_changes]
     return lines
 
 

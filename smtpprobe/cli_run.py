@@ -100,6 +100,21 @@ _ERROR = {"en": "config-error", "ja": "設定エラー（config-error）"}
 _REPLY_COLUMNS = 72
 
 
+def skipped_text(reason: str, name: str, lang: str) -> str:
+    """Why a check was skipped, in ``lang`` (the runner's reasons are kept in English)."""
+    if lang != "ja":
+        return reason
+    if reason.startswith("lockout:"):
+        return (
+            "ロックアウト中: 前回この認証情報で認証に失敗しました（auth-failed）。パスワードを"
+            f"変えるか `smtpprobe history --reset {name}` を実行するまで再試行しません"
+        )
+    if reason.startswith("backoff:"):
+        when = reason.rpartition(" after ")[2]
+        return f"待機中（バックオフ）: 前回は一時的な失敗でした。次の試行は {when} 以降です"
+    return reason
+
+
 def summary_lines(results: list[CheckResult], lang: str = "en") -> list[Line]:
     """The summary table (one row per check, toned by its exit code); not yet redacted."""
     from smtpprobe.render.columns import clip, table
@@ -116,7 +131,7 @@ def summary_lines(results: list[CheckResult], lang: str = "en") -> list[Line]:
         elif result.error is not None:
             verdict, reply = _ERROR[key], result.error
         else:
-            verdict, reply = _SKIPPED[key], result.skipped or ""
+            verdict, reply = _SKIPPED[key], skipped_text(result.skipped or "", result.name, key)
         seconds = f"{result.duration:.2f}s" if result.report is not None else "-"
         rows.append(
             (result.name, verdict, result.stage or "-", seconds, clip(reply, _REPLY_COLUMNS))

@@ -80,9 +80,10 @@ def test_timeline_in_japanese(cli: Any, db: Path) -> None:
     result = cli.run("history", "ocn-main", "--history", str(db), "--lang", "ja")
     assert result.code == 0, result.err
     since = local_time("2026-01-30T10:04:00Z")
-    assert f"  {since} から client-ip-rejected、応答「{REJECTED}」（2 回）  ← 現在" in result.out
+    state = "接続元 IP の拒否（client-ip-rejected）"
+    assert f"  {since} から {state}、応答「{REJECTED}」（2 回）  ← 現在" in result.out
     assert "  変化:" in result.out and "証明書が替わりました" in result.out
-    assert "状態が ok から client-ip-rejected に変わりました" in result.out
+    assert f"状態が 成功（ok） から {state} に変わりました" in result.out
     assert "sakura" not in result.out
     for english in ("since", "changes", "state changed", "results"):
         assert english not in result.out

@@ -376,3 +376,14 @@ def test_ping_says_fail_when_a_check_failed(cli: CLI, mixed: Path) -> None:
     assert [path for path, _ in seen] == ["/ping/abc/fail"]
     assert "1 auth-failed" in seen[0][1] and "1 ok" in seen[0][1]
     _no_secret(seen[0][1], result.out, result.err)
+
+
+def test_skip_reasons_read_in_japanese() -> None:
+    from smtpprobe.cli_run import skipped_text
+
+    lockout = "lockout: the last try with this credential was auth-failed; not retried until …"
+    backoff = "backoff: the last try failed transiently; next try after 2026-12-01T10:00:00Z"
+    assert "ロックアウト中" in skipped_text(lockout, "ocn-main", "ja")
+    assert "smtpprobe history --reset ocn-main" in skipped_text(lockout, "ocn-main", "ja")
+    assert skipped_text(backoff, "x", "ja").endswith("2026-12-01T10:00:00Z 以降です")
+    assert skipped_text(backoff, "x", "en") == backoff

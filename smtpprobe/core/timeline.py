@@ -123,6 +123,12 @@ def short_time(at: str) -> str:
 
 
 TimeFormat = Callable[[str], str]
+# How a category is named in each language (the renderer's labels: "成功（ok）").
+CategoryName = Callable[[str], Text]
+
+
+def _plain(category: str) -> Text:
+    return Text(en=category, ja=category)
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,18 +143,18 @@ class State:
     stage: str | None = None
     reply: str | None = None  # the first result's decisive reply (or error)
 
-    def text(self, when: TimeFormat = short_time) -> Text:
+    def text(self, when: TimeFormat = short_time, named: CategoryName = _plain) -> Text:
         """``ok since 2026-01-28 09:00 UTC (12 results)``, with the reply when there is one."""
-        since = when(self.since)
+        since, category = when(self.since), named(self.category)
         count_en = f"{self.results} result{'s' if self.results != 1 else ''}"
         if self.reply:
             return Text(
-                en=f"{self.category} since {since}, reply {self.reply} ({count_en})",
-                ja=f"{since} から {self.category}、応答「{self.reply}」（{self.results} 回）",
+                en=f"{category.en} since {since}, reply {self.reply} ({count_en})",
+                ja=f"{since} から {category.ja}、応答「{self.reply}」（{self.results} 回）",
             )
         return Text(
-            en=f"{self.category} since {since} ({count_en})",
-            ja=f"{since} から {self.category}（{self.results} 回）",
+            en=f"{category.en} since {since} ({count_en})",
+            ja=f"{since} から {category.ja}（{self.results} 回）",
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -202,10 +208,10 @@ class Change:
         """What identifies this change across two readings of the same history."""
         return (self.kind.value, self.at, self.after)
 
-    def text(self, when: TimeFormat = short_time) -> Text:
+    def text(self, when: TimeFormat = short_time, named: CategoryName = _plain) -> Text:
         """One line in English and Japanese: ``2026-01-30 10:02 UTC: state …``."""
         at = when(self.at)
-        body = _describe(self, when)
+        body = _describe(self, when, named)
         return Text(en=f"{at}: {body.en}", ja=f"{at}: {body.ja}")
 
     def to_dict(self) -> dict[str, Any]:
@@ -231,18 +237,20 @@ def _quote(text: str | None) -> Text:
     return Text(en=f"“{text}”", ja=f"「{text}」") if text is not None else Text("none", "なし")
 
 
-def _describe(c: Change, when: TimeFormat) -> Text:
+def _describe(c: Change, when: TimeFormat, named: CategoryName) -> Text:
     before, after = _quote(c.before), _quote(c.after)
     if c.kind is ChangeKind.STATE:
         reply = Text(f", reply {c.reply}", f"、応答「{c.reply}」") if c.reply else Text("", "")
+        was, now = named(c.before or "?"), named(c.after or "?")
         return Text(
-            en=f"state changed from {c.before} to {c.after}{reply.en}",
-            ja=f"状態が {c.before} から {c.after} に変わりました{reply.ja}",
+            en=f"state changed from {was.en} to {now.en}{reply.en}",
+            ja=f"状態が {was.ja} から {now.ja} に変わりました{reply.ja}",
         )
     if c.kind is ChangeKind.REPLY:
+        category = named(c.category or "?")
         return Text(
-            en=f"new reply text for {c.category}: {after.en} (was {before.en})",
-            ja=f"{c.category} の応答文が変わりました: {after.ja}（以前は{before.ja}）",
+            en=f"new reply text for {category.en}: {after.en} (was {before.en})",
+            ja=f"{category.ja} の応答文が変わりました: {after.ja}（以前は{before.ja}）",
         )
     if c.kind is ChangeKind.AUTH_MECHANISMS:
         en: list[str] = []
