@@ -24,41 +24,28 @@ last result (``probe_skipped{reason="min-interval"} 1``). A check locked out aft
 last result too, with ``probe_skipped{reason="lockout"} 1``. Concurrent scrapes of one
 check share one probe.
 
-The HTTP server is a minimal one on ``asyncio.start_server``, in the same event loop as
-the probes. Why not ``http.server`` in a thread handing coroutines to the loop with
-``run_coroutine_threadsafe``: that needs two concurrency models, a thread per request
-blocked on a future, and cross-thread cancellation when Prometheus hangs up; every shared
-structure (the cache, the per-host clocks, the counters) would need locks. With one loop
-all state is touched by one thread, and the server's whole job is small and fixed — one
-``GET`` per connection, no body, answer and close (HTTP/1.1 ``Connection: close``, RFC 9112
-section 9.6), which Prometheus's client handles. What a public-facing server must bound is
-bounded: the request head (``max_request_bytes``; 431 beyond), the time to send it
-(``header_timeout``), and the connections served at once (``max_connections``; 503 beyond,
-never an unbounded queue). No endpoint reads the checks file or shows a secret: the metrics
+The HTTP server is ``smtpprobe.httpd`` (why its own: see there), the metrics are built by
+``smtpprobe.metrics``. No endpoint reads the checks file or shows a secret: the metrics
 hold names, codes, categories and times, never reply texts or error messages.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import datetime as dt
 import math
 import re
 import sys
 import time
-from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Generic, Protocol, TypeVar
-from urllib.parse import parse_qs, urlsplit
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
+from typing import Generic, Protocol, TypeVar
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Info
+from prometheus_client import CollectorRegistry, Counter, Gauge
 from prometheus_client.exposition import choose_encoder
 
 from smtpprobe.core.exitcode import ExitCode
-
-if TYPE_CHECKING:
-    from smtpprobe.report import Report
+from smtpprobe.httpd import Request, Response, serve, start_http
+from smtpprobe.metrics import ResultLike, Snapshot, build_registry
 
 __all__ = [
     "DEFAULT_LISTEN",
@@ -68,6 +55,7 @@ __all__ = [
     "Snapshot",
     "build_registry",
     "parse_listen",
+    "serve",
     "start_http",
 ]
 
@@ -94,234 +82,11 @@ class CheckLike(Protocol):
     def timeout(self) -> float: ...
 
 
-class ResultLike(Protocol):
-    """What the exporter reads of a result (``smtpprobe.runner.CheckResult``)."""
-
-    @property
-    def report(self) -> Report | None: ...
-    @property
-    def error(self) -> str | None: ...
-    @property
-    def skipped(self) -> str | None: ...
-    @property
-    def started_at(self) -> str: ...
-    @property
-    def duration(self) -> float: ...
-    @property
-    def exit_code(self) -> int: ...
-    @property
-    def category(self) -> str: ...
-
-
-class RowLike(Protocol):
-    """What the exporter reads of a stored result (``smtpprobe.core.timeline.HistoryRow``)."""
-
-    @property
-    def at(self) -> str: ...
-    @property
-    def category(self) -> str: ...
-    @property
-    def stage(self) -> str | None: ...
-    @property
-    def exit_code(self) -> int: ...
-    @property
-    def reply(self) -> str | None: ...
-    @property
-    def phase_ms(self) -> Mapping[str, float]: ...
-    @property
-    def tls_version(self) -> str | None: ...
-    @property
-    def cert_not_after(self) -> str | None: ...
-    @property
-    def skipped(self) -> str | None: ...
-    @property
-    def duration_ms(self) -> float | None: ...
-    @property
-    def cert_fingerprint(self) -> str | None: ...
-
-
 C = TypeVar("C", bound=CheckLike)
 ProbeFn = Callable[[C, float], Awaitable[ResultLike]]  # (check, seconds it may take) -> result
 
 
-# --------------------------------------------------------------------------- the metrics
-
-
-@dataclass(frozen=True, slots=True)
-class Snapshot:
-    """One result reduced to what the metrics show (from a live result or a history row)."""
-
-    success: bool
-    duration: float
-    category: str
-    exit_code: int
-    taken_at: float  # epoch seconds when the probe started
-    stage: str | None = None
-    code: str = ""
-    enhanced: str = ""
-    rule: str = ""
-    phases: Mapping[str, float] = field(default_factory=dict)  # seconds per phase
-    tls_version: str | None = None
-    cert_expiry: float | None = None  # epoch seconds
-    cert_fingerprint: str | None = None  # SHA-256 of the DER, hex
-
-    @classmethod
-    def from_result(cls, result: ResultLike) -> Snapshot:
-        """A live result: its report's verdict, decisive reply, phase times and TLS."""
-        taken_at = _epoch(result.started_at) or time.time()
-        report = result.report
-        if report is None:
-            return cls(
-                success=False,
-                duration=result.duration,
-                category=result.category,
-                exit_code=result.exit_code,
-                taken_at=taken_at,
-            )
-        from smtpprobe.core.classify import situation_of
-
-        transcript = report.transcript
-        situation = situation_of(transcript)
-        phases: dict[str, float] = {}
-        for step in transcript.steps:
-            if step.elapsed_ms is not None:
-                phases[step.phase.value] = phases.get(step.phase.value, 0.0) + step.elapsed_ms
-        tls = transcript.tls
-        verdict = report.verdict
-        return cls(
-            success=report.exit_code == 0,
-            duration=result.duration,
-            category=verdict.category,
-            exit_code=report.exit_code,
-            taken_at=taken_at,
-            stage=verdict.stage,
-            code=str(situation.code) if situation.code is not None else "",
-            enhanced=situation.enhanced or "",
-            rule=verdict.rule_id,
-            phases={name: ms / 1000 for name, ms in phases.items()},
-            tls_version=tls.version if tls is not None else None,
-            cert_expiry=_epoch(tls.not_after) if tls is not None else None,
-            cert_fingerprint=tls.fingerprint_sha256 if tls is not None else None,
-        )
-
-    @classmethod
-    def from_row(cls, row: RowLike) -> Snapshot:
-        """A stored result (after a restart, the exporter's memory is empty)."""
-        match = _REPLY.match(row.reply or "")
-        phases = {name: ms / 1000 for name, ms in (row.phase_ms or {}).items()}
-        return cls(
-            success=row.exit_code == 0,
-            duration=(
-                row.duration_ms / 1000 if row.duration_ms is not None else sum(phases.values())
-            ),
-            category=row.category,
-            exit_code=row.exit_code,
-            taken_at=_epoch(row.at) or 0.0,
-            stage=row.stage,
-            code=match.group(1) if match else "",
-            enhanced=(match.group(2) or "") if match else "",
-            phases=phases,
-            tls_version=row.tls_version,
-            cert_expiry=_epoch(row.cert_not_after),
-            cert_fingerprint=row.cert_fingerprint,
-        )
-
-
-_REPLY = re.compile(r"\s*([2-5]\d\d)(?:[ -]([245]\.\d{1,3}\.\d{1,3}))?")
-
-
-def _epoch(iso: str | None) -> float | None:
-    if not iso:
-        return None
-    try:
-        moment = dt.datetime.fromisoformat(iso.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=dt.UTC)
-    return moment.timestamp()
-
-
-def build_registry(
-    snapshot: Snapshot | None, *, skipped: str | None = None, now: float | None = None
-) -> CollectorRegistry:
-    """A fresh registry holding one answer to ``/probe``.
-
-    ``snapshot`` None: no result exists yet (the first scrape of a locked-out check
-    after a restart with an empty history): ``probe_success 0`` and the reason.
-    ``skipped`` names why this answer is an earlier result (``lockout``, ``min-interval``,
-    ``backoff``): ``probe_skipped{reason} 1``.
-    """
-    registry = CollectorRegistry(auto_describe=True)
-    success = Gauge(
-        "probe_success", "Whether the check passed (its exit code was 0)", registry=registry
-    )
-    duration = Gauge(
-        "probe_duration_seconds", "How long the probe took, in seconds", registry=registry
-    )
-    if skipped is not None:
-        Gauge(
-            "probe_skipped",
-            "1: this answer is the last result; the probe was not run (reason)",
-            ["reason"],
-            registry=registry,
-        ).labels(reason=skipped).set(1)
-    if snapshot is None:
-        success.set(0)
-        duration.set(0)
-        return registry
-    success.set(1 if snapshot.success else 0)
-    duration.set(snapshot.duration)
-    Gauge(
-        "probe_result_age_seconds",
-        "Seconds since the probe behind this answer started",
-        registry=registry,
-    ).set(max(0.0, (time.time() if now is None else now) - snapshot.taken_at))
-    Gauge("probe_smtp_exit_code", "The check's exit code (0-3)", registry=registry).set(
-        snapshot.exit_code
-    )
-    phases = Gauge(
-        "probe_phase_duration_seconds",
-        "Time spent in each phase of the SMTP dialogue, in seconds",
-        ["phase"],
-        registry=registry,
-    )
-    for phase, seconds in snapshot.phases.items():
-        phases.labels(phase=phase).set(seconds)
-    Info(
-        "probe_smtp",
-        "The decisive reply code and the verdict (category, stage, rule)",
-        registry=registry,
-    ).info(
-        {
-            "code": snapshot.code,
-            "enhanced": snapshot.enhanced,
-            "category": snapshot.category,
-            "stage": snapshot.stage or "",
-            "rule": snapshot.rule,
-        }
-    )
-    if snapshot.tls_version:
-        Info("probe_tls_version", "The negotiated TLS version", registry=registry).info(
-            {"version": snapshot.tls_version}
-        )
-    if snapshot.cert_expiry is not None and math.isfinite(snapshot.cert_expiry):
-        Gauge(
-            "probe_ssl_earliest_cert_expiry",
-            "The server certificate's notAfter, in Unix seconds",
-            registry=registry,
-        ).set(snapshot.cert_expiry)
-    if snapshot.cert_fingerprint:
-        # blackbox_exporter's name: a replaced certificate shows as a new series.
-        Info(
-            "probe_ssl_last_chain",
-            "The server certificate's SHA-256 fingerprint",
-            registry=registry,
-        ).info({"fingerprint_sha256": snapshot.cert_fingerprint})
-    return registry
-
-
-# --------------------------------------------------------------------------- the exporter
+# --------------------------------------------------------------------------- answers
 
 
 @dataclass(slots=True)
@@ -535,165 +300,10 @@ class Exporter(Generic[C]):
         return answer
 
 
-# --------------------------------------------------------------------------- HTTP
-
-
-@dataclass(frozen=True, slots=True)
-class Request:
-    """One parsed request head; header names lower-cased."""
-
-    method: str
-    path: str
-    query: Mapping[str, list[str]]
-    headers: Mapping[str, str]
-
-
-@dataclass(frozen=True, slots=True)
-class Response:
-    """One answer: status, body, content type, extra headers."""
-
-    status: int
-    body: bytes
-    content_type: str = "text/plain; charset=utf-8"
-    headers: Mapping[str, str] = field(default_factory=dict)
-
-    @classmethod
-    def text(cls, status: int, line: str, headers: Mapping[str, str] | None = None) -> Response:
-        """A one-line plain-text answer."""
-        return cls(status, (line + "\n").encode(), headers=dict(headers or {}))
-
-
 def _exposition(registry: CollectorRegistry, request: Request) -> Response:
     # Prometheus asks for OpenMetrics first in Accept; plain text 0.0.4 otherwise.
     encoder, content_type = choose_encoder(request.headers.get("accept", ""))
     return Response(200, encoder(registry), content_type)
-
-
-_REASONS = {
-    200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed",
-    408: "Request Timeout", 431: "Request Header Fields Too Large",
-    500: "Internal Server Error", 503: "Service Unavailable",
-}  # fmt: skip
-
-
-def parse_request(head: bytes) -> Request:
-    """Parse a request head (request line and header fields, RFC 9112 sections 3 and 5).
-
-    Raises ValueError for anything malformed.
-    """
-    lines = head.decode("latin-1").split("\r\n")
-    method, target, version = lines[0].split(" ")
-    if not version.startswith("HTTP/1."):
-        raise ValueError("version")
-    parts = urlsplit(target)
-    query = parse_qs(parts.query, max_num_fields=20)
-    headers: dict[str, str] = {}
-    for line in lines[1:]:
-        if not line:
-            continue
-        name, sep, value = line.partition(":")
-        if not sep or not name or name != name.strip():
-            raise ValueError("header")
-        headers[name.lower()] = value.strip()
-    return Request(method, parts.path, query, headers)
-
-
-def _serialise(response: Response) -> bytes:
-    head = [
-        f"HTTP/1.1 {response.status} {_REASONS.get(response.status, 'Status')}",
-        f"Content-Type: {response.content_type}",
-        f"Content-Length: {len(response.body)}",
-        "Cache-Control: no-store",
-        "Connection: close",
-        *(f"{name}: {value}" for name, value in response.headers.items()),
-    ]
-    return ("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + response.body
-
-
-async def start_http(
-    handler: Callable[[Request], Awaitable[Response]],
-    host: str,
-    port: int,
-    *,
-    max_connections: int = 64,
-    max_request_bytes: int = 8192,
-    header_timeout: float = 10.0,
-) -> asyncio.Server:
-    """Serve ``handler`` on ``host:port``: one GET per connection, bounded (module docstring)."""
-    active = 0
-
-    async def connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        nonlocal active
-        try:
-            if active >= max_connections:
-                response = Response.text(503, "too many connections, try again")
-            else:
-                active += 1
-                try:
-                    response = await _one(reader)
-                finally:
-                    active -= 1
-            writer.write(_serialise(response))
-            await writer.drain()
-        except (ConnectionError, TimeoutError):
-            pass  # the client went away; nothing to answer
-        finally:
-            writer.close()
-            with contextlib.suppress(ConnectionError, TimeoutError):
-                await asyncio.wait_for(writer.wait_closed(), 5)
-
-    async def _one(reader: asyncio.StreamReader) -> Response:
-        try:
-            async with asyncio.timeout(header_timeout):
-                head = await reader.readuntil(b"\r\n\r\n")
-        except asyncio.LimitOverrunError:
-            return Response.text(431, f"request head larger than {max_request_bytes} bytes")
-        except TimeoutError:
-            return Response.text(408, "request head not received in time")
-        except asyncio.IncompleteReadError as exc:
-            raise ConnectionResetError from exc
-        try:
-            request = parse_request(head[:-4])
-        except ValueError:
-            return Response.text(400, "malformed request")
-        try:
-            return await handler(request)
-        except Exception as exc:  # a bug must not kill the server, nor show a traceback
-            print(f"smtpprobe serve: internal error ({type(exc).__name__})", file=sys.stderr)
-            return Response.text(500, "internal error, please report it")
-
-    return await asyncio.start_server(
-        connection, host, port, limit=max_request_bytes, reuse_address=True
-    )
-
-
-async def serve(
-    handler: Callable[[Request], Awaitable[Response]],
-    host: str,
-    port: int,
-    *,
-    announce: Callable[[str], None],
-    stop: asyncio.Event | None = None,
-) -> None:
-    """Serve until SIGTERM/SIGINT (or ``stop``); ``announce`` hears the URL once listening."""
-    import signal
-
-    server = await start_http(handler, host, port)
-    bound = server.sockets[0].getsockname()
-    shown = f"[{bound[0]}]" if ":" in bound[0] else bound[0]
-    announce(f"http://{shown}:{bound[1]}/")
-    stop = stop or asyncio.Event()
-    loop = asyncio.get_running_loop()
-    signals = (signal.SIGTERM, signal.SIGINT)
-    for signum in signals:
-        loop.add_signal_handler(signum, stop.set)
-    try:
-        await stop.wait()
-    finally:
-        for signum in signals:
-            loop.remove_signal_handler(signum)
-        server.close()
-        await server.wait_closed()
 
 
 # --------------------------------------------------------------------------- --listen
