@@ -344,6 +344,10 @@ def test_a_state_change_fires_on_change(
     changes = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
     assert any("client-ip-rejected" in json.dumps(c) for c in changes), changes
     _no_secret(out.read_text(encoding="utf-8"))
+    shown = cli.run("history", "mail", "--history", str(history), "--confirm", "1")
+    assert shown.code == 0, shown.err
+    assert "state changed from ok to client-ip-rejected" in shown.out, shown.out
+    assert "client-ip-rejected since" in shown.out and "<- now" in shown.out, shown.out
 
 
 def test_ping_says_fail_when_a_check_failed(cli: CLI, mixed: Path) -> None:
