@@ -22,6 +22,7 @@ printed as a Markdown table for README. Loopback only; nothing leaves the machin
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
@@ -30,12 +31,17 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 PASSWORD_ENV = "BENCH_SCALE_PASSWORD"
+# An outside recipient, as a real check asks for (bench_rtt.py's): the doubles accept it,
+# and the private Postfix relays for authenticated clients (it never delivers: the probes
+# stop after RCPT and nothing is queued).
+RECIPIENT = "postmaster@gmail.com"
 
 
 def serve(count: int, security: str) -> None:
@@ -68,7 +74,7 @@ def checks_file(path: Path, doubles: list[dict[str, object]], n: int, user: str)
             f"    port: {d['port']}",
             "    security: starttls",
             f"    user: {user}",
-            f"    to: postmaster@{d['host']}",
+            f"    to: {RECIPIENT}",
             f"    password: {{env: {PASSWORD_ENV}}}",
             f"    ca_file: {d['ca_file']}",
         ]
@@ -141,7 +147,7 @@ def run_swaks(
             swaks, "--server", str(d["host"]), "--port", str(d["port"]), "--tls",
             "--tls-verify", "--tls-ca-path", str(d["ca_file"]),
             "--auth", "PLAIN", "--auth-user", user, "--auth-password", password,
-            "--from", user, "--to", f"postmaster@{d['host']}", "--quit-after", "RCPT",
+            "--from", user, "--to", RECIPIENT, "--quit-after", "RCPT",
             "--ehlo", "bench.example", "--timeout", "30",
         ]  # fmt: skip
         code, _, _, peak, cpu = measured(command)
@@ -156,6 +162,38 @@ def run_swaks(
     return Outcome(wall, max(peaks), sum(cpus), verdicts)
 
 
+@contextlib.contextmanager
+def _servers(
+    args: argparse.Namespace,
+) -> Iterator[tuple[list[dict[str, object]], str, str, str]]:
+    """The targets, user, password and a description: doubles in a child process, or Postfix."""
+    if args.server == "postfix":
+        sys.path.insert(0, str(HERE))
+        from postfix_server import postfix_server
+
+        with postfix_server() as bench:
+            target = {
+                "host": bench.host,
+                "port": bench.ports["starttls"],
+                "ca_file": str(bench.ca_files["starttls"]),
+            }
+            yield [target], bench.user, bench.password, bench.description
+        return
+    from smtpprobe.testing import DEFAULT_PASSWORD, DEFAULT_USER
+
+    server = subprocess.Popen(
+        [sys.executable, __file__, "--serve", str(args.doubles)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert server.stdout is not None and server.stdin is not None
+    try:
+        doubles = json.loads(server.stdout.readline())
+        yield doubles, DEFAULT_USER, DEFAULT_PASSWORD, f"{args.doubles} loopback test doubles"
+    finally:
+        server.stdin.close()
+        server.wait(timeout=30)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--checks", type=int, default=1000)
@@ -164,6 +202,12 @@ def main() -> int:
     parser.add_argument("--per-host", type=int, default=8)
     parser.add_argument("--swaks-jobs", type=int, default=8)
     parser.add_argument("--no-swaks", action="store_true")
+    parser.add_argument(
+        "--server",
+        choices=("double", "postfix"),
+        default="double",
+        help="test doubles (default), or a private Postfix (root, Debian's postfix + sasl2-bin)",
+    )
     parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--security", default="starttls", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -171,21 +215,13 @@ def main() -> int:
         serve(args.serve, args.security)
         return 0
 
-    from smtpprobe.testing import DEFAULT_PASSWORD, DEFAULT_USER
-
-    server = subprocess.Popen(
-        [sys.executable, __file__, "--serve", str(args.doubles)],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    assert server.stdout is not None and server.stdin is not None
-    n, rows = args.checks, []
-    how = f"one process, --concurrency {args.concurrency} --per-host {args.per_host}"
-    try:
-        doubles = json.loads(server.stdout.readline())
-        env = {**os.environ, PASSWORD_ENV: DEFAULT_PASSWORD}
+    with _servers(args) as (targets, user, password, described):
+        n, rows = args.checks, []
+        how = f"one process, --concurrency {args.concurrency} --per-host {args.per_host}"
+        env = {**os.environ, PASSWORD_ENV: password}
         with tempfile.TemporaryDirectory() as folder:
             path = Path(folder) / "checks.yaml"
-            checks_file(path, doubles, n, DEFAULT_USER)
+            checks_file(path, targets, n, user)
             bare = run_smtpprobe(path, env, args.concurrency, args.per_host, None)
             rows.append(bare.row("smtpprobe run --no-history", how, n))
             kept = run_smtpprobe(
@@ -194,17 +230,12 @@ def main() -> int:
             rows.append(kept.row("smtpprobe run (history in SQLite)", how, n))
         swaks = None
         if not args.no_swaks:
-            swaks = run_swaks(doubles, n, DEFAULT_USER, DEFAULT_PASSWORD, args.swaks_jobs)
+            swaks = run_swaks(targets, n, user, password, args.swaks_jobs)
             rows.append(
                 swaks.row("swaks", f"one process per check, {args.swaks_jobs} at a time", n)
             )
-    finally:
-        server.stdin.close()
-        server.wait(timeout=30)
 
-    print(
-        f"{n} STARTTLS checks to RCPT over {args.doubles} loopback doubles, {os.cpu_count()} cores"
-    )
+    print(f"{n} STARTTLS checks to RCPT against {described}, {os.cpu_count()} cores")
     print(f"smtpprobe verdicts: {dict(bare.verdicts)} / {dict(kept.verdicts)}")
     if swaks is not None:
         print(f"swaks: {dict(swaks.verdicts)}")
