@@ -52,6 +52,7 @@ def parse_nameserver(value: str) -> tuple[str, int]:
         port_text = rest[1:]
     elif text.count(":") == 1:  # IPv4:PORT (a bare IPv6 address has two or more colons)
         host, _, port_text = text.partition(":")
+        ok = bool(port_text)
     port = int(port_text) if port_text.isascii() and port_text.isdigit() else _DNS_PORT
     try:
         address = ipaddress.ip_address(host)
@@ -86,7 +87,12 @@ class DnsResolver:
                 dns.nameserver.Do53Nameserver(address, port) for address, port in servers
             ]
         else:
-            resolver = dns.asyncresolver.Resolver()
+            try:
+                resolver = dns.asyncresolver.Resolver()  # the system's: /etc/resolv.conf
+            except (dns.resolver.NoResolverConfiguration, OSError) as error:
+                raise ConfigError(
+                    "no system DNS resolver is configured: give one with --nameserver IP[:PORT]"
+                ) from error
         resolver.timeout = timeout
         resolver.lifetime = timeout
         # Our names are always fully qualified: no search list, no ndots.

@@ -38,9 +38,9 @@ import errno
 import socket
 import struct
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal, cast
+from typing import Any, Literal, cast
 
 import dns.exception
 import dns.flags
@@ -58,7 +58,7 @@ from smtpprobe.testing.loopback import LoopbackServer, require_loopback
 
 __all__ = ["DnsServer", "Query", "ZoneData"]
 
-ZoneData = Mapping[str, "Mapping[str, Sequence[object] | str] | str"]
+ZoneData = Mapping[str, Any]
 """name -> {TYPE: [values] | "SERVFAIL" | "TIMEOUT"} or "SERVFAIL" / "TIMEOUT" (every type)."""
 
 _TTL = 300
