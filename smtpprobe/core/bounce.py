@@ -98,6 +98,12 @@ _GOOGLE_ROW = re.compile(
 )
 # Roundcube's "SMTP Error (550): Failed to add recipient …" and "Error SMTP (451): (…)".
 _PAREN_CODE_START = re.compile(r"\((?P<code>[2-5][0-5]\d)\):\s{0,8}(?=\S)")
+# lettre (Rust): "permanent error (535)" or "transient error (421): 4.7.0 …" — its Display
+# of a negative reply, the words (when it keeps them) after a colon.
+_LETTRE_START = re.compile(
+    r"\b(?:permanent|transient) error \((?P<code>[45][0-5]\d)\)(?::\s{0,8}|(?=\s{0,8}$))",
+    re.I,
+)
 # A code outside RFC 5321's second digits (0-5) counts only with an enhanced code of its
 # class, at the start of a line or after a wrapper: "571 5.7.1 Relay access denied".
 _START_ODD = re.compile(
@@ -823,9 +829,12 @@ def _structured_start(text: str) -> _Start | None:
     if row is not None:
         rest = f"{row.group('enhanced')} {text[row.end() :]}"
         return _made(text, 0, int(row.group("code")), " ", rest, negative_only=True)
-    patterns = (_TUPLE_START, _RETCODE_START, _PAREN_CODE_START)
+    patterns = (_TUPLE_START, _RETCODE_START, _PAREN_CODE_START, _LETTRE_START)
     matches = [m for m in (pattern.search(text) for pattern in patterns) if m]
     for match in sorted(matches, key=lambda m: m.start()):
+        if match.re is _LETTRE_START and not text[match.end() :].strip():
+            # lettre keeps only the code when the reply had no words: the code is the reply.
+            return _Start(text[: match.start()].strip(), int(match.group("code")), " ", "")
         quote = match.groupdict().get("quote")
         start = _made(
             text,
@@ -835,7 +844,7 @@ def _structured_start(text: str) -> _Start | None:
             "-" if quote else " ",
             text[match.end() :],
             quote=quote,
-            whole=match.re is not _PAREN_CODE_START,
+            whole=match.re not in (_PAREN_CODE_START, _LETTRE_START),
             negative_only=True,
         )
         if start is not None:

@@ -89,6 +89,9 @@ _URL_BEFORE = re.compile(r"https?://$", re.I)
 _PORT = re.compile(r"(?i:\bport|ポート(?:番号)?)\s{0,3}[:=]?\s{0,3}(\d{2,5})(?![\w.])")
 # JavaMail: "Couldn't connect to host, port: smtp.gmail.com, 465; timeout -1"
 _JAVAMAIL_PORT = re.compile(rf"(?i:port):\s{{0,3}}({_NAME}|{_IPV4}),\s{{0,3}}(\d{{2,5}})\b")
+# Go's net errors: "dial tcp 10.0.0.1:587: i/o timeout", also with a masked address
+# ("dial tcp *myserverip*:25: …"): the port is known even where the host is not.
+_GO_DIAL_PORT = re.compile(r"(?i:\bdial tcp) [^\s:]{1,100}:(\d{2,5}):")
 _CODE_FILE = re.compile(
     r"\.(?:py|js|mjs|cjs|ts|rb|go|rs|c|cc|cpp|h|cs|java|kt|php|pl|ex|exs|erl|dart|lua|scala|"
     r"json|xml|yaml|yml|txt|log|html?|md|sh|class|jar|dll|exe)$",
@@ -326,7 +329,7 @@ def scan(text: str, errors: ClientErrors) -> list[Located]:
             item.found.failure,
             item.found.stage,
             item.found.host,
-            frozenset(f for f in item.found.facts if not f.startswith("port:")),
+            frozenset(f for f in item.found.facts if not f.startswith("port")),
         )
         if key in seen:
             continue
@@ -391,7 +394,9 @@ def _incident(group: list[_Match], lines: list[str], whole: frozenset[str]) -> L
     window = "\n".join(lines[max(0, first - _NEAR) : last + _NEAR + 3])
     host, port = _host_and_port(window)
     if port is not None:
-        facts.add(f"port:{port}")
+        # "port-named": rules that read "a port is named" whatever its number (a timeout
+        # on a named port is that port being dropped; without one, nothing tells).
+        facts |= {f"port:{port}", "port-named"}
     line = lines[winner.line] if winner.line < len(lines) else ""
     evidence = " ".join(line.split())[:_EVIDENCE] or " ".join(
         winner.signature.pattern.pattern.split()
@@ -432,7 +437,7 @@ def _host_and_port(window: str) -> tuple[str | None, int | None]:
             None,
         )
     if port is None:
-        found = _PORT.search(window)
+        found = _PORT.search(window) or _GO_DIAL_PORT.search(window)
         port = int(found.group(1)) if found else None
     if port is not None and not 1 <= port <= 65535:
         port = None

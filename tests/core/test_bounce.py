@@ -758,7 +758,18 @@ def test_positive_replies_of_a_transcript_are_left_out() -> None:
         "if code < 500 or code >= 600:",  # pasted code: "<" is a comparison, not curl's arrow
         "if mx >= 300 and mx <= 500 and my >= 490 and my <= 535 then",
         "x = (550, 7)",
+        "Permanent error (foo): retry later",
     ],
 )
 def test_prose_numbers_are_not_replies(text: str) -> None:
     assert find_replies(text) == []
+
+
+def test_lettres_error_keeps_the_code_with_or_without_words() -> None:
+    # lettre's Display: "permanent error (535)" and "transient error (421): <the reply>"
+    # (https://github.com/pimalaya/himalaya/issues/294 pastes the first).
+    (bare,) = find_replies("Error: permanent error (535)")
+    assert bare.reply is not None and bare.reply.code == 535
+    (worded,) = find_replies("Error: transient error (421): 4.7.0 Try again later")
+    assert worded.reply is not None and worded.reply.code == 421
+    assert worded.reply.enhanced == "4.7.0"

@@ -253,6 +253,34 @@ def test_a_delivery_report_blames_the_recipient_server() -> None:
     )
 
 
+def test_a_connect_timeout_on_a_named_port_is_final_and_a_bare_one_may_pass() -> None:
+    # A named port (also Go's "dial tcp <masked>:25") is that port being dropped; a bare
+    # timeout (Ruby's "execution expired", Python's "[Errno 110]") may be a passing outage.
+    named = _dev_text("https://github.com/gophish/gophish/issues/1935", "i/o timeout")
+    bare = _dev_text("https://github.com/yegor256/mailanes/issues/95", "execution expired")
+    ((one,), (two,)) = _explain(named), _explain(bare)
+    assert (one.verdict.category, one.verdict.retryable) == ("connect-timeout", False)
+    assert "port:25" in one.found.facts
+    assert (two.verdict.category, two.verdict.retryable) == ("connect-timeout", True)
+
+
+def test_a_greeting_timeout_is_not_a_connect_timeout() -> None:
+    # nodemailer labels its greeting timeout "stage: 'connect'": the connection was open.
+    text = _dev_text("https://github.com/Strider-CD/docker-strider/issues/13", "Greeting")
+    (item,) = _explain(text)
+    assert (item.found.failure, item.found.stage) == ("timeout", "greeting")
+
+
+def test_gmail_says_which_way_the_recipient_server_did_not_accept() -> None:
+    text = _dev_text("https://github.com/rubima/rubima/issues/133", "timed out")
+    (item,) = _explain(text)
+    assert (item.verdict.category, item.verdict.retryable, item.refuser) == (
+        "connect-timeout",
+        True,
+        "recipient",
+    )
+
+
 def test_a_refusal_told_in_passing_does_not_hide_the_reply() -> None:
     # Seed 001 (a blog post) mentions 「認証エラー」 in its prose; OCN's E041 reply is the answer.
     seed = Path(__file__).resolve().parents[1] / "data" / "seeds" / "001_4fd508d8b4469860.txt"
