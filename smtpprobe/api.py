@@ -99,6 +99,11 @@ class CheckOptions:
     route: str | None = None  # the route's name in ``compare``; default from the options
     expect: tuple[str, ...] | str = ()
     pipelining: bool = True  # RFC 2920, when the server offers it; False: --no-pipelining
+    # Issue 11: SPF/DKIM/DMARC of a custom From domain, beside the probe; off with
+    # egress_lookup=False too (offline), or through a proxy. Nameservers: "IP[:PORT]", else
+    # $SMTPPROBE_NAMESERVERS, else the system's.
+    dns_checks: bool = True
+    nameservers: tuple[str, ...] = ()
 
 
 def _family(value: Family | str | int) -> Family | str:
@@ -162,6 +167,7 @@ async def probe_spec(
     transport: Transport | None = None,
 ) -> Report:
     """Run a validated spec: the probe, the egress lookup beside it, the verdict."""
+    from smtpprobe.dnsauth import dns_auth_for, dns_finding
     from smtpprobe.driver import run_probe
     from smtpprobe.egress import country_of, egress_queries, lookup_egress
 
@@ -177,16 +183,16 @@ async def probe_spec(
         secrets.extend(spec.credentials.secrets())
     if spec.proxy is not None and spec.proxy.password:
         secrets.append(spec.proxy.password)
-    if queries:
-        # Concurrently: the egress lookup's short timeout never lengthens a probe
-        # that takes longer than it, and offline it ends at the first ICMP refusal.
-        transcript, egress = await asyncio.gather(
-            run_probe(spec, secrets, transport=transport, on_phase=on_phase),
-            lookup_egress(queries, timeout=options.egress_timeout, source=spec.source_address),
-        )
-    else:
-        transcript = await run_probe(spec, secrets, transport=transport, on_phase=on_phase)
-        egress = None
+    dns_check = dns_auth_for(spec, profile, options)  # a bad nameserver raises here, first
+    # Concurrently: the egress lookup's short timeout never lengthens a probe
+    # that takes longer than it, and offline it ends at the first ICMP refusal.
+    transcript, egress, dns_auth = await asyncio.gather(
+        run_probe(spec, secrets, transport=transport, on_phase=on_phase),
+        lookup_egress(queries, timeout=options.egress_timeout, source=spec.source_address)
+        if queries
+        else _nothing(),
+        dns_check if dns_check is not None else _nothing(),
+    )
     target = transcript.target
     if spec.proxy is not None:
         egress_note = "no DNS egress lookup through a proxy (UDP cannot follow the route)"
@@ -207,6 +213,8 @@ async def probe_spec(
         country_of=country_of,
     )
     verdict = classify(transcript, rules)
+    if dns_auth is not None and (finding := dns_finding(dns_auth)) is not None:
+        verdict = dataclasses.replace(verdict, findings=(*verdict.findings, finding))
     readiness = None
     if options.for_gmail or (profile is not None and profile.geo_ip_filter):
         readiness = gmail_readiness(
@@ -224,7 +232,12 @@ async def probe_spec(
         redactor=Redactor(secrets),
         gmail_readiness=readiness,
         expect=spec.expect,
+        dns_auth=dns_auth,
     )
+
+
+async def _nothing() -> None:
+    return None
 
 
 def check(options: CheckOptions, password_source: PasswordSource | None = None) -> Report:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from smtpprobe import cli_params as opt
+from smtpprobe.cli_dns import NoDnsChecks, dns_flag
 from smtpprobe.cli_params import warn_problems
 from smtpprobe.cli_support import emit, guard
 from smtpprobe.core.exitcode import ExitCode
@@ -80,6 +81,7 @@ def check(
     proxy: opt.Proxy = None,
     no_egress_lookup: opt.NoEgressLookup = False,
     egress_timeout: opt.EgressTimeout = 2.0,
+    no_dns_checks: NoDnsChecks = False,
     for_whom: opt.For = None,
     version: opt.Version = False,
 ) -> None:
@@ -96,6 +98,7 @@ def check(
     with guard(lambda text: Redactor(secrets)(text)), opt.nagios_errors(form, secrets):
         warn, crit = opt.thresholds(ctx.params)
         options, source = opt.check_options(ctx.params, secrets, chosen)
+        options = dns_flag(options, ctx.params)
         status = status_line(sys.stderr, chosen) if form is opt.OutputFormat.text else None
         with status or nullcontext():
             report = asyncio.run(
@@ -272,9 +275,9 @@ def rules_check(file: opt.RuleFile, version: opt.Version = False) -> None:
 
 
 # Health checks (issue 10): each command in its own module, cheap to import.
-from smtpprobe import cli_history, cli_run, cli_serve  # noqa: E402
+from smtpprobe import cli_dns, cli_history, cli_run, cli_serve  # noqa: E402
 
-for _module in (cli_run, cli_serve, cli_history):
+for _module in (cli_run, cli_serve, cli_history, cli_dns):
     _module.register(app)
 
 

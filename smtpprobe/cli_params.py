@@ -97,6 +97,8 @@ Environment:
   SMTPPROBE_CONFIG_DIR        your profiles/ and rules/ folders
                               (default: $XDG_CONFIG_HOME/smtpprobe or ~/.config/smtpprobe)
   SMTPPROBE_EGRESS_RESOLVERS  HOST:PORT,... servers to ask for the public address
+  SMTPPROBE_NAMESERVERS       IP[:PORT],... resolvers for the DNS checks
+                              (dns, spf, check; default: the system's)
   SMTPPROBE_CACHE_DIR         the compiled rules and profiles (default:
                               $XDG_CACHE_HOME/smtpprobe or ~/.cache/smtpprobe)
   NO_COLOR                    no colour on a terminal

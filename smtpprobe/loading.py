@@ -320,9 +320,7 @@ def builtin_rules_file() -> Path:
     return _PACKAGE / "data" / "rules.yaml"
 
 
-def load_rulebook(
-    profile: Profile | None = None, extra: Sequence[Path | str] = ()
-) -> list[Rule]:
+def load_rulebook(profile: Profile | None = None, extra: Sequence[Path | str] = ()) -> list[Rule]:
     """All rules in precedence order: ``extra`` files, the user's, the profile's, built-in.
 
     A broken ``extra`` file raises RuleError; a broken file in the user's

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from smtpprobe.core.classify import ExitCode, Verdict
 from smtpprobe.core.profile import Profile
 from smtpprobe.core.readiness import GmailReadiness
 from smtpprobe.core.redact import Redactor
 from smtpprobe.core.transcript import Security, Transcript
+
+if TYPE_CHECKING:
+    from smtpprobe.dnsauth import DnsAuth
 
 __all__ = ["GmailSettings", "Report"]
 
@@ -47,6 +51,7 @@ class Report:
     redactor: Redactor = field(repr=False)
     gmail_readiness: GmailReadiness | None = None
     expect: tuple[str, ...] = ()
+    dns_auth: DnsAuth | None = None  # the From domain's SPF/DKIM/DMARC (issue 11), when run
 
     @property
     def expect_met(self) -> bool | None:

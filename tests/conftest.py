@@ -7,7 +7,8 @@ own entry point) inside typer's CliRunner isolation, against real servers on loo
 (real sockets, real TLS). ``installed_cli`` runs the installed console script in a real
 process, for what only a process shows: start-up, signals, pipes, terminals, exit. Both
 give the same environment: no ``SMTPPROBE_*`` variable of the caller, no user
-configuration, an egress lookup that goes to an unused loopback port, ``LANG=C.UTF-8``.
+configuration, an egress lookup and DNS checks that go to an unused loopback port,
+``LANG=C.UTF-8``.
 """
 
 from __future__ import annotations
@@ -106,6 +107,9 @@ def isolated_environment(env: dict[str, str] | None = None) -> dict[str, str | N
             # Never ask Google's or OpenDNS's servers from a test: an unused loopback port
             # answers with ICMP "port unreachable", so the lookup ends at once.
             "SMTPPROBE_EGRESS_RESOLVERS": f"127.0.0.1:{unused_udp_port()}",
+            # The same for the DNS checks (dns, spf, check): no lookup leaves loopback unless
+            # a test names its own --nameserver, which is a loopback DnsServer.
+            "SMTPPROBE_NAMESERVERS": f"127.0.0.1:{unused_udp_port()}",
         }
     )
     wanted.update(env or {})

@@ -190,10 +190,20 @@ def report_to_dict(report: Report) -> dict[str, Any]:
             }
         ),
         "gmail_readiness": readiness_to_dict(report.gmail_readiness),
+        "dns_auth": _dns_auth(report),
         "expect": list(report.expect) or None,
         "expect_met": report.expect_met,
         "exit_code": report.exit_code,
     }
+
+
+def _dns_auth(report: Report) -> dict[str, Any] | None:
+    # The From domain's SPF/DKIM/DMARC (issue 11): smtpprobe/dns/v1's body, or null.
+    if report.dns_auth is None:
+        return None
+    from smtpprobe.render.dnsauth import dns_to_dict
+
+    return dns_to_dict(report.dns_auth)
 
 
 def format_json(report: Report) -> str:

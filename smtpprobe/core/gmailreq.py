@@ -1,0 +1,160 @@
+"""Google's sender requirements, judged from what DNS shows (pure: plain data in, data out).
+
+Google's "Email sender guidelines" (``GMAIL_GUIDELINES``) ask every sender to authenticate
+with SPF or DKIM, to have matching forward and reverse DNS, and bulk senders to publish DMARC
+and be aligned (RFC 9989 §4.4). What DNS can show is checked; the rest (TLS, spam rate,
+message format, …) is listed as ``not-checkable`` rather than passed in silence.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from smtpprobe.core.rules import Text
+
+if TYPE_CHECKING:
+    from smtpprobe.core.dnsverdict import DkimCheck, DmarcCheck, SpfCheck
+
+__all__ = ["GMAIL_GUIDELINES", "Requirement", "gmail_requirements"]
+
+GMAIL_GUIDELINES = "https://support.google.com/a/answer/81126"  # Email sender guidelines
+
+
+@dataclass(frozen=True, slots=True)
+class Requirement:
+    """One of Gmail's sender requirements and whether DNS shows it met."""
+
+    id: str
+    status: str  # pass, fail, unknown, not-checkable
+    text: Text
+    detail: Text | None = None
+
+
+def gmail_requirements(
+    spf: Sequence[SpfCheck],
+    dkim: Sequence[DkimCheck],
+    dmarc: DmarcCheck,
+    fcrdns: Sequence[tuple[str, str, tuple[str, ...]]],
+) -> tuple[Requirement, ...]:
+    """Google's sender requirements (``GMAIL_GUIDELINES``): checked from DNS where possible.
+
+    The rest is listed as ``not-checkable`` rather than passed in silence.
+    """
+    spf_state = (
+        "unknown"
+        if not spf
+        else "pass"
+        if all(c.result == "pass" for c in spf)
+        else "unknown"
+        if any(c.result == "temperror" for c in spf)
+        else "fail"
+    )
+    dkim_state = (
+        "pass"
+        if any(k.usable for k in dkim)
+        else "unknown"
+        if not dkim or any(k.status == "temperror" for k in dkim)
+        else "fail"
+    )
+    if dmarc.status == "found":
+        dmarc_state = "pass"
+    elif dmarc.status == "temperror":
+        dmarc_state = "unknown"
+    else:
+        dmarc_state = "fail"
+    aligned = "pass" if "pass" in (spf_state, dkim_state) else "unknown"
+    if aligned != "pass" and spf_state == "fail" and dkim_state == "fail":
+        aligned = "fail"
+    ptr_states = {state for _, state, _ in fcrdns}
+    ptr_state = (
+        "unknown"
+        if not fcrdns or "unknown" in ptr_states - {"fail"}
+        else "fail"
+        if "fail" in ptr_states
+        else "pass"
+    )
+    addresses = ", ".join(c.sender.ip for c in spf) or "-"
+    selectors = ", ".join(k.selector for k in dkim)
+    checked = [
+        Requirement(
+            "spf",
+            spf_state,
+            Text(
+                "SPF passes for the outbound address",
+                "送信サーバーの IP アドレスで SPF に合格する",
+            ),
+            Text(f"addresses: {addresses}", f"IP アドレス: {addresses}"),
+        ),
+        Requirement(
+            "dkim",
+            dkim_state,
+            Text(
+                "a DKIM key is published for a known selector",
+                "既知のセレクタに DKIM の公開鍵が公開されている",
+            ),
+            Text(
+                f"selectors: {selectors}"
+                if selectors
+                else "no selector known: give --dkim-selector (a selector can only be checked, "
+                "not discovered, without a signed message)",
+                f"セレクタ: {selectors}"
+                if selectors
+                else "既知のセレクタがありません。--dkim-selector で指定してください（署名済みの"
+                "メールがなければ、セレクタは確認できても見つけることはできません）",
+            ),
+        ),
+        Requirement(
+            "dmarc",
+            dmarc_state,
+            Text(
+                "a DMARC record is published (p=none is enough for bulk senders)",
+                "DMARC レコードが公開されている（一括送信者は p=none でも可）",
+            ),
+        ),
+        Requirement(
+            "alignment",
+            aligned,
+            Text(
+                "the From: domain is aligned with SPF or DKIM (DMARC alignment)",
+                "From: のドメインが SPF または DKIM と一致している（DMARC のアライメント）",
+            ),
+        ),
+        Requirement(
+            "fcrdns",
+            ptr_state,
+            Text(
+                "the outbound address has forward and reverse DNS that match (PTR)",
+                "送信サーバーの IP アドレスに一致する正引き・逆引き（PTR）がある",
+            ),
+        ),
+    ]
+    unchecked = [
+        (
+            "tls",
+            "the outbound server uses TLS to Gmail",
+            "送信サーバーが Gmail への送信に TLS を使う",
+        ),
+        (
+            "spam-rate",
+            "a spam rate below 0.3% in Postmaster Tools",
+            "Postmaster Tools の迷惑メール率が 0.3% 未満",
+        ),
+        ("rfc5322", "messages formatted per RFC 5322", "メールの形式が RFC 5322 に従っている"),
+        (
+            "no-gmail-from",
+            "the From: header does not impersonate gmail.com",
+            "From: ヘッダーで gmail.com を詐称しない",
+        ),
+        ("arc", "forwarders add ARC headers", "転送する場合は ARC ヘッダーを付ける"),
+        (
+            "unsubscribe",
+            "one-click unsubscribe for bulk mail",
+            "一括送信ではワンクリックで登録解除できる",
+        ),
+    ]
+    return (
+        *checked,
+        *(Requirement(rid, "not-checkable", Text(en, ja)) for rid, en, ja in unchecked),
+    )

@@ -1,0 +1,389 @@
+"""``smtpprobe dns`` and ``smtpprobe spf`` as text (English or Japanese) and JSON.
+
+Schemas ``smtpprobe/dns/v1`` and ``smtpprobe/spf/v1`` (README): fields are only ever added
+within a version. The ``spf`` document's ``explanation`` is the domain's own ``exp=`` text
+(RFC 7208 §6.2), empty when there is none; ``reason`` says in words why the result is what it
+is. The ``verdict`` object of ``dns`` is ``check``'s (``smtpprobe.render.json.verdict_to_dict``).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from smtpprobe import __version__
+from smtpprobe.dnsauth import (
+    GMAIL_GUIDELINES,
+    SAKURA_SPF_NOTICE,
+    DnsAuth,
+    SpfCheck,
+    reason_text,
+)
+from smtpprobe.render.labels import category_label
+from smtpprobe.render.tone import Line, Tone, exit_tone
+
+__all__ = [
+    "DNS_SCHEMA",
+    "SPF_SCHEMA",
+    "dns_lines",
+    "dns_to_dict",
+    "format_dns_json",
+    "format_spf_json",
+    "spf_lines",
+    "spf_to_dict",
+    "trace_lines",
+]
+
+DNS_SCHEMA = "smtpprobe/dns/v1"
+SPF_SCHEMA = "smtpprobe/spf/v1"
+
+_LABELS: dict[str, dict[str, str]] = {
+    "en": {
+        "head": "smtpprobe dns → {domain}  (HELO {helo})",
+        "mx": "MX",
+        "none": "none",
+        "temperror": "temporary DNS failure",
+        "spf_record": "SPF record",
+        "spf_many": "{n} SPF records (permerror: RFC 7208 §4.5 allows one)",
+        "spf": "SPF {ip}{via}: {result}",
+        "decided": "decided by '{term}'",
+        "lookups": "{lookups} DNS lookups, {void} void",
+        "explanation": "explanation (exp=)",
+        "dmarc": "DMARC",
+        "dmarc_found": "p={policy} at _dmarc.{where}",
+        "org": "organisational domain {org}",
+        "dkim": "DKIM {selector}",
+        "ptr": "reverse DNS {ip}",
+        "requirements": "Gmail's sender requirements ({url}):",
+        "pass": "pass",
+        "fail": "FAIL",
+        "unknown": "unknown",
+        "not-checkable": "not checkable from here",
+        "verdict": "Verdict",
+        "cause": "Cause",
+        "remedy": "Remedy",
+        "publish": "SPF record to publish",
+        "sakura": "(Sakura Internet's recommended shape: v=spf1 a:www***.sakura.ne.jp mx ~all, "
+        "{url})",
+        "finding": "Finding",
+        "evidence": "Evidence",
+        "note": "Note",
+        "spf_head": "SPF check_host({ip}, {domain}) for <{sender}>  (HELO {helo})",
+        "result": "Result",
+        "reason": "Reason",
+        "chain": "Include chain",
+    },
+    "ja": {
+        "head": "smtpprobe dns → {domain}（HELO {helo}）",
+        "mx": "MX",
+        "none": "なし",
+        "temperror": "DNS の一時的な失敗",
+        "spf_record": "SPF レコード",
+        "spf_many": "SPF レコードが {n} 個あります（permerror: RFC 7208 §4.5 では 1 個のみ）",
+        "spf": "SPF {ip}{via}: {result}",
+        "decided": "決め手は「{term}」",
+        "lookups": "DNS 参照 {lookups} 回、該当なし {void} 回",
+        "explanation": "説明（exp=）",
+        "dmarc": "DMARC",
+        "dmarc_found": "_dmarc.{where} に p={policy}",
+        "org": "組織ドメイン {org}",
+        "dkim": "DKIM {selector}",
+        "ptr": "逆引き {ip}",
+        "requirements": "Gmail の送信者のガイドライン（{url}）:",
+        "pass": "合格",
+        "fail": "不合格",
+        "unknown": "不明",
+        "not-checkable": "ここからは確認できません",
+        "verdict": "判定",
+        "cause": "原因",
+        "remedy": "対処",
+        "publish": "設定する SPF レコード",
+        "sakura": "（さくらインターネットの推奨形: v=spf1 a:www***.sakura.ne.jp mx ~all、{url}）",
+        "finding": "指摘",
+        "evidence": "根拠",
+        "note": "注記",
+        "spf_head": "SPF check_host({ip}, {domain})、送信者 <{sender}>（HELO {helo}）",
+        "result": "結果",
+        "reason": "理由",
+        "chain": "include の連なり",
+    },
+}
+_STATUS_TONE = {"pass": Tone.GOOD, "fail": Tone.BAD, "unknown": Tone.WARN}
+_RESULT_TONE = {"pass": Tone.GOOD, "temperror": Tone.WARN}
+
+
+def _labels(lang: str) -> dict[str, str]:
+    return _LABELS["ja" if lang == "ja" else "en"]
+
+
+def _state(value: str, lang: str) -> str:
+    labels = _labels(lang)
+    return labels.get(value, value)
+
+
+# --------------------------------------------------------------------------- the SPF trace
+
+
+def trace_lines(node: Mapping[str, Any], indent: str = "    ") -> list[Line]:
+    """The include/redirect chain of a ``check_host`` trace as an indented tree."""
+    lines: list[Line] = []
+    record = node.get("record")
+    counts = f"lookups {node.get('lookups_after', '?')}, void {node.get('void_after', '?')}"
+    result = node.get("result") or ""
+    lines.append(
+        Line(
+            f"{indent}{node.get('via', 'top')}:{node.get('domain', '')} "
+            + (f'"{record}"' if record else "(no record)")
+            + f"  [{counts}]"
+            + (f" → {result}" if result else "")
+        )
+    )
+    for term in node.get("terms") or ():
+        child = term.get("child") if isinstance(term, Mapping) else None
+        if isinstance(child, Mapping):
+            lines.extend(trace_lines(child, indent + "  "))
+    return lines
+
+
+# --------------------------------------------------------------------------- dns
+
+
+def _spf_check_dict(check: SpfCheck) -> dict[str, Any]:
+    return {
+        "ip": check.sender.ip,
+        "host": check.sender.host,
+        "result": check.result,
+        "mechanism": check.mechanism,
+        "explanation": check.explanation,
+        "reason": check.reason,
+        "lookups": check.lookups,
+        "void_lookups": check.void_lookups,
+        "trace": check.trace,
+    }
+
+
+def dns_to_dict(auth: DnsAuth) -> dict[str, Any]:
+    """The ``dns_auth`` object: the ``smtpprobe/dns/v1`` document without its envelope."""
+    from smtpprobe.render.json import verdict_to_dict
+
+    dmarc = auth.dmarc
+    return {
+        "domain": auth.domain,
+        "helo": auth.helo,
+        "verdict": verdict_to_dict(auth.verdict),
+        "record_to_publish": auth.record_to_publish,
+        "mx": {
+            "status": auth.mx_status,
+            "records": [{"preference": p, "exchange": x} for p, x in auth.mx],
+        },
+        "spf": {
+            "record": auth.spf_record,
+            "records": auth.spf_records,
+            "results": [_spf_check_dict(c) for c in auth.spf],
+        },
+        "dmarc": {
+            "status": dmarc.status,
+            "record": dmarc.record,
+            "found_at": dmarc.found_at,
+            "policy": dmarc.policy,
+            "org_domain": dmarc.org_domain,
+            "psl_org_domain": dmarc.psl_org_domain,
+            "adkim": dmarc.adkim,
+            "aspf": dmarc.aspf,
+            "warnings": list(dmarc.warnings),
+            "reason": dmarc.reason,
+        },
+        "dkim": [
+            {
+                "selector": k.selector,
+                "status": k.status,
+                "key_type": k.key_type,
+                "bits": k.bits,
+                "reason": k.reason,
+            }
+            for k in auth.dkim
+        ],
+        "fcrdns": [
+            {"ip": ip, "status": state, "names": list(names)} for ip, state, names in auth.fcrdns
+        ],
+        "gmail_requirements": [
+            {
+                "id": r.id,
+                "status": r.status,
+                "text": {"en": r.text.en, "ja": r.text.ja},
+                "detail": None if r.detail is None else {"en": r.detail.en, "ja": r.detail.ja},
+            }
+            for r in auth.requirements
+        ],
+        "notes": [{"en": n.en, "ja": n.ja} for n in auth.notes],
+        "sources": {"gmail_guidelines": GMAIL_GUIDELINES, "sakura_spf": SAKURA_SPF_NOTICE},
+    }
+
+
+def format_dns_json(auth: DnsAuth) -> str:
+    """The ``smtpprobe/dns/v1`` document."""
+    document = {
+        "schema": DNS_SCHEMA,
+        "version": __version__,
+        **dns_to_dict(auth),
+        "exit_code": int(auth.verdict.exit_code),
+    }
+    return json.dumps(document, ensure_ascii=False, indent=2)
+
+
+def dns_detail_lines(auth: DnsAuth, lang: str) -> list[Line]:
+    """What was found: MX, SPF per address, DMARC, DKIM, reverse DNS, Gmail's requirements."""
+    labels = _labels(lang)
+    lines: list[Line] = []
+    mx = ", ".join(f"{p} {x}" for p, x in auth.mx) or _state(
+        "none" if auth.mx_status != "temperror" else "temperror", lang
+    )
+    lines.append(Line(f"  {labels['mx']}: {mx}"))
+    if auth.spf_records > 1:
+        lines.append(Line(f"  {labels['spf_many'].format(n=auth.spf_records)}", Tone.BAD))
+    else:
+        lines.append(Line(f"  {labels['spf_record']}: {auth.spf_record or labels['none']}"))
+    for check in auth.spf:
+        via = f" ({check.sender.host})" if check.sender.host else ""
+        via = f"（{check.sender.host}）" if check.sender.host and lang == "ja" else via
+        head = labels["spf"].format(ip=check.sender.ip, via=via, result=check.result)
+        if check.mechanism:
+            head += ", " + labels["decided"].format(term=check.mechanism)
+        head += (
+            "  [" + labels["lookups"].format(lookups=check.lookups, void=check.void_lookups) + "]"
+        )
+        lines.append(Line(f"  {head}", _RESULT_TONE.get(check.result, Tone.BAD)))
+        if check.reason and check.result != "pass":
+            lines.append(Line(f"    {reason_text(check.reason, lang)}"))
+        if check.explanation:
+            lines.append(Line(f"    {labels['explanation']}: {check.explanation}"))
+    dmarc = auth.dmarc
+    if dmarc.status == "found":
+        text = labels["dmarc_found"].format(policy=dmarc.policy, where=dmarc.found_at)
+        if dmarc.org_domain:
+            text += ", " + labels["org"].format(org=dmarc.org_domain)
+    else:
+        text = _state(dmarc.status, lang)
+        if dmarc.reason and lang != "ja":
+            text += f" ({dmarc.reason})"
+        elif dmarc.status == "none":
+            text += f"（_dmarc.{auth.domain} にも組織ドメインにもレコードがありません）"
+        elif dmarc.reason:
+            text += f"（{dmarc.reason}）"
+    lines.append(Line(f"  {labels['dmarc']}: {text}"))
+    for warning in dmarc.warnings:
+        lines.append(Line(f"    {warning}", Tone.WARN))
+    for key in auth.dkim:
+        size = f" {key.key_type or ''} {key.bits or ''}".rstrip() if key.usable else ""
+        why = f" ({key.reason})" if key.reason else ""
+        tone = Tone.GOOD if key.usable else Tone.WARN
+        lines.append(
+            Line(f"  {labels['dkim'].format(selector=key.selector)}: {key.status}{size}{why}", tone)
+        )
+    for ip, state, names in auth.fcrdns:
+        named = f" ({', '.join(names)})" if names and lang != "ja" else ""
+        named = f"（{', '.join(names)}）" if names and lang == "ja" else named
+        lines.append(Line(f"  {labels['ptr'].format(ip=ip)}: {_state(state, lang)}{named}"))
+    for note in auth.notes:
+        lines.append(Line(f"  {labels['note']}: {note.get(lang)}", Tone.WARN))
+    lines.append(Line(""))
+    lines.append(Line(labels["requirements"].format(url=GMAIL_GUIDELINES)))
+    for req in auth.requirements:
+        detail = f" — {req.detail.get(lang)}" if req.detail is not None else ""
+        lines.append(
+            Line(
+                f"  [{_state(req.status, lang)}] {req.text.get(lang)}{detail}",
+                _STATUS_TONE.get(req.status, Tone.PLAIN),
+            )
+        )
+    return lines
+
+
+def verdict_lines(auth: DnsAuth, lang: str) -> list[Line]:
+    """The verdict block: category, cause, remedy, the record to publish, findings."""
+    labels = _labels(lang)
+    v = auth.verdict
+    lines = [
+        Line(f"{labels['verdict']}: {category_label(v.category, lang)}", exit_tone(v.exit_code))
+    ]
+    lines.append(Line(f"  {labels['cause']}: {v.cause.get(lang)}"))
+    lines.append(Line(f"  {labels['remedy']}: {v.remedy.get(lang)}"))
+    if auth.record_to_publish and not v.ok:
+        lines.append(Line(f"  {labels['publish']}: {auth.record_to_publish}", Tone.GOOD))
+        if auth.spf_record is None:
+            lines.append(Line(f"    {labels['sakura'].format(url=SAKURA_SPF_NOTICE)}"))
+    for finding in v.findings:
+        lines.append(
+            Line(f"  {labels['finding']} [{finding.id}]: {finding.message.get(lang)}", Tone.WARN)
+        )
+    if v.evidence:
+        lines.append(Line(f"  {labels['evidence']}: {v.evidence}"))
+    return lines
+
+
+def dns_lines(auth: DnsAuth, lang: str = "en") -> list[Line]:
+    """The whole ``smtpprobe dns`` output."""
+    labels = _labels(lang)
+    lines = [Line(labels["head"].format(domain=auth.domain, helo=auth.helo))]
+    lines.extend(dns_detail_lines(auth, lang))
+    lines.append(Line(""))
+    lines.extend(verdict_lines(auth, lang))
+    return lines
+
+
+# --------------------------------------------------------------------------- spf
+
+
+def spf_to_dict(outcome: Any, *, ip: str, sender: str, helo: str, exit_code: int) -> dict[str, Any]:
+    """The ``smtpprobe/spf/v1`` document of one ``check_host`` outcome."""
+    data = outcome.to_dict()
+    return {
+        "schema": SPF_SCHEMA,
+        "version": __version__,
+        "ip": ip,
+        "sender": sender,
+        "helo": helo,
+        "domain": outcome.domain,
+        "result": str(outcome.result.value),
+        "mechanism": outcome.mechanism,
+        "explanation": outcome.explanation,
+        "reason": outcome.reason,
+        "lookups": outcome.lookups,
+        "void_lookups": outcome.void_lookups,
+        "include_chain": data.get("include_chain", []),
+        "trace": data.get("trace", data),
+        "exit_code": exit_code,
+    }
+
+
+def format_spf_json(outcome: Any, *, ip: str, sender: str, helo: str, exit_code: int) -> str:
+    """``spf_to_dict`` as JSON text."""
+    document = spf_to_dict(outcome, ip=ip, sender=sender, helo=helo, exit_code=exit_code)
+    return json.dumps(document, ensure_ascii=False, indent=2)
+
+
+def spf_lines(outcome: Any, *, ip: str, sender: str, helo: str, lang: str = "en") -> list[Line]:
+    """``smtpprobe spf``: result, deciding term, include chain, lookups, explanation."""
+    labels = _labels(lang)
+    result = str(outcome.result.value)
+    lines = [
+        Line(labels["spf_head"].format(ip=ip, domain=outcome.domain, sender=sender, helo=helo))
+    ]
+    head = f"{labels['result']}: {result}"
+    if outcome.mechanism:
+        head += ", " + labels["decided"].format(term=outcome.mechanism)
+    head += (
+        "  [" + labels["lookups"].format(lookups=outcome.lookups, void=outcome.void_lookups) + "]"
+    )
+    lines.append(Line(head, _RESULT_TONE.get(result, Tone.BAD)))
+    if outcome.reason:
+        lines.append(Line(f"  {labels['reason']}: {reason_text(outcome.reason, lang)}"))
+    if outcome.explanation:
+        lines.append(Line(f"  {labels['explanation']}: {outcome.explanation}"))
+    data = outcome.to_dict()
+    trace = data.get("trace")
+    if isinstance(trace, Mapping):
+        lines.append(Line(f"  {labels['chain']}:"))
+        lines.extend(trace_lines(trace))
+    return lines

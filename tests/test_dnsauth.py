@@ -1,0 +1,196 @@
+"""``smtpprobe.dnsauth`` over the in-memory ``ZoneResolver``; ``core.dnsverdict`` on plain data."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from smtpprobe.core.dnsverdict import DkimCheck, DmarcCheck, decide
+from smtpprobe.dnsauth import (
+    DnsAuth,
+    Sender,
+    check_domain,
+    is_custom_domain,
+    known_selectors,
+    mechanism_for,
+    per_contract_server,
+    record_to_publish,
+)
+from smtpprobe.loading import load_profiles
+from smtpprobe.psl import organizational_domain_psl
+from smtpprobe.testing.zone import ZoneResolver
+
+PROFILES = load_profiles(())
+
+
+@pytest.mark.parametrize(
+    ("existing", "adding", "has_mx", "want"),
+    [
+        # Sakura's recommended shape when there is no record (seed 003).
+        (None, ["a:www1234.sakura.ne.jp"], True, "v=spf1 a:www1234.sakura.ne.jp mx ~all"),
+        (None, ["ip4:192.0.2.10"], False, "v=spf1 ip4:192.0.2.10 ~all"),
+        # Existing terms kept, the new one before the all term, its qualifier untouched.
+        ("v=spf1 mx -all", ["ip4:192.0.2.10"], True, "v=spf1 mx ip4:192.0.2.10 -all"),
+        (
+            "v=spf1 +a:sv1.xserver.jp +mx include:spf.sender.xserver.jp ~all",
+            ["ip6:2001:db8::25"],
+            True,
+            "v=spf1 +a:sv1.xserver.jp +mx include:spf.sender.xserver.jp ip6:2001:db8::25 ~all",
+        ),
+        # No all term: before redirect= (mechanisms are tried first), else at the end.
+        ("v=spf1 mx redirect=_spf.example.jp", ["ip4:192.0.2.1"], True,
+         "v=spf1 mx ip4:192.0.2.1 redirect=_spf.example.jp"),
+        ("v=spf1 mx", ["ip4:192.0.2.1"], True, "v=spf1 mx ip4:192.0.2.1"),
+        # Already there: nothing to publish.
+        ("v=spf1 ip4:192.0.2.1 -all", ["ip4:192.0.2.1"], True, None),
+    ],
+)  # fmt: skip
+def test_record_to_publish(
+    existing: str | None, adding: list[str], has_mx: bool, want: str | None
+) -> None:
+    assert record_to_publish(existing, adding, has_mx=has_mx) == want
+
+
+def test_mechanism_by_name_only_for_per_contract_servers() -> None:
+    sakura = PROFILES.for_host("www1234.sakura.ne.jp")
+    assert per_contract_server(sakura, "www1234.sakura.ne.jp")
+    assert not per_contract_server(PROFILES.get("ocn"), "smtp.ocn.ne.jp")
+    named = Sender("192.0.2.10", "www1234.sakura.ne.jp", by_name=True)
+    assert mechanism_for(named) == "a:www1234.sakura.ne.jp"
+    assert mechanism_for(Sender("192.0.2.10", "smtp.example.jp")) == "ip4:192.0.2.10"
+    assert mechanism_for(Sender("2001:db8::25")) == "ip6:2001:db8::25"
+
+
+def test_custom_domain_and_known_selectors() -> None:
+    org = organizational_domain_psl
+    ocn, gmail = PROFILES.get("ocn"), PROFILES.get("gmail")
+    assert not is_custom_domain("example.ocn.ne.jp", "smtp.ocn.ne.jp", ocn, org)
+    assert not is_custom_domain("gmail.com", "smtp.gmail.com", gmail, org)
+    assert is_custom_domain("example.jp", "smtp.gmail.com", gmail, org)
+    assert not is_custom_domain("www1234.sakura.ne.jp", "www1234.sakura.ne.jp", None, org)
+    assert is_custom_domain("example.jp", "www1234.sakura.ne.jp", None, org)
+    assert known_selectors(gmail) == ("google",)  # Google's "DKIM selectors" page
+    assert known_selectors(ocn) == ()
+
+
+def _check(zone: dict[str, Any], **kw: Any) -> DnsAuth:
+    return asyncio.run(check_domain("example.jp", ZoneResolver(zone), **kw))
+
+
+BASE = {
+    "www1234.sakura.ne.jp": {"A": ["192.0.2.10"], "AAAA": ["2001:db8::10"]},
+    "mx.example.jp": {"A": ["192.0.2.25"]},
+}
+
+
+def test_both_addresses_of_a_server_are_judged_and_added_once() -> None:
+    auth = _check(
+        {**BASE, "example.jp": {"TXT": ["v=spf1 mx -all"], "MX": [[10, "mx.example.jp"]]}},
+        servers=[("www1234.sakura.ne.jp", True)],
+    )
+    assert [c.sender.ip for c in auth.spf] == ["192.0.2.10", "2001:db8::10"]
+    assert {c.result for c in auth.spf} == {"fail"}
+    assert auth.record_to_publish == "v=spf1 mx a:www1234.sakura.ne.jp -all"
+    assert auth.verdict.category == "unauthenticated-sender"
+    assert auth.verdict.exit_code == 1
+
+
+def test_a_named_server_at_the_lookup_limit_is_published_by_address() -> None:
+    includes = " ".join(f"include:i{n}.example.jp" for n in range(9))
+    zone: dict[str, Any] = {**BASE, "example.jp": {"TXT": [f"v=spf1 {includes} -all"]}}
+    zone.update({f"i{n}.example.jp": {"TXT": ["v=spf1 -all"]} for n in range(9)})
+    auth = _check(zone, servers=[("www1234.sakura.ne.jp", True)])
+    assert auth.record_to_publish is not None
+    assert "a:www1234.sakura.ne.jp" not in auth.record_to_publish
+    assert "ip4:192.0.2.10 ip6:2001:db8::10 -all" in auth.record_to_publish
+
+
+def test_two_spf_records_are_repaired_first() -> None:
+    auth = _check(
+        {**BASE, "example.jp": {"TXT": ["v=spf1 mx -all", "v=spf1 a -all"]}},
+        ips=["192.0.2.10"],
+    )
+    assert auth.spf_records == 2 and auth.record_to_publish is None
+    assert auth.spf[0].result == "permerror"
+    assert "Repair the SPF record" in auth.verdict.remedy.en
+
+
+def test_quarantine_is_dmarc_rejected_and_testing_mode_is_not() -> None:
+    zone = {**BASE, "example.jp": {"TXT": ["v=spf1 -all"]},
+            "_dmarc.example.jp": {"TXT": ["v=DMARC1; p=quarantine"]}}  # fmt: skip
+    assert _check(zone, ips=["192.0.2.10"]).verdict.category == "dmarc-rejected"
+    zone["_dmarc.example.jp"] = {"TXT": ["v=DMARC1; p=quarantine; t=y"]}
+    # t=y (RFC 9989 §4.7): receivers apply the next lower policy, none; SPF still fails.
+    assert _check(zone, ips=["192.0.2.10"]).verdict.category == "unauthenticated-sender"
+
+
+def test_no_address_given_is_never_ok() -> None:
+    # SPF is judged for the address that sends: without one, nothing shows the mail passes.
+    auth = _check({**BASE, "example.jp": {"MX": [[10, "mx.example.jp"]]}})
+    assert (auth.verdict.category, auth.verdict.exit_code) == ("dns-failure", 3)
+    assert auth.verdict.rule_id == "dns-no-address"
+    assert "--server HOST" in auth.verdict.remedy.en and "--ip IP" in auth.verdict.remedy.ja
+    assert [f.id for f in auth.verdict.findings] == ["dmarc-missing", "spf-missing"]
+    statuses = {r.id: r.status for r in auth.requirements}
+    assert statuses["spf"] == "unknown" and statuses["tls"] == "not-checkable"
+
+
+@pytest.mark.parametrize(
+    ("zone", "retryable", "why"),
+    [
+        ({}, False, "no A or AAAA record"),
+        ({"gone.example.net": "SERVFAIL"}, True, "temporary DNS failure"),
+        ({"gone.example.net": {"MX": [[10, "mx.example.jp"]]}}, False, "no A or AAAA record"),
+    ],
+)
+def test_a_server_without_an_address_is_a_dns_failure_naming_it(
+    zone: dict[str, Any], retryable: bool, why: str
+) -> None:
+    spf = {"example.jp": {"TXT": ["v=spf1 a:www1234.sakura.ne.jp -all"]}}
+    auth = _check({**BASE, **spf, **zone}, servers=[("gone.example.net", False)])
+    v = auth.verdict
+    assert (v.category, v.exit_code, v.retryable) == ("dns-failure", 3, retryable)
+    assert "gone.example.net" in v.cause.en and "gone.example.net" in v.cause.ja
+    assert why in v.cause.en and v.evidence == "gone.example.net"
+    assert auth.spf == () and auth.record_to_publish is None
+
+
+def test_one_unresolved_server_is_not_hidden_by_another_that_passes() -> None:
+    zone = {**BASE, "example.jp": {"TXT": ["v=spf1 a:www1234.sakura.ne.jp -all"]}}
+    passing = _check(zone, servers=[("www1234.sakura.ne.jp", True)])
+    assert passing.verdict.category == "ok" and {c.result for c in passing.spf} == {"pass"}
+    both = _check(zone, servers=[("www1234.sakura.ne.jp", True), ("gone.example.net", False)])
+    assert both.verdict.category == "dns-failure"
+    assert "gone.example.net" in both.verdict.cause.en
+    assert "www1234.sakura.ne.jp" not in both.verdict.evidence
+
+
+def test_private_addresses_only_are_not_an_ok() -> None:
+    # ``check``'s embedded checks (public_only): an internal address is not the one Gmail
+    # sees, so it is not evaluated; with nothing evaluated the verdict is never "ok".
+    zone = {**BASE, "relay.example.net": {"A": ["10.0.0.25"]},
+            "example.jp": {"TXT": ["v=spf1 -all"]}}  # fmt: skip
+    auth = _check(zone, servers=[("relay.example.net", False)], public_only=True)
+    assert auth.spf == () and auth.verdict.category == "dns-failure"
+    assert any("10.0.0.25" in note.en for note in auth.notes)
+
+
+def test_a_dkim_key_alone_may_establish_authentication() -> None:
+    # Pure: no address evaluated, but a usable key (the current logic: DKIM can sign instead).
+    key = DkimCheck(selector="google", status="valid", key_type="rsa", bits=2048)
+    none = DmarcCheck(status="none")
+    verdict = decide("example.jp", (), (key,), none, publish=None, spf_record="v=spf1 -all")
+    assert verdict.category == "ok"
+    assert "spf-not-evaluated" in [f.id for f in verdict.findings]
+    missing = DkimCheck(selector="google", status="missing")
+    verdict = decide("example.jp", (), (missing,), none, publish=None, spf_record=None)
+    assert (verdict.category, verdict.rule_id) == ("dns-failure", "dns-no-address")
+
+
+def test_a_dkim_temporary_failure_leaves_the_verdict_open() -> None:
+    zone = {**BASE, "example.jp": {"TXT": ["v=spf1 -all"]}, "s._domainkey.example.jp": "SERVFAIL"}
+    auth = _check(zone, ips=["192.0.2.10"], selectors=["s"])
+    assert auth.verdict.category == "temporary-failure"
+    assert auth.verdict.exit_code == 3
