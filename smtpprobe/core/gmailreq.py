@@ -120,6 +120,7 @@ def gmail_requirements(
                 "the From: domain is aligned with SPF or DKIM (DMARC alignment)",
                 "From: のドメインが SPF または DKIM と一致している（DMARC のアライメント）",
             ),
+            _spf_alignment(spf_state),
         ),
         Requirement(
             "fcrdns",
@@ -157,4 +158,30 @@ def gmail_requirements(
     return (
         *checked,
         *(Requirement(rid, "not-checkable", Text(en, ja)) for rid, en, ja in unchecked),
+    )
+
+
+def _spf_alignment(spf_state: str) -> Text:
+    """Whether SPF alignment can hold for mail sent through the evaluated server (RFC 9989).
+
+    SPF was judged for the From domain itself (the envelope sender taken to be the From
+    address, as mail clients and Gmail's "Send mail as" send it), so a pass is aligned in
+    both modes and anything else leaves DKIM as the only way to align.
+    """
+    if spf_state == "pass":
+        return Text(
+            "SPF alignment can hold: SPF passes for the From domain itself from these addresses",
+            "SPF のアライメントは成り立ちます。これらのアドレスから From のドメインそのもので"
+            "SPF に合格します",
+        )
+    if spf_state == "fail":
+        return Text(
+            "SPF alignment cannot hold for mail sent through this server (SPF does not pass "
+            "for its address); only a DKIM signature of the From domain can align",
+            "このサーバー経由のメールでは SPF のアライメントは成り立ちません（そのアドレスで SPF に"
+            "合格しません）。From のドメインの DKIM 署名だけがアライメントを満たせます",
+        )
+    return Text(
+        "SPF alignment unknown: SPF could not be evaluated for the sending address",
+        "SPF のアライメントは不明です。送信アドレスで SPF を評価できませんでした",
     )

@@ -111,6 +111,8 @@ def test_sakura_domain_without_the_server_is_unauthenticated(
     statuses = {r["id"]: r["status"] for r in doc["gmail_requirements"]}
     assert statuses["spf"] == "fail" and statuses["fcrdns"] == "pass"
     assert statuses["spam-rate"] == "not-checkable"
+    alignment = next(r for r in doc["gmail_requirements"] if r["id"] == "alignment")
+    assert "SPF alignment cannot hold" in json.dumps(alignment), alignment
 
     text = _run(cli, dns_server, "dns", "example.jp", "--server", SERVER, "--lang", "en")
     assert text.code == 1
@@ -133,6 +135,8 @@ def test_the_fixed_domain_is_ok(cli: CLI, dns_server: DnsServer) -> None:
     assert doc["verdict"]["category"] == "ok"
     assert doc["record_to_publish"] is None
     assert doc["spf"]["results"][0]["result"] == "pass"
+    alignment = next(r for r in doc["gmail_requirements"] if r["id"] == "alignment")
+    assert alignment["status"] == "pass" and "SPF alignment can hold" in json.dumps(alignment)
 
 
 def test_reject_policy_without_aligned_spf_or_dkim_is_dmarc_rejected(
