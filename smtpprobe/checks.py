@@ -30,12 +30,11 @@ from __future__ import annotations
 
 import hashlib
 import os
-import re
 import shlex
 import signal
 import subprocess
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from smtpprobe.core.checks import (
     CheckDef,
@@ -45,7 +44,7 @@ from smtpprobe.core.checks import (
     needs_shell,
     parse_checks,
 )
-from smtpprobe.loading import MAX_FILE_BYTES
+from smtpprobe.loading import read_yaml
 
 if TYPE_CHECKING:
     from smtpprobe.api import CheckOptions
@@ -60,7 +59,6 @@ __all__ = [
 ]
 
 COMMAND_TIMEOUT = 10.0  # seconds for a password command (`pass` may ask gpg-agent)
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # never in YAML text
 _PLACEHOLDER = "placeholder-never-sent"  # lets resolve() validate a check without its secret
 # `check`'s option names in smtpprobe.core.spec's messages, as the file's keys.
 _OPTION_KEYS = {
@@ -71,53 +69,11 @@ _OPTION_KEYS = {
 }  # fmt: skip
 
 
-def _read_yaml(path: Path) -> Any:
-    """The file's YAML under loading.py's limits; ChecksError naming the file (and line)."""
-    try:
-        with path.open("rb") as file:
-            data = file.read(MAX_FILE_BYTES + 1)  # one byte past the limit tells it apart
-    except FileNotFoundError:
-        raise ChecksError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise ChecksError(f"{path}: is a folder, not a checks file") from None
-    except OSError as exc:
-        raise ChecksError(f"{path}: cannot read it ({exc.strerror or exc})") from None
-    if len(data) > MAX_FILE_BYTES:
-        raise ChecksError(
-            f"{path}: over the {MAX_FILE_BYTES // 1024 // 1024} MB limit for a checks file; "
-            "is it the right file?"
-        )
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        raise ChecksError(f"{path}: not UTF-8 text; save it as UTF-8") from None
-    control = _CONTROL.search(text)
-    if control:
-        line_no = text.count("\n", 0, control.start()) + 1
-        raise ChecksError(
-            f"{path}:{line_no}: holds a control character (U+{ord(control.group()):04X}); remove it"
-        )
-    import yaml
-
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml bounds nesting itself
-    try:
-        return yaml.load(text, Loader=loader)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ChecksError(f"{where}: malformed YAML: {' '.join(str(problem).split())}") from None
-    except RecursionError:
-        raise ChecksError(f"{path}: malformed YAML: nested too deeply") from None
-    except Exception as exc:  # a constructor's own error, e.g. a date like 2024-13-45
-        raise ChecksError(f"{path}: malformed YAML: {' '.join(str(exc).split())[:300]}") from None
-
-
 def load_checks(path: Path | str, *, validate: bool = True) -> ChecksFile:
     """Read, parse and (``validate``) check every check of the file. Raises ChecksError."""
     path = Path(path)
     try:
-        checks = parse_checks(_read_yaml(path), source=str(path))
+        checks = parse_checks(read_yaml(path, ChecksError, "checks file"), source=str(path))
     except RecursionError:
         raise ChecksError(f"{path}: a value is nested too deeply") from None
     if validate:

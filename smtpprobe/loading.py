@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+from smtpprobe.core.errors import SmtpprobeError
 from smtpprobe.core.profile import Profile, ProfileError, parse_profile
 from smtpprobe.core.rules import Rule, RuleError, parse_rules
 
@@ -51,6 +52,7 @@ __all__ = [
     "load_profiles",
     "load_rule_file",
     "load_rulebook",
+    "read_yaml",
     "rule_problems",
 ]
 
@@ -124,7 +126,14 @@ def _loader() -> Any:
     return getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-def _read_yaml(path: Path, error: type[ProfileError] | type[RuleError]) -> Any:
+def read_yaml(
+    path: Path, error: type[SmtpprobeError], what: str = "profile or rule file"
+) -> Any:
+    """The YAML of one file under the size, encoding and control-character limits.
+
+    Every problem is ``error`` with one line naming the file (and line); ``what`` names
+    the kind of file in those lines. Used for profiles, rules and checks files.
+    """
     try:
         with path.open("rb") as file:
             # One byte past the limit tells an oversized file apart; reading no
@@ -133,13 +142,13 @@ def _read_yaml(path: Path, error: type[ProfileError] | type[RuleError]) -> Any:
     except FileNotFoundError:
         raise error(f"{path}: no such file") from None
     except IsADirectoryError:
-        raise error(f"{path}: is a folder, not a YAML file") from None
+        raise error(f"{path}: is a folder, not a {what}") from None
     except OSError as exc:
         raise error(f"{path}: cannot read it ({exc.strerror or exc})") from None
     if len(data) > MAX_FILE_BYTES:
         raise error(
-            f"{path}: over the {MAX_FILE_BYTES // 1024 // 1024} MB limit for a profile or "
-            "rule file; is it the right file?"
+            f"{path}: over the {MAX_FILE_BYTES // 1024 // 1024} MB limit for a {what}; "
+            "is it the right file?"
         )
     try:
         text = data.decode("utf-8")
@@ -204,7 +213,7 @@ def _load_profile_file(path: str, stamp: _Stamp | None) -> Profile:
 
 
 def _parse_profile_file(path: str) -> Profile:
-    data = _read_yaml(Path(path), ProfileError)
+    data = read_yaml(Path(path), ProfileError)
     return _validated(
         Path(path),
         ProfileError,
@@ -303,7 +312,7 @@ def _load_rule_file(name: str, stamp: _Stamp | None) -> tuple[Rule, ...]:
 
 def _parse_rule_file(name: str) -> tuple[Rule, ...]:
     path = Path(name)
-    data = _read_yaml(path, RuleError)
+    data = read_yaml(path, RuleError)
     if isinstance(data, dict):
         items = data.get("rules")
         if not isinstance(items, list):

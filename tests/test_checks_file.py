@@ -65,7 +65,7 @@ def test_load_a_good_file(tmp_path: Path) -> None:
     [
         ("checks: [\n  - name: a\n  - {", ":2:3: malformed YAML"),
         (b"\xff\xfe", "not UTF-8 text"),
-        ("checks:\n  - name: a\x07\n", ":2: holds a control character (U+0007)"),
+        ("checks:\n  - name: a\x07\n", ":2: 'name' holds a control character (U+0007)"),
         ("[" * 5000, "malformed YAML"),
         (GOOD.replace("profile: ocn", "profile: no-such-provider"), "check 'ocn-main': "),
         (GOOD.replace("from: probe@example.jp", "from: 'not an address'"),
