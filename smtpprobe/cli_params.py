@@ -331,6 +331,8 @@ Examples:
   smtpprobe demo                    # the test double on loopback, offline
   smtpprobe check ocn --user you@example.ocn.ne.jp
   smtpprobe explain "550 5.7.1 <you@example.jp>... Command rejected"
+  smtpprobe dns example.jp --server www1234.sakura.ne.jp   # Gmail's 5.7.26?
+  smtpprobe run checks.yaml         # health checks (history, serve)
   smtpprobe profiles show sakura --lang ja
 
 Exit codes: 0 accepted, 1 refused, 2 usage error, 3 the dialogue could not be
