@@ -16,8 +16,14 @@ NDRs (``Remote Server returned '550 5.7.1 …'``), ``+``-encoded IIS log lines,
 qmail's ``(#5.1.1)``, transcripts of sendmail, swaks and curl (``<<< 550 …``,
 ``<~  535 …``, ``< 535 …``), quoted replies ('…', "…", “…”, 「…」) and a reply after
 prose when it carries an enhanced status code of its class (``… failed: 550 5.1.1 …``,
-``login - 553 5.3.0 …``). A number in prose ("port 465", "2021 年", "Error 500 in
-line 3") is not a reply.
+``login - 553 5.3.0 …``), or without one where what follows the code is a reply's first
+word, not a count or HTTP's reason phrase (``(535 Incorrect authentication data)``,
+``…SMTP server, 553 Relaying disallowed …``, ``denial of connection (450) for …``). Postfix's
+delivery log gives ``dsn=4.3.0, status=deferred (reason)``, and a few providers' fixed refusals
+come without any code (Mailgun, Postmark, Amazon SES, Microsoft 365's report): those are read
+with the code inferred. A program's summary of a reply ("450 No recipients accepted") gives way
+to the more specific reply after it. A number in prose ("port 465", "2021 年", "Error 500 in
+line 3", "(500 emails per day)") is not a reply.
 
 ``find_replies`` returns every negative reply (4xx/5xx) it can see, each with
 what the surrounding text says about it: the SMTP stage it answered (a Postfix
@@ -103,6 +109,114 @@ _PAREN_CODE_START = re.compile(r"\((?P<code>[2-5][0-5]\d)\):\s{0,8}(?=\S)")
 _LETTRE_START = re.compile(
     r"\b(?:permanent|transient) error \((?P<code>[45][0-5]\d)\)(?::\s{0,8}|(?=\s{0,8}$))",
     re.I,
+)
+# smtplib's tuple with its opening bracket lost in a program's message: "SMTP Delivery Error:
+# 554, b'5.0.0 Error: transaction failed: …')" (github.com/emersion/hydroxide/issues/173); only
+# with a bytes literal after a colon, so that "said: 421, \"4.7.0\", …" stays Google's row.
+_BARE_TUPLE_START = re.compile(r"(?<=:\s)(?P<code>[2-5][0-5]\d),\s{0,8}b(?P<quote>[\"'])")
+# A reply in parentheses after prose: "(535 Incorrect authentication data)" (Exim's 535 quoted
+# by a webmail dialog), ZoneMTA's log "… (554 Blocked - see https://…)". What follows the code
+# decides: an enhanced code of its class (taken by _PROSE_START), or a reply's first word —
+# capitalised as replies write it, not a count's unit ("(500 emails per day)", "(500 Emails/day)",
+# "(450 Messages per hour)"), and not HTTP's reason phrase of that code (_HTTP_REASONS).
+_PAREN_REPLY = re.compile(
+    r"(?<![\w.])\((?P<code>[45][0-5]\d) (?=[A-Z][a-z'-]{0,30}(?:[\s,.:;!)]|$))"
+    r"(?![A-Za-z'-]{1,31}\s{1,4}(?:per|a|an|each|every)\b)(?![^\s)]{0,31}/)"
+)
+# A code after a comma inside a sentence, the reply after it: "SendMail: Failed to close
+# connection to SMTP server, 553 Relaying disallowed as @ - undefined" (Mattermost,
+# github.com/mattermost/mattermost/issues/13224). The same test of the first word as above.
+_COMMA_REPLY = re.compile(
+    r"(?<=[^\W\d_], )(?P<code>[45][0-5]\d) (?=[A-Z][a-z'-]{0,30}(?:[\s,.:;!]|$))"
+    r"(?![A-Za-z'-]{1,31}\s{1,4}(?:per|a|an|each|every)\b)(?![^\s]{0,31}/)"
+)
+# A code alone in parentheses inside the refusal's own sentence: Trend Micro's "Temporary
+# denial of connection (450) for Zombie matches (ERS)" (docs.trendmicro.com, Deep Discovery
+# Email Inspector's SMTP error codes). A refusal word must come just before it: "page (500)"
+# or "status (550)" is not a reply.
+_DENIAL_PAREN = re.compile(
+    r"\b(?:[Dd]eni(?:al|ed)|[Rr]eject(?:ed|ion)|[Rr]efus(?:al|ed)|[Bb]locked|"
+    r"[Dd]efer(?:red|ral))\b[^()\n]{0,40}?\((?P<code>[45][0-5]\d)\)(?=\s|$|[.,;:])"
+)
+# HTTP's reason phrases for the codes SMTP also uses (RFC 9110 section 15): after one of these
+# the number is an HTTP status ("failed, 503 Service Unavailable"), not an SMTP reply.
+_HTTP_REASONS = {
+    421: "misdirected request",
+    422: "unprocessable",
+    423: "locked",
+    424: "failed dependency",
+    425: "too early",
+    426: "upgrade required",
+    428: "precondition required",
+    429: "too many requests",
+    431: "request header fields",
+    451: "unavailable for legal",
+    500: "internal server error",
+    501: "not implemented",
+    502: "bad gateway",
+    503: "service unavailable",
+    504: "gateway time",
+    505: "http version",
+}
+# Postfix's delivery log gives the DSN status it recorded and the reason, without a reply code
+# when the reason is its own: "… dsn=4.3.0, status=deferred (mail transport unavailable)"
+# (github.com/YoRyan/mailrise/issues/117). Like a DSN's Status field with its diagnostic words,
+# the status gives the enhanced code and the class (the basic code is X50, inferred).
+_POSTFIX_DSN = re.compile(
+    r"\bdsn=(?P<enhanced>[45]\.\d{1,3}\.\d{1,3}),\s{0,8}status=[a-z]{1,20}\s{0,8}\((?=\S)"
+)
+# Reasons _POSTFIX_DSN leaves alone: what Postfix's SMTP and LMTP clients log (postfix/smtp[…]:)
+# is either the remote server's reply ("host x said: 550 …", found where its code is) or the
+# client's own account of the connection, its TLS or its login ("connect to", "lost connection
+# with", "SASL authentication failed"), which are client-side errors
+# (smtpprobe/data/client_errors.yaml) and explained as such; the reason's first words say so
+# when the line's start was cut off.
+_POSTFIX_CLIENT = re.compile(r"/(?:smtp|lmtp)\[\d{1,10}\]:")
+_POSTFIX_NOT_REPLY = re.compile(
+    r"host\s|connect to\s|lost connection\s|conversation with\s|delivery temporarily|"
+    r"host or domain name not found|name service error|tls is required|network is unreachable|"
+    r"sasl authentication failed|server certificate|cannot start tls",
+    re.I,
+)
+# Providers' fixed refusals quoted without a code (an API's error, a dashboard, a help page):
+# where the wording is the provider's own and unmistakable, it is read as a reply whose basic
+# code is X50 of the class the provider gives it (``Found.code_inferred``), like Exim's reject
+# log above; the rules read the words. Each family cites where its wording comes from.
+_PROVIDER_TEXTS: tuple[tuple[re.Pattern[str], int], ...] = (
+    # Mailgun's sandbox domains and free plans may send only to authorised recipients:
+    # "Sandbox subdomains are for test purposes only. Please add your own domain or add the
+    # address to authorized recipients in Account Settings."
+    # (github.com/leemunroe/grunt-email-workflow/issues/81), "free accounts are for test
+    # purposes only" (github.com/mailgun/wordpress-plugin/issues/68).
+    (re.compile(r"\b(?:Sandbox subdomains|free accounts) are for test purposes only\b", re.I), 550),
+    # Postmark's API: "Sender signature not defined for From address."
+    # (github.com/ActiveCampaign/postmark-rails/issues/31).
+    (re.compile(r"\bSender signature not defined for From address\b", re.I), 550),
+    # Amazon SES: "Message rejected: Email address is not verified. The following identities
+    # failed the check in region US-EAST-1: …" (github.com/magepal/magento2-gmail-smtp-app/
+    # issues/17).
+    (re.compile(r"\bEmail address is not verified\. The following identities failed\b", re.I), 550),
+    # Gmail's DMARC refusal quoted without its 550 5.7.26: "Unauthenticated email from x is not
+    # accepted due to domain's DMARC policy." (github.com/dongri/mailgun-rs/issues/1).
+    (
+        re.compile(
+            r"\bUnauthenticated email from \S{1,253} is not accepted due to domain.s DMARC policy"
+        ),
+        550,
+    ),
+    # Microsoft 365's non-delivery report: "Your message to x couldn't be delivered." then
+    # "x wasn't found at example.com." (github.com/bwya77/O365-Admin-Center/issues/12).
+    (re.compile(r"^\S{1,64} wasn.t found at \S{1,253}\.?$"), 550),
+    # Exchange's Japanese non-delivery report, 「無効な受信者」 under 「以下の受信者にメールを配信
+    # できません」 (support.microsoft.com/ja-jp/kb/940620).
+    (re.compile(r"^無効な受信者$"), 550),
+    # Trend Micro's Email Reputation Services: "Mail from [ip address] deferred using Trend
+    # Micro Email Reputation database." (hardwaresecrets.com/understanding-email-bounce-
+    # messages/4/), a temporary refusal.
+    (re.compile(r"\bdeferred using Trend Micro Email Reputation database\b", re.I), 450),
+    # @nifty's table of its SMTP server's messages: "you have no account here"
+    # (faq.support.nifty.com/?p=4076), a refused login.
+    (re.compile(r"^you have no account here\.?$", re.I), 550),
 )
 # A code outside RFC 5321's second digits (0-5) counts only with an enhanced code of its
 # class, at the start of a line or after a wrapper: "571 5.7.1 Relay access denied".
@@ -383,6 +497,7 @@ _NON_WORDS = re.compile(r"\W+")
 _MAX_REPLY_LINES = 100  # lines kept of one reply; a server's longest (EHLO) has about 20
 _MAX_CONTINUATION = 30  # non-code lines absorbed into one reply before it is cut off
 _MAX_TRAILING = 3  # lines after the final line, e.g. "… gsmtp (in reply to end of DATA command)"
+_SUMMARY_NEAR = 4  # lines between a program's summary of a reply and the reply (see _specific)
 
 
 @dataclass(frozen=True, slots=True)
@@ -759,6 +874,7 @@ def _split_reply_start(line: str) -> _Start | None:
             _colon_start,
             _quoted_start,
             _prose_start,
+            _inline_start,
             _enhanced_start,
             _qmail_start,
         ):
@@ -821,6 +937,22 @@ def _logged_start(text: str) -> _Start | None:
             words = text[exim.end() :].strip() or text[exim.start() :].strip()
             code = 450 if exim.group("temporary") else 550
             return _Start(text[: exim.start()].strip(), code, " ", words, inferred=True)
+    if "dsn=" in text:
+        dsn = _POSTFIX_DSN.search(text)
+        if (
+            dsn is not None
+            and not _POSTFIX_CLIENT.search(text, 0, dsn.start())
+            and not _POSTFIX_NOT_REPLY.match(text, dsn.end())
+            and "said:" not in text[dsn.end() :]
+        ):
+            enhanced = dsn.group("enhanced")
+            rest = f"{enhanced} {text[dsn.end() :]}"
+            code = int(enhanced[0]) * 100 + 50
+            return _Start(text[: dsn.start()].strip(), code, " ", rest, inferred=True)
+    for pattern, code in _PROVIDER_TEXTS:
+        provider = pattern.search(text)
+        if provider is not None:
+            return _Start("", code, " ", text, inferred=True)
     return None
 
 
@@ -829,7 +961,7 @@ def _structured_start(text: str) -> _Start | None:
     if row is not None:
         rest = f"{row.group('enhanced')} {text[row.end() :]}"
         return _made(text, 0, int(row.group("code")), " ", rest, negative_only=True)
-    patterns = (_TUPLE_START, _RETCODE_START, _PAREN_CODE_START, _LETTRE_START)
+    patterns = (_TUPLE_START, _BARE_TUPLE_START, _RETCODE_START, _PAREN_CODE_START, _LETTRE_START)
     matches = [m for m in (pattern.search(text) for pattern in patterns) if m]
     for match in sorted(matches, key=lambda m: m.start()):
         if match.re is _LETTRE_START and not text[match.end() :].strip():
@@ -956,6 +1088,39 @@ def _prose_start(text: str) -> _Start | None:
         if start is not None:
             return start
     return None
+
+
+def _inline_start(text: str) -> _Start | None:
+    """A reply inside a sentence without an enhanced code: in parentheses ("(535 Incorrect
+    authentication data)"), after a comma ("…SMTP server, 553 Relaying disallowed …"), or a
+    code alone in parentheses inside the refusal's sentence ("denial of connection (450)")."""
+    found: list[tuple[int, _Start]] = []
+    for pattern in (_PAREN_REPLY, _COMMA_REPLY):
+        for match in pattern.finditer(text):
+            code = int(match.group("code"))
+            rest = text[match.end() :]
+            if _is_http_status(code, rest):
+                continue
+            start = _made(text, match.start("code"), code, " ", rest, negative_only=True, weak=True)
+            if start is not None:
+                found.append((match.start(), start))
+                break
+    denial = _DENIAL_PAREN.search(text)
+    if denial is not None:
+        # The reply is the refusal's sentence, the code taken out of it.
+        before = text[: denial.start()]
+        begin = max(before.rfind(": "), before.rfind(". "), before.rfind("; "))
+        begin = 0 if begin < 0 else begin + 2
+        words = f"{text[begin : denial.start('code') - 1].rstrip()} {text[denial.end() :].lstrip()}"
+        found.append(
+            (begin, _Start(text[:begin].strip(), int(denial.group("code")), " ", words.strip()))
+        )
+    return min(found, key=lambda item: item[0])[1] if found else None
+
+
+def _is_http_status(code: int, rest: str) -> bool:
+    reason = _HTTP_REASONS.get(code)
+    return reason is not None and rest[: len(reason)].lower() == reason
 
 
 def _enhanced_start(text: str) -> _Start | None:
@@ -1089,6 +1254,7 @@ def find_replies(text: str) -> list[Found]:
     send_mail_as = bool(_SEND_MAIL_AS.search(text))
     dsn = _dsn_fields(lines)
     found: list[Found] = []
+    spans: list[tuple[int, int]] = []  # the first and last line of each reply in ``found``
     starts: list[_Start | None] = []
     current: _Building | None = None
 
@@ -1096,6 +1262,7 @@ def find_replies(text: str) -> list[Found]:
         nonlocal current
         if current is not None:
             found.append(_finish(current, lines, starts, send_mail_as, dsn))
+            spans.append((current.index, current.last))
         current = None
 
     for index, line in enumerate(lines):
@@ -1167,7 +1334,7 @@ def find_replies(text: str) -> list[Found]:
         if current.sealed and current.final:
             close()
     close()
-    replies = _unique(found)
+    replies = _unique(_specific(found, spans))
     if any(item.reply is not None and item.reply.code >= 400 for item in replies):
         replies = [item for item in replies if item.reply is not None and item.reply.code >= 400]
     return replies[:MAX_REPLIES]
@@ -1452,6 +1619,39 @@ def _dsn_fields(lines: list[str]) -> dict[str, str]:
             value = status.group(0)
         fields.setdefault(name, value)
     return fields
+
+
+def _specific(found: list[Found], spans: list[tuple[int, int]]) -> list[Found]:
+    """``found`` without the summaries a program writes before the reply it summarises.
+
+    Twisted's "SMTPDeliveryError: 450 No recipients accepted" is followed by the server's own
+    "450 4.1.8 <…>: Sender address rejected: …". A server that sends enhanced status codes
+    sends one with (almost) every reply (RFC 2034 section 3), so a reply of the same code
+    without one just before a reply with one, which says more, is the program's summary: the
+    more specific reply decides. The other way round (sendmail's transcript "<<< 554 Service
+    unavailable; Client host … blocked using …" before its own "554 5.0.0 Service unavailable")
+    the first reply says more, and both stay.
+    """
+    kept: list[Found] = []
+    for index, item in enumerate(found):
+        reply = item.reply
+        if reply is not None and reply.enhanced is None and not item.code_inferred:
+            last = spans[index][1]
+            later = (
+                other.reply
+                for other, (first, _) in zip(found[index + 1 :], spans[index + 1 :], strict=True)
+                if first - last <= _SUMMARY_NEAR
+            )
+            if any(
+                other is not None
+                and other.code == reply.code
+                and other.enhanced is not None
+                and len(other.text) > len(reply.text)
+                for other in later
+            ):
+                continue
+        kept.append(item)
+    return kept
 
 
 def _unique(found: list[Found]) -> list[Found]:

@@ -773,3 +773,172 @@ def test_lettres_error_keeps_the_code_with_or_without_words() -> None:
     (worded,) = find_replies("Error: transient error (421): 4.7.0 Try again later")
     assert worded.reply is not None and worded.reply.code == 421
     assert worded.reply.enhanced == "4.7.0"
+
+
+# --- replies inside sentences, Postfix's dsn=, summaries, providers' codeless texts ---------
+# Each text is verbatim from the development corpus (its source cited beside it).
+
+INLINE_SHAPES = [
+    pytest.param(
+        # https://github.com/afterlogic/webmail-lite-8/issues/77
+        "(535 Incorrect authentication data)",
+        535,
+        None,
+        "Incorrect authentication data",
+        id="reply-in-parentheses",
+    ),
+    pytest.param(
+        # https://github.com/zone-eu/zone-mta/issues/447 (ZoneMTA's log)
+        "Jul 28 12:59:52 zonemta[4133539]: info Sender/default/4133539[6] id=svd5unyzzguhz22p "
+        "1984e8a65b30004db0.001 DEFERRED[network] from=bookings@example.com to=to@example.net "
+        "src={MYSERVERIP} mx=example.net id=<bec241b7-94e5-419a-af9b-c6308d12ec1d@example.com> "
+        "(554 Blocked - see https://ipcheck.proofpoint.com/?ip={MYSERVERIP})",
+        554,
+        None,
+        "Blocked - see https://ipcheck.proofpoint.com/?ip={MYSERVERIP}",
+        id="zonemta-log-parentheses",
+    ),
+    pytest.param(
+        # https://docs.trendmicro.com/en-us/documentation/article/deep-discovery-email-inspector-51-online-help-smtp-error-codes
+        "Temporary denial of connection (450) for Zombie matches (ERS)",
+        450,
+        None,
+        "Temporary denial of connection for Zombie matches (ERS)",
+        id="code-alone-in-parentheses",
+    ),
+    pytest.param(
+        # https://github.com/mattermost/mattermost/issues/13224
+        "Connection unsuccessful: Connection unsuccessful: SendMail: Failed to close connection "
+        "to SMTP server, 553 Relaying disallowed as @ - undefined",
+        553,
+        None,
+        "Relaying disallowed as @ - undefined",
+        id="after-a-comma",
+    ),
+    pytest.param(
+        # https://github.com/emersion/hydroxide/issues/173
+        "SMTP Delivery Error: 554, b'5.0.0 Error: transaction failed: unknown sender address')",
+        554,
+        "5.0.0",
+        "Error: transaction failed: unknown sender address",
+        id="tuple-without-its-bracket",
+    ),
+    pytest.param(
+        # https://github.com/YoRyan/mailrise/issues/117
+        "2024-04-25T22:16:21.664823+02:00 MYDESKTOP postfix/error[70721]: B5D7A1858: "
+        "to=<all@remote>, relay=none, delay=734, delays=734/0.02/0/0, dsn=4.3.0, "
+        "status=deferred (mail transport unavailable)",
+        450,
+        "4.3.0",
+        "mail transport unavailable",
+        id="postfix-dsn-status",
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "code", "enhanced", "words"), INLINE_SHAPES)
+def test_a_reply_inside_a_sentence(text: str, code: int, enhanced: str | None, words: str) -> None:
+    (found,) = find_replies(text)
+    assert found.reply is not None
+    assert (found.reply.code, found.reply.enhanced, found.reply.text) == (code, enhanced, words)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "(500 emails per day)",
+        "(500 Emails per day)",
+        "(450 Emails/day)",
+        "(500 Internal Server Error)",  # HTTP's reason phrase of that code
+        "The request failed, 503 Service Unavailable",
+        "In total, 500 emails were sent",
+        "see page (500) for details",  # a code alone in parentheses needs a refusal before it
+        "Sent 550 Messages, 421 a day",
+    ],
+)
+def test_numbers_in_sentences_are_not_replies(text: str) -> None:
+    assert find_replies(text) == []
+
+
+def test_postfix_smtp_clients_own_reasons_are_left_to_client_errors() -> None:
+    # https://github.com/YoRyan/mailrise/issues/117's shape, written by the SMTP client: its
+    # reason is its own account of the login (a client-side error), not the server's reply.
+    text = (
+        "Oct  8 08:19:01 fw-scar postfix/smtp[19884]: 2467B284D8C: to=<destinationaddress@gmail"
+        ".com>, relay=smtp.gmail.com[142.251.9.109]:587, delay=0.72, delays=0.1/0.03/0.58/0, "
+        "dsn=4.7.0, status=deferred (SASL authentication failed; cannot authenticate to server "
+        "smtp.gmail.com[142.251.9.109]: bad protocol / cancel)"
+    )
+    assert find_replies(text) == []
+    # Without the process name, the reason's first words say it is the client's.
+    assert find_replies("dsn=4.4.1, status=deferred (connect to 192.0.2.1[192.0.2.1]:25: x)") == []
+
+
+def test_a_programs_summary_gives_way_to_the_more_specific_reply() -> None:
+    # https://github.com/matrix-org/synapse/issues/7715 (Twisted)
+    text = (
+        "twisted.mail._except.SMTPDeliveryError: 450 No recipients accepted\n"
+        "akhil@example.com: 450 4.1.8 <ubuntu@ip-172-26-13-215.ap-south-1.compute.internal>: "
+        "Sender address rejected: Domain not found\n"
+    )
+    found = find_replies(text)
+    assert [(f.reply.code, f.reply.enhanced) for f in found if f.reply] == [(450, "4.1.8")]
+
+
+def test_a_shorter_summary_after_the_reply_does_not_hide_it() -> None:
+    # https://luxsci.com/blog/?p=16857 (sendmail's transcript, then its own summary)
+    text = (
+        "... while talking to mail.gmail.com.:\n>>> DATA\n<<< 554 Service unavailable; Client "
+        "host [server1.mail.com] blocked using Barracuda Reputation; http://bbl.barracudacentral"
+        ".com/q.cgi?ip=192.168.1.1\n554 5.0.0 Service unavailable"
+    )
+    found = find_replies(text)
+    assert found[0].reply is not None and "Barracuda" in found[0].reply.text
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        # https://github.com/leemunroe/grunt-email-workflow/issues/81 (Mailgun)
+        (
+            "Rejected: 'This is a test email' Sandbox subdomains are for test purposes only. "
+            "Please add your own domain or add the address to authorized recipients in Account "
+            "Settings.: ",
+            550,
+        ),
+        # https://github.com/mailgun/wordpress-plugin/issues/68 (Mailgun)
+        ("free accounts are for test purposes only", 550),
+        # https://github.com/ActiveCampaign/postmark-rails/issues/31
+        ("Postmark::InvalidMessageError (Sender signature not defined for From address.):", 550),
+        # https://github.com/bwya77/O365-Admin-Center/issues/12 (Microsoft 365)
+        (
+            "Your message to request@o365admin.center couldn't be delivered.\n\n"
+            "request wasn't found at o365admin.center.",
+            550,
+        ),
+        # https://faq.support.nifty.com/?p=4076 (@nifty)
+        ("you have no account here", 550),
+        # https://hardwaresecrets.com/understanding-email-bounce-messages/4/ (Trend Micro)
+        (
+            "Mail from [ip address] deferred using Trend Micro Email Reputation database. Please "
+            "see https://www.mail-abuse.com/cgi-bin/lookup?[ip address]",
+            450,
+        ),
+    ],
+)
+def test_a_providers_codeless_text_is_a_reply_with_an_inferred_code(text: str, code: int) -> None:
+    (found,) = find_replies(text)
+    assert found.reply is not None and found.code_inferred
+    assert found.reply.code == code
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Our sandbox is for tests only",
+        "The article explains why you have no account here and there.",
+        "The user wasn't found at all",
+    ],
+)
+def test_provider_wordings_need_their_whole_fixed_words(text: str) -> None:
+    assert find_replies(text) == []

@@ -447,6 +447,17 @@ SHAPE_FRAGMENTS = [
     "(550 5.1.1 a) ",
     "send: 'RCPT TO:<a>'\n",  # a command echo before each reply
     "x" * 60 + " a\n550 5.1.1 " + "y" * 60 + "\n",  # re-wrapped sentences
+    "(535 Incorrect a) ",  # a reply in parentheses
+    "(500 Emails per day) ",
+    "denial of x (450) for a ",  # a code alone in parentheses after a refusal word
+    "denial of " + "x " * 30,  # the refusal word without its code
+    "server, 553 Relaying a ",  # a code after a comma
+    ": 554, b'5.0.0 a') ",  # smtplib's tuple without its bracket
+    "dsn=4.3.0, status=deferred (a)\n",  # Postfix's delivery log
+    "dsn=4.3.0, status=deferred (" + "x" * 40 + " said:\n",
+    "450 No recipients accepted\n450 4.1.8 a b c d e f g h\n",  # a summary, then the reply
+    "Sandbox subdomains are for test purposes only ",  # providers' codeless texts
+    "x wasn't found at y.\n",
 ]
 
 
