@@ -25,7 +25,7 @@ from smtpprobe.core.readiness import gmail_readiness
 from smtpprobe.core.redact import Redactor
 from smtpprobe.core.spec import Family, PasswordSource, ProbeSpec, default_recipient, resolve_spec
 from smtpprobe.core.transcript import Security
-from smtpprobe.loading import load_profile_file, load_profiles, load_rulebook
+from smtpprobe.loading import ProfileSet, load_profile_file, load_profiles, load_rulebook
 from smtpprobe.report import GmailSettings, Report
 from smtpprobe.routes import Comparison, Route, compare, parse_route, route_outcome
 
@@ -119,14 +119,20 @@ def _family(value: Family | str | int) -> Family | str:
 
 
 def resolve(
-    options: CheckOptions, password_source: PasswordSource | None = None
+    options: CheckOptions,
+    password_source: PasswordSource | None = None,
+    *,
+    profiles: ProfileSet | None = None,
 ) -> tuple[ProbeSpec, Profile | None]:
     """Load the profiles and validate ``options`` into a ProbeSpec (``resolve_spec``).
 
-    Raises ``ConfigError``/``ProfileError`` for anything that cannot work,
-    before any connection is made.
+    ``profiles`` are the loaded built-in and user profiles when the caller already has
+    them (health checks resolve many checks against one set); ignored when
+    ``options.profile_files`` names files of its own. Raises ``ConfigError``/``ProfileError``
+    for anything that cannot work, before any connection is made.
     """
-    profiles = load_profiles(options.profile_files)
+    if profiles is None or options.profile_files:
+        profiles = load_profiles(options.profile_files)
     if options.profile is None and options.profile_files:
         # `--profile FILE` alone: that file's profile is the one to use.
         options = dataclasses.replace(

@@ -85,10 +85,13 @@ def validate_checks(checks: ChecksFile) -> None:
     """Validate each check as ``check`` would its options; no secret is read or sent."""
     from smtpprobe.api import resolve
     from smtpprobe.errors import SmtpprobeError
+    from smtpprobe.loading import load_profiles
 
+    profiles = load_profiles()  # once for the file, not once a check
     for check in checks.checks:
         try:
-            resolve(options_for(check, None if check.no_auth else _PLACEHOLDER))
+            options = options_for(check, None if check.no_auth else _PLACEHOLDER)
+            resolve(options, profiles=profiles)
         except SmtpprobeError as exc:
             raise ChecksError(f"{check.where()}: {_as_key(str(exc))}") from None
 

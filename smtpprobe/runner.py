@@ -35,6 +35,7 @@ from smtpprobe.core.checks import CheckDef
 from smtpprobe.core.exitcode import ExitCode
 
 if TYPE_CHECKING:
+    from smtpprobe.loading import ProfileSet
     from smtpprobe.report import Report
     from smtpprobe.transport import Transport
 
@@ -258,21 +259,27 @@ async def run_check(
     limits: RunLimits = RunLimits(),
     transport: Transport | None = None,
     gate: Gate | None = None,
+    profiles: ProfileSet | None = None,
 ) -> CheckResult:
     """Run one check (reading its secret, honouring lockout, backoff and the limits).
 
     The result is recorded in ``history`` when one is given. Never raises for the
     check's own problems (they are the result's ``error``); ``transport`` replaces
-    the network (``smtpprobe.testing.transport.MockTransport``).
+    the network (``smtpprobe.testing.transport.MockTransport``); ``profiles``, when
+    given, are used instead of loading them for this check.
     """
-    result = await _run(check, history, gate or Gate(limits), transport)
+    result = await _run(check, history, gate or Gate(limits), transport, profiles)
     if history is not None:
         history.record(result)
     return result
 
 
 async def _run(
-    check: CheckDef, history: History | None, gate: Gate, transport: Transport | None
+    check: CheckDef,
+    history: History | None,
+    gate: Gate,
+    transport: Transport | None,
+    profiles: ProfileSet | None = None,
 ) -> CheckResult:
     from smtpprobe.api import probe_spec, resolve
     from smtpprobe.checks import credential_tag, options_for
@@ -303,7 +310,7 @@ async def _run(
             reason = _skip_reason(check, history, tag)
             if reason is not None:
                 return CheckResult(check, None, None, reason[0], _now(), 0.0, tag, reason[1])
-        spec, profile = resolve(options)
+        spec, profile = resolve(options, profiles=profiles)
     except SmtpprobeError as exc:
         return failed(str(exc), _now())
     async with gate.slot(check.server_key):
@@ -334,10 +341,19 @@ async def run_checks(
 
     ``on_result`` hears each result as it comes (for a progress display).
     """
+    from smtpprobe.errors import SmtpprobeError
+    from smtpprobe.loading import load_profiles
+
     gate = Gate(limits)
+    try:
+        profiles: ProfileSet | None = load_profiles()  # once a run, not once a check
+    except SmtpprobeError:
+        profiles = None  # each check then says what is wrong, as its own result
 
     async def one(check: CheckDef) -> CheckResult:
-        result = await run_check(check, history=history, transport=transport, gate=gate)
+        result = await run_check(
+            check, history=history, transport=transport, gate=gate, profiles=profiles
+        )
         if on_result is not None:
             on_result(result)
         return result
