@@ -29,7 +29,7 @@ MIXED: dict[str, tuple[str, dict[str, Any], str, int]] = {
     "auth": ("auth-failed", {"password": {"env": "H1_RUN_WRONG"}}, "auth-failed", 1),
     "geo": ("geo-filter-sakura", {"source_address": "127.0.0.2"}, "client-ip-rejected", 1),
     "relay": ("relay-denied-ocn", {}, "relay-denied", 1),
-    "hang": ("hang-after-connect", {"phase_timeout": 1}, "timeout", 3),
+    "hang": ("hang-after-connect", {"phase_timeout": 0.5}, "timeout", 3),
     "tls": ("tls-required", {"security": "plain", "allow_plaintext_auth": True}, "tls-required", 1),
 }
 
