@@ -173,7 +173,6 @@ async def probe_spec(
     transport: Transport | None = None,
 ) -> Report:
     """Run a validated spec: the probe, the egress lookup beside it, the verdict."""
-    from smtpprobe.dnsauth import dns_auth_for, dns_finding
     from smtpprobe.driver import run_probe
     from smtpprobe.egress import country_of, egress_queries, lookup_egress
 
@@ -189,7 +188,12 @@ async def probe_spec(
         secrets.extend(spec.credentials.secrets())
     if spec.proxy is not None and spec.proxy.password:
         secrets.append(spec.proxy.password)
-    dns_check = dns_auth_for(spec, profile, options)  # a bad nameserver raises here, first
+    dns_check = None
+    if options.dns_checks and options.egress_lookup and spec.proxy is None:
+        # Imported only when DNS may be asked: dnspython's resolver costs ~35 ms to load.
+        from smtpprobe.dnsauth import dns_auth_for
+
+        dns_check = dns_auth_for(spec, profile, options)  # a bad nameserver raises here
     # Concurrently: the egress lookup's short timeout never lengthens a probe
     # that takes longer than it, and offline it ends at the first ICMP refusal.
     transcript, egress, dns_auth = await asyncio.gather(
@@ -219,8 +223,11 @@ async def probe_spec(
         country_of=country_of,
     )
     verdict = classify(transcript, rules)
-    if dns_auth is not None and (finding := dns_finding(dns_auth)) is not None:
-        verdict = dataclasses.replace(verdict, findings=(*verdict.findings, finding))
+    if dns_auth is not None:
+        from smtpprobe.core.dnsverdict import dns_finding
+
+        if (finding := dns_finding(dns_auth)) is not None:
+            verdict = dataclasses.replace(verdict, findings=(*verdict.findings, finding))
     readiness = None
     if options.for_gmail or (profile is not None and profile.geo_ip_filter):
         readiness = gmail_readiness(

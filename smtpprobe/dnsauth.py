@@ -335,14 +335,14 @@ def dns_auth_for(
     machine (its address is not the one mail leaves by), and for an example domain only at a
     nameserver given explicitly. A bad nameserver raises ConfigError here, before the probe.
     """
-    from smtpprobe.psl import organizational_domain_psl
-    from smtpprobe.resolver import DnsResolver
-
     if not options.dns_checks or not options.egress_lookup or spec.proxy is not None:
         return None
     domain = spec.sender.rpartition("@")[2].lower().rstrip(".")
     if _on_this_machine(spec.host):
         return None
+    from smtpprobe.psl import organizational_domain_psl
+    from smtpprobe.resolver import DnsResolver
+
     if not is_custom_domain(domain, spec.host, profile, organizational_domain_psl):
         return None
     servers = configured_nameservers(options.nameservers)

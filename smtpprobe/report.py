@@ -12,7 +12,7 @@ from smtpprobe.core.redact import Redactor
 from smtpprobe.core.transcript import Security, Transcript
 
 if TYPE_CHECKING:
-    from smtpprobe.dnsauth import DnsAuth
+    from smtpprobe.core.dnsverdict import DnsAuth
 
 __all__ = ["GmailSettings", "Report"]
 
