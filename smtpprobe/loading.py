@@ -17,13 +17,17 @@ reported in ``ProfileSet.problems`` / ``rule_problems()`` (the CLI prints each
 as a warning), and only a command that needs that very profile fails, with the
 file's own error. A file named on the command line must load, or the command fails.
 
-Start-up: the built-in rule base and profiles, parsed and validated, are kept in
-a compiled cache (a pickle in ``cache_dir()``), keyed on each file's path, mtime,
-ctime and size and on the parsing code itself, so that a process that probes
-once does not parse 140 KB of YAML and compile a hundred rules first. The cache
-is an optimisation only: a file that cannot be read or written, or that is not
-the current user's own, is ignored and the YAML is parsed as before. Files in the
-user's folders and those named on the command line are small and always parsed.
+Start-up: the built-in rule base, profiles and client-error signatures
+(``smtpprobe/data/client_errors.yaml``, what ``explain`` recognises in a paste that
+quotes no reply), parsed and validated, are kept in a compiled cache (a pickle in
+``cache_dir()``), keyed on each file's path, mtime, ctime and size and on the parsing
+code itself, so that a process that probes once does not parse 140 KB of YAML and
+check some 250 patterns first. The patterns are kept as source (``LazyPattern``) and
+compiled when a reply or paste first reaches them. The cache is an optimisation only:
+a file that cannot be read or written, or that is not the current user's own, is
+ignored and the YAML is parsed (and every pattern and example checked) as before.
+Files in the user's folders and those named on the command line are small and always
+parsed.
 """
 
 from __future__ import annotations
@@ -36,18 +40,23 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 
 from smtpprobe.core.errors import SmtpprobeError
 from smtpprobe.core.profile import Profile, ProfileError, parse_profile
 from smtpprobe.core.rules import Rule, RuleError, parse_rules
 
+if TYPE_CHECKING:  # imported when first needed: it brings the bounce finder, which check never uses
+    from smtpprobe.core.client_errors import ClientErrors
+
 __all__ = [
     "MAX_FILE_BYTES",
     "ProfileSet",
+    "builtin_client_errors_file",
     "builtin_profiles_dir",
     "cache_dir",
     "config_dir",
+    "load_client_errors",
     "load_profile_file",
     "load_profiles",
     "load_rule_file",
@@ -347,6 +356,40 @@ def load_rulebook(profile: Profile | None = None, extra: Sequence[Path | str] = 
     return [*user, *provider, *load_rule_file(builtin_rules_file())]
 
 
+def builtin_client_errors_file() -> Path:
+    """The path of the built-in client-side error signatures."""
+    return _PACKAGE / "data" / "client_errors.yaml"
+
+
+def load_client_errors(path: Path | str | None = None) -> ClientErrors:
+    """The client-side error signatures of ``path`` (the built-in file by default).
+
+    Parsed once while the file is unchanged, and for the built-in file kept in the
+    compiled cache. RuleError names the file and the signature of a malformed file.
+    """
+    file = builtin_client_errors_file() if path is None else Path(path)
+    return _load_client_errors_file(str(file), _stamp(file))
+
+
+@functools.lru_cache(maxsize=8)
+def _load_client_errors_file(name: str, stamp: _Stamp | None) -> ClientErrors:
+    from smtpprobe.core.client_errors import ClientErrors
+
+    compiled = _COMPILED.get(name, stamp)
+    if isinstance(compiled, ClientErrors):
+        return compiled
+    return _parse_client_errors_file(name)
+
+
+def _parse_client_errors_file(name: str) -> ClientErrors:
+    from smtpprobe.core.client_errors import parse_client_errors
+
+    path = Path(name)
+    data = read_yaml(path, RuleError, "client error signature file")
+    # The file's name in messages, as before: it is built in, its folder says nothing.
+    return _validated(path, RuleError, lambda: parse_client_errors(data, path.name))
+
+
 def rule_problems() -> tuple[str, ...]:
     """One line per rule file in the user's folder that ``load_rulebook`` skips."""
     problems: list[str] = []
@@ -363,8 +406,12 @@ def rule_problems() -> tuple[str, ...]:
 # installed copy (so the cache never grows with temporary --profile/--rules paths), and
 # its entries are checked against the files' stamps on every use.
 
-_CACHE_FORMAT = 1
-_Entry = tuple[_Stamp, Profile | tuple[Rule, ...]]
+# 2: each file's content is a pickle of its own inside the file, and patterns are
+# kept as source (LazyPattern), not as re.Pattern (which recompiles when unpickled).
+_CACHE_FORMAT = 2
+_Parsed: TypeAlias = "Profile | tuple[Rule, ...] | ClientErrors"
+# A file's content (its reader checks the type), or its pickle until that file is asked for.
+_Entry: TypeAlias = "tuple[_Stamp, object]"
 
 
 def _code_stamp() -> tuple[object, ...]:
@@ -387,11 +434,12 @@ def _code_stamp() -> tuple[object, ...]:
     )
 
 
-def _builtin_files() -> list[tuple[Path, Callable[[str], Profile | tuple[Rule, ...]]]]:
-    files: list[tuple[Path, Callable[[str], Profile | tuple[Rule, ...]]]] = [
-        (builtin_rules_file(), _parse_rule_file)
-    ]
+def _builtin_files() -> list[tuple[Path, Callable[[str], _Parsed]]]:
+    files: list[tuple[Path, Callable[[str], _Parsed]]] = [(builtin_rules_file(), _parse_rule_file)]
     files.extend((p, _parse_profile_file) for p in _profile_files(builtin_profiles_dir()))
+    signatures = builtin_client_errors_file()
+    if signatures.is_file():  # a stripped-down copy without ``explain``'s data
+        files.append((signatures, _parse_client_errors_file))
     return files
 
 
@@ -416,11 +464,34 @@ class _CompiledCache:
                 self._rebuilt = True
                 self._entries = _rebuild_cache()
                 entry = self._entries.get(path)
-        return entry[1] if entry is not None and entry[0] == stamp else None
+            if entry is None or entry[0] != stamp:
+                return None
+            value = entry[1]
+            if isinstance(value, bytes):
+                # Unpickled when first asked for: a probe never loads the signatures, nor the
+                # bounce finder that their module imports.
+                loaded = _unpickle(value)
+                if loaded is None:
+                    del self._entries[path]
+                    return None
+                self._entries[path] = (stamp, loaded)
+                return loaded
+            return value
+
+
+def _unpickle(data: bytes) -> object | None:
+    """One file's content (its callers check its type), or None for a damaged entry."""
+    try:
+        import pickle
+
+        value: object = pickle.loads(data)
+    except Exception:
+        return None
+    return value
 
 
 def _is_builtin(path: str) -> bool:
-    if path == str(builtin_rules_file()):
+    if path in (str(builtin_rules_file()), str(builtin_client_errors_file())):
         return True
     try:
         return os.path.dirname(path) == str(builtin_profiles_dir())
@@ -485,9 +556,12 @@ def _write_cache(entries: dict[str, _Entry]) -> None:
             return
         import pickle
 
-        data = pickle.dumps(
-            {"code": _code_stamp(), "entries": entries}, protocol=pickle.HIGHEST_PROTOCOL
-        )
+        protocol = pickle.HIGHEST_PROTOCOL
+        stored = {  # one pickle per file, so that reading the cache unpickles none of them
+            path: (stamp, value if isinstance(value, bytes) else pickle.dumps(value, protocol))
+            for path, (stamp, value) in entries.items()
+        }
+        data = pickle.dumps({"code": _code_stamp(), "entries": stored}, protocol=protocol)
         file.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         temporary = file.with_name(f".{file.name}.{os.getpid()}.{threading.get_ident()}")
         fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from smtpprobe.core.bounce import Pasted, decode_pasted, utf16_text
-from smtpprobe.core.client_errors import ClientErrors, parse_client_errors
+from smtpprobe.core.client_errors import ClientErrors
 from smtpprobe.core.explain import Explanation, explain_text
-from smtpprobe.core.rules import Rule, RuleError
+from smtpprobe.core.rules import Rule
 from smtpprobe.errors import ConfigError
-from smtpprobe.loading import load_profiles, load_rulebook
+from smtpprobe.loading import load_client_errors, load_profiles, load_rulebook
 
 __all__ = ["CLIENT_ERRORS_FILE", "MAX_PASTE_BYTES", "Explained", "client_errors", "explain"]
 
@@ -102,18 +102,12 @@ def explain(
 def client_errors() -> ClientErrors:
     """The built-in client-side error signatures (read once per process).
 
-    Raises RuleError for a malformed file, naming the file and the signature.
+    From the compiled cache of ``smtpprobe.loading`` while the file is unchanged (no
+    YAML, and each pattern compiled only when a paste holds its anchors); parsed and
+    checked again otherwise. Raises RuleError for a malformed file, naming the file
+    and the signature.
     """
-    # The only other YAML this package reads outside smtpprobe.loading: a small built-in
-    # file, parsed and validated by the pure smtpprobe.core.client_errors.
-    import yaml
-
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    try:
-        data = yaml.load(CLIENT_ERRORS_FILE.read_text(encoding="utf-8"), Loader=loader)
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise RuleError(f"{CLIENT_ERRORS_FILE.name}: cannot be read: {exc}") from None
-    return parse_client_errors(data, CLIENT_ERRORS_FILE.name)
+    return load_client_errors(CLIENT_ERRORS_FILE)
 
 
 def _looks_binary(raw: bytes) -> bool:

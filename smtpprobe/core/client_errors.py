@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from smtpprobe.core.bounce import MAX_REPLIES, Found
+from smtpprobe.core.lazyre import LazyPattern
 from smtpprobe.core.rules import (
     CATEGORIES,
     RuleError,
@@ -117,7 +118,8 @@ class Signature:
     """One family of client-side error words and what they mean."""
 
     id: str
-    pattern: re.Pattern[str]
+    # Compiled on first use: a paste reaches only the signatures whose anchors it holds.
+    pattern: LazyPattern
     failure: str | None = None  # a FailureKind value; None: context that only adds facts
     facts: frozenset[str] = frozenset()
     stage: str | None = None  # the SMTP phase the words show (resolve, connect, tls, auth …)
@@ -217,7 +219,7 @@ def _signature(raw: Any, source: str, index: int) -> Signature:
     )
 
 
-def _pattern(value: Any, where: str) -> re.Pattern[str]:
+def _pattern(value: Any, where: str) -> LazyPattern:
     if not isinstance(value, str) or not value:
         raise RuleError(f"{where}: 'regex' must be a non-empty regular expression")
     try:
@@ -230,7 +232,7 @@ def _pattern(value: Any, where: str) -> re.Pattern[str]:
             f"{where}: 'regex' repeats a repetition ({nested}), which can take exponential "
             "time on a long paste; bound the inner count"
         )
-    return compiled
+    return LazyPattern(value, re.IGNORECASE, compiled)
 
 
 def _examples(value: Any, where: str) -> tuple[SignatureExample, ...]:

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from smtpprobe.core.errors import SmtpprobeError
+from smtpprobe.core.lazyre import LazyPattern
 from smtpprobe.core.transcript import FailureKind, Phase
 
 __all__ = [
@@ -147,8 +148,10 @@ class Rule:
     phases: frozenset[str] = frozenset()
     codes: frozenset[int] = frozenset()
     enhanced: tuple[str, ...] = ()
-    text: re.Pattern[str] | None = None
-    not_text: re.Pattern[str] | None = None
+    # Compiled on first use: most rules are decided by code and phase before their text,
+    # and a cached rule base must not compile every pattern at start-up.
+    text: LazyPattern | None = None
+    not_text: LazyPattern | None = None
     failures: frozenset[str] = frozenset()
     facts: frozenset[str] = frozenset()
     profiles: frozenset[str] = frozenset()
@@ -219,7 +222,7 @@ def _strings(value: Any, where: str, key: str) -> tuple[str, ...]:
     return tuple(str(v) for v in value)
 
 
-def _regex(value: Any, where: str, key: str) -> re.Pattern[str]:
+def _regex(value: Any, where: str, key: str) -> LazyPattern:
     if not isinstance(value, str) or not value:
         raise RuleError(f"{where}: 'match.{key}' must be a non-empty regular expression")
     try:
@@ -237,7 +240,7 @@ def _regex(value: Any, where: str, key: str) -> re.Pattern[str]:
             "exponential time on a long reply; bound the inner count (e.g. {1,20}), "
             "put a fixed character after it, or make it atomic (?>...)"
         )
-    return compiled
+    return LazyPattern(value, re.IGNORECASE, compiled)
 
 
 # --- the backtracking check -----------------------------------------------------------

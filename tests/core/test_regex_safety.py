@@ -37,6 +37,7 @@ import pytest
 import smtpprobe.core.bounce as bounce
 import smtpprobe.core.client_errors as client_errors_module
 from smtpprobe.api import explain
+from smtpprobe.core.lazyre import LazyPattern
 from smtpprobe.core.rules import MAX_MATCH_TEXT, Rule, RuleError, Situation, parse_rule
 from smtpprobe.loading import (
     builtin_profiles_dir,
@@ -266,7 +267,9 @@ def _module_patterns(module: Any) -> list[tuple[str, re.Pattern[str]]]:
     found: list[tuple[str, re.Pattern[str]]] = []
 
     def walk(name: str, value: Any) -> None:
-        if isinstance(value, re.Pattern):
+        if isinstance(value, LazyPattern):  # compiled on first use; checked all the same
+            found.append((name, value.compiled))
+        elif isinstance(value, re.Pattern):
             found.append((name, value))
         elif isinstance(value, tuple):
             for index, item in enumerate(value):
