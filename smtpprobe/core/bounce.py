@@ -78,8 +78,14 @@ _MAX_MIME_DEPTH = 32  # nested multiparts followed; a real DSN nests two or thre
 
 # A reply code where a reply can start: at the beginning of a line, or after a
 # wrapper that ends in ":" or ";" ("said:", "応答:", "smtp;", "was:"). RFC 5321
-# section 4.2.1 limits the second digit to 0-5; that keeps "465 SSL" out.
-_START = re.compile(r"(?:^|(?<=[:;：|]))\s*([2-5][0-5]\d)([ -]|$)")
+# section 4.2.1 limits the second digit to 0-5; that keeps "465 SSL" out. Node's simplesmtp
+# (nodemailer 0.x, Ghost) joins its words and the reply with " - ": "Mail from command
+# failed - 501 …", "Invalid login - 535 …" (https://github.com/andris9/simplesmtp/blob/master/lib/client.js).
+_START = re.compile(
+    r"(?:^|(?<=[:;：|])|(?<=command failed - )|(?<=Invalid login - )"
+    r"|(?<=terminates connection - ))\s*([2-5][0-5]\d)([ -]|$)"
+)
+_DASH_WRAPPER = re.compile(r"(?:command failed|Invalid login|terminates connection) -$")
 # Exchange NDRs and DSN fields often quote only the enhanced code: "5.7.57 SMTP; …".
 _START_ENHANCED = re.compile(r"(?:^|(?<=[:;：|]))\s*([45])\.(\d{1,3})\.(\d{1,3})\s+(?=\S)")
 # Positive replies are only taken where they cannot be prose: with an enhanced
@@ -988,7 +994,11 @@ def _structured_start(text: str) -> _Start | None:
 def _colon_start(text: str) -> _Start | None:
     for match in _START.finditer(text):
         wrapper = text[: match.start()].strip()
-        if wrapper and not wrapper.endswith(_WRAPPER_ENDS):
+        if (
+            wrapper
+            and not wrapper.endswith(_WRAPPER_ENDS)
+            and not _DASH_WRAPPER.search(wrapper[-_PENDING_TAIL - 10 :])
+        ):
             continue
         code = int(match.group(1))
         pending = bool(_PENDING_WRAPPER.search(wrapper[-_PENDING_TAIL:]))

@@ -942,3 +942,31 @@ def test_a_providers_codeless_text_is_a_reply_with_an_inferred_code(text: str, c
 )
 def test_provider_wordings_need_their_whole_fixed_words(text: str) -> None:
     assert find_replies(text) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "code", "stage"),
+    [
+        # https://github.com/TryGhost/Ghost/issues/12819 (Node's simplesmtp wording)
+        (
+            "MESSAGE: Failed to send email. Reason: Mail from command failed - 501 Mail from "
+            "address must be same as authorization user..",
+            501,
+            "mail",
+        ),
+    ],
+)
+def test_simplesmtp_joins_its_words_and_the_reply_with_a_dash(
+    text: str, code: int, stage: str
+) -> None:
+    (found,) = find_replies(text)
+    assert found.reply is not None and found.reply.code == code
+    assert found.stage == stage
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["The build failed - 550 tests passed", "Shipping - 421 parcels sent today"],
+)
+def test_a_dash_before_a_number_is_not_a_reply_without_simplesmtps_words(text: str) -> None:
+    assert find_replies(text) == []

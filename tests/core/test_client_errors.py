@@ -401,3 +401,19 @@ def test_a_pasted_rule_needs_a_paste(rule: Any) -> None:
     live = Situation(phase=probe.phase, failure=probe.failure, facts=frozenset())
     found = first_match(RULES, live)
     assert found is not None and (found[0] is not rule or rule.failures == {REPORTED})
+
+
+def test_a_go_resolver_timeout_is_a_dns_failure_not_a_connect_timeout() -> None:
+    # "dial tcp: lookup X: i/o timeout" is the DNS query timing out, before any connection.
+    text = _dev_text("https://github.com/knadh/listmonk/issues/1859", "lookup")
+    (item,) = _explain(text)
+    assert (item.verdict.category, item.verdict.retryable) == ("dns-failure", True)
+    assert "dns-temporary" in item.found.facts
+
+
+def test_a_non_smtp_greeting_in_gos_words_is_a_protocol_error() -> None:
+    # Go's textproto "short response: * OK …": an IMAP server answered on the SMTP port.
+    text = _dev_text("https://github.com/mattermost/mattermost-docker/issues/455", "short")
+    (item,) = _explain(text)
+    assert item.found.failure == "malformed-reply"
+    assert item.verdict.category == "protocol-error"
