@@ -24,6 +24,7 @@ import asyncio
 import collections
 import socket
 import ssl
+from collections.abc import Sequence
 from typing import cast
 
 from smtpprobe.core.transcript import TLSInfo
@@ -131,6 +132,10 @@ class SMTPConnection(asyncio.Protocol):
         if self.transport is None or self.transport.is_closing():
             raise self._error or ConnectionClosed("the connection is closed")
         self.transport.write(line + b"\r\n")
+
+    def send_flight(self, lines: Sequence[bytes]) -> None:
+        """Write several command lines as one write (one TLS record when encrypted)."""
+        self.write(b"".join(line + b"\r\n" for line in lines))
 
     def write(self, data: bytes) -> None:
         """Write raw bytes (the message body after DATA)."""

@@ -176,8 +176,8 @@ class Session:
         commands = [self._command(action) for action in actions]
         start = self.enter(commands[0][0])
         try:
-            for _, _, payload in commands:
-                self.conn.send(payload)
+            # One write, so the flight travels as one TLS record (see send_flight).
+            self.conn.send_flight([payload for _, _, payload in commands])
         except NETWORK_ERRORS as exc:
             return (self.failed(commands[0][0], exc, start, commands[0][1]),)
         outcomes: list[Reply | Failure] = []

@@ -14,6 +14,7 @@ import asyncio
 import ipaddress
 import socket
 import ssl
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -58,6 +59,13 @@ class Connection(Protocol):
 
     def send(self, line: bytes) -> None:
         """Write one command line; CRLF is added."""
+
+    def send_flight(self, lines: Sequence[bytes]) -> None:
+        """Write several command lines (CRLF added to each) in one write.
+
+        One write is one TLS record: a server that flushes its replies when its
+        input runs dry (Postfix) then answers the whole flight in one segment.
+        """
 
     def write(self, data: bytes) -> None:
         """Write raw bytes (the message after DATA)."""

@@ -97,10 +97,15 @@ def test_help_names_the_environment_and_where_the_egress_lookup_goes(command: st
         assert "--route ROUTE" in text
 
 
-def test_shell_completion() -> None:
+def test_shell_completion(monkeypatch: pytest.MonkeyPatch) -> None:
     assert "--install-completion" in _invoke("--help").stdout
-    script = _invoke("--show-completion", "bash")
-    assert script.exit_code == 0 and "_SMTPPROBE_COMPLETE" in script.stdout
+    # typer finds the shell in the process tree (shellingham); a pytest started
+    # without a shell among its parents has none, so name it here.
+    import shellingham
+
+    monkeypatch.setattr(shellingham, "detect_shell", lambda: ("bash", "/bin/bash"))
+    script = _invoke("--show-completion")
+    assert script.exit_code == 0 and "_SMTPPROBE_COMPLETE" in script.stdout, script.output
 
 
 # ------------------------------------------------------------------ options kept and added

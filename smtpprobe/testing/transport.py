@@ -27,7 +27,7 @@ from __future__ import annotations
 import collections
 import socket
 import ssl
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from smtpprobe.connection import ConnectionClosed, ReplyTimeout
 from smtpprobe.core.spec import Family, ProxySpec
@@ -128,6 +128,10 @@ class MockConnection:
         self._commands += 1
         self._greeted = True
         self._answers.append(self._transport.answer(text))
+
+    def send_flight(self, lines: Sequence[bytes]) -> None:
+        for line in lines:
+            self.send(line)
 
     def write(self, data: bytes) -> None:
         self.send(b"<message>" if data else b"")
