@@ -90,7 +90,6 @@ def check(
     from smtpprobe.api import probe
     from smtpprobe.core.redact import Redactor
     from smtpprobe.render import format_json
-    from smtpprobe.render.nagios import nagios
     from smtpprobe.render.terminal import status_line
     from smtpprobe.render.text import text_lines
 
@@ -105,6 +104,8 @@ def check(
                 probe(options, source, on_phase=status.on_phase if status else None)
             )
         if form is not opt.OutputFormat.text:  # nagios: SMTP OK|WARNING|CRITICAL - …
+            from smtpprobe.render.nagios import nagios
+
             nagios_out = nagios(report, warning=warn, critical=crit) if form == "nagios" else None
             out, code = nagios_out or (format_json(report), report.exit_code)
             typer.echo(out)

@@ -495,11 +495,14 @@ def output_format(p: Mapping[str, Any]) -> OutputFormat:
 def thresholds(p: Mapping[str, Any]) -> tuple[Thresholds | None, Thresholds | None]:
     """``--warning`` and ``--critical``, validated; ConfigError when they cannot apply."""
     from smtpprobe.errors import ConfigError
-    from smtpprobe.render.nagios import parse_thresholds
 
     chosen = p.get("output_format")
     if p.get("json_output") and chosen not in (None, OutputFormat.json):
         raise ConfigError(f"--json and --format {chosen} disagree: give only one of them")
+    if not (p.get("warning") or p.get("critical")):
+        return None, None
+    from smtpprobe.render.nagios import parse_thresholds
+
     warning = parse_thresholds(p.get("warning") or (), option="--warning")
     critical = parse_thresholds(p.get("critical") or (), option="--critical")
     if (warning or critical) and output_format(p) is not OutputFormat.nagios:

@@ -135,9 +135,7 @@ def _loader() -> Any:
     return getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-def read_yaml(
-    path: Path, error: type[SmtpprobeError], what: str = "profile or rule file"
-) -> Any:
+def read_yaml(path: Path, error: type[SmtpprobeError], what: str = "profile or rule file") -> Any:
     """The YAML of one file under the size, encoding and control-character limits.
 
     Every problem is ``error`` with one line naming the file (and line); ``what`` names

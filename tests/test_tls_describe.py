@@ -1,0 +1,154 @@
+"""describe_tls reads a verified certificate from getpeercert() exactly as cryptography would.
+
+Each case is a real TLS handshake between two ``ssl`` objects over memory BIOs (no
+socket needed for this), with a CA and a server certificate made here. The client
+verifies, so ``getpeercert()`` has the fields; the result must equal what the DER
+path (``cryptography``) gives for the same certificate, field by field.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+import ssl
+import tempfile
+from pathlib import Path
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+from smtpprobe import tls
+
+HOST = "smtp.describe.test"
+
+
+def _name(*pairs: tuple[x509.ObjectIdentifier, str]) -> x509.Name:
+    return x509.Name([x509.NameAttribute(oid, value) for oid, value in pairs])
+
+
+def _pem_pair(
+    subject: x509.Name, issuer: x509.Name, key: ec.EllipticCurvePrivateKey,
+    signer: ec.EllipticCurvePrivateKey, *, ca: bool, alt: list[x509.GeneralName],
+) -> x509.Certificate:  # fmt: skip
+    now = dt.datetime.now(dt.UTC)
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(issuer)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now.replace(microsecond=0) + dt.timedelta(days=40))
+        .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+    )
+    if alt:
+        builder = builder.add_extension(x509.SubjectAlternativeName(alt), critical=False)
+    return builder.sign(signer, hashes.SHA256())
+
+
+def _handshake(subject: x509.Name, alt: list[x509.GeneralName]) -> ssl.SSLObject:
+    """A verified client SSLObject after a full handshake with a server using ``subject``."""
+    ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    ca_name = _name(
+        (NameOID.COMMON_NAME, 'Describe CA, "test"'), (NameOID.ORGANIZATION_NAME, "smtpprobe")
+    )
+    ca = _pem_pair(ca_name, ca_name, ca_key, ca_key, ca=True, alt=[])
+    leaf = _pem_pair(subject, ca_name, key, ca_key, ca=False, alt=alt)
+    with tempfile.TemporaryDirectory() as folder:
+        chain, ca_file = Path(folder) / "chain.pem", Path(folder) / "ca.pem"
+        chain.write_bytes(
+            key.private_bytes(
+                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            )
+            + leaf.public_bytes(serialization.Encoding.PEM)
+        )  # fmt: skip
+        ca_file.write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+        server_ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        server_ctx.load_cert_chain(chain)
+        client_ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        client_ctx.load_verify_locations(cafile=str(ca_file))
+    c_in, c_out, s_in, s_out = (ssl.MemoryBIO() for _ in range(4))
+    client = client_ctx.wrap_bio(c_in, c_out, server_hostname=HOST)
+    server = server_ctx.wrap_bio(s_in, s_out, server_side=True)
+    done = {"client": False, "server": False}
+    for _ in range(10):
+        for name, end in (("client", client), ("server", server)):
+            if not done[name]:
+                try:
+                    end.do_handshake()
+                    done[name] = True
+                except ssl.SSLWantReadError:
+                    pass
+        s_in.write(c_out.read())
+        c_in.write(s_out.read())
+        if all(done.values()):
+            return client
+    raise AssertionError("the in-memory handshake did not finish")
+
+
+SUBJECTS = {
+    "plain": _name((NameOID.COMMON_NAME, HOST)),
+    "full": _name(
+        (NameOID.COUNTRY_NAME, "JP"), (NameOID.STATE_OR_PROVINCE_NAME, "Osaka"),
+        (NameOID.LOCALITY_NAME, "Osaka-shi"), (NameOID.ORGANIZATION_NAME, "SAKURA internet Inc."),
+        (NameOID.ORGANIZATIONAL_UNIT_NAME, "Mail"), (NameOID.COMMON_NAME, HOST),
+    ),
+    "specials": _name(
+        (NameOID.ORGANIZATION_NAME, 'a,b+c;d<e>f"g\\h'), (NameOID.COMMON_NAME, HOST),
+    ),
+    "leading-hash-and-spaces": _name(
+        (NameOID.ORGANIZATION_NAME, "#1 mail "), (NameOID.ORGANIZATIONAL_UNIT_NAME, " x"),
+        (NameOID.COMMON_NAME, HOST),
+    ),
+    "unicode": _name(
+        (NameOID.ORGANIZATION_NAME, "さくらインターネット株式会社"), (NameOID.COMMON_NAME, HOST)
+    ),
+    "ev-style": _name(
+        (NameOID.JURISDICTION_COUNTRY_NAME, "JP"),
+        (NameOID.BUSINESS_CATEGORY, "Private Organization"),
+        (NameOID.SERIAL_NUMBER, "1200-01-123456"),
+        (NameOID.EMAIL_ADDRESS, "postmaster@describe.test"),
+        (NameOID.DOMAIN_COMPONENT, "test"), (NameOID.COMMON_NAME, HOST),
+    ),
+}  # fmt: skip
+ALTS = {
+    "dns-and-ips": [
+        x509.DNSName(HOST), x509.DNSName("*.describe.test"),
+        x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
+        x509.IPAddress(ipaddress.ip_address("::1")),
+        x509.IPAddress(ipaddress.ip_address("2001:db8::25")),
+    ],
+    "dns-only": [x509.DNSName(HOST)],
+    "ip-first": [x509.IPAddress(ipaddress.ip_address("192.0.2.25")), x509.DNSName(HOST)],
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("alt", sorted(ALTS))
+@pytest.mark.parametrize("subject", sorted(SUBJECTS))
+def test_verified_certificate_reads_as_cryptography_reads_it(subject: str, alt: str) -> None:
+    client = _handshake(SUBJECTS[subject], ALTS[alt])
+    peercert = client.getpeercert()
+    assert peercert, "a verified handshake has getpeercert() fields"
+    fast = tls._from_peercert(dict(peercert))
+    assert fast is not None, "every attribute here has a key the fast path knows"
+    der = client.getpeercert(binary_form=True)
+    assert der is not None
+    assert fast == tls._from_der(der)
+    info = tls.describe_tls(client, verified=True)
+    assert (info.subject, info.issuer, info.san, info.not_after) == fast
+
+
+def test_unknown_attribute_falls_back_to_the_der_reading() -> None:
+    private = x509.ObjectIdentifier("1.3.6.1.4.1.99999.1")
+    subject = _name((private, "x"), (NameOID.COMMON_NAME, HOST))
+    client = _handshake(subject, [x509.DNSName(HOST)])
+    der = client.getpeercert(binary_form=True)
+    assert der is not None
+    info = tls.describe_tls(client, verified=True)
+    expected = tls._from_der(der)
+    assert expected is not None and "1.3.6.1.4.1.99999.1=x" in expected[0]
+    assert (info.subject, info.issuer, info.san, info.not_after) == expected
