@@ -31,9 +31,9 @@ from dataclasses import dataclass, replace
 from smtpprobe.core.bounce import Found, find_replies
 from smtpprobe.core.classify import ExitCode, Finding, Verdict, evidence_of, fill
 from smtpprobe.core.client_errors import REPORTED, WHOLE_TEXT_FACTS, ClientErrors, scan
-from smtpprobe.core.rules import Rule, Situation, Text, first_match
+from smtpprobe.core.rules import MAX_MATCH_TEXT, Rule, Situation, Text, first_match
 
-__all__ = ["REFUSERS", "Explanation", "explain_found", "explain_text"]
+__all__ = ["CODELESS", "REFUSERS", "Explanation", "explain_found", "explain_text"]
 
 REFUSERS = {
     "submission": Text(
@@ -150,7 +150,11 @@ def explain_found(
     # "pasted": no live dialogue, so no facts a probe would know (authenticated, …);
     # what the words themselves say (plaintext-record, gmail-dialog, port:465) is added.
     facts = frozenset({"pasted"}) | found.facts
-    if reply is None:  # a client error: its failure kind, as a probe would record it
+    if reply is None and CODELESS in found.facts:  # a refusal's words without their code
+        rules = _wording(rules)
+        situation = Situation(phase=found.stage, text=found.evidence, facts=facts, profile=profile)
+        detail = found.evidence
+    elif reply is None:  # a client error: its failure kind, as a probe would record it
         situation = Situation(
             phase=found.stage,
             text=found.evidence,
@@ -391,6 +395,8 @@ def explain_text(
                 send_mail_as=found.send_mail_as or bool(facts & {"gmail-dialog"}),
             )
         items.append((offset, found))
+    if not items and (codeless := _codeless(text, rules_for(profile))) is not None:
+        items.append(codeless)
     items.sort(key=lambda item: item[0])
     explanations = []
     for _, found in items:
@@ -399,6 +405,46 @@ def explain_text(
             name = profile_for_host(found.host)
         explanations.append(explain_found(found, rules_for(name), profile=name))
     return explanations
+
+
+# Refusal words without a code: an app's dialog, a log or a forum post often gives the
+# server's words and drops the code ("Relay access denied", "Mailbox size limit
+# exceeded"). When nothing else was found, the rules that decide by words alone (no code,
+# no enhanced code, no failure kind) are tried on the paste, window by window, as far as
+# _CODELESS_SCAN characters: enough for any paste that is one error, and linear.
+_CODELESS_SCAN = 65_536
+CODELESS = "codeless"  # the fact of a Found that is a refusal's words without a code
+_WINDOW_OVERLAP = 512
+_CONTEXT = 1024
+
+
+def _codeless(text: str, rules: Sequence[Rule]) -> tuple[int, Found] | None:
+    """The first words-only rule that the paste's words match, as a reply-less ``Found``."""
+    wording = _wording(rules)
+    if not wording:
+        return None
+    step = MAX_MATCH_TEXT - _WINDOW_OVERLAP
+    limit = min(len(text), _CODELESS_SCAN)
+    for start in range(0, max(limit - _WINDOW_OVERLAP, 1), step):
+        window = text[start : start + MAX_MATCH_TEXT]
+        situation = Situation(text=window, facts=frozenset({"pasted"}))
+        match = first_match(wording, situation)
+        if match is None or not isinstance(match[1], re.Match):
+            continue
+        at, end = start + match[1].start(), start + match[1].end()
+        # The lines the words are on (at most _CONTEXT characters either side): the
+        # evidence shown, and the text explain_found matches the rules against again.
+        first = max(text.rfind("\n", 0, at) + 1, at - _CONTEXT)
+        last = text.find("\n", max(end - 1, at))
+        last = min(last if last >= 0 else len(text), end + _CONTEXT)
+        words = text[first:last].strip()
+        return at, Found(reply=None, evidence=words, facts=frozenset({CODELESS}))
+    return None
+
+
+def _wording(rules: Sequence[Rule]) -> list[Rule]:
+    """The rules that decide by a reply's words alone: no code, enhanced code or failure."""
+    return [r for r in rules if r.text is not None and not (r.codes or r.enhanced or r.failures)]
 
 
 def _code(found: Found) -> int:

@@ -13,7 +13,7 @@ from typing import Any
 
 from smtpprobe import __version__
 from smtpprobe.core.bounce import Pasted
-from smtpprobe.core.explain import REFUSERS, Explanation
+from smtpprobe.core.explain import CODELESS, REFUSERS, Explanation
 from smtpprobe.render.json import reply_to_dict, verdict_to_dict
 from smtpprobe.render.labels import category_label, failure_label, quote
 from smtpprobe.render.tone import Line, join, reply_tone
@@ -51,6 +51,10 @@ _LABELS = {
             "(like 'ECONNREFUSED' or 'certificate verify failed') was found in the input."
         ),
         "kind": "Client error {n} of {total}  ({kind}; no SMTP reply: the program's own words)",
+        "codeless": (
+            "Refusal {n} of {total}  (a server's words without their SMTP code: "
+            "judged by the words alone)"
+        ),
         "error": "Message",
         "server": "Server",
         "port": "port {}",
@@ -81,6 +85,10 @@ _LABELS = {
         "kind": (
             "クライアント側のエラー {n} / {total}"
             "（{kind}。SMTP の応答はなく、プログラム自身の表示です）"
+        ),
+        "codeless": (
+            "拒否の文面 {n} / {total}"
+            "（SMTP の応答コードがなく、サーバーの文言だけから判断しました）"
         ),
         "error": "表示",
         "server": "サーバー",
@@ -144,11 +152,16 @@ def _client_error_head(
 ) -> list[Line]:
     """A client-side error: the program's words, the category, the server it names."""
     found, verdict = item.found, item.verdict
-    kind = failure_label(found.failure or "", lang)
+    if CODELESS in found.facts:
+        head = labels["codeless"].format(n=number, total=total)
+    else:
+        kind = failure_label(found.failure or "", lang)
+        head = labels["kind"].format(n=number, total=total, kind=kind)
+    words = " ".join(found.evidence.split())
     lines = [
-        Line(labels["kind"].format(n=number, total=total, kind=kind)),
+        Line(head),
         # The program's words stay as they are, quoted in a Japanese report.
-        Line(f"  {labels['error']}: {quote(found.evidence) if lang == 'ja' else found.evidence}"),
+        Line(f"  {labels['error']}: {quote(words) if lang == 'ja' else words}"),
         Line(f"  {labels['category']}: {category_label(verdict.category, lang)}"),
     ]
     if item.refuser != "unknown":

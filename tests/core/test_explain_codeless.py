@@ -1,0 +1,82 @@
+"""A refusal's words without their code: judged by the rules that decide by words alone.
+
+Apps' dialogs, logs and forum posts often quote a server's words and drop the code.
+When a paste holds no reply and no client-side error, ``explain_text`` tries the
+rules that need no code, enhanced code or failure kind on its words. The texts here
+are real (development corpus items, sources cited), never validation texts.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from smtpprobe.core.explain import CODELESS, explain_text
+from smtpprobe.loading import load_rulebook
+from smtpprobe.paste import client_errors, explain
+from smtpprobe.render.explain import explanations_to_dict, format_explain_text
+
+RULES = load_rulebook()
+
+# (text, category) as their sources show them; all in tests/data/corpus/development/.
+REAL = [
+    # https://yandex.com/support/mail/bounces/yandex/mailbox-size-limit-exceeded.html?lang=en
+    ("Mailbox size limit exceeded", "mailbox-full"),
+    # https://snapoverflow.com/server/question/758971/explanation-of-various-smtp-error-codes-bounced-by-mailservers
+    ("we do not relay", "relay-denied"),
+]
+
+
+def _explain(text: str) -> list:  # type: ignore[type-arg]
+    return explain_text(text, lambda _: RULES, client_errors())
+
+
+@pytest.mark.parametrize(("text", "category"), REAL)
+def test_real_words_without_a_code_get_their_category(text: str, category: str) -> None:
+    explained = _explain(text)
+    assert len(explained) == 1
+    item = explained[0]
+    assert item.found.reply is None and item.found.failure is None
+    assert CODELESS in item.found.facts
+    assert item.verdict.category == category
+    assert item.verdict.rule_id != "unmatched"
+
+
+def test_a_reply_with_its_code_is_preferred_to_the_words_alone() -> None:
+    explained = _explain("550 5.7.1 we do not relay")
+    assert len(explained) == 1 and explained[0].found.reply is not None
+    assert CODELESS not in explained[0].found.facts
+
+
+def test_words_no_rule_knows_are_still_not_found() -> None:
+    assert _explain("I changed the port to 465 and it still does not work") == []
+
+
+def test_words_across_a_window_edge_are_found() -> None:
+    # Windows of 4096 characters overlap by 512: words cut by one window's end are whole
+    # in the next.
+    text = "x" * 4090 + " we do not relay"
+    explained = _explain(text)
+    assert [e.verdict.category for e in explained] == ["relay-denied"]
+    assert explained[0].found.evidence.endswith("we do not relay")
+
+
+def test_a_megabyte_of_unknown_words_is_answered_quickly() -> None:
+    began = time.perf_counter()
+    assert _explain("no reply here at all " * 50_000) == []
+    assert time.perf_counter() - began < 10  # a hang guard: the scan stops at 64 KB
+
+
+def test_the_report_says_it_judged_by_the_words_in_both_languages() -> None:
+    explained = explain("Mailbox size limit exceeded")
+    english = format_explain_text(explained.explanations, "en")
+    japanese = format_explain_text(explained.explanations, "ja")
+    assert english.startswith("Refusal 1 of 1") and "without their SMTP code" in english
+    assert "Client error" not in english
+    assert japanese.startswith("拒否の文面 1 / 1") and "応答コードがなく" in japanese
+    document = explanations_to_dict(explained.pasted, explained.explanations)
+    (reply,) = document["replies"]
+    assert reply["reply"] is None and reply["failure"] is None
+    assert reply["facts"] == [CODELESS]
+    assert reply["verdict"]["category"] == "mailbox-full"
