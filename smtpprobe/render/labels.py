@@ -12,6 +12,7 @@ Japanese report.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from collections.abc import Mapping
@@ -311,14 +312,19 @@ _NOTES: tuple[tuple[str, str], ...] = (
     (r"a SOCKS proxy whose exit is outside Japan", "出口が国外にある SOCKS プロキシ"),
 )
 _WORDS = re.compile(r"[A-Za-z]{2,}[\s,:;]+[A-Za-z]{2,}")
-_COMPILED = tuple((re.compile(pattern, re.DOTALL), ja) for pattern, ja in _NOTES)
+
+
+@functools.cache
+def _compiled_notes() -> tuple[tuple[re.Pattern[str], str], ...]:
+    # Compiled on first Japanese use: an English run never needs them (~10 ms at start-up).
+    return tuple((re.compile(pattern, re.DOTALL), ja) for pattern, ja in _NOTES)
 
 
 def note(text: str, lang: str) -> str:
     """A recorded note or failure detail in ``lang``; quoted in Japanese when unknown."""
     if lang != "ja" or not text:
         return text
-    for pattern, ja in _COMPILED:
+    for pattern, ja in _compiled_notes():
         match = pattern.fullmatch(text)
         if match is not None:
             values = dict(match.groupdict())
