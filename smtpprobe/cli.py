@@ -8,7 +8,6 @@ exit 3). Exit codes: ``smtpprobe.core.exitcode.ExitCode``.
 
 from __future__ import annotations
 
-import copy
 import sys
 from contextlib import nullcontext
 from typing import TYPE_CHECKING, Any
@@ -18,7 +17,7 @@ import typer
 from smtpprobe import cli_params as opt
 from smtpprobe.cli_dns import NoDnsChecks, dns_flag
 from smtpprobe.cli_params import warn_problems
-from smtpprobe.cli_support import emit, guard
+from smtpprobe.cli_support import emit, guard, lean_app
 from smtpprobe.core.exitcode import ExitCode
 
 if TYPE_CHECKING:
@@ -283,37 +282,10 @@ for _module in (cli_run, cli_serve, cli_history, cli_dns):
     _module.register(app)
 
 
-def _lean_app(args: list[str]) -> typer.Typer:
-    """``app`` with only the command ``args`` name, when they name one.
-
-    typer reads the signature of every command each time it builds the command line
-    (about 20 ms for all of them); a run needs only its own. Anything else (no command,
-    an option first, a misspelt name to suggest a correction for, shell completion)
-    gets the whole app.
-    """
-    import os
-
-    from typer.main import get_command_name
-
-    if not args or args[0].startswith("-") or "_SMTPPROBE_COMPLETE" in os.environ:
-        return app
-    commands = [
-        c
-        for c in app.registered_commands
-        if c.callback is not None and (c.name or get_command_name(c.callback.__name__)) == args[0]
-    ]
-    groups = [g for g in app.registered_groups if g.name == args[0]]
-    if not commands and not groups:
-        return app
-    lean = copy.copy(app)
-    lean.registered_commands, lean.registered_groups = commands, groups
-    return lean
-
-
 def main(argv: list[str] | None = None) -> Any:
     """Console-script entry point. Output into a closed pipe (``| head``) ends quietly (141)."""
     from smtpprobe.pipes import run_quietly_on_broken_pipe
 
     args = sys.argv[1:] if argv is None else argv
-    chosen = _lean_app(args)
+    chosen = lean_app(app, args)
     return run_quietly_on_broken_pipe(lambda: chosen(args=args, prog_name="smtpprobe"))

@@ -6,6 +6,8 @@ Its own module so that each command module (``cli``, ``cli_run``, ``cli_history`
 
 from __future__ import annotations
 
+import copy
+import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -18,7 +20,7 @@ from smtpprobe.core.exitcode import ExitCode
 if TYPE_CHECKING:
     from smtpprobe.render.tone import Line
 
-__all__ = ["emit", "guard"]
+__all__ = ["emit", "guard", "lean_app"]
 
 
 @contextmanager
@@ -49,3 +51,28 @@ def emit(lines: Sequence[Line], code: int, *, err: bool = False) -> NoReturn:
 
     typer.echo(for_stream(lines, sys.stderr if err else sys.stdout), err=err, color=True)
     raise typer.Exit(code)
+
+
+def lean_app(app: typer.Typer, args: list[str]) -> typer.Typer:
+    """``app`` with only the command that ``args`` name, when they name one.
+
+    typer reads the signature of every command each time it builds the command line
+    (about 20 ms for all of them); a run needs only its own. Anything else (no command,
+    an option first, a misspelt name to suggest a correction for, shell completion)
+    gets the whole app.
+    """
+    from typer.main import get_command_name
+
+    if not args or args[0].startswith("-") or "_SMTPPROBE_COMPLETE" in os.environ:
+        return app
+    commands = [
+        c
+        for c in app.registered_commands
+        if c.callback is not None and (c.name or get_command_name(c.callback.__name__)) == args[0]
+    ]
+    groups = [g for g in app.registered_groups if g.name == args[0]]
+    if not commands and not groups:
+        return app
+    lean = copy.copy(app)
+    lean.registered_commands, lean.registered_groups = commands, groups
+    return lean

@@ -361,3 +361,24 @@ def test_a_real_terminal_gets_colour_unless_no_color() -> None:
     assert ANSI.encode() in _on_a_pty(["explain", reply], {"TERM": "xterm"})
     assert ANSI.encode() not in _on_a_pty(["explain", reply], {"TERM": "xterm", "NO_COLOR": "1"})
     assert ANSI.encode() not in _on_a_pty(["explain", reply], {"TERM": "dumb"})
+
+
+def test_a_named_command_is_built_alone_with_the_same_options(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import typer.main
+
+    from smtpprobe.cli_support import lean_app
+
+    full = typer.main.get_command(app)
+    for name in ("check", "explain", "profiles", "rules", "run", "dns"):
+        lean = typer.main.get_command(lean_app(app, [name, "--help"]))
+        assert list(lean.commands) == [name]  # type: ignore[attr-defined]
+        want = full.commands[name]  # type: ignore[attr-defined]
+        got = lean.commands[name]  # type: ignore[attr-defined]
+        assert [p.opts for p in got.params] == [p.opts for p in want.params]
+        assert got.help == want.help
+    for args in ([], ["--version"], ["chek"], ["-h"]):
+        assert lean_app(app, args) is app  # no command, an option, a misspelling: all of it
+    monkeypatch.setenv("_SMTPPROBE_COMPLETE", "bash_complete")
+    assert lean_app(app, ["check"]) is app  # completion lists every command
