@@ -33,7 +33,10 @@ from smtpprobe.core.classify import ExitCode, Finding, Verdict, evidence_of, fil
 from smtpprobe.core.client_errors import REPORTED, WHOLE_TEXT_FACTS, ClientErrors, scan
 from smtpprobe.core.rules import MAX_MATCH_TEXT, Rule, Situation, Text, first_match
 
-__all__ = ["CODELESS", "REFUSERS", "Explanation", "explain_found", "explain_text"]
+__all__ = ["CODELESS", "REFUSERS", "STAGE_UNKNOWN", "Explanation", "explain_found", "explain_text"]
+
+CODELESS = "codeless"  # the fact of a Found that is a refusal's words without a code
+STAGE_UNKNOWN = "stage-unknown"  # the fact of a pasted reply whose command is not known
 
 REFUSERS = {
     "submission": Text(
@@ -150,6 +153,8 @@ def explain_found(
     # "pasted": no live dialogue, so no facts a probe would know (authenticated, …);
     # what the words themselves say (plaintext-record, gmail-dialog, port:465) is added.
     facts = frozenset({"pasted"}) | found.facts
+    if found.stage is None:  # a paste that does not say which command was answered
+        facts |= {STAGE_UNKNOWN}
     if reply is None and CODELESS in found.facts:  # a refusal's words without their code
         rules = _wording(rules)
         situation = Situation(phase=found.stage, text=found.evidence, facts=facts, profile=profile)
@@ -413,7 +418,6 @@ def explain_text(
 # no enhanced code, no failure kind) are tried on the paste, window by window, as far as
 # _CODELESS_SCAN characters: enough for any paste that is one error, and linear.
 _CODELESS_SCAN = 65_536
-CODELESS = "codeless"  # the fact of a Found that is a refusal's words without a code
 _WINDOW_OVERLAP = 512
 _CONTEXT = 1024
 

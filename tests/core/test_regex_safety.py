@@ -469,19 +469,25 @@ def test_the_finder_on_400_kb_of_one_paste_shape(fragment: str) -> None:
     # Timed at 6 and 25 KB: a linear finder takes about 4 times as long on four times the
     # text, a quadratic one 16 times; the 400 KB time is predicted from the growth (as for
     # the patterns above), which keeps this guard cheap.
-    def cpu(size: int) -> float:
+    def cpu(size: int, runs: int) -> float:
         text = fragment * (size // len(fragment))
         times = []
-        for _ in range(3):  # the least of three: a busy moment of the machine is not growth
+        for _ in range(runs):  # the least of several: a busy moment of the machine is not growth
             began = time.thread_time()
             bounce.find_replies(text)
             times.append(time.thread_time() - began)
         return min(times)
 
-    small, large = cpu(FULL // 64), cpu(FULL // 16)
-    growth = max(large / max(small, 1e-4), 4.0)
-    predicted = large * growth * growth  # at 400 KB, were the growth to go on
-    assert large < 10 and (predicted < 10 or growth < 8), (small, large)
+    def fits(small: float, large: float) -> bool:
+        growth = max(large / max(small, 1e-4), 4.0)
+        predicted = large * growth * growth  # at 400 KB, were the growth to go on
+        return large < 10 and (predicted < 10 or growth < 8)
+
+    small, large = cpu(FULL // 64, 3), cpu(FULL // 16, 3)
+    if not fits(small, large):  # measured again, as the patterns' predictions are
+        small = min(small, cpu(FULL // 64, RETRIES))
+        large = min(large, cpu(FULL // 16, RETRIES))
+    assert fits(small, large), (small, large)
 
 
 # --- client-side error signatures (issue 8 item 2) ----------------------------------------
