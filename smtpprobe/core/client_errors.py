@@ -135,9 +135,15 @@ class Signature:
 
 @dataclass(frozen=True, slots=True)
 class ClientErrors:
-    """The signatures of ``client_errors.yaml``, most specific first."""
+    """The signatures of ``client_errors.yaml``, most specific first.
+
+    ``families`` are the file's general word families ("connection … timed out",
+    "SOCKS … error"): tried only on a paste in which nothing else was found, since
+    they say what kind of failure the words describe, not which program said it.
+    """
 
     signatures: tuple[Signature, ...]
+    families: tuple[Signature, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,15 +165,26 @@ def parse_client_errors(data: Any, source: str) -> ClientErrors:
     items = data.get("signatures")
     if not isinstance(items, list) or not items:
         raise RuleError(f"{source}: 'signatures' must be a non-empty list")
-    signatures: list[Signature] = []
+    family_items = data.get("families", [])
+    if not isinstance(family_items, list):
+        raise RuleError(f"{source}: 'families' must be a list")
     seen: set[str] = set()
-    for index, raw in enumerate(items):
-        signature = _signature(raw, source, index)
-        if signature.id in seen:
-            raise RuleError(f"{source}: signature '{signature.id}' is defined twice")
-        seen.add(signature.id)
-        signatures.append(signature)
-    return ClientErrors(signatures=tuple(signatures))
+
+    def read(raw_items: list[Any]) -> tuple[Signature, ...]:
+        read_items: list[Signature] = []
+        for index, raw in enumerate(raw_items):
+            signature = _signature(raw, source, index)
+            if signature.id in seen:
+                raise RuleError(f"{source}: signature '{signature.id}' is defined twice")
+            seen.add(signature.id)
+            read_items.append(signature)
+        return tuple(read_items)
+
+    signatures = read(items)
+    families = read(family_items)
+    if any(f.failure is None for f in families):
+        raise RuleError(f"{source}: every family needs 'failure' or 'reports'")
+    return ClientErrors(signatures=signatures, families=families)
 
 
 def _signature(raw: Any, source: str, index: int) -> Signature:

@@ -33,10 +33,19 @@ from smtpprobe.core.classify import ExitCode, Finding, Verdict, evidence_of, fil
 from smtpprobe.core.client_errors import REPORTED, WHOLE_TEXT_FACTS, ClientErrors, scan
 from smtpprobe.core.rules import MAX_MATCH_TEXT, Rule, Situation, Text, first_match
 
-__all__ = ["CODELESS", "REFUSERS", "STAGE_UNKNOWN", "Explanation", "explain_found", "explain_text"]
+__all__ = [
+    "CODELESS",
+    "FAMILY",
+    "REFUSERS",
+    "STAGE_UNKNOWN",
+    "Explanation",
+    "explain_found",
+    "explain_text",
+]
 
 CODELESS = "codeless"  # the fact of a Found that is a refusal's words without a code
 STAGE_UNKNOWN = "stage-unknown"  # the fact of a pasted reply whose command is not known
+FAMILY = "family"  # the fact of a client error read from general words (client_errors families)
 
 REFUSERS = {
     "submission": Text(
@@ -402,6 +411,8 @@ def explain_text(
         items.append((offset, found))
     if not items and (codeless := _codeless(text, rules_for(profile))) is not None:
         items.append(codeless)
+    if not items and (family := _family(text, client_errors)) is not None:
+        items.append(family)
     items.sort(key=lambda item: item[0])
     explanations = []
     for _, found in items:
@@ -443,6 +454,18 @@ def _codeless(text: str, rules: Sequence[Rule]) -> tuple[int, Found] | None:
         last = min(last if last >= 0 else len(text), end + _CONTEXT)
         words = text[first:last].strip()
         return at, Found(reply=None, evidence=words, facts=frozenset({CODELESS}))
+    return None
+
+
+def _family(text: str, client_errors: ClientErrors) -> tuple[int, Found] | None:
+    """The first client-error word family the paste's words fit, marked as such."""
+    if not client_errors.families:
+        return None
+    families = ClientErrors(signatures=client_errors.families)
+    for incident in scan(text, families):
+        if incident.found.failure is not None:
+            found = replace(incident.found, facts=incident.found.facts | {FAMILY})
+            return incident.offset, found
     return None
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from smtpprobe import __version__
 from smtpprobe.core.bounce import Pasted
-from smtpprobe.core.explain import CODELESS, REFUSERS, Explanation
+from smtpprobe.core.explain import CODELESS, FAMILY, REFUSERS, Explanation
 from smtpprobe.render.json import reply_to_dict, verdict_to_dict
 from smtpprobe.render.labels import category_label, failure_label, quote
 from smtpprobe.render.tone import Line, join, reply_tone
@@ -55,6 +55,10 @@ _LABELS = {
             "Refusal {n} of {total}  (a server's words without their SMTP code: "
             "judged by the words alone)"
         ),
+        "family": (
+            "Client error {n} of {total}  ({kind}; no known program's message: "
+            "read from its general words, so this is the likely reading, not a certain one)"
+        ),
         "error": "Message",
         "server": "Server",
         "port": "port {}",
@@ -89,6 +93,10 @@ _LABELS = {
         "codeless": (
             "拒否の文面 {n} / {total}"
             "（SMTP の応答コードがなく、サーバーの文言だけから判断しました）"
+        ),
+        "family": (
+            "クライアント側のエラー {n} / {total}"
+            "（{kind}。既知のプログラムのメッセージではないため、一般的な語句から推定した結果です）"
         ),
         "error": "表示",
         "server": "サーバー",
@@ -152,10 +160,12 @@ def _client_error_head(
 ) -> list[Line]:
     """A client-side error: the program's words, the category, the server it names."""
     found, verdict = item.found, item.verdict
+    kind = failure_label(found.failure or "", lang)
     if CODELESS in found.facts:
         head = labels["codeless"].format(n=number, total=total)
+    elif FAMILY in found.facts:
+        head = labels["family"].format(n=number, total=total, kind=kind)
     else:
-        kind = failure_label(found.failure or "", lang)
         head = labels["kind"].format(n=number, total=total, kind=kind)
     words = " ".join(found.evidence.split())
     lines = [

@@ -494,7 +494,8 @@ def test_the_finder_on_400_kb_of_one_paste_shape(fragment: str) -> None:
 # Each signature of smtpprobe/data/client_errors.yaml is searched over the whole paste, and
 # the module's own host/port patterns over a few lines around each match.
 CLIENT_ERROR_PATTERNS = [
-    pytest.param(s.pattern, id=f"client_errors.yaml:{s.id}") for s in client_errors().signatures
+    pytest.param(s.pattern, id=f"client_errors.yaml:{s.id}")
+    for s in (*client_errors().signatures, *client_errors().families)
 ] + [
     pytest.param(p, id=f"client_errors.{name}")
     for name, p in _module_patterns(client_errors_module)
