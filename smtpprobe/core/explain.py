@@ -153,9 +153,12 @@ def explain_found(
     *,
     profile: str | None = None,
     profile_for_host: Callable[[str], str | None] | None = None,
+    context: str = "",
 ) -> Explanation:
     """Classify one found reply or client error. ``profile_for_host`` maps a server name
-    to a profile."""
+    to a profile. ``context`` is the pasted text around a reply: where its own words
+    leave only the code to go by, the words around it that a words-only rule knows
+    decide instead (procmail's "Quota exceeded" above sendmail's "Can't create output")."""
     if profile is None and found.host and profile_for_host is not None:
         profile = profile_for_host(found.host)
     reply = found.reply
@@ -199,6 +202,11 @@ def explain_found(
     if found.recipient:
         values["recipient"] = ja_values["recipient"] = found.recipient
     match = first_match(rules, situation)
+    if reply is not None and context and (match is None or match[0].fallback):
+        around = replace(situation, text=context[:MAX_MATCH_TEXT])
+        worded = first_match(_wording(rules), around)
+        if worded is not None and isinstance(worded[1], re.Match):
+            match, situation = worded, around
     if match is None:
         verdict = Verdict(
             category="protocol-error",
@@ -398,7 +406,9 @@ def explain_text(
             continue
         dropped.update(i for i in near if _code(replies[i][2]) < 400)
         items.append((incident.offset, incident.found))
-    for i, (offset, _, found) in enumerate(replies):
+    lines = text.split("\n") if replies else []
+    around: dict[int, str] = {}  # id of a reply's Found -> the lines around it
+    for i, (offset, line, found) in enumerate(replies):
         if i in dropped:
             continue
         facts = found.facts | whole | frozenset(added.get(i, ()))
@@ -408,6 +418,7 @@ def explain_text(
                 facts=facts,
                 send_mail_as=found.send_mail_as or bool(facts & {"gmail-dialog"}),
             )
+        around[id(found)] = "\n".join(lines[max(line - _NEAR, 0) : line + _NEAR + 1])
         items.append((offset, found))
     if not items and (codeless := _codeless(text, rules_for(profile))) is not None:
         items.append(codeless)
@@ -419,7 +430,10 @@ def explain_text(
         name = profile
         if name is None and found.host and profile_for_host is not None:
             name = profile_for_host(found.host)
-        explanations.append(explain_found(found, rules_for(name), profile=name))
+        words_around = around.get(id(found), "")
+        explanations.append(
+            explain_found(found, rules_for(name), profile=name, context=words_around)
+        )
     return explanations
 
 

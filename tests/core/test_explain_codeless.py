@@ -80,3 +80,27 @@ def test_the_report_says_it_judged_by_the_words_in_both_languages() -> None:
     assert reply["reply"] is None and reply["failure"] is None
     assert reply["facts"] == [CODELESS]
     assert reply["verdict"]["category"] == "mailbox-full"
+
+
+# https://digitallife2015.blogspot.com/2021/07/cant-create-output.html (development corpus)
+PROCMAIL = """----- The following addresses had permanent fatal errors -----
+<************ji@tt.em-net.ne.jp>
+(reason: Can't create output)
+----- Transcript of session follows -----
+procmail: Quota exceeded while writing "/mb/tt.em-net.ne.jp************ji/Mailbox"
+550 5.0.0 <************ji@tt.em-net.ne.jp>... Can't create output"""
+
+
+def test_words_around_a_reply_decide_where_its_own_leave_only_the_code() -> None:
+    (item,) = _explain(PROCMAIL)
+    assert item.found.reply is not None and item.found.reply.code == 550
+    assert item.verdict.category == "mailbox-full"
+    assert item.verdict.fallback is None  # a rule that knows the words, not the code alone
+    alone = _explain(PROCMAIL.splitlines()[-1])
+    assert alone[0].verdict.fallback == "code"  # without the words around it: the code only
+
+
+def test_words_around_never_override_a_rule_that_knows_the_reply() -> None:
+    text = "procmail: Quota exceeded while writing\n550 5.1.1 <a@example.jp>: User unknown"
+    (item,) = _explain(text)
+    assert item.verdict.category == "recipient-unknown"
