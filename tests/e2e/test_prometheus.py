@@ -151,7 +151,7 @@ scrape_configs:
             seen = {}  # not listening yet
         if all(seen.get(name) == value for name, value in wanted.items()):
             break
-        time.sleep(0.5)
+        time.sleep(0.2)
     assert seen == wanted, (seen, (tmp_path / "prometheus.log").read_text())
 
     # What Prometheus stored came from real probes, with the verdict as an info metric.
