@@ -111,6 +111,9 @@ _GOOGLE_ROW = re.compile(
 )
 # Roundcube's "SMTP Error (550): Failed to add recipient …" and "Error SMTP (451): (…)".
 _PAREN_CODE_START = re.compile(r"\((?P<code>[2-5][0-5]\d)\):\s{0,8}(?=\S)")
+# The same in square brackets, Roundcube's "Error SMTP: [550] Incorrect sender header". Not
+# a process id: "smtpd[550]:" is glued to its name, and a bracket after a word is not this.
+_BRACKET_CODE_START = re.compile(r"(?<![\w/\]\[])\[(?P<code>[2-5][0-5]\d)\]:?\s{1,8}(?=[A-Za-z])")
 # lettre (Rust): "permanent error (535)" or "transient error (421): 4.7.0 …" — its Display
 # of a negative reply, the words (when it keeps them) after a colon.
 _LETTRE_START = re.compile(
@@ -968,7 +971,14 @@ def _structured_start(text: str) -> _Start | None:
     if row is not None:
         rest = f"{row.group('enhanced')} {text[row.end() :]}"
         return _made(text, 0, int(row.group("code")), " ", rest, negative_only=True)
-    patterns = (_TUPLE_START, _BARE_TUPLE_START, _RETCODE_START, _PAREN_CODE_START, _LETTRE_START)
+    patterns = (
+        _TUPLE_START,
+        _BARE_TUPLE_START,
+        _RETCODE_START,
+        _PAREN_CODE_START,
+        _BRACKET_CODE_START,
+        _LETTRE_START,
+    )
     matches = [m for m in (pattern.search(text) for pattern in patterns) if m]
     for match in sorted(matches, key=lambda m: m.start()):
         if match.re is _LETTRE_START and not text[match.end() :].strip():
@@ -983,7 +993,7 @@ def _structured_start(text: str) -> _Start | None:
             "-" if quote else " ",
             text[match.end() :],
             quote=quote,
-            whole=match.re not in (_PAREN_CODE_START, _LETTRE_START),
+            whole=match.re not in (_PAREN_CODE_START, _BRACKET_CODE_START, _LETTRE_START),
             negative_only=True,
         )
         if start is not None:
