@@ -34,6 +34,7 @@ CATEGORY = {
     "family-timeout": "timeout",
     "family-connection-lost": "connection-lost",
     "family-auth-failed": "auth-failed",
+    "family-sending-limit": "rate-limited",
 }
 
 

@@ -41,7 +41,7 @@ from corpus_split import (
 # reached so far (a ratchet: raise it with every gain, never lower it) and says how far off
 # the target is; README gives both figures.
 TARGET = 0.95
-FLOOR = 0.72
+FLOOR = 0.73
 SHAPES = frozenset({"reply", "bounce", "client-error", "log", "dialog", "provider-text"})
 
 
