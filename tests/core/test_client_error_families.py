@@ -35,6 +35,7 @@ CATEGORY = {
     "family-connection-lost": "connection-lost",
     "family-auth-failed": "auth-failed",
     "family-sending-limit": "rate-limited",
+    "family-delivery-delayed": "temporary-failure",
 }
 
 
