@@ -136,6 +136,14 @@ _PAREN_REPLY = re.compile(
 # A code after a comma inside a sentence, the reply after it: "SendMail: Failed to close
 # connection to SMTP server, 553 Relaying disallowed as @ - undefined" (Mattermost,
 # github.com/mattermost/mattermost/issues/13224). The same test of the first word as above.
+# A code right after the word "error" (or an exception's name) in a program's message:
+# "SMTP error 451 Unable to complete command", "SMTPAuthentificationError 504 Unknown
+# mechanism". The reply's first word is capitalised, as after the comma below.
+_ERROR_REPLY = re.compile(
+    r"(?:(?<![\w.])(?i:error)|(?<=[a-z])(?:Error|Exception))(?:\s{1,3}code)?:?\s{1,3}"
+    r"(?P<code>[45][0-5]\d) (?=[A-Z][a-z'-]{0,30}(?:[\s,.:;!)]|$))"
+    r"(?![A-Za-z'-]{1,31}\s{1,4}(?:per|a|an|each|every)\b)(?![^\s)]{0,31}/)"
+)
 _COMMA_REPLY = re.compile(
     r"(?<=[^\W\d_], )(?P<code>[45][0-5]\d) (?=[A-Z][a-z'-]{0,30}(?:[\s,.:;!]|$))"
     r"(?![A-Za-z'-]{1,31}\s{1,4}(?:per|a|an|each|every)\b)(?![^\s]{0,31}/)"
@@ -1116,7 +1124,7 @@ def _inline_start(text: str) -> _Start | None:
     authentication data)"), after a comma ("…SMTP server, 553 Relaying disallowed …"), or a
     code alone in parentheses inside the refusal's sentence ("denial of connection (450)")."""
     found: list[tuple[int, _Start]] = []
-    for pattern in (_PAREN_REPLY, _COMMA_REPLY):
+    for pattern in (_PAREN_REPLY, _COMMA_REPLY, _ERROR_REPLY):
         for match in pattern.finditer(text):
             code = int(match.group("code"))
             rest = text[match.end() :]
