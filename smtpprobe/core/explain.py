@@ -35,6 +35,7 @@ from smtpprobe.core.rules import MAX_MATCH_TEXT, Rule, Situation, Text, first_ma
 
 __all__ = [
     "CODELESS",
+    "FAILURE_REPORTED",
     "FAMILY",
     "REFUSERS",
     "STAGE_UNKNOWN",
@@ -46,6 +47,14 @@ __all__ = [
 CODELESS = "codeless"  # the fact of a Found that is a refusal's words without a code
 STAGE_UNKNOWN = "stage-unknown"  # the fact of a pasted reply whose command is not known
 FAMILY = "family"  # the fact of a client error read from general words (client_errors families)
+# The paste itself says the delivery failed (a bounce's or a log's own words): a positive
+# reply in it is then not an acceptance (rule positive-reply-in-failure).
+FAILURE_REPORTED = "failure-reported"
+_FAILURE_REPORTED = re.compile(
+    r"status=(?:bounced|deferred)|^Action:\s{0,4}(?:failed|delayed)|could not be delivered"
+    r"|(?:delivery|message) (?:has )?failed|undeliverable|配送に失敗|配信できませんでした",
+    re.IGNORECASE | re.MULTILINE,
+)
 
 REFUSERS = {
     "submission": Text(
@@ -386,6 +395,8 @@ def explain_text(
     replies = _located_replies(text, find_replies(text))
     incidents = scan(text, client_errors)
     whole = frozenset().union(*(i.found.facts for i in incidents)) & WHOLE_TEXT_FACTS
+    if _FAILURE_REPORTED.search(text[:_CODELESS_SCAN]):
+        whole |= {FAILURE_REPORTED}
     any_negative = any(_code(found) >= 400 for _, _, found in replies)
     added: dict[int, set[str]] = {}
     dropped: set[int] = set()

@@ -104,3 +104,20 @@ def test_words_around_never_override_a_rule_that_knows_the_reply() -> None:
     text = "procmail: Quota exceeded while writing\n550 5.1.1 <a@example.jp>: User unknown"
     (item,) = _explain(text)
     assert item.verdict.category == "recipient-unknown"
+
+
+# http://mail.spinics.net/lists/info-cyrus/msg03617.html (development corpus; elided by its poster)
+LMTP = (
+    "Feb 13 13:05:48 HOST postfix/lmtp[11370]: DBC8F384FC: to=<...>, orig_to=<...>, "
+    "relay=public/lmtp[public/lmtp], delay=1, status=bounced (host public/lmtp[public/lmtp] "
+    "said: 250 2.1.5 ok (in reply to DATA command))"
+)
+
+
+def test_a_positive_reply_in_a_failed_delivery_is_never_ok() -> None:
+    (item,) = _explain(LMTP)
+    assert item.found.reply is not None and item.found.reply.code == 250
+    assert item.verdict.category == "protocol-error"
+    assert item.verdict.rule_id == "positive-reply-in-failure"
+    (alone,) = _explain("250 2.1.5 ok")
+    assert alone.verdict.category == "ok"  # without the failure's words it is an acceptance

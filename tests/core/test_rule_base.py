@@ -87,11 +87,15 @@ def test_every_category_is_produced() -> None:
 
 
 def test_ok_rules_come_first_and_only_they_say_ok() -> None:
-    assert [rule.id for rule in RULES[:3]] == ["ok-without-auth", "ok", "ok-positive-reply"]
-    assert all(rule.category != "ok" for rule in RULES[3:])
+    assert [rule.id for rule in RULES[:4]] == [
+        "ok-without-auth", "ok", "positive-reply-in-failure", "ok-positive-reply"
+    ]  # fmt: skip
+    assert all(rule.category != "ok" for rule in RULES[4:])
     assert all("ok" in rule.facts for rule in RULES[:2])
     # A positive reply is "ok" only in pasted text; a probe decides ok from the whole dialogue.
-    assert "pasted" in RULES[2].facts
+    assert "pasted" in RULES[3].facts
+    # ...and never in a text that says the delivery failed: that guard comes just before it.
+    assert RULES[2].category != "ok" and {"pasted", "failure-reported"} <= RULES[2].facts
 
 
 def test_fallbacks_come_after_every_specific_rule() -> None:
