@@ -36,6 +36,7 @@ CATEGORY = {
     "family-auth-failed": "auth-failed",
     "family-sending-limit": "rate-limited",
     "family-delivery-delayed": "temporary-failure",
+    "family-no-greeting": "timeout",
 }
 
 
