@@ -25,6 +25,7 @@ SPF/DKIM, or the address), or Gmail itself sending on your behalf.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
@@ -487,7 +488,11 @@ def _family(text: str, client_errors: ClientErrors) -> tuple[int, Found] | None:
     if not client_errors.families:
         return None
     families = ClientErrors(signatures=client_errors.families)
-    for incident in scan(text, families):
+    # Compatibility forms folded (NFKC): Japanese programs still print half-width katakana
+    # (nPOP's "ｻｰﾊﾞのﾛｸﾞｲﾝに失敗しました") and full-width letters ("ＳＭＴＰ"); the families'
+    # words are written in the usual forms. Only for the search: offsets are not used after.
+    folded = unicodedata.normalize("NFKC", text[:_CODELESS_SCAN])
+    for incident in scan(folded, families):
         if incident.found.failure is not None:
             found = replace(incident.found, facts=incident.found.facts | {FAMILY})
             return incident.offset, found

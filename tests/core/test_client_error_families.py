@@ -131,3 +131,19 @@ def test_a_family_file_is_checked_like_signatures() -> None:
         parse_client_errors(_file([context]), "test.yaml")
     with pytest.raises(RuleError, match="does not match its example"):
         parse_client_errors(_file([{**family, "regex": "other words"}]), "test.yaml")
+
+
+# https://github.com/gjcoram/npopuk/blob/69550abb5510cebaa89ed4a8846eb75cd0a12bb5/JP/Strtbl.h
+# (nPOP's Japanese messages, in half-width katakana as the program prints them)
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        ("SMTPｻｰﾊﾞのﾛｸﾞｲﾝに失敗しました", "auth-failed"),
+        ("ｻｰﾊﾞから切断しました", "connection-lost"),
+        ("IPｱﾄﾞﾚｽ取得に失敗しました\nｻｰﾊﾞ名を確認してください", "dns-failure"),
+    ],
+)
+def test_half_width_katakana_is_read_like_the_usual_forms(text: str, category: str) -> None:
+    (item,) = _explain(text)
+    assert FAMILY in item.found.facts
+    assert item.verdict.category == category
