@@ -37,6 +37,11 @@ CATEGORY = {
     "family-sending-limit": "rate-limited",
     "family-delivery-delayed": "temporary-failure",
     "family-no-greeting": "timeout",
+    "family-ja-mailbox-full": "mailbox-full",
+    "family-ja-encryption-required": "tls-required",
+    "family-ja-service-unavailable": "server-busy",
+    "family-ja-recipient": "recipient-unknown",
+    "family-ja-sender": "sender-rejected",
 }
 
 
