@@ -490,7 +490,8 @@ def _family(text: str, client_errors: ClientErrors) -> tuple[int, Found] | None:
     families = ClientErrors(signatures=client_errors.families)
     # Compatibility forms folded (NFKC): Japanese programs still print half-width katakana
     # (nPOP's "ｻｰﾊﾞのﾛｸﾞｲﾝに失敗しました") and full-width letters ("ＳＭＴＰ"); the families'
-    # words are written in the usual forms. Only for the search: offsets are not used after.
+    # words are written in the usual forms. The evidence shown is the folded line (NFKC
+    # changes lengths, so the words cannot be mapped back); no offset is used after this.
     folded = unicodedata.normalize("NFKC", text[:_CODELESS_SCAN])
     for incident in scan(folded, families):
         if incident.found.failure is not None:
