@@ -253,15 +253,17 @@ def test_a_delivery_report_blames_the_recipient_server() -> None:
     )
 
 
-def test_a_connect_timeout_on_a_named_port_is_final_and_a_bare_one_may_pass() -> None:
+def test_a_pasted_connect_timeout_is_final_with_or_without_a_named_port() -> None:
     # A named port (also Go's "dial tcp <masked>:25") is that port being dropped; a bare
-    # timeout (Ruby's "execution expired", Python's "[Errno 110]") may be a passing outage.
+    # timeout (Ruby's "execution expired", Python's "[Errno 110]") cannot say which, but a
+    # pasted one is the one that kept failing: neither is called retryable, and each says why.
     named = _dev_text("https://github.com/gophish/gophish/issues/1935", "i/o timeout")
     bare = _dev_text("https://github.com/yegor256/mailanes/issues/95", "execution expired")
     ((one,), (two,)) = _explain(named), _explain(bare)
     assert (one.verdict.category, one.verdict.retryable) == ("connect-timeout", False)
     assert "port:25" in one.found.facts
-    assert (two.verdict.category, two.verdict.retryable) == ("connect-timeout", True)
+    assert (two.verdict.category, two.verdict.retryable) == ("connect-timeout", False)
+    assert one.verdict.rule_id != two.verdict.rule_id  # the bare one does not claim a port
 
 
 def test_a_greeting_timeout_is_not_a_connect_timeout() -> None:
