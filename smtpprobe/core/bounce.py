@@ -111,6 +111,11 @@ _GOOGLE_ROW = re.compile(
 )
 # Roundcube's "SMTP Error (550): Failed to add recipient …" and "Error SMTP (451): (…)".
 _PAREN_CODE_START = re.compile(r"\((?P<code>[2-5][0-5]\d)\):\s{0,8}(?=\S)")
+# A log's key=value fields: "ERROR [state=rcpt_to, code=550, text= 5.1.1 <…>: Recipient
+# address rejected" (AOL's postmaster pages quote their MTA's log so).
+_KEYED_CODE_START = re.compile(
+    r"\bcode\s{0,2}[=:]\s{0,2}(?P<code>[2-5][0-5]\d),\s{0,3}(?:text|msg|message|reason)\s{0,2}[=:]\s{0,3}(?=\S)"
+)
 # The same in square brackets, Roundcube's "Error SMTP: [550] Incorrect sender header". Not
 # a process id: "smtpd[550]:" is glued to its name, and a bracket after a word is not this.
 _BRACKET_CODE_START = re.compile(r"(?<![\w/\]\[])\[(?P<code>[2-5][0-5]\d)\]:?\s{1,8}(?=[A-Za-z])")
@@ -985,6 +990,7 @@ def _structured_start(text: str) -> _Start | None:
         _RETCODE_START,
         _PAREN_CODE_START,
         _BRACKET_CODE_START,
+        _KEYED_CODE_START,
         _LETTRE_START,
     )
     matches = [m for m in (pattern.search(text) for pattern in patterns) if m]
@@ -1001,7 +1007,8 @@ def _structured_start(text: str) -> _Start | None:
             "-" if quote else " ",
             text[match.end() :],
             quote=quote,
-            whole=match.re not in (_PAREN_CODE_START, _BRACKET_CODE_START, _LETTRE_START),
+            whole=match.re
+            not in (_PAREN_CODE_START, _BRACKET_CODE_START, _KEYED_CODE_START, _LETTRE_START),
             negative_only=True,
         )
         if start is not None:
