@@ -142,9 +142,9 @@ def resolve(
         dataclasses.replace(options, family=_family(options.family)), profiles, password_source
     )
     if spec.ca_file is not None:
-        from smtpprobe.tls import client_context
+        from smtpprobe.tls import check_ca_file
 
-        client_context(ca_file=spec.ca_file)  # a CA file that cannot be read: exit 2, now
+        check_ca_file(spec.ca_file)  # a CA file that cannot be read: exit 2, now
     return spec, profile
 
 

@@ -87,6 +87,11 @@ def check(
 ) -> None:
     import asyncio
 
+    from smtpprobe.tls import warm_client_context
+
+    if security != "plain":
+        warm_client_context(ca_file)  # read on another core while the rest loads
+
     from smtpprobe.api import probe
     from smtpprobe.core.redact import Redactor
     from smtpprobe.render import format_json

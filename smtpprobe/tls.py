@@ -2,17 +2,61 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
 import hashlib
 import ipaddress
 import ssl
+import threading
 from pathlib import Path
 
 from smtpprobe.core.transcript import TLSInfo
 from smtpprobe.errors import ConfigError
 
-__all__ = ["client_context", "describe_tls", "verify_error"]
+__all__ = ["check_ca_file", "client_context", "describe_tls", "verify_error", "warm_client_context"]
+
+# Contexts being loaded ahead of use, by the arguments of _shared_context.
+_warming: dict[tuple[str | None, tuple[int, int] | None], threading.Thread] = {}
+_warming_lock = threading.Lock()
+
+
+def _key(ca_file: Path | str | None) -> tuple[str | None, tuple[int, int] | None]:
+    stamp = None
+    if ca_file is not None:
+        try:
+            info = Path(ca_file).stat()
+            stamp = (info.st_mtime_ns, info.st_size)
+        except OSError:
+            stamp = None  # _new_context reports the problem
+    return (str(ca_file) if ca_file is not None else None, stamp)
+
+
+def warm_client_context(ca_file: Path | str | None = None) -> None:
+    """Start loading ``client_context(ca_file=…)`` in a thread, to be ready when TLS starts.
+
+    Reading the system trust store takes tens of milliseconds, but OpenSSL releases the
+    GIL while it reads, so on another core it overlaps with start-up and the first round
+    trips instead of adding to them. A failure is left for ``client_context`` to report.
+    """
+    key = _key(ca_file)
+    with _warming_lock:
+        if key in _warming:
+            return
+
+        def load() -> None:
+            with contextlib.suppress(ConfigError):  # client_context raises it again, to report
+                _shared_context(*key)
+
+        thread = threading.Thread(target=load, name="smtpprobe-trust-store", daemon=True)
+        _warming[key] = thread
+    thread.start()
+
+
+def check_ca_file(ca_file: Path | str) -> None:
+    """ConfigError now if ``ca_file`` cannot be read as PEM certificates (a quick load of it
+    alone; the system trust store is read when the context is needed)."""
+    _load_ca_file(ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT), Path(ca_file))
 
 
 def client_context(*, ca_file: Path | str | None = None) -> ssl.SSLContext:
@@ -25,14 +69,12 @@ def client_context(*, ca_file: Path | str | None = None) -> ssl.SSLContext:
     of blocking work, which many concurrent probes (compare, health checks) would
     otherwise repeat on the event loop. A changed ``ca_file`` is loaded afresh.
     """
-    stamp = None
-    if ca_file is not None:
-        try:
-            info = Path(ca_file).stat()
-            stamp = (info.st_mtime_ns, info.st_size)
-        except OSError:
-            stamp = None  # _new_context reports the problem
-    return _shared_context(str(ca_file) if ca_file is not None else None, stamp)
+    key = _key(ca_file)
+    with _warming_lock:
+        warming = _warming.get(key)
+    if warming is not None:
+        warming.join()  # lru_cache then holds its context (or not, if it failed)
+    return _shared_context(*key)
 
 
 @functools.lru_cache(maxsize=32)
@@ -43,14 +85,18 @@ def _shared_context(ca_file: str | None, stamp: tuple[int, int] | None) -> ssl.S
 def _new_context(ca_file: Path | None) -> ssl.SSLContext:
     context = ssl.create_default_context()
     if ca_file is not None:
-        try:
-            context.load_verify_locations(cafile=str(ca_file))
-        except (OSError, ssl.SSLError) as exc:
-            reason = getattr(exc, "strerror", None) or str(exc)
-            raise ConfigError(
-                f"--ca-file {ca_file}: cannot load it as PEM certificates ({reason})"
-            ) from None
+        _load_ca_file(context, ca_file)
     return context
+
+
+def _load_ca_file(context: ssl.SSLContext, ca_file: Path) -> None:
+    try:
+        context.load_verify_locations(cafile=str(ca_file))
+    except (OSError, ssl.SSLError) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise ConfigError(
+            f"--ca-file {ca_file}: cannot load it as PEM certificates ({reason})"
+        ) from None
 
 
 def unverified_context() -> ssl.SSLContext:

@@ -21,6 +21,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from smtpprobe import tls
+from smtpprobe.errors import ConfigError
 
 HOST = "smtp.describe.test"
 
@@ -152,3 +153,47 @@ def test_unknown_attribute_falls_back_to_the_der_reading() -> None:
     expected = tls._from_der(der)
     assert expected is not None and "1.3.6.1.4.1.99999.1=x" in expected[0]
     assert (info.subject, info.issuer, info.san, info.not_after) == expected
+
+
+# --- the context loaded ahead of use (start-up overlaps the trust store's load) -------------
+
+
+def test_a_warmed_context_is_the_one_the_probe_gets(tmp_path: Path) -> None:
+    ca_file = tmp_path / "ca.pem"
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "warm test CA")])
+    now = dt.datetime.now(dt.UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    ca_file.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    tls.warm_client_context(ca_file)
+    tls.warm_client_context(ca_file)  # a second call starts no second load
+    context = tls.client_context(ca_file=ca_file)
+    assert context is tls.client_context(ca_file=ca_file)
+    assert any(
+        dict(item[0] for item in cert["subject"]).get("commonName") == "warm test CA"
+        for cert in context.get_ca_certs()
+    )
+
+
+def test_a_bad_ca_file_warmed_is_reported_by_client_context_alone(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "not-a-ca.pem"
+    bad.write_text("not a certificate\n")
+    tls.warm_client_context(bad)
+    with pytest.raises(ConfigError, match="cannot load it as PEM") as info:
+        tls.client_context(ca_file=bad)
+    assert "\n" not in str(info.value)
+    with pytest.raises(ConfigError, match="cannot load it as PEM"):
+        tls.check_ca_file(bad)
+    assert capsys.readouterr().err == ""  # the thread's failure printed nothing
