@@ -81,39 +81,56 @@ def test_the_file_is_read_and_covers_the_families() -> None:
     }
 
 
-@pytest.mark.parametrize(("signature", "example"), EXAMPLES, ids=EXAMPLE_IDS)
-def test_every_signature_matches_its_own_examples(
-    signature: Signature, example: SignatureExample
-) -> None:
-    assert signature.pattern.search(example.text), signature.id
-    # The literal pre-check never skips a text the pattern matches.
-    lowered = example.text.lower()
-    assert not signature.anchors or any(a in lowered for a in signature.anchors)
+# Data-driven checks run as one test per table (each lists every failing entry by its id):
+# thousands of one-line test items cost more in pytest's bookkeeping than in the checks.
 
 
-@pytest.mark.parametrize(("signature", "example"), EXAMPLES, ids=EXAMPLE_IDS)
-def test_an_example_alone_is_named_by_its_signature(
-    signature: Signature, example: SignatureExample
-) -> None:
+def test_every_signature_matches_its_own_examples() -> None:
+    failures = []
+    for (signature, example), case in zip(EXAMPLES, EXAMPLE_IDS, strict=True):
+        lowered = example.text.lower()
+        if not signature.pattern.search(example.text):
+            failures.append(f"{case}: the pattern does not match")
+        elif signature.anchors and not any(a in lowered for a in signature.anchors):
+            # The literal pre-check would skip a text the pattern matches.
+            failures.append(f"{case}: no anchor in the text")
+    assert failures == []
+
+
+def _named_by_its_signature(signature: Signature, example: SignatureExample) -> str | None:
     incidents = scan(example.text, client_errors())
-    assert incidents, signature.id
+    if not incidents:
+        return "no incident"
     found = incidents[0].found
-    assert found.reply is None
-    assert found.facts >= signature.facts
-    if signature.is_error:
-        assert found.failure == signature.failure, (signature.id, found.evidence)
+    if found.reply is not None:
+        return f"read as a reply: {found.reply}"
+    if not found.facts >= signature.facts:
+        return f"facts {sorted(found.facts)} lack {sorted(signature.facts - found.facts)}"
+    if signature.is_error and found.failure != signature.failure:
+        return f"failure {found.failure}, not {signature.failure} ({found.evidence!r})"
+    return None
+
+
+def test_an_example_alone_is_named_by_its_signature() -> None:
+    failures = [
+        f"{case}: {problem}"
+        for (signature, example), case in zip(EXAMPLES, EXAMPLE_IDS, strict=True)
+        if (problem := _named_by_its_signature(signature, example))
+    ]
+    assert failures == []
 
 
 DEV_SOURCES = {str(i["source"]) for i in DEV}
 
 
-@pytest.mark.parametrize(("signature", "example"), EXAMPLES, ids=EXAMPLE_IDS)
-def test_an_example_from_the_development_corpus_is_verbatim(
-    signature: Signature, example: SignatureExample
-) -> None:
-    if example.source in DEV_SOURCES:
-        texts = [str(i["text"]) for i in DEV if i["source"] == example.source]
-        assert any(example.text in text for text in texts), (signature.id, example.text)
+def test_an_example_from_the_development_corpus_is_verbatim() -> None:
+    failures = []
+    for (_, example), case in zip(EXAMPLES, EXAMPLE_IDS, strict=True):
+        if example.source in DEV_SOURCES:
+            texts = [str(i["text"]) for i in DEV if i["source"] == example.source]
+            if not any(example.text in text for text in texts):
+                failures.append(f"{case}: {example.text!r}")
+    assert failures == []
 
 
 def test_a_signature_without_a_real_example_is_refused() -> None:
@@ -131,23 +148,29 @@ REPLY_ITEMS = [i for i in DEV if i.get("shape", "reply") == "reply"]
 TRANSPORT = [s for s in SIGNATURES if s.is_error and s.failure != REPORTED]
 
 
-@pytest.mark.parametrize(
-    "item", REPLY_ITEMS, ids=[f"{i['source'][-40:]}:{i['text'][:30]}" for i in REPLY_ITEMS]
-)
-def test_no_transport_signature_matches_a_development_reply(item: dict[str, Any]) -> None:
-    hits = [s.id for s in TRANSPORT if s.pattern.search(str(item["text"]))]
-    assert hits == []
+def _case(item: dict[str, Any]) -> str:
+    return f"{str(item['source'])[-40:]}:{str(item['text'])[:30]!r}"
 
 
-@pytest.mark.parametrize(
-    "item", REPLY_ITEMS, ids=[f"{i['source'][-40:]}:{i['text'][:30]}" for i in REPLY_ITEMS]
-)
-def test_a_development_reply_is_explained_as_a_reply(item: dict[str, Any]) -> None:
-    text = decode_pasted(str(item["text"])).text
-    if not find_replies(text):
-        return  # a reply text the finder does not read (yet): nothing to compare
-    explained = _explain(str(item["text"]))
-    assert [e.found.reply is not None for e in explained] == [True] * len(explained)
+def test_no_transport_signature_matches_a_development_reply() -> None:
+    failures = []
+    for item in REPLY_ITEMS:
+        hits = [s.id for s in TRANSPORT if s.pattern.search(str(item["text"]))]
+        if hits:
+            failures.append(f"{_case(item)}: {hits}")
+    assert failures == []
+
+
+def test_a_development_reply_is_explained_as_a_reply() -> None:
+    failures = []
+    for item in REPLY_ITEMS:
+        text = decode_pasted(str(item["text"])).text
+        if not find_replies(text):
+            continue  # a reply text the finder does not read (yet): nothing to compare
+        explained = _explain(str(item["text"]))
+        if not all(e.found.reply is not None for e in explained):
+            failures.append(_case(item))
+    assert failures == []
 
 
 # --- incidents: one explanation per error, with the host and the port it names -------------
