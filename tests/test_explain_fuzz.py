@@ -182,7 +182,7 @@ def messages(draw: Any) -> bytes:
 
 
 def _explain_within_bound(data: bytes | str) -> None:
-    start = time.perf_counter()
+    start = time.thread_time()
     try:
         result = explain(data)
     except ConfigError as exc:
@@ -191,7 +191,7 @@ def _explain_within_bound(data: bytes | str) -> None:
     format_explain_json(result.pasted, result.explanations)
     for lang in ("en", "ja"):
         format_explain_text(result.explanations, lang)
-    elapsed = time.perf_counter() - start
+    elapsed = time.thread_time() - start
     assert elapsed < BOUND, f"{elapsed:.1f} s for {len(data)} characters"
 
 

@@ -59,7 +59,8 @@ from smtpprobe.testing.faults import (
     phases_for,
 )
 
-pytestmark = pytest.mark.network
+# One worker runs the whole table (its module fixture runs every case at once).
+pytestmark = [pytest.mark.network, pytest.mark.xdist_group("faults")]
 
 TIMEOUT = 5.0  # the whole probe
 PHASE_TIMEOUT = 2.0  # each step, where the case does not wait for a timeout

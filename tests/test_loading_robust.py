@@ -94,10 +94,10 @@ def test_an_oversized_file_is_refused_at_once(tmp_path: Path, size: int) -> None
     path = tmp_path / "huge.yaml"
     path.write_text("# " + "x" * (size - 2), encoding="utf-8")
     for load, error in ((load_profile_file, ProfileError), (load_rule_file, RuleError)):
-        start = time.perf_counter()
+        start = time.thread_time()
         with pytest.raises(error, match="1 MB limit") as info:
             load(path)
-        assert time.perf_counter() - start < 5
+        assert time.thread_time() - start < 5
         _one_line_naming(info.value, path)
 
 
@@ -131,10 +131,10 @@ def test_pathological_yaml_is_one_line_naming_the_file(tmp_path: Path, name: str
     path = tmp_path / f"{name}.yaml"
     path.write_text(PATHOLOGIES[name], encoding="utf-8")
     for load, error in ((load_profile_file, ProfileError), (load_rule_file, RuleError)):
-        start = time.perf_counter()
+        start = time.thread_time()
         with pytest.raises(error) as info:
             load(path)
-        assert time.perf_counter() - start < 5
+        assert time.thread_time() - start < 5
         _one_line_naming(info.value, path)
 
 

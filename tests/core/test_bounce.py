@@ -201,9 +201,9 @@ def test_a_pathological_html_part_is_fast() -> None:
     import time
 
     raw = b"Content-Type: text/html\n\n" + b"<" * 300_000 + b"<br>550 5.7.1 relay denied"
-    start = time.perf_counter()
+    start = time.thread_time()
     (found,) = find_replies(decode_pasted(raw).text)
-    assert time.perf_counter() - start < 5
+    assert time.thread_time() - start < 5
     assert found.reply.code == 550
 
 
@@ -217,9 +217,9 @@ def test_deeply_nested_multiparts_do_not_raise() -> None:
 def test_an_endless_multiline_reply_is_cut() -> None:
     import time
 
-    start = time.perf_counter()
+    start = time.thread_time()
     (found,) = find_replies("550-5.7.1 again\n" * 50_000 + "550 5.7.1 last\n")
-    assert time.perf_counter() - start < 10
+    assert time.thread_time() - start < 10
     assert (found.reply.code, found.reply.enhanced) == (550, "5.7.1")
     assert 1 < len(found.reply.lines) <= 100
 

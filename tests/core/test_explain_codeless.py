@@ -63,9 +63,9 @@ def test_words_across_a_window_edge_are_found() -> None:
 
 
 def test_a_megabyte_of_unknown_words_is_answered_quickly() -> None:
-    began = time.perf_counter()
+    began = time.thread_time()
     assert _explain("no reply here at all " * 50_000) == []
-    assert time.perf_counter() - began < 10  # a hang guard: the scan stops at 64 KB
+    assert time.thread_time() - began < 10  # a hang guard: the scan stops at 64 KB
 
 
 def test_the_report_says_it_judged_by_the_words_in_both_languages() -> None:

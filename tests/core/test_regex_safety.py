@@ -348,9 +348,9 @@ def test_the_reported_hangs(word: str) -> None:
     text = word * (400_000 // len(word))
     situation = Situation(code=550, enhanced="5.7.1", text=text, facts=frozenset({"pasted"}))
     for rule in RULES:
-        start = time.perf_counter()
+        start = time.thread_time()
         rule.matches(situation)
-        assert time.perf_counter() - start < BOUND, rule.id
+        assert time.thread_time() - start < BOUND, rule.id
 
 
 def test_a_rule_sees_only_the_first_max_match_text_characters() -> None:
@@ -369,9 +369,9 @@ def test_every_rule_on_a_megabyte_of_its_own_fragments() -> None:
                 continue
             for _, text in adversarial(regex.pattern, regex.flags, 1_000_000):
                 situation = Situation(code=550, enhanced="5.7.1", text=text)
-                start = time.perf_counter()
+                start = time.thread_time()
                 rule.matches(situation)
-                assert time.perf_counter() - start < BOUND, rule.id
+                assert time.thread_time() - start < BOUND, rule.id
                 break  # one text per pattern: the cap, not the pattern, is under test
 
 
@@ -427,9 +427,9 @@ def test_safe_repetitions_are_accepted(pattern: str) -> None:
 @pytest.mark.parametrize("start", ["550 5.7.1 ", "550-5.7.1 ", "Diagnostic-Code: smtp; 550 "])
 def test_explain_of_a_400_kb_repetitive_paste(word: str, start: str) -> None:
     text = start + word * (400_000 // len(word))
-    began = time.perf_counter()
+    began = time.thread_time()  # CPU time: other work on the machine is not a hang
     explained = explain(text)
-    assert time.perf_counter() - began < 10
+    assert time.thread_time() - began < 10
     if any(c.isalpha() for c in word):  # "550 > > >" has no words: rightly not a reply
         assert explained.explanations  # the reply is still found and explained
 
@@ -549,8 +549,8 @@ CLIENT_ERROR_FRAGMENTS = [
 )
 def test_explain_of_400_kb_of_client_error_words(fragment: str) -> None:
     text = fragment * (FULL // len(fragment))
-    began = time.perf_counter()
+    began = time.thread_time()  # CPU time: other work on the machine is not a hang
     explained = explain(text)
-    assert time.perf_counter() - began < 10
+    assert time.thread_time() - began < 10
     if "ECONNREFUSED" in fragment or "wrong version" in fragment:
         assert explained.explanations  # still found and explained

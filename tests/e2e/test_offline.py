@@ -28,7 +28,8 @@ import pytest
 
 from ..processes import BIN, audited, environment, finish
 
-pytestmark = pytest.mark.network
+# With the demo tests, on one worker: they share the session's demo runs (demo_runs).
+pytestmark = [pytest.mark.network, pytest.mark.xdist_group("demo")]
 
 EXIT_BROKEN_PIPE = 141
 
