@@ -125,6 +125,14 @@ _LETTRE_START = re.compile(
     r"\b(?:permanent|transient) error \((?P<code>[45][0-5]\d)\)(?::\s{0,8}|(?=\s{0,8}$))",
     re.I,
 )
+# A client's message that keeps only the code of the reply it got: Swift Mailer's "Expected
+# response code 354 but got code "503"" (its message part left out when the reply had no
+# words; github.com/swiftmailer/swiftmailer, AbstractSmtpTransport::assertResponseCode) and
+# curl's "MAIL failed: 530" (lib/smtp.c, its failf() of a negative reply to MAIL, RCPT or DATA).
+_CODE_ONLY_START = re.compile(
+    r"\bbut got code [\"\u201c\u201d](?P<code>[2-5][0-5]\d)[\"\u201c\u201d](?=\s{0,8}$)"
+    r"|(?-i:\b(?:MAIL|RCPT|DATA) failed: )(?P<curl>[45][0-5]\d)(?=\s{0,8}$)"
+)
 # smtplib's tuple with its opening bracket lost in a program's message: "SMTP Delivery Error:
 # 554, b'5.0.0 Error: transaction failed: …')" (github.com/emersion/hydroxide/issues/173); only
 # with a bytes literal after a colon, so that "said: 421, \"4.7.0\", …" stays Google's row.
@@ -387,20 +395,20 @@ _STAGE_WORDS = (
         "rcpt",
         r"in reply to (?:the )?rcpt to|after rcpt to|>>> rcpt to|reject: rcpt from|"
         r"rejected rcpt\b|for rcpt to command|rcpt to command failed|recipientsrefused|"
-        r"smtpfailedrecipient|recipients was rejected by\s{1,8}the server|"
+        r"smtpfailedrecipient|recipients was rejected by\s{1,8}the server|(?-i:RCPT failed: )|"
         r"受信者の 1 人がサーバーによって拒否|[\"']rcpt to:",
     ),
     (
         "mail",
         r"in reply to (?:the )?mail from|after (?:pipelined )?mail from|>>> mail from|"
         r"reject: mail from|rejected mail\b|for mail from command|mail from command failed|"
-        r"sending mail command|senderrefused|[\"']mail from:",
+        r"sending mail command|senderrefused|[\"']mail from:|(?-i:MAIL failed: )",
     ),
     (
         "data",
         r"end of data|after (?:end of )?data|in reply to data|>>> data|"
         r"reject: (?:data|end-of-message) from|milter-reject: end-of-message|smtpdataerror|"
-        r"data (?:end )?command failed",
+        r"data (?:end )?command failed|(?-i:DATA failed: )|expected response code 354\b",
     ),
     (
         "ehlo",
@@ -411,7 +419,7 @@ _STAGE_WORDS = (
         "auth",
         r"in reply to (?:the )?auth|after auth|authenticationerror|authenticationfailed|"
         r"autherror|(?:password|username|auth) command failed|failed to authenticate|"
-        r"invalid login",
+        r"invalid login|expected response code 235\b",
     ),
     (
         "greeting",
@@ -993,6 +1001,11 @@ def _structured_start(text: str) -> _Start | None:
         _KEYED_CODE_START,
         _LETTRE_START,
     )
+    only = _CODE_ONLY_START.search(text)
+    if only is not None:  # the code is all there is of the reply
+        return _Start(
+            text[: only.start()].strip(), int(only.group("code") or only.group("curl")), " ", ""
+        )
     matches = [m for m in (pattern.search(text) for pattern in patterns) if m]
     for match in sorted(matches, key=lambda m: m.start()):
         if match.re is _LETTRE_START and not text[match.end() :].strip():

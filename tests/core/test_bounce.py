@@ -775,6 +775,21 @@ def test_lettres_error_keeps_the_code_with_or_without_words() -> None:
     assert worded.reply.enhanced == "4.7.0"
 
 
+def test_a_client_message_that_keeps_only_the_code() -> None:
+    # Swift Mailer leaves the message out when the reply had none; its expected code names
+    # the stage (https://github.com/swiftmailer/swiftmailer/issues/1240, verbatim).
+    (swift,) = find_replies(
+        'Uncaught Swift_TransportException: Expected response code 354 but got code "503"'
+    )
+    assert swift.reply is not None and swift.reply.code == 503 and swift.stage == "data"
+    # curl's failf() of a refused MAIL (https://github.com/rstudio/blastula/issues/169).
+    (curl,) = find_replies("Error in curl::curl_fetch_memory(url, handle = h) : MAIL failed: 530")
+    assert curl.reply is not None and curl.reply.code == 530 and curl.stage == "mail"
+    # Prose is not curl: "mail failed" in lower case names no stage and no code-only reply.
+    assert not find_replies("Sending mail failed: 530")
+    assert [f.stage for f in find_replies("Sending mail failed: 550 5.7.1 relay denied")] == [None]
+
+
 # --- replies inside sentences, Postfix's dsn=, summaries, providers' codeless texts ---------
 # Each text is verbatim from the development corpus (its source cited beside it).
 
