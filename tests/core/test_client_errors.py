@@ -12,6 +12,7 @@ examples of the signature file); the few combinations built here say so.
 
 from __future__ import annotations
 
+import functools
 import sys
 from pathlib import Path
 from typing import Any
@@ -41,7 +42,12 @@ EXAMPLES: list[tuple[Signature, SignatureExample]] = [
     (signature, example) for signature in SIGNATURES for example in signature.examples
 ]
 EXAMPLE_IDS = [f"{s.id}#{i}" for s in SIGNATURES for i in range(len(s.examples))]
-DEV = [item for path in sorted(DEVELOPMENT.glob("*.yaml")) for item in load(path)]
+
+
+@functools.cache
+def _dev() -> list[dict[str, Any]]:
+    """The development corpus, read by the tests that use it (not at collection)."""
+    return [item for path in sorted(DEVELOPMENT.glob("*.yaml")) for item in load(path)]
 
 
 def _explain(text: str) -> list[Explanation]:
@@ -50,7 +56,7 @@ def _explain(text: str) -> list[Explanation]:
 
 def _dev_text(source: str, contains: str) -> str:
     """The development corpus text of ``source`` that holds ``contains`` (a real text)."""
-    texts = [i["text"] for i in DEV if i["source"] == source and contains in i["text"]]
+    texts = [i["text"] for i in _dev() if i["source"] == source and contains in i["text"]]
     assert texts, f"no development text from {source} holds {contains!r}"
     return str(texts[0])
 
@@ -120,14 +126,12 @@ def test_an_example_alone_is_named_by_its_signature() -> None:
     assert failures == []
 
 
-DEV_SOURCES = {str(i["source"]) for i in DEV}
-
-
 def test_an_example_from_the_development_corpus_is_verbatim() -> None:
     failures = []
+    sources = {str(i["source"]) for i in _dev()}
     for (_, example), case in zip(EXAMPLES, EXAMPLE_IDS, strict=True):
-        if example.source in DEV_SOURCES:
-            texts = [str(i["text"]) for i in DEV if i["source"] == example.source]
+        if example.source in sources:
+            texts = [str(i["text"]) for i in _dev() if i["source"] == example.source]
             if not any(example.text in text for text in texts):
                 failures.append(f"{case}: {example.text!r}")
     assert failures == []
@@ -144,7 +148,11 @@ def test_a_signature_without_a_real_example_is_refused() -> None:
 
 # --- no false hits on replies --------------------------------------------------------------
 
-REPLY_ITEMS = [i for i in DEV if i.get("shape", "reply") == "reply"]
+
+def _reply_items() -> list[dict[str, Any]]:
+    return [i for i in _dev() if i.get("shape", "reply") == "reply"]
+
+
 TRANSPORT = [s for s in SIGNATURES if s.is_error and s.failure != REPORTED]
 
 
@@ -154,7 +162,7 @@ def _case(item: dict[str, Any]) -> str:
 
 def test_no_transport_signature_matches_a_development_reply() -> None:
     failures = []
-    for item in REPLY_ITEMS:
+    for item in _reply_items():
         hits = [s.id for s in TRANSPORT if s.pattern.search(str(item["text"]))]
         if hits:
             failures.append(f"{_case(item)}: {hits}")
@@ -163,7 +171,7 @@ def test_no_transport_signature_matches_a_development_reply() -> None:
 
 def test_a_development_reply_is_explained_as_a_reply() -> None:
     failures = []
-    for item in REPLY_ITEMS:
+    for item in _reply_items():
         text = decode_pasted(str(item["text"])).text
         if not find_replies(text):
             continue  # a reply text the finder does not read (yet): nothing to compare

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import collections
 import dataclasses
+import functools
 import sys
 from pathlib import Path
 from typing import Any
@@ -55,9 +56,14 @@ def _items(folder: Path) -> list[dict[str, Any]]:
     return items
 
 
-DEV = _items(DEVELOPMENT)
-VAL = _items(VALIDATION)
-ALL = DEV + VAL
+@functools.cache
+def _dev() -> list[dict[str, Any]]:
+    return _items(DEVELOPMENT)  # read by the tests that use it, not at collection
+
+
+@functools.cache
+def _val() -> list[dict[str, Any]]:
+    return _items(VALIDATION)
 
 
 def _classify(item: dict[str, Any], rules: list[Any]) -> tuple[str, bool] | None:
@@ -74,10 +80,10 @@ def _classify(item: dict[str, Any], rules: list[Any]) -> tuple[str, bool] | None
 
 
 def test_corpus_is_large_sourced_and_well_formed() -> None:
-    assert len(ALL) >= 300
-    texts = [i["text"].strip() for i in ALL]
+    assert len(_dev() + _val()) >= 300
+    texts = [i["text"].strip() for i in _dev() + _val()]
     assert len(set(texts)) == len(texts), "duplicate texts in the corpus"
-    for item in ALL:
+    for item in _dev() + _val():
         assert item["category"] in CATEGORIES, item
         assert isinstance(item["retryable"], bool), item
         assert item.get("shape", "reply") in SHAPES, item
@@ -89,13 +95,13 @@ def test_the_split_follows_the_rule() -> None:
     # Whole sources on one side; validation exactly where the coin put it; a text moves
     # to development only with a reason, never back.
     tuned = tuned_sources()
-    dev_sources = {source_key(str(i["source"])) for i in DEV}
-    val_sources = {source_key(str(i["source"])) for i in VAL}
+    dev_sources = {source_key(str(i["source"])) for i in _dev()}
+    val_sources = {source_key(str(i["source"])) for i in _val()}
     assert not dev_sources & val_sources, "a source on both sides"
-    for item in VAL:
+    for item in _val():
         assert expected_split(item, tuned) == "validation", item["source"]
         assert "moved" not in item, item["source"]
-    for item in DEV:
+    for item in _dev():
         if expected_split(item, tuned) == "validation":
             assert item.get("moved"), f"in development without a 'moved' reason: {item['source']}"
 
@@ -111,14 +117,14 @@ def _accuracy(items: list[dict[str, Any]], rules: list[Any]) -> tuple[float, lis
 
 def test_corpus_accuracy(capsys: pytest.CaptureFixture[str]) -> None:
     rules = load_rulebook()
-    dev_accuracy, dev_misses = _accuracy(DEV, rules)
-    val_accuracy, val_misses = _accuracy(VAL, rules)
-    sources = len({source_key(str(i["source"])) for i in ALL})
+    dev_accuracy, dev_misses = _accuracy(_dev(), rules)
+    val_accuracy, val_misses = _accuracy(_val(), rules)
+    sources = len({source_key(str(i["source"])) for i in _dev() + _val()})
     with capsys.disabled():
         print(
-            f"\ncorpus: {len(ALL)} texts from {sources} sources; "
-            f"development {len(DEV) - len(dev_misses)}/{len(DEV)} = {dev_accuracy:.1%}; "
-            f"validation {len(VAL) - len(val_misses)}/{len(VAL)} = {val_accuracy:.1%}"
+            f"\ncorpus: {len(_dev() + _val())} texts from {sources} sources; "
+            f"development {len(_dev()) - len(dev_misses)}/{len(_dev())} = {dev_accuracy:.1%}; "
+            f"validation {len(_val()) - len(val_misses)}/{len(_val())} = {val_accuracy:.1%}"
         )
         for item, got in dev_misses:
             want = f"{item['category']}/{'retry' if item['retryable'] else 'final'}"

@@ -7,6 +7,7 @@ encoding that can hold it.
 
 from __future__ import annotations
 
+import functools
 import re
 from pathlib import Path
 
@@ -25,6 +26,7 @@ DATA = Path(__file__).resolve().parents[1] / "data"
 _JAPANESE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
 
 
+@functools.cache
 def _sentences() -> list[str]:
     lines: list[str] = []
     for path in sorted((DATA / "corpus").rglob("*.yaml")):
@@ -35,13 +37,12 @@ def _sentences() -> list[str]:
     return list(dict.fromkeys(line.strip() for line in lines if _JAPANESE.search(line)))
 
 
-SENTENCES = _sentences()
 ENCODINGS = ["utf-8", "iso-2022-jp", "shift_jis", "cp932", "euc-jp"]
 
 
 def _encodable(encoding: str) -> list[str]:
     chosen = []
-    for sentence in SENTENCES:
+    for sentence in _sentences():
         try:
             data = sentence.encode(encoding)
         except UnicodeEncodeError:
