@@ -161,6 +161,13 @@ _COMMA_REPLY = re.compile(
     r"(?<=[^\W\d_], )(?P<code>[45][0-5]\d) (?=[A-Z][a-z'-]{0,30}(?:[\s,.:;!]|$))"
     r"(?![A-Za-z'-]{1,31}\s{1,4}(?:per|a|an|each|every)\b)(?![^\s]{0,31}/)"
 )
+# The same after a spaced dash, with at least two words (a sentence, not "- 550 Points"):
+# listmonk's "error sending message to campaign xyz - 450 Too many recipient attempts"
+# (github.com/knadh/listmonk/issues/1300).
+_DASH_REPLY = re.compile(
+    r"(?<=[^\W\d_] - )(?P<code>[45][0-5]\d) (?=[A-Z][a-z'-]{0,30} [a-z])"
+    r"(?![A-Za-z'-]{1,31}\s{1,4}(?:per|a|an|each|every)\b)(?![^\s]{0,31}/)"
+)
 # A code alone in parentheses inside the refusal's own sentence: Trend Micro's "Temporary
 # denial of connection (450) for Zombie matches (ERS)" (docs.trendmicro.com, Deep Discovery
 # Email Inspector's SMTP error codes). A refusal word must come just before it: "page (500)"
@@ -1144,7 +1151,7 @@ def _inline_start(text: str) -> _Start | None:
     authentication data)"), after a comma ("…SMTP server, 553 Relaying disallowed …"), or a
     code alone in parentheses inside the refusal's sentence ("denial of connection (450)")."""
     found: list[tuple[int, _Start]] = []
-    for pattern in (_PAREN_REPLY, _COMMA_REPLY, _ERROR_REPLY):
+    for pattern in (_PAREN_REPLY, _COMMA_REPLY, _DASH_REPLY, _ERROR_REPLY):
         for match in pattern.finditer(text):
             code = int(match.group("code"))
             rest = text[match.end() :]

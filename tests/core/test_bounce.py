@@ -759,6 +759,8 @@ def test_positive_replies_of_a_transcript_are_left_out() -> None:
         "if mx >= 300 and mx <= 500 and my >= 490 and my <= 535 then",
         "x = (550, 7)",
         "Permanent error (foo): retry later",
+        "Step one - 550 Points",  # a dash and a number: a reply needs a sentence after it
+        "Page 2 - 450 Emails per day",
     ],
 )
 def test_prose_numbers_are_not_replies(text: str) -> None:
@@ -820,6 +822,14 @@ INLINE_SHAPES = [
         None,
         "Temporary denial of connection for Zombie matches (ERS)",
         id="code-alone-in-parentheses",
+    ),
+    pytest.param(
+        # https://github.com/knadh/listmonk/issues/1300
+        "error sending message to campaign xyz - 450 Too many recipient attempts",
+        450,
+        None,
+        "Too many recipient attempts",
+        id="reply-after-a-spaced-dash",
     ),
     pytest.param(
         # https://github.com/mattermost/mattermost/issues/13224
