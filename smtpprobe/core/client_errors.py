@@ -26,14 +26,13 @@ pre-check that skips a signature whose words are absent).
 from __future__ import annotations
 
 import re
-import re._constants as _sre  # type: ignore[import-not-found]  # parsed patterns, for the anchors
 import re._parser as _sre_parse  # type: ignore[import-not-found]
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from smtpprobe.core.bounce import MAX_REPLIES, Found
-from smtpprobe.core.lazyre import LazyPattern
+from smtpprobe.core.lazyre import LazyPattern, literal_anchors
 from smtpprobe.core.rules import (
     CATEGORIES,
     RuleError,
@@ -268,48 +267,13 @@ def _examples(value: Any, where: str) -> tuple[SignatureExample, ...]:
     return tuple(examples)
 
 
-# The literal words a pattern cannot match without: one run per top-level alternative.
-# If none of a signature's runs occurs in the (lower-cased) paste, it cannot match, and
-# its search is skipped: most pastes hold a handful of the families, not all of them.
-_MIN_ANCHOR = 3
-
-
 def _anchors(pattern: str) -> tuple[str, ...]:
+    # If none of a signature's anchors occurs in the (lower-cased) paste, it cannot match,
+    # and its search is skipped: most pastes hold a handful of the families, not all.
     try:
-        parsed = list(_sre_parse.parse(pattern, re.IGNORECASE))
+        return literal_anchors(_sre_parse.parse(pattern, re.IGNORECASE))
     except (re.error, RecursionError):  # pragma: no cover - compiled above
         return ()
-    runs = []
-    for alternative in _top_alternatives(parsed):
-        run = _longest_literal(alternative)
-        if len(run) < _MIN_ANCHOR:
-            return ()  # an alternative without a safe literal: always search
-        runs.append(run)
-    return tuple(dict.fromkeys(runs))
-
-
-def _top_alternatives(items: list[Any]) -> list[list[Any]]:
-    if len(items) == 1 and items[0][0] is _sre.BRANCH:
-        return [list(branch) for branch in items[0][1][1]]
-    if len(items) == 1 and items[0][0] is _sre.SUBPATTERN:
-        return _top_alternatives(list(items[0][1][-1]))
-    return [items]
-
-
-def _longest_literal(items: list[Any]) -> str:
-    """The longest run of plain characters that every match of the sequence contains."""
-    best = current = ""
-    for op, av in items:
-        if op is _sre.LITERAL and chr(av).lower() == chr(av).upper().lower():
-            current += chr(av).lower()
-            best = max(best, current, key=len)
-            continue
-        current = ""
-        if op is _sre.SUBPATTERN:
-            inner = list(av[-1])
-            if not any(sub[0] is _sre.BRANCH for sub in inner):
-                best = max(best, _longest_literal(inner), key=len)
-    return best
 
 
 # --- finding ------------------------------------------------------------------------------

@@ -15,16 +15,22 @@ Validation stays where it was: the parsers compile each pattern once to check it
 hand the compiled pattern in (``LazyPattern(source, flags, compiled)``), so a file that
 is parsed never compiles twice, and a pattern that does not compile is refused when
 the file is read, never on first use.
+
+``anchors`` (``literal_anchors``) are lower-case literals one of which every match
+contains: a text that holds none of them cannot match, and is not searched, so the
+pattern is not even compiled. The parsers compute them from the parse they already make,
+and they are pickled with the source.
 """
 
 from __future__ import annotations
 
 import re
+import re._constants as _sre  # type: ignore[import-not-found]  # parsed patterns
 import sys
 from collections.abc import Callable, Iterator
 from typing import Any
 
-__all__ = ["LazyPattern"]
+__all__ = ["LazyPattern", "literal_anchors"]
 
 _END = sys.maxsize  # re's own default for endpos
 
@@ -36,19 +42,29 @@ class LazyPattern:
     so two first uses that race both compile the same pattern and one result is kept.
     """
 
-    __slots__ = ("_compiled", "flags", "pattern")
+    __slots__ = ("_compiled", "anchors", "flags", "pattern")
 
     pattern: str
     flags: int  # the flags given, not those set inline in the source ("(?x)")
+    anchors: tuple[str, ...]  # lower-case literals, one in every match; (): always search
 
     def __init__(
-        self, pattern: str, flags: int = 0, compiled: re.Pattern[str] | None = None
+        self,
+        pattern: str,
+        flags: int = 0,
+        compiled: re.Pattern[str] | None = None,
+        anchors: tuple[str, ...] = (),
     ) -> None:
         if compiled is not None and compiled.pattern != pattern:
             raise ValueError("the compiled pattern is not the compiled form of this source")
         self.pattern = pattern
         self.flags = flags
+        self.anchors = anchors
         self._compiled = compiled
+
+    def may_match(self, lowered: str) -> bool:
+        """False when ``lowered`` (a text in lower case) holds none of the anchors."""
+        return not self.anchors or any(anchor in lowered for anchor in self.anchors)
 
     @property
     def compiled(self) -> re.Pattern[str]:
@@ -91,9 +107,11 @@ class LazyPattern:
         """``re.Pattern.split``."""
         return self.compiled.split(string, maxsplit)
 
-    def __reduce__(self) -> tuple[type[LazyPattern], tuple[str, int]]:
-        # The source and flags only: compiling is what a cache hit must not pay for.
-        return (LazyPattern, (self.pattern, self.flags))
+    def __reduce__(
+        self,
+    ) -> tuple[type[LazyPattern], tuple[str, int, None, tuple[str, ...]]]:
+        # The source, flags and anchors only: compiling is what a cache hit must not pay for.
+        return (LazyPattern, (self.pattern, self.flags, None, self.anchors))
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, LazyPattern):
@@ -105,3 +123,49 @@ class LazyPattern:
 
     def __repr__(self) -> str:
         return f"LazyPattern({self.pattern!r}, {re.RegexFlag(self.flags)!r})"
+
+
+# A literal shorter than this is in almost every text: it would skip nothing.
+_MIN_ANCHOR = 3
+
+
+def literal_anchors(parsed: Any) -> tuple[str, ...]:
+    """The lower-case literals one of which every match of a parsed pattern contains.
+
+    ``parsed`` is ``re._parser.parse(source, re.IGNORECASE)``: one run of plain
+    characters per top-level alternative (its longest); () when some alternative has no
+    run of at least ``_MIN_ANCHOR`` characters, so the pattern is always searched.
+    """
+    runs = []
+    for alternative in _top_alternatives(list(parsed)):
+        run = _longest_literal(alternative)
+        if len(run) < _MIN_ANCHOR:
+            return ()
+        runs.append(run)
+    return tuple(dict.fromkeys(runs))
+
+
+def _top_alternatives(items: list[Any]) -> list[list[Any]]:
+    if len(items) == 1 and items[0][0] is _sre.BRANCH:
+        return [list(branch) for branch in items[0][1][1]]
+    if len(items) == 1 and items[0][0] is _sre.SUBPATTERN:
+        return _top_alternatives(list(items[0][1][-1]))
+    return [items]
+
+
+def _longest_literal(items: list[Any]) -> str:
+    """The longest run of plain characters that every match of the sequence contains."""
+    best = current = ""
+    for op, av in items:
+        # Only characters whose lower case is their case-folded form: str.lower() of the
+        # text then holds them wherever an ignore-case match does.
+        if op is _sre.LITERAL and chr(av).lower() == chr(av).upper().lower():
+            current += chr(av).lower()
+            best = max(best, current, key=len)
+            continue
+        current = ""
+        if op is _sre.SUBPATTERN:
+            inner = list(av[-1])
+            if not any(sub[0] is _sre.BRANCH for sub in inner):
+                best = max(best, _longest_literal(inner), key=len)
+    return best

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from smtpprobe.core.errors import SmtpprobeError
-from smtpprobe.core.lazyre import LazyPattern
+from smtpprobe.core.lazyre import LazyPattern, literal_anchors
 from smtpprobe.core.transcript import FailureKind, Phase
 
 __all__ = [
@@ -185,10 +185,17 @@ class Rule:
         if self.facts and not self.facts <= situation.facts:
             return False
         text = situation.text[:MAX_MATCH_TEXT]
-        if self.not_text is not None and self.not_text.search(text):
+        # A pattern none of whose anchors is in the text cannot match: it is not searched,
+        # nor compiled (most rules a text reaches are decided so).
+        lowered = text.lower() if self.text is not None or self.not_text is not None else ""
+        if (
+            self.not_text is not None
+            and self.not_text.may_match(lowered)
+            and self.not_text.search(text)
+        ):
             return False
         if self.text is not None:
-            found = self.text.search(text)
+            found = self.text.search(text) if self.text.may_match(lowered) else None
             return found if found else False
         return True
 
@@ -227,7 +234,8 @@ def _regex(value: Any, where: str, key: str) -> LazyPattern:
         raise RuleError(f"{where}: 'match.{key}' must be a non-empty regular expression")
     try:
         compiled = re.compile(value, re.IGNORECASE)
-        nested = nested_repetition(_sre_parse.parse(value, re.IGNORECASE))
+        parsed = _sre_parse.parse(value, re.IGNORECASE)
+        nested = nested_repetition(parsed)
     except (re.error, OverflowError) as exc:
         raise RuleError(
             f"{where}: 'match.{key}' is not a valid regular expression: {exc}"
@@ -240,7 +248,7 @@ def _regex(value: Any, where: str, key: str) -> LazyPattern:
             "exponential time on a long reply; bound the inner count (e.g. {1,20}), "
             "put a fixed character after it, or make it atomic (?>...)"
         )
-    return LazyPattern(value, re.IGNORECASE, compiled)
+    return LazyPattern(value, re.IGNORECASE, compiled, literal_anchors(parsed))
 
 
 # --- the backtracking check -----------------------------------------------------------

@@ -8,11 +8,18 @@ from __future__ import annotations
 
 import pickle
 import re
+import re._parser
+import sys
+from pathlib import Path
 
 import pytest
 
-from smtpprobe.core.lazyre import LazyPattern
-from smtpprobe.core.rules import Situation, parse_rule
+from smtpprobe.core.lazyre import LazyPattern, literal_anchors
+from smtpprobe.core.rules import MAX_MATCH_TEXT, Situation, parse_rule
+from smtpprobe.loading import load_rulebook
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from corpus_split import DEVELOPMENT, load
 
 TEXT = "550 5.7.1 Relay access denied; 550 5.7.1 relay ACCESS denied again"
 
@@ -87,3 +94,53 @@ def test_a_parsed_rule_was_compiled_to_check_it_and_a_cached_one_is_not() -> Non
     assert not cached.text.is_compiled
     found = cached.matches(Situation(code=554, text="Relay access denied"))
     assert isinstance(found, re.Match) and found.group() == "Relay access denied"
+
+
+# --- anchors: the literals a match cannot do without --------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("source", "anchors"),
+    [
+        (r"relay (access )?denied", ("relay ",)),
+        (r"user unknown|no such user", ("user unknown", "no such user")),
+        (r"(mailbox|folder) (is )?full", ("full",)),  # the longest run every match holds
+        (r"\d{3} ok|quota", (" ok", "quota")),
+        (r"(no|bad) user|x{2}", ()),  # an alternative without a literal: always searched
+        (r"ok|quota", ()),  # "ok" is too short to skip anything
+        (r"SENDER (address )?Rejected", ("rejected",)),  # ignore-case: kept in lower case
+    ],
+)
+def test_literal_anchors(source: str, anchors: tuple[str, ...]) -> None:
+    assert literal_anchors(re._parser.parse(source, re.IGNORECASE)) == anchors  # type: ignore[attr-defined]
+
+
+def test_anchors_are_pickled_and_skip_only_texts_that_cannot_match() -> None:
+    lazy = LazyPattern(
+        r"user unknown|no such user", re.IGNORECASE, None, ("user unknown", "no such user")
+    )
+    loaded = pickle.loads(pickle.dumps(lazy))
+    assert loaded.anchors == lazy.anchors
+    assert not loaded.may_match("550 relay access denied") and not loaded.is_compiled
+    assert loaded.may_match("550 5.1.1 no such user here")
+
+
+def test_a_rule_not_searched_for_want_of_its_anchors_could_not_have_matched() -> None:
+    # Every rule's text and not_text, against every rule's examples and every development
+    # text: where the compiled pattern matches, the anchors let the search happen.
+    rules = load_rulebook()
+    texts = [e.situation.text for r in rules for e in r.examples if e.situation.text]
+    texts += [
+        str(item["text"]) for path in sorted(DEVELOPMENT.glob("*.yaml")) for item in load(path)
+    ]
+    skipped_matches = [
+        (rule.id, text[:60])
+        for rule in rules
+        for pattern in (rule.text, rule.not_text)
+        if pattern is not None and pattern.anchors
+        for text in texts
+        if not pattern.may_match(text[:MAX_MATCH_TEXT].lower())
+        and pattern.compiled.search(text[:MAX_MATCH_TEXT])
+    ]
+    assert skipped_matches == []
+    assert sum(1 for r in rules if r.text is not None and r.text.anchors) >= 50
