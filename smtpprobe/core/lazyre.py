@@ -132,17 +132,19 @@ _MIN_ANCHOR = 3
 def literal_anchors(parsed: Any) -> tuple[str, ...]:
     """The lower-case literals one of which every match of a parsed pattern contains.
 
-    ``parsed`` is ``re._parser.parse(source, re.IGNORECASE)``: one run of plain
-    characters per top-level alternative (its longest); () when some alternative has no
-    run of at least ``_MIN_ANCHOR`` characters, so the pattern is always searched.
+    ``parsed`` is ``re._parser.parse(source, re.IGNORECASE)``. Each top-level
+    alternative gives its longest run of plain characters, or, where a group of
+    alternatives holds longer ones ("(e-?mails|messages|rcpts) per"), one from each of
+    those; () when some alternative has neither of at least ``_MIN_ANCHOR`` characters,
+    so the pattern is always searched.
     """
-    runs = []
+    anchors: list[str] = []
     for alternative in _top_alternatives(list(parsed)):
-        run = _longest_literal(alternative)
-        if len(run) < _MIN_ANCHOR:
+        needed = _needed(alternative)
+        if not needed:
             return ()
-        runs.append(run)
-    return tuple(dict.fromkeys(runs))
+        anchors.extend(needed)
+    return tuple(dict.fromkeys(anchors))
 
 
 def _top_alternatives(items: list[Any]) -> list[list[Any]]:
@@ -151,6 +153,37 @@ def _top_alternatives(items: list[Any]) -> list[list[Any]]:
     if len(items) == 1 and items[0][0] is _sre.SUBPATTERN:
         return _top_alternatives(list(items[0][1][-1]))
     return [items]
+
+
+def _needed(items: list[Any], depth: int = 0) -> tuple[str, ...]:
+    """Literals one of which every match of the sequence contains; () if none is known.
+
+    The candidates: the longest run of plain characters, and each group of alternatives
+    (not optional: an optional group is a repetition, not a plain group) whose every
+    branch has literals of its own. The one whose shortest literal is longest wins.
+    """
+    best: tuple[str, ...] = ()
+    run = _longest_literal(items)
+    if len(run) >= _MIN_ANCHOR:
+        best = (run,)
+    if depth >= 4:  # deep nesting: the run is enough
+        return best
+    for op, av in items:
+        if op is not _sre.SUBPATTERN:
+            continue
+        inner = list(av[-1])
+        if len(inner) != 1 or inner[0][0] is not _sre.BRANCH:
+            continue
+        union: list[str] = []
+        for branch in inner[0][1][1]:
+            found = _needed(list(branch), depth + 1)
+            if not found:
+                union = []
+                break
+            union.extend(found)
+        if union and (not best or min(map(len, union)) > min(map(len, best))):
+            best = tuple(dict.fromkeys(union))
+    return best
 
 
 def _longest_literal(items: list[Any]) -> str:
