@@ -16,9 +16,10 @@ the larger of a linear-plus-quadratic fit and a power law through both points. A
 linear search predicts 10 times its 40 KB time; a quadratic one 100 times, so a
 pattern that would take a minute at 400 KB already predicts far over the bound from
 a fraction of a second. (Measured at 5 and 20 KB, the fit multiplies the noise of a
-slow linear pattern's time by 6,400 and failed on busy machines.) Times are the search's CPU time, and a prediction near the
-bound is measured again (the fastest of several runs) before it fails, so that a busy
-machine is not taken for a slow regex. A hang guard, not a benchmark.
+slow linear pattern's time by 6,400 and failed on busy machines.) Times are the search's
+CPU time, and a prediction near the bound is measured again (the fastest of several runs)
+before it fails, so that a busy machine is not taken for a slow regex. A hang guard, not a
+benchmark.
 """
 
 from __future__ import annotations
