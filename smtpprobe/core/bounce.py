@@ -81,32 +81,32 @@ _MAX_MIME_DEPTH = 32  # nested multiparts followed; a real DSN nests two or thre
 # section 4.2.1 limits the second digit to 0-5; that keeps "465 SSL" out. Node's simplesmtp
 # (nodemailer 0.x, Ghost) joins its words and the reply with " - ": "Mail from command
 # failed - 501 …", "Invalid login - 535 …" (https://github.com/andris9/simplesmtp/blob/master/lib/client.js).
-_START = re.compile(
+_START = LazyPattern(
     r"(?:^|(?<=[:;：|])|(?<=command failed - )|(?<=Invalid login - )"
     r"|(?<=terminates connection - ))\s*([2-5][0-5]\d)([ -]|$)"
 )
-_DASH_WRAPPER = re.compile(r"(?:command failed|Invalid login|terminates connection) -$")
+_DASH_WRAPPER = LazyPattern(r"(?:command failed|Invalid login|terminates connection) -$")
 # Exchange NDRs and DSN fields often quote only the enhanced code: "5.7.57 SMTP; …".
-_START_ENHANCED = re.compile(r"(?:^|(?<=[:;：|]))\s*([45])\.(\d{1,3})\.(\d{1,3})\s+(?=\S)")
+_START_ENHANCED = LazyPattern(r"(?:^|(?<=[:;：|]))\s*([45])\.(\d{1,3})\.(\d{1,3})\s+(?=\S)")
 # Positive replies are only taken where they cannot be prose: with an enhanced
 # code, or one of the replies a dialogue shows (RFC 5321 section 4.2.3).
 _POSITIVE = frozenset({211, 214, 220, 221, 235, 250, 251, 252, 334, 354})
-_ENHANCED = re.compile(r"^([245])\.(\d{1,3})\.(\d{1,3})(?=\s|$|[,;:])")
+_ENHANCED = LazyPattern(r"^([245])\.(\d{1,3})\.(\d{1,3})(?=\s|$|[,;:])")
 # A code repeated inside a re-wrapped or folded reply: "... did not 550-5.7.26 pass".
-_INLINE_CODE = re.compile(r"(?<![\w.])([2-5][0-5]\d)[ -]([245]\.\d{1,3}\.\d{1,3})?(?=\s|$)")
+_INLINE_CODE = LazyPattern(r"(?<![\w.])([2-5][0-5]\d)[ -]([245]\.\d{1,3}\.\d{1,3})?(?=\s|$)")
 
 # --- where else a reply starts: the shapes people paste (issue 8) ---------------------
 # Python's smtplib: "(535, b'5.7.8 …')", "{'a@b': (550, '5.1.1 …')}", "SMTPDataError:
 # (432, '4.3.2 …')": the code, then the whole reply text as a (bytes) string literal.
-_TUPLE_START = re.compile(r"\(\s{0,8}(?P<code>[2-5][0-5]\d)\s{0,8},\s{0,8}[bu]?(?P<quote>[\"'])")
+_TUPLE_START = LazyPattern(r"\(\s{0,8}(?P<code>[2-5][0-5]\d)\s{0,8},\s{0,8}[bu]?(?P<quote>[\"'])")
 # smtplib's debug output: "reply: retcode (550); Msg: b'5.1.1 …'" (Python 3) or
 # "reply: retcode (550); Msg: 5.1.1 …" (Python 2).
-_RETCODE_START = re.compile(
+_RETCODE_START = LazyPattern(
     r"retcode\s{0,8}\((?P<code>[2-5][0-5]\d)\);\s{0,8}Msg:\s{0,8}(?:[bu]?(?P<quote>[\"']))?"
 )
 # Google's SMTP error reference lists its replies as '421, "4.7.0", Try again later, …',
 # and pages quoting it keep that form.
-_GOOGLE_ROW = re.compile(
+_GOOGLE_ROW = LazyPattern(
     r"^(?P<code>[2-5][0-5]\d),\s{0,8}\"(?P<enhanced>[245]\.\d{1,3}\.\d{1,3})\",\s{0,8}(?=\S)"
 )
 # Roundcube's "SMTP Error (550): Failed to add recipient …" and "Error SMTP (451): (…)".
@@ -129,20 +129,20 @@ _LETTRE_START = re.compile(
 # response code 354 but got code "503"" (its message part left out when the reply had no
 # words; github.com/swiftmailer/swiftmailer, AbstractSmtpTransport::assertResponseCode) and
 # curl's "MAIL failed: 530" (lib/smtp.c, its failf() of a negative reply to MAIL, RCPT or DATA).
-_CODE_ONLY_START = re.compile(
+_CODE_ONLY_START = LazyPattern(
     r"\bbut got code [\"\u201c\u201d](?P<code>[2-5][0-5]\d)[\"\u201c\u201d](?=\s{0,8}$)"
     r"|(?-i:\b(?:MAIL|RCPT|DATA) failed: )(?P<curl>[45][0-5]\d)(?=\s{0,8}$)"
 )
 # smtplib's tuple with its opening bracket lost in a program's message: "SMTP Delivery Error:
 # 554, b'5.0.0 Error: transaction failed: …')" (github.com/emersion/hydroxide/issues/173); only
 # with a bytes literal after a colon, so that "said: 421, \"4.7.0\", …" stays Google's row.
-_BARE_TUPLE_START = re.compile(r"(?<=:\s)(?P<code>[2-5][0-5]\d),\s{0,8}b(?P<quote>[\"'])")
+_BARE_TUPLE_START = LazyPattern(r"(?<=:\s)(?P<code>[2-5][0-5]\d),\s{0,8}b(?P<quote>[\"'])")
 # A reply in parentheses after prose: "(535 Incorrect authentication data)" (Exim's 535 quoted
 # by a webmail dialog), ZoneMTA's log "… (554 Blocked - see https://…)". What follows the code
 # decides: an enhanced code of its class (taken by _PROSE_START), or a reply's first word —
 # capitalised as replies write it, not a count's unit ("(500 emails per day)", "(500 Emails/day)",
 # "(450 Messages per hour)"), and not HTTP's reason phrase of that code (_HTTP_REASONS).
-_PAREN_REPLY = re.compile(
+_PAREN_REPLY = LazyPattern(
     r"(?<![\w.])\((?P<code>[45][0-5]\d) (?=[A-Z][a-z'-]{0,30}(?:[\s,.:;!)]|$))"
     r"(?![A-Za-z'-]{1,31}\s{1,4}(?:per|a|an|each|every)\b)(?![^\s)]{0,31}/)"
 )
@@ -152,19 +152,19 @@ _PAREN_REPLY = re.compile(
 # A code right after the word "error" (or an exception's name) in a program's message:
 # "SMTP error 451 Unable to complete command", "SMTPAuthentificationError 504 Unknown
 # mechanism". The reply's first word is capitalised, as after the comma below.
-_ERROR_REPLY = re.compile(
+_ERROR_REPLY = LazyPattern(
     r"(?:(?<![\w.])(?i:error)|(?<=[a-z])(?:Error|Exception))(?:\s{1,3}code)?:?\s{1,3}"
     r"(?P<code>[45][0-5]\d) (?=[A-Z][a-z'-]{0,30}(?:[\s,.:;!)]|$))"
     r"(?![A-Za-z'-]{1,31}\s{1,4}(?:per|a|an|each|every)\b)(?![^\s)]{0,31}/)"
 )
-_COMMA_REPLY = re.compile(
+_COMMA_REPLY = LazyPattern(
     r"(?<=[^\W\d_], )(?P<code>[45][0-5]\d) (?=[A-Z][a-z'-]{0,30}(?:[\s,.:;!]|$))"
     r"(?![A-Za-z'-]{1,31}\s{1,4}(?:per|a|an|each|every)\b)(?![^\s]{0,31}/)"
 )
 # The same after a spaced dash, with at least two words (a sentence, not "- 550 Points"):
 # listmonk's "error sending message to campaign xyz - 450 Too many recipient attempts"
 # (github.com/knadh/listmonk/issues/1300).
-_DASH_REPLY = re.compile(
+_DASH_REPLY = LazyPattern(
     r"(?<=[^\W\d_] - )(?P<code>[45][0-5]\d) (?=[A-Z][a-z'-]{0,30} [a-z])"
     r"(?![A-Za-z'-]{1,31}\s{1,4}(?:per|a|an|each|every)\b)(?![^\s]{0,31}/)"
 )
@@ -172,7 +172,7 @@ _DASH_REPLY = re.compile(
 # denial of connection (450) for Zombie matches (ERS)" (docs.trendmicro.com, Deep Discovery
 # Email Inspector's SMTP error codes). A refusal word must come just before it: "page (500)"
 # or "status (550)" is not a reply.
-_DENIAL_PAREN = re.compile(
+_DENIAL_PAREN = LazyPattern(
     r"\b(?:[Dd]eni(?:al|ed)|[Rr]eject(?:ed|ion)|[Rr]efus(?:al|ed)|[Bb]locked|"
     r"[Dd]efer(?:red|ral))\b[^()\n]{0,40}?\((?P<code>[45][0-5]\d)\)(?=\s|$|[.,;:])"
 )
@@ -200,7 +200,7 @@ _HTTP_REASONS = {
 # when the reason is its own: "… dsn=4.3.0, status=deferred (mail transport unavailable)"
 # (github.com/YoRyan/mailrise/issues/117). Like a DSN's Status field with its diagnostic words,
 # the status gives the enhanced code and the class (the basic code is X50, inferred).
-_POSTFIX_DSN = re.compile(
+_POSTFIX_DSN = LazyPattern(
     r"\bdsn=(?P<enhanced>[45]\.\d{1,3}\.\d{1,3}),\s{0,8}status=[a-z]{1,20}\s{0,8}\((?=\S)"
 )
 # Reasons _POSTFIX_DSN leaves alone: what Postfix's SMTP and LMTP clients log (postfix/smtp[…]:)
@@ -209,8 +209,8 @@ _POSTFIX_DSN = re.compile(
 # with", "SASL authentication failed"), which are client-side errors
 # (smtpprobe/data/client_errors.yaml) and explained as such; the reason's first words say so
 # when the line's start was cut off.
-_POSTFIX_CLIENT = re.compile(r"/(?:smtp|lmtp)\[\d{1,10}\]:")
-_POSTFIX_NOT_REPLY = re.compile(
+_POSTFIX_CLIENT = LazyPattern(r"/(?:smtp|lmtp)\[\d{1,10}\]:")
+_POSTFIX_NOT_REPLY = LazyPattern(
     r"host\s|connect to\s|lost connection\s|conversation with\s|delivery temporarily|"
     r"host or domain name not found|name service error|tls is required|network is unreachable|"
     r"sasl authentication failed|server certificate|cannot start tls",
@@ -220,74 +220,80 @@ _POSTFIX_NOT_REPLY = re.compile(
 # where the wording is the provider's own and unmistakable, it is read as a reply whose basic
 # code is X50 of the class the provider gives it (``Found.code_inferred``), like Exim's reject
 # log above; the rules read the words. Each family cites where its wording comes from.
-_PROVIDER_TEXTS: tuple[tuple[re.Pattern[str], int], ...] = (
+_PROVIDER_TEXTS: tuple[tuple[LazyPattern, int], ...] = (
     # Mailgun's sandbox domains and free plans may send only to authorised recipients:
     # "Sandbox subdomains are for test purposes only. Please add your own domain or add the
     # address to authorized recipients in Account Settings."
     # (github.com/leemunroe/grunt-email-workflow/issues/81), "free accounts are for test
     # purposes only" (github.com/mailgun/wordpress-plugin/issues/68).
-    (re.compile(r"\b(?:Sandbox subdomains|free accounts) are for test purposes only\b", re.I), 550),
+    (
+        LazyPattern(r"\b(?:Sandbox subdomains|free accounts) are for test purposes only\b", re.I),
+        550,
+    ),
     # Postmark's API: "Sender signature not defined for From address."
     # (github.com/ActiveCampaign/postmark-rails/issues/31).
-    (re.compile(r"\bSender signature not defined for From address\b", re.I), 550),
+    (LazyPattern(r"\bSender signature not defined for From address\b", re.I), 550),
     # Amazon SES: "Message rejected: Email address is not verified. The following identities
     # failed the check in region US-EAST-1: …" (github.com/magepal/magento2-gmail-smtp-app/
     # issues/17).
-    (re.compile(r"\bEmail address is not verified\. The following identities failed\b", re.I), 550),
+    (
+        LazyPattern(r"\bEmail address is not verified\. The following identities failed\b", re.I),
+        550,
+    ),
     # Gmail's DMARC refusal quoted without its 550 5.7.26: "Unauthenticated email from x is not
     # accepted due to domain's DMARC policy." (github.com/dongri/mailgun-rs/issues/1).
     (
-        re.compile(
+        LazyPattern(
             r"\bUnauthenticated email from \S{1,253} is not accepted due to domain.s DMARC policy"
         ),
         550,
     ),
     # Microsoft 365's non-delivery report: "Your message to x couldn't be delivered." then
     # "x wasn't found at example.com." (github.com/bwya77/O365-Admin-Center/issues/12).
-    (re.compile(r"^\S{1,64} wasn.t found at \S{1,253}\.?$"), 550),
+    (LazyPattern(r"^\S{1,64} wasn.t found at \S{1,253}\.?$"), 550),
     # Exchange's Japanese non-delivery report, 「無効な受信者」 under 「以下の受信者にメールを配信
     # できません」 (support.microsoft.com/ja-jp/kb/940620).
-    (re.compile(r"^無効な受信者$"), 550),
+    (LazyPattern(r"^無効な受信者$"), 550),
     # Trend Micro's Email Reputation Services: "Mail from [ip address] deferred using Trend
     # Micro Email Reputation database." (hardwaresecrets.com/understanding-email-bounce-
     # messages/4/), a temporary refusal.
-    (re.compile(r"\bdeferred using Trend Micro Email Reputation database\b", re.I), 450),
+    (LazyPattern(r"\bdeferred using Trend Micro Email Reputation database\b", re.I), 450),
     # @nifty's table of its SMTP server's messages: "you have no account here"
     # (faq.support.nifty.com/?p=4076), a refused login.
-    (re.compile(r"^you have no account here\.?$", re.I), 550),
+    (LazyPattern(r"^you have no account here\.?$", re.I), 550),
 )
 # A code outside RFC 5321's second digits (0-5) counts only with an enhanced code of its
 # class, at the start of a line or after a wrapper: "571 5.7.1 Relay access denied".
-_START_ODD = re.compile(
+_START_ODD = LazyPattern(
     r"(?:^|(?<=[:;：]))\s*(?P<code>[45][6-9]\d)(?P<sep>[ -])(?=(?P<cls>[45])\.\d{1,3}\.\d{1,3}\s)"
 )
 # Postfix re-wraps its bounce at 80 columns: "… said: 550" with the words on the next lines.
-_PENDING_WRAPPER = re.compile(r"(?:said|reason|response|was)\s{0,8}[:;：]$", re.I)
+_PENDING_WRAPPER = LazyPattern(r"(?:said|reason|response|was)\s{0,8}[:;：]$", re.I)
 _PENDING_TAIL = 20  # characters of a wrapper that _PENDING_WRAPPER reads
 # Mailpile's "smtp_error": "530: 5.7.0 Must issue a STARTTLS command first".
-_CODE_COLON_START = re.compile(
+_CODE_COLON_START = LazyPattern(
     r"(?:^|(?<=[\s\"'(]))(?P<code>[2-5][0-5]\d):\s{1,8}(?=[245]\.\d{1,3}\.\d{1,3}\s)"
 )
 # A reply inside quotes: with message "530 5.7.1 …", response: '504 5.7.4 …', Remote Server
 # returned '550 5.7.1 …', “…”, 「…」. The quote must open a string (at the start of a line or
 # after a space or punctuation); a bytes or unicode prefix may precede it.
-_QUOTED_START = re.compile(
+_QUOTED_START = LazyPattern(
     r"(?:^|(?<=[\s:=(\[{,<]))[bu]?(?P<quote>[\"'“‘「『])\s?(?P<code>[2-5][0-5]\d)(?P<sep>[ -]|$)"
 )
 # Transcripts: sendmail -v "<<< 550 …", swaks "<~  535 …", "<-  220 …", "<** 530 …" (an error),
 # "<~* 535 …" (an error over TLS), curl -v
 # "< 535 …", a log's "SMTP<< 504 …". An arrow counts only at the start of a line (after a time
 # stamp or a process number, no words): in pasted code, "x < 500 or …" is a comparison.
-_ARROW_START = re.compile(
+_ARROW_START = LazyPattern(
     r"^[\d\s:.,/\[\]-]{0,40}?(?:<<<|<<|<~\*|<~|<-|<\*\*|<|SMTP<<)\s{1,8}"
     r"(?P<code>[2-5][0-5]\d)(?P<sep>[ -]|$)"
 )
 # OpenSMTPD's log: Failed command on session …: "RCPT TO:<a@b>" => 451 Temporary failure.
-_RESULT_ARROW = re.compile(r"[\"']\s{0,8}=>\s{1,8}(?P<code>[2-5][0-5]\d)(?P<sep>[ -]|$)")
+_RESULT_ARROW = LazyPattern(r"[\"']\s{0,8}=>\s{1,8}(?P<code>[2-5][0-5]\d)(?P<sep>[ -]|$)")
 # A program's log line: a time stamp (a date, "hh:mm[:ss]") and maybe a bracketed tag, then
 # the reply, "[MTA ] 2004/12/22 08:15:15 550 Unknown user …". The time is required: a bare
 # number at the start of a line is a list, not a log.
-_STAMPED_START = re.compile(
+_STAMPED_START = LazyPattern(
     r"^(?:\[[^\]\n]{0,30}\]\s{0,8})?(?:\d{2,4}[/.-]\d{1,2}[/.-]\d{1,4}(?:T|\s{1,2}))?"
     r"\d{1,2}:\d{2}(?::\d{2})?(?:[.,]\d{1,9})?(?:Z|[+-]\d{2}:?\d{2})?\s{1,8}"
     r"(?:\[[^\]\n]{0,30}\]\s{0,8})?(?P<code>[2-5][0-5]\d)(?P<sep>[ -]|$)"
@@ -295,16 +301,16 @@ _STAMPED_START = re.compile(
 # A code written "421:" at the start of a line, the words after it ("421: Too many concurrent
 # connections from this client"): help pages' tables and some logs. Letters must follow,
 # or it is a numbered list.
-_LEAD_COLON_START = re.compile(r"^(?P<code>[45][0-5]\d):\s{1,8}(?=[^\W\d_])")
+_LEAD_COLON_START = LazyPattern(r"^(?P<code>[45][0-5]\d):\s{1,8}(?=[^\W\d_])")
 # A reply as an XML element's text: "<message>454 Throttling failure: …</message>" (Rails'
 # and other frameworks' XML error bodies); the element's end tag ends the reply.
-_ELEMENT_START = re.compile(
+_ELEMENT_START = LazyPattern(
     r"<[A-Za-z][\w:.-]{0,30}>\s{0,8}(?P<code>[2-5][0-5]\d)(?P<sep>[ -])(?=\S)"
 )
-_ELEMENT_END = re.compile(r"</[A-Za-z][\w:.-]{0,30}>")
+_ELEMENT_END = LazyPattern(r"</[A-Za-z][\w:.-]{0,30}>")
 # maddy's log fields, in a JSON object with its keys sorted (github.com/foxcpp/maddy/issues/627):
 # "smtp_code":550,"smtp_enchcode":"5.7.1","smtp_msg":"DMARC check failed".
-_MADDY_FIELDS = re.compile(
+_MADDY_FIELDS = LazyPattern(
     r"\"smtp_code\":\s{0,4}(?P<code>[2-5][0-5]\d)"
     r"(?:,\s{0,4}\"smtp_enchcode\":\s{0,4}\"(?P<enhanced>[245]\.\d{1,3}\.\d{1,3})\")?"
     r",\s{0,4}\"smtp_msg\":\s{0,4}(?P<quote>\")"
@@ -312,11 +318,11 @@ _MADDY_FIELDS = re.compile(
 # Rust's lettre prints a reply as its Debug form, the code spelled out digit by digit:
 # Response { code: Code { severity: PermanentNegativeCompletion, category: MailSystem,
 # detail: Four }, message: ["5.7.1 …"] } (src/transport/smtp/response.rs).
-_LETTRE_RESPONSE = re.compile(
+_LETTRE_RESPONSE = LazyPattern(
     r"severity:\s{0,4}(?P<severity>[A-Za-z]{1,30}),\s{0,4}category:\s{0,4}(?P<category>\w{1,20}),"
     r"\s{0,4}detail:\s{0,4}(?P<detail>\w{1,8})\s{0,4}\},\s{0,4}message:\s{0,4}\[\s{0,4}(?P<quote>\")"
 )
-_REPLY_CODE = re.compile(r"[2-5][0-5]\d")
+_REPLY_CODE = LazyPattern(r"[2-5][0-5]\d")
 _LETTRE_DIGITS = {
     "PositiveCompletion": "2",
     "PositiveIntermediate": "3",
@@ -339,7 +345,7 @@ _LETTRE_DIGITS = {
 # rejected RCPT <b>: Unrouteable address", "temporarily rejected RCPT <b>" (a 4xx with no
 # words), "rejected after DATA: …", "rejected EHLO or HELO x: …", "rejected connection in
 # \"connect\" ACL". The code is inferred from "rejected" (5xx) or "temporarily" (4xx).
-_EXIM_REJECTED = re.compile(
+_EXIM_REJECTED = LazyPattern(
     r"\b(?P<temporary>temporarily )?rejected (?P<verb>RCPT|MAIL|after DATA|DATA|EHLO|HELO|"
     r"connection|AUTH)\b(?P<argument>[^:\n]{0,330})(?::\s{1,8}(?=\S)|\s{0,8}$)"
 )
@@ -355,38 +361,38 @@ _EXIM_STAGES = {
 }
 # After prose a reply counts only with an enhanced code of its class (RFC 3463 section 2):
 # "Invalid login - 553 5.3.0 Auth failure", "… visit … for 550 5.7.26 instructions".
-_PROSE_START = re.compile(
+_PROSE_START = LazyPattern(
     r"(?<![\w.#/+@-])(?P<code>[2-5][0-5]\d)(?P<sep>[ -])"
     r"(?=(?P<cls>[245])\.\d{1,3}\.\d{1,3}(?:[\s,;:.)\]」”'\"]|$))"
 )
 # qmail ends its texts with the enhanced code, "… allowed rcpthosts (#5.7.1)", and
 # qmail-local's own bounce has no basic code at all: "Sorry, no mailbox here by that
 # name. (#5.1.1)". Others write it after the code: "552 #5.3.4 message size exceeds limit".
-_QMAIL_TAIL = re.compile(r"\(#(?P<enhanced>[245]\.\d{1,3}\.\d{1,3})\)\s{0,8}$")
+_QMAIL_TAIL = LazyPattern(r"\(#(?P<enhanced>[245]\.\d{1,3}\.\d{1,3})\)\s{0,8}$")
 # An enhanced code that opens a sentence after another ("milter-reject for END-OF-MESSAGE.
 # 5.7.1 rejected by DMARC policy …"): only with a subject RFC 3463 defines (0-7) and words.
-_SENTENCE_ENHANCED = re.compile(r"(?<=\.\s)([45])\.([0-7])\.(\d{1,3})\s+(?=[^\W\d_])")
+_SENTENCE_ENHANCED = LazyPattern(r"(?<=\.\s)([45])\.([0-7])\.(\d{1,3})\s+(?=[^\W\d_])")
 # A DSN's Diagnostic-Code of type smtp whose text has no code of its own (RFC 3464 section
 # 2.3.6): "Diagnostic-Code: smtp; Unauthenticated email from …". The Status field gives it.
-_DIAGNOSTIC_WORDS = re.compile(
+_DIAGNOSTIC_WORDS = LazyPattern(
     r"^Diagnostic-Code\s{0,8}:\s{0,8}smtp\s{0,8};\s{0,8}(?=[^\W\d_])", re.I
 )
-_HASH_ENHANCED = re.compile(r"^#(?P<enhanced>[245]\.\d{1,3}\.\d{1,3})(?:\s+|$)")
+_HASH_ENHANCED = LazyPattern(r"^#(?P<enhanced>[245]\.\d{1,3}\.\d{1,3})(?:\s+|$)")
 # IIS's SMTP log writes the reply with "+" for each space: "550+5.7.1+Unable+to+relay".
-_PLUS_ENCODED = re.compile(r"(?:^|(?<=[\s?]))[2-5][0-5]\d\+(?=\S)")
+_PLUS_ENCODED = LazyPattern(r"(?:^|(?<=[\s?]))[2-5][0-5]\d\+(?=\S)")
 # A reply written on one line with escaped line breaks: a Python repr, a JSON string,
 # Exim's log ("…\n550-5.7.1 …"); and the escaped quotes inside such strings.
-_ESCAPED_BREAK = re.compile(r"\\{1,4}r\\{1,4}n|\\{1,4}[nr]")
-_ESCAPED_QUOTE = re.compile(r"\\{1,4}([\"'])")
+_ESCAPED_BREAK = LazyPattern(r"\\{1,4}r\\{1,4}n|\\{1,4}[nr]")
+_ESCAPED_QUOTE = LazyPattern(r"\\{1,4}([\"'])")
 # Where a straight quote closes a string: before ")", ",", "}", … or at the end of the line;
 # an apostrophe inside the text ("isn't", "users' accounts") is followed by a word.
 _CLOSE_QUOTE = {
-    "'": re.compile(r"'(?=\s{0,8}(?:[)\]},;>\"'.:]|$))"),
-    '"': re.compile(r"\"(?=\s{0,8}(?:[)\]},;>\"'.:]|$))"),
-    "’": re.compile(r"’(?=\s{0,8}(?:[)\]},;>\"'.:]|$))"),
+    "'": LazyPattern(r"'(?=\s{0,8}(?:[)\]},;>\"'.:]|$))"),
+    '"': LazyPattern(r"\"(?=\s{0,8}(?:[)\]},;>\"'.:]|$))"),
+    "’": LazyPattern(r"’(?=\s{0,8}(?:[)\]},;>\"'.:]|$))"),
 }
 # PHPMailer's debug output pasted on one line: the next entry ends the reply.
-_NEXT_ENTRY = re.compile(
+_NEXT_ENTRY = LazyPattern(
     r"\s(?:CLIENT -> (?:SERVER|SMTP)|SERVER -> CLIENT|SMTP -> (?:FROM SERVER|ERROR))"
 )
 _BRACKETS = {"(": ")", "[": "]", "{": "}"}
@@ -438,30 +444,30 @@ _STAGE_WORDS = (
         r"in reply to (?:the )?starttls|starttls command failed|connection with starttls",
     ),
 )
-_STAGE_HINT = re.compile("|".join(f"(?P<{stage}>{words})" for stage, words in _STAGE_WORDS), re.I)
+_STAGE_HINT = LazyPattern("|".join(f"(?P<{stage}>{words})" for stage, words in _STAGE_WORDS), re.I)
 _STAGE_ORDER = tuple(stage for stage, _ in _STAGE_WORDS)  # the first one named wins
 # The command a client echoes before the reply: swaks " -> AUTH LOGIN", PHPMailer
 # "CLIENT -> SERVER: RCPT TO:<x>", smtplib "send: 'mail FROM:<x>'", curl's "> AUTH PLAIN" and
 # sendmail's ">>> RCPT To:<x>" (their ">" is taken as quoting and removed first). Without a
 # marker the command must be written as one (upper case): "Auth failed" is prose.
-_ECHO_MARKED = re.compile(
+_ECHO_MARKED = LazyPattern(
     r"^[\d\s:.,/\[\]-]{0,40}?(?:->|~>|C:|Sent:|send:|CLIENT -> SERVER:|SMTP>>)\s{0,8}[bu]?['\"]?"
     r"(?P<verb>EHLO|HELO|LHLO|STARTTLS|AUTH|MAIL\s{1,8}FROM|RCPT\s{1,8}TO|DATA|BDAT|QUIT|RSET|"
     r"NOOP|VRFY|EXPN)\b",
     re.I,
 )
-_ECHO_BARE = re.compile(
+_ECHO_BARE = LazyPattern(
     r"^\s{0,8}(?P<verb>EHLO|HELO|LHLO|STARTTLS|AUTH|MAIL\s{1,8}FROM:|RCPT\s{1,8}TO:|DATA|BDAT|"
     r"QUIT|RSET|NOOP|VRFY|EXPN)(?=\s|$|<)"
 )
 # IIS's SMTP log, W3C ("OutboundConnectionCommand    RCPT      0  TO:<x>") or NCSA
 # ("OutboundConnectionCommand [date] \"RCPT -?TO:<x> SMTP\"") format.
-_IIS_COMMAND = re.compile(
+_IIS_COMMAND = LazyPattern(
     r"OutboundConnectionCommand[^\"\n]{0,80}?[\s\"](?P<verb>EHLO|HELO|STARTTLS|AUTH|MAIL|RCPT|DATA|"
     r"BDAT|QUIT|RSET)\b"
 )
 # nodemailer's error object: command: 'AUTH PLAIN' ("CONN" is the connection, its greeting).
-_COMMAND_KEY = re.compile(
+_COMMAND_KEY = LazyPattern(
     r"\bcommand[\"']?\s{0,8}[:=]\s{0,8}[\"']?(?P<verb>AUTH|MAIL|RCPT|DATA|CONN|EHLO|HELO|LHLO|"
     r"STARTTLS)\b",
     re.I,
@@ -482,55 +488,55 @@ _ECHO_LOOKBACK = 6  # lines searched above a reply for the command it answered
 
 # A host name (RFC 1035 section 2.3.4: at most 253 characters) and an address
 # literal such as [192.0.2.1] or [IPv6:2001:db8::1], bounded so no text makes it backtrack.
-_HOST_SAID = re.compile(
+_HOST_SAID = LazyPattern(
     r"host\s{1,8}([A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,63})(?:\[[^\]\s]{0,64}\])?\s{1,8}said", re.I
 )
-_DSN_FIELD = re.compile(
+_DSN_FIELD = LazyPattern(
     r"^(Status|Remote-MTA|Reporting-MTA|Diagnostic-Code|Action|Final-Recipient)\s*:\s*(.*)$",
     re.I,
 )
 # Gmail's bounce when a "Send mail as" address's own SMTP server refused Gmail:
 # the refusing server is the user's provider, not the recipient's.
-_SEND_MAIL_AS = re.compile(
+_SEND_MAIL_AS = LazyPattern(
     r"send mail as|different address or alias|「名前」の機能|の機能を使用して別のアドレス|"
     r"送信元アドレス|他のメールアドレス|エイリアスから送信",
     re.I,
 )
 # Patterns used inside the functions below, compiled once and listed here so that the
 # regex-safety test sees every pattern of this module.
-_QUOTE_MARKERS = re.compile(r"^(?:[ \t]*>)+[ \t]?")  # "> " quoting in replies and forwards
+_QUOTE_MARKERS = LazyPattern(r"^(?:[ \t]*>)+[ \t]?")  # "> " quoting in replies and forwards
 # A wrapper ends with one: "said:", "smtp;", "応答：", and a log's field separator ("Got: 503 |
 # 503 Bad sequence of commands").
 _WRAPPER_ENDS = (":", ";", "：", "|")
-_LETTER = re.compile(r"[^\W\d_]")
+_LETTER = LazyPattern(r"[^\W\d_]")
 _WORDS_WITHIN = 200  # a reply's first word comes within this many characters of its code
-_CONTENT_TYPE_LINE = re.compile(r"^content-type[ \t]*:", re.I | re.M)
-_HEADER_START = re.compile(r"[A-Za-z][A-Za-z0-9-]{0,75}[ \t]*:")
-_HTML_BREAK = re.compile(r"<br\s{0,8}/?>|</p>|</div>|</tr>", re.I)
-_HTML_TAG = re.compile(r"<[^<>]*>")
-_HTML_SPACE = re.compile(r"&nbsp;", re.I)
+_CONTENT_TYPE_LINE = LazyPattern(r"^content-type[ \t]*:", re.I | re.M)
+_HEADER_START = LazyPattern(r"[A-Za-z][A-Za-z0-9-]{0,75}[ \t]*:")
+_HTML_BREAK = LazyPattern(r"<br\s{0,8}/?>|</p>|</div>|</tr>", re.I)
+_HTML_TAG = LazyPattern(r"<[^<>]*>")
+_HTML_SPACE = LazyPattern(r"&nbsp;", re.I)
 # RFC 2047 encoded words; adjacent ones are one run (the space between them is not text,
 # section 6.2). A word's charset may carry an RFC 2231 language ("utf-8*ja").
-_ENCODED_WORD = re.compile(r"=\?([^?\s*]+)(?:\*[^?\s]*)?\?([BbQq])\?([^?\s]*)\?=")
-_ENCODED_RUN = re.compile(
+_ENCODED_WORD = LazyPattern(r"=\?([^?\s*]+)(?:\*[^?\s]*)?\?([BbQq])\?([^?\s]*)\?=")
+_ENCODED_RUN = LazyPattern(
     r"=\?[^?\s]+\?[BbQq]\?[^?\s]*\?=(?:[ \t\r\n]*=\?[^?\s]+\?[BbQq]\?[^?\s]*\?=)*"
 )
-_NOT_BASE64 = re.compile(r"[^A-Za-z0-9+/]")
-_SURROGATE = re.compile(r"[\ud800-\udfff]")
+_NOT_BASE64 = LazyPattern(r"[^A-Za-z0-9+/]")
+_SURROGATE = LazyPattern(r"[\ud800-\udfff]")
 # Postfix's reject log ends the reply with the envelope: "…; from=<a> to=<b> proto=ESMTP
 # helo=<x>" (smtpd_check.c); not the server's words.
-_POSTFIX_LOG_TAIL = re.compile(r";\s{0,8}from=<[^<>\n]{0,320}>\s{1,8}to=<[^\n]{0,1000}$")
-_ADDRESS_ONLY = re.compile(r"^(?:[245]\.\d{1,3}\.\d{1,3}\s+)?<[^<>\s]{1,320}>[.:,;]?$")
-_IN_REPLY_TO_TAIL = re.compile(r"\s{0,8}\(in reply to\b[^)]{0,200}\)?\s{0,8}$", re.I)
+_POSTFIX_LOG_TAIL = LazyPattern(r";\s{0,8}from=<[^<>\n]{0,320}>\s{1,8}to=<[^\n]{0,1000}$")
+_ADDRESS_ONLY = LazyPattern(r"^(?:[245]\.\d{1,3}\.\d{1,3}\s+)?<[^<>\s]{1,320}>[.:,;]?$")
+_IN_REPLY_TO_TAIL = LazyPattern(r"\s{0,8}\(in reply to\b[^)]{0,200}\)?\s{0,8}$", re.I)
 # Gmail's "Send mail as" dialog ends the server's words with ", code: 535": its own note.
-_GMAIL_CODE_TAIL = re.compile(r"\s{0,8},\s{0,8}code:\s{0,8}-?\d{1,4}\s{0,8}$", re.I)
-_CONTINUES = re.compile(r"gsmtp|in reply to|^\(", re.I)
-_SENTENCE_END = re.compile(r"[。．]$")
+_GMAIL_CODE_TAIL = LazyPattern(r"\s{0,8},\s{0,8}code:\s{0,8}-?\d{1,4}\s{0,8}$", re.I)
+_CONTINUES = LazyPattern(r"gsmtp|in reply to|^\(", re.I)
+_SENTENCE_END = LazyPattern(r"[。．]$")
 # A line a mail client or Postfix re-wrapped ends inside a sentence: long, and without the
 # punctuation that ends one.
-_OPEN_SENTENCE = re.compile(r"[^\s.!?。．:;)\]>]$")
+_OPEN_SENTENCE = LazyPattern(r"[^\s.!?。．:;)\]>]$")
 _WRAP_WIDTH = 50  # a re-wrapped line is about this long at least (mail clients wrap at 72-80)
-_NON_WORDS = re.compile(r"\W+")
+_NON_WORDS = LazyPattern(r"\W+")
 
 _MAX_REPLY_LINES = 100  # lines kept of one reply; a server's longest (EHLO) has about 20
 _MAX_CONTINUATION = 30  # non-code lines absorbed into one reply before it is cut off
@@ -889,7 +895,7 @@ def _wrapped(line: str) -> Iterator[str]:
 
 # Every kind of start needs a three-digit number standing alone (not inside "12345") or
 # an enhanced status code: one search rules out a line before the kinds are tried.
-_CANDIDATE = re.compile(r"(?<!\d)[2-5][0-5]\d(?!\d)|[245]\.\d{1,3}\.\d")
+_CANDIDATE = LazyPattern(r"(?<!\d)[2-5][0-5]\d(?!\d)|[245]\.\d{1,3}\.\d")
 
 
 def _split_reply_start(line: str) -> _Start | None:
@@ -1648,7 +1654,7 @@ def _echoed_stage(lines: list[str], starts: list[_Start | None], index: int) -> 
     return None
 
 
-_ADDRESS = re.compile(r"<([^<>@\s]+@[^<>@\s]+)>")
+_ADDRESS = LazyPattern(r"<([^<>@\s]+@[^<>@\s]+)>")
 
 
 def _recipient(window: str) -> str | None:
