@@ -444,7 +444,13 @@ _STAGE_WORDS = (
         r"in reply to (?:the )?starttls|starttls command failed|connection with starttls",
     ),
 )
-_STAGE_HINT = LazyPattern("|".join(f"(?P<{stage}>{words})" for stage, words in _STAGE_WORDS), re.I)
+# A space in the words stands for any run of spaces: Postfix indents its re-wrapped lines
+# ("(in reply to MAIL\n    FROM command)"), and the window has its line breaks as spaces.
+_ANY_SPACES = r"\s{1,8}"
+_STAGE_HINT = LazyPattern(
+    "|".join(f"(?P<{stage}>{words.replace(' ', _ANY_SPACES)})" for stage, words in _STAGE_WORDS),
+    re.I,
+)
 _STAGE_ORDER = tuple(stage for stage, _ in _STAGE_WORDS)  # the first one named wins
 # The command a client echoes before the reply: swaks " -> AUTH LOGIN", PHPMailer
 # "CLIENT -> SERVER: RCPT TO:<x>", smtplib "send: 'mail FROM:<x>'", curl's "> AUTH PLAIN" and
@@ -1380,7 +1386,11 @@ def find_replies(text: str) -> list[Found]:
         if not stripped or _DSN_FIELD.match(stripped) or _is_prose(stripped, current):
             close()
             continue
-        if current.final and (_rewrapped(current, stripped) or _awaits_words(current, stripped)):
+        if current.final and (
+            _rewrapped(current, stripped)
+            or _awaits_words(current, stripped)
+            or _said_indented(current, line)
+        ):
             current.gap += 1  # the reply's sentence goes on: a re-wrapped line
         elif current.final:
             current.trailing += 1
@@ -1520,6 +1530,24 @@ def _rewrapped(current: _Building, line: str) -> bool:
         and not _ECHO_MARKED.match(line)
         and not _ECHO_BARE.match(line)
         and not _HEADER_START.match(line)  # "StackTrace: …", "Reporting-MTA: …": a new field
+    )
+
+
+def _said_indented(current: _Building, line: str) -> bool:
+    # Postfix's bounce re-wraps "host x said: 550 …" at about 75 columns and indents every
+    # line after the first by four spaces up to "(in reply to … command)": an indented line
+    # carries the reply on even after a sentence ended ("… weren't sent." / "    Please
+    # contact your Internet service provider since part of their network is on our block
+    # list."; github.com/mailcow/mailcow/issues/374).
+    stripped = line.strip()
+    return (
+        current.gap < _MAX_CONTINUATION
+        and current.first_wrapper.rstrip().endswith("said:")
+        and line[:2].isspace()
+        and bool(stripped)
+        and not _DSN_FIELD.match(stripped)
+        and not _ECHO_MARKED.match(stripped)
+        and not _HEADER_START.match(stripped)
     )
 
 
