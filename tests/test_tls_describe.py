@@ -161,19 +161,8 @@ def test_unknown_attribute_falls_back_to_the_der_reading() -> None:
 def test_a_warmed_context_is_the_one_the_probe_gets(tmp_path: Path) -> None:
     ca_file = tmp_path / "ca.pem"
     key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "warm test CA")])
-    now = dt.datetime.now(dt.UTC)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(days=1))
-        .not_valid_after(now + dt.timedelta(days=1))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
+    name = _name((NameOID.COMMON_NAME, "warm test CA"))
+    certificate = _pem_pair(name, name, key, key, ca=True, alt=[])
     ca_file.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
     tls.warm_client_context(ca_file)
     tls.warm_client_context(ca_file)  # a second call starts no second load
