@@ -432,10 +432,14 @@ def explain_text(
             )
         around[id(found)] = "\n".join(lines[max(line - _NEAR, 0) : line + _NEAR + 1])
         items.append((offset, found))
-    if not items and (codeless := _codeless(text, rules_for(profile))) is not None:
-        items.append(codeless)
-    if not items and (family := _family(text, client_errors)) is not None:
-        items.append(family)
+    # Positive replies alone are the steps that worked: when the paste's words also tell of a
+    # refusal or an error (curl's "220 2.0.0 SMTP server ready" then "schannel: failed to
+    # receive handshake"), those words are the answer, never an "ok".
+    worked = bool(items) and all(_code(found) < 400 and found.failure is None for _, found in items)
+    if not items or worked:
+        more = _codeless(text, rules_for(profile)) or _family(text, client_errors)
+        if more is not None:
+            items = [more]
     items.sort(key=lambda item: item[0])
     explanations = []
     for _, found in items:

@@ -254,6 +254,17 @@ def test_the_reply_wins_and_the_client_error_gives_way() -> None:
     assert explained[0].verdict.category == "auth-failed"
 
 
+def test_positive_replies_alone_give_way_to_words_of_an_error() -> None:
+    # curl's verbose log: the 220 to STARTTLS worked, the handshake after it did not. The
+    # paste is never "ok" (https://github.com/datawookie/emayili/issues/147, verbatim).
+    text = _dev_text("https://github.com/datawookie/emayili/issues/147", "schannel")
+    explained = _explain(text)
+    assert [e.verdict.category for e in explained] == ["tls-handshake-failed"]
+    # A positive reply with nothing else in the paste is still read as what it is.
+    (alone,) = _explain("220 2.0.0 SMTP server ready")
+    assert alone.verdict.category == "ok"
+
+
 def test_a_plaintext_answer_to_tls_is_the_wrong_security_mode() -> None:
     for source, contains in (
         ("https://github.com/nodemailer/nodemailer/issues/1461", "wrong version number"),
