@@ -112,9 +112,11 @@ _GOOGLE_ROW = LazyPattern(
 # Roundcube's "SMTP Error (550): Failed to add recipient …" and "Error SMTP (451): (…)".
 _PAREN_CODE_START = re.compile(r"\((?P<code>[2-5][0-5]\d)\):\s{0,8}(?=\S)")
 # A log's key=value fields: "ERROR [state=rcpt_to, code=550, text= 5.1.1 <…>: Recipient
-# address rejected" (AOL's postmaster pages quote their MTA's log so).
+# address rejected" (AOL's postmaster pages quote their MTA's log so), and PEAR Mail's
+# "[SMTP: Invalid response code received from server (code: 451, response: Temporary local
+# problem - please try later)]" (github.com/Wynncraft/Issues/issues/3158).
 _KEYED_CODE_START = re.compile(
-    r"\bcode\s{0,2}[=:]\s{0,2}(?P<code>[2-5][0-5]\d),\s{0,3}(?:text|msg|message|reason)\s{0,2}[=:]\s{0,3}(?=\S)"
+    r"\bcode\s{0,2}[=:]\s{0,2}(?P<code>[2-5][0-5]\d),\s{0,3}(?:text|msg|message|reason|response)\s{0,2}[=:]\s{0,3}(?=\S)"
 )
 # The same in square brackets, Roundcube's "Error SMTP: [550] Incorrect sender header". Not
 # a process id: "smtpd[550]:" is glued to its name, and a bracket after a word is not this.

@@ -824,6 +824,16 @@ INLINE_SHAPES = [
         id="code-alone-in-parentheses",
     ),
     pytest.param(
+        # https://github.com/Wynncraft/Issues/issues/3158 (PEAR Mail's exception text)
+        "The Mailer returned: Failed to add recipient: {EMAIL ADDRESS} [SMTP: Invalid response "
+        "code received from server (code: 451, response: Temporary local problem - please try "
+        "later)]",
+        451,
+        None,
+        "Temporary local problem - please try later",
+        id="pear-mail-code-and-response",
+    ),
+    pytest.param(
         # https://github.com/knadh/listmonk/issues/1300
         "error sending message to campaign xyz - 450 Too many recipient attempts",
         450,
