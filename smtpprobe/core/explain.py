@@ -432,13 +432,15 @@ def explain_text(
             )
         around[id(found)] = "\n".join(lines[max(line - _NEAR, 0) : line + _NEAR + 1])
         items.append((offset, found))
-    # Positive replies alone are the steps that worked: when the paste's words also tell of a
-    # refusal or an error (curl's "220 2.0.0 SMTP server ready" then "schannel: failed to
-    # receive handshake"), those words are the answer, never an "ok".
+    # Positive replies alone are the steps that worked: when the paste's words tell of a
+    # refusal or an error after them (curl's "220 2.0.0 SMTP server ready", then "schannel:
+    # failed to receive handshake"), those words are the answer, never an "ok". Words before
+    # the replies ("Connection: opening to …, timeout=300" in a transcript that went on to
+    # "250 Ok: queued") are not.
     worked = bool(items) and all(_code(found) < 400 and found.failure is None for _, found in items)
     if not items or worked:
         more = _codeless(text, rules_for(profile)) or _family(text, client_errors)
-        if more is not None:
+        if more is not None and (not items or more[0] > max(offset for offset, _ in items)):
             items = [more]
     items.sort(key=lambda item: item[0])
     explanations = []

@@ -263,6 +263,16 @@ def test_positive_replies_alone_give_way_to_words_of_an_error() -> None:
     # A positive reply with nothing else in the paste is still read as what it is.
     (alone,) = _explain("220 2.0.0 SMTP server ready")
     assert alone.verdict.category == "ok"
+    # Error-like words BEFORE the replies are not an error: PHPMailer's debug output opens
+    # with "Connection: opening to …, timeout=300" (its format; this transcript is built
+    # here, not a server's real text) and then shows a message accepted.
+    built = (
+        "Connection: opening to smtp.example.com:587, timeout=300, options=array ()\n"
+        "Connection: opened\n"
+        "SERVER -> CLIENT: 220 smtp.example.com ESMTP\n"
+        "SERVER -> CLIENT: 250 2.0.0 Ok: queued as 12345\n"
+    )
+    assert {e.verdict.category for e in _explain(built)} == {"ok"}
 
 
 def test_a_plaintext_answer_to_tls_is_the_wrong_security_mode() -> None:
