@@ -1545,6 +1545,8 @@ def _said_indented(current: _Building, line: str) -> bool:
     return (
         current.gap < _MAX_CONTINUATION
         and current.first_wrapper.rstrip().endswith("said:")
+        # Postfix's "(in reply to … command)", wrapped or not, ends the reply.
+        and not _IN_REPLY_TO_TAIL.search(" ".join(current.raw[-2:]))
         and line[:2].isspace()
         and bool(stripped)
         and not _DSN_FIELD.match(stripped)

@@ -777,6 +777,26 @@ def test_lettres_error_keeps_the_code_with_or_without_words() -> None:
     assert worded.reply.enhanced == "4.7.0"
 
 
+def test_postfix_keeps_its_indented_lines_up_to_in_reply_to() -> None:
+    # A Postfix bounce re-wraps the reply and indents the rest: a line after a full stop is
+    # still the reply, up to "(in reply to MAIL\n    FROM command)", wrapped as it is here
+    # (https://github.com/mailcow/mailcow/issues/374, verbatim).
+    text = (
+        "<example@hotmail.de>: host mx1.hotmail.com[65.54.188.72] said: 550 SC-001\n"
+        "    (BAY004-MC1F10) Unfortunately, messages from 85.192.293.100 weren't sent.\n"
+        "    Please contact your Internet service provider since part of their network\n"
+        "    is on our block list. You can also refer your provider to\n"
+        "    http://mail.live.com/mail/troubleshooting.aspx#errors. (in reply to MAIL\n"
+        "    FROM command)"
+    )
+    (found,) = find_replies(text)
+    assert found.reply is not None and found.stage == "mail"
+    assert "is on our block list." in " ".join(found.reply.lines)
+    # After the tail, an indented sentence of its own is not the reply (built here).
+    (ended,) = find_replies(text + "\n    This Indented Line Is Not Part Of It.")
+    assert ended.reply is not None and "Indented" not in " ".join(ended.reply.lines)
+
+
 def test_a_client_message_that_keeps_only_the_code() -> None:
     # Swift Mailer leaves the message out when the reply had none; its expected code names
     # the stage (https://github.com/swiftmailer/swiftmailer/issues/1240, verbatim).
