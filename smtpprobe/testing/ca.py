@@ -18,6 +18,8 @@ from pathlib import Path
 
 import trustme
 
+from smtpprobe.testing.foreground import signals_deferred
+
 __all__ = [
     "SERVER_NAMES",
     "CertificateKind",
@@ -68,7 +70,10 @@ class TLSMaterial:
     def cleanup(self) -> None:
         """Remove the temporary directory, if this material made one."""
         if self._tempdir is not None:
-            self._tempdir.cleanup()
+            # TemporaryDirectory.cleanup detaches its exit-time finalizer before removing the
+            # tree; a signal in the middle would leave the rest of it for good.
+            with signals_deferred():
+                self._tempdir.cleanup()
 
 
 def make_tls_material(
@@ -86,7 +91,9 @@ def make_tls_material(
     all_names = (*SERVER_NAMES, *(n for n in dict.fromkeys(names) if n not in SERVER_NAMES))
     tempdir: tempfile.TemporaryDirectory[str] | None = None
     if directory is None:
-        tempdir = tempfile.TemporaryDirectory(prefix="smtpprobe-double-")
+        # A signal between making the folder and registering its removal would orphan it.
+        with signals_deferred():
+            tempdir = tempfile.TemporaryDirectory(prefix="smtpprobe-double-")
         directory = tempdir.name
     path = Path(directory)
     path.mkdir(parents=True, exist_ok=True)

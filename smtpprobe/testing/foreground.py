@@ -7,6 +7,8 @@ flag that the waiting loop reads; the caller's ``finally`` then stops the server
 the folder. ``exit_on_signals`` (for ``smtpprobe demo``, which a signal cuts short) makes
 SIGTERM and SIGHUP raise ``SystemExit(128 + signal)`` as Ctrl-C raises KeyboardInterrupt, so
 every ``finally`` runs on the way out. SIGKILL cannot be caught; nothing cleans up after it.
+``signals_deferred`` marks a step that must not be cut in two (a folder made and its cleanup
+not yet registered): such a signal then raises when the step is done.
 """
 
 from __future__ import annotations
@@ -19,7 +21,13 @@ from contextlib import contextmanager
 from types import FrameType
 from typing import Any
 
-__all__ = ["STOP_SIGNALS", "StopRequest", "exit_on_signals", "stop_on_signals"]
+__all__ = [
+    "STOP_SIGNALS",
+    "StopRequest",
+    "exit_on_signals",
+    "signals_deferred",
+    "stop_on_signals",
+]
 
 #: The signals that stop a foreground double (SIGHUP does not exist on Windows).
 STOP_SIGNALS: tuple[signal.Signals, ...] = tuple(
@@ -87,8 +95,37 @@ def _restore(previous: dict[signal.Signals, Any]) -> None:
             signal.signal(signum, handler)
 
 
+# Signal handlers run in the main thread only, between two bytecodes, so plain module state
+# is enough: the depth of nested ``signals_deferred`` blocks and the signal that waited.
+_deferring = 0
+_deferred: list[int] = []
+
+
 def _raise_exit(signum: int, frame: FrameType | None) -> None:
+    if _deferring:
+        _deferred.append(signum)
+        return
     raise SystemExit(128 + signum)
+
+
+@contextmanager
+def signals_deferred() -> Iterator[None]:
+    """Inside the block, an ``exit_on_signals`` signal waits; it raises when the block ends.
+
+    For a step whose two halves must both happen or neither: ``tempfile.mkdtemp`` and the
+    finalizer that removes the folder (``TemporaryDirectory`` does them one after the other,
+    and a signal between them would leave the folder behind for good).
+    """
+    global _deferring
+    _deferring += 1
+    try:
+        yield
+    finally:
+        _deferring -= 1
+        if not _deferring and _deferred:
+            signum = _deferred[0]
+            _deferred.clear()
+            raise SystemExit(128 + signum)
 
 
 @contextmanager

@@ -28,7 +28,7 @@ from smtpprobe.cli import app
 from smtpprobe.pipes import quiet_on_broken_pipe
 from smtpprobe.testing import DoubleServer, load_scenarios
 from smtpprobe.testing.commands import CheckCommand, check_command
-from smtpprobe.testing.foreground import exit_on_signals, stop_on_signals
+from smtpprobe.testing.foreground import exit_on_signals, signals_deferred, stop_on_signals
 from smtpprobe.testing.pytest_plugin import DoubleFactory
 
 pytestmark = pytest.mark.network
@@ -259,6 +259,41 @@ def test_exit_on_signals_raises_system_exit_128_plus_signal() -> None:
         os.kill(os.getpid(), signal.SIGTERM)
         time.sleep(5)  # the handler raises here
     assert caught.value.code == 128 + signal.SIGTERM
+
+
+def test_a_signal_inside_signals_deferred_waits_for_the_block_to_end(tmp_path: Path) -> None:
+    # The window the demo's SIGTERM test once hit: the CA folder made, its removal not yet
+    # registered. The signal must neither cut the step nor be lost.
+    done = []
+    with pytest.raises(SystemExit) as caught, exit_on_signals():
+        with signals_deferred():
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(0.05)  # a handler that raised would have raised here
+            done.append("step")
+        time.sleep(5)  # never reached: the block's end raises
+    assert caught.value.code == 128 + signal.SIGTERM and done == ["step"]
+
+
+def test_tls_material_is_made_whole_even_when_a_signal_arrives(tmp_path: Path) -> None:
+    from smtpprobe.testing.ca import make_tls_material
+
+    tempdirs = []
+    real = tempfile.TemporaryDirectory
+
+    def with_signal(*args: object, **kwargs: object) -> tempfile.TemporaryDirectory[str]:
+        made = real(dir=tmp_path, prefix="x-")
+        os.kill(os.getpid(), signal.SIGTERM)  # right after the folder exists
+        tempdirs.append(made)
+        return made
+
+    with pytest.MonkeyPatch.context() as mp, exit_on_signals():
+        mp.setattr(tempfile, "TemporaryDirectory", with_signal)
+        with pytest.raises(SystemExit):
+            make_tls_material()
+    # The object that owns the folder came back whole, so its cleanup is registered.
+    assert len(tempdirs) == 1 and tempdirs[0]._finalizer.alive  # type: ignore[attr-defined]
+    tempdirs[0].cleanup()
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_a_broken_pipe_that_is_not_stdout_is_not_swallowed() -> None:
