@@ -1555,11 +1555,16 @@ def _said_indented(current: _Building, line: str) -> bool:
     )
 
 
+# A new line of a program's log: "msmtp: could not send mail (account …)" after its
+# "msmtp: server message: 554 …", "postfix/smtp[123]: …".
+_PROGRAM_PREFIX = LazyPattern(r"[A-Za-z][\w./-]{0,30}(?:\[\d{1,10}\])?: ")
+
+
 def _continues(line: str) -> bool:
     # After the final line only a short tail belongs to the reply: Gmail's
     # "… - gsmtp" id and Postfix's "(in reply to … command)" — not the next command of
     # a transcript ("send: 'quit'").
-    if _ECHO_MARKED.match(line) or _ECHO_BARE.match(line):
+    if _ECHO_MARKED.match(line) or _ECHO_BARE.match(line) or _PROGRAM_PREFIX.match(line):
         return False
     return bool(_CONTINUES.search(line)) or (
         len(line) < 80 and not _SENTENCE_END.search(line) and line[:1].islower()

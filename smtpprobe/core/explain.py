@@ -400,6 +400,7 @@ def explain_text(
         whole |= {FAILURE_REPORTED}
     any_negative = any(_code(found) >= 400 for _, _, found in replies)
     added: dict[int, set[str]] = {}
+    staged: dict[int, str] = {}  # reply index -> the stage context words name
     dropped: set[int] = set()
     items: list[tuple[int, Found]] = []
     for incident in incidents:
@@ -410,6 +411,10 @@ def explain_text(
         if incident.found.failure is None or negative:
             for i in negative:
                 added.setdefault(i, set()).update(context)
+                # Words that only name the step (msmtp's "the server refuses to send the
+                # mail to …" above its "server message: 550 …") give a reply its stage.
+                if incident.found.failure is None and incident.found.stage is not None:
+                    staged.setdefault(i, incident.found.stage)
             continue
         if incident.found.failure == REPORTED and any_negative:
             # A refusal told in a program's own words is the weakest evidence there is: where
@@ -430,6 +435,8 @@ def explain_text(
                 facts=facts,
                 send_mail_as=found.send_mail_as or bool(facts & {"gmail-dialog"}),
             )
+        if found.stage is None and i in staged:
+            found = replace(found, stage=staged[i])
         around[id(found)] = "\n".join(lines[max(line - _NEAR, 0) : line + _NEAR + 1])
         items.append((offset, found))
     # Positive replies alone are the steps that worked: when the paste's words tell of a

@@ -471,3 +471,27 @@ def test_a_non_smtp_greeting_in_gos_words_is_a_protocol_error() -> None:
     (item,) = _explain(text)
     assert item.found.failure == "malformed-reply"
     assert item.verdict.category == "protocol-error"
+
+
+# msmtp names the step, then prints the server's reply on its own line (smtp.c:
+# "the server refuses to send the mail to %s", then "server message: %s"). The two
+# msmtp messages are its own; the reply lines are built here (marked as such).
+MSMTP_RCPT = "msmtp: the server refuses to send the mail to user@example.jp"
+MSMTP_GREETING = "msmtp: cannot get initial OK message from server"
+MSMTP_END = "msmtp: could not send mail (account default from /etc/msmtprc)"
+
+
+def test_words_that_name_the_step_give_the_reply_its_stage() -> None:
+    built = "msmtp: server message: 554 5.7.1 <user@example.jp>: Relay access denied"
+    (item,) = _explain(f"{MSMTP_RCPT}\n{built}\n{MSMTP_END}")
+    assert item.found.stage == "rcpt" and item.verdict.category == "relay-denied"
+    built = "msmtp: server message: 554 5.7.1 go away"
+    (item,) = _explain(f"{MSMTP_GREETING}\n{built}")
+    assert item.found.stage == "greeting" and item.verdict.category == "greeting-rejected"
+
+
+def test_a_programs_next_log_line_is_not_part_of_the_reply() -> None:
+    built = "msmtp: server message: 550 5.1.1 <user@example.jp>: Recipient address rejected"
+    (found,) = find_replies(f"{built}\n{MSMTP_END}")
+    assert found.reply is not None
+    assert found.reply.lines == ("<user@example.jp>: Recipient address rejected",)
