@@ -54,13 +54,27 @@ _NOT_ALNUM_AFTER = "(?![A-Za-z0-9])"
 _URL_SAFE = {"+": "-", "/": "_"}
 
 
+# How a text is looked at before a form's pattern is compiled: as it is, in lower case
+# (hex in any case), or with the URL-safe base64 digits read as the standard ones.
+_AS_IS, _LOWER, _B64 = "as-is", "lower", "b64"
+_TO_STANDARD_B64 = str.maketrans({v: k for k, v in _URL_SAFE.items()})
+
+
 @dataclass(frozen=True, slots=True)
 class _Form:
-    """One way a secret can appear: a regex, and what to check around a match."""
+    """One way a secret can appear: a regex, and what to check around a match.
+
+    ``anchor`` is a literal every match contains when the text is seen as ``view``
+    says; a text without it cannot hold the form, and its regex is never compiled
+    (building the patterns of a password cost more than the rest of a short report).
+    An empty anchor means "no cheap test": the regex always runs.
+    """
 
     pattern: str
     lead: frozenset[str] = frozenset()  # a digit just before the match is part of it
     alone: bool = False  # only where no ASCII letter or digit touches it
+    anchor: str = ""
+    view: str = _AS_IS
 
 
 def _any_case(text: str) -> str:
@@ -148,7 +162,9 @@ def _b64_forms(raw: bytes) -> list[_Form]:
                 for y in (k << (8 - free) for k in range(1 << free))
             }
             pattern = f"{pattern}{_b64_class(''.join(sorted(trail)))}?"
-        forms.append(_Form(pattern, lead=lead))
+        # The digits that hold only secret bits are fixed, up to the URL-safe alphabet.
+        fixed = digits[first_full:end_full]
+        forms.append(_Form(pattern, lead=lead, anchor=fixed, view=_B64))
     return forms
 
 
@@ -160,13 +176,41 @@ def _forms(secret: str) -> list[_Form]:
         # (2 to 4 digits, found in any blob); hex only from 2 bytes (4 digits) up.
         forms = [_Form(_text_pattern(secret) + _NOT_ALNUM_AFTER, alone=True)]
         if len(raw) >= 2:
-            forms.append(_Form(_any_case(raw.hex()) + _NOT_ALNUM_AFTER, alone=True))
+            forms.append(
+                _Form(
+                    _any_case(raw.hex()) + _NOT_ALNUM_AFTER,
+                    alone=True,
+                    anchor=raw.hex(),
+                    view=_LOWER,
+                )
+            )
         return forms
     return [
         _Form(_text_pattern(secret)),
-        _Form(_any_case(raw.hex())),
+        _Form(_any_case(raw.hex()), anchor=raw.hex(), view=_LOWER),
         *_b64_forms(raw),
     ]
+
+
+def _may_hold(form: _Form, secret: str, views: dict[str, str]) -> bool:
+    """False only when ``text`` (seen through ``views``) cannot contain ``form``."""
+    text = views[_AS_IS]
+    if form.view == _AS_IS and not form.anchor:
+        # The text form: with no escape character in the text, only the literal
+        # secret (in any case for a hex-only one) can match.
+        if "%" in text or "\\" in text or ("+" in text and " " in secret):
+            return True
+        if all(c in _HEX_DIGITS for c in secret):
+            return _view(views, _LOWER).find(secret.lower()) >= 0
+        return secret in text
+    return not form.anchor or form.anchor in _view(views, form.view)
+
+
+def _view(views: dict[str, str], view: str) -> str:
+    if view not in views:
+        text = views[_AS_IS]
+        views[view] = text.lower() if view == _LOWER else text.translate(_TO_STANDARD_B64)
+    return views[view]
 
 
 class Redactor:
@@ -176,33 +220,47 @@ class Redactor:
     (the AUTH lines, the CRAM-MD5 digest); empty strings are ignored.
     """
 
-    __slots__ = ("_compiled", "_secrets")
+    __slots__ = ("_compiled", "_forms", "_secrets")
 
     def __init__(self, secrets: Iterable[str] = ()) -> None:
-        # The patterns are built on first use: a probe makes a Redactor for its report
-        # whether or not anything is rendered, and building them costs milliseconds.
+        # The forms are built on first use and each pattern is compiled only for a text
+        # that may hold it: a probe makes a Redactor for its report whether or not
+        # anything is rendered, and compiling every pattern costs milliseconds.
         self._secrets = tuple(dict.fromkeys(s for s in secrets if s))
-        self._compiled: tuple[tuple[re.Pattern[str], frozenset[str], bool], ...] | None = None
+        self._forms: tuple[tuple[_Form, str], ...] | None = None  # (form, its secret)
+        self._compiled: dict[str, re.Pattern[str]] = {}
 
     def __repr__(self) -> str:
         return f"Redactor({len(self._secrets)} secrets)"
 
-    def _patterns(self) -> tuple[tuple[re.Pattern[str], frozenset[str], bool], ...]:
-        if self._compiled is None:
-            unique: dict[str, _Form] = {}
+    def _all_forms(self) -> tuple[tuple[_Form, str], ...]:
+        if self._forms is None:
+            unique: dict[str, tuple[_Form, str]] = {}
             for secret in self._secrets:
                 for form in _forms(secret):
-                    unique.setdefault(form.pattern, form)
-            self._compiled = tuple(
-                (re.compile(form.pattern), form.lead, form.alone) for form in unique.values()
-            )
-        return self._compiled
+                    unique.setdefault(form.pattern, (form, secret))
+            self._forms = tuple(unique.values())
+        return self._forms
 
-    def __call__(self, text: str) -> str:
-        """``text`` with every secret form masked; overlapping forms become one mask."""
+    def _regex(self, form: _Form) -> re.Pattern[str]:
+        regex = self._compiled.get(form.pattern)
+        if regex is None:
+            regex = self._compiled[form.pattern] = re.compile(form.pattern)
+        return regex
+
+    def __call__(self, text: str, *, prefilter: bool = True) -> str:
+        """``text`` with every secret form masked; overlapping forms become one mask.
+
+        ``prefilter=False`` runs every pattern, whatever the text (for tests that hold
+        the prefilter to the patterns).
+        """
         spans: list[tuple[int, int]] = []
-        for regex, lead, alone in self._patterns():
-            for match in regex.finditer(text):
+        views = {_AS_IS: text}
+        for form, secret in self._all_forms():
+            if prefilter and not _may_hold(form, secret, views):
+                continue
+            lead, alone = form.lead, form.alone
+            for match in self._regex(form).finditer(text):
                 start, end = match.span()
                 before = text[start - 1] if start else ""
                 if alone and before and before in _ALNUM:
@@ -223,4 +281,4 @@ class Redactor:
         return "".join(pieces)
 
     def __bool__(self) -> bool:
-        return bool(self._secrets) and bool(self._patterns())
+        return bool(self._secrets) and bool(self._all_forms())

@@ -164,3 +164,31 @@ def test_ten_megabytes_in_well_under_a_second() -> None:
     elapsed = time.perf_counter() - start
     assert out.endswith(MASK) and blob not in out
     assert elapsed < 2.0, f"{elapsed:.2f} s for 10 MB"
+
+
+@given(
+    secret=st.text(min_size=1, max_size=24),
+    pieces=st.lists(
+        st.one_of(
+            st.sampled_from(sorted(FORMS)),
+            st.text(max_size=12),
+            st.sampled_from(["%", "\\", "+", " ", "-", "_", "=", "/"]),
+        ),
+        max_size=8,
+    ),
+)
+def test_the_prefilter_never_skips_a_form_the_text_holds(secret: str, pieces: list[str]) -> None:
+    # The prefilter only decides which patterns to compile and run; masking must come out
+    # the same as running every pattern on every text.
+    text = "".join(FORMS[p](secret) if p in FORMS else p for p in pieces)
+    redact = Redactor([secret])
+    assert redact(text) == redact(text, prefilter=False)
+
+
+def test_a_report_without_the_secret_compiles_no_pattern() -> None:
+    redact = Redactor([SECRET, "another secret"])
+    report = (
+        "Server: smtp.example.jp port 587\nAUTH PLAIN ********\n235 2.7.0 Authentication successful"
+    )
+    assert redact(report) == report
+    assert redact._compiled == {}  # the point: building the patterns cost milliseconds
