@@ -376,8 +376,10 @@ _QMAIL_TAIL = LazyPattern(r"\(#(?P<enhanced>[245]\.\d{1,3}\.\d{1,3})\)\s{0,8}$")
 _SENTENCE_ENHANCED = LazyPattern(r"(?<=\.\s)([45])\.([0-7])\.(\d{1,3})\s+(?=[^\W\d_])")
 # A DSN's Diagnostic-Code of type smtp whose text has no code of its own (RFC 3464 section
 # 2.3.6): "Diagnostic-Code: smtp; Unauthenticated email from …". The Status field gives it.
+# RFC 3464 section 2.3.6: the diagnostic type is "smtp" or an "X-" token (Postfix's
+# "X-Postfix; maildir delivery failed: …", Domino's "X-Notes; User … not listed …").
 _DIAGNOSTIC_WORDS = LazyPattern(
-    r"^Diagnostic-Code\s{0,8}:\s{0,8}smtp\s{0,8};\s{0,8}(?=[^\W\d_])", re.I
+    r"^Diagnostic-Code\s{0,8}:\s{0,8}(?:smtp|x-[a-z0-9-]{1,20})\s{0,8};\s{0,8}(?=[^\W\d_])", re.I
 )
 _HASH_ENHANCED = LazyPattern(r"^#(?P<enhanced>[245]\.\d{1,3}\.\d{1,3})(?:\s+|$)")
 # IIS's SMTP log writes the reply with "+" for each space: "550+5.7.1+Unable+to+relay".

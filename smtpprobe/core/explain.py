@@ -406,6 +406,11 @@ def explain_text(
     for incident in incidents:
         first, last = incident.lines
         near = [i for i, (_, at, _) in enumerate(replies) if first - _NEAR <= at <= last + _NEAR]
+        if incident.found.failure is not None:
+            # The MTA's own words name a client-side failure: that failure is the answer.
+            own = [i for i in near if _mta_words(replies[i][2])]
+            dropped.update(own)
+            near = [i for i in near if i not in own]
         negative = [i for i in near if _code(replies[i][2]) >= 400]
         context = {f for f in incident.found.facts if not f.startswith("reported:")}
         if incident.found.failure is None or negative:
@@ -520,6 +525,12 @@ def _wording(rules: Sequence[Rule]) -> list[Rule]:
 
 def _code(found: Found) -> int:
     return found.reply.code if found.reply is not None else 0
+
+
+def _mta_words(found: Found) -> bool:
+    """A DSN's "Diagnostic-Code: X-…;" text: the reporting MTA's own words, not a reply it
+    got ("X-Postfix; connect to …: Operation timed out"); its code comes from Status."""
+    return found.wrapper.lower().startswith("diagnostic-code") and "x-" in found.wrapper.lower()
 
 
 def _located_replies(text: str, replies: list[Found]) -> list[tuple[int, int, Found]]:

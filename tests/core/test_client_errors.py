@@ -495,3 +495,22 @@ def test_a_programs_next_log_line_is_not_part_of_the_reply() -> None:
     (found,) = find_replies(f"{built}\n{MSMTP_END}")
     assert found.reply is not None
     assert found.reply.lines == ("<user@example.jp>: Recipient address rejected",)
+
+
+def test_a_dsn_x_diagnostic_is_read_as_the_mtas_words() -> None:
+    # RFC 3464's "X-" diagnostic types: the code comes from Status, the words are Postfix's.
+    text = _dev_text(
+        "https://github.com/mitio/bounce_email/blob/master/test/bounces/tt_1234211929.txt",
+        "X-Postfix",
+    )
+    (item,) = _explain(text)
+    assert item.found.reply is not None and item.found.reply.enhanced == "5.2.3"
+    assert item.verdict.category == "mailbox-full"
+
+
+def test_an_x_diagnostic_that_names_a_client_failure_is_that_failure() -> None:
+    # "X-Postfix; connect to …: Operation timed out" is Postfix failing to connect, not a
+    # reply it got: the client-error words decide, as without the DSN around them.
+    text = _dev_text("https://github.com/jeboehm/docker-mailserver/issues/141", "X-Postfix")
+    (item,) = _explain(text)
+    assert item.found.reply is None and item.verdict.category == "connect-timeout"
