@@ -1549,7 +1549,12 @@ def _said_indented(current: _Building, line: str) -> bool:
         and current.first_wrapper.rstrip().endswith("said:")
         # Postfix's "(in reply to … command)", wrapped or not, ends the reply.
         and not _IN_REPLY_TO_TAIL.search(" ".join(current.raw[-2:]))
-        and line[:2].isspace()
+        # Indented as Postfix writes it, or re-wrapped by a paste that lost the indent:
+        # both lines near the wrap width ("… weren't sent." / "Please contact your
+        # Internet service provider since part of their network").
+        and (
+            line[:2].isspace() or (len(current.raw[-1]) >= _WRAP_WIDTH + 10 and len(stripped) >= 40)
+        )
         and bool(stripped)
         and not _DSN_FIELD.match(stripped)
         and not _ECHO_MARKED.match(stripped)
