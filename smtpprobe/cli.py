@@ -265,9 +265,10 @@ def explain(
         result = explain_paste(paste, profile=provider, rule_files=rule_files, profile_files=files)
     code = ExitCode.ACCEPTED if result.explanations else ExitCode.REFUSED
     if json_output:
-        typer.echo(format_explain_json(result.pasted, result.explanations))
+        typer.echo(format_explain_json(result.pasted, result.explanations, result.hints))
         raise typer.Exit(code)
-    emit(explain_lines(result.explanations, chosen), code, err=not result.explanations)
+    lines = explain_lines(result.explanations, chosen, result.hints)
+    emit(lines, code, err=not result.explanations)
 
 
 @rules_app.command("check", help=opt.RULES_CHECK_HELP)

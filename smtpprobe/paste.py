@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from smtpprobe.core.bounce import Pasted, decode_pasted, utf16_text
-from smtpprobe.core.client_errors import ClientErrors
+from smtpprobe.core.client_errors import ClientErrors, Hint, find_hints
 from smtpprobe.core.explain import Explanation, explain_text
 from smtpprobe.core.rules import Rule
 from smtpprobe.errors import ConfigError
@@ -29,10 +29,15 @@ MAX_PASTE_BYTES = 16 * 1024 * 1024
 
 @dataclass(frozen=True, slots=True)
 class Explained:
-    """What ``explain`` found in a paste: the decoded input and one explanation per reply."""
+    """What ``explain`` found in a paste: the decoded input and one explanation per reply.
+
+    ``hints`` are said where nothing was explained: a message that only says something
+    failed ("SMTP connect() failed."), what it covers and how to see the real error.
+    """
 
     pasted: Pasted
     explanations: list[Explanation]
+    hints: tuple[Hint, ...] = ()
 
 
 def explain(
@@ -95,7 +100,8 @@ def explain(
         profile=chosen.name if chosen else None,
         profile_for_host=profile_for_host,
     )
-    return Explained(pasted=pasted, explanations=explanations)
+    hints = () if explanations else tuple(find_hints(pasted.text, client_errors()))
+    return Explained(pasted=pasted, explanations=explanations, hints=hints)
 
 
 @functools.cache

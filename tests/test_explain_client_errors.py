@@ -65,3 +65,32 @@ def test_text_without_reply_or_client_error_still_exits_1() -> None:
     result = _run("just some words, no reply here")
     assert result.exit_code == 1
     assert "no client-side error" in result.output
+
+
+# PHPMailer's own words (src/PHPMailer.php, language/phpmailer.lang-ja.php)
+GENERIC = "SMTP connect() failed. https://github.com/PHPMailer/PHPMailer/wiki/Troubleshooting"
+GENERIC_JA = "SMTPエラー: SMTPホストに接続できませんでした。"
+
+
+def test_a_message_that_says_only_it_failed_gets_a_hint_and_no_verdict() -> None:
+    result = _run(GENERIC)
+    assert result.exit_code == 1 and result.stdout == ""
+    assert result.stderr.startswith("No SMTP reply")
+    assert "Note: PHPMailer's message says only that it could not open the SMTP session" in (
+        result.stderr
+    )
+    assert "SMTPDebug = 2" in result.stderr and "Category" not in result.stderr
+
+
+def test_the_hint_in_japanese_and_in_json() -> None:
+    result = _run("--lang", "ja", GENERIC_JA)
+    assert result.exit_code == 1
+    assert (
+        "補足: PHPMailer のこのメッセージは、SMTP の接続を開けなかったことだけを示し"
+        in result.stderr
+    )
+    document = json.loads(_run("--json", GENERIC_JA).stdout)
+    assert document["replies"] == [] and document["exit_code"] == 1
+    (hint,) = document["hints"]
+    assert hint["id"] == "phpmailer-connect-failed" and hint["en"] and hint["ja"]
+    assert json.loads(_run("--json", REFUSED).stdout)["hints"] == []

@@ -36,6 +36,7 @@ from smtpprobe.core.lazyre import LazyPattern, literal_anchors
 from smtpprobe.core.rules import (
     CATEGORIES,
     RuleError,
+    Text,
     nested_repetition,  # the rules' own check
 )
 from smtpprobe.core.transcript import FailureKind, Phase
@@ -43,10 +44,12 @@ from smtpprobe.core.transcript import FailureKind, Phase
 __all__ = [
     "REPORTED",
     "ClientErrors",
+    "Hint",
     "Located",
     "Signature",
     "SignatureExample",
     "find_client_errors",
+    "find_hints",
     "parse_client_errors",
     "scan",
 ]
@@ -143,6 +146,20 @@ class ClientErrors:
 
     signatures: tuple[Signature, ...]
     families: tuple[Signature, ...] = ()
+    hints: tuple[Hint, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Hint:
+    """A program's message that says only that something failed, not what ("SMTP
+    connect() failed."): no category can be true of it, so ``explain`` says what the
+    message covers and how to see the real error, where nothing else was found."""
+
+    id: str
+    pattern: LazyPattern
+    text: Text
+    anchors: tuple[str, ...] = ()
+    examples: tuple[SignatureExample, ...] = field(default=(), compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,7 +200,48 @@ def parse_client_errors(data: Any, source: str) -> ClientErrors:
     families = read(family_items)
     if any(f.failure is None for f in families):
         raise RuleError(f"{source}: every family needs 'failure' or 'reports'")
-    return ClientErrors(signatures=signatures, families=families)
+    hint_items = data.get("hints", [])
+    if not isinstance(hint_items, list):
+        raise RuleError(f"{source}: 'hints' must be a list")
+    hints = []
+    for index, raw in enumerate(hint_items):
+        hint = _hint(raw, source, index)
+        if hint.id in seen:
+            raise RuleError(f"{source}: signature '{hint.id}' is defined twice")
+        seen.add(hint.id)
+        hints.append(hint)
+    return ClientErrors(signatures=signatures, families=families, hints=tuple(hints))
+
+
+def _hint(raw: Any, source: str, index: int) -> Hint:
+    if not isinstance(raw, Mapping):
+        raise RuleError(f"{source}: hint #{index + 1} must be a mapping")
+    hid = raw.get("id")
+    where = f"{source}: hint '{hid}'" if hid else f"{source}: hint #{index + 1}"
+    if not isinstance(hid, str) or not re.fullmatch(r"[a-z0-9]+(?:-[a-z0-9]+)*", hid):
+        raise RuleError(f"{where}: 'id' must be kebab-case")
+    unknown = set(raw) - {"id", "regex", "hint", "examples"}
+    if unknown:
+        raise RuleError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}")
+    pattern = _pattern(raw.get("regex"), where)
+    text = raw.get("hint")
+    if not (
+        isinstance(text, Mapping)
+        and set(text) == {"en", "ja"}
+        and all(isinstance(v, str) and v.strip() for v in text.values())
+    ):
+        raise RuleError(f"{where}: 'hint' must give 'en' and 'ja' texts")
+    examples = _examples(raw.get("examples"), where)
+    for example in examples:
+        if not pattern.search(example.text):
+            raise RuleError(f"{where}: the pattern does not match its example {example.text!r}")
+    return Hint(
+        id=hid,
+        pattern=pattern,
+        text=Text(en=" ".join(text["en"].split()), ja=" ".join(text["ja"].split())),
+        anchors=_anchors(pattern.pattern),
+        examples=examples,
+    )
 
 
 def _signature(raw: Any, source: str, index: int) -> Signature:
@@ -286,6 +344,17 @@ class _Match:
     line: int
     index: int
     signature: Signature
+
+
+def find_hints(text: str, errors: ClientErrors) -> list[Hint]:
+    """The hints whose words ``text`` holds, in file order (each at most once)."""
+    lowered = text.lower()
+    return [
+        hint
+        for hint in errors.hints
+        if (not hint.anchors or any(anchor in lowered for anchor in hint.anchors))
+        and hint.pattern.search(text)
+    ]
 
 
 def find_client_errors(text: str, errors: ClientErrors) -> list[Found]:

@@ -9,10 +9,12 @@ scripts read both the same way. A client-side error has ``reply: null`` and a
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from smtpprobe import __version__
 from smtpprobe.core.bounce import Pasted
+from smtpprobe.core.client_errors import Hint
 from smtpprobe.core.explain import CODELESS, FAMILY, REFUSERS, Explanation
 from smtpprobe.render.json import reply_to_dict, verdict_to_dict
 from smtpprobe.render.labels import category_label, failure_label, quote
@@ -107,12 +109,17 @@ _LABELS = {
 }
 
 
-def explain_lines(explanations: list[Explanation], lang: str = "en") -> list[Line]:
+def explain_lines(
+    explanations: list[Explanation], lang: str = "en", hints: Sequence[Hint] = ()
+) -> list[Line]:
     """Each reply (toned as a reply), then its verdict: category, who refused, retry, cause,
-    remedy, evidence."""
+    remedy, evidence. With nothing explained, the hints for the paste's words, if any."""
     labels = _LABELS["ja" if lang == "ja" else "en"]
     if not explanations:
-        return [Line(labels["none"])]
+        key = "ja" if lang == "ja" else "en"
+        return [Line(labels["none"])] + [
+            Line(f"{labels['note']}: {hint.text.get(key)}") for hint in hints
+        ]
     out: list[Line] = []
     total = len(explanations)
     for number, item in enumerate(explanations, 1):
@@ -187,13 +194,18 @@ def _client_error_head(
     return lines
 
 
-def format_explain_text(explanations: list[Explanation], lang: str = "en") -> str:
+def format_explain_text(
+    explanations: list[Explanation], lang: str = "en", hints: Sequence[Hint] = ()
+) -> str:
     """``explain_lines`` as plain text."""
-    return join(explain_lines(explanations, lang))
+    return join(explain_lines(explanations, lang, hints))
 
 
-def explanations_to_dict(pasted: Pasted, explanations: list[Explanation]) -> dict[str, Any]:
-    """The ``smtpprobe/explain/v1`` document as plain data."""
+def explanations_to_dict(
+    pasted: Pasted, explanations: list[Explanation], hints: Sequence[Hint] = ()
+) -> dict[str, Any]:
+    """The ``smtpprobe/explain/v1`` document as plain data (``hints``: only where no reply
+    or error was explained; an empty list otherwise)."""
     return {
         "schema": EXPLAIN_SCHEMA,
         "tool": {"name": "smtpprobe", "version": __version__},
@@ -219,10 +231,14 @@ def explanations_to_dict(pasted: Pasted, explanations: list[Explanation]) -> dic
             }
             for item in explanations
         ],
+        "hints": [{"id": h.id, "en": h.text.en, "ja": h.text.ja} for h in hints],
         "exit_code": 0 if explanations else 1,
     }
 
 
-def format_explain_json(pasted: Pasted, explanations: list[Explanation]) -> str:
+def format_explain_json(
+    pasted: Pasted, explanations: list[Explanation], hints: Sequence[Hint] = ()
+) -> str:
     """One JSON document for all replies found."""
-    return json.dumps(explanations_to_dict(pasted, explanations), ensure_ascii=False, indent=2)
+    document = explanations_to_dict(pasted, explanations, hints)
+    return json.dumps(document, ensure_ascii=False, indent=2)

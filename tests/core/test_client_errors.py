@@ -25,6 +25,7 @@ from smtpprobe.core.client_errors import (
     Signature,
     SignatureExample,
     find_client_errors,
+    find_hints,
     parse_client_errors,
     scan,
 )
@@ -514,3 +515,64 @@ def test_an_x_diagnostic_that_names_a_client_failure_is_that_failure() -> None:
     text = _dev_text("https://github.com/jeboehm/docker-mailserver/issues/141", "X-Postfix")
     (item,) = _explain(text)
     assert item.found.reply is None and item.verdict.category == "connect-timeout"
+
+
+# --- hints: messages that say only that something failed -----------------------------------
+
+
+def test_every_hint_matches_its_examples_and_speaks_both_languages() -> None:
+    hints = client_errors().hints
+    assert [h.id for h in hints] == ["phpmailer-connect-failed"]
+    for hint in hints:
+        assert hint.examples and hint.text.en and hint.text.ja
+        for example in hint.examples:
+            assert find_hints(example.text, client_errors()) == [hint], example.text
+
+
+def test_a_hint_is_only_for_a_paste_where_nothing_else_was_found() -> None:
+    from smtpprobe.paste import explain
+
+    generic = "SMTPエラー: SMTPホストに接続できませんでした。"
+    alone = explain(generic)
+    assert alone.explanations == [] and [h.id for h in alone.hints] == ["phpmailer-connect-failed"]
+    # PHPMailer's debug line before it names the failure: that is the answer, with no hint.
+    specific = explain(
+        "2022-11-29 19:28:46 SMTP ERROR: Failed to connect to server: Connection refused (111)\n"
+        "SMTP connect() failed. https://github.com/PHPMailer/PHPMailer/wiki/Troubleshooting"
+    )
+    assert [e.verdict.category for e in specific.explanations] == ["connect-refused"]
+    assert specific.hints == ()
+
+
+@pytest.mark.parametrize(
+    ("raw", "problem"),
+    [
+        ({"id": "h", "regex": "x", "hint": {"en": "e"}, "examples": []}, "'en' and 'ja'"),
+        ({"id": "h", "regex": "x", "hint": {"en": "e", "ja": "j"}, "oops": 1}, "unknown key"),
+        (
+            {
+                "id": "h",
+                "regex": "abc",
+                "hint": {"en": "e", "ja": "j"},
+                "examples": [{"text": "zzz", "source": "https://example.org/"}],
+            },
+            "does not match its example",
+        ),
+    ],
+)
+def test_a_bad_hint_is_one_line_naming_it(raw: dict[str, Any], problem: str) -> None:
+    data = {
+        "version": 1,
+        "signatures": [
+            {
+                "id": "s",
+                "regex": "ECONNREFUSED",
+                "failure": "connect-refused",
+                "examples": [{"text": "ECONNREFUSED", "source": "https://example.org/"}],
+            }
+        ],
+        "hints": [raw],
+    }
+    with pytest.raises(RuleError, match=problem) as info:
+        parse_client_errors(data, "test.yaml")
+    assert "test.yaml: hint 'h'" in str(info.value) and "\n" not in str(info.value)
