@@ -988,8 +988,12 @@ def _logged_start(text: str) -> _Start | None:
     if "rejected " in text:
         exim = _EXIM_REJECTED.search(text)
         if exim is not None:
-            words = text[exim.end() :].strip() or text[exim.start() :].strip()
+            words = text[exim.end() :].strip()
             code = 450 if exim.group("temporary") else 550
+            if not words:
+                # "SMTP protocol synchronization error (…): rejected connection": the
+                # reason is before the verb, so the whole line is the refusal's words.
+                return _Start("", code, " ", text.strip(), inferred=True)
             return _Start(text[: exim.start()].strip(), code, " ", words, inferred=True)
     if "dsn=" in text:
         dsn = _POSTFIX_DSN.search(text)
