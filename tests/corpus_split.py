@@ -24,6 +24,7 @@ the data follows the rule.
 from __future__ import annotations
 
 import hashlib
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -115,9 +116,31 @@ def _dump(items: list[dict[str, Any]], path: Path, header: str) -> None:
     path.write_text(header + body, encoding="utf-8")
 
 
+# What smtpprobe's data files cite: a page a rule, signature or profile took its facts from.
+_DATA_FOLDERS = ("smtpprobe/data", "smtpprobe/testing", "profiles")
+_ADDRESS = re.compile(r"https?://[^\s'\"<>)\]]+")
+CITED_REASON = "cited by smtpprobe's rules, signatures or profiles before it was gathered"
+
+
+def cited_sources() -> set[str]:
+    """The sources the data files cite (their facts came from those pages)."""
+    root = CORPUS.parents[2]
+    keys: set[str] = set()
+    for folder in _DATA_FOLDERS:
+        for path in (root / folder).rglob("*.yaml"):
+            for address in _ADDRESS.findall(path.read_text(encoding="utf-8")):
+                keys.add(source_key(address.rstrip(".,;")))
+    return keys
+
+
 def main() -> int:
-    """Sort the gathered files at the top of the corpus folder into the two parts."""
+    """Sort the gathered files at the top of the corpus folder into the two parts.
+
+    A new text whose source the data files already cite goes to development with a
+    ``moved`` reason: the page was read to write them, so it cannot measure unseen words.
+    """
     tuned = tuned_sources()
+    cited = cited_sources()
     for name in BEFORE_SPLIT:
         path = CORPUS / name
         if path.exists():
@@ -127,7 +150,11 @@ def main() -> int:
     for path in sorted(CORPUS.glob("*.yaml")):
         parts: dict[str, list[dict[str, Any]]] = {"development": [], "validation": []}
         for item in load(path):
-            parts[expected_split(item, tuned)].append(item)
+            split = expected_split(item, tuned)
+            if split == "validation" and source_key(str(item["source"])) in cited:
+                item["moved"] = CITED_REASON
+                split = "development"
+            parts[split].append(item)
         for split, items in parts.items():
             if items:
                 header = (

@@ -32,6 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from corpus_split import (
     DEVELOPMENT,
     VALIDATION,
+    cited_sources,
     expected_split,
     load,
     source_key,
@@ -89,6 +90,14 @@ def test_corpus_is_large_sourced_and_well_formed() -> None:
         assert item.get("shape", "reply") in SHAPES, item
         source = str(item.get("source", ""))
         assert source.startswith(("https://", "http://", "shared/seeds/")), item
+
+
+def test_no_rule_profile_or_signature_cites_a_validation_source() -> None:
+    # A fact taken from a page makes that page's texts seen: a source the data files cite
+    # must be on the development side (moved there, with its reason, if the coin had put
+    # it in validation). Only the sources are compared; no validation text is read out.
+    validation = {source_key(str(item["source"])) for item in _val()}
+    assert sorted(validation & cited_sources()) == []
 
 
 def test_the_split_follows_the_rule() -> None:
