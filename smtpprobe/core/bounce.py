@@ -322,7 +322,7 @@ _MADDY_FIELDS = LazyPattern(
 # detail: Four }, message: ["5.7.1 …"] } (src/transport/smtp/response.rs).
 _LETTRE_RESPONSE = LazyPattern(
     r"severity:\s{0,4}(?P<severity>[A-Za-z]{1,30}),\s{0,4}category:\s{0,4}(?P<category>\w{1,20}),"
-    r"\s{0,4}detail:\s{0,4}(?P<detail>\w{1,8})\s{0,4}\},\s{0,4}message:\s{0,4}\[\s{0,4}(?P<quote>\")"
+    r"\s{0,4}detail:\s{0,4}(?P<detail>\w{1,8})\s{0,4}\}(?:,\s{0,4}message:\s{0,4}\[\s{0,4}(?P<quote>\"))?"
 )
 _REPLY_CODE = LazyPattern(r"[2-5][0-5]\d")
 _LETTRE_DIGITS = {
@@ -967,6 +967,13 @@ def _spelled_start(text: str) -> _Start | None:
                 for value in debug.group("severity", "category", "detail")
             ]
             code = "".join(digits)
+            if _REPLY_CODE.fullmatch(code) and debug.group("quote") is None:
+                # lettre's error kind keeps only the code ("Permanent(Code { severity:
+                # PermanentNegativeCompletion, category: Unspecified3, detail: Five })"):
+                # the code is all there is of the reply.
+                if int(code) < 400:
+                    return None
+                return _Start(text[: debug.start()].strip(), int(code), " ", "")
             if _REPLY_CODE.fullmatch(code):
                 return _made(
                     text,

@@ -777,6 +777,19 @@ def test_lettres_error_keeps_the_code_with_or_without_words() -> None:
     assert worded.reply.enhanced == "4.7.0"
 
 
+def test_lettres_debug_form_that_keeps_only_the_code() -> None:
+    # lettre's error kind in Debug form, with no message: the code is spelled out in words
+    # (https://github.com/YunoHost-Apps/vaultwarden_ynh/issues/145 pastes it).
+    text = (
+        "SMTP 5xx error: lettre::transport::smtp::Error { kind: Permanent(Code { severity: "
+        "PermanentNegativeCompletion, category: Unspecified3, detail: Five }) }"
+    )
+    (found,) = find_replies(text)
+    assert found.reply is not None and (found.reply.code, found.reply.lines) == (535, ())
+    # A positive code spelled so is no refusal (built here).
+    assert find_replies(text.replace("PermanentNegativeCompletion", "PositiveCompletion")) == []
+
+
 def test_postfix_keeps_its_indented_lines_up_to_in_reply_to() -> None:
     # A Postfix bounce re-wraps the reply and indents the rest: a line after a full stop is
     # still the reply, up to "(in reply to MAIL\n    FROM command)", wrapped as it is here
