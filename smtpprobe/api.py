@@ -27,11 +27,11 @@ from smtpprobe.core.spec import Family, PasswordSource, ProbeSpec, default_recip
 from smtpprobe.core.transcript import Security
 from smtpprobe.loading import ProfileSet, load_profile_file, load_profiles, load_rulebook
 from smtpprobe.report import GmailSettings, Report
-from smtpprobe.routes import Comparison, Route, compare, parse_route, route_outcome
 
 if TYPE_CHECKING:
     from smtpprobe.driver import PhaseListener
     from smtpprobe.paste import MAX_PASTE_BYTES, Explained, explain
+    from smtpprobe.routes import Comparison, Route, compare, parse_route, route_outcome
     from smtpprobe.transport import Transport
 
 __all__ = [
@@ -264,4 +264,9 @@ def __getattr__(name: str) -> object:
         from smtpprobe import paste
 
         return getattr(paste, name)
+    # compare's names too: a single check does not compare routes.
+    if name in ("Comparison", "Route", "compare", "parse_route", "route_outcome"):
+        from smtpprobe import routes
+
+        return getattr(routes, name)
     raise AttributeError(f"module 'smtpprobe.api' has no attribute {name!r}")
