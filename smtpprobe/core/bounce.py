@@ -43,15 +43,16 @@ from __future__ import annotations
 
 import binascii
 import codecs
-import email
-import email.policy
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
-from email.message import Message
+from typing import TYPE_CHECKING
 
 from smtpprobe.core.lazyre import LazyPattern
 from smtpprobe.core.reply import Reply, decode_reply_text, from_code_and_message, guess_encoding
+
+if TYPE_CHECKING:
+    from email.message import Message
 
 __all__ = [
     "MAX_LINE",
@@ -653,6 +654,11 @@ def _looks_like_message(text: str) -> bool:
 
 
 def _mime_text(raw: bytes) -> str | None:
+    # The email package loads only for a pasted message (.eml): most pastes are lines of
+    # text, and importing it costs more than explaining one.
+    import email
+    import email.policy
+
     try:
         message = email.message_from_bytes(raw, policy=email.policy.compat32)
         if not message.keys():
@@ -668,6 +674,8 @@ def _mime_text(raw: bytes) -> str | None:
 
 
 def _collect(part: Message, parts: list[str], depth: int) -> None:
+    from email.message import Message
+
     if depth > _MAX_MIME_DEPTH:
         return
     content_type = part.get_content_type()
