@@ -538,7 +538,7 @@ _SURROGATE = LazyPattern(r"[\ud800-\udfff]")
 # helo=<x>" (smtpd_check.c); not the server's words.
 _POSTFIX_LOG_TAIL = LazyPattern(r";\s{0,8}from=<[^<>\n]{0,320}>\s{1,8}to=<[^\n]{0,1000}$")
 _ADDRESS_ONLY = LazyPattern(r"^(?:[245]\.\d{1,3}\.\d{1,3}\s+)?<[^<>\s]{1,320}>[.:,;]?$")
-_IN_REPLY_TO_TAIL = LazyPattern(r"\s{0,8}\(in reply to\b[^)]{0,200}\)?\s{0,8}$", re.I)
+_IN_REPLY_TO_TAIL = LazyPattern(r"\s{0,8}\(in reply to\b[^()]{0,200}\)?\s{0,8}$", re.I)
 # Gmail's "Send mail as" dialog ends the server's words with ", code: 535": its own note.
 _GMAIL_CODE_TAIL = LazyPattern(r"\s{0,8},\s{0,8}code:\s{0,8}-?\d{1,4}\s{0,8}$", re.I)
 _CONTINUES = LazyPattern(r"gsmtp|in reply to|^\(", re.I)
