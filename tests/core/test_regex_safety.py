@@ -5,9 +5,9 @@ each, run over much of the text before failing (``quota exceeded.*sending`` on
 "quota exceeded quota exceeded …"), or split one run in many ways (``(a+)+``).
 The adversarial texts here are the pattern's own literal fragments repeated with a
 failing end: each prefix of each alternative, cut where a repetition begins or ends,
-and each nested alternative. Only a repetition can make matching super-linear, so
-alternatives without an unbounded or long one get one text of their literal runs;
-the others get every cut.
+and each nested alternative. Only a repetition can make matching super-linear, so the
+alternatives without an unbounded or long one get one text together, their literal runs
+side by side; the others get every cut.
 
 The guarantee is about a 400 KB paste: no search may take ``BOUND`` seconds on one.
 Rather than search 400 KB texts (seconds per pattern even when linear), each text is
@@ -159,11 +159,14 @@ def _nested_samples(item: tuple[Any, Any]) -> Iterator[str]:
 def fragments(pattern: str, flags: int = 0) -> list[str]:
     """The pieces of literal text an adversary would repeat against ``pattern``."""
     found: list[str] = []
+    plain: list[str] = []  # the alternatives without a long repetition: one text for all
     for alternative in _alternatives(list(sre_parse.parse(pattern, flags))):
         pieces = [_sample([item]) for item in alternative]
         literal = [item[0] is sre.LITERAL for item in alternative]
         if not _has_long_repetition(alternative):
-            found.append("".join(pieces))  # at most linear: one text is enough
+            # At most linear: their literal runs together in one text are enough (one text
+            # each made a long list of literals cost its square in searches).
+            plain.append("".join(pieces))
             continue
         prefix = ""
         for i, piece in enumerate(pieces):
@@ -173,6 +176,8 @@ def fragments(pattern: str, flags: int = 0) -> list[str]:
         found.append(prefix[:-1])  # all but the last character: fails at the very end
         for item in alternative:
             found.extend(_nested_samples(item))
+    if plain:
+        found.append(" ".join(plain))
     return [f for f in dict.fromkeys(found) if f.strip()]
 
 
