@@ -66,6 +66,7 @@ _EVIDENCE = 300  # characters of the matched line kept as evidence
 _SIGNATURE_KEYS = frozenset(
     {"id", "regex", "failure", "reports", "facts", "stage", "gmail_dialog", "examples"}
 )
+_HINT_KEYS = frozenset({"id", "regex", "hint", "examples"})
 _PHASES = frozenset(p.value for p in Phase)
 _FAILURES = frozenset(f.value for f in FailureKind) - {REPORTED}
 _FACT = re.compile(r"^[a-z0-9][a-z0-9:.-]{0,60}$")
@@ -213,17 +214,35 @@ def parse_client_errors(data: Any, source: str) -> ClientErrors:
     return ClientErrors(signatures=signatures, families=families, hints=tuple(hints))
 
 
-def _hint(raw: Any, source: str, index: int) -> Hint:
+def _entry(
+    raw: Any, source: str, index: int, kind: str, keys: frozenset[str]
+) -> tuple[str, str, LazyPattern]:
+    """A signature's or hint's id, where to say it is, and its pattern, all checked."""
     if not isinstance(raw, Mapping):
-        raise RuleError(f"{source}: hint #{index + 1} must be a mapping")
-    hid = raw.get("id")
-    where = f"{source}: hint '{hid}'" if hid else f"{source}: hint #{index + 1}"
-    if not isinstance(hid, str) or not re.fullmatch(r"[a-z0-9]+(?:-[a-z0-9]+)*", hid):
+        raise RuleError(f"{source}: {kind} #{index + 1} must be a mapping")
+    eid = raw.get("id")
+    where = f"{source}: {kind} '{eid}'" if eid else f"{source}: {kind} #{index + 1}"
+    if not isinstance(eid, str) or not re.fullmatch(r"[a-z0-9]+(?:-[a-z0-9]+)*", eid):
         raise RuleError(f"{where}: 'id' must be kebab-case")
-    unknown = set(raw) - {"id", "regex", "hint", "examples"}
+    unknown = set(raw) - keys
     if unknown:
         raise RuleError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}")
-    pattern = _pattern(raw.get("regex"), where)
+    return eid, where, _pattern(raw.get("regex"), where)
+
+
+def _matched_examples(
+    raw: Mapping[str, Any], pattern: LazyPattern, where: str
+) -> tuple[SignatureExample, ...]:
+    """The entry's examples, each one a text its pattern matches."""
+    examples = _examples(raw.get("examples"), where)
+    for example in examples:
+        if not pattern.search(example.text):
+            raise RuleError(f"{where}: the pattern does not match its example {example.text!r}")
+    return examples
+
+
+def _hint(raw: Any, source: str, index: int) -> Hint:
+    hid, where, pattern = _entry(raw, source, index, "hint", _HINT_KEYS)
     text = raw.get("hint")
     if not (
         isinstance(text, Mapping)
@@ -231,10 +250,7 @@ def _hint(raw: Any, source: str, index: int) -> Hint:
         and all(isinstance(v, str) and v.strip() for v in text.values())
     ):
         raise RuleError(f"{where}: 'hint' must give 'en' and 'ja' texts")
-    examples = _examples(raw.get("examples"), where)
-    for example in examples:
-        if not pattern.search(example.text):
-            raise RuleError(f"{where}: the pattern does not match its example {example.text!r}")
+    examples = _matched_examples(raw, pattern, where)
     return Hint(
         id=hid,
         pattern=pattern,
@@ -245,16 +261,7 @@ def _hint(raw: Any, source: str, index: int) -> Hint:
 
 
 def _signature(raw: Any, source: str, index: int) -> Signature:
-    if not isinstance(raw, Mapping):
-        raise RuleError(f"{source}: signature #{index + 1} must be a mapping")
-    sid = raw.get("id")
-    where = f"{source}: signature '{sid}'" if sid else f"{source}: signature #{index + 1}"
-    if not isinstance(sid, str) or not re.fullmatch(r"[a-z0-9]+(?:-[a-z0-9]+)*", sid):
-        raise RuleError(f"{where}: 'id' must be kebab-case")
-    unknown = set(raw) - _SIGNATURE_KEYS
-    if unknown:
-        raise RuleError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}")
-    pattern = _pattern(raw.get("regex"), where)
+    sid, where, pattern = _entry(raw, source, index, "signature", _SIGNATURE_KEYS)
     failure = raw.get("failure")
     reports = raw.get("reports")
     if failure is not None and failure not in _FAILURES:
@@ -278,10 +285,7 @@ def _signature(raw: Any, source: str, index: int) -> Signature:
         raise RuleError(f"{where}: stage {stage!r} is not one of {', '.join(sorted(_PHASES))}")
     if failure is None and not fact_set and stage is None:
         raise RuleError(f"{where}: a signature needs 'failure', 'reports', 'facts' or 'stage'")
-    examples = _examples(raw.get("examples"), where)
-    for example in examples:
-        if not pattern.search(example.text):
-            raise RuleError(f"{where}: the pattern does not match its example {example.text!r}")
+    examples = _matched_examples(raw, pattern, where)
     return Signature(
         id=sid,
         pattern=pattern,
