@@ -375,10 +375,9 @@ _QMAIL_TAIL = LazyPattern(r"\(#(?P<enhanced>[245]\.\d{1,3}\.\d{1,3})\)\s{0,8}$")
 # An enhanced code that opens a sentence after another ("milter-reject for END-OF-MESSAGE.
 # 5.7.1 rejected by DMARC policy …"): only with a subject RFC 3463 defines (0-7) and words.
 _SENTENCE_ENHANCED = LazyPattern(r"(?<=\.\s)([45])\.([0-7])\.(\d{1,3})\s+(?=[^\W\d_])")
-# A DSN's Diagnostic-Code of type smtp whose text has no code of its own (RFC 3464 section
-# 2.3.6): "Diagnostic-Code: smtp; Unauthenticated email from …". The Status field gives it.
-# RFC 3464 section 2.3.6: the diagnostic type is "smtp" or an "X-" token (Postfix's
-# "X-Postfix; maildir delivery failed: …", Domino's "X-Notes; User … not listed …").
+# A DSN's Diagnostic-Code whose text has no code of its own (RFC 3464 section 2.3.6): "smtp;
+# Unauthenticated email from …", or an "X-" type's words (Postfix's "X-Postfix; maildir
+# delivery failed: …", Domino's "X-Notes; User … not listed …"). The Status field gives it.
 _DIAGNOSTIC_WORDS = LazyPattern(
     r"^Diagnostic-Code\s{0,8}:\s{0,8}(?:smtp|x-[a-z0-9-]{1,20})\s{0,8};\s{0,8}(?=[^\W\d_])", re.I
 )

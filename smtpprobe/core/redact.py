@@ -201,7 +201,7 @@ def _may_hold(form: _Form, secret: str, views: dict[str, str]) -> bool:
         if "%" in text or "\\" in text or ("+" in text and " " in secret):
             return True
         if all(c in _HEX_DIGITS for c in secret):
-            return _view(views, _LOWER).find(secret.lower()) >= 0
+            return secret.lower() in _view(views, _LOWER)
         return secret in text
     return not form.anchor or form.anchor in _view(views, form.view)
 
