@@ -522,7 +522,11 @@ def test_an_x_diagnostic_that_names_a_client_failure_is_that_failure() -> None:
 
 def test_every_hint_matches_its_examples_and_speaks_both_languages() -> None:
     hints = client_errors().hints
-    assert [h.id for h in hints] == ["phpmailer-connect-failed", "phpmailer-data-not-accepted"]
+    assert [h.id for h in hints] == [
+        "phpmailer-connect-failed",
+        "phpmailer-data-not-accepted",
+        "phpmailer-mail-function",
+    ]
     for hint in hints:
         assert hint.examples and hint.text.en and hint.text.ja
         for example in hint.examples:
