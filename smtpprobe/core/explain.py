@@ -427,7 +427,15 @@ def explain_text(
             # forum post also says "認証エラー" in passing).
             continue
         dropped.update(i for i in near if _code(replies[i][2]) < 400)
-        items.append((incident.offset, incident.found))
+        found = incident.found
+        if found.failure == REPORTED:
+            # PHPMailer's "The following recipients failed: x: Relaying denied" keeps the
+            # server's words without their code: where a words-only rule knows them, they
+            # say what was refused, not the program's general report.
+            worded = _codeless(found.evidence, rules_for(profile))
+            if worded is not None:
+                found = replace(worded[1], stage=found.stage)
+        items.append((incident.offset, found))
     lines = text.split("\n") if replies else []
     around: dict[int, str] = {}  # id of a reply's Found -> the lines around it
     for i, (offset, line, found) in enumerate(replies):

@@ -580,3 +580,11 @@ def test_a_bad_hint_is_one_line_naming_it(raw: dict[str, Any], problem: str) -> 
     with pytest.raises(RuleError, match=problem) as info:
         parse_client_errors(data, "test.yaml")
     assert "test.yaml: hint 'h'" in str(info.value) and "\n" not in str(info.value)
+
+
+def test_a_reported_refusal_gives_way_to_the_servers_words_it_quotes() -> None:
+    # PHPMailer reports the refused recipients and keeps the server's words without their
+    # code: those words say what was refused (a relay denial, not an unknown recipient).
+    text = _dev_text("https://github.com/themosis/themosis/issues/322", "Relaying denied")
+    (item,) = _explain(text)
+    assert item.verdict.category == "relay-denied"
