@@ -350,7 +350,7 @@ _LETTRE_DIGITS = {
 # \"connect\" ACL". The code is inferred from "rejected" (5xx) or "temporarily" (4xx).
 _EXIM_REJECTED = LazyPattern(
     r"\b(?P<temporary>temporarily )?rejected (?P<verb>RCPT|MAIL|after DATA|DATA|EHLO|HELO|"
-    r"connection|AUTH)\b(?P<argument>[^:\n]{0,330})(?::\s{1,8}(?=\S)|\s{0,8}$)"
+    r"connection|AUTH)\b(?P<argument>[^:\n]{0,330}+)(?::\s{1,8}(?=\S)|\s{0,8}$)"
 )
 _EXIM_STAGES = {
     "RCPT": "rcpt",
