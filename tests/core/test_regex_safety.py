@@ -232,9 +232,12 @@ def _worst(search: Any, pattern: str, flags: int) -> tuple[float, str, float, fl
             return (small, label, small, float("inf"))
         large = _time(search, large_texts[label])
         if large <= BOUND and predict(small, large) >= BOUND / 2:
-            # Too slow, or a hiccup of a busy machine: the fastest of several runs decides.
-            small = min(small, _time(search, small_text, RETRIES))
-            large = min(large, _time(search, large_texts[label], RETRIES))
+            # Too slow, or a hiccup of a busy machine: the fastest of several runs decides,
+            # the two sizes measured by turns so that both meet the same load (other test
+            # workers on the same cores skew one size's time against the other's).
+            for _ in range(RETRIES):
+                small = min(small, _time(search, small_text))
+                large = min(large, _time(search, large_texts[label]))
         predicted = large if large > BOUND else predict(small, large)
         if predicted > worst[0]:
             worst = (predicted, label, small, large)
