@@ -27,9 +27,9 @@ from __future__ import annotations
 
 import re
 import re._parser as _sre_parse  # type: ignore[import-not-found]
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from smtpprobe.core.bounce import MAX_REPLIES, Found
 from smtpprobe.core.lazyre import LazyPattern, literal_anchors
@@ -163,6 +163,9 @@ class Hint:
     examples: tuple[SignatureExample, ...] = field(default=(), compare=False)
 
 
+_Entry = TypeVar("_Entry", Signature, Hint)
+
+
 @dataclass(frozen=True, slots=True)
 class Located:
     """One incident in the text: a client error (or only context), where its words are."""
@@ -185,33 +188,26 @@ def parse_client_errors(data: Any, source: str) -> ClientErrors:
     family_items = data.get("families", [])
     if not isinstance(family_items, list):
         raise RuleError(f"{source}: 'families' must be a list")
-    seen: set[str] = set()
-
-    def read(raw_items: list[Any]) -> tuple[Signature, ...]:
-        read_items: list[Signature] = []
-        for index, raw in enumerate(raw_items):
-            signature = _signature(raw, source, index)
-            if signature.id in seen:
-                raise RuleError(f"{source}: signature '{signature.id}' is defined twice")
-            seen.add(signature.id)
-            read_items.append(signature)
-        return tuple(read_items)
-
-    signatures = read(items)
-    families = read(family_items)
-    if any(f.failure is None for f in families):
-        raise RuleError(f"{source}: every family needs 'failure' or 'reports'")
     hint_items = data.get("hints", [])
     if not isinstance(hint_items, list):
         raise RuleError(f"{source}: 'hints' must be a list")
-    hints = []
-    for index, raw in enumerate(hint_items):
-        hint = _hint(raw, source, index)
-        if hint.id in seen:
-            raise RuleError(f"{source}: signature '{hint.id}' is defined twice")
-        seen.add(hint.id)
-        hints.append(hint)
-    return ClientErrors(signatures=signatures, families=families, hints=tuple(hints))
+    seen: set[str] = set()
+
+    def read(raw_items: list[Any], make: Callable[[Any, str, int], _Entry]) -> tuple[_Entry, ...]:
+        read_items: list[_Entry] = []
+        for index, raw in enumerate(raw_items):
+            entry = make(raw, source, index)
+            if entry.id in seen:
+                raise RuleError(f"{source}: signature '{entry.id}' is defined twice")
+            seen.add(entry.id)
+            read_items.append(entry)
+        return tuple(read_items)
+
+    signatures = read(items, _signature)
+    families = read(family_items, _signature)
+    if any(f.failure is None for f in families):
+        raise RuleError(f"{source}: every family needs 'failure' or 'reports'")
+    return ClientErrors(signatures, families, read(hint_items, _hint))
 
 
 def _entry(
