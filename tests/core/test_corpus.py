@@ -46,7 +46,7 @@ from corpus_split import (
 # follows the corpus as it now is (round 9's 160 texts took validation from 73.3 to 71.8 %;
 # rules from its development half brought it to 72.0 %; round 14's 122, from 74.3 to 73.6 %).
 TARGET = 0.95
-FLOOR = 0.748
+FLOOR = 0.745
 SHAPES = frozenset({"reply", "bounce", "client-error", "log", "dialog", "provider-text"})
 
 
