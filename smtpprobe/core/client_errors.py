@@ -126,9 +126,12 @@ class Signature:
     failure: str | None = None  # a FailureKind value; None: context that only adds facts
     facts: frozenset[str] = frozenset()
     stage: str | None = None  # the SMTP phase the words show (resolve, connect, tls, auth …)
-    # Lower-case literals one of which every match contains; empty: always search.
-    anchors: tuple[str, ...] = ()
     examples: tuple[SignatureExample, ...] = field(default=(), compare=False)
+
+    @property
+    def anchors(self) -> tuple[str, ...]:
+        """Lower-case literals one of which every match contains; empty: always search."""
+        return self.pattern.anchors
 
     @property
     def is_error(self) -> bool:
@@ -159,7 +162,6 @@ class Hint:
     id: str
     pattern: LazyPattern
     text: Text
-    anchors: tuple[str, ...] = ()
     examples: tuple[SignatureExample, ...] = field(default=(), compare=False)
 
 
@@ -251,7 +253,6 @@ def _hint(raw: Any, source: str, index: int) -> Hint:
         id=hid,
         pattern=pattern,
         text=Text(en=" ".join(text["en"].split()), ja=" ".join(text["ja"].split())),
-        anchors=_anchors(pattern.pattern),
         examples=examples,
     )
 
@@ -288,7 +289,6 @@ def _signature(raw: Any, source: str, index: int) -> Signature:
         failure=failure,
         facts=frozenset(fact_set),
         stage=stage,
-        anchors=_anchors(pattern.pattern),
         examples=examples,
     )
 
@@ -298,7 +298,8 @@ def _pattern(value: Any, where: str) -> LazyPattern:
         raise RuleError(f"{where}: 'regex' must be a non-empty regular expression")
     try:
         compiled = re.compile(value, re.IGNORECASE)
-        nested = nested_repetition(_sre_parse.parse(value, re.IGNORECASE))
+        parsed = _sre_parse.parse(value, re.IGNORECASE)
+        nested = nested_repetition(parsed)
     except (re.error, OverflowError, RecursionError) as exc:
         raise RuleError(f"{where}: 'regex' is not a usable regular expression: {exc}") from None
     if nested:
@@ -306,7 +307,9 @@ def _pattern(value: Any, where: str) -> LazyPattern:
             f"{where}: 'regex' repeats a repetition ({nested}), which can take exponential "
             "time on a long paste; bound the inner count"
         )
-    return LazyPattern(value, re.IGNORECASE, compiled)
+    # If none of the anchors occurs in the (lower-cased) paste, the pattern cannot match and
+    # is not searched: most pastes hold a handful of the families, not all.
+    return LazyPattern(value, re.IGNORECASE, compiled, literal_anchors(parsed))
 
 
 def _examples(value: Any, where: str) -> tuple[SignatureExample, ...]:
@@ -323,15 +326,6 @@ def _examples(value: Any, where: str) -> tuple[SignatureExample, ...]:
             raise RuleError(f"{where}: example {text[:40]!r} needs a 'source' address")
         examples.append(SignatureExample(text=text, source=source))
     return tuple(examples)
-
-
-def _anchors(pattern: str) -> tuple[str, ...]:
-    # If none of a signature's anchors occurs in the (lower-cased) paste, it cannot match,
-    # and its search is skipped: most pastes hold a handful of the families, not all.
-    try:
-        return literal_anchors(_sre_parse.parse(pattern, re.IGNORECASE))
-    except (re.error, RecursionError):  # pragma: no cover - compiled above
-        return ()
 
 
 # --- finding ------------------------------------------------------------------------------
@@ -352,8 +346,7 @@ def find_hints(text: str, errors: ClientErrors) -> list[Hint]:
     return [
         hint
         for hint in errors.hints
-        if (not hint.anchors or any(anchor in lowered for anchor in hint.anchors))
-        and hint.pattern.search(text)
+        if hint.pattern.may_match(lowered) and hint.pattern.search(text)
     ]
 
 
@@ -396,7 +389,7 @@ def _matches(text: str, signatures: Sequence[Signature]) -> list[_Match]:
     lowered = text.lower()
     found: list[_Match] = []
     for index, signature in enumerate(signatures):
-        if signature.anchors and not any(anchor in lowered for anchor in signature.anchors):
+        if not signature.pattern.may_match(lowered):
             continue
         for count, match in enumerate(signature.pattern.finditer(text)):
             if count >= _MAX_MATCHES:
