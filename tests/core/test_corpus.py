@@ -46,9 +46,10 @@ from corpus_split import (
 # follows the corpus as it now is (round 9's 160 texts took validation from 73.3 to 71.8 %;
 # rules from its development half brought it to 72.0 %; round 14's 122, from 74.3 to 73.6 %;
 # round 19's 143, from 74.7 to 73.9 %, and rules from its development half to 74.2 %;
-# round 20's 143 were measured at 75.3 % before any rule).
+# round 20's 143 were measured at 75.3 % before any rule; rules from its development half
+# and Gmail's app-password refusal counted as auth-failed, as the guide has it: 74.8 %).
 TARGET = 0.95
-FLOOR = 0.742
+FLOOR = 0.747
 SHAPES = frozenset({"reply", "bounce", "client-error", "log", "dialog", "provider-text"})
 
 
