@@ -43,6 +43,45 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
             reporter.write_line(f"CI: {skipped} test(s) were skipped; every test must run in CI")
 
 
+# Tests that share an expensive fixture run on one xdist worker, so that it runs once: the
+# fault table (tests/test_faults.py runs every case at once in a module fixture) and the
+# demo's three runs (``demo_runs`` below). pytest-xdist's own grouping (an ``xdist_group``
+# mark with ``--dist loadgroup``) renames each test's node id to carry its group, which
+# pytest 9.2 no longer reads: the groups were ignored, and each of the 4 workers ran the
+# whole fault table. So the groups are named here by node id, and the scheduler below (the
+# ``pytest_xdist_make_scheduler`` hook) keeps each group on one worker; other tests are
+# spread one by one, as ``--dist load`` does.
+WORKER_GROUPS: dict[str, tuple[str, ...]] = {
+    "faults": ("tests/test_faults.py::",),
+    "demo": (
+        "tests/e2e/test_offline.py::",
+        "tests/e2e/test_demo_and_double.py::test_demo_",
+        "tests/test_lang_ja.py::test_demo_",
+        "tests/test_cli_feel.py::test_demo_",
+    ),
+}
+
+
+def worker_group(nodeid: str) -> str:
+    """The scope a test is scheduled in: its group's name, or the test itself."""
+    for group, prefixes in WORKER_GROUPS.items():
+        if nodeid.startswith(prefixes):
+            return group
+    return nodeid
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    if config.getvalue("dist") != "loadgroup":
+        return None  # another --dist asked for on the command line: xdist's own
+    from xdist.scheduler import LoadScopeScheduling
+
+    class GroupScheduling(LoadScopeScheduling):  # type: ignore[misc]
+        def _split_scope(self, nodeid: str) -> str:
+            return worker_group(nodeid)
+
+    return GroupScheduling(config, log)
+
+
 _WATCHED_SIGNALS = (signal.SIGALRM, signal.SIGHUP, signal.SIGINT, signal.SIGTERM)
 
 

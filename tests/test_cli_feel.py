@@ -290,7 +290,6 @@ def test_status_line_only_on_a_terminals_stderr(
 # ------------------------------------------------------------------ the demo table
 
 
-@pytest.mark.xdist_group("demo")  # the session's demo runs are made once per worker
 @pytest.mark.parametrize("lang", ["en", "ja"])
 def test_demo_fits_80_columns_and_shows_each_remedy(demo_rows: Any, lang: str) -> None:
     # demo_rows: the session's one real run of the demo (tests/conftest.py).

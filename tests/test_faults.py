@@ -59,8 +59,9 @@ from smtpprobe.testing.faults import (
     phases_for,
 )
 
-# One worker runs the whole table (its module fixture runs every case at once).
-pytestmark = [pytest.mark.network, pytest.mark.xdist_group("faults")]
+# One worker runs the whole table (its module fixture runs every case at once; the group
+# "faults" of tests/conftest.py WORKER_GROUPS).
+pytestmark = pytest.mark.network
 
 TIMEOUT = 5.0  # the whole probe
 PHASE_TIMEOUT = 2.0  # each step, where the case does not wait for a timeout

@@ -63,7 +63,6 @@ def test_the_heuristic_finds_english_and_spares_what_stays() -> None:
     assert not english_sentences("    $ smtpprobe compare sakura --host www1.sakura.ne.jp")
 
 
-@pytest.mark.xdist_group("demo")  # the session's demo runs are made once per worker
 def test_demo_in_japanese(demo_once: Any) -> None:
     result = _run("demo")  # renders the session's one real demo run (tests/conftest.py)
     assert result.exit_code == 0, result.output

@@ -21,7 +21,6 @@ import smtpprobe
 from smtpprobe.loading import builtin_profiles_dir, builtin_rules_file
 
 
-@pytest.mark.xdist_group("demo")  # the session's demo runs are made once per worker
 def test_demo_runs_offline_and_shows_each_verdict(cli, demo_once) -> None:  # type: ignore[no-untyped-def]
     result = cli.run("demo", "--lang", "en")
     assert result.code == 0, result.both
@@ -41,7 +40,6 @@ def test_demo_runs_offline_and_shows_each_verdict(cli, demo_once) -> None:  # ty
     assert "(skipped)" not in result.out
 
 
-@pytest.mark.xdist_group("demo")
 def test_demo_in_japanese(cli, demo_once) -> None:  # type: ignore[no-untyped-def]
     result = cli.run("demo", env={"LANG": "ja_JP.UTF-8"})
     assert result.code == 0

@@ -28,8 +28,9 @@ import pytest
 
 from ..processes import BIN, audited, environment, finish
 
-# With the demo tests, on one worker: they share the session's demo runs (demo_runs).
-pytestmark = [pytest.mark.network, pytest.mark.xdist_group("demo")]
+# With the demo tests, on one worker (tests/conftest.py WORKER_GROUPS): they share the
+# session's demo runs (demo_runs).
+pytestmark = pytest.mark.network
 
 EXIT_BROKEN_PIPE = 141
 
