@@ -43,12 +43,13 @@ from __future__ import annotations
 
 import binascii
 import codecs
+import functools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from smtpprobe.core.lazyre import LazyPattern
+from smtpprobe.core.lazyre import LazyPattern, literal_anchors
 from smtpprobe.core.reply import Reply, decode_reply_text, from_code_and_message, guess_encoding
 
 if TYPE_CHECKING:
@@ -265,6 +266,29 @@ _PROVIDER_TEXTS: tuple[tuple[LazyPattern, int], ...] = (
     # (faq.support.nifty.com/?p=4076), a refused login.
     (LazyPattern(r"^you have no account here\.?$", re.I), 550),
 )
+
+
+@functools.cache
+def _provider_anchors() -> tuple[tuple[str, ...], ...]:
+    # Parsed on first use, not at import (start-up): each text's literals, in lower case.
+    import re._parser as sre_parse  # type: ignore[import-not-found]
+
+    return tuple(
+        literal_anchors(sre_parse.parse(pattern.pattern, pattern.flags | re.I))
+        for pattern, _ in _PROVIDER_TEXTS
+    )
+
+
+def _providers_in(lowered: str) -> tuple[tuple[LazyPattern, int], ...]:
+    """The provider texts that may be in a paste (``lowered``, the whole paste in lower
+    case): a long paste's lines are then not each searched for all of them."""
+    return tuple(
+        provider
+        for provider, anchors in zip(_PROVIDER_TEXTS, _provider_anchors(), strict=True)
+        if not anchors or any(anchor in lowered for anchor in anchors)
+    )
+
+
 # A code outside RFC 5321's second digits (0-5) counts only with an enhanced code of its
 # class, at the start of a line or after a wrapper: "571 5.7.1 Relay access denied".
 _START_ODD = LazyPattern(
@@ -855,7 +879,8 @@ def _unfold(text: str) -> tuple[list[str], list[int]]:
     groups: list[int] = []
     text = text.replace("\ufeff", "")  # byte order marks: at the start, or where files were joined
     for number, pasted in enumerate(text.replace("\r\n", "\n").replace("\r", "\n").split("\n")):
-        for piece_index, piece in enumerate(_pieces(_QUOTE_MARKERS.sub("", pasted))):
+        unquoted = _QUOTE_MARKERS.sub("", pasted) if ">" in pasted else pasted
+        for piece_index, piece in enumerate(_pieces(unquoted)):
             for index, line in enumerate(_wrapped(piece)):
                 if (
                     index == 0
@@ -880,7 +905,7 @@ def _pieces(line: str) -> list[str]:
         parts = [_ESCAPED_QUOTE.sub(r"\1", part) for part in _ESCAPED_BREAK.split(line)]
     pieces: list[str] = []
     for part in parts:
-        match = _PLUS_ENCODED.search(part)
+        match = _PLUS_ENCODED.search(part) if "+" in part else None
         if match is None:
             pieces.append(part)
             continue
@@ -915,7 +940,9 @@ def _wrapped(line: str) -> Iterator[str]:
 _CANDIDATE = LazyPattern(r"(?<!\d)[2-5][0-5]\d(?!\d)|[245]\.\d{1,3}\.\d")
 
 
-def _split_reply_start(line: str) -> _Start | None:
+def _split_reply_start(
+    line: str, providers: tuple[tuple[LazyPattern, int], ...] = _PROVIDER_TEXTS
+) -> _Start | None:
     """How a reply starts on this line, if one does.
 
     The kinds are tried from the most explicit to the least: an smtplib tuple or debug
@@ -942,7 +969,7 @@ def _split_reply_start(line: str) -> _Start | None:
             start = kind(stripped)
             if start is not None:
                 return start
-    return _logged_start(stripped)
+    return _logged_start(stripped, providers)
 
 
 def _spelled_start(text: str) -> _Start | None:
@@ -995,7 +1022,9 @@ def _spelled_start(text: str) -> _Start | None:
     return None
 
 
-def _logged_start(text: str) -> _Start | None:
+def _logged_start(
+    text: str, providers: tuple[tuple[LazyPattern, int], ...] = _PROVIDER_TEXTS
+) -> _Start | None:
     """A refusal Exim's reject log gives in its own words, without the code it sent; the
     code is inferred (``inferred``: X50). (Postfix's "status=deferred (…)" without "said:"
     is Postfix's own client-side error, not a server's reply: not taken here.)"""
@@ -1021,7 +1050,7 @@ def _logged_start(text: str) -> _Start | None:
             rest = f"{enhanced} {text[dsn.end() :]}"
             code = int(enhanced[0]) * 100 + 50
             return _Start(text[: dsn.start()].strip(), code, " ", rest, inferred=True)
-    for pattern, code in _PROVIDER_TEXTS:
+    for pattern, code in providers:
         provider = pattern.search(text)
         if provider is not None:
             return _Start("", code, " ", text, inferred=True)
@@ -1341,6 +1370,7 @@ def find_replies(text: str) -> list[Found]:
     the refusal, not the answer.
     """
     lines, groups = _unfold(text)
+    providers = _providers_in(text.lower())
     send_mail_as = bool(_SEND_MAIL_AS.search(text))
     dsn = _dsn_fields(lines)
     found: list[Found] = []
@@ -1358,7 +1388,7 @@ def find_replies(text: str) -> list[Found]:
     for index, line in enumerate(lines):
         if len(found) >= _MAX_FOUND:
             break
-        start = _split_reply_start(line)
+        start = _split_reply_start(line, providers)
         if start is None and dsn.get("status", "")[:1] in ("4", "5"):
             start = _diagnostic_start(line.strip(), dsn["status"])
         starts.append(start)
