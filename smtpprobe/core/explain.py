@@ -32,6 +32,7 @@ from dataclasses import dataclass, replace
 from smtpprobe.core.bounce import Found, find_replies
 from smtpprobe.core.classify import ExitCode, Finding, Verdict, evidence_of, fill
 from smtpprobe.core.client_errors import REPORTED, WHOLE_TEXT_FACTS, ClientErrors, scan
+from smtpprobe.core.lazyre import LazyPattern
 from smtpprobe.core.rules import MAX_MATCH_TEXT, Rule, Situation, Text, first_match
 
 __all__ = [
@@ -311,37 +312,54 @@ def _options(value: str) -> str:
     return _OPTION.sub(lambda m: f"{m[1]} {m[2].upper()}", value)
 
 
+# Compiled on first use (LazyPattern): most answers never need them, and start-up counts.
+_CAPITALISE = LazyPattern(f"(?:^|(?<=[.!?] )){_INSERTED}([a-z])")
+_SPACE_BEFORE_JA_STOP = LazyPattern(r"\s+(?=[、。）])")
+
+
 def _tidy_en(value: str) -> str:
-    value = _options(value)
-    for pattern, replacement in _STEPS_EN:
-        value = pattern.sub(replacement, value)
-    value = _VALUE.sub(
-        lambda m: f"{_INSERTED}{_WORDS_EN[m[1]]}" if m[1] in _WORDS_EN else "", value
-    )
-    value = re.sub(f"(?:^|(?<=[.!?] )){_INSERTED}([a-z])", lambda m: m[1].upper(), value)
-    value = value.replace(_INSERTED, "")
+    if _SLOT in value:  # a value left unknown: rewrite the sentence around it
+        value = _options(value)
+        for pattern, replacement in _STEPS_EN:
+            value = pattern.sub(replacement, value)
+        value = _VALUE.sub(
+            lambda m: f"{_INSERTED}{_WORDS_EN[m[1]]}" if m[1] in _WORDS_EN else "", value
+        )
+        value = _CAPITALISE.sub(lambda m: m[1].upper(), value)
+        value = value.replace(_INSERTED, "")
     return _close_gaps(value)
 
 
 def _tidy_ja(value: str) -> str:
-    value = _options(value)
-    for pattern, replacement in _STEPS_JA:
-        value = pattern.sub(replacement, value)
-    value = _VALUE_JA.sub(lambda m: _WORDS_JA.get(m[1], ""), value)
-    value = re.sub(r"\s+(?=[、。）])", "", value)
+    if _SLOT in value:
+        value = _options(value)
+        for pattern, replacement in _STEPS_JA:
+            value = pattern.sub(replacement, value)
+        value = _VALUE_JA.sub(lambda m: _WORDS_JA.get(m[1], ""), value)
+        value = _SPACE_BEFORE_JA_STOP.sub("", value)
     return _close_gaps(value)
+
+
+# What an empty value (a known but empty detail, or one left out) leaves behind.
+_GAPS: tuple[tuple[LazyPattern, str], ...] = tuple(
+    (LazyPattern(pattern), replacement)
+    for pattern, replacement in (
+        (r"([(（])\s*[;,、。]\s*", r"\1"),  # "(; x.5.x" -> "(x.5.x"
+        (r"\s*[;,、。]\s*(?=[)）])", ""),  # "(temporary failure, )"
+        (r"(?<![A-Za-z0-9_.])[(（]\s*[)）]", ""),  # not "starttls()"
+        (r"(?<=\S) {2,}", " "),
+        # A space before punctuation that ends a clause; not before "::1" or ".NET".
+        (r" +(?=[.,;:、。)](?:\s|$|[)）」]))", ""),
+        (r"\( +", "("),
+        (r"[:：;,]+(?=\s*(?:[.。](?:\s|$)|$))", ""),  # not ", .js"
+    )
+)
 
 
 def _close_gaps(value: str) -> str:
     """What an empty value (a known but empty detail, or one left out) leaves behind."""
-    value = re.sub(r"([(（])\s*[;,、。]\s*", r"\1", value)  # "(; x.5.x" -> "(x.5.x"
-    value = re.sub(r"\s*[;,、。]\s*(?=[)）])", "", value)  # "(temporary failure, )"
-    value = re.sub(r"(?<![A-Za-z0-9_.])[(（]\s*[)）]", "", value)  # not "starttls()"
-    value = re.sub(r"(?<=\S) {2,}", " ", value)
-    # A space before punctuation that ends a clause; not before "::1" or ".NET".
-    value = re.sub(r" +(?=[.,;:、。)](?:\s|$|[)）」]))", "", value)
-    value = re.sub(r"\( +", "(", value)
-    value = re.sub(r"[:：;,]+(?=\s*(?:[.。](?:\s|$)|$))", "", value)  # not ", .js"
+    for pattern, replacement in _GAPS:
+        value = pattern.sub(replacement, value)
     return value.strip()
 
 
