@@ -192,8 +192,11 @@ class Rule:
             return self.retryable
         return situation.code is not None and 400 <= situation.code < 500
 
-    def matches(self, situation: Situation) -> re.Match[str] | bool:
-        """Whether the rule applies; returns the text match when there is one (evidence)."""
+    def matches(self, situation: Situation, lowered: str | None = None) -> re.Match[str] | bool:
+        """Whether the rule applies; returns the text match when there is one (evidence).
+
+        ``lowered`` is the situation's text as matched (``MAX_MATCH_TEXT``), in lower case,
+        when the caller has it: ``first_match`` lowers it once for all the rules."""
         if self.profiles and situation.profile not in self.profiles:
             return False
         if self.phases and situation.phase not in self.phases:
@@ -213,7 +216,8 @@ class Rule:
         text = situation.text[:MAX_MATCH_TEXT]
         # A pattern none of whose anchors is in the text cannot match: it is not searched,
         # nor compiled (most rules a text reaches are decided so).
-        lowered = text.lower() if self.text is not None or self.not_text is not None else ""
+        if lowered is None:
+            lowered = text.lower() if self.text is not None or self.not_text is not None else ""
         if (
             self.not_text is not None
             and self.not_text.may_match(lowered)
@@ -535,8 +539,9 @@ def first_match(
     rules: Sequence[Rule], situation: Situation
 ) -> tuple[Rule, re.Match[str] | None] | None:
     """The first rule that matches, with its text match as evidence."""
+    lowered = situation.text[:MAX_MATCH_TEXT].lower()
     for rule in rules:
-        found = rule.matches(situation)
+        found = rule.matches(situation, lowered)
         if found:
             return rule, found if isinstance(found, re.Match) else None
     return None
