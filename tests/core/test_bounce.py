@@ -1038,3 +1038,29 @@ def test_simplesmtp_joins_its_words_and_the_reply_with_a_dash(
 )
 def test_a_dash_before_a_number_is_not_a_reply_without_simplesmtps_words(text: str) -> None:
     assert find_replies(text) == []
+
+
+def test_the_provider_text_prefilter_changes_no_answer(monkeypatch: pytest.MonkeyPatch) -> None:
+    # find_replies looks for each provider text's literals once in the whole paste and
+    # searches its lines only for the texts that may be there: over every development
+    # text, and each provider text's own words, the replies found are those of searching
+    # every line for every provider text.
+    import sys
+    from pathlib import Path
+
+    import smtpprobe.core.bounce as bounce
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from corpus_split import DEVELOPMENT, load
+
+    texts = [item["text"] for path in sorted(DEVELOPMENT.glob("*.yaml")) for item in load(path)]
+    texts += [
+        "Sandbox subdomains are for test purposes only. Please add your own domain.",
+        "user@example.com wasn't found at example.com.",
+        "無効な受信者",
+        "you have no account here",
+    ]
+    filtered = [find_replies(decode_pasted(text).text) for text in texts]
+    monkeypatch.setattr(bounce, "_providers_in", lambda lowered: bounce._PROVIDER_TEXTS)
+    assert [find_replies(decode_pasted(text).text) for text in texts] == filtered
+    assert all(filtered[-4:]), "each provider text's own words are found"
