@@ -336,7 +336,7 @@ def _tidy_ja(value: str) -> str:
         for pattern, replacement in _STEPS_JA:
             value = pattern.sub(replacement, value)
         value = _VALUE_JA.sub(lambda m: _WORDS_JA.get(m[1], ""), value)
-        value = _SPACE_BEFORE_JA_STOP.sub("", value)
+    value = _SPACE_BEFORE_JA_STOP.sub("", value)  # also after a value that ends in a space
     return _close_gaps(value)
 
 

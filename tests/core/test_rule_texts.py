@@ -125,6 +125,20 @@ def test_sentences_without_values_read_as_sentences() -> None:
     ).en == ("Run smtpprobe --host HOST --port PORT.")
 
 
+
+def test_a_known_value_ending_in_a_space_leaves_no_space_before_japanese_punctuation() -> None:
+    # Known values (no slot left to rewrite around) are tidied too: a host or a reply's
+    # words that end in a space do not leave "smtp.example.jp ）" or "x 。".
+    rendered = explain._tidy(
+        fill(
+            Text(en="{host} ({detail}).", ja="{host}（{detail}）。"),
+            {"host": "smtp.example.jp ", "detail": "550 x "},
+            {"host": "smtp.example.jp ", "detail": "550 x "},
+        )
+    )
+    assert rendered.ja.endswith("（550 x）。")
+
+
 # Advice that tells the user retrying will not help, or that waiting is enough.
 _NO_HELP = re.compile(
     r"will not help|won't help|does not help|no use (in )?retrying|再試行しても解決しません|"
