@@ -125,7 +125,6 @@ def test_sentences_without_values_read_as_sentences() -> None:
     ).en == ("Run smtpprobe --host HOST --port PORT.")
 
 
-
 def test_a_known_value_ending_in_a_space_leaves_no_space_before_japanese_punctuation() -> None:
     # Known values (no slot left to rewrite around) are tidied too: a host or a reply's
     # words that end in a space do not leave "smtp.example.jp ）" or "x 。".
