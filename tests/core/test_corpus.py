@@ -52,7 +52,7 @@ from corpus_split import (
 # and with its rules; round 23's 64, from 74.3 to 74.2 %; client errors catalogued from the
 # sending libraries' and MTAs' own sources, 74.6 %).
 TARGET = 0.95
-FLOOR = 0.746
+FLOOR = 0.745
 SHAPES = frozenset({"reply", "bounce", "client-error", "log", "dialog", "provider-text"})
 
 
