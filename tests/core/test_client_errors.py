@@ -524,6 +524,7 @@ def test_every_hint_matches_its_examples_and_speaks_both_languages() -> None:
     hints = client_errors().hints
     assert [h.id for h in hints] == [
         "phpmailer-connect-failed",
+        "dotnet-failure-sending-mail",
         "phpmailer-data-not-accepted",
         "phpmailer-mail-function",
     ]
