@@ -527,6 +527,11 @@ def test_every_hint_matches_its_examples_and_speaks_both_languages() -> None:
         "dotnet-failure-sending-mail",
         "phpmailer-data-not-accepted",
         "phpmailer-mail-function",
+        "codeigniter-smtp-send-failure",
+        "email-sender-smtp-connect-failed",
+        "bamboo-smtp-error",
+        "symfony-connection-not-established",
+        "javamail-could-not-connect",
     ]
     for hint in hints:
         assert hint.examples and hint.text.en and hint.text.ja
