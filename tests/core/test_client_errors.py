@@ -532,6 +532,9 @@ def test_every_hint_matches_its_examples_and_speaks_both_languages() -> None:
         "bamboo-smtp-error",
         "symfony-connection-not-established",
         "javamail-could-not-connect",
+        "commons-email-send-failed",
+        "spring-mail-connection-failed",
+        "cakephp-did-not-accept-connection",
     ]
     for hint in hints:
         assert hint.examples and hint.text.en and hint.text.ja
