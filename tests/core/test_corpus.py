@@ -51,9 +51,9 @@ from corpus_split import (
 # round 21's 90, from 74.8 to 74.3 %; round 22's 75 measured at 73.7 %, 74.3 % with them
 # and with its rules; round 23's 64, from 74.3 to 74.2 %; client errors catalogued from the
 # sending libraries' and MTAs' own sources, 74.6 %; more libraries', Google's, Exim's and
-# Haraka's message lists, 75.1 %).
+# Haraka's message lists, 75.1 %; framework mailers' and gateways' references, 75.3 %).
 TARGET = 0.95
-FLOOR = 0.751
+FLOOR = 0.752
 SHAPES = frozenset({"reply", "bounce", "client-error", "log", "dialog", "provider-text"})
 
 
