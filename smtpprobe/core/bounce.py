@@ -269,24 +269,28 @@ _PROVIDER_TEXTS: tuple[tuple[LazyPattern, int], ...] = (
 
 
 @functools.cache
-def _provider_anchors() -> tuple[tuple[str, ...], ...]:
-    # Parsed on first use, not at import (start-up): each text's literals, in lower case.
+def _anchored_providers() -> tuple[tuple[LazyPattern, int], ...]:
+    # The provider texts with their literal anchors, parsed on first use, not at import
+    # (start-up), as the rule files' patterns get theirs when they are read.
     import re._parser as sre_parse  # type: ignore[import-not-found]
 
     return tuple(
-        literal_anchors(sre_parse.parse(pattern.pattern, pattern.flags | re.I))
-        for pattern, _ in _PROVIDER_TEXTS
+        (
+            LazyPattern(
+                pattern.pattern,
+                pattern.flags,
+                anchors=literal_anchors(sre_parse.parse(pattern.pattern, pattern.flags | re.I)),
+            ),
+            code,
+        )
+        for pattern, code in _PROVIDER_TEXTS
     )
 
 
 def _providers_in(lowered: str) -> tuple[tuple[LazyPattern, int], ...]:
     """The provider texts that may be in a paste (``lowered``, the whole paste in lower
     case): a long paste's lines are then not each searched for all of them."""
-    return tuple(
-        provider
-        for provider, anchors in zip(_PROVIDER_TEXTS, _provider_anchors(), strict=True)
-        if not anchors or any(anchor in lowered for anchor in anchors)
-    )
+    return tuple(provider for provider in _anchored_providers() if provider[0].may_match(lowered))
 
 
 # A code outside RFC 5321's second digits (0-5) counts only with an enhanced code of its
