@@ -1616,7 +1616,9 @@ def _said_indented(current: _Building, line: str) -> bool:
 
 # A new line of a program's log: "msmtp: could not send mail (account …)" after its
 # "msmtp: server message: 554 …", "postfix/smtp[123]: …".
-_PROGRAM_PREFIX = LazyPattern(r"[A-Za-z][\w./-]{0,30}(?:\[\d{1,10}\])?: ")
+# Only ever matched at a line's start; the \A says so, and keeps a search of a long
+# line from trying the 31-character run at every position.
+_PROGRAM_PREFIX = LazyPattern(r"\A[A-Za-z][\w./-]{0,30}(?:\[\d{1,10}\])?: ")
 
 
 def _continues(line: str) -> bool:
