@@ -8,7 +8,9 @@ delay and once with 25 ms each way; runs are interleaved and the median is taken
 The implied round trips are (median at 50 ms - median without delay) / RTT.
 
 Then, straight to the server (no proxy): one ``smtpprobe check`` process against one
-``swaks`` process, ``smtpprobe explain "<one line>"`` and ``smtpprobe --help``.
+``swaks`` process, ``smtpprobe explain "<one line>"`` and ``smtpprobe --help``; and the
+floor any tool on smtpprobe's stack stands on: the interpreter's start, its asyncio and
+ssl imports, and ``floor_client.py`` (the same dialogue on bare asyncio streams).
 
 smtpprobe runs as an installed wheel would: with its bytecode cached (in a temporary
 PYTHONPYCACHEPREFIX, so the work tree is untouched) and its compiled rule cache warm
@@ -53,6 +55,8 @@ MODES = ("starttls", "implicit-tls")
 EXPLAIN_LINE = "550 5.1.1 <a@example.jp>: Recipient address rejected: User unknown"
 RECIPIENT = "postmaster@gmail.com"  # only ever named in RCPT to a loopback server
 TIMEOUT = 60
+FLOOR_CLIENT = Path(__file__).with_name("floor_client.py")
+IMPORTS = "import asyncio, ssl"
 
 
 @dataclass(frozen=True, slots=True)
@@ -274,10 +278,22 @@ def start_up(bench: Bench, runs: int) -> list[str]:
                 f"swaks {mode}",
             )
         )
+        floor = [sys.executable, str(FLOOR_CLIENT), server.host, str(port), mode]
+        commands.append(
+            (
+                f"floor: bare asyncio client, {mode} (same dialogue, no CLI or rules)",
+                [*floor, str(server.ca_files[mode]), server.user, RECIPIENT],
+                f"swaks {mode}",
+            )
+        )
     commands.append(
         ('`smtpprobe explain "<one line>"`', [bench.smtpprobe, "explain", EXPLAIN_LINE], "150 ms")
     )
     commands.append(("`smtpprobe --help`", [bench.smtpprobe, "--help"], "100 ms"))
+    commands.append(("floor: `python -c pass`", [sys.executable, "-c", "pass"], ""))
+    commands.append(
+        ("floor: `python -c 'import asyncio, ssl'`", [sys.executable, "-c", IMPORTS], "")
+    )
     times: dict[str, Samples] = {name: Samples() for name, _, _ in commands}
     for index in range(runs + 1):
         for name, argv, _ in commands:
@@ -294,6 +310,8 @@ def start_up(bench: Bench, runs: int) -> list[str]:
             mode = against.split()[1]
             base = times[f"`swaks`, {mode} (no verification)"].median
             note = "" if name.startswith("`swaks`") else f"{median / base:.2f}× swaks"
+        elif not against:
+            note = ""
         else:
             limit = float(against.split()[0]) / 1000
             note = f"target ≤ {against}: {'met' if median <= limit else 'not met'}"
