@@ -100,6 +100,16 @@ def test_one_word_of_a_family_alone_is_not_an_error(prose: str) -> None:
     assert _explain(prose) == []
 
 
+def test_a_tls_version_not_supported_is_not_a_missing_starttls() -> None:
+    # Built here: "does not support TLS" is STARTTLS missing; a TLS version is the handshake's.
+    assert all(
+        e.verdict.category != "starttls-unavailable"
+        for e in _explain("the server does not support TLS 1.0")
+    )
+    (item,) = _explain("Your SMTP server does not support TLS.")
+    assert item.verdict.category == "starttls-unavailable"
+
+
 def test_the_report_says_it_is_a_likely_reading_in_both_languages() -> None:
     explained = explain("io: socks5 error: Received malformed reply")
     english = format_explain_text(explained.explanations, "en")

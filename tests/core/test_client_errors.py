@@ -336,6 +336,49 @@ def test_gmail_says_which_way_the_recipient_server_did_not_accept() -> None:
     )
 
 
+# Programs' own texts from the signature file's examples (msmtp's smtp.c, net.c and
+# mtls-openssl.c at 933d35b; KDE KSMTP at 5fae8d1, kio_smtp at ecab7a6 and its Japanese).
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        # The SOCKS proxy's answer about the mail server, not our own connection refused.
+        ("msmtp: proxy failure: connection refused", "proxy-failed"),
+        # An end of file in the handshake: the handshake failed, not a dialogue cut short.
+        ("msmtp: TLS handshake failed: a protocol violating EOF occurred", "tls-handshake-failed"),
+        # A read that timed out after the connection opened is not a connect timeout.
+        ("msmtp: network read error: the operation timed out", "timeout"),
+        # Nothing read at all where a reply was due: the server closed the connection.
+        ("msmtp: the server sent an empty reply", "connection-lost"),
+        ("msmtp: the server sent an invalid reply", "protocol-error"),
+        # "Could not authenticate … because no matching authentication method": the method.
+        (
+            "Could not authenticate to the SMTP server because no matching authentication"
+            " method has been found",
+            "auth-mechanism-unsupported",
+        ),
+        # Authentication not offered at all, or a method of it (方式) not offered.
+        ("お使いの SMTP サーバは認証をサポートしていません。", "auth-unavailable"),
+        (
+            "お使いの SMTP サーバは CRAM-MD5 をサポートしていません。\n"
+            "他の認証方式を選択してください。",
+            "auth-mechanism-unsupported",
+        ),
+        ("msmtp: der Server unterstützt keine Authentifizierung", "auth-unavailable"),
+        (
+            "msmtp: der Server unterstützt Authentifizierungsmethode CRAM-MD5 nicht",
+            "auth-mechanism-unsupported",
+        ),
+        ("msmtp: 服务器不支持身份验证", "auth-unavailable"),
+        ("msmtp: 服务器不支持认证方法 CRAM-MD5", "auth-mechanism-unsupported"),
+        # Both EHLO and HELO refused.
+        ("msmtp: SMTP server does not accept EHLO or HELO commands", "protocol-error"),
+    ],
+)
+def test_the_more_specific_words_name_the_error(text: str, category: str) -> None:
+    (item,) = _explain(text)
+    assert item.verdict.category == category, item.verdict.rule_id
+
+
 def test_a_refusal_told_in_passing_does_not_hide_the_reply() -> None:
     # Seed 001 (a blog post) mentions 「認証エラー」 in its prose; OCN's E041 reply is the answer.
     seed = Path(__file__).resolve().parents[1] / "data" / "seeds" / "001_4fd508d8b4469860.txt"
