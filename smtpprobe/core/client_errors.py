@@ -90,7 +90,8 @@ _LABELLED_HOST = re.compile(
 )
 _IPV4_ONLY = re.compile(rf"^{_IPV4}$")
 _URL_BEFORE = re.compile(r"https?://$", re.I)
-_PORT = re.compile(r"(?i:\bport|ポート(?:番号)?)\s{0,3}[:=]?\s{0,3}(\d{2,5})(?![\w.])")
+# A sentence may end right after the port ("… on Port 587."); "587.5" is no port.
+_PORT = re.compile(r"(?i:\bport|ポート(?:番号)?)\s{0,3}[:=]?\s{0,3}(\d{2,5})(?!\w|\.\d)")
 # JavaMail: "Couldn't connect to host, port: smtp.gmail.com, 465; timeout -1"
 _JAVAMAIL_PORT = re.compile(rf"(?i:port):\s{{0,3}}({_NAME}|{_IPV4}),\s{{0,3}}(\d{{2,5}})\b")
 # Go's net errors: "dial tcp 10.0.0.1:587: i/o timeout", also with a masked address

@@ -434,9 +434,10 @@ def explain_text(
         if incident.found.failure is None or negative:
             for i in negative:
                 added.setdefault(i, set()).update(context)
-                # Words that only name the step (msmtp's "the server refuses to send the
-                # mail to …" above its "server message: 550 …") give a reply its stage.
-                if incident.found.failure is None and incident.found.stage is not None:
+                # Words that name the step (msmtp's "the server refuses to send the mail
+                # to …", or its report "envelope from address … not accepted by the server",
+                # above its "server message: 550 …") give the reply they introduce its stage.
+                if incident.found.failure in (None, REPORTED) and incident.found.stage is not None:
                     staged.setdefault(i, incident.found.stage)
             continue
         if incident.found.failure == REPORTED and any_negative:
