@@ -379,6 +379,85 @@ def test_the_more_specific_words_name_the_error(text: str, category: str) -> Non
     assert item.verdict.category == category, item.verdict.rule_id
 
 
+# TLS libraries' own words (the signature file's examples: OpenSSL's openssl.txt and
+# x509_txt.c, GnuTLS's errors.c, rustls, Go, OpenJDK, .NET's System.Net.Security strings,
+# Node's certificate error codes), read as the failure they name with the fact that picks
+# the rule's advice.
+@pytest.mark.parametrize(
+    ("text", "category", "fact"),
+    [
+        # .NET's alert sentence starts with "Authentication failed": a handshake, not a login.
+        (
+            "Authentication failed because the remote party sent a TLS alert: 'HandshakeFailure'.",
+            "tls-handshake-failed",
+            None,
+        ),
+        ("error:0A0000B5:SSL routines::no ciphers available", "tls-handshake-failed", None),
+        ("No common key share with peer.", "tls-handshake-failed", None),
+        ("error:0A00018A:SSL routines::dh key too small", "tls-handshake-failed", None),
+        ("Unsafe renegotiation denied.", "tls-handshake-failed", None),
+        ("An unexpected TLS packet was received.", "tls-handshake-failed", None),
+        # An end of file in TLS words is the handshake cut off, not a dialogue cut short.
+        (
+            "error:0A000126:SSL routines::unexpected eof while reading",
+            "tls-handshake-failed",
+            "tls-closed",
+        ),
+        ("The TLS connection was non-properly terminated.", "tls-handshake-failed", "tls-closed"),
+        ("Error in the pull function.", "tls-handshake-failed", "tls-closed"),
+        ("error:0A00009C:SSL routines::http request", "wrong-security-mode", "plaintext-record"),
+        ("hostname mismatch", "tls-certificate-invalid", "certificate:name-mismatch"),
+        ("HOSTNAME_MISMATCH", "tls-certificate-invalid", "certificate:name-mismatch"),
+        ("CERT_NOT_YET_VALID", "tls-certificate-invalid", "certificate:expired"),
+        ("unable to get issuer certificate", "tls-certificate-invalid", "certificate:untrusted"),
+        ("UNABLE_TO_GET_ISSUER_CERT_LOCALLY", "tls-certificate-invalid", "certificate:untrusted"),
+        ("certificate chain too long", "tls-certificate-invalid", None),
+        ("INVALID_CA", "tls-certificate-invalid", None),
+        ("CERT_REVOKED", "tls-certificate-invalid", None),
+    ],
+)
+def test_tls_library_words_name_the_tls_failure(text: str, category: str, fact: str | None) -> None:
+    (item,) = _explain(text)
+    assert item.verdict.category == category, item.verdict.rule_id
+    assert item.found.stage == "tls"
+    if fact is not None:
+        assert fact in item.found.facts, sorted(item.found.facts)
+
+
+def test_a_peers_alert_about_a_certificate_is_a_failed_handshake() -> None:
+    # The server's alert "certificate revoked" is about this side's certificate; Node's
+    # CERT_REVOKED is the server's certificate failing the check. Texts built from Java's
+    # 'Received fatal alert: ' + description and Python's ssl error format.
+    for text in (
+        "javax.net.ssl.SSLHandshakeException: Received fatal alert: certificate_revoked",
+        "[SSL: SSLV3_ALERT_CERTIFICATE_REVOKED] sslv3 alert certificate revoked (_ssl.c:1000)",
+    ):
+        (item,) = _explain(text)
+        assert item.verdict.category == "tls-handshake-failed", text
+
+
+def test_an_end_of_file_without_tls_words_is_a_lost_connection() -> None:
+    # Built here: OpenSSL's reason words alone, with nothing that says TLS.
+    (item,) = _explain("read failed: unexpected eof while reading")
+    assert item.verdict.category == "connection-lost"
+
+
+def test_a_program_reports_the_greeting_refused() -> None:
+    # msmtp's and kio_smtp's own sentences (smtp.c; smtp.cpp with smtp.example.jp), alone.
+    for text in (
+        "msmtp: cannot get initial OK message from server",
+        "The server (smtp.example.jp) did not accept the connection.",
+    ):
+        (item,) = _explain(text)
+        assert (item.verdict.category, item.found.stage) == ("greeting-rejected", "greeting")
+    # CakePHP's sentence says less (EHLO, STARTTLS or TLS may have failed): still a hint.
+    from smtpprobe.paste import explain
+
+    cake = explain("SMTP server did not accept the connection.")
+    assert cake.explanations == []
+    assert [h.id for h in cake.hints] == ["cakephp-did-not-accept-connection"]
+
+
 def test_a_refusal_told_in_passing_does_not_hide_the_reply() -> None:
     # Seed 001 (a blog post) mentions 「認証エラー」 in its prose; OCN's E041 reply is the answer.
     seed = Path(__file__).resolve().parents[1] / "data" / "seeds" / "001_4fd508d8b4469860.txt"
