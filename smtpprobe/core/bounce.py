@@ -441,7 +441,11 @@ _STAGE_WORDS = (
         r"in reply to (?:the )?rcpt to|after rcpt to|>>> rcpt to|reject: rcpt from|"
         r"rejected rcpt\b|for rcpt to command|rcpt to command failed|recipientsrefused|"
         r"smtpfailedrecipient|recipients was rejected by\s{1,8}the server|(?-i:RCPT failed: )|"
-        r"受信者の 1 人がサーバーによって拒否|[\"']rcpt to:",
+        r"受信者の 1 人がサーバーによって拒否|[\"']rcpt to:|"
+        # Outlook's 0x800CCC79 in French and Portuguese (Microsoft's own localized pages:
+        # support.microsoft.com/kb/290842/fr, the pt-pt article 65b494a4).
+        r"l.un des destinataires a été refusé par le serveur|"
+        r"um dos destinatários foi rejeitado pelo servidor",
     ),
     (
         "mail",

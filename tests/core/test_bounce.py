@@ -663,6 +663,19 @@ PASTE_SHAPES = [
         "rcpt",
         id="outlook-dialog-japanese",
     ),
+    pytest.param(
+        # http://support.microsoft.com/kb/290842/fr (Outlook's dialog, Microsoft's French page)
+        "Impossible d'envoyer le message car l'un des destinataires a été refusé par le "
+        "serveur. L'adresse de messagerie refusée était '<personne@exemple.com>'. Objet : "
+        "'<Test>', Compte : '<Test>', Serveur : '<smtp.exemple.com>', Protocole : SMTP, "
+        "Réponse du serveur : '550 <personne@exemple.com>... Relais refusé', Port : 25, "
+        "Sécurisé (SSL) : Non, Erreur du serveur : 550, Numéro d'erreur : 0x800CCC79",
+        550,
+        None,
+        "<personne@exemple.com>... Relais refusé",
+        "rcpt",
+        id="outlook-dialog-french",
+    ),
 ]
 
 
