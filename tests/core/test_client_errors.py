@@ -657,6 +657,7 @@ def test_every_hint_matches_its_examples_and_speaks_both_languages() -> None:
         "commons-email-send-failed",
         "spring-mail-connection-failed",
         "cakephp-did-not-accept-connection",
+        "app-cannot-connect",
     ]
     for hint in hints:
         assert hint.examples and hint.text.en and hint.text.ja
