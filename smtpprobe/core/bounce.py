@@ -376,8 +376,10 @@ _LETTRE_DIGITS = {
 # rejected RCPT <b>: Unrouteable address", "temporarily rejected RCPT <b>" (a 4xx with no
 # words), "rejected after DATA: …", "rejected EHLO or HELO x: …", "rejected connection in
 # \"connect\" ACL". The code is inferred from "rejected" (5xx) or "temporarily" (4xx).
+# Not a program's own sentence about the server ("Server rejected AUTH CRAM-MD5", sSMTP):
+# Exim's log says who was rejected, never "server".
 _EXIM_REJECTED = LazyPattern(
-    r"\b(?P<temporary>temporarily )?rejected (?P<verb>RCPT|MAIL|after DATA|DATA|EHLO|HELO|"
+    r"(?<![Ss]erver )\b(?P<temporary>temporarily )?rejected (?P<verb>RCPT|MAIL|after DATA|DATA|EHLO|HELO|"
     r"connection|AUTH)\b(?P<argument>[^:\n]{0,330}+)(?::\s{1,8}(?=\S)|\s{0,8}$)"
 )
 _EXIM_STAGES = {
