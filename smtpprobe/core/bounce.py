@@ -379,8 +379,9 @@ _LETTRE_DIGITS = {
 # Not a program's own sentence about the server ("Server rejected AUTH CRAM-MD5", sSMTP):
 # Exim's log says who was rejected, never "server".
 _EXIM_REJECTED = LazyPattern(
-    r"(?<![Ss]erver )\b(?P<temporary>temporarily )?rejected (?P<verb>RCPT|MAIL|after DATA|DATA|EHLO|HELO|"
-    r"connection|AUTH)\b(?P<argument>[^:\n]{0,330}+)(?::\s{1,8}(?=\S)|\s{0,8}$)"
+    r"(?<![Ss]erver )\b(?P<temporary>temporarily )?rejected "
+    r"(?P<verb>RCPT|MAIL|after DATA|DATA|EHLO|HELO|connection|AUTH)\b"
+    r"(?P<argument>[^:\n]{0,330}+)(?::\s{1,8}(?=\S)|\s{0,8}$)"
 )
 _EXIM_STAGES = {
     "RCPT": "rcpt",

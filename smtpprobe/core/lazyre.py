@@ -159,8 +159,9 @@ def _needed(items: list[Any], depth: int = 0) -> tuple[str, ...]:
     """Literals one of which every match of the sequence contains; () if none is known.
 
     The candidates: the longest run of plain characters, and each group of alternatives
-    (not optional: an optional group is a repetition, not a plain group) whose every
-    branch has literals of its own. The one whose shortest literal is longest wins.
+    (not optional: an optional group is a repetition, not a plain group; capturing or
+    not) whose every branch has literals of its own. The one whose shortest literal is
+    longest wins.
     """
     best: tuple[str, ...] = ()
     run = _longest_literal(items)
@@ -169,13 +170,25 @@ def _needed(items: list[Any], depth: int = 0) -> tuple[str, ...]:
     if depth >= 4:  # deep nesting: the run is enough
         return best
     for op, av in items:
-        if op is not _sre.SUBPATTERN:
-            continue
-        inner = list(av[-1])
-        if len(inner) != 1 or inner[0][0] is not _sre.BRANCH:
+        # A group of alternatives is a SUBPATTERN holding a BRANCH, or, for "(?:a|b)" and
+        # for the alternatives re's parser has taken a common prefix from ("\bx|\by" is
+        # parsed as "\b" then "x|y"), a BRANCH standing in the sequence itself. The latter
+        # only where nothing longer than the shortest anchor is known already: its branches
+        # may be fragments ("voked" and "jected" of "re(?:voked|jected)"), longer than a
+        # run like "cert" but found in more texts.
+        if op is _sre.BRANCH:
+            if best and min(map(len, best)) > _MIN_ANCHOR:
+                continue
+            branches = av[1]
+        elif op is _sre.SUBPATTERN:
+            inner = list(av[-1])
+            if len(inner) != 1 or inner[0][0] is not _sre.BRANCH:
+                continue
+            branches = inner[0][1][1]
+        else:
             continue
         union: list[str] = []
-        for branch in inner[0][1][1]:
+        for branch in branches:
             found = _needed(list(branch), depth + 1)
             if not found:
                 union = []

@@ -29,6 +29,7 @@ CATEGORY = {
     "family-certificate": "tls-certificate-invalid",
     "family-starttls-unavailable": "starttls-unavailable",
     "family-mechanism": "auth-mechanism-unsupported",
+    "family-auth-not-offered": "auth-unavailable",
     "family-tls": "tls-handshake-failed",
     "family-connect-timeout": "connect-timeout",
     "family-timeout": "timeout",
@@ -37,6 +38,8 @@ CATEGORY = {
     "family-auth-required": "auth-required",
     "family-encryption-required": "tls-required",
     "family-auth-failed": "auth-failed",
+    "family-message-too-large": "message-too-large",
+    "family-sender-rejected": "sender-rejected",
     "family-sending-limit": "rate-limited",
     "family-delivery-delayed": "temporary-failure",
     "family-no-greeting": "timeout",
@@ -89,6 +92,42 @@ def test_the_more_specific_family_names_the_error() -> None:
     # A connection that timed out is a connect timeout, not a timeout mid-dialogue.
     (item,) = _explain("gomail: could not send email (connection timed out)")
     assert item.verdict.category == "connect-timeout"
+
+
+# msmtp's and KSMTP's own translations (po/fr.po, po/hu/libksmtp6.po, po/ru/libksmtp6.po).
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        # https://github.com/marlam/msmtp/blob/933d35be8ab6e35a7ea3f78df54b64230177590b/po/fr.po
+        # The handshake's words name it, not the closed connection that is its reason.
+        (
+            "msmtp: Échec de la poignée de main TLS : la connexion a été fermée prématurément",
+            "tls-handshake-failed",
+        ),
+        # https://github.com/KDE/ksmtp/blob/5fae8d141a46184b00891a1dd94acdee7e370170/po/hu/libksmtp6.po
+        # "Could not log in, no matching method": the method, not the login.
+        (
+            "Nem sikerült bejelentkezni az SMTP kiszolgálóra, mert nem található egyező"
+            " hitelesítési módszer",
+            "auth-mechanism-unsupported",
+        ),
+        # https://github.com/KDE/ksmtp/blob/5fae8d141a46184b00891a1dd94acdee7e370170/po/ru/libksmtp6.po
+        (
+            "Не удалось пройти проверку подлинности на SMTP-сервере: не найден подходящий"
+            " метод проверки подлинности",
+            "auth-mechanism-unsupported",
+        ),
+    ],
+)
+def test_the_more_specific_words_win_in_other_languages(text: str, category: str) -> None:
+    (item,) = _explain(text)
+    assert item.verdict.category == category
+
+
+def test_a_french_connection_failure_alone_is_not_a_failed_login() -> None:
+    # Thunderbird's French says "La connexion a échoué" for a failed login, but the words
+    # alone are a connection's: no family reads them as a login.
+    assert all(e.verdict.category != "auth-failed" for e in _explain("La connexion a échoué."))
 
 
 @pytest.mark.parametrize(
