@@ -111,6 +111,18 @@ def test_a_parsed_rule_was_compiled_to_check_it_and_a_cached_one_is_not() -> Non
         (r"(no|bad) user|x{2}", ()),  # an alternative without a literal: always searched
         (r"ok|quota", ()),  # "ok" is too short to skip anything
         (r"SENDER (address )?Rejected", ("rejected",)),  # ignore-case: kept in lower case
+        # alternatives re's parser took a common prefix from ("\b" of each): still anchored
+        (
+            r"\bunexpected packet|\brecord layer failure",
+            ("unexpected packet", "record layer failure"),
+        ),
+        (
+            r"<[^<>]{1,9}>: (?:recipient rejected|empfänger abgelehnt)",
+            ("recipient rejected", "empfänger abgelehnt"),
+        ),
+        # the prefix re's parser factored out ("re" of revoked|rejected) joins the run, which is
+        # kept over the group's fragments ("voked", "jected")
+        (r"cert (?:revoked|rejected)", ("cert re",)),
     ],
 )
 def test_literal_anchors(source: str, anchors: tuple[str, ...]) -> None:
