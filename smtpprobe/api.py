@@ -10,22 +10,17 @@ The CLI is a thin layer over ``check``; everything it prints comes from a
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
-import datetime as dt
 import socket
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from smtpprobe.core.classify import classify
-from smtpprobe.core.origin import build_origin, echoed_address
 from smtpprobe.core.profile import Profile
-from smtpprobe.core.readiness import gmail_readiness
-from smtpprobe.core.redact import Redactor
 from smtpprobe.core.spec import Family, PasswordSource, ProbeSpec, default_recipient, resolve_spec
 from smtpprobe.core.transcript import Security
-from smtpprobe.loading import ProfileSet, load_profile_file, load_profiles, load_rulebook
+from smtpprobe.loading import ProfileSet, load_profile_file, load_profiles
+from smtpprobe.probing import check_spec, probe_spec
 from smtpprobe.report import GmailSettings, Report
 
 if TYPE_CHECKING:
@@ -43,6 +38,7 @@ __all__ = [
     "Report",
     "Route",
     "check",
+    "check_spec",
     "compare",
     "default_recipient",
     "explain",
@@ -164,98 +160,19 @@ async def probe(
     return await probe_spec(spec, profile, options, on_phase=on_phase, transport=transport)
 
 
-async def probe_spec(
-    spec: ProbeSpec,
-    profile: Profile | None,
+def check(
     options: CheckOptions,
+    password_source: PasswordSource | None = None,
     *,
     on_phase: PhaseListener | None = None,
-    transport: Transport | None = None,
 ) -> Report:
-    """Run a validated spec: the probe, the egress lookup beside it, the verdict."""
-    from smtpprobe.driver import run_probe
-    from smtpprobe.egress import country_of, egress_queries, lookup_egress
+    """Synchronous ``probe``, on blocking sockets with no event loop (``check_spec``).
 
-    rules = load_rulebook(profile, options.rule_files)
-    started_at = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    queries = (
-        egress_queries(options.egress_resolvers)
-        if options.egress_lookup and spec.proxy is None
-        else ()
-    )
-    secrets: list[str] = []
-    if spec.credentials is not None:
-        secrets.extend(spec.credentials.secrets())
-    if spec.proxy is not None and spec.proxy.password:
-        secrets.append(spec.proxy.password)
-    dns_check = None
-    if options.dns_checks and options.egress_lookup and spec.proxy is None:
-        # Imported only when DNS may be asked: dnspython's resolver costs ~35 ms to load.
-        from smtpprobe.dnsauth import dns_auth_for
-
-        dns_check = dns_auth_for(spec, profile, options)  # a bad nameserver raises here
-    # Concurrently: the egress lookup's short timeout never lengthens a probe
-    # that takes longer than it, and offline it ends at the first ICMP refusal.
-    transcript, egress, dns_auth = await asyncio.gather(
-        run_probe(spec, secrets, transport=transport, on_phase=on_phase),
-        lookup_egress(queries, timeout=options.egress_timeout, source=spec.source_address)
-        if queries
-        else _nothing(),
-        dns_check if dns_check is not None else _nothing(),
-    )
-    target = transcript.target
-    if spec.proxy is not None:
-        egress_note = "no DNS egress lookup through a proxy (UDP cannot follow the route)"
-    elif egress is None:
-        egress_note = "egress lookup off (--no-egress-lookup)"
-    else:
-        egress_note = egress.note
-    transcript.origin = build_origin(
-        local_address=target.source_address,
-        route=options.route or spec.route,
-        egress=(egress.address, egress.method)
-        if egress is not None and egress.address and egress.method
-        else None,
-        egress_note=egress_note,
-        proxy_address=target.proxy_address,
-        echoed=echoed_address(transcript),
-        server_address=target.address_used,
-        country_of=country_of,
-    )
-    verdict = classify(transcript, rules)
-    if dns_auth is not None:
-        from smtpprobe.core.dnsverdict import dns_finding
-
-        if (finding := dns_finding(dns_auth)) is not None:
-            verdict = dataclasses.replace(verdict, findings=(*verdict.findings, finding))
-    readiness = None
-    if options.for_gmail or (profile is not None and profile.geo_ip_filter):
-        readiness = gmail_readiness(
-            category=verdict.category,
-            profile=profile,
-            host=spec.host,
-            origin=transcript.origin,
-            authenticated=spec.credentials is not None,
-        )
-    return Report(
-        transcript=transcript,
-        verdict=verdict,
-        profile=profile,
-        started_at=started_at,
-        redactor=Redactor(secrets),
-        gmail_readiness=readiness,
-        expect=spec.expect,
-        dns_auth=dns_auth,
-    )
-
-
-async def _nothing() -> None:
-    return None
-
-
-def check(options: CheckOptions, password_source: PasswordSource | None = None) -> Report:
-    """Synchronous ``probe``: runs its own event loop."""
-    return asyncio.run(probe(options, password_source))
+    The same verdict as ``probe``; an egress lookup or DNS checks, when they apply, run
+    on a thread beside it. Use ``probe`` to run many probes concurrently.
+    """
+    spec, profile = resolve(options, password_source)
+    return check_spec(spec, profile, options, on_phase=on_phase)
 
 
 def __getattr__(name: str) -> object:

@@ -85,14 +85,12 @@ def check(
     for_whom: opt.For = None,
     version: opt.Version = False,
 ) -> None:
-    import asyncio
-
     from smtpprobe.tls import warm_client_context
 
     if security != "plain":
         warm_client_context(ca_file)  # read on another core while the rest loads
 
-    from smtpprobe.api import probe
+    from smtpprobe.api import check as run_check
     from smtpprobe.core.redact import Redactor
     from smtpprobe.render import format_json
     from smtpprobe.render.terminal import status_line
@@ -105,9 +103,7 @@ def check(
         options = dns_flag(options, ctx.params)
         status = status_line(sys.stderr, chosen) if form is opt.OutputFormat.text else None
         with status or nullcontext():
-            report = asyncio.run(
-                probe(options, source, on_phase=status.on_phase if status else None)
-            )
+            report = run_check(options, source, on_phase=status.on_phase if status else None)
         if form is not opt.OutputFormat.text:  # nagios: SMTP OK|WARNING|CRITICAL - …
             from smtpprobe.render.nagios import nagios
 

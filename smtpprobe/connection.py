@@ -7,12 +7,9 @@ only the last line's code, drops bytes that arrive while a reply is already
 parsed (so pipelined replies are lost), and lets the STARTTLS reply and the
 handshake that follows fail with the same exceptions, told apart only by
 their message text. Here the framing is ``smtpprobe.core.wire.ReplyReader``
-(pure, RFC 5321 section 4.2), and each failure is its own exception:
-
-    ReplyTimeout        no whole reply within the time limit (TimeoutError)
-    ConnectionClosed    the server closed or reset the connection (ConnectionError)
-    MalformedReply      the bytes are not an SMTP reply (ValueError)
-    StartTLSInjection   plaintext where the TLS handshake should begin (RFC 3207 §4.2)
+(pure, RFC 5321 section 4.2), and each failure is its own exception: the seam's
+(``smtpprobe.transport``: ReplyTimeout, ConnectionClosed, StartTLSInjection) and
+``MalformedReply`` (the bytes are not an SMTP reply).
 
 ``smtpprobe.failures`` maps these, ``ssl`` and ``OSError`` to failure kinds in
 its one table.
@@ -30,6 +27,7 @@ from typing import cast
 from smtpprobe.core.transcript import TLSInfo
 from smtpprobe.core.wire import MalformedReply, ReplyReader, WireReply
 from smtpprobe.tls import describe_tls
+from smtpprobe.transport import ConnectionClosed, ReplyTimeout, StartTLSInjection
 
 __all__ = [
     "ConnectionClosed",
@@ -39,18 +37,6 @@ __all__ = [
     "StartTLSInjection",
     "open_connection",
 ]
-
-
-class ReplyTimeout(TimeoutError):
-    """No complete reply arrived within the time limit."""
-
-
-class ConnectionClosed(ConnectionError):
-    """The server closed (FIN) or reset (RST) the connection; ``str()`` says which."""
-
-
-class StartTLSInjection(ssl.SSLError):
-    """Plaintext arrived where the TLS handshake should begin (RFC 3207 section 4.2)."""
 
 
 class SMTPConnection(asyncio.Protocol):

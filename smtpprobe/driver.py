@@ -11,8 +11,9 @@ nothing here decides what a reply means.
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
+import time
+from collections.abc import Generator
 from dataclasses import replace
 
 from smtpprobe.core import plan
@@ -23,7 +24,7 @@ from smtpprobe.session import PhaseListener, Session, elapsed_ms, reply_of
 from smtpprobe.tls import client_context, unverified_context
 from smtpprobe.transport import Address, NetworkTransport, Transport
 
-__all__ = ["PhaseListener", "run_probe"]
+__all__ = ["PhaseListener", "run_probe", "run_probe_blocking"]
 
 _CHECK_WAIT = 3.0  # a second connection only explains a failure: keep it short
 
@@ -196,8 +197,47 @@ async def run_probe(
     receives the derived secrets sent on the wire (the AUTH payloads), for the
     redactor; ``on_phase`` hears each wait begin (for a status line).
     """
-    run = _Run(spec, transport or NetworkTransport(), secrets if secrets is not None else [],
-               on_phase)  # fmt: skip
+    import asyncio
+
+    run, steps = _start(spec, transport or NetworkTransport(), secrets, on_phase)
+    try:
+        async with asyncio.timeout(spec.timeout):
+            await _follow(run, steps)
+    except TimeoutError:
+        _overall_timeout(run)
+    finally:
+        run.close()
+    return run.transcript
+
+
+def run_probe_blocking(
+    spec: ProbeSpec, secrets: list[str] | None = None, *, on_phase: PhaseListener | None = None
+) -> Transcript:
+    """``run_probe`` on blocking sockets, with no event loop: for one probe per process.
+
+    The same plan, steps and verdicts (``smtpprobe.blocking`` says how); the overall
+    time limit is a deadline that every wait is cut to.
+    """
+    from smtpprobe.blocking import BlockingTransport, ProbeDeadline, drive
+
+    transport = BlockingTransport(time.monotonic() + spec.timeout)
+    run, steps = _start(spec, transport, secrets, on_phase)
+    try:
+        drive(_follow(run, steps))
+    except ProbeDeadline:
+        _overall_timeout(run)
+    finally:
+        run.close()
+    return run.transcript
+
+
+def _start(
+    spec: ProbeSpec,
+    transport: Transport,
+    secrets: list[str] | None,
+    on_phase: PhaseListener | None,
+) -> tuple[_Run, Generator[plan.Action, plan.Outcome, None]]:
+    run = _Run(spec, transport, secrets if secrets is not None else [], on_phase)
     message = None
     if spec.send:
         now = dt.datetime.now(dt.UTC)
@@ -207,17 +247,19 @@ async def run_probe(
             date=now.strftime("%a, %d %b %Y %H:%M:%S +0000"),
             message_id=f"smtpprobe.{now.strftime('%Y%m%dT%H%M%S.%f')}",
         )
-    steps = plan.dialogue(spec, message)
+    return run, plan.dialogue(spec, message)
+
+
+async def _follow(run: _Run, steps: Generator[plan.Action, plan.Outcome, None]) -> None:
+    """Carry out the plan's actions, each outcome deciding the next, until it ends."""
     try:
-        async with asyncio.timeout(spec.timeout):
-            action = next(steps)
-            while True:
-                action = steps.send(await run.execute(action))
+        action = next(steps)
+        while True:
+            action = steps.send(await run.execute(action))
     except StopIteration:
         pass
-    except TimeoutError:
-        detail = f"the whole probe took longer than --timeout {spec.timeout:g} s"
-        run.record(Step(run.phase, failure=Failure(FailureKind.TIMEOUT, detail)))
-    finally:
-        run.close()
-    return run.transcript
+
+
+def _overall_timeout(run: _Run) -> None:
+    detail = f"the whole probe took longer than --timeout {run.spec.timeout:g} s"
+    run.record(Step(run.phase, failure=Failure(FailureKind.TIMEOUT, detail)))

@@ -17,7 +17,6 @@ wheel from the five RIRs' delegation files; the data date is its build date.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import ipaddress
 import json
@@ -136,6 +135,8 @@ def _answer_address(response: dns.message.Message, query: EgressQuery) -> str | 
 
 
 async def _ask(query: EgressQuery, source: str | None) -> tuple[EgressQuery, str | None]:
+    import asyncio
+
     import dns.exception
     import dns.message
 
@@ -165,6 +166,8 @@ async def lookup_egress(
     queries: Sequence[EgressQuery], *, timeout: float, source: str | None = None
 ) -> EgressResult:
     """Ask every server at once; return the first address, or why there is none."""
+    import asyncio  # here: a probe with no lookup never loads it
+
     tasks = [asyncio.ensure_future(_ask(q, source)) for q in queries]
     errors: list[str] = []
     try:

@@ -1,9 +1,9 @@
 """Every exception the network can raise, as a failure kind: the one table.
 
 ``FAILURE_TABLE`` maps the classes of ``ssl``, the socket layer (``OSError``
-and its subclasses), ``smtpprobe.connection`` (``ReplyTimeout``,
-``ConnectionClosed``, ``MalformedReply``, ``StartTLSInjection``) and
-python-socks, most specific first; ``tests/test_driver_mapping.py`` names
+and its subclasses), the transport seam's (``ReplyTimeout``, ``ConnectionClosed``,
+``StartTLSInjection``), ``MalformedReply`` and
+python-socks, most specific first; ``tests/test_failures.py`` names
 every class with the kind it must map to, so a missing row fails a test.
 A reply is never an exception: replies are data, read by the driver.
 """
@@ -16,11 +16,11 @@ from collections.abc import Callable
 
 from python_socks import ProxyConnectionError, ProxyError, ProxyTimeoutError
 
-from smtpprobe.connection import ConnectionClosed, ReplyTimeout
 from smtpprobe.core.auth import ChallengeError
 from smtpprobe.core.transcript import Failure, FailureKind
 from smtpprobe.core.wire import MalformedReply
 from smtpprobe.tls import verify_error
+from smtpprobe.transport import ConnectionClosed, ReplyTimeout
 
 __all__ = ["FAILURE_TABLE", "NETWORK_ERRORS", "failure_from_exception"]
 

@@ -10,7 +10,7 @@ as a ``security-check`` step whose note (``port-speaks:…``) the rules read.
 
 from __future__ import annotations
 
-import asyncio
+import time
 
 from smtpprobe.core.plan import PortCheck
 from smtpprobe.core.spec import ProbeSpec
@@ -35,25 +35,31 @@ async def look_again(
     """Run one check within ``wait`` seconds; returns its step and any certificate seen."""
     command = _COMMANDS[check]
     conn: Connection | None = None
+    end = time.monotonic() + wait
+
+    def left() -> float:
+        """What is left of ``wait``: every step waits at most that (no event loop needed)."""
+        seconds = end - time.monotonic()
+        if seconds <= 0:
+            raise TimeoutError(f"no answer within {wait:g} s")
+        return seconds
+
     try:
-        async with asyncio.timeout(wait):
-            conn = await transport.connect(
-                address, source=spec.source_address, proxy=None, timeout=wait
-            )
-            if check is PortCheck.PLAINTEXT:
-                wire = await conn.read_reply(wait)
-                if wire.code == 220:
-                    return Step(
-                        Phase.SECURITY_CHECK, command, note="port-speaks:plaintext-smtp"
-                    ), None
-                return _no(command, FailureKind.MALFORMED_REPLY, f"a {wire.code} reply"), None
-            if check is PortCheck.CERTIFICATE_STARTTLS:
-                for line in (None, b"EHLO smtpprobe.invalid", b"STARTTLS"):
-                    if line is not None:
-                        conn.send(line)
-                    await conn.read_reply(wait)
-            await conn.start_tls(unverified_context(), spec.host, wait)
-            tls = conn.describe_tls(verified=False)
+        conn = await transport.connect(
+            address, source=spec.source_address, proxy=None, timeout=left()
+        )
+        if check is PortCheck.PLAINTEXT:
+            wire = await conn.read_reply(left())
+            if wire.code == 220:
+                return Step(Phase.SECURITY_CHECK, command, note="port-speaks:plaintext-smtp"), None
+            return _no(command, FailureKind.MALFORMED_REPLY, f"a {wire.code} reply"), None
+        if check is PortCheck.CERTIFICATE_STARTTLS:
+            for line in (None, b"EHLO smtpprobe.invalid", b"STARTTLS"):
+                if line is not None:
+                    conn.send(line)
+                await conn.read_reply(left())
+        await conn.start_tls(unverified_context(), spec.host, left())
+        tls = conn.describe_tls(verified=False)
     except NETWORK_ERRORS as exc:  # includes the TimeoutError of ``wait``
         if check is PortCheck.PLAINTEXT:
             return _no(command, FailureKind.TIMEOUT, "no greeting"), None

@@ -4,26 +4,56 @@
 knows of the network; ``NetworkTransport`` is the real one (sockets,
 getaddrinfo, python-socks for ``--proxy``, ``smtpprobe.connection`` for SMTP
 over asyncio), and ``smtpprobe.testing.transport.MockTransport`` replaces it in
-tests, as httpx's ``MockTransport`` does. Every exception either raises is
-turned into a failure by ``smtpprobe.failures.failure_from_exception``.
+tests, as httpx's ``MockTransport`` does; ``smtpprobe.blocking.BlockingTransport``
+is the same network on blocking sockets, for one probe per process with no event
+loop. Every exception any of them raises is turned into a failure by
+``smtpprobe.failures.failure_from_exception``; the seam's own are defined here:
+
+    ReplyTimeout        no whole reply within the time limit (TimeoutError)
+    ConnectionClosed    the server closed or reset the connection (ConnectionError)
+    StartTLSInjection   plaintext where the TLS handshake should begin (RFC 3207 §4.2)
 """
 
 from __future__ import annotations
 
-import asyncio
 import ipaddress
 import socket
 import ssl
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from smtpprobe.core.spec import Family, ProxySpec
 from smtpprobe.core.transcript import TLSInfo
 from smtpprobe.core.wire import WireReply
 from smtpprobe.errors import ConfigError
 
-__all__ = ["Address", "Connection", "NetworkTransport", "Transport"]
+if TYPE_CHECKING:
+    from python_socks import ProxyType
+
+__all__ = [
+    "Address",
+    "Connection",
+    "ConnectionClosed",
+    "NetworkTransport",
+    "ReplyTimeout",
+    "StartTLSInjection",
+    "Transport",
+    "bind_source",
+]
+
+
+class ReplyTimeout(TimeoutError):
+    """No complete reply arrived within the time limit."""
+
+
+class ConnectionClosed(ConnectionError):
+    """The server closed (FIN) or reset (RST) the connection; ``str()`` says which."""
+
+
+class StartTLSInjection(ssl.SSLError):
+    """Plaintext arrived where the TLS handshake should begin (RFC 3207 section 4.2)."""
+
 
 _FAMILIES = {
     Family.ANY: socket.AF_UNSPEC,
@@ -102,6 +132,11 @@ class Transport(Protocol):
         """Open a connection to ``address``, through ``proxy`` if given, bound to ``source``."""
 
 
+def socket_family(family: Family) -> int:
+    """The ``socket`` constant for an address family."""
+    return int(_FAMILIES[family])
+
+
 def literal_address(host: str, port: int) -> Address | None:
     """The address itself for an IP literal (no lookup), or None for a name."""
     try:
@@ -122,13 +157,14 @@ class NetworkTransport:
             # No resolver thread for an IP address: under load it could time out
             # and turn a literal into a "dns-failure".
             return [literal]
+        import asyncio
+
         loop = asyncio.get_running_loop()
         async with asyncio.timeout(timeout):
             infos = await loop.getaddrinfo(
                 host, port, family=_FAMILIES[family], type=socket.SOCK_STREAM
             )
-        unique = dict.fromkeys((info[0], info[4]) for info in infos)
-        return [Address(str(addr[0]), port, fam, addr) for fam, addr in unique]
+        return addresses_of(infos, port)
 
     async def connect(
         self,
@@ -147,18 +183,32 @@ class NetworkTransport:
         return await open_connection(sock, timeout=timeout)
 
 
+def addresses_of(infos: Sequence[tuple[Any, ...]], port: int) -> list[Address]:
+    """``getaddrinfo``'s answers as addresses, each once, in the resolver's order."""
+    unique = dict.fromkeys((info[0], info[4]) for info in infos)
+    return [Address(str(addr[0]), port, fam, addr) for fam, addr in unique]
+
+
+def bind_source(sock: socket.socket, source: str | None, address: Address) -> None:
+    """Bind ``sock`` to ``--source-address``; ConfigError if this machine cannot."""
+    if source is None:
+        return
+    try:
+        sock.bind((source, 0))
+    except OSError as exc:
+        raise ConfigError(
+            f"--source-address {source}: cannot bind it ({exc.strerror}); use an "
+            f"address of this machine of the same family as {address.host}"
+        ) from None
+
+
 async def _direct(address: Address, source: str | None, timeout: float) -> socket.socket:
+    import asyncio
+
     sock = socket.socket(address.family, socket.SOCK_STREAM)
     try:
         sock.setblocking(False)
-        if source is not None:
-            try:
-                sock.bind((source, 0))
-            except OSError as exc:
-                raise ConfigError(
-                    f"--source-address {source}: cannot bind it ({exc.strerror}); use an "
-                    f"address of this machine of the same family as {address.host}"
-                ) from None
+        bind_source(sock, source, address)
         loop = asyncio.get_running_loop()
         async with asyncio.timeout(timeout):
             await loop.sock_connect(sock, address.sockaddr)
@@ -171,19 +221,11 @@ async def _direct(address: Address, source: str | None, timeout: float) -> socke
 async def _through_proxy(
     proxy: ProxySpec, address: Address, source: str | None, timeout: float
 ) -> socket.socket:
-    from python_socks import ProxyType
     from python_socks.async_.asyncio import Proxy
 
-    types = {
-        "socks5": ProxyType.SOCKS5,
-        "socks5h": ProxyType.SOCKS5,
-        "socks4": ProxyType.SOCKS4,
-        "socks4a": ProxyType.SOCKS4,
-        "http": ProxyType.HTTP,
-    }
-    _check_bind(source, proxy.host)
+    check_bind(source, proxy.host)
     connector = Proxy(
-        types[proxy.scheme],
+        proxy_type(proxy),
         proxy.host,
         proxy.port,
         username=proxy.username,
@@ -197,7 +239,20 @@ async def _through_proxy(
     return sock
 
 
-def _check_bind(source: str | None, proxy_host: str) -> None:
+def proxy_type(proxy: ProxySpec) -> ProxyType:
+    """python-socks' name for the proxy's scheme."""
+    from python_socks import ProxyType
+
+    return {
+        "socks5": ProxyType.SOCKS5,
+        "socks5h": ProxyType.SOCKS5,
+        "socks4": ProxyType.SOCKS4,
+        "socks4a": ProxyType.SOCKS4,
+        "http": ProxyType.HTTP,
+    }[proxy.scheme]
+
+
+def check_bind(source: str | None, proxy_host: str) -> None:
     """Fail early and clearly on a --source-address this machine does not have."""
     if source is None:
         return

@@ -143,11 +143,11 @@ def test_guard_one_line_errors_and_scrubbed_bugs(monkeypatch: pytest.MonkeyPatch
     assert usage.exit_code == ExitCode.USAGE and usage.stdout == ""
     assert usage.stderr.count("\n") == 1 and "unknown profile 'nosuch'" in usage.stderr
 
-    async def broken(options: Any, password_source: Any, **kwargs: Any) -> Any:
+    def broken(options: Any, password_source: Any, **kwargs: Any) -> Any:
         password = password_source(None)  # the password is known from here on
         raise RuntimeError(f"bug holding {password}")
 
-    monkeypatch.setattr("smtpprobe.api.probe", broken)
+    monkeypatch.setattr("smtpprobe.api.check", broken)
     bug = _invoke("check", "--host", "127.0.0.1", "--user", "u@example.jp", "--no-egress-lookup")
     assert bug.exit_code == ExitCode.INTERNAL
     assert "internal error, please report it: RuntimeError" in bug.stderr

@@ -8,14 +8,20 @@ below is the contract: (fault, phase, mode) -> category, stage and exit code. Wh
 verdict, "ok" needs RCPT accepted (and the message, with send); no case may raise or outlast
 its overall timeout by more than 2 s.
 
-The probes run in-process through the Python API. All selected cases run once, concurrently
-(one server per case), in a module fixture; each parametrized test then checks its own case,
-so a failure names it. A few cases also run through the command line (``smtpprobe check``,
-in process: the ``cli`` fixture).
+The probes run in-process through the Python API: every case by ``check`` (blocking
+sockets, ``smtpprobe.blocking``: what ``smtpprobe check`` runs), and every STARTTLS case and
+implicit TLS's handshake cases again by ``probe`` on an event loop
+(``smtpprobe.transport.NetworkTransport``: compare, health checks), ids ending in ``-loop``;
+both must meet the contract and give the same transcript. All selected cases run
+once, concurrently (one server per case), in a module fixture; each parametrized test then
+checks its own case, so a failure names it. A few cases also run through the command line
+(``smtpprobe check``, in process: the ``cli`` fixture).
 """
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import json
 import queue
 import threading
@@ -28,7 +34,7 @@ from typing import Any
 
 import pytest
 
-from smtpprobe.api import CheckOptions, Report, check
+from smtpprobe.api import CheckOptions, Report, check, probe
 from smtpprobe.core.transcript import Security
 from smtpprobe.testing.faults import (
     FAULT_PASSWORD,
@@ -130,6 +136,7 @@ class Case:
     expect: Expect
     insecure: bool = False
     send: bool = False
+    loop: bool = False  # run by ``probe`` on an event loop rather than by ``check``
 
     @property
     def phase_timeout(self) -> float:
@@ -185,7 +192,17 @@ def build_cases() -> list[Case]:
                             expect(fault, phase, True), insecure=True,
                         )
                     )  # fmt: skip
-    return cases
+    return cases + [
+        dataclasses.replace(c, id=f"{c.id}-loop", loop=True) for c in cases if _twinned(c)
+    ]
+
+
+def _twinned(case: Case) -> bool:
+    """Whether the case runs on the event loop too: every STARTTLS case (it has every phase
+    and both TLS starts' code paths) and implicit TLS's own (its controls and handshake)."""
+    if case.security is Security.STARTTLS:
+        return True
+    return case.security is Security.IMPLICIT_TLS and case.phase in (None, FaultPhase.TLS)
 
 
 CASES = build_cases()
@@ -224,21 +241,27 @@ def options_for(case: Case, server: FaultServer) -> CheckOptions:
     )
 
 
-def run_case(case: Case, certificates: CertificateStore) -> Outcome:
-    outcome = Outcome()
+def run_case(case: Case, certificates: CertificateStore, *twins: Case) -> list[Outcome]:
+    """Run ``case``, then each of its ``twins`` (the same case by another path), on one server."""
+    outcomes = []
     server = FaultServer(case.fault, case.phase, case.security, certificates=certificates)
     try:
         server.start()
-        start = time.perf_counter()
-        try:
-            outcome.report = check(options_for(case, server))
-        except BaseException:  # every exception is a failure of this case, reported whole
-            outcome.error = traceback.format_exc(limit=-8)
-        outcome.elapsed = time.perf_counter() - start
+        for each in (case, *twins):
+            outcome = Outcome()
+            start = time.perf_counter()
+            try:
+                options = options_for(each, server)
+                outcome.report = asyncio.run(probe(options)) if each.loop else check(options)
+            except BaseException:  # every exception is a failure of this case, reported whole
+                outcome.error = traceback.format_exc(limit=-8)
+            outcome.elapsed = time.perf_counter() - start
+            outcomes.append(outcome)
     finally:
         server.stop()
-    outcome.server_errors = server.errors
-    return outcome
+    for outcome in outcomes:
+        outcome.server_errors = server.errors
+    return outcomes
 
 
 def run_all(cases: list[Case]) -> dict[str, Outcome]:
@@ -248,9 +271,13 @@ def run_all(cases: list[Case]) -> dict[str, Outcome]:
     process from exiting, and the others still finish.
     """
     results: dict[str, Outcome] = {}
-    todo: queue.SimpleQueue[Case] = queue.SimpleQueue()
+    todo: queue.SimpleQueue[list[Case]] = queue.SimpleQueue()
+    twins = {case.id: case for case in cases if case.loop}
     for case in cases:
-        todo.put(case)
+        if not case.loop:
+            todo.put([case, *filter(None, [twins.pop(f"{case.id}-loop", None)])])
+    for twin in twins.values():  # selected without the case it twins
+        todo.put([twin])
     certificates = CertificateStore()
     # Warm the caches first (rules, profiles, the trust store, every certificate): sixteen
     # cold probes would each parse them at once, and the CPU they take from each other
@@ -262,13 +289,17 @@ def run_all(cases: list[Case]) -> dict[str, Outcome]:
     def work() -> None:
         while True:
             try:
-                case = todo.get_nowait()
+                group = todo.get_nowait()
             except queue.Empty:
                 return
             try:
-                results[case.id] = run_case(case, certificates)
+                for case, outcome in zip(
+                    group, run_case(group[0], certificates, *group[1:]), strict=True
+                ):
+                    results[case.id] = outcome
             except BaseException:  # the server itself failed to start or stop
-                results[case.id] = Outcome(error=traceback.format_exc(limit=-8))
+                for case in group:
+                    results[case.id] = Outcome(error=traceback.format_exc(limit=-8))
 
     threads = [threading.Thread(target=work, daemon=True) for _ in range(WORKERS)]
     for thread in threads:
@@ -383,6 +414,15 @@ def test_fault(case: Case, outcomes: dict[str, Outcome]) -> None:
     assert outcome is not None, f"did not finish within {RUN_DEADLINE:g} s (a hang)"
     found = problems(case, outcome)
     assert not found, "\n".join(found)
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if c.loop], ids=lambda c: c.id[: -len("-loop")])
+def test_both_transports_give_the_same_transcript(case: Case, outcomes: dict[str, Outcome]) -> None:
+    blocking, loop = outcomes.get(case.id[: -len("-loop")]), outcomes.get(case.id)
+    assert blocking is not None and loop is not None
+    assert blocking.report is not None and loop.report is not None
+    shown = [(describe(o.report), o.report.verdict.category) for o in (blocking, loop)]
+    assert shown[0] == shown[1]
 
 
 def test_the_table_covers_every_fault_class() -> None:

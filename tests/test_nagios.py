@@ -382,10 +382,10 @@ def test_cli_missing_password_is_unknown(cli: Any, smtp_double: Any) -> None:
 def test_cli_internal_error_is_unknown_without_the_secret(
     cli: Any, smtp_double: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    async def broken(options: Any, password_source: Any, **kwargs: Any) -> Any:
+    def broken(options: Any, password_source: Any, **kwargs: Any) -> Any:
         raise RuntimeError(f"bug holding {password_source(None)}")
 
-    monkeypatch.setattr("smtpprobe.api.probe", broken)
+    monkeypatch.setattr("smtpprobe.api.check", broken)
     result = _nagios(cli, smtp_double("ok", security="starttls"), password=SECRET)
     assert result.code == 3 and result.out.count("\n") == 1, result.both
     assert result.out.startswith("SMTP UNKNOWN - internal error, please report it: RuntimeError")

@@ -29,11 +29,10 @@ import socket
 import ssl
 from collections.abc import Callable, Sequence
 
-from smtpprobe.connection import ConnectionClosed, ReplyTimeout
 from smtpprobe.core.spec import Family, ProxySpec
 from smtpprobe.core.transcript import TLSInfo
 from smtpprobe.core.wire import ReplyReader, WireReply
-from smtpprobe.transport import Address, Connection
+from smtpprobe.transport import Address, Connection, ConnectionClosed, ReplyTimeout
 
 __all__ = ["Handler", "MockConnection", "MockTransport"]
 
