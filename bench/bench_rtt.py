@@ -9,8 +9,9 @@ The implied round trips are (median at 50 ms - median without delay) / RTT.
 
 Then, straight to the server (no proxy): one ``smtpprobe check`` process against one
 ``swaks`` process, ``smtpprobe explain "<one line>"`` and ``smtpprobe --help``; and the
-floor any tool on smtpprobe's stack stands on: the interpreter's start, its asyncio and
-ssl imports, and ``floor_client.py`` (the same dialogue on bare asyncio streams).
+floor any tool on smtpprobe's stack stands on: the interpreter's start, its socket and
+ssl imports, and ``floor_client.py`` (the same dialogue on bare blocking sockets, as
+``smtpprobe check`` runs it).
 
 smtpprobe runs as an installed wheel would: with its bytecode cached (in a temporary
 PYTHONPYCACHEPREFIX, so the work tree is untouched) and its compiled rule cache warm
@@ -56,7 +57,7 @@ EXPLAIN_LINE = "550 5.1.1 <a@example.jp>: Recipient address rejected: User unkno
 RECIPIENT = "postmaster@gmail.com"  # only ever named in RCPT to a loopback server
 TIMEOUT = 60
 FLOOR_CLIENT = Path(__file__).with_name("floor_client.py")
-IMPORTS = "import asyncio, ssl"
+IMPORTS = "import socket, ssl"
 
 
 @dataclass(frozen=True, slots=True)
@@ -281,7 +282,7 @@ def start_up(bench: Bench, runs: int) -> list[str]:
         floor = [sys.executable, str(FLOOR_CLIENT), server.host, str(port), mode]
         commands.append(
             (
-                f"floor: bare asyncio client, {mode} (same dialogue, no CLI or rules)",
+                f"floor: bare socket client, {mode} (same dialogue, no CLI or rules)",
                 [*floor, str(server.ca_files[mode]), server.user, RECIPIENT],
                 f"swaks {mode}",
             )
@@ -292,7 +293,7 @@ def start_up(bench: Bench, runs: int) -> list[str]:
     commands.append(("`smtpprobe --help`", [bench.smtpprobe, "--help"], "100 ms"))
     commands.append(("floor: `python -c pass`", [sys.executable, "-c", "pass"], ""))
     commands.append(
-        ("floor: `python -c 'import asyncio, ssl'`", [sys.executable, "-c", IMPORTS], "")
+        ("floor: `python -c 'import socket, ssl'`", [sys.executable, "-c", IMPORTS], "")
     )
     times: dict[str, Samples] = {name: Samples() for name, _, _ in commands}
     for index in range(runs + 1):

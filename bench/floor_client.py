@@ -1,12 +1,12 @@
-"""The least a Python asyncio client does for smtpprobe's dialogue: the benchmark's floor row.
+"""The least a Python client does for smtpprobe's dialogue: the benchmark's floor row.
 
 The same dialogue as ``smtpprobe check`` to RCPT (EHLO, STARTTLS or implicit TLS with the
-certificate verified against one CA file, EHLO, AUTH PLAIN, MAIL, RCPT, RSET, QUIT) on
-asyncio's streams and nothing else: no CLI, no profiles, no rules, no transcript, no report,
+certificate verified against the system store and one CA file, EHLO, AUTH PLAIN, MAIL, RCPT,
+RSET, QUIT) on blocking ``socket`` and ``ssl``, as ``smtpprobe check`` runs it
+(``smtpprobe.blocking``), and nothing else: no CLI, profiles, rules, transcript or report,
 one command per round trip and no error handling beyond a refusal. Its wall time is what the
-interpreter, asyncio and ssl cost before any of smtpprobe's own work, so the start-up table can
-say how much of smtpprobe's time is its own and how close to swaks any tool on this stack
-(Python and asyncio, smtpprobe's since it replaced aiosmtplib) can get.
+interpreter, the socket and ssl modules and the server cost before any of smtpprobe's own
+work, so the start-up table can say how much of smtpprobe's time is its own.
 
 Run by ``bench_rtt.py``:
     python floor_client.py HOST PORT starttls|implicit-tls CA_FILE USER RECIPIENT
@@ -15,55 +15,56 @@ with the password in SMTPPROBE_PASSWORD (loopback servers only).
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import os
+import socket
 import ssl
 import sys
+from typing import BinaryIO
 
 
-async def _reply(reader: asyncio.StreamReader) -> str:
-    """One whole reply (every line of a multi-line one); raises unless it is 2xx or 3xx."""
-    lines = [await reader.readline()]
-    while lines[-1][3:4] == b"-":
-        lines.append(await reader.readline())
-    if lines[-1][:1] not in (b"2", b"3"):
-        raise SystemExit(f"refused: {b''.join(lines)!r}")
-    return b"".join(lines).decode("utf-8", "replace")
+def _reply(stream: BinaryIO) -> None:
+    """Read one whole reply (every line of a multi-line one); exit unless it is 2xx or 3xx."""
+    line = stream.readline()
+    while line[3:4] == b"-":
+        line = stream.readline()
+    if line[:1] not in (b"2", b"3"):
+        raise SystemExit(f"refused: {line!r}")
 
 
-async def dialogue(host: str, port: int, mode: str, ca_file: str, user: str, to: str) -> None:
+def dialogue(host: str, port: int, mode: str, ca_file: str, user: str, to: str) -> None:
     """One probe to RCPT, then RSET and QUIT."""
-    context = ssl.create_default_context(cafile=ca_file)
-    implicit = mode == "implicit-tls"
-    reader, writer = await asyncio.open_connection(
-        host, port, ssl=context if implicit else None, server_hostname=host if implicit else None
-    )
+    context = ssl.create_default_context()
+    context.load_verify_locations(cafile=ca_file)
+    sock = socket.create_connection((host, port), timeout=15)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    if mode == "implicit-tls":
+        sock = context.wrap_socket(sock, server_hostname=host)
+    stream = sock.makefile("rb")
 
-    async def send(line: str) -> str:
-        writer.write(line.encode() + b"\r\n")
-        return await _reply(reader)
+    def send(line: str) -> None:
+        sock.sendall(line.encode() + b"\r\n")
+        _reply(stream)
 
-    await _reply(reader)
-    await send("EHLO [127.0.0.1]")
-    if not implicit:
-        await send("STARTTLS")
-        await writer.start_tls(context, server_hostname=host)
-        await send("EHLO [127.0.0.1]")
+    _reply(stream)
+    send("EHLO [127.0.0.1]")
+    if mode == "starttls":
+        send("STARTTLS")
+        sock = context.wrap_socket(sock, server_hostname=host)
+        stream = sock.makefile("rb")
+        send("EHLO [127.0.0.1]")
     secret = f"\0{user}\0{os.environ['SMTPPROBE_PASSWORD']}".encode()
-    await send("AUTH PLAIN " + base64.b64encode(secret).decode())
-    await send(f"MAIL FROM:<{user}>")
-    await send(f"RCPT TO:<{to}>")
-    await send("RSET")
-    await send("QUIT")
-    writer.close()
+    send("AUTH PLAIN " + base64.b64encode(secret).decode())
+    for command in (f"MAIL FROM:<{user}>", f"RCPT TO:<{to}>", "RSET", "QUIT"):
+        send(command)
+    sock.close()
 
 
 def main(argv: list[str]) -> int:
     host, port, mode, ca_file, user, to = argv
     if host not in ("127.0.0.1", "::1", "localhost"):
         raise SystemExit("floor_client talks to loopback servers only")
-    asyncio.run(dialogue(host, int(port), mode, ca_file, user, to))
+    dialogue(host, int(port), mode, ca_file, user, to)
     return 0
 
 
