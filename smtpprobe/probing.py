@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import threading
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -147,14 +148,14 @@ def check_spec(
 ) -> Report:
     """Run a validated spec in this thread on blocking sockets; lookups on a thread beside.
 
-    The rules load on a thread too: the probe mostly waits for the server, and the rules
-    are not needed before its last reply. A broken ``--rules`` file still fails first.
+    The rules load on a thread too, started when the probe first waits for the server (a
+    thread started earlier would hold the GIL for its first 5 ms, delaying the connection):
+    they are not needed before its last reply. A broken ``--rules`` file still fails first.
     """
     from smtpprobe.driver import run_probe_blocking
 
     for path in options.rule_files:
         load_rule_file(path)  # RuleError before any connection (kept: loads are cached)
-    rules = _Background(lambda: load_rulebook(profile, options.rule_files), "smtpprobe-rules")
     beside = _prepare(spec, profile, options)
     lookups = None
     if beside.queries or beside.dns_check is not None:
@@ -165,10 +166,24 @@ def check_spec(
             return asyncio.run(_lookups(beside, options, spec))
 
         lookups = _Background(look, "smtpprobe-lookups")
-    transcript = run_probe_blocking(spec, beside.secrets, on_phase=on_phase)
+    rules: list[_Background[list[Rule]]] = []
+
+    def load_rules() -> None:
+        if not rules:
+            work = functools.partial(load_rulebook, profile, options.rule_files)
+            rules.append(_Background(work, "smtpprobe-rules"))
+
+    def heard(phase: str, seconds: float) -> None:
+        if phase == "greeting":
+            load_rules()
+        if on_phase is not None:
+            on_phase(phase, seconds)
+
+    transcript = run_probe_blocking(spec, beside.secrets, on_phase=heard)
+    load_rules()  # the probe ended before a greeting
     # Bounded: the lookups have their own time limits.
     egress, dns_auth = lookups.result() if lookups is not None else (None, None)
-    return _report(spec, profile, options, rules.result(), beside, transcript, egress, dns_auth)
+    return _report(spec, profile, options, rules[0].result(), beside, transcript, egress, dns_auth)
 
 
 def _country_of(address: str) -> tuple[str | None, str | None]:
