@@ -35,12 +35,11 @@ from smtpprobe.transport import (
     Address,
     ConnectionClosed,
     ReplyTimeout,
-    StartTLSInjection,
     addresses_of,
     bind_source,
-    check_bind,
+    check_nothing_pending,
     literal_address,
-    proxy_type,
+    proxy_connector,
     socket_family,
 )
 
@@ -148,15 +147,7 @@ def _through_proxy(
 ) -> socket.socket:
     from python_socks.sync import Proxy
 
-    check_bind(source, proxy.host)
-    connector = Proxy(
-        proxy_type(proxy),
-        proxy.host,
-        proxy.port,
-        username=proxy.username,
-        password=proxy.password,
-        rdns=proxy.remote_dns,
-    )
+    connector = proxy_connector(proxy, source, Proxy)
     local = (source, 0) if source else None
     sock: socket.socket = connector.connect(
         address.host, address.port, timeout=wait, local_addr=local
@@ -243,10 +234,7 @@ class BlockingConnection:
     async def start_tls(
         self, context: ssl.SSLContext, server_hostname: str, timeout: float
     ) -> None:
-        if self._replies or self._reader.pending:
-            raise StartTLSInjection(
-                "the server sent plaintext where the TLS handshake should begin"
-            )
+        check_nothing_pending(bool(self._replies or self._reader.pending))
         if self.sock is None or self._error is not None:
             raise self._error or ConnectionClosed("the connection is closed")
         wait, by_deadline = self.clock.budget(timeout)

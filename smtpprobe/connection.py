@@ -27,7 +27,12 @@ from typing import cast
 from smtpprobe.core.transcript import TLSInfo
 from smtpprobe.core.wire import MalformedReply, ReplyReader, WireReply
 from smtpprobe.tls import describe_tls
-from smtpprobe.transport import ConnectionClosed, ReplyTimeout, StartTLSInjection
+from smtpprobe.transport import (
+    ConnectionClosed,
+    ReplyTimeout,
+    StartTLSInjection,
+    check_nothing_pending,
+)
 
 __all__ = [
     "ConnectionClosed",
@@ -148,13 +153,7 @@ class SMTPConnection(asyncio.Protocol):
         self, context: ssl.SSLContext, server_hostname: str, timeout: float
     ) -> None:
         """The TLS handshake: from the first byte (RFC 8314) or after STARTTLS's 220 (RFC 3207)."""
-        if self._replies or self._reader.pending:
-            # Nothing may come before the handshake: after STARTTLS's 220 such bytes
-            # are a broken server or an injection (RFC 3207 section 4.2); on an
-            # implicit-TLS port, a plaintext greeting.
-            raise StartTLSInjection(
-                "the server sent plaintext where the TLS handshake should begin"
-            )
+        check_nothing_pending(bool(self._replies or self._reader.pending))
         if self.transport is None:
             raise self._error or ConnectionClosed("the connection is closed")
         try:

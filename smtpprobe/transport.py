@@ -19,17 +19,16 @@ from __future__ import annotations
 import ipaddress
 import socket
 import ssl
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from smtpprobe.core.spec import Family, ProxySpec
 from smtpprobe.core.transcript import TLSInfo
 from smtpprobe.core.wire import WireReply
 from smtpprobe.errors import ConfigError
 
-if TYPE_CHECKING:
-    from python_socks import ProxyType
+P = TypeVar("P")
 
 __all__ = [
     "Address",
@@ -40,6 +39,8 @@ __all__ = [
     "StartTLSInjection",
     "Transport",
     "bind_source",
+    "check_nothing_pending",
+    "proxy_connector",
 ]
 
 
@@ -196,10 +197,7 @@ def bind_source(sock: socket.socket, source: str | None, address: Address) -> No
     try:
         sock.bind((source, 0))
     except OSError as exc:
-        raise ConfigError(
-            f"--source-address {source}: cannot bind it ({exc.strerror}); use an "
-            f"address of this machine of the same family as {address.host}"
-        ) from None
+        raise _unbindable(source, exc, f"of the same family as {address.host}") from None
 
 
 async def _direct(address: Address, source: str | None, timeout: float) -> socket.socket:
@@ -223,15 +221,7 @@ async def _through_proxy(
 ) -> socket.socket:
     from python_socks.async_.asyncio import Proxy
 
-    check_bind(source, proxy.host)
-    connector = Proxy(
-        proxy_type(proxy),
-        proxy.host,
-        proxy.port,
-        username=proxy.username,
-        password=proxy.password,
-        rdns=proxy.remote_dns,
-    )
+    connector = proxy_connector(proxy, source, Proxy)
     local = (source, 0) if source else None
     sock: socket.socket = await connector.connect(
         address.host, address.port, timeout=timeout, local_addr=local
@@ -239,17 +229,29 @@ async def _through_proxy(
     return sock
 
 
-def proxy_type(proxy: ProxySpec) -> ProxyType:
-    """python-socks' name for the proxy's scheme."""
+def proxy_connector(proxy: ProxySpec, source: str | None, factory: Callable[..., P]) -> P:
+    """python-socks' connector for ``proxy``: ``factory`` is its asyncio or its sync ``Proxy``.
+
+    A ``source`` address this machine cannot bind fails first, with a ConfigError.
+    """
     from python_socks import ProxyType
 
-    return {
+    check_bind(source, proxy.host)
+    kinds = {
         "socks5": ProxyType.SOCKS5,
         "socks5h": ProxyType.SOCKS5,
         "socks4": ProxyType.SOCKS4,
         "socks4a": ProxyType.SOCKS4,
         "http": ProxyType.HTTP,
-    }[proxy.scheme]
+    }
+    return factory(
+        kinds[proxy.scheme],
+        proxy.host,
+        proxy.port,
+        username=proxy.username,
+        password=proxy.password,
+        rdns=proxy.remote_dns,
+    )
 
 
 def check_bind(source: str | None, proxy_host: str) -> None:
@@ -261,7 +263,23 @@ def check_bind(source: str | None, proxy_host: str) -> None:
         with socket.socket(family, socket.SOCK_STREAM) as probe:
             probe.bind((source, 0))
     except OSError as exc:
-        raise ConfigError(
-            f"--source-address {source}: cannot bind it ({exc.strerror}); use an address of "
-            f"this machine from which the proxy {proxy_host} can be reached"
+        raise _unbindable(
+            source, exc, f"from which the proxy {proxy_host} can be reached"
         ) from None
+
+
+def check_nothing_pending(pending: bool) -> None:
+    """StartTLSInjection if bytes came where the TLS handshake should begin.
+
+    After STARTTLS's 220 such bytes are a broken server or an injection (RFC 3207 section
+    4.2); on an implicit-TLS port, a plaintext greeting.
+    """
+    if pending:
+        raise StartTLSInjection("the server sent plaintext where the TLS handshake should begin")
+
+
+def _unbindable(source: str, exc: OSError, which: str) -> ConfigError:
+    return ConfigError(
+        f"--source-address {source}: cannot bind it ({exc.strerror}); use an address of "
+        f"this machine {which}"
+    )
