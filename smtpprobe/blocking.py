@@ -24,8 +24,8 @@ import socket
 import ssl
 import threading
 import time
-from collections.abc import Coroutine, Sequence
-from typing import Any, TypeVar
+from collections.abc import Callable, Coroutine, Sequence
+from typing import Any, Generic, TypeVar
 
 from smtpprobe.core.spec import Family, ProxySpec
 from smtpprobe.core.transcript import TLSInfo
@@ -43,7 +43,14 @@ from smtpprobe.transport import (
     socket_family,
 )
 
-__all__ = ["BlockingConnection", "BlockingTransport", "ProbeDeadline", "drive"]
+__all__ = [
+    "Background",
+    "BlockingConnection",
+    "BlockingTransport",
+    "ProbeDeadline",
+    "Unfinished",
+    "drive",
+]
 
 T = TypeVar("T")
 
@@ -60,6 +67,39 @@ def drive(coroutine: Coroutine[Any, Any, T]) -> T:
         return done.value  # type: ignore[no-any-return]
     coroutine.close()
     raise RuntimeError("a coroutine on the blocking transport waited for an event loop")
+
+
+class Unfinished(Exception):
+    """``Background.result`` waited its time and the work has not ended."""
+
+
+class Background(Generic[T]):
+    """``work`` on a daemon thread; ``result()`` waits for it and raises what it raised.
+
+    Daemon: work that never ends (a resolver that hangs) must not keep the process alive.
+    """
+
+    def __init__(self, work: Callable[[], T], name: str) -> None:
+        self._answer: list[T] = []
+        self._error: list[BaseException] = []
+
+        def run() -> None:
+            try:
+                self._answer.append(work())
+            except BaseException as exc:  # raised again in the waiting thread
+                self._error.append(exc)
+
+        self._thread = threading.Thread(target=run, name=name, daemon=True)
+        self._thread.start()
+
+    def result(self, timeout: float | None = None) -> T:
+        """The work's result, waiting at most ``timeout`` seconds (Unfinished after that)."""
+        self._thread.join(timeout)
+        if self._error:
+            raise self._error[0]
+        if not self._answer:
+            raise Unfinished(f"{self._thread.name} still running")
+        return self._answer[0]
 
 
 class _Clock:
@@ -87,27 +127,18 @@ class BlockingTransport:
         if literal is not None:
             return [literal]
         wait, by_deadline = self.clock.budget(timeout)
-        # getaddrinfo cannot be given a time limit: ask on a daemon thread and stop waiting.
-        answer: list[Any] = []
-
-        def ask() -> None:
-            try:
-                answer.append(
-                    socket.getaddrinfo(host, port, socket_family(family), socket.SOCK_STREAM)
-                )
-            except BaseException as exc:  # handed to the waiting thread
-                answer.append(exc)
-
-        thread = threading.Thread(target=ask, name="smtpprobe-resolve", daemon=True)
-        thread.start()
-        thread.join(wait)
-        if not answer:
+        # getaddrinfo cannot be given a time limit: ask on a thread and stop waiting.
+        kind = socket_family(family)
+        asking = Background(
+            lambda: socket.getaddrinfo(host, port, kind, socket.SOCK_STREAM), "smtpprobe-resolve"
+        )
+        try:
+            infos = asking.result(wait)
+        except Unfinished:
             if by_deadline:
-                raise ProbeDeadline
-            raise TimeoutError(f"no answer from the resolver within {timeout:g} s")
-        if isinstance(answer[0], BaseException):
-            raise answer[0]
-        return addresses_of(answer[0], port)
+                raise ProbeDeadline from None
+            raise TimeoutError(f"no answer from the resolver within {timeout:g} s") from None
+        return addresses_of(infos, port)
 
     async def connect(
         self,

@@ -12,11 +12,11 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import functools
-import threading
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Generic, TypeVar
+from typing import TYPE_CHECKING
 
+from smtpprobe.blocking import Background
 from smtpprobe.core.classify import classify
 from smtpprobe.core.origin import build_origin, echoed_address
 from smtpprobe.core.profile import Profile
@@ -36,32 +36,6 @@ if TYPE_CHECKING:
     from smtpprobe.transport import Transport
 
 __all__ = ["check_spec", "probe_spec"]
-
-
-T = TypeVar("T")
-
-
-class _Background(Generic[T]):
-    """``work`` on a daemon thread; ``result()`` waits for it and raises what it raised."""
-
-    def __init__(self, work: Callable[[], T], name: str) -> None:
-        self._answer: list[T] = []
-        self._error: list[BaseException] = []
-
-        def run() -> None:
-            try:
-                self._answer.append(work())
-            except BaseException as exc:  # raised again in the waiting thread
-                self._error.append(exc)
-
-        self._thread = threading.Thread(target=run, name=name, daemon=True)
-        self._thread.start()
-
-    def result(self) -> T:
-        self._thread.join()
-        if self._error:
-            raise self._error[0]
-        return self._answer[0]
 
 
 @dataclass(slots=True)
@@ -165,13 +139,13 @@ def check_spec(
 
             return asyncio.run(_lookups(beside, options, spec))
 
-        lookups = _Background(look, "smtpprobe-lookups")
-    rules: list[_Background[list[Rule]]] = []
+        lookups = Background(look, "smtpprobe-lookups")
+    rules: list[Background[list[Rule]]] = []
 
     def load_rules() -> None:
         if not rules:
             work = functools.partial(load_rulebook, profile, options.rule_files)
-            rules.append(_Background(work, "smtpprobe-rules"))
+            rules.append(Background(work, "smtpprobe-rules"))
 
     def heard(phase: str, seconds: float) -> None:
         if phase == "greeting":
