@@ -145,3 +145,21 @@ def test_silence_is_a_reply_timeout() -> None:
         conn.close()
     finally:
         listener.close()
+
+
+def test_background_hands_over_the_result_the_error_or_unfinished() -> None:
+    from smtpprobe.blocking import Background, Unfinished
+
+    assert Background(lambda: 7, "t").result(2.0) == 7
+
+    def fails() -> int:
+        raise ValueError("from the thread")
+
+    with pytest.raises(ValueError, match="from the thread"):
+        Background(fails, "t").result(2.0)
+    release = threading.Event()
+    slow = Background(lambda: release.wait(5.0), "t")
+    with pytest.raises(Unfinished):
+        slow.result(0.05)
+    release.set()
+    assert slow.result(2.0) is True
