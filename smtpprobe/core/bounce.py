@@ -415,6 +415,10 @@ _DIAGNOSTIC_WORDS = LazyPattern(
 _HASH_ENHANCED = LazyPattern(r"^#(?P<enhanced>[245]\.\d{1,3}\.\d{1,3})(?:\s+|$)")
 # IIS's SMTP log writes the reply with "+" for each space: "550+5.7.1+Unable+to+relay".
 _PLUS_ENCODED = LazyPattern(r"(?:^|(?<=[\s?]))[2-5][0-5]\d\+(?=\S)")
+# qmail-send reports a remote delivery with "_" for each space and "/" between its parts, in
+# its log and in the bounces that quote it: "192.0.2.1_does_not_like_recipient./Remote_host_said:
+# _553_…_refused/Giving_up_on_192.0.2.1./". The reply is the part after "Remote_host_said:_".
+_QMAIL_SAID = "Remote_host_said:_"
 # A reply written on one line with escaped line breaks: a Python repr, a JSON string,
 # Exim's log ("…\n550-5.7.1 …"); and the escaped quotes inside such strings.
 _ESCAPED_BREAK = LazyPattern(r"\\{1,4}r\\{1,4}n|\\{1,4}[nr]")
@@ -448,19 +452,23 @@ _STAGE_WORDS = (
         # Outlook's 0x800CCC79 in French and Portuguese (Microsoft's own localized pages:
         # support.microsoft.com/kb/290842/fr, the pt-pt article 65b494a4).
         r"l.un des destinataires a été refusé par le serveur|"
-        r"um dos destinatários foi rejeitado pelo servidor",
+        r"um dos destinatários foi rejeitado pelo servidor|"
+        # qmail-remote's report (notqmail's qmail-remote.c), "_" for spaces in qmail-send's log
+        r"does(?:_|\s)not(?:_|\s)like(?:_|\s)recipient",
     ),
     (
         "mail",
         r"in reply to (?:the )?mail from|after (?:pipelined )?mail from|>>> mail from|"
         r"reject: mail from|rejected mail\b|for mail from command|mail from command failed|"
-        r"sending mail command|senderrefused|[\"']mail from:|(?-i:MAIL failed: )",
+        r"sending mail command|senderrefused|[\"']mail from:|(?-i:MAIL failed: )|"
+        r"but(?:_|\s)sender(?:_|\s)was(?:_|\s)rejected",
     ),
     (
         "data",
         r"end of data|after (?:end of )?data|in reply to data|>>> data|"
         r"reject: (?:data|end-of-message) from|milter-reject: end-of-message|smtpdataerror|"
-        r"data (?:end )?command failed|(?-i:DATA failed: )|expected response code 354\b",
+        r"data (?:end )?command failed|(?-i:DATA failed: )|expected response code 354\b|"
+        r"failed(?:_|\s)on(?:_|\s)data(?:_|\s)command",
     ),
     (
         "ehlo",
@@ -910,12 +918,18 @@ def _unfold(text: str) -> tuple[list[str], list[int]]:
 
 
 def _pieces(line: str) -> list[str]:
-    """One pasted line cut at its escaped line breaks, and around a ``+``-encoded reply."""
+    """One pasted line cut at its escaped line breaks, and around a ``+``-encoded reply or
+    qmail's ``_``-encoded one."""
     parts = [line]
     if "\\" in line:
         parts = [_ESCAPED_QUOTE.sub(r"\1", part) for part in _ESCAPED_BREAK.split(line)]
     pieces: list[str] = []
     for part in parts:
+        if _QMAIL_SAID in part:
+            before, _, after = part.partition(_QMAIL_SAID)
+            said, _, rest = after.partition("/")
+            pieces.extend(p for p in (before, said.replace("_", " "), rest) if p.strip())
+            continue
         match = _PLUS_ENCODED.search(part) if "+" in part else None
         if match is None:
             pieces.append(part)

@@ -378,6 +378,17 @@ PASTE_SHAPES = [
         id="iis-plus-encoded",
     ),
     pytest.param(
+        # qmail-send's report quoted from a bounce, in a mail to the Linux kernel list:
+        # https://lore.kernel.org/all/Pine.LNX.4.60.0510112325410.19291@poirot.grange/
+        "<petero2@telia.com>:\n81.228.8.84_does_not_like_recipient./Remote_host_said:_553_RCPT_TO:"
+        "<petero2@telia.com>_refused/G\niving_up_on_81.228.8.84./",
+        553,
+        None,
+        "RCPT TO:<petero2@telia.com> refused",
+        "rcpt",
+        id="qmail-underscore-report",
+    ),
+    pytest.param(
         # https://github.com/notqmail/notqmail/blob/master/qmail-smtpd.c (mta.yaml)
         "553 sorry, that domain isn't in my list of allowed rcpthosts (#5.7.1)",
         553,
