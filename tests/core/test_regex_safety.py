@@ -567,7 +567,7 @@ def top_alternatives(source: str) -> list[str]:
 # tried one after another at each position, so the search's time is the sum of theirs:
 # each alternative is timed alone on its own texts (a hundred times cheaper per search),
 # and the whole alternation once on all their fragments side by side.
-_SPLIT_ABOVE = 20  # alternatives
+_SPLIT_ABOVE = 4  # alternatives
 
 
 def _worst_of_alternatives(regex: re.Pattern[str]) -> tuple[float, str, float, float] | None:
