@@ -18,7 +18,7 @@ import pytest
 from typer.testing import CliRunner
 
 from smtpprobe.cli import app
-from smtpprobe.render.labels import CATEGORY_JA, category_label, note
+from smtpprobe.render.labels import CATEGORY_JA, category_label, note, stage_label
 from smtpprobe.testing import DEFAULT_PASSWORD, DEFAULT_USER
 
 ENV = {
@@ -167,6 +167,14 @@ def test_a_warning_in_japanese(tmp_path: Any) -> None:
     result = _run("profiles", env={"SMTPPROBE_CONFIG_DIR": str(tmp_path)})
     assert result.exit_code == 0
     assert "警告" in result.stderr and english_sentences(result.stderr) == []
+
+
+def test_stages_are_named_in_japanese() -> None:
+    assert stage_label("rcpt", "ja") == "宛先の指定（rcpt）"
+    assert stage_label("ehlo", "ja") == "EHLO"
+    assert stage_label("rcpt", "en") == "rcpt"
+    result = _run("explain", "Connection timed out connecting to smtp.example.jp port 587")
+    assert "失敗した段階: 接続（connect）" in result.stdout, result.stdout
 
 
 def test_every_category_has_a_japanese_name() -> None:

@@ -17,7 +17,7 @@ from smtpprobe.core.bounce import Pasted
 from smtpprobe.core.client_errors import Hint
 from smtpprobe.core.explain import CODELESS, FAMILY, REFUSERS, Explanation
 from smtpprobe.render.json import reply_to_dict, verdict_to_dict
-from smtpprobe.render.labels import category_label, failure_label, quote
+from smtpprobe.render.labels import category_label, failure_label, quote, stage_label
 from smtpprobe.render.tone import Line, join, reply_tone
 
 __all__ = [
@@ -139,7 +139,7 @@ def explain_lines(
                 refuser += f" — {labels['host']} {found.host}"
             out.append(Line(f"  {labels['refuser']}: {refuser}"))
             if found.stage:
-                out.append(Line(f"  {labels['stage']}: {found.stage}"))
+                out.append(Line(f"  {labels['stage']}: {stage_label(found.stage, lang)}"))
         if item.profile:
             out.append(Line(f"  {labels['profile']}: {item.profile}"))
         retry = labels["yes"] if verdict.retryable else labels["no"]
@@ -190,7 +190,7 @@ def _client_error_head(
         )
         lines.append(Line(f"  {labels['server']}: {where}"))
     if found.stage:
-        lines.append(Line(f"  {labels['failedat']}: {found.stage}"))
+        lines.append(Line(f"  {labels['failedat']}: {stage_label(found.stage, lang)}"))
     return lines
 
 

@@ -136,6 +136,32 @@ def category_label(category: str, lang: str, *, short: bool = False) -> str:
     return name if short else f"{name}（{category}）"
 
 
+# The SMTP step a reply answered or a failure happened at, by the phase ids of
+# smtpprobe.core.transcript, named in Japanese (the id stays beside it, as for categories).
+_STAGE_JA = {
+    "resolve": "名前解決",
+    "connect": "接続",
+    "tls": "TLS のハンドシェイク",
+    "greeting": "最初の応答（220）",
+    "ehlo": "EHLO",
+    "starttls": "STARTTLS",
+    "auth": "認証",
+    "mail": "送信者の指定",
+    "rcpt": "宛先の指定",
+    "data": "本文の送信",
+    "rset": "RSET",
+    "quit": "QUIT",
+}
+
+
+def stage_label(stage: str, lang: str) -> str:
+    """``stage`` for display: in Japanese its name with the id, else the id."""
+    name = _STAGE_JA.get(stage) if lang == "ja" else None
+    if name is None or name == stage.upper():
+        return stage if name is None else name
+    return f"{name}（{stage}）"
+
+
 def quote(text: str) -> str:
     """A message that is not ours to translate, quoted for a Japanese sentence."""
     return f"「{text}」"
