@@ -94,3 +94,22 @@ def test_the_hint_in_japanese_and_in_json() -> None:
     (hint,) = document["hints"]
     assert hint["id"] == "phpmailer-connect-failed" and hint["en"] and hint["ja"]
     assert json.loads(_run("--json", REFUSED).stdout)["hints"] == []
+
+
+def test_qmail_remotes_own_line_names_the_step_and_gives_way_to_the_reply() -> None:
+    # qmail-remote's report lines (notqmail's qmail-remote.c, smtp()); the reply after
+    # "Remote host said:" is a test-only synthetic one.
+    alone = _run("--json", "Connected to 192.0.2.1 but sender was rejected.")
+    assert alone.exit_code == 0, alone.output
+    (answer,) = json.loads(alone.stdout)["replies"]
+    assert answer["verdict"]["category"] == "sender-rejected"
+    bounce = (
+        "<bob@example.net>:\n192.0.2.1 does not like recipient.\n"
+        "Remote host said: 550 5.7.1 <bob@example.net>: Relay access denied\n"
+        "Giving up on 192.0.2.1.\n"
+    )
+    quoted = _run("--json", bounce)
+    assert quoted.exit_code == 0, quoted.output
+    (answer,) = json.loads(quoted.stdout)["replies"]
+    assert answer["verdict"]["category"] == "relay-denied"  # the server's words, not qmail's
+    assert answer["verdict"]["stage"] == "rcpt"
