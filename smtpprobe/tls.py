@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import datetime as dt
 import functools
@@ -49,8 +50,29 @@ def warm_client_context(ca_file: Path | str | None = None) -> None:
                 _shared_context(*key)
 
         thread = threading.Thread(target=load, name="smtpprobe-trust-store", daemon=True)
+        if not _warming:
+            atexit.register(_finish_warming)
         _warming[key] = thread
     thread.start()
+
+
+# Long enough for any trust store a disk holds (the system bundle takes tens of ms); a
+# store that takes longer is read by a thread the exit may then still race, as before.
+_EXIT_WAIT = 10.0
+
+
+def _finish_warming() -> None:
+    """Wait, at exit, for the trust-store reads still running.
+
+    OpenSSL frees its tables when the process exits (its own C ``atexit`` handler, after
+    Python's): a thread still reading the store then touches freed memory. A command that
+    fails on a bad argument right after starting the read exited with SIGSEGV about one
+    time in thirty (``smtpprobe check --format nagios --critical time=fast``).
+    """
+    with _warming_lock:
+        threads = list(_warming.values())
+    for thread in threads:
+        thread.join(_EXIT_WAIT)
 
 
 def check_ca_file(ca_file: Path | str) -> None:
