@@ -157,9 +157,9 @@ _STAGE_JA = {
 def stage_label(stage: str, lang: str) -> str:
     """``stage`` for display: in Japanese its name with the id, else the id."""
     name = _STAGE_JA.get(stage) if lang == "ja" else None
-    if name is None or name == stage.upper():
-        return stage if name is None else name
-    return f"{name}（{stage}）"
+    if name is None:
+        return stage
+    return name if name == stage.upper() else f"{name}（{stage}）"  # "EHLO", not "EHLO（ehlo）"
 
 
 def quote(text: str) -> str:
