@@ -157,6 +157,9 @@ def expect(fault: Fault, phase: FaultPhase, insecure: bool) -> Expect:
     if isinstance(fault, BadCertificate):
         # With --insecure the dialogue goes on, but the verdict still names the certificate.
         return Expect("tls-certificate-invalid", "tls", 1 if insecure else 3)
+    if isinstance(fault, UnexpectedPositive) and phase in AFTER_THE_VERDICT:
+        # QUIT answered 250, RSET 354: replies out of step, so RCPT's 250 may be another's.
+        return Expect("protocol-error", stage, 3)
     if fault == SLOW_OK or phase in AFTER_THE_VERDICT:
         return OK
     if isinstance(fault, Hang) or fault == SLOW_DRIP:

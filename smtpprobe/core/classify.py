@@ -81,6 +81,10 @@ def _facts(transcript: Transcript, decisive: Step | None) -> frozenset[str]:
         facts.add("ok" if transcript.complete else "incomplete")
     elif decisive.reply is not None and decisive.reply.code < 400:
         facts.add("unexpected-reply")  # e.g. 250 to AUTH, where RFC 4954 needs 235
+        if decisive.out_of_step:
+            facts.add("out-of-step")  # QUIT answered 250: a reply missing or one too many
+        elif decisive.contradictory:
+            facts.add("contradictory-reply")  # 250 5.1.1: success and failure at once
     for step in transcript.steps:
         if step.phase is Phase.SECURITY_CHECK and step.failure is None and step.note:
             facts.add(step.note)

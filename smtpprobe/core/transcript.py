@@ -115,6 +115,17 @@ REQUIRED: Mapping[Phase, frozenset[int]] = {
     Phase.DATA: frozenset({354}),
 }
 _AFTER_MESSAGE = frozenset({250})
+# The only positive replies RSET and QUIT can get (RFC 5321 section 4.3.2). Neither decides
+# the verdict by refusing, but a positive reply neither can get (QUIT answered 250, RSET
+# answered 221) shows that the replies are out of step with the commands: a reply was
+# missing or one too many, so every reply may belong to another command (an "ok" among them
+# too). Enhanced codes of the failure classes (RFC 3463 section 3.1) on a positive reply
+# contradict it; the greeting and EHLO replies carry none (RFC 2034 section 3).
+_CLOSING: Mapping[Phase, frozenset[int]] = {
+    Phase.RSET: frozenset({250}),
+    Phase.QUIT: frozenset({221}),
+}
+_NO_ENHANCED = frozenset({Phase.GREETING, Phase.EHLO})
 # The note on a step whose failure cut a pipelined flight short; the dialogue was run
 # again one command at a time, so that failure decides nothing (see plan.Retry).
 RETRIED = "flight cut short: retried without pipelining"
@@ -153,13 +164,39 @@ class Step:
         """The reply codes this step needed to go on, or None for a step without a reply."""
         if self.phase is Phase.DATA and self.command != "DATA":
             return _AFTER_MESSAGE  # the reply to the message itself
-        return REQUIRED.get(self.phase)
+        return REQUIRED.get(self.phase) or _CLOSING.get(self.phase)
 
     @property
     def unexpected(self) -> bool:
-        """A reply this stage does not allow, even a positive one (250 to AUTH, say)."""
+        """A reply this stage does not allow, even a positive one (250 to AUTH, say), or a
+        positive one whose enhanced code says it failed (``250 5.1.1``)."""
         required = self.required
-        return self.reply is not None and required is not None and self.reply.code not in required
+        if self.reply is None or required is None:
+            return False
+        return self.reply.code not in required or self.contradictory
+
+    @property
+    def contradictory(self) -> bool:
+        """A positive reply with an enhanced code of failure (``250 5.1.1``, ``235 5.7.8``)."""
+        reply = self.reply
+        return (
+            reply is not None
+            and reply.code < 400
+            and reply.enhanced is not None
+            and reply.enhanced[:1] in ("4", "5")
+            and self.phase not in _NO_ENHANCED
+        )
+
+    @property
+    def out_of_step(self) -> bool:
+        """A positive reply RSET or QUIT can never get: the replies and commands are out of step."""
+        closing = _CLOSING.get(self.phase)
+        return (
+            closing is not None
+            and self.reply is not None
+            and self.reply.code < 400
+            and self.reply.code not in closing
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -239,10 +276,20 @@ class Transcript:
     def decisive_step(self) -> Step | None:
         """The first step that stopped the dialogue: a failure, or a reply its stage forbids.
 
-        RSET, QUIT and the security check never decide (``_NOT_DECISIVE``). A
-        334 to AUTH decides nothing while the exchange goes on (the next step
-        is AUTH too); one that ends the exchange is a reply AUTH forbids.
+        RSET, QUIT and the security check never decide (``_NOT_DECISIVE``), except that
+        a positive reply RSET or QUIT can never get (``Step.out_of_step``) decides over any
+        reply before it and any decision drawn from one: the replies were out of step, so
+        none can be trusted as its command's. A 334 to AUTH decides nothing while the
+        exchange goes on (the next step is AUTH too); one that ends it is a reply AUTH forbids.
         """
+        first = self._first_stop()
+        if first is None or first.failure is None or not first.failure.kind.is_transport:
+            shifted = next((s for s in self.steps if s.out_of_step and s.note != RETRIED), None)
+            if shifted is not None:
+                return shifted
+        return first
+
+    def _first_stop(self) -> Step | None:
         steps = self.steps
         for index, step in enumerate(steps):
             if step.phase in _NOT_DECISIVE or step.note == RETRIED:

@@ -67,8 +67,10 @@ __all__ = [
     "CertificateStore",
     "CertificateVariant",
     "Close",
+    "Contradictory",
     "Encoded",
     "EndlessLine",
+    "ExtraReply",
     "Fault",
     "FaultPhase",
     "FaultServer",
@@ -78,6 +80,7 @@ __all__ = [
     "Link",
     "LongLine",
     "Malformed",
+    "MissingReply",
     "PlaintextAfterStartTLS",
     "Reset",
     "SecondChallenge",
@@ -491,6 +494,46 @@ class UnexpectedPositive(Fault):
         code = self.code_for(phase)
         await link.send(f"{code} {HOSTNAME} unexpected reply to {phase.value}\r\n".encode())
         return After.CONTINUE
+
+
+@dataclass(frozen=True, slots=True)
+class ExtraReply(Fault):
+    """The normal reply, then one more (``250 2.0.0 Ok``) that no command asked for: from
+    here on every reply the client reads is the previous command's."""
+
+    @property
+    def name(self) -> str:
+        return "extra-reply"
+
+    async def act(self, link: Link, phase: FaultPhase, normal: bytes) -> After:
+        await link.send(normal + b"250 2.0.0 Ok\r\n")
+        return After.REPLIED
+
+
+@dataclass(frozen=True, slots=True)
+class MissingReply(Fault):
+    """No reply at all, though the command is carried out: from here on every reply the
+    client reads is the next command's (with pipelining; without, the client waits)."""
+
+    @property
+    def name(self) -> str:
+        return "missing-reply"
+
+    async def act(self, link: Link, phase: FaultPhase, normal: bytes) -> After:
+        return After.REPLIED  # as far as the server's state goes, the command succeeded
+
+
+@dataclass(frozen=True, slots=True)
+class Contradictory(Fault):
+    """The normal reply's code with an enhanced code of failure (``250 5.1.1``)."""
+
+    @property
+    def name(self) -> str:
+        return "contradictory"
+
+    async def act(self, link: Link, phase: FaultPhase, normal: bytes) -> After:
+        await link.send(normal[:3] + b" 5.1.1 contradictory reply\r\n")
+        return After.REPLIED
 
 
 @dataclass(frozen=True, slots=True)

@@ -69,7 +69,12 @@ def test_the_full_dialogue_is_ok() -> None:
     assert (verdict.category, verdict.exit_code) == ("ok", ExitCode.ACCEPTED)
 
 
-_DECIDING = [i for i, s in enumerate(_full(send=True)) if s.reply is not None and s.required]
+_CLOSING = (Phase.RSET, Phase.QUIT)  # never refuse anything, but can show replies out of step
+_DECIDING = [
+    i
+    for i, s in enumerate(_full(send=True))
+    if s.reply is not None and s.required and s.phase not in _CLOSING
+]
 _CODES = (220, 221, 235, 250, 251, 334, 354, 421, 450, 535, 550, 554)
 
 
@@ -166,3 +171,59 @@ def test_an_invalid_certificate_with_insecure_is_refused_not_ok() -> None:
     # Without --insecure the dialogue stops there: it could not be completed (exit 3).
     verdict = classify(_transcript(failed[:-1]), RULES)
     assert verdict.exit_code is ExitCode.INCOMPLETE
+
+
+@pytest.mark.parametrize("phase", _CLOSING)
+@pytest.mark.parametrize("code", _CODES)
+def test_a_closing_reply_decides_only_when_it_shows_replies_out_of_step(
+    phase: Phase, code: int
+) -> None:
+    # After RCPT's 250, RSET and QUIT may be refused or go unanswered: still "ok". But a
+    # positive reply neither can get (QUIT answered 250) means every reply may be another
+    # command's, RCPT's 250 too: a protocol error, decided at that step.
+    steps = [s for s in _full() if s.phase not in _CLOSING]
+    wanted = {Phase.RSET: 250, Phase.QUIT: 221}[phase]
+    closing = [
+        Step(Phase.RSET, "RSET", Reply(code if phase is Phase.RSET else 250, ("text",))),
+        Step(Phase.QUIT, "QUIT", Reply(code if phase is Phase.QUIT else 221, ("text",))),
+    ]
+    verdict = classify(_transcript([*steps, *closing]), RULES)
+    if code < 400 and code != wanted:
+        assert (verdict.category, verdict.stage, verdict.rule_id) == (
+            "protocol-error",
+            phase.value,
+            "replies-out-of-step",
+        )
+        assert verdict.exit_code == ExitCode.INCOMPLETE
+    else:
+        assert verdict.category == "ok"
+
+
+def test_replies_out_of_step_decide_over_an_earlier_refusal() -> None:
+    # An extra reply earlier put RCPT's 550 on RSET and RSET's 250 on QUIT: MAIL's 535
+    # (AUTH's real answer) is no refusal of MAIL either.
+    steps = [s for s in _full() if s.phase not in (*_CLOSING, Phase.RCPT, Phase.MAIL)]
+    steps += [
+        Step(Phase.MAIL, "MAIL FROM:<u@example.jp>", Reply(535, ("5.7.8 bad",), "5.7.8")),
+        Step(Phase.RSET, "RSET", Reply(530, ("5.7.0 auth first",), "5.7.0")),
+        Step(Phase.QUIT, "QUIT", Reply(250, ("2.0.0 Ok",), "2.0.0")),
+    ]
+    verdict = classify(_transcript(steps), RULES)
+    assert (verdict.category, verdict.stage) == ("protocol-error", "quit")
+
+
+def test_a_success_code_with_a_failure_enhanced_code_is_not_ok() -> None:
+    steps = [s for s in _full() if s.phase not in _CLOSING]
+    rcpt = next(i for i, s in enumerate(steps) if s.phase is Phase.RCPT)
+    steps[rcpt] = Step(Phase.RCPT, steps[rcpt].command, Reply(250, ("User unknown",), "5.1.1"))
+    verdict = classify(_transcript(steps), RULES)
+    assert (verdict.category, verdict.stage, verdict.rule_id) == (
+        "protocol-error",
+        "rcpt",
+        "contradictory-reply",
+    )
+    # The greeting and EHLO carry no enhanced codes (RFC 2034 section 3): "220 5.x" there
+    # is only text.
+    steps[0] = Step(Phase.GREETING, None, Reply(220, ("ready",), "5.0.0"))
+    steps[rcpt] = Step(Phase.RCPT, steps[rcpt].command, Reply(250, ("ok",), "2.1.5"))
+    assert classify(_transcript(steps), RULES).category == "ok"

@@ -1,0 +1,108 @@
+"""A server whose replies fall out of step with the commands never gets "ok".
+
+A reply too many (``ExtraReply``) or one left out (``MissingReply``) shifts every later
+reply onto another command: RCPT may then read MAIL's 250 while the real refusal lands on
+RSET. The probe cannot tell which reply was whose, but the closing commands show it: QUIT
+can only get 221 and RSET only 250 (RFC 5321 section 4.3.2), so any other positive reply
+there decides the verdict, a protocol error, over every reply before it. A success code
+with an enhanced code of failure (``250 5.1.1``) is no acceptance either. Real sockets on
+loopback, through ``check`` (what ``smtpprobe check`` runs) and ``probe`` (event loop).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from smtpprobe.api import CheckOptions, Report, check, probe
+from smtpprobe.core.transcript import Security
+from smtpprobe.testing.faults import (
+    FAULT_PASSWORD,
+    FAULT_USER,
+    Contradictory,
+    ExtraReply,
+    Fault,
+    FaultPhase,
+    FaultServer,
+    MissingReply,
+)
+
+pytestmark = pytest.mark.network
+
+
+def _run(
+    fault: Fault, phase: FaultPhase, security: Security, *, pipelining: bool, loop: bool = False
+) -> Report:
+    with FaultServer(fault, phase, security) as server:
+        options = CheckOptions(
+            host=server.host,
+            port=server.port,
+            security=security,
+            user=FAULT_USER,
+            password=FAULT_PASSWORD,
+            ca_file=Path(server.ca_file),
+            phase_timeout=2.0,
+            timeout=6.0,
+            egress_lookup=False,
+            dns_checks=False,
+            allow_plaintext_auth=security is Security.PLAIN,
+            pipelining=pipelining,
+        )
+        return asyncio.run(probe(options)) if loop else check(options)
+
+
+CASES = [
+    # (fault, phase, security, pipelining, the stage that shows it)
+    (ExtraReply(), FaultPhase.GREETING, Security.STARTTLS, True, "quit"),
+    (ExtraReply(), FaultPhase.GREETING, Security.PLAIN, False, "quit"),
+    (ExtraReply(), FaultPhase.AUTH, Security.IMPLICIT_TLS, True, "quit"),
+    (ExtraReply(), FaultPhase.MAIL, Security.STARTTLS, True, "quit"),
+    (ExtraReply(), FaultPhase.MAIL, Security.STARTTLS, False, "quit"),
+    (MissingReply(), FaultPhase.RCPT, Security.STARTTLS, True, "rset"),
+    (MissingReply(), FaultPhase.MAIL, Security.IMPLICIT_TLS, True, "rset"),
+]
+
+
+@pytest.mark.parametrize(
+    ("fault", "phase", "security", "pipelining", "stage"),
+    CASES,
+    ids=[f"{f.name}-{p.value}-{s.value}-{'pipe' if pipe else 'one'}" for f, p, s, pipe, _ in CASES],
+)
+def test_replies_out_of_step_are_a_protocol_error(
+    fault: Fault, phase: FaultPhase, security: Security, pipelining: bool, stage: str
+) -> None:
+    report = _run(fault, phase, security, pipelining=pipelining)
+    verdict = report.verdict
+    assert (verdict.category, verdict.stage, verdict.rule_id) == (
+        "protocol-error",
+        stage,
+        "replies-out-of-step",
+    ), report.transcript.steps
+    assert report.exit_code == 3
+    assert not any(f.id == "relay-without-auth" for f in verdict.findings)
+    assert "out of step" in verdict.cause.en and "ずれ" in verdict.cause.ja
+
+
+def test_the_event_loop_transport_sees_the_same() -> None:
+    report = _run(MissingReply(), FaultPhase.RCPT, Security.STARTTLS, pipelining=True, loop=True)
+    assert (report.verdict.rule_id, report.verdict.stage) == ("replies-out-of-step", "rset")
+
+
+def test_a_missing_reply_without_pipelining_is_a_timeout() -> None:
+    # One command at a time, the client waits for the reply that never comes.
+    report = _run(MissingReply(), FaultPhase.RCPT, Security.STARTTLS, pipelining=False)
+    assert (report.verdict.category, report.verdict.stage) == ("timeout", "rcpt")
+
+
+@pytest.mark.parametrize("phase", [FaultPhase.AUTH, FaultPhase.MAIL, FaultPhase.RCPT])
+def test_a_success_code_with_a_failure_enhanced_code_is_no_acceptance(phase: FaultPhase) -> None:
+    report = _run(Contradictory(), phase, Security.STARTTLS, pipelining=False)
+    verdict = report.verdict
+    assert (verdict.category, verdict.stage, verdict.rule_id) == (
+        "protocol-error",
+        phase.stage,
+        "contradictory-reply",
+    )
+    assert report.exit_code == 3
