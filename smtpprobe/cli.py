@@ -42,6 +42,11 @@ rules_app = typer.Typer(help="Work with rule files: validate one and run its exa
 app.add_typer(rules_app, name="rules")
 
 
+@rules_app.callback()
+def _rules(version: opt.Version = False) -> None:
+    """Work with rule files: validate one and run its examples."""
+
+
 @app.callback()
 def _root(version: opt.Version = False) -> None:
     """The options of ``smtpprobe`` itself."""
@@ -154,7 +159,7 @@ def compare(
     from smtpprobe.api import compare as compare_routes
     from smtpprobe.core.redact import Redactor
     from smtpprobe.render.compare import compare_lines, format_compare_json
-    from smtpprobe.render.tone import Line, join, redact
+    from smtpprobe.render.tone import redact
 
     chosen, secrets = opt.lang_of(lang), list[str]()
     with guard(lambda text: Redactor(secrets)(text)):
@@ -164,7 +169,7 @@ def compare(
         # Each route's own redactor knows what its AUTH exchange put on the wire.
         scrubbers = (*(report.redactor for report in result.reports), Redactor(secrets))
         if json_output:
-            typer.echo(join(redact([Line(format_compare_json(result))], *scrubbers)))
+            typer.echo(format_compare_json(result, *scrubbers))
             raise typer.Exit(result.exit_code)
         emit(redact(compare_lines(result, chosen), *scrubbers), result.exit_code)
 

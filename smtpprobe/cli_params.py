@@ -10,6 +10,7 @@ Cheap to import, as ``--help`` needs it.
 
 from __future__ import annotations
 
+import itertools
 import sys
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -546,8 +547,7 @@ _UsageError = cast(
 
 def _asks_nagios(args: Iterable[str]) -> bool:
     words = list(args)
-    pairs = zip(words, [*words[1:], ""], strict=True)
-    return "--format=nagios" in words or ("--format", "nagios") in pairs
+    return "--format=nagios" in words or ("--format", "nagios") in itertools.pairwise(words)
 
 
 class CheckCommand(TyperCommand):
@@ -661,8 +661,8 @@ def read_paste(text: str | None, lang: str = "en") -> bytes:
 
 def _existing_path(text: str) -> Path | None:
     """The path ``text`` names when something exists there (a pasted reply never does)."""
-    if "\n" in text or "\0" in text or len(text) > 4096:
-        return None  # a multi-line paste, or longer than any path: text, not a name
+    if not text.strip() or "\n" in text or "\0" in text or len(text) > 4096:
+        return None  # empty, a multi-line paste, or longer than any path: text, not a name
     path = Path(text)
     try:
         return path if path.exists() else None

@@ -151,6 +151,9 @@ def _select(checks: tuple[CheckDef, ...], only: list[str] | None, path: Path) ->
         return list(checks)
     wanted = [n.strip() for item in only for n in item.split(",") if n.strip()]
     names = {c.name for c in checks}
+    if not wanted:
+        # An empty value (an unset variable in a cron line) must not run nothing and pass.
+        raise ChecksError(f"--only names no check: give one or more of {', '.join(sorted(names))}")
     unknown = [n for n in wanted if n not in names]
     if unknown:
         raise ChecksError(
@@ -246,8 +249,10 @@ def _run(
     )
 
     def emit(result: CheckResult) -> None:
-        line = json.dumps(result_to_dict(result), ensure_ascii=False, separators=(",", ":"))
-        typer.echo(_redact(result, line))
+        data = result_to_dict(result)
+        if result.report is not None:
+            data = result.report.redactor.data(data)  # masked before it is JSON (scrub_data)
+        typer.echo(json.dumps(data, ensure_ascii=False, separators=(",", ":")))
 
     progress = None
     if not json_output and _is_terminal(sys.stderr):

@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from smtpprobe.cli_params import Version
+
 if TYPE_CHECKING:
     from smtpprobe.core.checks import CheckDef, ChecksFile
     from smtpprobe.exporter import Exporter, Snapshot
@@ -115,6 +117,7 @@ def register(app: typer.Typer) -> None:
         min_interval: MinInterval = None,
         per_host: PerHost = None,
         timeout_offset: TimeoutOffset = 0.5,
+        version: Version = False,
     ) -> None:
         import asyncio
         import sys

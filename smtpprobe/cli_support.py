@@ -37,6 +37,10 @@ def guard(scrub: Callable[[str], str] = lambda s: s) -> Iterator[None]:
     except KeyboardInterrupt:
         message, code = "interrupted", ExitCode.INTERRUPTED
     except Exception as exc:  # a bug: say so in one line, without the secret
+        from smtpprobe.pipes import output_failed
+
+        if output_failed(exc):
+            raise  # a full disk, not a bug: main() says so (exit 2)
         message = "internal error, please report it: " + scrub(f"{type(exc).__name__}: {exc}")
         code = ExitCode.INTERNAL
     else:

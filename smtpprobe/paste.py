@@ -63,9 +63,10 @@ def explain(
     else:
         raw = data
     if len(raw) > MAX_PASTE_BYTES:
+        # Only the limit is known to be passed: a file or pipe is read one byte past it.
         raise ConfigError(
-            f"the input is {len(raw) / 1048576:.1f} MB, over the "
-            f"{MAX_PASTE_BYTES // 1048576} MB limit: paste only the bounce message or the reply"
+            f"the input is larger than the {MAX_PASTE_BYTES // 1048576} MB limit: "
+            "paste only the bounce message or the reply"
         )
     wide = utf16_text(raw)  # Windows' "Unicode" text, with or without a byte order mark
     if wide is not None:

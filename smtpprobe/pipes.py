@@ -13,6 +13,7 @@ this Python-level handling.
 
 from __future__ import annotations
 
+import errno
 import os
 import select
 import stat
@@ -25,6 +26,7 @@ from smtpprobe.core.exitcode import ExitCode
 
 __all__ = [
     "EXIT_BROKEN_PIPE",
+    "output_failed",
     "quiet_on_broken_pipe",
     "run_quietly_on_broken_pipe",
     "stdout_reader_gone",
@@ -90,6 +92,20 @@ def quiet_on_broken_pipe() -> Iterator[None]:
         raise _quiet_exit() from None
 
 
+# What only writing the output can raise: a full disk (``> /dev/full``), a quota, a file
+# over its size limit, a terminal gone away. Not smtpprobe's error, nor the server's.
+_OUTPUT_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO})
+
+
+def output_failed(exc: BaseException) -> bool:
+    """True for an error that writing the output raised (a full disk), not a bug."""
+    return (
+        isinstance(exc, OSError)
+        and not isinstance(exc, BrokenPipeError)
+        and exc.errno in _OUTPUT_ERRNOS
+    )
+
+
 def run_quietly_on_broken_pipe(fn: Callable[[], T]) -> T:
     """Run ``fn`` (a whole command line); if its output's reader has gone, end quietly, 141.
 
@@ -109,3 +125,12 @@ def run_quietly_on_broken_pipe(fn: Callable[[], T]) -> T:
         if exc.code == 1 and type(sys.stdout).__name__ == "PacifyFlushWrapper":
             raise _quiet_exit() from None
         raise
+    except OSError as exc:
+        if not output_failed(exc):
+            raise
+        # One line, exit 2 (fix the environment); nothing more is written to the output,
+        # whose last flush at exit would fail again.
+        _silence_stdout()
+        reason = exc.strerror or str(exc)
+        sys.stderr.write(f"smtpprobe: error: cannot write the output: {reason}\n")
+        raise SystemExit(ExitCode.USAGE) from None

@@ -38,10 +38,11 @@ import functools
 import json
 import re
 import string
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
-__all__ = ["MASK", "MIN_SECRET_LENGTH", "Redactor"]
+__all__ = ["MASK", "MIN_SECRET_LENGTH", "Redactor", "scrub_data"]
 
 MASK = "********"
 MIN_SECRET_LENGTH = 4
@@ -108,18 +109,35 @@ def _text_pattern(secret: str) -> str:
     return "".join(_char_pattern(char, any_case) for char in secret)
 
 
+def _python_escapes(char: str) -> set[str]:
+    """How ``char`` may look in a Python repr: of a str (``\\'``, ``\\\\``, ``\\x1b``), of
+    its ``ascii()`` (``\\xe9``, ``\\u30d1``) or of its UTF-8 bytes (``\\xc3\\xa9``), and each of
+    those again inside a JSON string (a repr quoted in JSON output: ``\\\\xc3``)."""
+    forms = {repr(char)[1:-1], ascii(char)[1:-1], repr(char.encode("utf-8"))[2:-1]}
+    if char in "'\"":
+        forms.add("\\" + char)  # a repr that holds both quotes escapes its delimiter
+    forms = {f for f in forms if "\\" in f}
+    forms |= {json.dumps(f, ensure_ascii=False)[1:-1] for f in forms}
+    forms.discard(char)
+    return forms
+
+
 @functools.cache
 def _char_pattern(char: str, any_case: bool) -> str:
     """One character of ``_text_pattern`` (cached: secrets share their characters)."""
     cases = {char.lower(), char.upper()} if any_case else {char}
-    options = [re.escape(c) for c in sorted(cases)]
+    options = {re.escape(c) for c in sorted(cases)}
     # Percent-encoding (RFC 3986 section 2.1) of each UTF-8 byte; hex in either case.
-    options.append("".join("%" + _any_case(f"{b:02X}") for b in char.encode("utf-8")))
+    options.add("".join("%" + _any_case(f"{b:02X}") for b in char.encode("utf-8")))
     if char == " ":
-        options.append(r"\+")  # application/x-www-form-urlencoded, urllib's quote_plus
-    options.extend(_json_form(e) for e in sorted(_json_escapes(char)))
-    # Escapes first: "%" must not stop at the literal "%" of its own "%25".
-    return "(?:" + "|".join(reversed(options)) + ")"
+        options.add(r"\+")  # application/x-www-form-urlencoded, urllib's quote_plus
+    options.update(_json_form(e) for e in _json_escapes(char))
+    # A server's reply quoted in a Python repr (a malformed line in an error message,
+    # bytes in a traceback) escapes quotes, backslashes and non-ASCII characters.
+    options.update(re.escape(e) for e in _python_escapes(char))
+    # Longest first: "%" must not stop at the literal "%" of its own "%25", nor "\\" at
+    # the first backslash of "\\\\" (a JSON-quoted repr of one backslash).
+    return "(?:" + "|".join(sorted(options, key=lambda o: (-len(o), o))) + ")"
 
 
 @functools.cache
@@ -282,3 +300,25 @@ class Redactor:
 
     def __bool__(self) -> bool:
         return bool(self._secrets) and bool(self._all_forms())
+
+    def data(self, value: Any) -> Any:
+        """``scrub_data(value, self)``: JSON-ready data with every string masked."""
+        return scrub_data(value, self)
+
+
+def scrub_data(value: Any, *scrubbers: Callable[[str], str]) -> Any:
+    """``value`` (JSON-ready data) with every string value passed through each scrubber.
+
+    Mask the data, then serialise it: masking a serialised document could mask its syntax
+    (a password ``:`` or ``"``, ``true``, a digit), and the JSON would no longer parse.
+    Keys are the program's own words and are kept.
+    """
+    if isinstance(value, str):
+        for scrub in scrubbers:
+            value = scrub(value)
+        return value
+    if isinstance(value, dict):
+        return {key: scrub_data(item, *scrubbers) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [scrub_data(item, *scrubbers) for item in value]
+    return value

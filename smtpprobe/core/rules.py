@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 import re._constants as _sre  # type: ignore[import-not-found]  # parsed patterns, for the check
 import re._parser as _sre_parse  # type: ignore[import-not-found]
+import string
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any, TypeVar
@@ -242,13 +243,38 @@ def _enhanced_matches(pattern: str, enhanced: str | None) -> bool:
     return all(w in ("x", "*") or w == h for w, h in zip(want, have, strict=True))
 
 
+# The values a cause or remedy may name (smtpprobe.core.classify fills them); a literal
+# brace is written twice ("{{", "}}").
+PLACEHOLDERS = frozenset(
+    {"host", "port", "security", "user", "sender", "recipient", "detail", "stage", "mechanisms",
+     "code", "expected"}
+)  # fmt: skip
+
+
 def _text(value: Any, where: str, key: str) -> Text:
     if not isinstance(value, Mapping):
         raise RuleError(f"{where}: '{key}' must be a mapping with 'en' and 'ja'")
     missing = [lang for lang in ("en", "ja") if not isinstance(value.get(lang), str)]
     if missing:
         raise RuleError(f"{where}: '{key}' lacks text for {', '.join(missing)}")
+    for lang in ("en", "ja"):
+        _check_placeholders(value[lang], f"{where}: '{key}.{lang}'")
     return Text(en=value["en"].strip(), ja=value["ja"].strip())
+
+
+def _check_placeholders(text: str, where: str) -> None:
+    """Refuse a stray brace or a name no verdict fills, which would reach the output."""
+    try:
+        fields = [(name, spec, conv) for _, name, spec, conv in string.Formatter().parse(text)]
+    except ValueError as exc:
+        raise RuleError(f"{where}: {exc} (write a literal brace twice: '{{{{' or '}}}}')") from None
+    allowed = " ".join("{" + n + "}" for n in sorted(PLACEHOLDERS))
+    for name, spec, conv in fields:
+        if name is None:
+            continue
+        if name not in PLACEHOLDERS or spec or conv:
+            shown = "{" + name + (f"!{conv}" if conv else "") + (f":{spec}" if spec else "") + "}"
+            raise RuleError(f"{where}: unknown placeholder {shown}; use one of {allowed}")
 
 
 def _strings(value: Any, where: str, key: str) -> tuple[str, ...]:

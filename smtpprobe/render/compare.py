@@ -7,6 +7,7 @@ report under ``routes[].report``, and the conclusion in both languages.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from smtpprobe import __version__
@@ -85,6 +86,9 @@ def compare_to_dict(result: Comparison) -> dict[str, Any]:
     }
 
 
-def format_compare_json(result: Comparison) -> str:
-    """The comparison as one JSON document (not yet redacted: the CLI redacts)."""
-    return json.dumps(compare_to_dict(result), ensure_ascii=False, indent=2)
+def format_compare_json(result: Comparison, *scrubbers: Callable[[str], str]) -> str:
+    """The comparison as one JSON document, its strings masked by ``scrubbers``."""
+    from smtpprobe.core.redact import scrub_data
+
+    data = scrub_data(compare_to_dict(result), *scrubbers)
+    return json.dumps(data, ensure_ascii=False, indent=2)

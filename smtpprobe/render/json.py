@@ -208,8 +208,7 @@ def _dns_auth(report: Report) -> dict[str, Any] | None:
 
 def format_json(report: Report) -> str:
     """The report as one JSON document, redacted."""
-    text = json.dumps(report_to_dict(report), ensure_ascii=False, indent=2)
-    return report.redactor(text)
+    return json.dumps(report.redactor.data(report_to_dict(report)), ensure_ascii=False, indent=2)
 
 
 def transcript_from_dict(data: dict[str, Any]) -> Transcript:

@@ -248,13 +248,15 @@ def _outcome(report: Report) -> tuple[str, str]:
     stage = report.verdict.stage or (step.phase.value if step else "-")
     if step is None:
         return stage, "no step recorded"
+    # Masked before '|' is replaced and the line cut: either could break up a secret.
+    scrub = report.redactor
     if step.reply is not None:
         reply = step.reply
         words = [str(reply.code), reply.enhanced or "", reply.lines[0] if reply.lines else ""]
-        return stage, _clean(" ".join(w for w in words if w), _MAX_REPLY)
+        return stage, _clean(scrub(" ".join(w for w in words if w)), _MAX_REPLY)
     if step.failure is not None:
         detail = f" ({step.failure.detail})" if step.failure.detail else ""
-        return stage, _clean(f"{step.failure.kind.value}{detail}", _MAX_REPLY)
+        return stage, _clean(scrub(f"{step.failure.kind.value}{detail}"), _MAX_REPLY)
     return stage, "no reply"
 
 
@@ -327,9 +329,14 @@ def nagios(
         warn, crit = _get(warning, "cert_days"), _get(critical, "cert_days")
         perf.append(_perf("cert_days", str(days), "", warn, crit))
 
-    lines = [f"SMTP {state.name} - {_clean(text)} ({_clean(where)}) | {' '.join(perf)}"]
-    lines += [f"{name}: {_clean(words)}" for name, words in _long_text(report) if words]
-    return report.redactor("\n".join(lines)), int(state)
+    # Each text is masked before it is cleaned; where the probe went (host, port, time) and
+    # the perfdata (labels and numbers of our own) are not, so that a short secret cannot
+    # break their syntax.
+    scrub = report.redactor
+    head = f"SMTP {state.name} - {_clean(scrub(text))} ({_clean(where)})"
+    lines = [f"{head} | {' '.join(perf)}"]
+    lines += [f"{name}: {_clean(scrub(words))}" for name, words in _long_text(report) if words]
+    return "\n".join(lines), int(state)
 
 
 def _get(limits: Thresholds | None, key: str) -> Range | None:

@@ -49,6 +49,7 @@ class EchoVariant(StrEnum):
     URL_LOWER = "url-lower"  # quote with lower-case escapes
     BASE64_SHIFTED = "base64-shifted"  # the decoded payload re-encoded 1 and 2 bytes in
     BASE64_URLSAFE = "base64-urlsafe"  # the decoded payload in URL-safe base64, no padding
+    REPR = "repr"  # Python reprs of the decoded payload: as text, as ascii(), as bytes
 
 
 ALL_VARIANTS: tuple[EchoVariant, ...] = tuple(EchoVariant)
@@ -107,6 +108,9 @@ def echo_lines(line: str, variants: Iterable[EchoVariant]) -> list[str]:
             if decoded:
                 for shift in (b"\xff", b"\xff\xfe"):
                     out.append(f"re-encoded: {base64.b64encode(shift + decoded).decode()}")
+        elif variant is EchoVariant.REPR:
+            if decoded:
+                out += [f"repr: {text!r}", f"ascii: {text!a}", f"bytes: {decoded!r}"]
         elif decoded:  # BASE64_URLSAFE
             out.append(f"url-safe: {base64.urlsafe_b64encode(decoded).decode().rstrip('=')}")
     return out

@@ -45,6 +45,8 @@ def serve_double(
         raise ConfigError(f"--host {host}: give a loopback IP address such as 127.0.0.1") from None
     if not address.is_loopback:  # (ConfigError is a ValueError: raised outside the try)
         raise ConfigError(f"--host {host}: the double only listens on loopback addresses")
+    if duration is not None and not 0 <= duration < float("inf"):  # nan fails both
+        raise ConfigError(f"--duration {duration}: give a finite number of seconds, 0 or more")
     # Handlers first: a signal must find them from the moment the CA folder exists.
     with stop_on_signals() as stop:
         server = DoubleServer(scenario, security=security, host=host, port=port)

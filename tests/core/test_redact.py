@@ -12,7 +12,7 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from smtpprobe.core.redact import MASK, MIN_SECRET_LENGTH, Redactor
+from smtpprobe.core.redact import MASK, MIN_SECRET_LENGTH, Redactor, scrub_data
 
 # A space, "/", "+", a quote, a backslash and non-ASCII: every encoding differs from the text.
 SECRET = 'pä55 wörd/+"x\\y'
@@ -192,3 +192,25 @@ def test_a_report_without_the_secret_compiles_no_pattern() -> None:
     )
     assert redact(report) == report
     assert redact._compiled == {}  # the point: building the patterns cost milliseconds
+
+
+def test_scrub_data_masks_strings_and_keeps_keys_numbers_and_structure() -> None:
+    data = {"schema": "v1", "ok": True, "n": 1, "steps": [{"text": "x hunter2 y"}, ("hunter2",)]}
+    assert scrub_data(data, Redactor(["hunter2"])) == {
+        "schema": "v1",
+        "ok": True,
+        "n": 1,
+        "steps": [{"text": f"x {MASK} y"}, [MASK]],
+    }
+    # A one-character secret standing alone in a value is masked there, never in the syntax.
+    assert scrub_data({":": ": 1"}, Redactor([":"])) == {":": f"{MASK} 1"}
+
+
+@pytest.mark.parametrize("secret", ['it\'s a \\ "x" パス', "abc\\defgh", "Pässwörd"])
+def test_python_reprs_of_a_secret_are_masked(secret: str) -> None:
+    redact = Redactor([secret])
+    for shown in (repr(secret), ascii(secret), repr(secret.encode()), repr("\ufffd" + secret)):
+        for text in (shown, json.dumps(shown), json.dumps(shown, ensure_ascii=False)):
+            assert "********" in redact(text), text
+            masked = redact(text)
+            assert secret not in masked and repr(secret)[1:-1] not in masked

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import urllib.parse
 from collections.abc import Iterable, Iterator
 from typing import Any
@@ -65,6 +66,11 @@ def forms_of(value: str) -> set[str]:
         for quoted in (quote(value, safe=""), quote(value)):
             forms.update({quoted, _lower_escapes(quoted)})
     forms |= _base64_forms(value.encode())
+    # Python reprs (a reply quoted in an error message or a bytes value), also in JSON.
+    reprs = {repr(value)[1:-1], ascii(value)[1:-1], repr(value.encode())[2:-1]}
+    forms |= reprs | {json.dumps(r)[1:-1] for r in reprs}
+    # Nagios output: "|" (it starts perfdata) and control characters become spaces.
+    forms.add(" ".join(re.sub(r"[\x00-\x1f\x7f|]+", " ", value).split()))
     return {f for f in forms if len(f) >= MIN_FORM}
 
 
@@ -241,6 +247,48 @@ def test_installed_command(
     assert_no_leak([result.out, result.err], secret, server.auth_lines)
 
 
+# A quote of each kind, a backslash, "|" and non-ASCII: a repr escapes the first three and
+# the last, Nagios output replaces "|" (masking must come before either).
+HARD_PASSWORD = 'it\'s a \\ pipe | "x" パス'
+
+
+@pytest.mark.parametrize("mechanism", ["PLAIN", "LOGIN"])
+def test_quotes_backslash_and_pipe_in_every_output(echo_server: Any, mechanism: str) -> None:
+    server = echo_server(mechanism)
+    outputs = []
+    for output in [*OUTPUTS, ["--format", "nagios"]]:
+        code, out = invoke(
+            ["check", *target(server), *output], {"SMTPPROBE_PASSWORD": HARD_PASSWORD}
+        )
+        assert code in (1, 2), out  # 2: Nagios CRITICAL
+        outputs.append(out)
+    assert_authenticated(server, mechanism)
+    assert_no_leak(outputs, HARD_PASSWORD, server.auth_lines)
+
+
+_PERFDATA = re.compile(
+    r"^SMTP [A-Z]+ - .* \| time=[0-9.]+s;;;0( [a-z_]+=[0-9.]+s?(;[0-9:@~.]*){0,4})*$"
+)
+
+
+@pytest.mark.parametrize("password", [":", '"', "1", "0", "ok", "true"])
+def test_a_short_password_never_breaks_json_or_perfdata(echo_server: Any, password: str) -> None:
+    # A secret of 1-3 characters is masked only where it stands alone (README), and its
+    # masking must leave machine output parseable: the data is masked, then serialised.
+    server = echo_server("PLAIN")
+    env: dict[str, str | None] = {
+        "SMTPPROBE_PASSWORD": password,
+        "SMTPPROBE_CONFIG_DIR": "/nonexistent",
+    }
+    result = RUNNER.invoke(app, ["check", *target(server), "--json"], env=env)
+    document = json.loads(result.stdout)
+    assert document["schema"] == "smtpprobe/check/v1"
+    assert document["exit_code"] == result.exit_code == 1
+    result = RUNNER.invoke(app, ["check", *target(server), "--format", "nagios"], env=env)
+    first = result.stdout.splitlines()[0]
+    assert _PERFDATA.match(first), first
+
+
 def test_echo_server_really_echoes() -> None:
     """Guard against a vacuous pass: unredacted, the echo holds the forms searched for."""
     from smtpprobe.testing.echo import ALL_VARIANTS, echo_lines
@@ -252,6 +300,7 @@ def test_echo_server_really_echoes() -> None:
     expected = [
         blob, PASSWORD, raw.hex(), raw.hex().upper(), blob.encode().hex().upper(), quoted,
         _lower_escapes(quoted), urllib.parse.quote_plus(PASSWORD, safe=""),
+        ascii(PASSWORD)[1:-1], repr(raw)[2:-1],
         *(f for f in _base64_forms(raw) if "-" not in f and "_" not in f),  # all 3 alignments
     ]  # fmt: skip
     assert [form for form in expected if form not in echoed] == []

@@ -1,0 +1,154 @@
+"""More bad input, each found by trying to break the command line: one line, a documented
+exit code, never a traceback and never exit 4 (README, "Exit codes")."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from ..conftest import Result
+from ..processes import BIN, environment
+
+ENV = {"SMTPPROBE_PASSWORD": "x", "SMTPPROBE_EGRESS_RESOLVERS": "127.0.0.1:1"}
+
+
+def _one_line(result: Result, code: int = 2) -> str:
+    assert result.code == code, result.both
+    assert "Traceback" not in result.both
+    lines = [line for line in result.err.strip().splitlines() if line.strip()]
+    assert len(lines) == 1, result.err
+    return lines[0]
+
+
+def test_check_with_no_arguments_asks_for_a_server(cli) -> None:  # type: ignore[no-untyped-def]
+    # The --format nagios look-ahead once failed on an empty argument list (a traceback).
+    line = _one_line(cli.run("check", env=ENV))
+    assert "PROFILE" in line and "--host" in line
+
+
+def test_completion_of_check_options_is_no_traceback(installed_cli) -> None:  # type: ignore[no-untyped-def]
+    env = {**ENV, "_SMTPPROBE_COMPLETE": "complete_bash", "COMP_WORDS": "smtpprobe check --sec"}
+    result = installed_cli.run(env={**env, "COMP_CWORD": "2"})
+    assert "Traceback" not in result.both and result.code == 0, result.both
+    assert "--security" in result.out
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["explain", "550 5.7.1 Relay access denied"],
+        ["explain", "--json", "550 5.7.1 Relay access denied"],
+        ["--help"],
+        ["profiles"],
+        [
+            "check",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            "1",
+            "--no-auth",
+            "--from",
+            "a@example.jp",
+            "--no-egress-lookup",
+            "--no-dns-checks",
+        ],
+    ],
+    ids=["explain", "explain-json", "help", "profiles", "check"],
+)
+def test_output_that_cannot_be_written_is_one_line_and_exit_2(args: list[str]) -> None:
+    # A full disk is the environment's fault, not a bug (4) and not a traceback.
+    with open("/dev/full", "w") as full:
+        proc = subprocess.run(
+            [str(BIN), *args],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            stdin=subprocess.DEVNULL,
+            text=True,
+            env=environment(**ENV),
+            timeout=60,
+        )
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.strip().splitlines() == [
+        "smtpprobe: error: cannot write the output: No space left on device"
+    ]
+
+
+def test_explain_of_an_empty_argument_says_it_is_empty(cli) -> None:  # type: ignore[no-untyped-def]
+    # '' once named the current directory: " is a directory", with an empty slot.
+    line = _one_line(cli.run("explain", ""))
+    assert "the input is empty" in line
+
+
+def test_an_oversized_paste_names_the_limit_not_a_wrong_size(cli, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    big = tmp_path / "big.txt"
+    with big.open("wb") as handle:
+        handle.truncate(20 * 1024 * 1024)  # sparse: 20 MB of NUL bytes, read up to the limit
+    line = _one_line(cli.run("explain", str(big)))
+    assert "larger than the 16 MB limit" in line and "16.0" not in line
+
+
+def test_run_only_with_an_empty_value_runs_nothing_and_fails(cli, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    checks = tmp_path / "checks.yaml"
+    checks.write_text(
+        "checks:\n  - name: a\n    host: 127.0.0.1\n    port: 1\n    no_auth: true\n"
+        "    from: a@example.jp\n",
+        encoding="utf-8",
+    )
+    line = _one_line(cli.run("run", "--no-history", str(checks), "--only", "", env=ENV))
+    assert "--only" in line and "a" in line
+
+
+@pytest.mark.parametrize("value", ["nan", "-1", "inf"])
+def test_double_duration_must_be_finite_and_not_negative(cli, value: str) -> None:  # type: ignore[no-untyped-def]
+    line = _one_line(cli.run("double", "--duration", value, timeout=10))
+    assert "--duration" in line and "finite" in line
+
+
+@pytest.mark.parametrize("args", [["serve", "--version"], ["rules", "--version"]])
+def test_every_command_takes_version(cli, args: list[str]) -> None:  # type: ignore[no-untyped-def]
+    result = cli.run(*args)
+    assert result.code == 0 and result.out.startswith("smtpprobe "), result.both
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("a {host} {nonexistent}", ["unknown placeholder {nonexistent}", "{host}"]),
+        ("b {", ["Single '{'", "'{{'"]),
+        ("c {host!r}", ["unknown placeholder {host!r}"]),
+    ],
+    ids=["unknown-name", "lone-brace", "conversion"],
+)
+def test_rules_check_refuses_placeholders_no_verdict_fills(cli, tmp_path, text, words) -> None:  # type: ignore[no-untyped-def]
+    # Such text once passed 'rules check' and reached the output as "{nonexistent}".
+    rules = tmp_path / "r.yaml"
+    rules.write_text(
+        "version: 1\nrules:\n  - id: r\n    category: relay-denied\n    retryable: false\n"
+        "    match: {text: zzqq}\n"
+        f"    cause: {{en: 'fine', ja: '{text}'}}\n"
+        "    remedy: {en: 'x', ja: 'y'}\n"
+        '    examples:\n      - {phase: rcpt, reply: "550 zzqq"}\n',
+        encoding="utf-8",
+    )
+    line = _one_line(cli.run("rules", "check", str(rules)))
+    assert str(rules) in line and "'cause.ja'" in line
+    for word in words:
+        assert word in line
+
+
+def test_a_literal_brace_written_twice_is_fine(cli, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    rules = tmp_path / "r.yaml"
+    rules.write_text(
+        "version: 1\nrules:\n  - id: r\n    category: relay-denied\n    retryable: false\n"
+        "    match: {text: zzqq}\n"
+        "    cause: {en: 'set {{x}} on {host}', ja: '{host} の {{x}}'}\n"
+        "    remedy: {en: 'x', ja: 'y'}\n"
+        '    examples:\n      - {phase: rcpt, reply: "550 zzqq"}\n',
+        encoding="utf-8",
+    )
+    assert cli.run("rules", "check", str(rules)).code == 0
+    result = cli.run("explain", "--rules", str(rules), "550 zzqq")
+    assert "set {x} on" in result.out, result.both
