@@ -100,8 +100,10 @@ def history(
             if not names:
                 typer.echo(_say(chosen, *_EMPTY).format(path=path))
                 raise typer.Exit(0)
+            from smtpprobe.render.tone import visible
+
             blocks = ["\n".join(_check_lines(store, n, confirm, chosen)) for n in names]
-            typer.echo("\n\n".join(blocks))
+            typer.echo(visible("\n\n".join(blocks)))  # stored replies: a server's words
 
 
 # --------------------------------------------------------------------------- words

@@ -195,7 +195,7 @@ def _report(
         server_address=target.address_used,
         country_of=_country_of,
     )
-    verdict = classify(transcript, rules)
+    verdict = classify(transcript, rules, detail_ja=_detail_ja)
     if dns_auth is not None:
         from smtpprobe.core.dnsverdict import dns_finding
 
@@ -220,3 +220,10 @@ def _report(
         expect=spec.expect,
         dns_auth=dns_auth,
     )
+
+
+def _detail_ja(detail: str) -> str:
+    """A failure's detail in Japanese, for the verdict's Japanese cause (render.labels)."""
+    from smtpprobe.render.labels import note
+
+    return note(detail, "ja")

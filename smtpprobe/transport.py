@@ -55,6 +55,10 @@ class ConnectionClosed(ConnectionError):
 class StartTLSInjection(ssl.SSLError):
     """Plaintext arrived where the TLS handshake should begin (RFC 3207 section 4.2)."""
 
+    def __str__(self) -> str:
+        # SSLError's own str() of a one-argument instance is the args tuple's repr.
+        return str(self.args[0]) if self.args else ""
+
 
 _FAMILIES = {
     Family.ANY: socket.AF_UNSPEC,

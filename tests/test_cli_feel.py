@@ -382,3 +382,16 @@ def test_a_named_command_is_built_alone_with_the_same_options(
         assert lean_app(app, args) is app  # no command, an option, a misspelling: all of it
     monkeypatch.setenv("_SMTPPROBE_COMPLETE", "bash_complete")
     assert lean_app(app, ["check"]) is app  # completion lists every command
+
+
+def test_a_servers_control_characters_never_reach_the_terminal() -> None:
+    # ESC could clear the screen or hide the refusal behind an unterminated OSC; CR and the
+    # bidirectional overrides rewrite or reorder a line. They are shown as escapes.
+    from smtpprobe.render.terminal import for_stream
+    from smtpprobe.render.tone import Line, Tone, visible
+
+    reply = "550 5.7.1 \x1b[2J\x1b]0;PWNED\x07hidden\r\u202eok\x9b\tend"
+    shown = "550 5.7.1 \\x1b[2J\\x1b]0;PWNED\\x07hidden\\x0d\\u202eok\\x9b\tend"
+    assert visible(reply) == shown
+    assert for_stream([Line(reply, Tone.BAD)], None) == shown
+    assert visible("ふつうの日本語の応答 550") == "ふつうの日本語の応答 550"

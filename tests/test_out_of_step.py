@@ -106,3 +106,20 @@ def test_a_success_code_with_a_failure_enhanced_code_is_no_acceptance(phase: Fau
         "contradictory-reply",
     )
     assert report.exit_code == 3
+
+
+@pytest.mark.parametrize("loop", [False, True], ids=["check", "probe"])
+def test_plaintext_right_after_starttls_220_is_not_blamed_on_the_users_choice(loop: bool) -> None:
+    # 220 to STARTTLS and more bytes with it: a server or a device in between that did not
+    # start TLS (RFC 3207 section 4.2); STARTTLS was the right choice, so the verdict must
+    # not say "SSL on a STARTTLS port".
+    report = _run(ExtraReply(), FaultPhase.STARTTLS, Security.STARTTLS, pipelining=True, loop=loop)
+    verdict = report.verdict
+    assert (verdict.category, verdict.stage, verdict.rule_id) == (
+        "tls-handshake-failed",
+        "tls",
+        "plaintext-after-starttls",
+    )
+    assert "the server sent plaintext where the TLS handshake should begin" in verdict.cause.en
+    assert "('" not in verdict.cause.en  # once the repr of SSLError's args
+    assert "STARTTLS" in verdict.cause.ja and "plaintext where" not in verdict.cause.ja

@@ -11,7 +11,7 @@ at OCN's RCPT, and only the rules say so.
 from __future__ import annotations
 
 import string
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from smtpprobe.core.capabilities import parse_ehlo
@@ -188,17 +188,27 @@ def _went_on(transcript: Transcript, decisive: Step) -> bool:
     return any(s.phase is Phase.GREETING for s in after)
 
 
-def classify(transcript: Transcript, rules: Sequence[Rule]) -> Verdict:
+def classify(
+    transcript: Transcript,
+    rules: Sequence[Rule],
+    *,
+    detail_ja: Callable[[str], str] | None = None,
+) -> Verdict:
     """Decide the verdict for ``transcript`` with ``rules`` in precedence order.
 
     ``rules`` must already be ordered: the user's own rules, then the active
     profile's, then the built-in base (``smtpprobe.loading.load_rulebook``).
+    ``detail_ja`` gives the Japanese of a failure's detail (the transport's own English
+    words) for the Japanese cause and remedy; without it they quote the English.
     """
     decisive = transcript.decisive_step()
     situation = situation_of(transcript)
     exit_code = _exit_code(transcript, decisive)
     stage = None if decisive is None and exit_code is ExitCode.ACCEPTED else situation.phase
     values = _placeholders(transcript, situation, decisive)
+    ja_values = None
+    if detail_ja is not None and decisive is not None and decisive.failure and values["detail"]:
+        ja_values = {"detail": detail_ja(values["detail"])}
     found = first_match(rules, situation)
     if found is None:
         return Verdict(
@@ -221,8 +231,8 @@ def classify(transcript: Transcript, rules: Sequence[Rule]) -> Verdict:
         category=rule.category,
         stage=stage,
         retryable=rule.retryable_for(situation),
-        cause=fill(rule.cause, values),
-        remedy=fill(rule.remedy, values),
+        cause=fill(rule.cause, values, ja_values),
+        remedy=fill(rule.remedy, values, ja_values),
         exit_code=exit_code,
         rule_id=rule.id,
         evidence=evidence_of(rule, situation, match),

@@ -84,7 +84,7 @@ _MATCH_KEYS = frozenset(
 _RULE_KEYS = frozenset(
     {"id", "category", "retryable", "match", "cause", "remedy", "examples", "fallback", "refuser"}
 )
-_EXAMPLE_KEYS = frozenset({"reply", "phase", "failure", "facts", "profile"})
+_EXAMPLE_KEYS = frozenset({"reply", "phase", "failure", "detail", "facts", "profile"})
 _PHASES = frozenset(p.value for p in Phase)
 _FAILURES = frozenset(f.value for f in FailureKind)
 # What a text pattern is matched against: the first 4096 characters of a reply's
@@ -440,6 +440,11 @@ def _example(raw: Any, where: str) -> Example:
         raise RuleError(f"{where}: example failure {failure!r} is not a known failure kind")
     if reply is None and failure is None:
         raise RuleError(f"{where}: an example needs 'reply' or 'failure'")
+    detail = raw.get("detail")
+    if detail is not None:
+        if failure is None or not isinstance(detail, str):
+            raise RuleError(f"{where}: an example's 'detail' is a failure's text (with 'failure')")
+        text = detail  # what the transport recorded with the failure, as a probe sees it
     phase = raw.get("phase")
     if phase is not None and phase not in _PHASES:
         raise RuleError(f"{where}: example phase {phase!r} is not a known phase")

@@ -18,7 +18,7 @@ from typing import IO
 
 from smtpprobe.render.columns import clip
 from smtpprobe.render.labels import phase_doing
-from smtpprobe.render.tone import Line, Tone, join
+from smtpprobe.render.tone import Line, Tone, join, visible
 
 __all__ = ["StatusLine", "for_stream", "is_terminal", "paint", "status_line", "use_colour"]
 
@@ -68,8 +68,10 @@ def paint(lines: Sequence[Line]) -> str:
 
 
 def for_stream(lines: Sequence[Line], stream: IO[str] | None) -> str:
-    """The lines as ``stream`` should get them: coloured for a terminal, else plain."""
-    return paint(lines) if use_colour(stream) else join(lines)
+    """The lines as ``stream`` should get them: coloured for a terminal, else plain; in
+    both, a server's control characters are shown as escapes, never sent (``visible``)."""
+    shown = [Line(visible(line.text), line.tone) for line in lines]
+    return paint(shown) if use_colour(stream) else join(shown)
 
 
 class StatusLine:

@@ -7,11 +7,12 @@ terminal. Colour never carries meaning on its own: the text says the same.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
-__all__ = ["Line", "Tone", "exit_tone", "join", "redact", "reply_tone"]
+__all__ = ["Line", "Tone", "exit_tone", "join", "redact", "reply_tone", "visible"]
 
 
 class Tone(StrEnum):
@@ -46,6 +47,23 @@ def reply_tone(code: int) -> Tone:
 def join(lines: Iterable[Line]) -> str:
     """The plain text."""
     return "\n".join(line.text for line in lines)
+
+
+# What a server's words must not do to a terminal: control characters (ESC starts a
+# sequence that can clear the screen, retitle the window or hide the text after it; CR
+# overwrites a line) and the bidirectional overrides and isolates that reorder a line.
+# Tabs and line breaks are kept.
+_INVISIBLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match[0])
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def visible(text: str) -> str:
+    """``text`` with each control character written as an escape (``\\x1b``) instead."""
+    return _INVISIBLE.sub(_escape, text)
 
 
 def redact(lines: Sequence[Line], *scrubbers: Callable[[str], str]) -> list[Line]:

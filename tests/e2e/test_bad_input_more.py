@@ -152,3 +152,10 @@ def test_a_literal_brace_written_twice_is_fine(cli, tmp_path) -> None:  # type: 
     assert cli.run("rules", "check", str(rules)).code == 0
     result = cli.run("explain", "--rules", str(rules), "550 zzqq")
     assert "set {x} on" in result.out, result.both
+
+
+def test_control_characters_in_a_paste_are_shown_as_escapes(cli) -> None:  # type: ignore[no-untyped-def]
+    result = cli.run("explain", "550 5.7.1 \x1b[2J\x1b]0;PWNED\x07 Relay access denied")
+    assert result.code == 0, result.both
+    assert "\x1b" not in result.out and "\x07" not in result.out
+    assert "\\x1b[2J\\x1b]0;PWNED\\x07" in result.out
