@@ -133,6 +133,38 @@ def _ip(value: str, option: str) -> str:
         ) from None
 
 
+def _name(value: str, option: str, *, ip_ok: bool = False) -> str:
+    """A domain or host name, checked as ``--host`` is (RFC 1035 labels); no port."""
+    import ipaddress
+
+    from smtpprobe.core.spec import validate_host
+    from smtpprobe.errors import ConfigError
+
+    name, port = validate_host(value.strip().rstrip("."), option)
+    is_ip = True
+    try:
+        ipaddress.ip_address(name)
+    except ValueError:
+        is_ip = False
+    if port is not None or (is_ip and not ip_ok):
+        raise ConfigError(f"{option} {value!r}: give a domain name, e.g. example.jp")
+    return name
+
+
+def _selector(value: str) -> str:
+    """A DKIM selector: one or more labels (RFC 6376 section 3.1), e.g. ``default``."""
+    import re
+
+    from smtpprobe.errors import ConfigError
+
+    if not re.fullmatch(r"[A-Za-z0-9_-]{1,63}(?:\.[A-Za-z0-9_-]{1,63})*", value.strip()):
+        raise ConfigError(
+            f"--dkim-selector {value!r}: give a selector such as 'default' or 'rs20250101' "
+            "(letters, digits, '-', '_', labels joined by '.')"
+        )
+    return value.strip()
+
+
 def register(app: typer.Typer) -> None:
     """Add ``dns`` and ``spf`` to the command line."""
 
@@ -160,11 +192,12 @@ def register(app: typer.Typer) -> None:
 
         chosen = opt.lang_of(lang)
         with guard():
-            name = domain.strip().rstrip(".").lower()
-            if not name or "@" in name or " " in name:
+            if not domain.strip() or "@" in domain:
                 raise ConfigError(f"DOMAIN {domain!r}: give a domain name, e.g. example.jp")
+            name = _name(domain, "DOMAIN")
             addresses = [_ip(value, "--ip") for value in ip or ()]
-            hosts = [h.strip().rstrip(".").lower() for h in server or () if h.strip()]
+            hosts = [_name(h, "--server", ip_ok=True) for h in server or () if h.strip()]
+            helo = _name(helo, "--helo", ip_ok=True) if helo is not None else None
             if not hosts and not addresses:
                 raise ConfigError(
                     "give --server HOST (your submission server) or --ip IP: SPF is judged for "
@@ -172,7 +205,7 @@ def register(app: typer.Typer) -> None:
                 )
             profiles = load_profiles(())
             servers = [(h, per_contract_server(profiles.for_host(h), h)) for h in hosts]
-            selectors = list(dkim_selector or ())
+            selectors = [_selector(value) for value in dkim_selector or ()]
             for host in hosts:
                 selectors.extend(known_selectors(profiles.for_host(host)))
             resolver = DnsResolver(nameservers(nameserver), timeout=dns_timeout)
@@ -220,8 +253,13 @@ def register(app: typer.Typer) -> None:
                     '--sender "" is the null reverse path: give --helo NAME, the identity is '
                     "then postmaster@NAME (RFC 7208 §2.4)"
                 )
-            if sender.strip() and "@" not in sender:
+            local, _, sender_domain = sender.strip().rpartition("@")
+            if sender.strip() and not (local and sender_domain):
                 raise ConfigError(f"--sender {sender!r}: give a mail address, e.g. info@example.jp")
+            if sender.strip():
+                _name(sender_domain, "--sender's domain")
+            if helo is not None:
+                helo = _name(helo, "--helo", ip_ok=True)
             hello = helo or sender.rpartition("@")[2]
             full_sender, domain = spf_domain(sender.strip(), hello)
             resolver = DnsResolver(nameservers(nameserver), timeout=dns_timeout)

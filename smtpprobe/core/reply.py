@@ -167,8 +167,8 @@ def guess_encoding(raw: bytes) -> str:
 
 def _plausibility(text: str) -> int | None:
     """How much ``text`` looks like real Japanese; None when it cannot be (see below)."""
-    score = 0
-    for ch in text:
+    score = inside_words = 0
+    for index, ch in enumerate(text):
         code = ord(ch)
         if code < 0x80:
             if code < 0x20 and ch not in "\t\r\n\x1b":
@@ -177,10 +177,23 @@ def _plausibility(text: str) -> int | None:
             score += 3  # hiragana, katakana, Japanese punctuation: most of any real text
         elif 0x4E00 <= code <= 0x9FFF or 0xFF01 <= code <= 0xFF60:
             score += 1  # kanji and full-width forms: real, but also what garbage decodes to
+            if _between_letters(text, index):
+                # A European letter and the one after it read as cp932 ("Empf\xe4nger":
+                # "\xe4n" is one kanji): inside a Latin word, seldom in Japanese text.
+                inside_words += 1
+                score -= 3
         elif 0xFF61 <= code <= 0xFF9F:
             score -= 2  # half-width katakana: rare in replies, typical of EUC-JP read as cp932
         elif 0xE000 <= code <= 0xF8FF:
             return None  # private use (cp932 user-defined area): not a reply's text
         else:
             score -= 1  # Greek, Cyrillic, box drawing, symbols: unlikely in a reply
+    if inside_words and score <= 0:
+        return None  # only letters of another language, not Japanese
     return score
+
+
+def _between_letters(text: str, index: int) -> bool:
+    before = text[index - 1 : index]
+    after = text[index + 1 : index + 2]
+    return before.isascii() and before.isalpha() and after.isascii() and after.isalpha()

@@ -230,7 +230,17 @@ def validate_host(value: Any, option: str = "--host") -> tuple[str, int | None]:
     port: int | None = None
     if text.count(":") == 1:
         name, _, port_text = text.partition(":")
-        text, port = name, _port(port_text, option)
+        try:
+            port = _port(port_text, option)
+        except ConfigError:  # name the whole value the user gave, not just its port part
+            raise ConfigError(
+                f"{option} {text!r}: after ':' comes a port, a number from 1 to 65535"
+            ) from None
+        text = name
+        try:
+            return str(ipaddress.IPv4Address(text)), port
+        except ValueError:
+            pass
     elif ":" in text:
         raise ConfigError(f"{option} {text!r}: not a host name or an IP address")
     name = text.rstrip(".")
@@ -250,6 +260,13 @@ def validate_host(value: Any, option: str = "--host") -> tuple[str, int | None]:
             raise ConfigError(
                 f"{option} {text!r}: a host name holds letters, digits, '-' and '.' only"
             )
+    if name.rsplit(".", 1)[-1].isdigit():
+        # Not an IP address (that was tried above), and no top-level domain is all digits
+        # (RFC 3696 section 2): "256.1.1.1", "1.2.3.4.5" would only be sent to DNS.
+        raise ConfigError(
+            f"{option} {text!r}: not a valid IP address (four numbers 0-255: 192.0.2.1), "
+            "and a host name does not end in a number"
+        )
     return name.lower(), port
 
 

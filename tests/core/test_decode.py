@@ -61,9 +61,11 @@ def _encodable(encoding: str) -> list[str]:
 def test_real_japanese_sentences_read_back_exactly(encoding: str) -> None:
     sentences = _encodable(encoding)
     assert len(sentences) >= 100, "the seeds and the corpus should give plenty of text"
+    # Reported by position, never by text: the sentences include the validation corpus,
+    # which nobody writing rules may read.
     wrong = [
-        (s[:40], guess_encoding(s.encode(encoding)))
-        for s in sentences
+        (index, guess_encoding(s.encode(encoding)))
+        for index, s in enumerate(sentences)
         if decode_reply_text(s.encode(encoding)) != s
     ]
     assert wrong == []

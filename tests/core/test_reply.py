@@ -73,6 +73,18 @@ def test_decode_japanese_replies(encoding: str) -> None:
     assert decode_reply_text(text.encode(encoding)) == text
 
 
+@pytest.mark.parametrize("text", ["宛先不明", "容量", "ユ"], ids=["kanji", "two-kanji", "one-kana"])
+def test_short_japanese_is_still_japanese(text: str) -> None:
+    assert decode_reply_text(f"550 5.1.1 {text}".encode("cp932")) == f"550 5.1.1 {text}"
+
+
+def test_a_latin_1_reply_is_not_read_as_a_made_up_kanji() -> None:
+    # "\xe4n" is one cp932 kanji (舅): a lone kanji among Latin letters is no Japanese text.
+    decoded = decode_reply_text("550 5.1.1 Empfänger unbekannt".encode("latin-1"))
+    assert "舅" not in decoded
+    assert decoded == "550 5.1.1 Empf\ufffdnger unbekannt"
+
+
 def test_decode_undecodable_bytes_does_not_raise() -> None:
     assert "\ufffd" in decode_reply_text(b"\xff\xfe\x00\x81garbage\xfd")
 

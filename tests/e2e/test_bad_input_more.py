@@ -12,6 +12,7 @@ from ..conftest import Result
 from ..processes import BIN, environment
 
 ENV = {"SMTPPROBE_PASSWORD": "x", "SMTPPROBE_EGRESS_RESOLVERS": "127.0.0.1:1"}
+NO_AUTH = ["--no-auth", "--from", "a@example.jp"]
 
 
 def _one_line(result: Result, code: int = 2) -> str:
@@ -159,3 +160,34 @@ def test_control_characters_in_a_paste_are_shown_as_escapes(cli) -> None:  # typ
     assert result.code == 0, result.both
     assert "\x1b" not in result.out and "\x07" not in result.out
     assert "\\x1b[2J\\x1b]0;PWNED\\x07" in result.out
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["dns", "a" * 300, "--ip", "127.0.0.1"], ["DOMAIN", "253"]),
+        (["dns", "192.0.2.1", "--ip", "127.0.0.1"], ["DOMAIN", "domain name"]),
+        (["dns", "example.jp", "--server", "a b"], ["--server 'a b'"]),
+        (["dns", "example.jp", "--ip", "127.0.0.1", "--helo", "a\x01"], ["--helo"]),
+        (["dns", "example.jp", "--ip", "127.0.0.1", "--dkim-selector", ""], ["--dkim-selector"]),
+        (["spf", "--ip", "127.0.0.1", "--sender", "a@"], ["--sender 'a@'"]),
+        (["spf", "--ip", "127.0.0.1", "--sender", "a@b c"], ["--sender's domain 'b c'"]),
+        (["check", "--host", "256.1.1.1", *NO_AUTH], ["256.1.1.1"]),
+        (["check", "--host", "1.2.3.4.5", *NO_AUTH], ["1.2.3.4.5"]),
+        (["check", "--host", "127.0.0.1:", *NO_AUTH], ["'127.0.0.1:'"]),
+    ],
+    ids=[
+        "long-domain", "ip-as-domain", "server-space", "helo-control", "empty-selector",
+        "sender-no-domain", "sender-domain-space", "ipv4-256", "five-numbers", "empty-port",
+    ],
+)  # fmt: skip
+def test_names_are_checked_before_any_lookup(cli, args: list[str], words: list[str]) -> None:  # type: ignore[no-untyped-def]
+    # Once these went to DNS and came back as verdicts (a 300-character domain got an SPF
+    # record "to publish"); a name that cannot exist is a usage error, exit 2.
+    line = _one_line(
+        cli.run(*args, "--nameserver", "127.0.0.1:1", env=ENV)
+        if args[0] != "check"
+        else cli.run(*args, "--no-egress-lookup", "--no-dns-checks", env=ENV)
+    )
+    for word in words:
+        assert word in line
