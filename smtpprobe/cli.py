@@ -104,7 +104,7 @@ def check(
     from smtpprobe.render.text import text_lines
 
     chosen, secrets, form = opt.lang_of(lang), list[str](), opt.output_format(ctx.params)
-    with guard(lambda text: Redactor(secrets)(text)), opt.nagios_errors(form, secrets):
+    with guard(lambda t: Redactor(secrets)(t), chosen), opt.nagios_errors(form, secrets):
         warn, crit = opt.thresholds(ctx.params)
         options, source = opt.check_options(ctx.params, secrets, chosen)
         options = dns_flag(options, ctx.params)
@@ -162,7 +162,7 @@ def compare(
     from smtpprobe.render.tone import redact
 
     chosen, secrets = opt.lang_of(lang), list[str]()
-    with guard(lambda text: Redactor(secrets)(text)):
+    with guard(lambda text: Redactor(secrets)(text), chosen):
         routes = opt.parse_routes(route, secrets)
         options, source = opt.check_options(ctx.params, secrets, chosen)
         result = asyncio.run(compare_routes(options, routes, source))
@@ -207,7 +207,7 @@ def profiles_show(
     # --profile FILE and --lang before `show` belong to the group; after it, to this command.
     group = ctx.parent.params if ctx.parent is not None else {}
     chosen = opt.lang_of(lang or group.get("lang"))
-    with guard():
+    with guard(lang=chosen):
         profiles = load_profiles(opt.profile_paths(group.get("profile_file"), profile_file))
         opt.warn_problems(profiles.problems, chosen)
         typer.echo(format_profile(profiles.get(name), chosen))
@@ -243,7 +243,7 @@ def demo(lang: opt.Language = None, version: opt.Version = False) -> None:
     from smtpprobe.demo import demo_lines, run_demo
 
     chosen = opt.lang_of(lang)
-    with guard():
+    with guard(lang=chosen):
         emit(demo_lines(run_demo(), chosen), ExitCode.ACCEPTED)
 
 
@@ -261,7 +261,7 @@ def explain(
     from smtpprobe.render.explain import explain_lines, format_explain_json
 
     chosen = opt.lang_of(lang)
-    with guard():
+    with guard(lang=chosen):
         files = (profile_file,) if profile_file else ()
         opt.warn_config(files, chosen)
         paste, rule_files = opt.read_paste(text, chosen), tuple(rules or ())

@@ -191,7 +191,7 @@ def register(app: typer.Typer) -> None:
         from smtpprobe.resolver import DnsResolver
 
         chosen = opt.lang_of(lang)
-        with guard():
+        with guard(lang=chosen):
             if not domain.strip() or "@" in domain:
                 raise ConfigError(f"DOMAIN {domain!r}: give a domain name, e.g. example.jp")
             name = _name(domain, "DOMAIN")
@@ -246,7 +246,7 @@ def register(app: typer.Typer) -> None:
         from smtpprobe.resolver import DnsResolver
 
         chosen = opt.lang_of(lang)
-        with guard():
+        with guard(lang=chosen):
             address = _ip(ip, "--ip")
             if not sender.strip() and not helo:
                 raise ConfigError(

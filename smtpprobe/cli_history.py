@@ -76,7 +76,7 @@ def history(
     from smtpprobe.history import History, HistoryError, default_history_path
 
     chosen = opt.lang_of(lang)
-    with guard():
+    with guard(lang=chosen):
         path = history_path if history_path is not None else default_history_path()
         with History.open(path, create=False) as store:
             known = store.names()

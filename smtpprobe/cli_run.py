@@ -311,7 +311,7 @@ def run(
     from smtpprobe.runner import RunLimits, worst_exit_code
 
     chosen = opt.lang_of(lang)
-    with guard():
+    with guard(lang=chosen):
         if no_history and history is not None:
             raise ConfigError("use only one of --history and --no-history")
         if no_history and on_change:

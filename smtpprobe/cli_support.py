@@ -24,8 +24,9 @@ __all__ = ["emit", "guard", "lean_app"]
 
 
 @contextmanager
-def guard(scrub: Callable[[str], str] = lambda s: s) -> Iterator[None]:
-    """Turn our errors into one line on stderr and exit code 2; never a traceback."""
+def guard(scrub: Callable[[str], str] = lambda s: s, lang: str = "en") -> Iterator[None]:
+    """Turn our errors into one line on stderr and exit code 2; never a traceback.
+    With ``lang`` "ja" the line is in Japanese (``smtpprobe.render.errors_ja``)."""
     from smtpprobe.errors import SmtpprobeError
 
     try:
@@ -45,7 +46,12 @@ def guard(scrub: Callable[[str], str] = lambda s: s) -> Iterator[None]:
         code = ExitCode.INTERNAL
     else:
         return
-    typer.echo(f"smtpprobe: error: {message}", err=True)
+    if lang == "ja":
+        from smtpprobe.render.errors_ja import error_ja
+
+        typer.echo(f"smtpprobe: エラー: {error_ja(message)}", err=True)
+    else:
+        typer.echo(f"smtpprobe: error: {message}", err=True)
     raise typer.Exit(code)
 
 

@@ -223,3 +223,35 @@ def test_the_password_prompt_in_japanese(monkeypatch: pytest.MonkeyPatch) -> Non
     assert lookup_password(None, False, None, "you@example.jp", "ja") == "pw"
     assert lookup_password(None, False, None, "you@example.jp", "en") == "pw"
     assert prompts == ["you@example.jp のパスワード: ", "Password for you@example.jp: "]
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["check", "--host", "a b", "--user", "u@example.jp"],
+        ["check", "nosuchprofile", "--user", "u@example.jp"],
+        ["check"],
+        ["check", "--host", "127.0.0.1", "--security", "plain", "--user", "u@example.jp"],
+        ["check", "--host", "256.1.1.1", "--no-auth", "--from", "a@example.jp"],
+        ["explain", ""],
+        ["history", "--history", "/nonexistent-smtpprobe/history.db"],
+        ["dns", "192.0.2.1", "--ip", "127.0.0.1"],
+    ],
+    ids=["host-space", "profile", "no-server", "plaintext-auth", "bad-ip", "empty", "history",
+         "dns-ip-as-domain"],
+)  # fmt: skip
+def test_error_lines_in_japanese(args: list[str]) -> None:
+    # One line on stderr, exit 2, and in Japanese: not an English sentence in a Japanese frame.
+    result = CliRunner().invoke(app, [*args, "--lang", "ja"], env=ENV)
+    assert result.exit_code == 2, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("smtpprobe: エラー: "), result.stderr
+    assert english_sentences(lines[0]) == [], lines[0]
+    assert "「" not in lines[0].split("エラー: ", 1)[1][:1]  # not the untranslated fallback
+
+
+def test_an_error_without_a_translation_is_quoted_not_bare_english() -> None:
+    from smtpprobe.render.errors_ja import error_ja
+
+    assert error_ja("some message no table knows") == "「some message no table knows」"
+    assert error_ja("interrupted") == "中断しました"
