@@ -137,7 +137,9 @@ def ping(url: str, *, ok: bool, body: str | None = None, timeout: float = 10.0) 
     target = url if ok else fail_url(url)
     scheme = urllib.parse.urlsplit(target).scheme
     if scheme not in ("http", "https"):
-        return HookOutcome(False, f"--ping: only http:// and https:// URLs, not {scheme or '?'}:")
+        # The URL itself is not repeated: a ping URL's path is often its secret token.
+        given = f"a {scheme}:// URL" if scheme else "a URL without http:// or https://"
+        return HookOutcome(False, f"--ping: give an http:// or https:// URL, not {given}")
     data = body.encode("utf-8") if body is not None else None
     request = urllib.request.Request(
         target,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import ipaddress
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -40,9 +41,21 @@ def parse_route(text: str) -> Route:
     if kind == "direct" and not value:
         return Route("direct")
     if kind == "source" and value:
+        try:
+            ipaddress.ip_address(value.strip())
+        except ValueError:
+            raise ConfigError(
+                f"--route {text!r}: source: takes an IP address of this machine "
+                "(e.g. source:192.0.2.7)"
+            ) from None
         return Route(f"source:{value}", source_address=value)
     if kind == "proxy" and value:
-        return Route(f"proxy:{parse_proxy(value).display}", proxy=value)
+        try:
+            proxy = parse_proxy(value)
+        except ConfigError as exc:  # it names --proxy; the user wrote --route
+            reason = str(exc).split(": ", 1)[-1]
+            raise ConfigError(f"--route {text!r}: {reason}") from None
+        return Route(f"proxy:{proxy.display}", proxy=value)
     raise ConfigError(
         f"--route {text!r}: use direct, source:IP (e.g. source:192.0.2.7) or proxy:URL "
         "(e.g. proxy:socks5h://127.0.0.1:1080)"

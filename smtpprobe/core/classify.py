@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 from smtpprobe.core.capabilities import parse_ehlo
 from smtpprobe.core.exitcode import ExitCode  # defined once, re-exported here
 from smtpprobe.core.rules import Rule, Situation, Text, first_match
-from smtpprobe.core.transcript import FailureKind, Phase, Step, Transcript
+from smtpprobe.core.transcript import FailureKind, Phase, Step, Transcript, shown_host
 
 __all__ = ["ExitCode", "Finding", "Verdict", "classify", "evidence_of", "fill", "situation_of"]
 
@@ -147,7 +147,7 @@ def _placeholders(
             offered = " ".join(parse_ehlo(step.reply).auth_mechanisms)
             break
     return {
-        "host": target.host,
+        "host": shown_host(target.host),
         "port": str(target.port),
         "security": target.security.value,
         "user": transcript.username or "",

@@ -28,6 +28,7 @@ __all__ = [
     "TLSInfo",
     "Target",
     "Transcript",
+    "shown_host",
 ]
 
 
@@ -214,6 +215,12 @@ class TLSInfo:
     # SHA-256 of the certificate's DER form, lower-case hex without colons: what
     # history compares to notice a replaced certificate (any change of the DER changes it).
     fingerprint_sha256: str | None = None
+
+
+def shown_host(host: str) -> str:
+    """``host`` as written before ``:port``: an IPv6 address in brackets (RFC 3986
+    section 3.2.2), so that ``[::1]:587`` cannot be read as the address ``::1:587``."""
+    return f"[{host}]" if ":" in host and not host.startswith("[") else host
 
 
 @dataclass(frozen=True, slots=True)

@@ -40,7 +40,7 @@ from enum import IntEnum
 from typing import TYPE_CHECKING
 
 from smtpprobe.core.errors import ConfigError
-from smtpprobe.core.transcript import Phase, Step
+from smtpprobe.core.transcript import Phase, Step, shown_host
 
 if TYPE_CHECKING:
     from smtpprobe.report import Report
@@ -316,7 +316,7 @@ def nagios(
     if report.expect:
         expect = " (expected)" if report.expect_met else f" (expected {'/'.join(report.expect)})"
     target = transcript.target
-    where = f"{target.host}:{target.port} {target.security.value}, {total:.3f} s"
+    where = f"{shown_host(target.host)}:{target.port} {target.security.value}, {total:.3f} s"
     if days is not None:
         where += f", certificate {days} days left"
     text = f"{verdict.category}{expect} at {stage}: {outcome}"

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from smtpprobe.core.readiness import GmailReadiness
-from smtpprobe.core.transcript import Origin, Phase, Step, TLSInfo, Transcript
+from smtpprobe.core.transcript import Origin, Phase, Step, TLSInfo, Transcript, shown_host
 from smtpprobe.render.labels import category_label, note
 from smtpprobe.render.tone import Line, Tone, exit_tone, join, redact, reply_tone
 
@@ -199,7 +199,8 @@ def _step_lines(step: Step, tls: TLSInfo | None, lang: str) -> list[Line]:
         out.append(Line(f"  * {phase:<9} {text}".rstrip() + f"  {_ms(step)}"))
     elif step.phase is Phase.CONNECT:
         key = "connected" if step.failure is None else "connect_failed"
-        out.append(Line(f"  * {phase:<9} {labels[key].format(shown)}  {_ms(step)}"))
+        said = labels[key].format(shown).replace("） ", "）")  # no space after a full-width ）
+        out.append(Line(f"  * {phase:<9} {said}  {_ms(step)}"))
     elif step.phase is Phase.TLS and step.failure is None:
         out.append(Line(f"  * {phase:<9} {labels['handshake']}  {_ms(step)}".rstrip()))
         if tls is not None:
@@ -311,7 +312,8 @@ def text_lines(report: Report, lang: str = "en") -> list[Line]:
     t = report.transcript
     target = t.target
     profile = f"  {labels['profile']} {report.profile.name}" if report.profile else ""
-    lines = [Line(f"smtpprobe → {target.host}:{target.port} ({target.security.value}){profile}")]
+    server = f"{shown_host(target.host)}:{target.port}"
+    lines = [Line(f"smtpprobe → {server} ({target.security.value}){profile}")]
     envelope = f"{labels['from']} <{t.sender}>  {labels['to']} <{t.recipient}>"
     who = f"{labels['user']} {t.username}" if t.username else labels["noauth"]
     lines.append(Line(f"  {who}  {envelope}"))

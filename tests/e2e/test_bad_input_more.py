@@ -191,3 +191,23 @@ def test_names_are_checked_before_any_lookup(cli, args: list[str], words: list[s
     )
     for word in words:
         assert word in line
+
+
+@pytest.mark.parametrize(
+    ("route", "words"),
+    [("source:nope", "source: takes an IP address"), ("proxy:ftp://x", "use socks5://")],
+)
+def test_compare_names_the_route_the_user_wrote(cli, route: str, words: str) -> None:  # type: ignore[no-untyped-def]
+    args = ["compare", "--host", "127.0.0.1", *NO_AUTH, "--route", "direct", "--route", route]
+    line = _one_line(cli.run(*args, env=ENV))
+    assert f"--route '{route}'" in line and words in line
+    assert "--source-address" not in line and "--proxy" not in line
+
+
+def test_an_ipv6_server_is_shown_in_brackets(cli) -> None:  # type: ignore[no-untyped-def]
+    # "::1:1" would read as another address; RFC 3986 section 3.2.2 writes [::1]:1.
+    args = ["check", "--host", "::1", "--port", "1", *NO_AUTH, "--no-egress-lookup"]
+    result = cli.run(*args, "--no-dns-checks", env=ENV)
+    assert result.code == 3, result.both
+    assert "smtpprobe → [::1]:1 (starttls)" in result.out
+    assert "::1:1" not in result.out
