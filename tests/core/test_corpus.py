@@ -51,9 +51,10 @@ from corpus_split import (
 # round 21's 90, from 74.8 to 74.3 %; round 22's 75 measured at 73.7 %, 74.3 % with them
 # and with its rules; round 23's 64, from 74.3 to 74.2 %; client errors catalogued from the
 # sending libraries' and MTAs' own sources, 74.6 %; more libraries', Google's, Exim's and
-# Haraka's message lists, 75.1 %; framework mailers' and gateways' references, 75.3 %).
+# Haraka's message lists, 75.1 %; framework mailers' and gateways' references, 75.3 %; a
+# 500/502 to AUTH read as "no logins here", found by driving a misbehaving server, 76.7 %).
 TARGET = 0.95
-FLOOR = 0.765
+FLOOR = 0.766
 SHAPES = frozenset({"reply", "bounce", "client-error", "log", "dialog", "provider-text"})
 
 
