@@ -40,6 +40,7 @@ from smtpprobe.transport import (
     check_nothing_pending,
     literal_address,
     proxy_connector,
+    reply_timeout,
     socket_family,
 )
 
@@ -242,14 +243,14 @@ class BlockingConnection:
                 raise ConnectionClosed("the connection is closed")
             wait, by_deadline = self.clock.budget(max(end - time.monotonic(), 0.0))
             if wait <= 0:
-                raise ReplyTimeout(f"no reply within {timeout:g} s")
+                raise reply_timeout(timeout, self._reader.pending)
             self.sock.settimeout(wait)
             try:
                 data = self.sock.recv(65536)
             except TimeoutError:
                 if by_deadline:
                     raise ProbeDeadline from None
-                raise ReplyTimeout(f"no reply within {timeout:g} s") from None
+                raise reply_timeout(timeout, self._reader.pending) from None
             except OSError as exc:
                 self._error = _lost(exc)
                 continue

@@ -32,6 +32,7 @@ from smtpprobe.transport import (
     ReplyTimeout,
     StartTLSInjection,
     check_nothing_pending,
+    reply_timeout,
 )
 
 __all__ = [
@@ -144,7 +145,7 @@ class SMTPConnection(asyncio.Protocol):
                     self._waiter = self._loop.create_future()
                     await self._waiter
         except TimeoutError:
-            raise ReplyTimeout(f"no reply within {timeout:g} s") from None
+            raise reply_timeout(timeout, self._reader.pending) from None
         finally:
             self._waiter = None
         return self._replies.popleft()

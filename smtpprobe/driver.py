@@ -262,4 +262,5 @@ async def _follow(run: _Run, steps: Generator[plan.Action, plan.Outcome, None]) 
 
 def _overall_timeout(run: _Run) -> None:
     detail = f"the whole probe took longer than --timeout {run.spec.timeout:g} s"
-    run.record(Step(run.phase, failure=Failure(FailureKind.TIMEOUT, detail)))
+    # The command already sent, if the wait was for its reply: the transcript shows it.
+    run.record(Step(run.phase, run.shown, failure=Failure(FailureKind.TIMEOUT, detail)))

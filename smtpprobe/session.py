@@ -78,12 +78,13 @@ class Session:
         self.conn: Connection | None = None
         self.address: Address | None = None  # where the connection went, for port checks
         self.phase = Phase.RESOLVE
+        self.shown: str | None = None  # the command sent whose reply is awaited, as recorded
 
     def record(self, step: Step) -> None:
         self.transcript.add(step)
 
-    def enter(self, phase: Phase, timeout: float | None = None) -> float:
-        self.phase = phase
+    def enter(self, phase: Phase, timeout: float | None = None, shown: str | None = None) -> float:
+        self.phase, self.shown = phase, shown
         if self.on_phase is not None:
             self.on_phase(phase.value, timeout or self.spec.phase_timeout)
         return time.perf_counter()
@@ -99,7 +100,7 @@ class Session:
     async def exchange(self, phase: Phase, shown: str, line: bytes) -> Reply | Failure:
         """Send one command and read its reply; record ``shown``, never ``line``."""
         assert self.conn is not None
-        start = self.enter(phase)
+        start = self.enter(phase, shown=shown)
         try:
             self.conn.send(line)
             wire = await self.conn.read_reply(self.spec.phase_timeout)
@@ -174,7 +175,7 @@ class Session:
         if any(isinstance(a, plan.Authenticate) for a in actions):
             self.transcript.auth_mechanism = "PLAIN"
         commands = [self._command(action) for action in actions]
-        start = self.enter(commands[0][0])
+        start = self.enter(commands[0][0], shown=commands[0][1])
         try:
             # One write, so the flight travels as one TLS record (see send_flight).
             self.conn.send_flight([payload for _, _, payload in commands])
@@ -182,7 +183,7 @@ class Session:
             return (self.failed(commands[0][0], exc, start, commands[0][1]),)
         outcomes: list[Reply | Failure] = []
         for phase, shown, _ in commands:
-            start = self.enter(phase)
+            start = self.enter(phase, shown=shown)
             try:
                 wire = await self.conn.read_reply(self.spec.phase_timeout)
             except NETWORK_ERRORS as exc:

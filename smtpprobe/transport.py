@@ -41,11 +41,22 @@ __all__ = [
     "bind_source",
     "check_nothing_pending",
     "proxy_connector",
+    "reply_timeout",
 ]
 
 
 class ReplyTimeout(TimeoutError):
     """No complete reply arrived within the time limit."""
+
+
+def reply_timeout(timeout: float, pending: int) -> ReplyTimeout:
+    """The timeout of a reply wait; ``pending`` bytes of an unfinished reply are told,
+    so that a server that was still sending is not said to have sent nothing."""
+    if pending:
+        return ReplyTimeout(
+            f"no complete reply within {timeout:g} s ({pending} bytes of an unfinished reply)"
+        )
+    return ReplyTimeout(f"no reply within {timeout:g} s")
 
 
 class ConnectionClosed(ConnectionError):

@@ -163,3 +163,35 @@ def test_background_hands_over_the_result_the_error_or_unfinished() -> None:
         slow.result(0.05)
     release.set()
     assert slow.result(2.0) is True
+
+
+def test_the_overall_deadline_keeps_the_command_it_cut_short() -> None:
+    # EHLO was sent and its reply never came before --timeout: the step shows the command
+    # (it once showed none), on both transports, and the cause says the whole probe ran over.
+    with FaultServer(Hang(), FaultPhase.EHLO, Security.PLAIN) as server:
+        options = _options(server, phase_timeout=5.0, timeout=0.6)
+        reports = [check(options), asyncio.run(probe(options))]
+    for report in reports:
+        step = report.transcript.steps[-1]
+        assert step.phase is Phase.EHLO and step.command is not None
+        assert step.command.startswith("EHLO ")
+        assert report.verdict.rule_id == "timeout-whole-probe"
+        assert "time limit" in report.verdict.cause.en
+
+
+def test_a_reply_begun_and_not_finished_is_not_called_silence() -> None:
+    # A greeting that trickles in byte by byte: the server was sending, so the verdict must
+    # not say it "sent no greeting"; the detail counts the bytes of the unfinished reply.
+    from smtpprobe.testing.faults import SLOW_DRIP
+
+    with FaultServer(SLOW_DRIP, FaultPhase.GREETING, Security.PLAIN) as server:
+        # A byte every 0.5 s: at 1.8 s three have come, on a busy machine at least one.
+        options = _options(server, phase_timeout=1.8, timeout=10.0)
+        reports = [check(options), asyncio.run(probe(options))]
+    for report in reports:
+        # (After it, a second connection looks at what the port speaks: the security check.)
+        step = next(s for s in report.transcript.steps if s.phase is Phase.GREETING)
+        assert step.failure is not None and step.failure.kind is FailureKind.TIMEOUT
+        assert "bytes of an unfinished reply" in step.failure.detail, step.failure.detail
+        assert report.verdict.rule_id == "timeout-unfinished-reply"
+        assert "no greeting" not in report.verdict.cause.en

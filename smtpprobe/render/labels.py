@@ -228,6 +228,10 @@ _NOTES: tuple[tuple[str, str], ...] = (
     ),
     # Failure details.
     (r"no reply within (?P<t>\S+) s", "{t} 秒以内に応答がありません"),
+    (
+        r"no complete reply within (?P<t>\S+) s \((?P<n>\d+) bytes of an unfinished reply\)",
+        "{t} 秒以内に応答が終わりませんでした（途中まで {n} バイト）",
+    ),
     (r"no TLS handshake within (?P<t>\S+) s", "{t} 秒以内に TLS のハンドシェイクが終わりません"),
     (r"no answer within the time limit", "制限時間内に応答がありません"),
     (r"no answer from (?P<a>\S+)", "{a} から応答がありません"),
