@@ -255,3 +255,21 @@ def test_an_error_without_a_translation_is_quoted_not_bare_english() -> None:
 
     assert error_ja("some message no table knows") == "「some message no table knows」"
     assert error_ja("interrupted") == "中断しました"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["dns", "example.jp", "--ip", "127.0.0.1"],
+        ["spf", "--ip", "127.0.0.1", "--sender", "a@example.jp"],
+    ],
+    ids=["dns", "spf"],
+)
+def test_dns_failures_in_japanese(args: list[str]) -> None:
+    # A resolver that never answers (nothing listens on 127.0.0.1:1): the temporary
+    # failure's reasons, the DMARC note, the cause and the SPF chain are all Japanese.
+    extra = ["--nameserver", "127.0.0.1:1", "--dns-timeout", "0.5", "--lang", "ja"]
+    result = CliRunner().invoke(app, [*args, *extra], env=ENV)
+    assert result.exit_code == 3, result.output
+    assert english_sentences(result.stdout) == [], result.stdout
+    assert "応答がありません" in result.stdout

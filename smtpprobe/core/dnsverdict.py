@@ -299,9 +299,19 @@ _REASONS_JA: tuple[tuple[re.Pattern[str], str], ...] = (
         "SPF レコードが {0} 個あります（1 個だけ許されます、§4.5）",
     ),
     (
-        re.compile(r"TXT lookup for (\S+) failed: (.*)$"),
-        "{0} の TXT の問い合わせに失敗しました: {1}",
+        re.compile(r"TXT lookup for (\S+) failed: no answer within (\S+) s$"),
+        "{0} の TXT の問い合わせに失敗しました: {1} 秒以内に応答がありません",
     ),
+    (
+        re.compile(r"TXT lookup for (\S+) failed: (.*)$"),
+        "{0} の TXT の問い合わせに失敗しました: 「{1}」",
+    ),
+    (
+        re.compile(r"^a DNS query failed temporarily: a record may exist \((RFC [^)]*)\)$"),
+        "DNS の問い合わせが一時的に失敗しました。レコードがある可能性があります（{0}）",
+    ),
+    (re.compile(r"^a DNS query failed temporarily$"), "DNS の問い合わせが一時的に失敗しました"),
+    (re.compile(r"^a DKIM key lookup$"), "DKIM の公開鍵の問い合わせ"),
 )
 
 
@@ -413,7 +423,8 @@ def decide(
             cause=Text(
                 f"DNS lookups for {domain} failed temporarily (temperror: {which}), so SPF, DKIM "
                 "and DMARC cannot be judged",
-                f"{domain} の DNS の問い合わせが一時的に失敗したため（temperror: {which}）、SPF・"
+                f"{domain} の DNS の問い合わせが一時的に失敗したため（temperror: "
+                f"{reason_text(which, 'ja')}）、SPF・"
                 "DKIM・DMARC を判定できません",
             ),
             remedy=Text(

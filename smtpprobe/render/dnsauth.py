@@ -125,16 +125,20 @@ def _state(value: str, lang: str) -> str:
 # --------------------------------------------------------------------------- the SPF trace
 
 
-def trace_lines(node: Mapping[str, Any], indent: str = "    ") -> list[Line]:
+def trace_lines(node: Mapping[str, Any], indent: str = "    ", lang: str = "en") -> list[Line]:
     """The include/redirect chain of a ``check_host`` trace as an indented tree."""
     lines: list[Line] = []
     record = node.get("record")
-    counts = f"lookups {node.get('lookups_after', '?')}, void {node.get('void_after', '?')}"
+    lookups, void = node.get("lookups_after", "?"), node.get("void_after", "?")
+    if lang == "ja":
+        counts, missing = f"DNS 参照 {lookups} 回、該当なし {void} 回", "（レコードなし）"
+    else:
+        counts, missing = f"lookups {lookups}, void {void}", "(no record)"
     result = node.get("result") or ""
     lines.append(
         Line(
             f"{indent}{node.get('via', 'top')}:{node.get('domain', '')} "
-            + (f'"{record}"' if record else "(no record)")
+            + (f'"{record}"' if record else missing)
             + f"  [{counts}]"
             + (f" → {result}" if result else "")
         )
@@ -142,7 +146,7 @@ def trace_lines(node: Mapping[str, Any], indent: str = "    ") -> list[Line]:
     for term in node.get("terms") or ():
         child = term.get("child") if isinstance(term, Mapping) else None
         if isinstance(child, Mapping):
-            lines.extend(trace_lines(child, indent + "  "))
+            lines.extend(trace_lines(child, indent + "  ", lang))
     return lines
 
 
@@ -270,7 +274,7 @@ def dns_detail_lines(auth: DnsAuth, lang: str) -> list[Line]:
         elif dmarc.status == "none":
             text += f"（_dmarc.{auth.domain} にも組織ドメインにもレコードがありません）"
         elif dmarc.reason:
-            text += f"（{dmarc.reason}）"
+            text += f"（{reason_text(dmarc.reason, lang)}）"
     lines.append(Line(f"  {labels['dmarc']}: {text}"))
     for warning in dmarc.warnings:
         lines.append(Line(f"    {warning}", Tone.WARN))
@@ -318,7 +322,7 @@ def verdict_lines(auth: DnsAuth, lang: str) -> list[Line]:
             Line(f"  {labels['finding']} [{finding.id}]: {finding.message.get(lang)}", Tone.WARN)
         )
     if v.evidence:
-        lines.append(Line(f"  {labels['evidence']}: {v.evidence}"))
+        lines.append(Line(f"  {labels['evidence']}: {reason_text(v.evidence, lang)}"))
     return lines
 
 
@@ -385,5 +389,5 @@ def spf_lines(outcome: Any, *, ip: str, sender: str, helo: str, lang: str = "en"
     trace = data.get("trace")
     if isinstance(trace, Mapping):
         lines.append(Line(f"  {labels['chain']}:"))
-        lines.extend(trace_lines(trace))
+        lines.extend(trace_lines(trace, lang=lang))
     return lines
