@@ -128,11 +128,36 @@ _LOADER: Any = None
 
 
 def _loader() -> Any:
+    global _LOADER
     if _LOADER is not None:
         return _LOADER
     import yaml
 
-    return getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+    class UniqueKeyLoader(base):  # type: ignore[misc, valid-type]
+        """The safe loader, refusing a key given twice in one mapping: YAML keeps the last
+        silently, and a second ``port:`` or ``password:`` would probe something else."""
+
+        def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+            seen: set[Any] = set()
+            for key_node, _ in getattr(node, "value", ()):
+                if getattr(key_node, "tag", "") == "tag:yaml.org,2002:merge":
+                    continue  # "<<: *defaults" merges; its keys may be given again
+                key = self.construct_object(key_node, deep=True)
+                try:
+                    duplicate = key in seen
+                except TypeError:
+                    break  # an unhashable key: the base constructor says so
+                if duplicate:
+                    raise yaml.constructor.ConstructorError(
+                        None, None, f"the key {key!r} is given twice", key_node.start_mark
+                    )
+                seen.add(key)
+            return super().construct_mapping(node, deep)
+
+    _LOADER = UniqueKeyLoader
+    return _LOADER
 
 
 def read_yaml(path: Path, error: type[SmtpprobeError], what: str = "profile or rule file") -> Any:

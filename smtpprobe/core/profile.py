@@ -166,7 +166,9 @@ def parse_profile(data: Any, source: str, *, default_name: str | None = None) ->
     if unknown:
         raise ProfileError(f"{source}: unknown key(s) {', '.join(sorted(map(str, unknown)))}")
     name = data.get("name", default_name)
-    if not isinstance(name, str) or not name:
+    if name is not None and not isinstance(name, str):
+        raise ProfileError(f"{source}: 'name' must be a word such as my-isp, not {name!r}")
+    if not name:
         raise ProfileError(f"{source}: 'name' is required")
     host, pattern = data.get("host"), data.get("host_pattern")
     if host is None and pattern is None:

@@ -211,3 +211,22 @@ def test_an_ipv6_server_is_shown_in_brackets(cli) -> None:  # type: ignore[no-un
     assert result.code == 3, result.both
     assert "smtpprobe → [::1]:1 (starttls)" in result.out
     assert "::1:1" not in result.out
+
+
+@pytest.mark.parametrize(
+    ("body", "words"),
+    [
+        ("name: p\nhost: 127.0.0.1\nport: 587\nport: 25\nsecurity: starttls\n",
+         [":4:1:", "the key 'port' is given twice"]),
+        ("name: 123\nhost: 127.0.0.1\nport: 587\nsecurity: starttls\n",
+         ["'name' must be a word", "123"]),
+    ],
+    ids=["duplicate-key", "name-not-text"],
+)  # fmt: skip
+def test_a_profile_says_exactly_what_is_wrong(cli, tmp_path, body: str, words: list[str]) -> None:  # type: ignore[no-untyped-def]
+    # YAML keeps the last of two equal keys silently: a second port: would probe another.
+    path = tmp_path / "p.yaml"
+    path.write_text(body, encoding="utf-8")
+    line = _one_line(cli.run("check", "--profile", str(path), "--user", "u@example.jp", env=ENV))
+    for word in words:
+        assert word in line
