@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 from smtpprobe.core.profile import Profile
 from smtpprobe.core.spec import Family, PasswordSource, ProbeSpec, default_recipient, resolve_spec
 from smtpprobe.core.transcript import Security
+from smtpprobe.errors import ConfigError
 from smtpprobe.loading import ProfileSet, load_profile_file, load_profiles
 from smtpprobe.probing import check_spec, probe_spec
 from smtpprobe.report import GmailSettings, Report
@@ -114,6 +115,61 @@ def _family(value: Family | str | int) -> Family | str:
     return names.get(int(value), str(value))
 
 
+_FLAGS = (
+    "no_auth", "send", "insecure", "allow_plaintext_auth", "egress_lookup", "for_gmail",
+    "pipelining", "dns_checks",
+)  # fmt: skip
+_TEXTS = ("profile", "host", "user", "sender", "recipient", "source_address", "ehlo_name",
+          "proxy", "egress_resolvers", "route")  # fmt: skip
+
+
+def checked_options(options: CheckOptions) -> CheckOptions:
+    """``options`` with each field of the type it needs, or ConfigError naming the field.
+
+    A Python caller's ``password=b"..."`` once went on the wire as the text ``b'...'`` (a
+    wrong password, counted against the account) and ``no_auth="no"`` meant True. One
+    path or a string becomes a one-element ``profile_files``/``rule_files``; a number
+    given as text is a number, as on the command line.
+    """
+    if not isinstance(options, CheckOptions):
+        raise TypeError(f"give a CheckOptions, not {type(options).__name__}")
+    for name in _FLAGS:
+        value = getattr(options, name)
+        if not isinstance(value, bool):
+            raise ConfigError(f"{name}={value!r}: give True or False")
+    for name in _TEXTS:
+        value = getattr(options, name)
+        if value is not None and not isinstance(value, str):
+            shown = "a value" if name == "proxy" else repr(value)  # a proxy URL may hold a password
+            raise ConfigError(f"{name}={shown}: give a str")
+    for name in ("password", "oauth_token"):
+        value = getattr(options, name)
+        if value is not None and not isinstance(value, str):
+            # Never the value itself: it is the secret.
+            raise ConfigError(f"{name}: give the secret as a str, not {type(value).__name__}")
+    if not isinstance(options.expect, str) and not (
+        isinstance(options.expect, tuple | list) and all(isinstance(e, str) for e in options.expect)
+    ):
+        raise ConfigError(f"expect={options.expect!r}: give category names (str)")
+    changes: dict[str, object] = {}
+    for name in ("profile_files", "rule_files"):
+        value = getattr(options, name)
+        if isinstance(value, str | Path):
+            changes[name] = (Path(value),)
+        elif not isinstance(value, tuple | list) or not all(
+            isinstance(v, str | Path) for v in value
+        ):
+            raise ConfigError(f"{name}={value!r}: give a tuple of paths")
+        else:
+            changes[name] = tuple(Path(v) for v in value)
+    try:
+        egress = float(options.egress_timeout)
+    except (TypeError, ValueError):
+        raise ConfigError(f"egress_timeout={options.egress_timeout!r}: give seconds") from None
+    changes["egress_timeout"] = egress
+    return dataclasses.replace(options, **changes)  # type: ignore[arg-type]
+
+
 def resolve(
     options: CheckOptions,
     password_source: PasswordSource | None = None,
@@ -127,6 +183,7 @@ def resolve(
     ``options.profile_files`` names files of its own. Raises ``ConfigError``/``ProfileError``
     for anything that cannot work, before any connection is made.
     """
+    options = checked_options(options)
     if profiles is None or options.profile_files:
         profiles = load_profiles(options.profile_files)
     if options.profile is None and options.profile_files:
@@ -156,6 +213,7 @@ async def probe(
     ``on_phase(phase, seconds)`` hears each wait begin (for a status line);
     ``transport`` replaces the network (``smtpprobe.testing.transport.MockTransport``).
     """
+    options = checked_options(options)
     spec, profile = resolve(options, password_source)
     return await probe_spec(spec, profile, options, on_phase=on_phase, transport=transport)
 
@@ -171,6 +229,7 @@ def check(
     The same verdict as ``probe``; an egress lookup or DNS checks, when they apply, run
     on a thread beside it. Use ``probe`` to run many probes concurrently.
     """
+    options = checked_options(options)
     spec, profile = resolve(options, password_source)
     return check_spec(spec, profile, options, on_phase=on_phase)
 

@@ -266,7 +266,7 @@ class BlockingConnection:
     async def start_tls(
         self, context: ssl.SSLContext, server_hostname: str, timeout: float
     ) -> None:
-        check_nothing_pending(bool(self._replies or self._reader.pending))
+        check_nothing_pending(bool(self._replies or self._reader.pending), self._reader.head)
         if self.sock is None or self._error is not None:
             raise self._error or ConnectionClosed("the connection is closed")
         wait, by_deadline = self.clock.budget(timeout)

@@ -154,7 +154,7 @@ class SMTPConnection(asyncio.Protocol):
         self, context: ssl.SSLContext, server_hostname: str, timeout: float
     ) -> None:
         """The TLS handshake: from the first byte (RFC 8314) or after STARTTLS's 220 (RFC 3207)."""
-        check_nothing_pending(bool(self._replies or self._reader.pending))
+        check_nothing_pending(bool(self._replies or self._reader.pending), self._reader.head)
         if self.transport is None:
             raise self._error or ConnectionClosed("the connection is closed")
         try:

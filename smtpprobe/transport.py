@@ -34,6 +34,7 @@ __all__ = [
     "Address",
     "Connection",
     "ConnectionClosed",
+    "EarlyTLSData",
     "NetworkTransport",
     "ReplyTimeout",
     "StartTLSInjection",
@@ -63,12 +64,16 @@ class ConnectionClosed(ConnectionError):
     """The server closed (FIN) or reset (RST) the connection; ``str()`` says which."""
 
 
-class StartTLSInjection(ssl.SSLError):
-    """Plaintext arrived where the TLS handshake should begin (RFC 3207 section 4.2)."""
+class EarlyTLSData(ssl.SSLError):
+    """The server's TLS records came before our ClientHello (an alert): no handshake."""
 
     def __str__(self) -> str:
         # SSLError's own str() of a one-argument instance is the args tuple's repr.
         return str(self.args[0]) if self.args else ""
+
+
+class StartTLSInjection(EarlyTLSData):
+    """Plaintext arrived where the TLS handshake should begin (RFC 3207 section 4.2)."""
 
 
 _FAMILIES = {
@@ -283,14 +288,20 @@ def check_bind(source: str | None, proxy_host: str) -> None:
         ) from None
 
 
-def check_nothing_pending(pending: bool) -> None:
+def check_nothing_pending(pending: bool, head: bytes = b"") -> None:
     """StartTLSInjection if bytes came where the TLS handshake should begin.
 
     After STARTTLS's 220 such bytes are a broken server or an injection (RFC 3207 section
-    4.2); on an implicit-TLS port, a plaintext greeting.
+    4.2); on an implicit-TLS port, a plaintext greeting. Bytes that begin a TLS record
+    (content type 20-24, version 3.x: RFC 8446 section 5.1) are the server's TLS, sent
+    before our ClientHello (an alert from a server that takes no modern TLS): a failed
+    handshake, not plaintext.
     """
-    if pending:
-        raise StartTLSInjection("the server sent plaintext where the TLS handshake should begin")
+    if not pending:
+        return
+    if len(head) >= 2 and 20 <= head[0] <= 24 and head[1] == 3:
+        raise EarlyTLSData("the server sent TLS data (an alert) before the handshake began")
+    raise StartTLSInjection("the server sent plaintext where the TLS handshake should begin")
 
 
 def _unbindable(source: str, exc: OSError, which: str) -> ConfigError:

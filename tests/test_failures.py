@@ -38,6 +38,10 @@ EXPECTED: dict[type[BaseException], tuple[BaseException, FailureKind]] = {
         connection.StartTLSInjection("plaintext after 220"),
         K.TLS_HANDSHAKE_FAILED,
     ),
+    transport.EarlyTLSData: (
+        transport.EarlyTLSData("TLS data before the handshake"),
+        K.TLS_HANDSHAKE_FAILED,
+    ),
     connection.ReplyTimeout: (connection.ReplyTimeout("no reply within 2 s"), K.TIMEOUT),
     connection.ConnectionClosed: (connection.ConnectionClosed("closed"), K.CONNECTION_LOST),
     MalformedReply: (MalformedReply("' 250' is not a code"), K.MALFORMED_REPLY),
@@ -176,3 +180,16 @@ def test_every_python_socks_exception_maps_to_a_proxy_kind() -> None:
     assert public
     for cls in public:
         assert failure_from_exception(cls("x")).kind.value.startswith("proxy-")
+
+
+def test_tls_records_before_the_handshake_are_not_called_plaintext() -> None:
+    # A server that takes no modern TLS answers with an alert (21, version 3.x) as soon as
+    # STARTTLS's 220 is out; read with the 220, it once made the verdict "plaintext after
+    # STARTTLS" on some runs and a TLS failure on others.
+    with pytest.raises(transport.EarlyTLSData) as info:
+        transport.check_nothing_pending(True, b"\x15\x03\x03\x00\x02\x02\x28")
+    assert not isinstance(info.value, transport.StartTLSInjection)
+    assert str(info.value) == "the server sent TLS data (an alert) before the handshake began"
+    with pytest.raises(transport.StartTLSInjection):
+        transport.check_nothing_pending(True, b"220 mx")
+    transport.check_nothing_pending(False)

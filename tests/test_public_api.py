@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
+import re
+
+import pytest
+
 import smtpprobe
 
 
@@ -23,3 +28,38 @@ def test_all_is_pinned_and_sorted() -> None:
 def test_every_name_resolves() -> None:
     for name in smtpprobe.__all__:
         assert getattr(smtpprobe, name) is not None
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "words"),
+    [
+        ("password", b"s3cret", "give the secret as a str, not bytes"),
+        ("oauth_token", 12345, "give the secret as a str, not int"),
+        ("no_auth", "no", "give True or False"),
+        ("pipelining", "false", "give True or False"),
+        ("expect", 5, "give category names"),
+        ("proxy", 5, "proxy=a value: give a str"),
+        ("egress_timeout", "soon", "give seconds"),
+    ],
+)
+def test_wrong_types_are_config_errors_before_anything_is_sent(
+    field: str, value: object, words: str
+) -> None:
+    # password=b"..." once went on the wire as the text "b'...'" (a wrong password that
+    # counts against the account); nothing may be sent here: port 1 on loopback is closed.
+    from smtpprobe.api import CheckOptions, check
+    from smtpprobe.errors import ConfigError
+
+    options = CheckOptions(host="127.0.0.1", port=1, user="u@example.jp", password="pw",
+                           egress_lookup=False, dns_checks=False)  # fmt: skip
+    with pytest.raises(ConfigError, match=re.escape(words)) as info:
+        check(dataclasses.replace(options, **{field: value}))
+    assert "s3cret" not in str(info.value)
+
+
+@pytest.mark.parametrize("bad", [None, {}, "smtp.example.jp"])
+def test_check_wants_check_options(bad: object) -> None:
+    from smtpprobe.api import check
+
+    with pytest.raises(TypeError, match="give a CheckOptions"):
+        check(bad)  # type: ignore[arg-type]

@@ -79,11 +79,11 @@ def _facts(transcript: Transcript, decisive: Step | None) -> frozenset[str]:
         # "ok" only when every stage got the reply it needs, up to an accepted RCPT
         # (and the message with --send); a dialogue that stopped short is not a pass.
         facts.add("ok" if transcript.complete else "incomplete")
+    elif decisive.out_of_step:
+        facts.add("out-of-step")  # QUIT answered 250, RSET 550: a reply missing or one too many
     elif decisive.reply is not None and decisive.reply.code < 400:
         facts.add("unexpected-reply")  # e.g. 250 to AUTH, where RFC 4954 needs 235
-        if decisive.out_of_step:
-            facts.add("out-of-step")  # QUIT answered 250: a reply missing or one too many
-        elif decisive.contradictory:
+        if decisive.contradictory:
             facts.add("contradictory-reply")  # 250 5.1.1: success and failure at once
     for step in transcript.steps:
         if step.phase is Phase.SECURITY_CHECK and step.failure is None and step.note:
@@ -179,8 +179,11 @@ def _exit_code(transcript: Transcript, decisive: Step | None) -> ExitCode:
             return ExitCode.REFUSED
         return ExitCode.INCOMPLETE if decisive.failure.kind.is_transport else ExitCode.REFUSED
     assert decisive.reply is not None
-    # A positive reply the stage does not allow breaks the protocol: not a refusal.
-    return ExitCode.INCOMPLETE if decisive.reply.code < 400 else ExitCode.REFUSED
+    # A positive reply the stage does not allow breaks the protocol: not a refusal; nor is
+    # any reply that shows the replies out of step (RSET answered 550).
+    if decisive.reply.code < 400 or decisive.out_of_step:
+        return ExitCode.INCOMPLETE
+    return ExitCode.REFUSED
 
 
 def _went_on(transcript: Transcript, decisive: Step) -> bool:

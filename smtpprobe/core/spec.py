@@ -199,7 +199,12 @@ def _seconds(value: Any, option: str) -> float:
         raise ConfigError(f"{option} {value!r}: give a positive number of seconds") from None
     if not math.isfinite(seconds) or seconds <= 0:
         raise ConfigError(f"{option} {value}: give a positive, finite number of seconds")
+    if seconds > _MAX_SECONDS:  # beyond the system's time (1e10 s overflowed settimeout)
+        raise ConfigError(f"{option} {value}: give at most {_MAX_SECONDS} seconds (one day)")
     return seconds
+
+
+_MAX_SECONDS = 86_400
 
 
 def validate_host(value: Any, option: str = "--host") -> tuple[str, int | None]:

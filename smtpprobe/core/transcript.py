@@ -116,16 +116,18 @@ REQUIRED: Mapping[Phase, frozenset[int]] = {
     Phase.DATA: frozenset({354}),
 }
 _AFTER_MESSAGE = frozenset({250})
-# The only positive replies RSET and QUIT can get (RFC 5321 section 4.3.2). Neither decides
-# the verdict by refusing, but a positive reply neither can get (QUIT answered 250, RSET
-# answered 221) shows that the replies are out of step with the commands: a reply was
-# missing or one too many, so every reply may belong to another command (an "ok" among them
-# too). Enhanced codes of the failure classes (RFC 3463 section 3.1) on a positive reply
-# contradict it; the greeting and EHLO replies carry none (RFC 2034 section 3).
+# The only replies RSET and QUIT can get (RFC 5321 section 4.3.2: RSET 250, QUIT 221, and
+# the errors any command may get: 421, 500, 501, 502, 504). Neither decides the verdict by
+# refusing, but any other reply (QUIT answered 250, RSET answered 221 or 550) shows that the
+# replies are out of step with the commands: a reply was missing or one too many, so every
+# reply may belong to another command (an "ok" among them too, and RCPT's real refusal
+# may be what RSET got). Enhanced codes of the failure classes (RFC 3463 section 3.1) on a
+# positive reply contradict it; the greeting and EHLO replies carry none (RFC 2034 section 3).
 _CLOSING: Mapping[Phase, frozenset[int]] = {
     Phase.RSET: frozenset({250}),
     Phase.QUIT: frozenset({221}),
 }
+_ANY_COMMAND = frozenset({421, 500, 501, 502, 504})
 _NO_ENHANCED = frozenset({Phase.GREETING, Phase.EHLO})
 # The note on a step whose failure cut a pipelined flight short; the dialogue was run
 # again one command at a time, so that failure decides nothing (see plan.Retry).
@@ -190,13 +192,12 @@ class Step:
 
     @property
     def out_of_step(self) -> bool:
-        """A positive reply RSET or QUIT can never get: the replies and commands are out of step."""
+        """A reply RSET or QUIT can never get: the replies and commands are out of step."""
         closing = _CLOSING.get(self.phase)
         return (
             closing is not None
             and self.reply is not None
-            and self.reply.code < 400
-            and self.reply.code not in closing
+            and self.reply.code not in closing | _ANY_COMMAND
         )
 
 
@@ -290,7 +291,15 @@ class Transcript:
         exchange goes on (the next step is AUTH too); one that ends it is a reply AUTH forbids.
         """
         first = self._first_stop()
-        if first is None or first.failure is None or not first.failure.kind.is_transport:
+        # Out of step decides over an "ok", a refusal, or a decision drawn from a reply; not
+        # over a failure of the transport, nor over a positive reply the stage forbids (a
+        # 334 that ended AUTH is already the protocol error, and the server then read QUIT
+        # as the next SASL line).
+        trusted = first is not None and (
+            (first.failure is not None and first.failure.kind.is_transport)
+            or (first.reply is not None and first.reply.code < 400)
+        )
+        if not trusted:
             shifted = next((s for s in self.steps if s.out_of_step and s.note != RETRIED), None)
             if shifted is not None:
                 return shifted
@@ -301,7 +310,7 @@ class Transcript:
         for index, step in enumerate(steps):
             if step.phase in _NOT_DECISIVE or step.note == RETRIED:
                 continue
-            if step.phase is Phase.CONNECT and step.failure is not None and self._connected():
+            if step.phase is Phase.CONNECT and step.failure is not None and self._connected(index):
                 # One address failed but another one answered (RFC 5321 section 5.1).
                 continue
             if step.failure is not None:
@@ -335,8 +344,10 @@ class Transcript:
             for s in self.steps
         )  # fmt: skip
 
-    def _connected(self) -> bool:
-        return any(s.phase is Phase.CONNECT and s.failure is None for s in self.steps)
+    def _connected(self, after: int = -1) -> bool:
+        """Whether a connection was made (after step ``after``: a retry's refused connect
+        is the answer even though the first attempt had connected)."""
+        return any(s.phase is Phase.CONNECT and s.failure is None for s in self.steps[after + 1 :])
 
     def reached(self, phase: Phase) -> bool:
         """Whether any step of ``phase`` was recorded."""

@@ -85,6 +85,11 @@ class ReplyReader:
         """Bytes received but not yet part of a complete reply."""
         return len(self._buffer) + self._size
 
+    @property
+    def head(self) -> bytes:
+        """The first bytes of an unfinished line (what arrived and is not a reply yet)."""
+        return bytes(self._buffer[:8])
+
     def feed(self, data: bytes) -> tuple[list[WireReply], MalformedReply | None]:
         """Add received bytes; return the replies they complete, in order, and any error.
 

@@ -75,7 +75,7 @@ _DECIDING = [
     for i, s in enumerate(_full(send=True))
     if s.reply is not None and s.required and s.phase not in _CLOSING
 ]
-_CODES = (220, 221, 235, 250, 251, 334, 354, 421, 450, 535, 550, 554)
+_CODES = (220, 221, 235, 250, 251, 334, 354, 421, 450, 500, 502, 535, 550, 554)
 
 
 def _cases() -> list[tuple[int, int]]:
@@ -178,9 +178,10 @@ def test_an_invalid_certificate_with_insecure_is_refused_not_ok() -> None:
 def test_a_closing_reply_decides_only_when_it_shows_replies_out_of_step(
     phase: Phase, code: int
 ) -> None:
-    # After RCPT's 250, RSET and QUIT may be refused or go unanswered: still "ok". But a
-    # positive reply neither can get (QUIT answered 250) means every reply may be another
-    # command's, RCPT's 250 too: a protocol error, decided at that step.
+    # After RCPT's 250, RSET and QUIT may get the errors any command may get (421, 500, 501,
+    # 502, 504) or go unanswered: still "ok". Any other reply (QUIT answered 250, RSET 550)
+    # means every reply may be another command's, RCPT's 250 too: a protocol error, decided
+    # at that step (RFC 5321 section 4.3.2).
     steps = [s for s in _full() if s.phase not in _CLOSING]
     wanted = {Phase.RSET: 250, Phase.QUIT: 221}[phase]
     closing = [
@@ -188,7 +189,7 @@ def test_a_closing_reply_decides_only_when_it_shows_replies_out_of_step(
         Step(Phase.QUIT, "QUIT", Reply(code if phase is Phase.QUIT else 221, ("text",))),
     ]
     verdict = classify(_transcript([*steps, *closing]), RULES)
-    if code < 400 and code != wanted:
+    if code != wanted and code not in (421, 500, 501, 502, 504):
         assert (verdict.category, verdict.stage, verdict.rule_id) == (
             "protocol-error",
             phase.value,
@@ -200,8 +201,8 @@ def test_a_closing_reply_decides_only_when_it_shows_replies_out_of_step(
 
 
 def test_replies_out_of_step_decide_over_an_earlier_refusal() -> None:
-    # An extra reply earlier put RCPT's 550 on RSET and RSET's 250 on QUIT: MAIL's 535
-    # (AUTH's real answer) is no refusal of MAIL either.
+    # An extra reply earlier put AUTH's real answer (535) on MAIL, MAIL's 530 on RSET and
+    # RSET's 250 on QUIT: the 535 is no refusal of MAIL; RSET's 530 shows it first.
     steps = [s for s in _full() if s.phase not in (*_CLOSING, Phase.RCPT, Phase.MAIL)]
     steps += [
         Step(Phase.MAIL, "MAIL FROM:<u@example.jp>", Reply(535, ("5.7.8 bad",), "5.7.8")),
@@ -209,7 +210,7 @@ def test_replies_out_of_step_decide_over_an_earlier_refusal() -> None:
         Step(Phase.QUIT, "QUIT", Reply(250, ("2.0.0 Ok",), "2.0.0")),
     ]
     verdict = classify(_transcript(steps), RULES)
-    assert (verdict.category, verdict.stage) == ("protocol-error", "quit")
+    assert (verdict.category, verdict.stage) == ("protocol-error", "rset")
 
 
 def test_a_success_code_with_a_failure_enhanced_code_is_not_ok() -> None:
@@ -227,3 +228,36 @@ def test_a_success_code_with_a_failure_enhanced_code_is_not_ok() -> None:
     steps[0] = Step(Phase.GREETING, None, Reply(220, ("ready",), "5.0.0"))
     steps[rcpt] = Step(Phase.RCPT, steps[rcpt].command, Reply(250, ("ok",), "2.1.5"))
     assert classify(_transcript(steps), RULES).category == "ok"
+
+
+def test_a_334_that_ends_auth_is_decided_at_auth_not_at_quit() -> None:
+    # The server answered every AUTH LOGIN line with 334 and then read QUIT as one more SASL
+    # line: the 334 that ended the exchange is the protocol error, not QUIT's odd reply.
+    steps = [
+        s for s in _full() if s.phase in (Phase.GREETING, Phase.EHLO, Phase.STARTTLS, Phase.TLS)
+    ]
+    steps += [
+        Step(Phase.AUTH, "AUTH LOGIN", Reply(334, ("VXNlcm5hbWU6",))),
+        Step(Phase.AUTH, "********", Reply(334, ("UGFzc3dvcmQ6",))),
+        Step(Phase.AUTH, "********", Reply(334, ("UGFzc3dvcmQ6",))),
+        Step(Phase.QUIT, "QUIT", Reply(334, ("UGFzc3dvcmQ6",))),
+    ]
+    verdict = classify(_transcript(steps), RULES)
+    assert (verdict.category, verdict.stage) == ("protocol-error", "auth")
+    assert verdict.rule_id != "replies-out-of-step"
+
+
+def test_a_retry_whose_connection_is_refused_is_connect_refused() -> None:
+    # A pipelined flight cut short is retried on a new connection; when that one is refused,
+    # the refusal is the answer, though the first attempt had connected.
+    from smtpprobe.core.transcript import RETRIED, Failure, FailureKind
+
+    steps = [s for s in _full() if s.phase in (Phase.CONNECT, Phase.GREETING, Phase.EHLO)]
+    steps += [
+        Step(Phase.MAIL, "MAIL FROM:<u@example.jp>", Reply(250, ("ok",), "2.1.0")),
+        Step(Phase.RCPT, "RCPT TO:<x@example.net>", failure=Failure(FailureKind.CONNECTION_LOST,
+             "the server closed the connection"), note=RETRIED),
+        Step(Phase.CONNECT, failure=Failure(FailureKind.CONNECT_REFUSED, "Connection refused")),
+    ]  # fmt: skip
+    verdict = classify(_transcript(steps), RULES)
+    assert (verdict.category, verdict.stage) == ("connect-refused", "connect")
