@@ -287,9 +287,12 @@ class Exporter(Generic[C]):
             reason = _skip_reason(result.skipped)
             if reason == "lockout":
                 self.skipped_lockout.inc()
-            snapshot = previous.snapshot if previous is not None else None
-            if snapshot is None and self._last_known is not None:
-                snapshot = self._last_known(check.name)
+            # The history's last result first: `smtpprobe run` may share the history and
+            # have recorded a newer (failing) result than this process remembers, and a
+            # skip must show that one, never an older success.
+            snapshot = self._last_known(check.name) if self._last_known is not None else None
+            if snapshot is None and previous is not None:
+                snapshot = previous.snapshot
             answer = _Answer(snapshot, self._clock(), reason)
         else:
             if result.error is not None:

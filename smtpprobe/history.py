@@ -356,6 +356,11 @@ class History:
             ).fetchone()
         return _from_db(found) if found else None
 
+    def last_exit_code(self, name: str) -> int | None:
+        """The exit code of the check's newest result: what a skipped run counts as."""
+        last = self.last_result(name)
+        return last.exit_code if last is not None else None
+
     def _since_reset(self, name: str) -> list[HistoryRow]:
         with self._lock:
             found = self._db.execute(

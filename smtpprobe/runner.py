@@ -75,6 +75,8 @@ class History(Protocol):
 
     def backoff_until(self, name: str) -> float | None: ...
 
+    def last_exit_code(self, name: str) -> int | None: ...
+
     def record(self, result: CheckResult) -> object: ...
 
 
@@ -235,19 +237,24 @@ async def _secret(check: CheckDef) -> str | None:
 
 
 def _skip_reason(check: CheckDef, history: History, tag: str | None) -> tuple[str, int] | None:
-    """Why not to probe now (and the exit code that reason stands for), or None."""
+    """Why not to probe now, and the exit code of the last result it stands for; or None.
+
+    A skipped check counts as its last result (README): an ``expect: [auth-failed]`` check
+    that met its expectation stays 0 while it is locked out.
+    """
+    last = history.last_exit_code(check.name)
     locked = history.lockout(check.name)
     if locked is not None and tag is not None and locked == tag:
         return (
             "lockout: the last try with this credential was auth-failed; not retried until "
             f"the password changes or `smtpprobe history --reset {check.name}`",
-            int(ExitCode.REFUSED),
+            last if last is not None else int(ExitCode.REFUSED),
         )
     until = history.backoff_until(check.name)
     if until is not None and until > time.time():
         return (
             f"backoff: the last try failed transiently; next try after {_when(until)}",
-            int(ExitCode.INCOMPLETE),
+            last if last is not None else int(ExitCode.INCOMPLETE),
         )
     return None
 

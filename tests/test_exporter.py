@@ -591,6 +591,39 @@ def test_serve_lockout_with_the_runner_and_history(
         history.close()
 
 
+def test_serve_answers_a_backoff_with_the_shared_historys_newer_failure(
+    tmp_path: Path, smtp_double: DoubleFactory, serve: Callable[..., Served],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    """`serve` and `run` share one history (README): a failure `run` recorded after the
+    exporter's own success is what a backoff skip shows, never the older success."""
+    import asyncio
+
+    from smtpprobe.cli_serve import make_exporter
+    from smtpprobe.history import History
+    from smtpprobe.runner import run_check
+
+    monkeypatch.setenv(ENV, DEFAULT_PASSWORD)
+    good, busy = smtp_double("ok", security="starttls"), smtp_double("greeting-421")
+    checks = load_checks(write_checks(tmp_path, check_entry("flip", good), interval=0.01))
+    (tmp_path / "run").mkdir()
+    run_checks = load_checks(write_checks(tmp_path / "run", check_entry("flip", busy)))
+    history = History.open(tmp_path / "history.sqlite3")
+    try:
+        served = serve(lambda: make_exporter(checks, history))
+        assert served.metrics("/probe?target=flip")["probe_success"] == 1
+        result = asyncio.run(run_check(run_checks.checks[0], history=history))
+        assert result.exit_code != 0 and history.backoff_until("flip") is not None
+        time.sleep(0.05)  # past the interval: only the backoff holds the exporter back
+        found = served.metrics("/probe?target=flip")
+        assert found["probe_skipped"] == {(("reason", "backoff"),): 1}
+        assert found["probe_success"] == 0
+        assert labels_of(found, "probe_smtp_info")["category"] == "server-busy"
+        assert connections(good) == 1
+    finally:
+        history.close()
+
+
 def test_serve_ok_with_the_runner(
     tmp_path: Path, smtp_double: DoubleFactory, serve: Callable[..., Served],
     monkeypatch: pytest.MonkeyPatch,

@@ -172,6 +172,9 @@ class MemoryHistory:
     def backoff_until(self, name: str) -> float | None:
         return self.until
 
+    def last_exit_code(self, name: str) -> int | None:
+        return None
+
     def record(self, result: CheckResult) -> None:
         self.recorded.append(result)
 
@@ -391,3 +394,23 @@ def test_skip_reasons_read_in_japanese() -> None:
     assert "smtpprobe history --reset ocn-main" in skipped_text(lockout, "ocn-main", "ja")
     assert skipped_text(backoff, "x", "ja").endswith("2026-12-01T10:00:00Z 以降です")
     assert skipped_text(backoff, "x", "en") == backoff
+
+
+def test_a_skipped_check_counts_as_its_last_result(
+    smtp_double: Callable[..., DoubleServer], secret_env: None, tmp_path: Path
+) -> None:
+    # A negative check that met its expectation (auth-failed, expected) is then locked out:
+    # the skip must stay exit 0, as the result it stands for, and start no backoff.
+    from smtpprobe.history import History
+
+    server = smtp_double("auth-failed")
+    entry = _entry("neg", server, password={"env": "H1_RUN_WRONG"}, expect=["auth-failed"])
+    check = parse_checks(_document([entry]), source="test").checks[0]
+    with History.open(tmp_path / "h.db") as history:
+        first = asyncio.run(run_check(check, history=history))
+        assert (first.category, first.exit_code) == ("auth-failed", 0)
+        second = asyncio.run(run_check(check, history=history))
+        assert second.skipped is not None and second.skipped.startswith("lockout:")
+        assert second.exit_code == 0
+        assert history.backoff_until("neg") is None
+    assert server.connection_count.total == 1

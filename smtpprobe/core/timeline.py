@@ -96,8 +96,13 @@ class HistoryRow:
 
     @property
     def transient(self) -> bool:
-        """A failure that may go away by itself: exit code 3 or a retryable verdict."""
-        return self.is_result and (self.exit_code == _INCOMPLETE or self.retryable)
+        """A failure that may go away by itself: exit code 3 or a retryable verdict (not a
+        result whose expectation was met: exit code 0 is no failure)."""
+        return (
+            self.is_result
+            and self.exit_code != 0
+            and (self.exit_code == _INCOMPLETE or self.retryable)
+        )
 
     @property
     def authenticated(self) -> bool:
