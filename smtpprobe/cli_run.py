@@ -306,6 +306,7 @@ def run(
     version: opt.Version = False,
 ) -> None:
     from smtpprobe.cli_support import guard
+    from smtpprobe.core.exitcode import ExitCode
     from smtpprobe.errors import ConfigError
     from smtpprobe.render.terminal import for_stream
     from smtpprobe.runner import RunLimits, worst_exit_code
@@ -316,21 +317,32 @@ def run(
             raise ConfigError("use only one of --history and --no-history")
         if no_history and on_change:
             raise ConfigError("--on-change needs the history to see changes; drop --no-history")
+        if ping:
+            from smtpprobe.notify import ping_url_problem
+
+            if (problem := ping_url_problem(ping)) is not None:
+                raise ConfigError(problem)  # before any probe, not after the run
         limits = RunLimits(concurrency, per_host, jitter, min_interval)
         store = _open_history(history, no_history)
+        unsaved: list[str] = []
         try:
             results, before = _run(checks, only, json_output, limits, store, chosen)
             code = worst_exit_code([r.exit_code for r in results])
             changes = _changes(store, before, confirm) if store is not None else []
         finally:
             if store is not None:
+                unsaved = list(store.write_errors)
                 store.close()
+        if unsaved:  # the results stand and are shown; the history must be fixed: exit 2
+            code = worst_exit_code([code, int(ExitCode.USAGE)])
         if not json_output:
             lines = summary_lines(results, chosen)
             text = for_stream(lines, sys.stdout)
             for result in results:
                 text = _redact(result, text)
             typer.echo(text, color=True)
+        for problem in unsaved:
+            typer.echo(f"smtpprobe: warning: results not saved: {problem}", err=True)
         _notify(changes, on_change, ping, results, code)
     raise typer.Exit(code)
 

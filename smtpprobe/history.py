@@ -22,7 +22,8 @@ import os
 import secrets
 import sqlite3
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from types import TracebackType
@@ -256,6 +257,18 @@ class History:
         self._db = connection
         self._lock = threading.Lock()
         self.path = path
+        # Results that could not be saved (a locked, read-only or damaged file): the run
+        # still reports them, then says so in one line and exits 2 (``record``).
+        self.write_errors: list[str] = []
+
+    @contextmanager
+    def _using(self) -> Iterator[None]:
+        """The database, one thread at a time; its errors become one HistoryError line."""
+        with self._lock:
+            try:
+                yield
+            except sqlite3.Error as exc:
+                raise _unusable(self.path, exc) from None
 
     @classmethod
     def open(cls, path: Path, *, create: bool = True, busy_timeout: float = 10.0) -> History:
@@ -300,18 +313,33 @@ class History:
 
     def salt(self) -> bytes:
         """The database's random salt for credential tags, made when the file was created."""
-        with self._lock:
+        with self._using():
             found = self._db.execute("SELECT value FROM meta WHERE key = 'salt'").fetchone()
+        if found is None:
+            raise HistoryError(
+                f"history {self.path}: not a usable smtpprobe history database (its salt is "
+                "missing); give another --history file"
+            )
         return bytes(found[0])
 
     def record(self, result: ResultLike) -> HistoryRow:
-        """Store one result in its own transaction (committed on return); the row stored."""
-        return self.add(row_from_result(result))
+        """Store one result in its own transaction (committed on return); the row stored.
+
+        A result that cannot be saved is still the run's: the reason goes to
+        ``write_errors`` (the caller says so once) instead of ending the run.
+        """
+        row = row_from_result(result)
+        try:
+            return self.add(row)
+        except HistoryError as exc:
+            if str(exc) not in self.write_errors:
+                self.write_errors.append(str(exc))
+            return row
 
     def add(self, row: HistoryRow) -> HistoryRow:
         """Store a row as it is (``record`` builds one from a result); committed on return."""
         placeholders = ", ".join("?" for _ in _COLUMNS)
-        with self._lock:
+        with self._using():
             cursor = self._db.execute(
                 f"INSERT INTO results ({', '.join(_COLUMNS)}) VALUES ({placeholders})",
                 _to_db(row),
@@ -320,7 +348,7 @@ class History:
 
     def names(self) -> list[str]:
         """The checks with a history, in order of their first result."""
-        with self._lock:
+        with self._using():
             found = self._db.execute(
                 "SELECT name FROM results GROUP BY name ORDER BY MIN(id)"
             ).fetchall()
@@ -338,7 +366,7 @@ class History:
         if limit is not None:
             query += " LIMIT ?"
             params.append(limit)
-        with self._lock:
+        with self._using():
             found = self._db.execute(query, params).fetchall()
         return [_from_db(r) for r in reversed(found)]
 
@@ -349,7 +377,7 @@ class History:
 
     def last_result(self, name: str) -> HistoryRow | None:
         """The check's newest row that is a result (not skipped): what a locked target shows."""
-        with self._lock:
+        with self._using():
             found = self._db.execute(
                 "SELECT * FROM results WHERE name = ? AND skipped IS NULL ORDER BY id DESC LIMIT 1",
                 (name,),
@@ -362,7 +390,7 @@ class History:
         return last.exit_code if last is not None else None
 
     def _since_reset(self, name: str) -> list[HistoryRow]:
-        with self._lock:
+        with self._using():
             found = self._db.execute(
                 "SELECT after_id FROM resets WHERE name = ?", (name,)
             ).fetchone()
@@ -393,7 +421,7 @@ class History:
 
         The results stay in the history; later decisions look only past this point.
         """
-        with self._lock:
+        with self._using():
             top = self._db.execute(
                 "SELECT COALESCE(MAX(id), 0) FROM results WHERE name = ?", (name,)
             ).fetchone()[0]
@@ -405,9 +433,26 @@ class History:
 
     def resets(self) -> Mapping[str, str]:
         """When each check was last reset (ISO 8601 UTC)."""
-        with self._lock:
+        with self._using():
             found = self._db.execute("SELECT name, at FROM resets").fetchall()
         return {r[0]: r[1] for r in found}
+
+
+def _unusable(path: Path, exc: sqlite3.Error) -> HistoryError:
+    """One line for a database error, with the fix that fits it."""
+    reason = " ".join(str(exc).split())
+    if not isinstance(exc, sqlite3.OperationalError):
+        return HistoryError(
+            f"history {path}: not a usable smtpprobe history database ({reason}); "
+            "give another --history file"
+        )
+    if "locked" in reason or "busy" in reason:
+        advice = "another program holds the file; try again, or give another --history"
+    elif "readonly" in reason or "read-only" in reason:
+        advice = "the file or its folder cannot be written; give a writable --history file"
+    else:
+        advice = "give another --history file"
+    return HistoryError(f"history {path}: {reason}; {advice}")
 
 
 def _create_private(path: Path) -> None:
@@ -436,6 +481,8 @@ def _prepare(db: sqlite3.Connection, path: Path) -> None:
             db.execute("ROLLBACK")
             raise
         db.execute("COMMIT")
+    except sqlite3.OperationalError as exc:  # busy, locked, read-only: the file may be fine
+        raise _unusable(path, exc) from None
     except sqlite3.DatabaseError as exc:
         raise HistoryError(
             f"history {path}: not a usable smtpprobe history database ({exc}); "

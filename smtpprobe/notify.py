@@ -22,6 +22,7 @@ import json
 import os
 import signal
 import subprocess
+import threading
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -128,18 +129,36 @@ def _where(url: str) -> str:
     return f"{parts.scheme}://{parts.hostname or ''}"
 
 
+def ping_url_problem(url: str) -> str | None:
+    """Why ``url`` cannot be pinged (checked before a run sends anything), or None.
+
+    The URL itself is never repeated: a ping URL's path is often its secret token.
+    """
+    try:
+        parts = urllib.parse.urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError:
+        return "--ping: not a valid URL (check its brackets and port)"
+    if parts.scheme not in ("http", "https"):
+        given = f"a {parts.scheme}:// URL" if parts.scheme else "a URL without http:// or https://"
+        return f"--ping: give an http:// or https:// URL, not {given}"
+    if not parts.hostname:
+        return "--ping: the URL names no host"
+    return None
+
+
 def ping(url: str, *, ok: bool, body: str | None = None, timeout: float = 10.0) -> HookOutcome:
     """Tell a healthchecks-style service how the run went: ``URL`` or ``URL/fail``.
 
     A GET without ``body``; a POST of ``body`` (UTF-8 text, shown in the service's
-    log: a summary, never a secret) with one. Only http and https URLs.
+    log: a summary, never a secret) with one. Only http and https URLs. The whole
+    exchange takes at most ``timeout`` seconds (urllib's own limit is per read, so a
+    server that trickles bytes could hold a timer-started run for ever).
     """
+    problem = ping_url_problem(url)
+    if problem is not None:
+        return HookOutcome(False, problem)
     target = url if ok else fail_url(url)
-    scheme = urllib.parse.urlsplit(target).scheme
-    if scheme not in ("http", "https"):
-        # The URL itself is not repeated: a ping URL's path is often its secret token.
-        given = f"a {scheme}:// URL" if scheme else "a URL without http:// or https://"
-        return HookOutcome(False, f"--ping: give an http:// or https:// URL, not {given}")
     data = body.encode("utf-8") if body is not None else None
     request = urllib.request.Request(
         target,
@@ -150,15 +169,27 @@ def ping(url: str, *, ok: bool, body: str | None = None, timeout: float = 10.0) 
             "Content-Type": "text/plain; charset=utf-8",
         },
     )
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            response.read(1024)
-    except urllib.error.HTTPError as exc:
-        return HookOutcome(False, f"--ping: {_where(url)} answered HTTP {exc.code}")
-    except (urllib.error.URLError, OSError) as exc:
-        reason = getattr(exc, "reason", exc)
-        return HookOutcome(False, f"--ping: cannot reach {_where(url)} ({reason})")
-    return HookOutcome(True)
+    outcome: list[HookOutcome] = []
+
+    def send() -> None:
+        try:
+            with urllib.request.urlopen(request, timeout=timeout) as response:
+                response.read(1024)
+        except urllib.error.HTTPError as exc:
+            outcome.append(HookOutcome(False, f"--ping: {_where(url)} answered HTTP {exc.code}"))
+        except (urllib.error.URLError, OSError, ValueError) as exc:
+            reason = getattr(exc, "reason", exc)
+            outcome.append(HookOutcome(False, f"--ping: cannot reach {_where(url)} ({reason})"))
+        else:
+            outcome.append(HookOutcome(True))
+
+    # A daemon thread: a server that never finishes cannot keep the process from exiting.
+    worker = threading.Thread(target=send, name="smtpprobe-ping", daemon=True)
+    worker.start()
+    worker.join(timeout)
+    if not outcome:
+        return HookOutcome(False, f"--ping: {_where(url)} did not answer within {timeout:g} s")
+    return outcome[0]
 
 
 def record_and_notify(

@@ -327,3 +327,48 @@ def test_kill_9_loses_no_committed_row(tmp_path: Path) -> None:
         assert rows[0].phase_ms == {"connect": 1.5}
         history.add(synthetic(5))  # and it is still writable
     assert json.dumps([r.name for r in rows[:3]]) == '["check-1", "check-2", "check-0"]'
+
+
+def test_a_result_that_cannot_be_saved_is_kept_and_said_once(tmp_path: Path) -> None:
+    # Another program holds the file (an exclusive transaction): the run's result still
+    # stands, and the reason is kept for the run to say (exit 2) instead of exit 4.
+    path = tmp_path / "h.sqlite3"
+    History.open(path).close()
+    holder = sqlite3.connect(path, isolation_level=None)
+    with History.open(path, create=False, busy_timeout=0.1) as history:
+        holder.execute("BEGIN EXCLUSIVE")
+        try:
+            result = Result(Check("c"), None, error="config: x")
+            row = history.record(result)
+            history.record(result)
+            assert row.name == "c" and row.id is None
+            assert len(history.write_errors) == 1
+            assert "locked" in history.write_errors[0]
+            assert "another program holds the file" in history.write_errors[0]
+        finally:
+            holder.execute("ROLLBACK")
+            holder.close()
+
+
+def test_opening_a_busy_history_says_it_is_busy_not_unusable(tmp_path: Path) -> None:
+    path = tmp_path / "h.sqlite3"
+    History.open(path).close()
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        with pytest.raises(HistoryError, match="another program holds the file"):
+            History.open(path, busy_timeout=0.1)
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+
+
+def test_a_history_without_its_salt_is_one_line(tmp_path: Path) -> None:
+    path = tmp_path / "h.sqlite3"
+    History.open(path).close()
+    db = sqlite3.connect(path)
+    db.execute("DELETE FROM meta WHERE key = 'salt'")
+    db.commit()
+    db.close()
+    with History.open(path) as history, pytest.raises(HistoryError, match="salt is missing"):
+        history.salt()

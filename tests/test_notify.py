@@ -140,6 +140,52 @@ def test_ping_problems_do_not_show_the_url(hc: tuple[str, Seen], unused_port: in
     assert not ping("file:///etc/passwd", ok=True).ok
 
 
+def test_a_ping_that_trickles_is_cut_at_its_time_limit() -> None:
+    # A server that sends its status line a byte at a time: urllib's timeout is per read,
+    # so without a whole-exchange limit a timer-started run would never end.
+    import socket
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    stop = threading.Event()
+
+    def trickle() -> None:
+        conn, _ = listener.accept()
+        with conn:
+            for byte in b"HTTP/1.1 200 OK\r\n":
+                if stop.wait(0.3):
+                    return
+                conn.sendall(bytes([byte]))
+
+    thread = threading.Thread(target=trickle, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{listener.getsockname()[1]}/ping/abc-123"
+        start = time.monotonic()
+        outcome = ping(url, ok=True, timeout=1.0)
+        assert time.monotonic() - start < 2.5
+        assert not outcome.ok and "did not answer within 1 s" in outcome.message
+        assert "abc-123" not in outcome.message
+    finally:
+        stop.set()
+        listener.close()
+
+
+@pytest.mark.parametrize(
+    ("url", "words"),
+    [
+        ("http://[::1", "not a valid URL"),
+        ("http://example.net:port/x", "not a valid URL"),
+        ("ftp://example.net/x", "not a ftp:// URL"),
+        ("http:///x", "names no host"),
+    ],
+)
+def test_a_ping_url_that_cannot_work_is_named_before_anything_is_sent(url: str, words: str) -> None:
+    from smtpprobe.notify import ping_url_problem
+
+    problem = ping_url_problem(url)
+    assert problem is not None and words in problem
+
+
 def test_fail_url_keeps_the_query() -> None:
     assert fail_url("https://hc-ping.com/uuid") == "https://hc-ping.com/uuid/fail"
     assert fail_url("https://hc-ping.com/key/slug/?create=1") == (

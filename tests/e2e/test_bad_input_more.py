@@ -230,3 +230,16 @@ def test_a_profile_says_exactly_what_is_wrong(cli, tmp_path, body: str, words: l
     line = _one_line(cli.run("check", "--profile", str(path), "--user", "u@example.jp", env=ENV))
     for word in words:
         assert word in line
+
+
+def test_a_malformed_ping_url_fails_before_any_probe(cli, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # It once ended the run with exit 4 after every probe had been sent.
+    checks = tmp_path / "checks.yaml"
+    checks.write_text(
+        "checks:\n  - name: a\n    host: 127.0.0.1\n    port: 1\n    no_auth: true\n"
+        "    from: a@example.jp\n    egress_lookup: false\n",
+        encoding="utf-8",
+    )
+    args = ["run", "--no-history", str(checks), "--ping", "http://[::1"]
+    line = _one_line(cli.run(*args, env=ENV))
+    assert "--ping: not a valid URL" in line
