@@ -127,17 +127,42 @@ def summary_lines(results: list[CheckResult], lang: str = "en") -> list[Line]:
     for result in results:
         if result.report is not None:
             verdict = category_label(result.category, lang)
-            reply = result.reply or ""
+            reply = _reply_in(result, lang)
         elif result.error is not None:
-            verdict, reply = _ERROR[key], result.error
+            verdict, reply = _ERROR[key], _error_in(result.error, lang)
         else:
             verdict, reply = _SKIPPED[key], skipped_text(result.skipped or "", result.name, key)
         seconds = f"{result.duration:.2f}s" if result.report is not None else "-"
-        rows.append(
-            (result.name, verdict, result.stage or "-", seconds, clip(reply, _REPLY_COLUMNS))
-        )
+        # A reply is cut to fit the table; an error is shown whole: it says what to fix.
+        shown = reply if result.error is not None else clip(reply, _REPLY_COLUMNS)
+        rows.append((result.name, verdict, result.stage or "-", seconds, shown))
         tones.append(exit_tone(result.exit_code))
     return [Line(text, tone) for text, tone in zip(table(rows), tones, strict=True)]
+
+
+def _reply_in(result: CheckResult, lang: str) -> str:
+    """The decisive reply, or the failure in ``lang`` (a server's words stay as they are)."""
+    assert result.report is not None
+    step = result.report.transcript.decisive_step()
+    if lang != "ja" or step is None or step.failure is None:
+        return result.reply or ""
+    from smtpprobe.render.labels import failure_label, note
+
+    kind, detail = step.failure.kind.value, step.failure.detail
+    text = (
+        f"{failure_label(kind, 'ja')}: {note(detail, 'ja')}"
+        if detail
+        else failure_label(kind, "ja")
+    )
+    return result.report.redactor(text)
+
+
+def _error_in(message: str, lang: str) -> str:
+    if lang != "ja":
+        return message
+    from smtpprobe.render.errors_ja import error_ja
+
+    return error_ja(message)
 
 
 def _redact(result: CheckResult, text: str) -> str:

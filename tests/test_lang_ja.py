@@ -273,3 +273,22 @@ def test_dns_failures_in_japanese(args: list[str]) -> None:
     assert result.exit_code == 3, result.output
     assert english_sentences(result.stdout) == [], result.stdout
     assert "応答がありません" in result.stdout
+
+
+def test_run_table_in_japanese(tmp_path: Any) -> None:
+    # A refused connection and a check that cannot run: the failure and the error are in
+    # Japanese in the table (the system's own words quoted), not "connect-refused: …".
+    checks = tmp_path / "checks.yaml"
+    checks.write_text(
+        "checks:\n"
+        "  - {name: down, host: 127.0.0.1, port: 1, no_auth: true, from: a@example.jp,"
+        " egress_lookup: false}\n"
+        "  - {name: nopw, host: 127.0.0.1, port: 1, user: u@example.jp,"
+        " password: {env: SMTPPROBE_TEST_UNSET_PW}, egress_lookup: false}\n",
+        encoding="utf-8",
+    )
+    args = ["run", "--no-history", str(checks), "--lang", "ja"]
+    result = CliRunner().invoke(app, args, env={**ENV, "SMTPPROBE_TEST_UNSET_PW": None})
+    assert result.exit_code == 2, result.output
+    assert english_sentences(result.stdout) == [], result.stdout
+    assert "接続の拒否（connect-refused）" in result.stdout

@@ -176,6 +176,9 @@ _MESSAGES: tuple[tuple[str, str], ...] = (
         "正しい --history を指定してください",
     ),
     (r"cannot write the output: (?P<why>.*)", "出力を書き込めません（{why}）"),
+    # A checks file's password sources (smtpprobe.core.checks), after the prefix below.
+    (r"environment variable (?P<v>\S+) is not set", "環境変数 {v} が設定されていません"),
+    (r"environment variable (?P<v>\S+) is empty", "環境変数 {v} が空です"),
     (r"interrupted", "中断しました"),
 )
 
@@ -185,12 +188,21 @@ def _compiled() -> tuple[tuple[re.Pattern[str], str], ...]:
     return tuple((re.compile(pattern, re.DOTALL), ja) for pattern, ja in _MESSAGES)
 
 
+# "FILE: check 'NAME': key 'KEY': PROBLEM" (a checks file): the frame in Japanese, and the
+# problem through the table like any message.
+_IN_CHECK = re.compile(r"(?P<f>.+?): check '(?P<c>[^']*)': key '(?P<k>[^']*)': (?P<rest>.+)")
+
+
 def error_ja(message: str) -> str:
     """``message`` in Japanese, or its English quoted where the table has no entry."""
     for pattern, ja in _compiled():
         match = pattern.fullmatch(message)
         if match is not None:
             return ja.format(**match.groupdict())
+    framed = _IN_CHECK.fullmatch(message)
+    if framed is not None:
+        where = f"{framed['f']}: チェック「{framed['c']}」のキー「{framed['k']}」"
+        return f"{where}: {error_ja(framed['rest'])}"
     if message.startswith("internal error, please report it: "):
         return "内部エラーです。お手数ですが報告してください: " + message.split(": ", 1)[1]
     return f"「{message}」"

@@ -30,6 +30,9 @@ __all__ = [
 ]
 
 CATEGORY_JA: Mapping[str, str] = {
+    # The health checks' own outcomes (smtpprobe.runner), beside the verdicts' categories.
+    "config-error": "設定エラー",
+    "skipped": "スキップ",
     "ok": "成功",
     "dns-failure": "名前解決の失敗",
     "connect-refused": "接続の拒否",
