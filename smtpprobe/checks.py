@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shlex
 import signal
 import subprocess
@@ -96,13 +97,22 @@ def validate_checks(checks: ChecksFile) -> None:
             raise ChecksError(f"{check.where()}: {_as_key(str(exc))}") from None
 
 
+# Flags named inside a message ("… or pass --allow-plaintext-auth"), as the file says them.
+_FLAG_KEYS = {
+    "--allow-plaintext-auth": "allow_plaintext_auth: true", "--no-auth": "no_auth: true",
+    "--insecure": "insecure: true", "--security": "security:",
+}  # fmt: skip
+_FLAG = re.compile("|".join(re.escape(flag) for flag in _FLAG_KEYS) + r"(?![\w-])")
+
+
 def _as_key(message: str) -> str:
-    """``--from 'x': …`` (spec's words for `check`) as ``key 'from': 'x': …``."""
+    """``--from 'x': …`` (spec's words for `check`) as ``key 'from': 'x': …``; a flag the
+    message names further on as the file's key (``allow_plaintext_auth: true``)."""
     option = message.split(" ", 1)[0].rstrip(":")
     key = _OPTION_KEYS.get(option)
-    if key is None:
-        return message
-    return f"key '{key}':{message[len(option) :]}".replace(": :", ":")
+    if key is not None:
+        message = f"key '{key}':{message[len(option) :]}".replace(": :", ":")
+    return _FLAG.sub(lambda m: _FLAG_KEYS[m[0]], message)
 
 
 def read_secret(ref: SecretRef, check: CheckDef) -> str:

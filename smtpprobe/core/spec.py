@@ -494,8 +494,10 @@ def resolve_spec(
         sender = _address(options.sender, "--from")
     elif options.user and "@" in options.user:
         sender = _address(options.user, "--from (the user name)")
-    else:
+    elif options.user:
         raise ConfigError("--from ADDRESS is required when the user name is not a mail address")
+    else:
+        raise ConfigError("--from ADDRESS is required: there is no user name to take it from")
     if options.send and not options.recipient:
         raise ConfigError("--send needs --to ADDRESS: the one recipient of the test message")
     recipient = (

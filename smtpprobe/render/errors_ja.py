@@ -100,6 +100,19 @@ _MESSAGES: tuple[tuple[str, str], ...] = (
         "ユーザー名がメールアドレスでないときは --from ADDRESS が必要です",
     ),
     (
+        r"--from ADDRESS is required: there is no user name to take it from",
+        "--from ADDRESS が必要です（送信者にするユーザー名がありません）",
+    ),
+    # The same in a checks file, where the key is named before (smtpprobe.checks._as_key).
+    (
+        r"ADDRESS is required: there is no user name to take it from",
+        "送信者のアドレスが必要です（送信者にするユーザー名がありません）",
+    ),
+    (
+        r"ADDRESS is required when the user name is not a mail address",
+        "ユーザー名がメールアドレスでないときは送信者のアドレスが必要です",
+    ),
+    (
         r"--send needs --to ADDRESS: the one recipient of the test message",
         "--send には --to ADDRESS（テストメールの宛先 1 件）が必要です",
     ),

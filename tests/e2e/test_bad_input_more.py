@@ -243,3 +243,17 @@ def test_a_malformed_ping_url_fails_before_any_probe(cli, tmp_path) -> None:  # 
     args = ["run", "--no-history", str(checks), "--ping", "http://[::1"]
     line = _one_line(cli.run(*args, env=ENV))
     assert "--ping: not a valid URL" in line
+
+
+def test_a_checks_file_error_names_the_files_keys_not_flags(cli, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    checks = tmp_path / "checks.yaml"
+    checks.write_text(
+        "checks:\n  - {name: p, host: 127.0.0.1, security: plain, user: u@example.jp,"
+        " password: {env: SMTPPROBE_PASSWORD}}\n",
+        encoding="utf-8",
+    )
+    line = _one_line(cli.run("run", "--no-history", str(checks), env=ENV))
+    assert "allow_plaintext_auth: true" in line and "--allow-plaintext-auth" not in line
+    checks.write_text("checks:\n  - {name: q, host: 127.0.0.1, no_auth: true}\n", encoding="utf-8")
+    line = _one_line(cli.run("run", "--no-history", str(checks), env=ENV))
+    assert "key 'from'" in line and "there is no user name" in line
