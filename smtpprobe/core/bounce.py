@@ -88,6 +88,12 @@ _START = LazyPattern(
     r"|(?<=terminates connection - ))\s*([2-5][0-5]\d)([ -]|$)"
 )
 _DASH_WRAPPER = LazyPattern(r"(?:command failed|Invalid login|terminates connection) -$")
+# A source file's line number is no reply: "…/AbstractSmtpTransport.php:457 Stack trace: #0"
+# (PHP), "smtplib.py:253", "Mailer.java:1142" (the colon before it is a path's, not a wrapper's).
+_SOURCE_LINE = LazyPattern(
+    r"\w\.(?:php|py|rb|java|js|mjs|ts|cs|go|pl|pm|kt|scala|groovy|swift|cc|cpp|c|h|inc|vb)$",
+    re.I,
+)
 # Exchange NDRs and DSN fields often quote only the enhanced code: "5.7.57 SMTP; …".
 _START_ENHANCED = LazyPattern(r"(?:^|(?<=[:;：|]))\s*([45])\.(\d{1,3})\.(\d{1,3})\s+(?=\S)")
 # Positive replies are only taken where they cannot be prose: with an enhanced
@@ -132,10 +138,12 @@ _LETTRE_START = re.compile(
 # A client's message that keeps only the code of the reply it got: Swift Mailer's "Expected
 # response code 354 but got code "503"" (its message part left out when the reply had no
 # words; github.com/swiftmailer/swiftmailer, AbstractSmtpTransport::assertResponseCode) and
-# curl's "MAIL failed: 530" (lib/smtp.c, its failf() of a negative reply to MAIL, RCPT or DATA).
+# curl's "MAIL failed: 530" (lib/smtp.c, its failf() of a negative reply to MAIL, RCPT or DATA),
+# mailsend's "Expected smtp code 250, got 552" (github.com/muquit/mailsend, smtp.c errorMsg).
 _CODE_ONLY_START = LazyPattern(
     r"\bbut got code [\"\u201c\u201d](?P<code>[2-5][0-5]\d)[\"\u201c\u201d](?=\s{0,8}$)"
     r"|(?-i:\b(?:MAIL|RCPT|DATA) failed: )(?P<curl>[45][0-5]\d)(?=\s{0,8}$)"
+    r"|(?-i:\bExpected smtp code [2-5]\d\d, got )(?P<mailsend>[45][0-5]\d)(?=\s{0,8}$)"
 )
 # smtplib's tuple with its opening bracket lost in a program's message: "SMTP Delivery Error:
 # 554, b'5.0.0 Error: transaction failed: …')" (github.com/emersion/hydroxide/issues/173); only
@@ -1099,7 +1107,10 @@ def _structured_start(text: str) -> _Start | None:
     only = _CODE_ONLY_START.search(text)
     if only is not None:  # the code is all there is of the reply
         return _Start(
-            text[: only.start()].strip(), int(only.group("code") or only.group("curl")), " ", ""
+            text[: only.start()].strip(),
+            int(only.group("code") or only.group("curl") or only.group("mailsend")),
+            " ",
+            "",
         )
     matches = [m for m in (pattern.search(text) for pattern in patterns) if m]
     for match in sorted(matches, key=lambda m: m.start()):
@@ -1133,6 +1144,8 @@ def _colon_start(text: str) -> _Start | None:
             and not _DASH_WRAPPER.search(wrapper[-_PENDING_TAIL - 10 :])
         ):
             continue
+        if wrapper.endswith(":") and _SOURCE_LINE.search(wrapper[-24:-1]):
+            continue  # "Transport.php:457 Stack trace": a file's line, not a reply
         code = int(match.group(1))
         pending = bool(_PENDING_WRAPPER.search(wrapper[-_PENDING_TAIL:]))
         rest = text[match.end() :]

@@ -1088,3 +1088,31 @@ def test_the_provider_text_prefilter_changes_no_answer(monkeypatch: pytest.Monke
     monkeypatch.setattr(bounce, "_providers_in", lambda lowered: bounce._PROVIDER_TEXTS)
     assert [find_replies(decode_pasted(text).text) for text in texts] == filtered
     assert all(filtered[-4:]), "each provider text's own words are found"
+
+
+# A PHP stack trace's "File.php:457 Stack trace: #0" is a source line, not a reply: it once
+# hid the 535 before it and made the answer retryable.
+# https://github.com/freescout-help-desk/freescout/issues/2703 (addresses masked there)
+SWIFT_TRACE = (
+    "Send error. Failed to authenticate on SMTP server with username ***@***.******@***.***> "
+    "using 2 possible authenticators. Authenticator LOGIN returned Swift_TransportException: "
+    'Expected response code 235 but got code "535", with message "535 5.7.139 Authentication '
+    "unsuccessful, account has an issue. Contact your administrator. "
+    '[LO4P123CA0669.GBRP123.PROD.OUTLOOK.COM 2023-02-08T11:00:28.022Z 08DB094EB9DF4489] " in '
+    "/var/www/html/vendor/swiftmailer/swiftmailer/lib/classes/Swift/Transport/"
+    "AbstractSmtpTransport.php:457 Stack trace: #0"
+)
+
+
+def test_a_source_files_line_number_is_not_a_reply() -> None:
+    (found,) = find_replies(SWIFT_TRACE)
+    assert found.reply is not None
+    assert (found.reply.code, found.reply.enhanced) == (535, "5.7.139")
+    assert not find_replies("at smtplib.py:421 Service not available, lost")  # only a line
+
+
+def test_mailsends_expected_and_got_codes() -> None:
+    # mailsend keeps only the code it got (smtp.c: "Expected smtp code 250, got %d");
+    # https://github.com/muquit/mailsend/issues/164
+    (found,) = find_replies("Error: Expected smtp code 250, got 552")
+    assert found.reply is not None and found.reply.code == 552
