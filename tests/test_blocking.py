@@ -185,8 +185,8 @@ def test_a_reply_begun_and_not_finished_is_not_called_silence() -> None:
     from smtpprobe.testing.faults import SLOW_DRIP
 
     with FaultServer(SLOW_DRIP, FaultPhase.GREETING, Security.PLAIN) as server:
-        # A byte every 0.5 s: at 1.8 s three have come, on a busy machine at least one.
-        options = _options(server, phase_timeout=1.8, timeout=10.0)
+        # A byte every 0.5 s: at 1.2 s two have come, on a busy machine at least one.
+        options = _options(server, phase_timeout=1.2, timeout=10.0)
         reports = [check(options), asyncio.run(probe(options))]
     for report in reports:
         # (After it, a second connection looks at what the port speaks: the security check.)
