@@ -147,10 +147,12 @@ def run_demo(cases: tuple[DemoCase, ...] = DEMO_CASES) -> list[DemoRow]:
     Ctrl-C, SIGTERM and SIGHUP end it with every server stopped and its CA folder removed
     (exit 130, 143, 129).
     """
-    from smtpprobe.testing.foreground import exit_on_signals
+    from smtpprobe.testing.foreground import cancelled_by_signals, exit_on_signals
 
+    # Before and after the event loop a signal raises SystemExit at once; while it runs, it
+    # cancels the work, which stops every server on the way out.
     with exit_on_signals():
-        return asyncio.run(_run_all(cases))
+        return asyncio.run(cancelled_by_signals(_run_all(cases)))
 
 
 _TITLE = {

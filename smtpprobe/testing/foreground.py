@@ -13,17 +13,19 @@ not yet registered): such a signal then raises when the step is done.
 
 from __future__ import annotations
 
+import asyncio
 import signal
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
 from contextlib import contextmanager
 from types import FrameType
-from typing import Any
+from typing import Any, TypeVar
 
 __all__ = [
     "STOP_SIGNALS",
     "StopRequest",
+    "cancelled_by_signals",
     "exit_on_signals",
     "signals_deferred",
     "stop_on_signals",
@@ -35,6 +37,7 @@ STOP_SIGNALS: tuple[signal.Signals, ...] = tuple(
 )
 _EXIT_SIGNALS = tuple(s for s in STOP_SIGNALS if s is not signal.SIGINT)
 _POLL = 0.1  # seconds between looks at the flag
+T = TypeVar("T")
 
 
 class StopRequest:
@@ -126,6 +129,44 @@ def signals_deferred() -> Iterator[None]:
             signum = _deferred[0]
             _deferred.clear()
             raise SystemExit(128 + signum)
+
+
+async def cancelled_by_signals(
+    work: Coroutine[Any, Any, T], signals: tuple[signal.Signals, ...] = _EXIT_SIGNALS
+) -> T:
+    """Await ``work``; SIGTERM or SIGHUP cancel it, then raise ``SystemExit(128 + signal)``.
+
+    Raised by a handler in the middle of the event loop (inside a task, a callback or the
+    selector), SystemExit left "exception was never retrieved" tracebacks and once a loop
+    that waited for ever; a cancelled task unwinds through every ``finally`` instead, as
+    asyncio does for Ctrl-C. On the loop's own thread only (else ``work`` runs as it is).
+    """
+    loop = asyncio.get_running_loop()
+    task = asyncio.ensure_future(work)
+    got: list[int] = []
+
+    def stop(signum: int) -> None:
+        got.append(signum)
+        task.cancel()
+
+    installed: dict[signal.Signals, Any] = {}  # the handler each one had before
+    if threading.current_thread() is threading.main_thread():
+        for signum in signals:
+            before = signal.getsignal(signum)
+            if before is not signal.SIG_IGN:
+                loop.add_signal_handler(signum, stop, int(signum))
+                installed[signum] = before
+    try:
+        return await task
+    except asyncio.CancelledError:
+        if got:
+            raise SystemExit(128 + got[0]) from None
+        raise
+    finally:
+        for signum, before in installed.items():
+            loop.remove_signal_handler(signum)  # leaves SIG_DFL: put the old one back
+            if before is not None:
+                signal.signal(signum, before)
 
 
 @contextmanager

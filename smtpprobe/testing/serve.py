@@ -32,6 +32,7 @@ def serve_double(
     echo: Callable[[str], None],
 ) -> None:
     """Serve ``scenario`` on ``host:port`` until ``duration`` or Ctrl-C, SIGTERM or SIGHUP."""
+    from smtpprobe.core.transcript import Security
     from smtpprobe.testing import DEFAULT_PASSWORD, DEFAULT_USER, DoubleServer, load_scenarios
     from smtpprobe.testing.commands import check_command
     from smtpprobe.testing.foreground import stop_on_signals
@@ -45,6 +46,12 @@ def serve_double(
         raise ConfigError(f"--host {host}: give a loopback IP address such as 127.0.0.1") from None
     if not address.is_loopback:  # (ConfigError is a ValueError: raised outside the try)
         raise ConfigError(f"--host {host}: the double only listens on loopback addresses")
+    chosen = scenarios[scenario]
+    if security is not None and (lost := chosen.point_lost_in(Security(security))) is not None:
+        # Served anyway it would be a healthy server under the scenario's banner.
+        raise ConfigError(
+            f"--security {security}: scenario '{scenario}' would not show here: {lost}"
+        )
     if duration is not None and not 0 <= duration < float("inf"):  # nan fails both
         raise ConfigError(f"--duration {duration}: give a finite number of seconds, 0 or more")
     # Handlers first: a signal must find them from the moment the CA folder exists.

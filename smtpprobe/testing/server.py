@@ -210,6 +210,14 @@ class Scenario:
         """True when the scenario is a raw script rather than an SMTP server."""
         return self.script is not None
 
+    def point_lost_in(self, security: Security) -> str | None:
+        """Why serving this scenario in ``security`` mode would show nothing of it, or None."""
+        if self.require_tls and security is Security.IMPLICIT_TLS:
+            return "it is about STARTTLS being mandatory; give --security plain or starttls"
+        if self.certificate is not CertificateKind.VALID and security is Security.PLAIN:
+            return "it is about the certificate; give --security implicit-tls or starttls"
+        return None
+
     def offers_starttls(self, security: Security) -> bool:
         """Whether STARTTLS is on offer when served in ``security`` mode."""
         return security is Security.STARTTLS or (

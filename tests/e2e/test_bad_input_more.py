@@ -257,3 +257,13 @@ def test_a_checks_file_error_names_the_files_keys_not_flags(cli, tmp_path) -> No
     checks.write_text("checks:\n  - {name: q, host: 127.0.0.1, no_auth: true}\n", encoding="utf-8")
     line = _one_line(cli.run("run", "--no-history", str(checks), env=ENV))
     assert "key 'from'" in line and "there is no user name" in line
+
+
+@pytest.mark.parametrize(
+    ("scenario", "mode"), [("tls-required", "implicit-tls"), ("tls-cert-expired", "plain")]
+)
+def test_a_double_mode_that_hides_the_scenario_is_refused(cli, scenario: str, mode: str) -> None:  # type: ignore[no-untyped-def]
+    # Served anyway, each was a healthy server ("ok") under a banner that says otherwise.
+    args = ["double", "--scenario", scenario, "--security", mode, "--duration", "0"]
+    line = _one_line(cli.run(*args, timeout=10))
+    assert f"scenario '{scenario}' would not show here" in line

@@ -213,6 +213,28 @@ def test_demo_cut_short_by_sigterm_removes_every_ca_folder(tmp_path: Path) -> No
     assert list(tmpdir.iterdir()) == []
 
 
+@pytest.mark.parametrize("name", ["SIGTERM", "SIGHUP"])
+def test_demo_cut_short_while_its_probes_run_ends_quietly(tmp_path: Path, name: str) -> None:
+    # A signal while the event loop runs once raised SystemExit inside a task: "exception was
+    # never retrieved" tracebacks, and once a loop that waited for ever. It cancels the work.
+    signum = getattr(signal, name)
+    tmpdir = tmp_path / "tmp"
+    tmpdir.mkdir()
+    proc = spawn(["demo"], tmpdir)
+    try:
+        deadline = time.monotonic() + 20
+        while len(list(tmpdir.iterdir())) < 3 and time.monotonic() < deadline:
+            time.sleep(0.01)  # several servers made: the probes are starting or running
+        proc.send_signal(signum)
+        code, _, err = finish(proc)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert (code, err) == (128 + signum, "")
+    assert list(tmpdir.iterdir()) == []
+
+
 def test_double_help_says_how_it_stops(cli) -> None:  # type: ignore[no-untyped-def]
     text = " ".join(cli.run("double", "--help").out.split())  # whatever the wrapping
     assert "Ctrl-C, SIGTERM or SIGHUP" in text and "exits 0" in text
