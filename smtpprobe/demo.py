@@ -16,7 +16,7 @@ from smtpprobe.api import CheckOptions, Report, probe
 from smtpprobe.core.rules import Text
 from smtpprobe.core.transcript import Security
 from smtpprobe.render.columns import clip, table
-from smtpprobe.render.labels import category_label, note
+from smtpprobe.render.labels import category_label, note, stage_label
 from smtpprobe.render.text import localized
 from smtpprobe.render.tone import Line, Tone, exit_tone, join, redact
 
@@ -196,7 +196,8 @@ def demo_lines(rows: list[DemoRow], lang: str = "en") -> list[Line]:
             continue
         v = row.report.verdict
         verdict = category_label(v.category, key, short=True)
-        table_rows.append((label, verdict, v.stage or "-", str(int(v.exit_code))))
+        stage = stage_label(v.stage, key, short=True) if v.stage else "-"
+        table_rows.append((label, verdict, stage, str(int(v.exit_code))))
         tones.append(exit_tone(v.exit_code))
         remedies.append(localized(v.remedy.get(key), row.report.transcript, key))
     lines = [Line(clip(_TITLE[key], WIDTH)), Line("")]

@@ -157,12 +157,15 @@ _STAGE_JA = {
 }
 
 
-def stage_label(stage: str, lang: str) -> str:
-    """``stage`` for display: in Japanese its name with the id, else the id."""
+def stage_label(stage: str, lang: str, *, short: bool = False) -> str:
+    """``stage`` for display: in Japanese its name with the id (``short``: the name alone,
+    for narrow tables), else the id."""
     name = _STAGE_JA.get(stage) if lang == "ja" else None
     if name is None:
         return stage
-    return name if name == stage.upper() else f"{name}（{stage}）"  # "EHLO", not "EHLO（ehlo）"
+    if short or name == stage.upper():  # "EHLO", not "EHLO（ehlo）"
+        return name
+    return f"{name}（{stage}）"
 
 
 def quote(text: str) -> str:
