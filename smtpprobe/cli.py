@@ -221,19 +221,19 @@ def double(
     security: opt.DoubleSecurity = None,
     list_scenarios: opt.ListScenarios = False,
     duration: opt.Duration = None,
+    lang: opt.Language = None,
     version: opt.Version = False,
 ) -> None:
     from smtpprobe.pipes import quiet_on_broken_pipe
     from smtpprobe.testing.serve import scenario_lines, serve_double
 
-    with guard(), quiet_on_broken_pipe():
+    chosen = opt.lang_of(lang)
+    with guard(lang=chosen), quiet_on_broken_pipe():
         if list_scenarios:
-            typer.echo("\n".join(scenario_lines()))
+            typer.echo("\n".join(scenario_lines(chosen)))
             return
-        mode = str(security) if security else None  # typer < 0.29 passes the plain string
-        serve_double(
-            scenario, host=host, port=port, security=mode, duration=duration, echo=typer.echo
-        )
+        serve_double(scenario, host=host, port=port, security=security, duration=duration,
+                     echo=typer.echo, lang=chosen)  # fmt: skip
 
 
 @app.command()

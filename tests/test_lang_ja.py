@@ -292,3 +292,17 @@ def test_run_table_in_japanese(tmp_path: Any) -> None:
     assert result.exit_code == 2, result.output
     assert english_sentences(result.stdout) == [], result.stdout
     assert "接続の拒否（connect-refused）" in result.stdout
+
+
+def test_double_in_japanese() -> None:
+    # Every scenario has its summary in Japanese; the lines the double prints are Japanese.
+    from smtpprobe.testing import load_scenarios
+
+    assert all(s.summary_ja for s in load_scenarios().values())
+    result = CliRunner().invoke(app, ["double", "--list", "--lang", "ja"], env=ENV)
+    assert result.exit_code == 0 and english_sentences(result.stdout) == [], result.stdout
+    args = ["double", "--scenario", "ok", "--duration", "0", "--lang", "ja"]
+    result = CliRunner().invoke(app, args, env=ENV)
+    assert result.exit_code == 0, result.output
+    assert english_sentences(result.stdout) == [], result.stdout
+    assert "待ち受け" in result.stdout and "テスト用サーバー専用" in result.stdout

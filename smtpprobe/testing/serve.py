@@ -9,17 +9,32 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from smtpprobe.errors import ConfigError
+
+if TYPE_CHECKING:
+    from smtpprobe.testing.server import Scenario
 
 __all__ = ["scenario_lines", "serve_double"]
 
 
-def scenario_lines() -> list[str]:
-    """One line per scenario: name, security mode, summary."""
+def scenario_lines(lang: str = "en") -> list[str]:
+    """One line per scenario: name, security mode, summary (in Japanese with ``lang`` "ja")."""
     from smtpprobe.testing import load_scenarios
 
-    return [f"{s.name:<20} {s.security:<13} {s.summary}" for s in load_scenarios().values()]
+    def summary(s: Scenario) -> str:
+        return s.summary_ja if lang == "ja" and s.summary_ja else s.summary
+
+    return [f"{s.name:<20} {s.security:<13} {summary(s)}" for s in load_scenarios().values()]
+
+
+# The labels of the lines `smtpprobe double` prints, aligned as the English ones are.
+_LABELS = {
+    "en": ("scenario ", "listening", "CA file  ", "user     ", "try      ", "note     "),
+    "ja": ("シナリオ ", "待ち受け ", "CA ファイル", "ユーザー ", "試す     ", "注意     "),
+}
+_PASSWORD = {"en": "password {} (test double only)", "ja": "パスワード {}（テスト用サーバー専用）"}
 
 
 def serve_double(
@@ -27,9 +42,10 @@ def serve_double(
     *,
     host: str,
     port: int,
-    security: str | None,
+    security: object | None,
     duration: float | None,
     echo: Callable[[str], None],
+    lang: str = "en",
 ) -> None:
     """Serve ``scenario`` on ``host:port`` until ``duration`` or Ctrl-C, SIGTERM or SIGHUP."""
     from smtpprobe.core.transcript import Security
@@ -37,6 +53,7 @@ def serve_double(
     from smtpprobe.testing.commands import check_command
     from smtpprobe.testing.foreground import stop_on_signals
 
+    security = str(security) if security else None  # an enum from typer, or its string
     scenarios = load_scenarios()
     if scenario not in scenarios:
         raise ConfigError(f"unknown scenario '{scenario}'; known: {', '.join(scenarios)}")
@@ -63,13 +80,16 @@ def serve_double(
             raise ConfigError(f"cannot listen on {host}:{port} ({exc.strerror})") from None
         try:
             command = check_command(server)
-            echo(f"scenario  {scenario}: {scenarios[scenario].summary}")
-            echo(f"listening {server.host}:{server.port} ({server.security})")
-            echo(f"CA file   {server.ca_file}")
-            echo(f"user      {DEFAULT_USER}  password {DEFAULT_PASSWORD} (test double only)")
-            echo(f"try       {command.shell()}")
+            key = "ja" if lang == "ja" else "en"
+            name, listening, ca, user, try_, note_ = _LABELS[key]
+            summary = chosen.summary_ja if key == "ja" and chosen.summary_ja else chosen.summary
+            echo(f"{name} {scenario}: {summary}")
+            echo(f"{listening} {server.host}:{server.port} ({server.security})")
+            echo(f"{ca} {server.ca_file}")
+            echo(f"{user} {DEFAULT_USER}  {_PASSWORD[key].format(DEFAULT_PASSWORD)}")
+            echo(f"{try_} {command.shell()}")
             if command.note:
-                echo(f"note      {command.note}")
+                echo(f"{note_} {command.note}")
             stop.wait(duration)
         finally:
             server.stop()

@@ -204,6 +204,7 @@ class Scenario:
     # Options of `smtpprobe check` that make it show this scenario's point (e.g. a source
     # address off the allow-list); smtpprobe.testing.commands adds the connection options.
     check_options: tuple[str, ...] = ()
+    summary_ja: str = ""  # the summary in Japanese (smtpprobe double --lang ja)
 
     @property
     def scripted(self) -> bool:
@@ -356,6 +357,7 @@ def _parse_scenario(name: str, raw: object, defaults: Mapping[str, Any], source:
             script=steps,
             ehlo_greets_client=bool(merged.get("ehlo_greets_client", False)),
             check_options=tuple(str(a) for a in check),
+            summary_ja=str(raw.get("summary_ja", "")).strip(),
         )
     except (KeyError, ValueError) as error:
         raise _Problem(f"{where}: {error}") from error
