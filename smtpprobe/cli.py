@@ -186,10 +186,10 @@ def profiles_list(
     from smtpprobe.loading import load_profiles
     from smtpprobe.render.profiles import format_profile_list
 
-    with guard():
+    with guard(lang=(chosen := opt.lang_of(lang))):
         profiles = load_profiles(tuple(profile_file or ()))
-        opt.warn_problems(profiles.problems, opt.lang_of(lang))
-        typer.echo(format_profile_list(profiles))
+        opt.warn_problems(profiles.problems, chosen)
+        typer.echo(format_profile_list(profiles, chosen))
 
 
 @profiles_app.command("show")

@@ -306,3 +306,14 @@ def test_double_in_japanese() -> None:
     assert result.exit_code == 0, result.output
     assert english_sentences(result.stdout) == [], result.stdout
     assert "待ち受け" in result.stdout and "テスト用サーバー専用" in result.stdout
+
+
+def test_profile_titles_in_japanese() -> None:
+    # "Sakura Internet rental server" was English in Japanese output: titles with words have
+    # a Japanese title; the list and `profiles show` use it.
+    result = CliRunner().invoke(app, ["profiles", "--lang", "ja"], env=ENV)
+    assert result.exit_code == 0
+    assert "rental server" not in result.stdout and "SMTP relay" not in result.stdout
+    assert "さくらのレンタルサーバ" in result.stdout
+    shown = CliRunner().invoke(app, ["profiles", "show", "kagoya", "--lang", "ja"], env=ENV)
+    assert shown.stdout.startswith("kagoya: KAGOYA レンタルサーバー")

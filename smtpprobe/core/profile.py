@@ -34,6 +34,7 @@ _KEYS = frozenset(
     {
         "name",
         "title",
+        "title_ja",
         "host",
         "host_pattern",
         "port",
@@ -103,6 +104,7 @@ class Profile:
     geo_ip_filter: bool = False
     geo_ip_filter_setting: Text | None = None  # how to turn that filter off, in the panel
     gmail_notes: Text | None = None
+    title_ja: str = ""  # the title in Japanese, where the English one has words, not names
     source: str = ""
     unverified: frozenset[str] = frozenset()  # keys no page of the provider confirmed
 
@@ -232,6 +234,7 @@ def parse_profile(data: Any, source: str, *, default_name: str | None = None) ->
     return Profile(
         name=name,
         title=str(data.get("title", name)),
+        title_ja=str(data.get("title_ja", "")),
         host=host,
         host_pattern=pattern,
         port=port,

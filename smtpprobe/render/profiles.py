@@ -74,13 +74,18 @@ _USERNAME = {
 }
 
 
-def format_profile_list(profiles: Iterable[Profile]) -> str:
-    """One line per profile: name, server, port, security, title."""
+def format_profile_list(profiles: Iterable[Profile], lang: str = "en") -> str:
+    """One line per profile: name, server, port, security, title (in ``lang``)."""
     rows = [
-        (p.name, p.host or p.host_pattern or "", str(p.port), p.security.value, p.title)
+        (p.name, p.host or p.host_pattern or "", str(p.port), p.security.value, title_of(p, lang))
         for p in profiles
     ]
     return "\n".join(table(rows, rule=False)) if rows else ""
+
+
+def title_of(p: Profile, lang: str) -> str:
+    """The profile's title, its Japanese one where it has one and ``lang`` is "ja"."""
+    return p.title_ja if lang == "ja" and p.title_ja else p.title
 
 
 def format_profile(p: Profile, lang: str = "en") -> str:
@@ -123,6 +128,6 @@ def format_profile(p: Profile, lang: str = "en") -> str:
     rows += [("source", source) for source in p.sources]
     rows.append(("file", p.source))
     column = max(width(labels[name]) for name, _ in rows)
-    lines = [f"{p.name}: {p.title}"]
+    lines = [f"{p.name}: {title_of(p, key)}"]
     lines += [f"  {pad(labels[name], column)}  {value}" for name, value in rows]
     return "\n".join(lines)
