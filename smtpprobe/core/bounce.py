@@ -1459,7 +1459,12 @@ def find_replies(text: str) -> list[Found]:
             continue
         if current.pending:
             # "said: 550" ended its line: the words follow, up to a blank line or the tail.
-            if stripped and not _DSN_FIELD.match(stripped) and current.gap < _MAX_CONTINUATION:
+            if (
+                stripped
+                and not _DSN_FIELD.match(stripped)
+                and not _PROGRAM_LINE.match(stripped)
+                and current.gap < _MAX_CONTINUATION
+            ):
                 current.gap += 1
                 _extend(current, index, stripped, stripped)
                 if _IN_REPLY_TO_TAIL.search(stripped):
@@ -1473,7 +1478,12 @@ def find_replies(text: str) -> list[Found]:
         if not stripped and not current.final and current.gap < _MAX_CONTINUATION:
             current.gap += 1  # a re-wrapped bounce may put blank lines inside a reply
             continue
-        if not stripped or _DSN_FIELD.match(stripped) or _is_prose(stripped, current):
+        if (
+            not stripped
+            or _DSN_FIELD.match(stripped)
+            or _is_prose(stripped, current)
+            or _PROGRAM_LINE.match(stripped)
+        ):
             close()
             continue
         if current.final and (
@@ -1599,6 +1609,16 @@ def _extend(
 # Compiled on first use: its 21 000-character class is the costliest pattern here to
 # compile (about 1.5 ms, a tenth of this module's), and only some pastes reach it.
 _CJK = LazyPattern(r"[\u3040-\u30ff\u4e00-\u9fff]")
+
+
+# A line a program printed after the reply, never a continuation of it: a stack frame
+# (Java/.NET "at X.Y(…)", Python 'File "…"', PHP "#0 …"), Go's "exit status 1", a chained
+# exception, a log line's timestamp (github.com/go-gomail/gomail/issues/205,
+# github.com/jstedfast/MailKit/issues/453).
+_PROGRAM_LINE = LazyPattern(
+    r"at [\w$.<>`]+[.:(]|File \"|#\d+ |exit status \d+$|Traceback \(most recent|Caused by:"
+    r"|\[?\d{4}-\d\d-\d\d[ T]\d"
+)
 
 
 def _is_prose(line: str, building: _Building) -> bool:

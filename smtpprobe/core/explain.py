@@ -491,7 +491,19 @@ def explain_text(
         explanations.append(
             explain_found(found, rules_for(name), profile=name, context=words_around)
         )
+    if not explanations and "\n" in text.strip() and len(text) <= _JOIN_AT_MOST:
+        # Nothing found line by line: a dialog or a page pasted with its lines wrapped ("…
+        # because it does\n\nnot allow relaying") is read again as one line.
+        joined = _SPACES.sub(" ", text).strip()
+        return explain_text(
+            joined, rules_for, client_errors, profile=profile, profile_for_host=profile_for_host
+        )
     return explanations
+
+
+# A second, joined reading only for pastes of a few screens: a long log that holds nothing
+# is not read twice.
+_JOIN_AT_MOST = 8192
 
 
 # Refusal words without a code: an app's dialog, a log or a forum post often gives the
@@ -512,12 +524,15 @@ def _codeless(text: str, rules: Sequence[Rule]) -> tuple[int, Found] | None:
     step = MAX_MATCH_TEXT - _WINDOW_OVERLAP
     limit = min(len(text), _CODELESS_SCAN)
     for start in range(0, max(limit - _WINDOW_OVERLAP, 1), step):
-        window = text[start : start + MAX_MATCH_TEXT]
+        # Each run of white space as one space: a dialog or a PDF pasted over several lines
+        # ("… because it does\n\nnot allow relaying") keeps the words the rules know.
+        window, where = _one_spaced(text[start : start + MAX_MATCH_TEXT])
         situation = Situation(text=window, facts=frozenset({"pasted"}))
         match = first_match(wording, situation)
         if match is None or not isinstance(match[1], re.Match):
             continue
-        at, end = start + match[1].start(), start + match[1].end()
+        at = start + where[match[1].start()]
+        end = start + where[max(match[1].end() - 1, match[1].start())] + 1
         # The lines the words are on (at most _CONTEXT characters either side): the
         # evidence shown, and the text explain_found matches the rules against again.
         first = max(text.rfind("\n", 0, at) + 1, at - _CONTEXT)
@@ -526,6 +541,28 @@ def _codeless(text: str, rules: Sequence[Rule]) -> tuple[int, Found] | None:
         words = text[first:last].strip()
         return at, Found(reply=None, evidence=words, facts=frozenset({CODELESS}))
     return None
+
+
+_SPACES = re.compile(r"\s+")
+
+
+def _one_spaced(text: str) -> tuple[str, list[int]]:
+    """``text`` with each run of white space as one space, and for each character of the
+    result its offset in ``text``."""
+    if "\n" not in text and "  " not in text and "\t" not in text:
+        return text, list(range(len(text)))
+    pieces: list[str] = []
+    where: list[int] = []
+    done = 0
+    for match in _SPACES.finditer(text):
+        pieces.append(text[done : match.start()])
+        where.extend(range(done, match.start()))
+        pieces.append(" ")
+        where.append(match.start())
+        done = match.end()
+    pieces.append(text[done:])
+    where.extend(range(done, len(text)))
+    return "".join(pieces), where
 
 
 def _family(text: str, client_errors: ClientErrors) -> tuple[int, Found] | None:

@@ -1116,3 +1116,21 @@ def test_mailsends_expected_and_got_codes() -> None:
     # https://github.com/muquit/mailsend/issues/164
     (found,) = find_replies("Error: Expected smtp code 250, got 552")
     assert found.reply is not None and found.reply.code == 552
+
+
+@pytest.mark.parametrize(
+    ("text", "lines"),
+    [
+        # https://github.com/go-gomail/gomail/issues/205 (the Chinese log prefix left out)
+        ("2025/02/26 19:10:27 gomail: could not send email 1: 502 5.3.3 Command not "
+         "implemented\nexit status 1", ("Command not implemented",)),
+        # https://github.com/jstedfast/MailKit/issues/453 (first frame)
+        ("SmtpSender: Error sending message MailKit.Net.Smtp.SmtpCommandException: 4.4.1 "
+         "Connection timed out\n   at MailKit.Net.Smtp.SmtpClient.ProcessMailFromResponse("
+         "SmtpResponse response, MailboxAddress mailbox)", ("Connection timed out",)),
+    ],
+    ids=["go-exit-status", "dotnet-stack-frame"],
+)  # fmt: skip
+def test_a_programs_next_line_is_not_part_of_the_reply(text: str, lines: tuple[str, ...]) -> None:
+    (found,) = find_replies(text)
+    assert found.reply is not None and found.reply.lines == lines

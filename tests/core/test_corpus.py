@@ -52,9 +52,11 @@ from corpus_split import (
 # and with its rules; round 23's 64, from 74.3 to 74.2 %; client errors catalogued from the
 # sending libraries' and MTAs' own sources, 74.6 %; more libraries', Google's, Exim's and
 # Haraka's message lists, 75.1 %; framework mailers' and gateways' references, 75.3 %; a
-# 500/502 to AUTH read as "no logins here", found by driving a misbehaving server, 76.7 %).
+# 500/502 to AUTH read as "no logins here", found by driving a misbehaving server, 76.7 %;
+# a paste wrapped over lines read again as one when nothing is found line by line, found on
+# a dialog a red-team helper brought from a new source, 76.9 %).
 TARGET = 0.95
-FLOOR = 0.766
+FLOOR = 0.768
 SHAPES = frozenset({"reply", "bounce", "client-error", "log", "dialog", "provider-text"})
 
 

@@ -121,3 +121,27 @@ def test_a_positive_reply_in_a_failed_delivery_is_never_ok() -> None:
     assert item.verdict.rule_id == "positive-reply-in-failure"
     (alone,) = _explain("250 2.1.5 ok")
     assert alone.verdict.category == "ok"  # without the failure's words it is an acceptance
+
+
+# iOS Mail's dialog as a page quotes it, one phrase a line
+# (https://techzillo.com/how-to-fix-server-does-not-allow-relaying/).
+WRAPPED_DIALOG = (
+    "Cannot Send Mail\n\nA copy has been placed in your Outbox.\n\nThe recipient was rejected by"
+    "\n\nthe server because it does\n\nnot allow relaying\u201d"
+)
+
+
+def test_a_dialog_pasted_over_several_lines_is_read_as_one() -> None:
+    # Nothing is found line by line; the joined reading finds the dialog's words.
+    (first,) = _explain(WRAPPED_DIALOG)
+    assert first.verdict.category == "relay-denied"
+
+
+def test_white_space_runs_map_back_to_their_offsets() -> None:
+    from smtpprobe.core.explain import _one_spaced
+
+    text = "a  b\n\n c\td"
+    joined, where = _one_spaced(text)
+    assert joined == "a b c d"
+    assert [text[i] for i in where] == ["a", " ", "b", "\n", "c", "\t", "d"]
+    assert _one_spaced("one line") == ("one line", list(range(8)))
