@@ -107,6 +107,8 @@ def _family(value: Family | str | int) -> Family | str:
     # socket's constants differ between systems; the pure spec takes names.
     if isinstance(value, Family | str):
         return value
+    if not isinstance(value, int):  # a float such as nan: the spec names it
+        return str(value)
     names = {
         int(socket.AF_UNSPEC): "any",
         int(socket.AF_INET): "ipv4",
@@ -154,14 +156,26 @@ def checked_options(options: CheckOptions) -> CheckOptions:
     changes: dict[str, object] = {}
     for name in ("profile_files", "rule_files"):
         value = getattr(options, name)
+        if isinstance(value, str | Path) and "\0" in str(value):
+            raise ConfigError(f"{name}: a path holds no NUL character")
         if isinstance(value, str | Path):
             changes[name] = (Path(value),)
         elif not isinstance(value, tuple | list) or not all(
             isinstance(v, str | Path) for v in value
         ):
             raise ConfigError(f"{name}={value!r}: give a tuple of paths")
+        elif any("\0" in str(v) for v in value):
+            raise ConfigError(f"{name}: a path holds no NUL character")
         else:
             changes[name] = tuple(Path(v) for v in value)
+    if isinstance(options.family, bool) or not isinstance(options.family, Family | str | int):
+        raise ConfigError(f"family={options.family!r}: use any, ipv4 or ipv6")
+    if options.ca_file is not None and (
+        not isinstance(options.ca_file, str | Path)
+        or not str(options.ca_file).strip()
+        or "\0" in str(options.ca_file)
+    ):
+        raise ConfigError(f"ca_file={options.ca_file!r}: give the path of a CA file")
     try:
         egress = float(options.egress_timeout)
     except (TypeError, ValueError):

@@ -80,7 +80,7 @@ def history(
         path = history_path if history_path is not None else default_history_path()
         with History.open(path, create=False) as store:
             known = store.names()
-            wanted = reset or name
+            wanted = reset if reset is not None else name  # '' is a name to look for, too
             if wanted is not None and wanted not in known:
                 raise HistoryError(_unknown(wanted, path, known, chosen))
             if reset is not None:

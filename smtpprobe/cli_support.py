@@ -46,6 +46,9 @@ def guard(scrub: Callable[[str], str] = lambda s: s, lang: str = "en") -> Iterat
         code = ExitCode.INTERNAL
     else:
         return
+    from smtpprobe.render.tone import visible
+
+    message = visible(" ".join(message.splitlines()))  # one line, whatever a value held
     if lang == "ja":
         from smtpprobe.render.errors_ja import error_ja
 

@@ -102,14 +102,21 @@ def _parse_server(item: str) -> tuple[str, int]:
 def egress_queries(spec: str | None = None) -> tuple[EgressQuery, ...]:
     """The queries to send: from ``spec`` or the environment, else the defaults."""
     spec = spec if spec is not None else os.environ.get(ENV_RESOLVERS)
-    if not spec:
+    if spec is None:
         return DEFAULT_EGRESS_SERVERS
     queries: list[EgressQuery] = []
     for item in spec.split(","):
         if item.strip():
             host, port = _parse_server(item)
             queries += [EgressQuery(host, port, *GOOGLE), EgressQuery(host, port, *OPENDNS)]
-    return tuple(queries) or DEFAULT_EGRESS_SERVERS
+    if not queries:
+        # Set but naming no server ('' or ','): whoever set it meant to keep the lookup off
+        # the public servers, so it never falls back to them silently.
+        raise ConfigError(
+            f"{ENV_RESOLVERS} names no server: give HOST:PORT,… or unset it "
+            "(or use --no-egress-lookup)"
+        )
+    return tuple(queries)
 
 
 def _answer_address(response: dns.message.Message, query: EgressQuery) -> str | None:

@@ -113,6 +113,11 @@ def run_quietly_on_broken_pipe(fn: Callable[[], T]) -> T:
     EPIPE into exit 1, the code of a failed check, after swapping ``sys.stdout`` for a
     ``PacifyFlushWrapper``; that swap tells a lost output from a real failure.
     """
+    for stream in (sys.stdout, sys.stderr):
+        # A console in cp932, EUC-JP or Latin-1 cannot show every character (◉, ✓, kana): a
+        # replacement mark, not an exit 4, for what it cannot encode.
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="replace")
     try:
         with quiet_on_broken_pipe():
             try:

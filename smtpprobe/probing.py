@@ -224,6 +224,9 @@ def _report(
 
 def _detail_ja(detail: str) -> str:
     """A failure's detail in Japanese, for the verdict's Japanese cause (render.labels)."""
-    from smtpprobe.render.labels import note
+    from smtpprobe.render.labels import note, quote
 
-    return note(detail, "ja")
+    translated = note(detail, "ja")
+    # Words no table knows stay as they are: the rules' Japanese texts quote {detail}
+    # themselves where it is a library's or the system's words (no 「「…」」).
+    return detail if translated == quote(detail) else translated

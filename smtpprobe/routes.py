@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import ipaddress
+import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -34,8 +35,15 @@ class Route:
     proxy: str | None = field(default=None, repr=False)
 
 
+_USERINFO = re.compile(r"(?<=//)[^/@]*@")
+
+
 def parse_route(text: str) -> Route:
-    """Parse ``direct``, ``source:IP`` or ``proxy:URL``; raises ConfigError otherwise."""
+    """Parse ``direct``, ``source:IP`` or ``proxy:URL``; raises ConfigError otherwise.
+
+    Messages show a proxy URL without its user name and password.
+    """
+    shown = _USERINFO.sub("***@", text)
     kind, _, value = text.partition(":")
     kind = kind.strip().lower()
     if kind == "direct" and not value:
@@ -45,7 +53,7 @@ def parse_route(text: str) -> Route:
             ipaddress.ip_address(value.strip())
         except ValueError:
             raise ConfigError(
-                f"--route {text!r}: source: takes an IP address of this machine "
+                f"--route {shown!r}: source: takes an IP address of this machine "
                 "(e.g. source:192.0.2.7)"
             ) from None
         return Route(f"source:{value}", source_address=value)
@@ -54,10 +62,10 @@ def parse_route(text: str) -> Route:
             proxy = parse_proxy(value)
         except ConfigError as exc:  # it names --proxy; the user wrote --route
             reason = str(exc).split(": ", 1)[-1]
-            raise ConfigError(f"--route {text!r}: {reason}") from None
+            raise ConfigError(f"--route {shown!r}: {reason}") from None
         return Route(f"proxy:{proxy.display}", proxy=value)
     raise ConfigError(
-        f"--route {text!r}: use direct, source:IP (e.g. source:192.0.2.7) or proxy:URL "
+        f"--route {shown!r}: use direct, source:IP (e.g. source:192.0.2.7) or proxy:URL "
         "(e.g. proxy:socks5h://127.0.0.1:1080)"
     )
 

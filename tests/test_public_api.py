@@ -63,3 +63,31 @@ def test_check_wants_check_options(bad: object) -> None:
 
     with pytest.raises(TypeError, match="give a CheckOptions"):
         check(bad)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "words"),
+    [
+        ("family", None, "use any, ipv4 or ipv6"),
+        ("family", [], "use any, ipv4 or ipv6"),
+        ("ca_file", True, "give the path of a CA file"),
+        ("ca_file", "", "give the path of a CA file"),
+        ("profile_files", "\0", "NUL"),
+    ],
+)
+def test_more_wrong_types_are_config_errors(field: str, value: object, words: str) -> None:
+    from smtpprobe.api import CheckOptions, check
+    from smtpprobe.errors import ConfigError
+
+    options = CheckOptions(host="127.0.0.1", port=1, no_auth=True, sender="a@example.jp",
+                           egress_lookup=False, dns_checks=False)  # fmt: skip
+    with pytest.raises(ConfigError, match=re.escape(words)):
+        check(dataclasses.replace(options, **{field: value}))
+
+
+def test_a_double_refuses_a_port_the_kernel_would_wrap() -> None:
+    from smtpprobe.testing import DoubleServer
+
+    for port in (70000, 131097, -1):
+        with pytest.raises(ValueError, match="from 0"):
+            DoubleServer("ok", port=port)

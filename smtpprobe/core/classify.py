@@ -212,7 +212,10 @@ def classify(
     ja_values = None
     if detail_ja is not None and decisive is not None and decisive.failure and values["detail"]:
         ja_values = {"detail": detail_ja(values["detail"])}
-    found = first_match(rules, situation)
+    # "ok" is for a dialogue that got every reply it needs, and only then: a user's rule
+    # may not call a refusal ok, nor an accepted dialogue a failure.
+    accepted = exit_code is ExitCode.ACCEPTED
+    found = first_match([r for r in rules if (r.category == "ok") == accepted], situation)
     if found is None:
         return Verdict(
             category="ok" if exit_code is ExitCode.ACCEPTED else "protocol-error",

@@ -485,6 +485,9 @@ def parse_rule(raw: Any, source: str, index: int) -> Rule:
     unknown = set(match) - _MATCH_KEYS
     if unknown:
         raise RuleError(f"{where}: unknown match key(s) {', '.join(sorted(unknown))}")
+    if not match:
+        # It would match every outcome, an accepted probe too.
+        raise RuleError(f"{where}: 'match' needs at least one condition")
     phases = _strings(match.get("phases", []), where, "phases")
     for phase in phases:
         if phase not in _PHASES:

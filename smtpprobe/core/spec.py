@@ -483,6 +483,10 @@ def resolve_spec(
             raise ConfigError("the password is empty: smtpprobe never sends an empty password")
         if token == "":
             raise ConfigError("the OAuth token is empty")
+        if password and "\0" in password:
+            # AUTH PLAIN separates user and password by NUL (RFC 4616): a server would take a
+            # broken login, counted against the account. Never shown: it is the secret.
+            raise ConfigError("the password contains a NUL character, which no login can send")
         credentials = Credentials(user, password or None, token or None)
         if security is Security.PLAIN and not options.allow_plaintext_auth:
             raise ConfigError(

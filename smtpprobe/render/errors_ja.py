@@ -206,8 +206,13 @@ def _compiled() -> tuple[tuple[re.Pattern[str], str], ...]:
 _IN_CHECK = re.compile(r"(?P<f>.+?): check '(?P<c>[^']*)': key '(?P<k>[^']*)': (?P<rest>.+)")
 
 
+_JAPANESE = re.compile("[\u3040-\u30ff\u4e00-\u9fff]")
+
+
 def error_ja(message: str) -> str:
     """``message`` in Japanese, or its English quoted where the table has no entry."""
+    if _JAPANESE.search(message) and not message.isascii():
+        return message  # already Japanese (a command that words its own errors)
     for pattern, ja in _compiled():
         match = pattern.fullmatch(message)
         if match is not None:

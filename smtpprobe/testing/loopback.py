@@ -73,6 +73,9 @@ class LoopbackServer:
 
     def __init__(self, host: str, port: int) -> None:
         self.host = host
+        if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
+            # The kernel would take 70000 as 4464 and 131097 as 25.
+            raise ValueError(f"port {port!r}: give a number from 0 (any free port) to 65535")
         self.port = port
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None

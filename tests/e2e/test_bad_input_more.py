@@ -267,3 +267,70 @@ def test_a_double_mode_that_hides_the_scenario_is_refused(cli, scenario: str, mo
     args = ["double", "--scenario", scenario, "--security", mode, "--duration", "0"]
     line = _one_line(cli.run(*args, timeout=10))
     assert f"scenario '{scenario}' would not show here" in line
+
+
+def test_a_route_error_never_shows_the_proxys_password(cli) -> None:  # type: ignore[no-untyped-def]
+    args = ["compare", "--host", "127.0.0.1", *NO_AUTH, "--route", "direct",
+            "--route", "proxy:socks5://u:s3cret@127.0.0.1"]  # fmt: skip
+    line = _one_line(cli.run(*args, env=ENV))
+    assert "--route 'proxy:socks5://***@127.0.0.1'" in line and "s3cret" not in line
+
+
+def test_a_password_with_a_nul_is_refused_before_any_login(cli) -> None:  # type: ignore[no-untyped-def]
+    # AUTH PLAIN splits on NUL: the server would take a broken login against the account.
+    args = ["check", "--host", "127.0.0.1", "--port", "1", "--user", "u@example.jp",
+            "--password-stdin", "--no-egress-lookup", "--no-dns-checks"]  # fmt: skip
+    line = _one_line(cli.run(*args, stdin="ab\0cd\n", env={}))
+    assert "NUL" in line and "ab" not in line.split("error:", 1)[1]
+
+
+def test_an_error_is_one_line_whatever_a_value_held(cli) -> None:  # type: ignore[no-untyped-def]
+    line = _one_line(cli.run("check", "a\r\nb", "--user", "u@example.jp", env=ENV))
+    assert "unknown profile" in line
+
+
+def test_a_user_rule_cannot_call_a_refusal_ok_or_match_everything(
+    cli, smtp_double, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    rules = tmp_path / "ok.yaml"
+    rules.write_text(
+        "version: 1\nrules:\n  - id: mine\n    category: ok\n    retryable: false\n"
+        '    match: {codes: ["5xx"]}\n    cause: {en: "x", ja: "x"}\n'
+        '    remedy: {en: "y", ja: "y"}\n'
+        '    examples:\n      - {phase: rcpt, reply: "550 5.7.1"}\n',
+        encoding="utf-8",
+    )
+    server = smtp_double("relay-denied-ocn", security="starttls")
+    result = cli.probe(server, "--rules", str(rules))
+    assert result.code == 1, result.both
+    assert '"category": "ok"' not in result.out
+    rules.write_text(rules.read_text().replace('match: {codes: ["5xx"]}', "match: {}"))
+    line = _one_line(cli.run("rules", "check", str(rules)))
+    assert "'match' needs at least one condition" in line
+
+
+def test_history_reset_of_an_empty_name_is_refused(cli, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from smtpprobe.history import History
+
+    path = tmp_path / "h.sqlite3"
+    History.open(path).close()
+    line = _one_line(cli.run("history", "--history", str(path), "--reset", ""))
+    assert "no history for check ''" in line
+
+
+def test_egress_resolvers_set_to_nothing_is_refused(cli) -> None:  # type: ignore[no-untyped-def]
+    # ',' once meant the public defaults: a user who set it to keep queries private was
+    # sent to Google's and OpenDNS's servers.
+    args = ["check", "--host", "127.0.0.1", "--port", "1", *NO_AUTH, "--no-dns-checks"]
+    line = _one_line(cli.run(*args, env={**ENV, "SMTPPROBE_EGRESS_RESOLVERS": ","}))
+    assert "SMTPPROBE_EGRESS_RESOLVERS names no server" in line
+
+
+def test_a_console_that_cannot_show_a_character_gets_a_replacement_not_exit_4() -> None:
+    env = environment(**ENV, PYTHONIOENCODING="latin-1")
+    proc = subprocess.run(
+        [str(BIN), "explain", "550 5.7.1 リレー拒否 Relay access denied"],
+        capture_output=True, env=env, timeout=60, stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert b"Traceback" not in proc.stderr and b"relay-denied" in proc.stdout
