@@ -23,6 +23,18 @@ def _one_line(result: Result, code: int = 2) -> str:
     return lines[0]
 
 
+def _rule_file(tmp_path: Path, cause: str) -> Path:
+    """One relay-denied rule matching "zzqq", with ``cause`` (a YAML flow mapping)."""
+    rules = tmp_path / "r.yaml"
+    rules.write_text(
+        "version: 1\nrules:\n  - id: r\n    category: relay-denied\n    retryable: false\n"
+        f"    match: {{text: zzqq}}\n    cause: {cause}\n    remedy: {{en: 'x', ja: 'y'}}\n"
+        '    examples:\n      - {phase: rcpt, reply: "550 zzqq"}\n',
+        encoding="utf-8",
+    )
+    return rules
+
+
 def test_check_with_no_arguments_asks_for_a_server(cli) -> None:  # type: ignore[no-untyped-def]
     # The --format nagios look-ahead once failed on an empty argument list (a traceback).
     line = _one_line(cli.run("check", env=ENV))
@@ -125,15 +137,7 @@ def test_every_command_takes_version(cli, args: list[str]) -> None:  # type: ign
 )
 def test_rules_check_refuses_placeholders_no_verdict_fills(cli, tmp_path, text, words) -> None:  # type: ignore[no-untyped-def]
     # Such text once passed 'rules check' and reached the output as "{nonexistent}".
-    rules = tmp_path / "r.yaml"
-    rules.write_text(
-        "version: 1\nrules:\n  - id: r\n    category: relay-denied\n    retryable: false\n"
-        "    match: {text: zzqq}\n"
-        f"    cause: {{en: 'fine', ja: '{text}'}}\n"
-        "    remedy: {en: 'x', ja: 'y'}\n"
-        '    examples:\n      - {phase: rcpt, reply: "550 zzqq"}\n',
-        encoding="utf-8",
-    )
+    rules = _rule_file(tmp_path, f"{{en: 'fine', ja: '{text}'}}")
     line = _one_line(cli.run("rules", "check", str(rules)))
     assert str(rules) in line and "'cause.ja'" in line
     for word in words:
@@ -141,15 +145,7 @@ def test_rules_check_refuses_placeholders_no_verdict_fills(cli, tmp_path, text, 
 
 
 def test_a_literal_brace_written_twice_is_fine(cli, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    rules = tmp_path / "r.yaml"
-    rules.write_text(
-        "version: 1\nrules:\n  - id: r\n    category: relay-denied\n    retryable: false\n"
-        "    match: {text: zzqq}\n"
-        "    cause: {en: 'set {{x}} on {host}', ja: '{host} の {{x}}'}\n"
-        "    remedy: {en: 'x', ja: 'y'}\n"
-        '    examples:\n      - {phase: rcpt, reply: "550 zzqq"}\n',
-        encoding="utf-8",
-    )
+    rules = _rule_file(tmp_path, "{en: 'set {{x}} on {host}', ja: '{host} の {{x}}'}")
     assert cli.run("rules", "check", str(rules)).code == 0
     result = cli.run("explain", "--rules", str(rules), "550 zzqq")
     assert "set {x} on" in result.out, result.both
