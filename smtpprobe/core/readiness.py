@@ -105,6 +105,26 @@ def gmail_readiness(
                 ),
             )
         )
+    elif category == "ok" and profile is None and (country is None or country == "JP"):
+        # No profile: nothing is known of a filter on connections from abroad, and a pass
+        # from here cannot show what Gmail's servers (abroad) will meet.
+        ready = None
+        reasons.append(
+            Reason(
+                "provider-unknown",
+                Text(
+                    en="The probe passed from here, but smtpprobe has no profile for this "
+                    "provider and so knows nothing of a filter on connections from abroad, "
+                    "where Gmail's servers are: probe through a route abroad (smtpprobe "
+                    "compare --route proxy:URL) or check the provider's settings.",
+                    ja="この場所からの確認は成功しましたが、このプロバイダーのプロファイルが"
+                    "ないため、国外からの接続を拒否する設定があるかどうかは分かりません"
+                    "（Gmail のサーバーは国外にあります）。国外の経路から確認する"
+                    "（smtpprobe compare --route proxy:URL）か、プロバイダーの設定を確認して"
+                    "ください。",
+                ),
+            )
+        )
     elif category == "ok":
         if not geo:
             ready = True

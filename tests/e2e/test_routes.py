@@ -210,7 +210,13 @@ def test_gmail_readiness(cli: CLI, smtp_double: Any) -> None:
     assert "Gmail readiness: not ready" in refused.out and "Treat as an alias" in refused.out
     plain = smtp_double("ok", security="starttls")
     assert cli.probe(plain).json()["gmail_readiness"] is None
-    ready = cli.probe(plain, "--for", "gmail").json()["gmail_readiness"]
-    assert ready["ready"] is True and ready["geo_ip_filter"] is False
+    # Without a profile nothing is known of a filter on connections from abroad: a pass
+    # from here cannot tell (it once said "ready", with a reason about the profile).
+    unknown = cli.probe(plain, "--for", "gmail").json()["gmail_readiness"]
+    assert unknown["ready"] is None and unknown["geo_ip_filter"] is False
+    assert "provider-unknown" in [r["id"] for r in unknown["reasons"]]
     ja = cli.probe(plain, "--for", "gmail", "--lang", "ja", json_out=False)
-    assert "Gmail からの送信の準備: 準備完了" in ja.out
+    assert "Gmail からの送信の準備: この確認だけでは判断できません" in ja.out
+    # A profile that knows of no filter: a pass is ready.
+    known = cli.probe(plain, "gmail", "--for", "gmail").json()["gmail_readiness"]
+    assert known["ready"] is True and known["geo_ip_filter"] is False
