@@ -308,6 +308,14 @@ def configured_nameservers(given: Sequence[str] = ()) -> list[str] | None:
         return list(given)
     env = os.environ.get(ENV_NAMESERVERS, "")
     found = [part.strip() for part in env.split(",") if part.strip()]
+    from smtpprobe.errors import SmtpprobeError
+    from smtpprobe.resolver import parse_nameserver
+
+    for part in found:
+        try:
+            parse_nameserver(part)
+        except SmtpprobeError as exc:  # it names --nameserver; the value came from here
+            raise type(exc)(str(exc).replace("--nameserver", ENV_NAMESERVERS, 1)) from None
     return found or None
 
 

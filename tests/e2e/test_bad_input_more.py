@@ -330,3 +330,10 @@ def test_a_console_that_cannot_show_a_character_gets_a_replacement_not_exit_4() 
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     assert b"Traceback" not in proc.stderr and b"relay-denied" in proc.stdout
+
+
+def test_a_bad_nameservers_variable_is_named_as_the_variable(cli) -> None:  # type: ignore[no-untyped-def]
+    # It once said "--nameserver 'junk'" though no --nameserver was given.
+    args = ["spf", "--ip", "127.0.0.1", "--sender", "a@example.jp"]
+    line = _one_line(cli.run(*args, env={**ENV, "SMTPPROBE_NAMESERVERS": "junk"}))
+    assert "SMTPPROBE_NAMESERVERS 'junk'" in line and "--nameserver" not in line
