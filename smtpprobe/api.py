@@ -154,10 +154,15 @@ def checked_options(options: CheckOptions) -> CheckOptions:
     ):
         raise ConfigError(f"expect={options.expect!r}: give category names (str)")
     changes: dict[str, object] = {}
-    for name in ("profile_files", "rule_files"):
+    for name, flag in (("profile_files", "--profile"), ("rule_files", "--rules")):
         value = getattr(options, name)
         if isinstance(value, str | Path) and "\0" in str(value):
             raise ConfigError(f"{name}: a path holds no NUL character")
+        paths = [value] if isinstance(value, str | Path) else value
+        if isinstance(paths, tuple | list) and any(
+            isinstance(v, str) and not v.strip() for v in paths
+        ):  # Path("") is ".", the current folder: say what was given instead
+            raise ConfigError(f"{flag} '': give the path of a YAML file")
         if isinstance(value, str | Path):
             changes[name] = (Path(value),)
         elif not isinstance(value, tuple | list) or not all(
@@ -175,7 +180,7 @@ def checked_options(options: CheckOptions) -> CheckOptions:
         or not str(options.ca_file).strip()
         or "\0" in str(options.ca_file)
     ):
-        raise ConfigError(f"ca_file={options.ca_file!r}: give the path of a CA file")
+        raise ConfigError(f"--ca-file {options.ca_file!r}: give the path of a CA file (PEM)")
     try:
         egress = float(options.egress_timeout)
     except (TypeError, ValueError):
@@ -212,6 +217,10 @@ def resolve(
         from smtpprobe.tls import check_ca_file
 
         check_ca_file(spec.ca_file)  # a CA file that cannot be read: exit 2, now
+    if "%" in spec.host:
+        from smtpprobe.transport import scope_index
+
+        scope_index(spec.host)  # `::1%eth9` with no eth9 here: exit 2, now
     return spec, profile
 
 

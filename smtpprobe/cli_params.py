@@ -469,7 +469,7 @@ def check_options(
         source_address=p.get("source_address"),
         ehlo_name=p["ehlo"],
         allow_plaintext_auth=p["allow_plaintext_auth"],
-        profile_files=(p["profile_file"],) if p["profile_file"] else (),
+        profile_files=(p["profile_file"],) if p["profile_file"] is not None else (),
         rule_files=tuple(p["rules"] or ()),
         family="ipv4" if p["ipv4"] else "ipv6" if p["ipv6"] else "any",
         proxy=p.get("proxy"),

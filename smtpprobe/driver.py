@@ -93,7 +93,9 @@ class _Run(Session):
         start = self.enter(Phase.TLS)
         context = client_context(ca_file=self.spec.ca_file) if verify else unverified_context()
         try:
-            await self.conn.start_tls(context, self.spec.host, self.spec.phase_timeout)
+            # The name the certificate must carry: an IPv6 literal without its zone (%eth0).
+            name = self.spec.host.partition("%")[0]
+            await self.conn.start_tls(context, name, self.spec.phase_timeout)
         except NETWORK_ERRORS as exc:
             failure = self.failed(Phase.TLS, exc, start)
             self.close()

@@ -174,7 +174,11 @@ def read_yaml(path: Path, error: type[SmtpprobeError], what: str = "profile or r
     except FileNotFoundError:
         raise error(f"{path}: no such file") from None
     except IsADirectoryError:
-        raise error(f"{path}: is a folder, not a {what}") from None
+        # An empty argument (`--rules "$UNSET"`) reaches here as "." once typer makes it a Path.
+        empty = " (an empty path is read as the current folder)" if str(path) == "." else ""
+        raise error(
+            f"{path}: is a folder{empty}, not a {what}: give the path of the file"
+        ) from None
     except OSError as exc:
         raise error(f"{path}: cannot read it ({exc.strerror or exc})") from None
     if len(data) > MAX_FILE_BYTES:

@@ -58,7 +58,7 @@ async def look_again(
                 if line is not None:
                     conn.send(line)
                 await conn.read_reply(left())
-        await conn.start_tls(unverified_context(), spec.host, left())
+        await conn.start_tls(unverified_context(), spec.host.partition("%")[0], left())
         tls = conn.describe_tls(verified=False)
     except NETWORK_ERRORS as exc:  # includes the TimeoutError of ``wait``
         if check is PortCheck.PLAINTEXT:

@@ -18,7 +18,15 @@ from smtpprobe.core.auth import Credentials, sasl_exchange
 from smtpprobe.core.capabilities import parse_ehlo
 from smtpprobe.core.reply import Reply, decode_reply_text, from_code_and_message
 from smtpprobe.core.spec import ProbeSpec
-from smtpprobe.core.transcript import Failure, Phase, Security, Step, Target, Transcript
+from smtpprobe.core.transcript import (
+    BEFORE_CREDENTIALS,
+    Failure,
+    Phase,
+    Security,
+    Step,
+    Target,
+    Transcript,
+)
 from smtpprobe.core.wire import WireReply
 from smtpprobe.errors import ConfigError
 from smtpprobe.failures import NETWORK_ERRORS, failure_from_exception
@@ -97,7 +105,9 @@ class Session:
 
     # --- commands ----------------------------------------------------------------------------
 
-    async def exchange(self, phase: Phase, shown: str, line: bytes) -> Reply | Failure:
+    async def exchange(
+        self, phase: Phase, shown: str, line: bytes, note: str = ""
+    ) -> Reply | Failure:
         """Send one command and read its reply; record ``shown``, never ``line``."""
         assert self.conn is not None
         start = self.enter(phase, shown=shown)
@@ -105,9 +115,9 @@ class Session:
             self.conn.send(line)
             wire = await self.conn.read_reply(self.spec.phase_timeout)
         except NETWORK_ERRORS as exc:
-            return self.failed(phase, exc, start, shown)
+            return self.failed(phase, exc, start, shown, note)
         reply = reply_of(wire)
-        self.record(Step(phase, shown, reply=reply, elapsed_ms=elapsed_ms(start)))
+        self.record(Step(phase, shown, reply=reply, elapsed_ms=elapsed_ms(start), note=note))
         return reply
 
     async def ehlo(self, name: str | None) -> plan.Outcome:
@@ -156,9 +166,15 @@ class Session:
         self.transcript.auth_mechanism = mechanism
         exchange = sasl_exchange(mechanism, self._credentials())
         line = next(exchange)
+        credentials_sent = False
         while True:
             self.secrets.extend(line.secrets)
-            outcome = await self.exchange(Phase.AUTH, line.shown, line.wire.encode("utf-8"))
+            # Until the line that carries the credentials has gone out (LOGIN's third line,
+            # CRAM-MD5's second), only 334 may answer: a 235 then checked no password.
+            credentials_sent = credentials_sent or bool(line.secrets)
+            note = "" if credentials_sent else BEFORE_CREDENTIALS
+            wire = line.wire.encode("utf-8")
+            outcome = await self.exchange(Phase.AUTH, line.shown, wire, note)
             if not (isinstance(outcome, Reply) and outcome.code == 334):
                 return outcome
             start = time.perf_counter()

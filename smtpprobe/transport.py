@@ -43,6 +43,7 @@ __all__ = [
     "check_nothing_pending",
     "proxy_connector",
     "reply_timeout",
+    "scope_index",
 ]
 
 
@@ -166,7 +167,28 @@ def literal_address(host: str, port: int) -> Address | None:
         return None  # a name, or a scoped IPv6 address that getaddrinfo must resolve
     if address.version == 4:
         return Address(host, port, socket.AF_INET, (host, port))
-    return Address(host, port, socket.AF_INET6, (host, port, 0, 0))
+    bare = host.partition("%")[0]
+    return Address(host, port, socket.AF_INET6, (bare, port, 0, scope_index(host)))
+
+
+def scope_index(host: str) -> int:
+    """The interface index of an IPv6 literal's zone (``fe80::1%eth0``; RFC 4007 section 11),
+    0 without one. ConfigError when this machine has no such interface: connecting with
+    the zone left in the address fails with a misleading "Name or service not known"."""
+    _, percent, zone = host.partition("%")
+    if not percent:
+        return 0
+    if zone.isdigit():
+        return int(zone)
+    try:
+        return socket.if_nametoindex(zone)
+    except OSError:
+        from smtpprobe.errors import ConfigError
+
+        raise ConfigError(
+            f"--host {host}: this machine has no network interface {zone!r} "
+            "(the part after '%' names one; see `ip link`)"
+        ) from None
 
 
 class NetworkTransport:

@@ -72,8 +72,10 @@ def test_load_a_good_file(tmp_path: Path) -> None:
          "check 'relay': key 'from': 'not an address'"),
         (GOOD.replace("port: 2525", "port: 2525\n    ca_file: /nonexistent/ca.pem"),
          "check 'relay': "),
+        (GOOD.replace("expect: relay-denied", "expect: ''"),
+         "check 'relay': key 'expect': is empty"),
     ],
-    ids=["yaml", "encoding", "control", "deep", "profile", "address", "ca-file"],
+    ids=["yaml", "encoding", "control", "deep", "profile", "address", "ca-file", "expect"],
 )  # fmt: skip
 def test_load_errors_name_the_file(tmp_path: Path, text: str | bytes, message: str) -> None:
     path = _write(tmp_path, text)

@@ -292,6 +292,51 @@ def test_login_is_not_pipelined_but_the_envelope_is() -> None:
     assert "pw-mock" not in " ".join(s.command or "" for s in transcript.steps)
 
 
+@pytest.mark.parametrize(
+    ("mechanism", "answers"),
+    [
+        # 235 to the user name: the password line was never sent.
+        (
+            "LOGIN",
+            {"AUTH LOGIN": b"334 VXNlcm5hbWU6\r\n", "eW91QGV4YW1wbGUuanA=": b"235 2.7.0 ok\r\n"},
+        ),
+        # 235 to AUTH LOGIN itself, and to AUTH CRAM-MD5 before the response.
+        ("LOGIN", {"AUTH LOGIN": b"235 2.7.0 ok\r\n"}),
+        ("CRAM-MD5", {"AUTH CRAM-MD5": b"235 2.7.0 ok\r\n"}),
+    ],
+)
+def test_a_login_accepted_before_the_password_is_never_ok(
+    mechanism: str, answers: dict[str, bytes]
+) -> None:
+    # RFC 4954 section 4: the server says 334 until the client has sent its credentials.
+    # A 235 earlier checked no password, so the probe cannot call the account good.
+    spec = replace(SPEC, preferred_mechanisms=(mechanism,))
+    healthy = server(ehlo2=b"250-mx.example.jp\r\n250 AUTH PLAIN LOGIN CRAM-MD5\r\n")
+
+    def handler(event: str) -> bytes | BaseException | None:
+        return answers.get(event) or healthy(event)
+
+    _, verdict, transport = probe(handler, spec)
+    assert (verdict.category, verdict.stage) == ("protocol-error", "auth")
+    assert verdict.rule_id == "auth-accepted-before-credentials"
+    assert verdict.exit_code is ExitCode.INCOMPLETE
+    assert any("AUTH" in e for e in transport.log)
+    assert not any("cHctbW9jaw==" in e for e in transport.log)  # the password never went out
+    assert "before the password" in verdict.cause.en and "パスワード" in verdict.cause.ja
+
+
+def test_a_refusal_of_the_user_name_is_a_refused_login() -> None:
+    # A 535 to AUTH LOGIN's user name line is an answer RFC 4954 allows there.
+    spec = replace(SPEC, preferred_mechanisms=("LOGIN",))
+    healthy = server()
+    answers = {
+        "AUTH LOGIN": b"334 VXNlcm5hbWU6\r\n",
+        "eW91QGV4YW1wbGUuanA=": b"535 5.7.8 Error: authentication failed\r\n",
+    }
+    _, verdict, _ = probe(lambda event: answers.get(event) or healthy(event), spec)
+    assert (verdict.category, verdict.stage) == ("auth-failed", "auth")
+
+
 def test_a_flight_cut_by_a_dropped_connection_is_retried_one_by_one() -> None:
     # A server that resets with pipelined commands unread loses replies in the kernel:
     # the cut step is marked and never decisive; the dialogue is run again without

@@ -72,6 +72,11 @@ def test_check_wants_check_options(bad: object) -> None:
         ("family", [], "use any, ipv4 or ipv6"),
         ("ca_file", True, "give the path of a CA file"),
         ("ca_file", "", "give the path of a CA file"),
+        ("rule_files", ("",), "--rules '': give the path of a YAML file"),
+        ("profile_files", "", "--profile '': give the path of a YAML file"),
+        ("expect", "", "--expect ''"),
+        ("recipient", "", "--to"),
+        ("sender", "", "--from"),
         ("profile_files", "\0", "NUL"),
     ],
 )

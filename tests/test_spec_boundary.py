@@ -66,6 +66,15 @@ def _usage_error(result: Any, *words: str) -> None:
         (["--host", "127.0.0.1:25", "--port", "26"], ["--port"]),
         (["--proxy", "ftp://127.0.0.1:21"], ["--proxy"]),
         (["--expect", "relay-denied,nonsense"], ["--expect", "nonsense"]),
+        # An empty value (an unset shell variable) is a mistake, never "use the default":
+        # `--expect ''` would pass on any verdict, `--to ''` probe another recipient.
+        (["--expect", ""], ["--expect ''", "categories"]),
+        (["--expect", " , "], ["--expect ''"]),
+        (["--to", ""], ["--to", "mail address"]),
+        (["--from", ""], ["--from", "mail address"]),
+        (["--ca-file", ""], ["--ca-file ''", "CA file"]),
+        (["--rules", ""], ["--rules ''", "give the path"]),
+        (["--profile", ""], ["current folder", "give the path"]),
     ],
     ids=lambda v: " ".join(v) if isinstance(v, list) else None,
 )
@@ -258,3 +267,22 @@ def test_a_profile_files_password_env_is_read(smtp_double: Any, tmp_path: Any) -
         catch_exceptions=False,
     )  # fmt: skip
     assert result.exit_code == 0, result.output
+
+
+def test_a_scoped_ipv6_address_connects_on_its_interface(smtp_double: Any) -> None:
+    # RFC 4007 section 11: `::1%lo` names the interface; the zone goes into the socket
+    # address, never into the name the certificate is checked against.
+    lo = next(name for _, name in socket.if_nameindex() if name.startswith("lo"))
+    server = smtp_double("ok", host="::1", security="starttls")
+    result = _run(
+        "check", "--host", f"::1%{lo}", "--port", str(server.port), "--security", "starttls",
+        "--user", DEFAULT_USER, "--ca-file", str(server.ca_file), "--no-egress-lookup", "--json",
+        env={"SMTPPROBE_PASSWORD": DEFAULT_PASSWORD},
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert '"category": "ok"' in result.stdout
+
+
+def test_a_zone_naming_no_interface_is_a_usage_error() -> None:
+    result = _run("check", "--host", "::1%no-such-if0", "--user", "u@example.jp")
+    _usage_error(result, "--host", "no network interface 'no-such-if0'")

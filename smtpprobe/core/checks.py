@@ -263,6 +263,8 @@ def _expect(value: Any, at: _At) -> tuple[str, ...]:
     if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
         raise at.error("must be a category or a list of categories, e.g. [relay-denied]")
     names = [p.strip() for item in items for p in item.split(",") if p.strip()]
+    if items and not names:  # `expect: ''`: an empty expectation would pass on any verdict
+        raise at.error("is empty: name one or more categories, e.g. [relay-denied]")
     unknown = [n for n in names if n not in CATEGORIES]
     if unknown:
         raise at.error(f"{', '.join(unknown)}: not a category; use one of {', '.join(CATEGORIES)}")

@@ -17,7 +17,14 @@ from dataclasses import dataclass, field, replace
 from smtpprobe.core.capabilities import parse_ehlo
 from smtpprobe.core.exitcode import ExitCode  # defined once, re-exported here
 from smtpprobe.core.rules import Rule, Situation, Text, first_match
-from smtpprobe.core.transcript import FailureKind, Phase, Step, Transcript, shown_host
+from smtpprobe.core.transcript import (
+    BEFORE_CREDENTIALS,
+    FailureKind,
+    Phase,
+    Step,
+    Transcript,
+    shown_host,
+)
 
 __all__ = ["ExitCode", "Finding", "Verdict", "classify", "evidence_of", "fill", "situation_of"]
 
@@ -85,6 +92,8 @@ def _facts(transcript: Transcript, decisive: Step | None) -> frozenset[str]:
         facts.add("unexpected-reply")  # e.g. 250 to AUTH, where RFC 4954 needs 235
         if decisive.contradictory:
             facts.add("contradictory-reply")  # 250 5.1.1: success and failure at once
+        if decisive.note == BEFORE_CREDENTIALS:
+            facts.add("before-credentials")  # 235 to AUTH LOGIN's user name: no password seen
     for step in transcript.steps:
         if step.phase is Phase.SECURITY_CHECK and step.failure is None and step.note:
             facts.add(step.note)

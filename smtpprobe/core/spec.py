@@ -377,11 +377,13 @@ def default_recipient(sender: str) -> str:
 
 def expectations(value: Any) -> tuple[str, ...]:
     """``--expect CATEGORY[,CATEGORY…]`` as a tuple of known category names."""
-    if value is None or value == "" or value == ():
+    if value is None or value == ():
         return ()
     items: list[str] = []
     for part in [value] if isinstance(value, str) else list(value):
         items.extend(p.strip() for p in str(part).split(",") if p.strip())
+    if not items:  # `--expect ''`: a check that expects nothing would pass on any verdict
+        raise ConfigError("--expect '': give one or more categories, e.g. --expect relay-denied")
     unknown = [c for c in items if c not in CATEGORIES]
     if unknown:
         raise ConfigError(
@@ -494,7 +496,7 @@ def resolve_spec(
                 "starttls or implicit-tls, or pass --allow-plaintext-auth"
             )
 
-    if options.sender:
+    if options.sender is not None:  # an empty --from is a mistake, not "the default"
         sender = _address(options.sender, "--from")
     elif options.user and "@" in options.user:
         sender = _address(options.user, "--from (the user name)")
@@ -502,10 +504,12 @@ def resolve_spec(
         raise ConfigError("--from ADDRESS is required when the user name is not a mail address")
     else:
         raise ConfigError("--from ADDRESS is required: there is no user name to take it from")
-    if options.send and not options.recipient:
+    if options.send and options.recipient is None:
         raise ConfigError("--send needs --to ADDRESS: the one recipient of the test message")
     recipient = (
-        _address(options.recipient, "--to") if options.recipient else default_recipient(sender)
+        _address(options.recipient, "--to")
+        if options.recipient is not None
+        else default_recipient(sender)
     )
     proxy = parse_proxy(options.proxy) if options.proxy else None
     source = _source_address(options.source_address, family)

@@ -17,6 +17,7 @@ from enum import StrEnum
 from smtpprobe.core.reply import Reply
 
 __all__ = [
+    "BEFORE_CREDENTIALS",
     "REQUIRED",
     "RETRIED",
     "Failure",
@@ -132,6 +133,11 @@ _NO_ENHANCED = frozenset({Phase.GREETING, Phase.EHLO})
 # The note on a step whose failure cut a pipelined flight short; the dialogue was run
 # again one command at a time, so that failure decides nothing (see plan.Retry).
 RETRIED = "flight cut short: retried without pipelining"
+# The note on an AUTH step sent before the line that carries the credentials (AUTH LOGIN
+# and its user name, AUTH CRAM-MD5): RFC 4954 section 4 lets the server answer it with 334
+# (go on) or an error, but a 235 there accepted a login whose password it never saw.
+BEFORE_CREDENTIALS = "before the credentials were sent"
+_CHALLENGE = frozenset({334})
 # Steps that never decide the verdict: RSET and QUIT come after it is decided,
 # and the security check only explains an earlier failure.
 _NOT_DECISIVE = frozenset({Phase.RSET, Phase.QUIT, Phase.SECURITY_CHECK})
@@ -167,6 +173,8 @@ class Step:
         """The reply codes this step needed to go on, or None for a step without a reply."""
         if self.phase is Phase.DATA and self.command != "DATA":
             return _AFTER_MESSAGE  # the reply to the message itself
+        if self.phase is Phase.AUTH and self.note == BEFORE_CREDENTIALS:
+            return _CHALLENGE
         return REQUIRED.get(self.phase) or _CLOSING.get(self.phase)
 
     @property

@@ -80,6 +80,23 @@ _MESSAGES: tuple[tuple[str, str], ...] = (
     ),
     # Addresses and the login.
     (
+        r"--expect '': give one or more categories, e\.g\. --expect relay-denied",
+        "--expect '': 分類名を 1 つ以上指定してください（例: --expect relay-denied）",
+    ),
+    (
+        rf"{_O} '': give the path of a YAML file",
+        "{o} '': YAML ファイルのパスを指定してください",
+    ),
+    (
+        rf"--ca-file {_V}: give the path of a CA file \(PEM\)",
+        "--ca-file {v}: CA 証明書ファイル（PEM）のパスを指定してください",
+    ),
+    (
+        r"(?P<f>.+?): is a folder(?P<e> \(an empty path is read as the current folder\))?, "
+        r"not a (?P<w>.+?): give the path of the file",
+        "{f}: フォルダーです（ファイルではありません）。ファイルのパスを指定してください",
+    ),
+    (
         rf"{_O}: give a mail address such as you@example\.jp",
         "{o}: メールアドレスを指定してください（例: you@example.jp）",
     ),
