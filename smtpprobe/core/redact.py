@@ -251,6 +251,14 @@ class Redactor:
     def __repr__(self) -> str:
         return f"Redactor({len(self._secrets)} secrets)"
 
+    def __reduce__(self) -> tuple[object, ...]:
+        # A pickle of a report would carry the password (and the replies of a server that
+        # echoed it) to wherever the bytes go: a report leaves the process only rendered.
+        raise TypeError(
+            "a Redactor (and the Report that holds it) is not pickled: it holds the password; "
+            "send the rendered text or JSON instead (smtpprobe.render)"
+        )
+
     def _all_forms(self) -> tuple[tuple[_Form, str], ...]:
         if self._forms is None:
             unique: dict[str, tuple[_Form, str]] = {}

@@ -214,3 +214,14 @@ def test_python_reprs_of_a_secret_are_masked(secret: str) -> None:
             assert "********" in redact(text), text
             masked = redact(text)
             assert secret not in masked and repr(secret)[1:-1] not in masked
+
+
+def test_a_redactor_is_never_pickled() -> None:
+    # A pickled report would carry the password wherever its bytes go.
+    import copy
+    import pickle
+
+    redactor = Redactor(["s3cret-pw"])
+    for dump in (pickle.dumps, copy.deepcopy):
+        with pytest.raises(TypeError, match="holds the password"):
+            dump(redactor)
