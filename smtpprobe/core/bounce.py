@@ -126,9 +126,12 @@ _PAREN_CODE_START = re.compile(r"\((?P<code>[2-5][0-5]\d)\):\s{0,8}(?=\S)")
 _KEYED_CODE_START = re.compile(
     r"\bcode\s{0,2}[=:]\s{0,2}(?P<code>[2-5][0-5]\d),\s{0,3}(?:text|msg|message|reason|response)\s{0,2}[=:]\s{0,3}(?=\S)"
 )
-# The same in square brackets, Roundcube's "Error SMTP: [550] Incorrect sender header". Not
+# The same in square brackets, Roundcube's "Error SMTP: [550] Incorrect sender header" (and
+# with an enhanced code: its German "SMTP Fehler: [451] 4.3.0 Error: queue file write error"). Not
 # a process id: "smtpd[550]:" is glued to its name, and a bracket after a word is not this.
-_BRACKET_CODE_START = re.compile(r"(?<![\w/\]\[])\[(?P<code>[2-5][0-5]\d)\]:?\s{1,8}(?=[A-Za-z])")
+_BRACKET_CODE_START = re.compile(
+    r"(?<![\w/\]\[])\[(?P<code>[2-5][0-5]\d)\]:?\s{1,8}(?=[A-Za-z]|[245]\.\d{1,3}\.\d)"
+)
 # lettre (Rust): "permanent error (535)" or "transient error (421): 4.7.0 …" — its Display
 # of a negative reply, the words (when it keeps them) after a colon.
 _LETTRE_START = re.compile(
