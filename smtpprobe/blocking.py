@@ -20,6 +20,7 @@ its whole table both ways).
 from __future__ import annotations
 
 import collections
+import select
 import socket
 import ssl
 import threading
@@ -262,6 +263,29 @@ class BlockingConnection:
             if error is not None:
                 self._error = error
         return self._replies.popleft()
+
+    async def unread(self) -> bool:
+        """Whether reply bytes arrived that no command asked for: those already read, and
+        any the socket (or its TLS layer) holds, read now without waiting."""
+        if not (self._replies or self._reader.pending) and self.sock is not None:
+            buffered = self.sock.pending() if isinstance(self.sock, ssl.SSLSocket) else 0
+            if buffered or select.select([self.sock], [], [], 0)[0]:
+                self.sock.settimeout(0.0)
+                try:
+                    data = self.sock.recv(65536)
+                except (BlockingIOError, ssl.SSLWantReadError):
+                    data = None  # a TLS record not yet whole: nothing to read yet
+                except OSError as exc:
+                    self._error = _lost(exc)
+                    return False  # the next read reports it
+                if data == b"":
+                    return False  # closed: the next read reports it
+                if data:
+                    replies, error = self._reader.feed(data)
+                    self._replies.extend(replies)
+                    if error is not None:
+                        self._error = error
+        return bool(self._replies or self._reader.pending)
 
     async def start_tls(
         self, context: ssl.SSLContext, server_hostname: str, timeout: float

@@ -150,6 +150,12 @@ class SMTPConnection(asyncio.Protocol):
             self._waiter = None
         return self._replies.popleft()
 
+    async def unread(self) -> bool:
+        """Whether reply bytes arrived that no command asked for (one event-loop pass first,
+        so that data already on the socket is read)."""
+        await asyncio.sleep(0)
+        return bool(self._replies or self._reader.pending)
+
     async def start_tls(
         self, context: ssl.SSLContext, server_hostname: str, timeout: float
     ) -> None:

@@ -20,7 +20,9 @@ from smtpprobe.core.reply import Reply, decode_reply_text, from_code_and_message
 from smtpprobe.core.spec import ProbeSpec
 from smtpprobe.core.transcript import (
     BEFORE_CREDENTIALS,
+    UNSOLICITED,
     Failure,
+    FailureKind,
     Phase,
     Security,
     Step,
@@ -111,6 +113,8 @@ class Session:
         """Send one command and read its reply; record ``shown``, never ``line``."""
         assert self.conn is not None
         start = self.enter(phase, shown=shown)
+        if early := await self.held_back(phase, shown, start):
+            return early
         try:
             self.conn.send(line)
             wire = await self.conn.read_reply(self.spec.phase_timeout)
@@ -119,6 +123,23 @@ class Session:
         reply = reply_of(wire)
         self.record(Step(phase, shown, reply=reply, elapsed_ms=elapsed_ms(start), note=note))
         return reply
+
+    async def held_back(self, phase: Phase, shown: str, start: float) -> Failure | None:
+        """When a reply is already waiting before the command goes out (one reply too many,
+        RFC 5321 section 4.2), record it on this step, hold the command back and stop: the
+        command would read it as its own answer (RCPT a 250 meant for MAIL, while the real
+        refusal lands on RSET, where 421 and 50x are allowed)."""
+        assert self.conn is not None
+        if not await self.conn.unread():
+            return None
+        try:
+            wire = await self.conn.read_reply(self.spec.phase_timeout)
+        except NETWORK_ERRORS as exc:
+            return self.failed(phase, exc, start, shown)
+        self.record(
+            Step(phase, shown, reply=reply_of(wire), elapsed_ms=elapsed_ms(start), note=UNSOLICITED)
+        )
+        return Failure(FailureKind.MALFORMED_REPLY, UNSOLICITED)
 
     async def ehlo(self, name: str | None) -> plan.Outcome:
         assert self.conn is not None
@@ -192,6 +213,8 @@ class Session:
             self.transcript.auth_mechanism = "PLAIN"
         commands = [self._command(action) for action in actions]
         start = self.enter(commands[0][0], shown=commands[0][1])
+        if early := await self.held_back(commands[0][0], commands[0][1], start):
+            return (early,)
         try:
             # One write, so the flight travels as one TLS record (see send_flight).
             self.conn.send_flight([payload for _, _, payload in commands])
@@ -218,6 +241,10 @@ class Session:
             return outcome
         assert self.conn is not None
         start = self.enter(Phase.DATA)
+        # A 250 already waiting would be read as the message's acceptance, though the server
+        # sent it before any of the message (and then reads the message as commands).
+        if early := await self.held_back(Phase.DATA, "(message)", start):
+            return early
         try:
             self.conn.write(_dot_stuffed(message))
             wire = await self.conn.read_reply(self.spec.phase_timeout)

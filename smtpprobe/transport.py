@@ -125,6 +125,12 @@ class Connection(Protocol):
     async def read_reply(self, timeout: float) -> WireReply:
         """The next whole reply; raises on timeout, close or a malformed reply."""
 
+    async def unread(self) -> bool:
+        """Whether a reply, or part of one, has arrived that no command has asked for yet.
+
+        RFC 5321 section 4.2: one reply per command. Bytes waiting before a command is sent
+        are one reply too many, and the next command would read them as its own."""
+
     async def start_tls(
         self, context: ssl.SSLContext, server_hostname: str, timeout: float
     ) -> None:

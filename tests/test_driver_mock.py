@@ -376,3 +376,73 @@ def test_insecure_goes_on_over_a_second_connection() -> None:
     assert transport.connections == 2
     assert transcript.tls is not None and transcript.tls.verified is False
     assert [f.id for f in verdict.findings] == ["insecure-continued"]
+
+
+# --- one reply too many (RFC 5321 section 4.2: one reply per command) ---------------------
+#
+# A multi-line reply written without its hyphens is two replies: the next command would read
+# the second as its own (RCPT a 250 meant for MAIL) while its real refusal lands on RSET,
+# where 421 and 50x are allowed. A reply already waiting when a command is due is caught
+# there, and that command is held back.
+SURPLUS_MAIL = b"250 2.1.0 Sender ok\r\n250 2.1.0 (authenticated)\r\n"
+RCPT_REFUSED = b"421 4.7.0 Too many recipients for this hour, closing connection\r\n"
+CLOSED = ConnectionResetError(errno.ECONNRESET, "Connection reset by peer")  # after its 421
+
+
+@pytest.mark.parametrize("pipelining", [False, True], ids=["one", "pipe"])
+def test_a_surplus_reply_is_never_read_as_the_next_commands(pipelining: bool) -> None:
+    spec = replace(SPEC, pipelining=pipelining)
+    handler = server(mail=SURPLUS_MAIL, rcpt=RCPT_REFUSED, rset=CLOSED, quit=CLOSED)
+    transcript, verdict, transport = probe(handler, spec)
+    assert (verdict.category, verdict.stage, verdict.rule_id) == (
+        "protocol-error",
+        "rcpt",
+        "reply-before-command",
+    )
+    assert verdict.exit_code is ExitCode.INCOMPLETE
+    # Pipelined, the flight cannot tell (RSET got a 421 it may get), so the dialogue is run
+    # again one command at a time, where RCPT is held back.
+    assert transport.connections == (2 if pipelining else 1)
+    held = [s for s in transcript.steps if s.note and "held back" in s.note]
+    assert [s.phase for s in held] == [Phase.RCPT]
+    assert transport.sent.count("RCPT TO:<postmaster@gmail.com>") == (1 if pipelining else 0)
+
+
+def test_a_surplus_reply_without_auth_is_no_open_relay() -> None:
+    spec = replace(SPEC, credentials=None, pipelining=False)
+    refused = b"421 4.7.0 Relaying not permitted, closing connection\r\n"
+    handler = server(mail=SURPLUS_MAIL, rcpt=refused, rset=CLOSED, quit=CLOSED)
+    _, verdict, _ = probe(handler, spec)
+    assert verdict.category == "protocol-error"
+    assert not any(f.id == "relay-without-auth" for f in verdict.findings)
+
+
+def test_a_refused_rset_after_an_accepted_flight_is_looked_at_again() -> None:
+    # A healthy server that answers RSET 421 (shutting down): one command at a time shows
+    # RCPT's 250 was its own, so the verdict stays ok.
+    _, verdict, transport = probe(server(rset=b"421 4.3.2 Shutting down\r\n"))
+    assert verdict.category == "ok"
+    assert sum(1 for e in transport.log if e.startswith("> RCPT")) == 2
+
+
+def test_a_250_sent_with_354_is_never_the_messages_acceptance() -> None:
+    spec = replace(SPEC, send=True, recipient="you@example.jp")
+    _, verdict, transport = probe(server(data=b"354 go\r\n250 2.0.0 queued\r\n"), spec)
+    assert (verdict.category, verdict.stage, verdict.rule_id) == (
+        "protocol-error",
+        "data",
+        "reply-before-command",
+    )
+    assert "> <message>" not in transport.log  # the message was never written
+
+
+def test_a_235_queued_behind_the_password_prompt_is_never_ok() -> None:
+    spec = replace(SPEC, preferred_mechanisms=("LOGIN",))
+    healthy = server()
+    answers = {
+        "AUTH LOGIN": b"334 VXNlcm5hbWU6\r\n",
+        "eW91QGV4YW1wbGUuanA=": b"334 UGFzc3dvcmQ6\r\n235 2.7.0 Authentication successful\r\n",
+    }
+    _, verdict, transport = probe(lambda event: answers.get(event) or healthy(event), spec)
+    assert (verdict.category, verdict.stage) == ("protocol-error", "auth")
+    assert not any("cHctbW9jaw==" in e for e in transport.log)

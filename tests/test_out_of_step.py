@@ -53,32 +53,36 @@ def _run(
         return asyncio.run(probe(options)) if loop else check(options)
 
 
+# A surplus reply already waiting when the next command is due is seen there, before that
+# command goes out (rule reply-before-command); in a pipelined flight it is seen where a
+# closing command gets a reply it can never get (rule replies-out-of-step).
+EARLY, SHIFTED = "reply-before-command", "replies-out-of-step"
 CASES = [
-    # (fault, phase, security, pipelining, the stage that shows it)
-    (ExtraReply(), FaultPhase.GREETING, Security.STARTTLS, True, "quit"),
-    (ExtraReply(), FaultPhase.GREETING, Security.PLAIN, False, "quit"),
-    (ExtraReply(), FaultPhase.AUTH, Security.IMPLICIT_TLS, True, "quit"),
-    (ExtraReply(), FaultPhase.MAIL, Security.STARTTLS, True, "quit"),
-    (ExtraReply(), FaultPhase.MAIL, Security.STARTTLS, False, "quit"),
-    (MissingReply(), FaultPhase.RCPT, Security.STARTTLS, True, "rset"),
-    (MissingReply(), FaultPhase.MAIL, Security.IMPLICIT_TLS, True, "rset"),
+    # (fault, phase, security, pipelining, the stage that shows it, the rule)
+    (ExtraReply(), FaultPhase.GREETING, Security.STARTTLS, True, "ehlo", EARLY),
+    (ExtraReply(), FaultPhase.GREETING, Security.PLAIN, False, "ehlo", EARLY),
+    (ExtraReply(), FaultPhase.AUTH, Security.IMPLICIT_TLS, True, "quit", SHIFTED),
+    (ExtraReply(), FaultPhase.MAIL, Security.STARTTLS, True, "quit", SHIFTED),
+    (ExtraReply(), FaultPhase.MAIL, Security.STARTTLS, False, "rcpt", EARLY),
+    (MissingReply(), FaultPhase.RCPT, Security.STARTTLS, True, "rset", SHIFTED),
+    (MissingReply(), FaultPhase.MAIL, Security.IMPLICIT_TLS, True, "rset", SHIFTED),
 ]
 
 
 @pytest.mark.parametrize(
-    ("fault", "phase", "security", "pipelining", "stage"),
+    ("fault", "phase", "security", "pipelining", "stage", "rule"),
     CASES,
-    ids=[f"{f.name}-{p.value}-{s.value}-{'pipe' if pipe else 'one'}" for f, p, s, pipe, _ in CASES],
+    ids=[f"{f.name}-{p.value}-{s.value}-{'pipe' if pi else 'one'}" for f, p, s, pi, *_ in CASES],
 )
 def test_replies_out_of_step_are_a_protocol_error(
-    fault: Fault, phase: FaultPhase, security: Security, pipelining: bool, stage: str
+    fault: Fault, phase: FaultPhase, security: Security, pipelining: bool, stage: str, rule: str
 ) -> None:
     report = _run(fault, phase, security, pipelining=pipelining)
     verdict = report.verdict
     assert (verdict.category, verdict.stage, verdict.rule_id) == (
         "protocol-error",
         stage,
-        "replies-out-of-step",
+        rule,
     ), report.transcript.steps
     assert report.exit_code == 3
     assert not any(f.id == "relay-without-auth" for f in verdict.findings)

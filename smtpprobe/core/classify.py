@@ -19,6 +19,7 @@ from smtpprobe.core.exitcode import ExitCode  # defined once, re-exported here
 from smtpprobe.core.rules import Rule, Situation, Text, first_match
 from smtpprobe.core.transcript import (
     BEFORE_CREDENTIALS,
+    UNSOLICITED,
     FailureKind,
     Phase,
     Step,
@@ -88,6 +89,8 @@ def _facts(transcript: Transcript, decisive: Step | None) -> frozenset[str]:
         facts.add("ok" if transcript.complete else "incomplete")
     elif decisive.out_of_step:
         facts.add("out-of-step")  # QUIT answered 250, RSET 550: a reply missing or one too many
+        if decisive.note == UNSOLICITED:
+            facts.add("reply-before-command")  # a reply already waiting: one too many
     elif decisive.reply is not None and decisive.reply.code < 400:
         facts.add("unexpected-reply")  # e.g. 250 to AUTH, where RFC 4954 needs 235
         if decisive.contradictory:

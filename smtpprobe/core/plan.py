@@ -317,7 +317,7 @@ def _attempt(
                 return _failed(authenticated)
         flight = Flight((*lead, *envelope, Rset(), Quit()))
         outcomes = yield flight
-        if _cut_short(flight, outcomes):
+        if _cut_short(flight, outcomes) or _refusal_after_acceptance(flight, outcomes):
             yield Retry()
             return _CUT
         return None
@@ -350,6 +350,24 @@ def _attempt(
         return failure
     yield Quit()
     return None
+
+
+def _refusal_after_acceptance(flight: Flight, outcomes: Outcome) -> bool:
+    """Every stage accepted, but RSET or QUIT refused (421, 50x): in a flight, that cannot
+    be told from replies shifted by one (a surplus 250 read by RCPT, RCPT's real refusal
+    by RSET). One command at a time can: the surplus is then waiting before the next
+    command goes out. A refusal of a stage needs no second look: it decides either way."""
+    if not isinstance(outcomes, tuple):
+        return False
+    needed = [_FLIGHT_PHASES[type(a)] for a in flight.actions if type(a) in _FLIGHT_PHASES]
+    if len(outcomes) < len(needed) or not all(
+        _ok(o, phase) for o, phase in zip(outcomes, needed, strict=False)
+    ):
+        return False
+    # A positive reply other than 250/221 there is already out of step and decides; a 4xx
+    # or 5xx is one RSET and QUIT may get (RFC 5321 section 4.3.2), so only a second look
+    # can tell whether it was theirs.
+    return any(isinstance(o, Reply) and o.code >= 400 for o in outcomes[len(needed) :])
 
 
 def _cut_short(flight: Flight, outcomes: Outcome) -> bool:

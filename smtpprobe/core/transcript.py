@@ -20,6 +20,7 @@ __all__ = [
     "BEFORE_CREDENTIALS",
     "REQUIRED",
     "RETRIED",
+    "UNSOLICITED",
     "Failure",
     "FailureKind",
     "Origin",
@@ -137,6 +138,10 @@ RETRIED = "flight cut short: retried without pipelining"
 # and its user name, AUTH CRAM-MD5): RFC 4954 section 4 lets the server answer it with 334
 # (go on) or an error, but a 235 there accepted a login whose password it never saw.
 BEFORE_CREDENTIALS = "before the credentials were sent"
+# The note on a step whose reply was already there before its command was written (the
+# command is then not sent): one reply too many, so every later reply would have been read
+# as the answer to the command before it (RFC 5321 section 4.2: one reply per command).
+UNSOLICITED = "this reply came before the command was sent; the command was held back"
 _CHALLENGE = frozenset({334})
 # Steps that never decide the verdict: RSET and QUIT come after it is decided,
 # and the security check only explains an earlier failure.
@@ -200,7 +205,10 @@ class Step:
 
     @property
     def out_of_step(self) -> bool:
-        """A reply RSET or QUIT can never get: the replies and commands are out of step."""
+        """A reply RSET or QUIT can never get, or one that came before its command: the
+        replies and commands are out of step."""
+        if self.note == UNSOLICITED:
+            return True
         closing = _CLOSING.get(self.phase)
         return (
             closing is not None

@@ -229,6 +229,11 @@ _NOTES: tuple[tuple[str, str], ...] = (
     (r"(?P<n>\d+) bytes", "{n} バイト"),
     (r"\(message\)", "（本文）"),
     (
+        r"this reply came before the command was sent; the command was held back",
+        "この応答はコマンドを送る前に届いたため、コマンドは送っていません",
+    ),
+    (r"before the credentials were sent", "認証情報を送る前"),
+    (
         r"flight cut short: retried without pipelining",
         "まとめて送ったコマンドが途中で切れたため、PIPELINING なしでやり直しました",
     ),

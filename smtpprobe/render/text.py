@@ -11,7 +11,15 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from smtpprobe.core.readiness import GmailReadiness
-from smtpprobe.core.transcript import Origin, Phase, Step, TLSInfo, Transcript, shown_host
+from smtpprobe.core.transcript import (
+    BEFORE_CREDENTIALS,
+    Origin,
+    Phase,
+    Step,
+    TLSInfo,
+    Transcript,
+    shown_host,
+)
 from smtpprobe.render.labels import category_label, note
 from smtpprobe.render.tone import Line, Tone, exit_tone, join, redact, reply_tone
 
@@ -187,6 +195,8 @@ def _tls_lines(tls: TLSInfo, lang: str) -> list[Line]:
 
 # Phases whose note is shown on their own line above (resolve, connect, TLS).
 _NOTED_ABOVE = frozenset({Phase.RESOLVE, Phase.CONNECT, Phase.TLS})
+# Notes for the JSON and the rules, not worth a line under every such step.
+_QUIET_NOTES = frozenset({"pipelined", BEFORE_CREDENTIALS})
 
 
 def _step_lines(step: Step, tls: TLSInfo | None, lang: str) -> list[Line]:
@@ -221,7 +231,7 @@ def _step_lines(step: Step, tls: TLSInfo | None, lang: str) -> list[Line]:
         out.append(Line(text, Tone.BAD))
     if step.phase is Phase.SECURITY_CHECK and step.note:
         out.append(Line(f"    → {labels.get(step.note) or note(step.note, lang)}"))
-    elif step.note and step.note != "pipelined" and step.phase not in _NOTED_ABOVE:
+    elif step.note and step.note not in _QUIET_NOTES and step.phase not in _NOTED_ABOVE:
         out.append(Line(f"    → {note(step.note, lang)}", Tone.WARN))
     return out
 

@@ -159,6 +159,9 @@ class MockConnection:
         self._transport.log.append(f"< {reply.code}")
         return reply
 
+    async def unread(self) -> bool:
+        return bool(self._replies or self._reader.pending)
+
     async def start_tls(
         self, context: ssl.SSLContext, server_hostname: str, timeout: float
     ) -> None:
