@@ -26,7 +26,9 @@ __all__ = ["FAILURE_TABLE", "NETWORK_ERRORS", "failure_from_exception"]
 
 
 def _clean(text: str) -> str:
-    return " ".join(text.split())[:300]
+    # A cut is marked, so that the redactor can mask a secret the cut left half of.
+    text = " ".join(text.split())
+    return text if len(text) <= 300 else text[:299] + "…"
 
 
 def _reason(exc: BaseException) -> str:

@@ -8,6 +8,7 @@ python-socks, so the driver's one table maps them exactly as on the network.
 from __future__ import annotations
 
 import asyncio
+import base64
 import errno
 import itertools
 import socket
@@ -446,3 +447,30 @@ def test_a_235_queued_behind_the_password_prompt_is_never_ok() -> None:
     _, verdict, transport = probe(lambda event: answers.get(event) or healthy(event), spec)
     assert (verdict.category, verdict.stage) == ("protocol-error", "auth")
     assert not any("cHctbW9jaw==" in e for e in transport.log)
+
+
+def test_a_malformed_echo_of_the_password_cut_short_never_shows_its_start() -> None:
+    # A server answers AUTH with a garbled line that echoes the login; smtpprobe quotes the
+    # line cut at 60 characters, in the middle of the password or of its base64.
+    from smtpprobe.api import CheckOptions
+    from smtpprobe.api import probe as api_probe
+    from smtpprobe.render import format_json, format_text
+    from smtpprobe.render.nagios import nagios
+
+    password = "correct-horse-battery-staple"
+    blob = base64.b64encode(f"\0you@example.jp\0{password}".encode()).decode()
+    echoes = [
+        b"Error: " + b"x" * 30 + b" password=" + password.encode() + b"\r\n",
+        b"-ERR unknown command AUTH PLAIN " + blob.encode() + b"\r\n",
+    ]
+    for echo in echoes:
+        healthy = server(auth=echo)
+        options = CheckOptions(
+            host="smtp.example.jp", port=587, security="starttls", user="you@example.jp",
+            password=password, egress_lookup=False, dns_checks=False, phase_timeout=1,
+        )  # fmt: skip
+        report = asyncio.run(api_probe(options, transport=MockTransport(healthy)))
+        assert report.verdict.category == "protocol-error"
+        shown = format_text(report) + format_text(report, "ja") + format_json(report)
+        shown += nagios(report)[0]
+        assert password[:5] not in shown and blob[:8] not in shown

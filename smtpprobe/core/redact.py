@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import base64
 import functools
+import itertools
 import json
 import re
 import string
@@ -45,6 +46,8 @@ from typing import Any
 __all__ = ["MASK", "MIN_SECRET_LENGTH", "Redactor", "scrub_data"]
 
 MASK = "********"
+_CUT = "…"  # where smtpprobe shortened a text it quotes
+_MAX_CUTS = 256  # smtpprobe's own cuts are a few; more is a server's text, looked at so far
 MIN_SECRET_LENGTH = 4
 
 _HEX_LETTERS = frozenset("abcdefABCDEF")
@@ -280,7 +283,7 @@ class Redactor:
         ``prefilter=False`` runs every pattern, whatever the text (for tests that hold
         the prefilter to the patterns).
         """
-        spans: list[tuple[int, int]] = []
+        spans: list[tuple[int, int]] = self._cut_short(text) if _CUT in text else []
         views = {_AS_IS: text}
         for form, secret in self._all_forms():
             if prefilter and not _may_hold(form, secret, views):
@@ -305,6 +308,34 @@ class Redactor:
             done = max(done, end)  # an overlapping or touching span joins the last mask
         pieces.append(text[done:])
         return "".join(pieces)
+
+    def _cut_short(self, text: str) -> list[tuple[int, int]]:
+        """Spans of secrets cut short where a text was shortened ("…"): a quoted line cut
+        at 60 characters ends in the first part of a password no whole form matches."""
+        spans: list[tuple[int, int]] = []
+        literals = [
+            form
+            for secret in self._secrets
+            for form in (secret, base64.b64encode(secret.encode()).decode(), secret.encode().hex())
+            if len(form) >= MIN_SECRET_LENGTH
+        ]
+        if not literals:
+            return spans
+        reach = max(len(form) for form in literals)
+        for cut in itertools.islice(re.finditer(_CUT, text), _MAX_CUTS):
+            before = text[max(cut.start() - reach, 0) : cut.start()]
+            longest = max(
+                (
+                    k
+                    for form in literals
+                    for k in range(len(form), 2, -1)
+                    if before.endswith(form[:k])
+                ),
+                default=0,
+            )
+            if longest:
+                spans.append((cut.start() - longest, cut.start()))
+        return spans
 
     def __bool__(self) -> bool:
         return bool(self._secrets) and bool(self._all_forms())

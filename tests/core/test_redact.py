@@ -225,3 +225,16 @@ def test_a_redactor_is_never_pickled() -> None:
     for dump in (pickle.dumps, copy.deepcopy):
         with pytest.raises(TypeError, match="holds the password"):
             dump(redactor)
+
+
+def test_a_secret_cut_short_where_a_text_was_shortened_is_masked() -> None:
+    # smtpprobe quotes a malformed line cut at 60 characters ("…"): the password's first
+    # part, or of its base64, matches no whole form and would be shown.
+    password = "correct-horse-battery"
+    blob = base64.b64encode(f"\0u@example.jp\0{password}".encode()).decode()
+    redactor = Redactor([password, blob])
+    cut = "'Error: " + "x" * 30 + " password=correct-horse…' does not start with a code"
+    assert "correct" not in redactor(cut) and MASK + "…" in redactor(cut)
+    cut = f"'-ERR unknown command AUTH PLAIN {blob[:28]}…'"
+    assert blob[:6] not in redactor(cut)
+    assert redactor("a cut… and another… of no secret") == "a cut… and another… of no secret"
