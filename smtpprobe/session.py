@@ -19,6 +19,7 @@ from smtpprobe.core.capabilities import parse_ehlo
 from smtpprobe.core.reply import Reply, decode_reply_text, from_code_and_message
 from smtpprobe.core.spec import ProbeSpec
 from smtpprobe.core.transcript import (
+    AFTER_SASL_ERROR,
     BEFORE_CREDENTIALS,
     UNSOLICITED,
     Failure,
@@ -194,6 +195,8 @@ class Session:
             # CRAM-MD5's second), only 334 may answer: a 235 then checked no password.
             credentials_sent = credentials_sent or bool(line.secrets)
             note = "" if credentials_sent else BEFORE_CREDENTIALS
+            if line.after_error:
+                note = AFTER_SASL_ERROR
             wire = line.wire.encode("utf-8")
             outcome = await self.exchange(Phase.AUTH, line.shown, wire, note)
             if not (isinstance(outcome, Reply) and outcome.code == 334):

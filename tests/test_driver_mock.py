@@ -474,3 +474,49 @@ def test_a_malformed_echo_of_the_password_cut_short_never_shows_its_start() -> N
         shown = format_text(report) + format_text(report, "ja") + format_json(report)
         shown += nagios(report)[0]
         assert password[:5] not in shown and blob[:8] not in shown
+
+
+@pytest.mark.parametrize(
+    ("final", "category"),
+    [(b"235 2.7.0 Accepted", "protocol-error"),
+     (b"535 5.7.8 Username and Password not accepted", "auth-failed")],
+)  # fmt: skip
+def test_a_235_after_the_xoauth2_error_challenge_is_never_ok(final: bytes, category: str) -> None:
+    # RFC 7628 section 3.2.3: after the 334 error and the client's empty line, a failure.
+    spec = replace(
+        SPEC,
+        credentials=Credentials("you@example.jp", None, "ya29.token-mock"),
+        preferred_mechanisms=("XOAUTH2",),
+    )
+    error = base64.b64encode(b'{"status":"401","schemes":"bearer"}')
+    healthy = server(ehlo2=b"250-mx.example.jp\r\n250 AUTH XOAUTH2\r\n")
+
+    def handler(event: str) -> bytes | BaseException | None:
+        if event.startswith("AUTH XOAUTH2"):
+            return b"334 " + error + b"\r\n"
+        if event == "":
+            return final + b"\r\n"
+        return healthy(event)
+
+    _, verdict, _ = probe(handler, spec)
+    assert (verdict.category, verdict.stage) == (category, "auth"), verdict
+
+
+@pytest.mark.parametrize(
+    ("rcpt", "category", "rule"),
+    [
+        # A success whose last line carries a failure enhanced code (RFC 2034 section 3).
+        (b"250-2.1.5 <x> ok\r\n250 5.7.1 <x>: Relay access denied\r\n", "protocol-error",
+         "contradictory-reply"),
+        # Postfix's text for a recipient missing from relay_recipient_maps: no such user.
+        (b"550 5.1.1 <x>: Recipient address rejected: User unknown in relay recipient table\r\n",
+         "recipient-unknown", "recipient-unknown"),
+        # The probed server refusing this client's address for want of reverse DNS.
+        (b"450 4.7.1 Client host rejected: cannot find your hostname, [192.0.2.1]\r\n",
+         "client-ip-rejected", "client-ip-rejected-no-ptr"),
+    ],
+    ids=["contradictory-last-line", "relay-recipient-table", "client-ptr"],
+)  # fmt: skip
+def test_rcpt_replies_found_by_a_red_team_server(rcpt: bytes, category: str, rule: str) -> None:
+    _, verdict, _ = probe(server(rcpt=rcpt))
+    assert (verdict.category, verdict.rule_id) == (category, rule)

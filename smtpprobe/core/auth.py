@@ -63,6 +63,9 @@ class Line:
     wire: str
     shown: str
     secrets: tuple[str, ...] = ()
+    # Sent only to hear a failure the server announced in its challenge (XOAUTH2's empty
+    # line, RFC 7628 section 3.2.3): its reply may not be a success.
+    after_error: bool = False
 
     def __repr__(self) -> str:
         return f"Line(shown={self.shown!r})"
@@ -144,6 +147,6 @@ def sasl_exchange(mechanism: str, credentials: Credentials) -> Generator[Line, R
         yield _secret_line(f"AUTH XOAUTH2 {blob}", f"AUTH XOAUTH2 {HIDDEN}", blob)
         # On failure the server sends a 334 with a JSON error; RFC 7628 section
         # 3.2.3 says the client answers with an empty line to get the final reply.
-        yield Line("", "(empty line: ask for the final error)")
+        yield Line("", "(empty line: ask for the final error)", after_error=True)
     else:
         raise ValueError(f"unsupported AUTH mechanism {mechanism}")

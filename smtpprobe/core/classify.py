@@ -18,6 +18,7 @@ from smtpprobe.core.capabilities import parse_ehlo
 from smtpprobe.core.exitcode import ExitCode  # defined once, re-exported here
 from smtpprobe.core.rules import Rule, Situation, Text, first_match
 from smtpprobe.core.transcript import (
+    AFTER_SASL_ERROR,
     BEFORE_CREDENTIALS,
     UNSOLICITED,
     FailureKind,
@@ -80,7 +81,9 @@ def fill(text: Text, values: Mapping[str, str], ja_values: Mapping[str, str] | N
 
 
 def _facts(transcript: Transcript, decisive: Step | None) -> frozenset[str]:
-    facts = {f"security:{transcript.target.security.value}"}
+    # "live": the dialogue was this probe's own, so the answering server is the one probed
+    # and "your" in its words means this client (a paste's "your" is someone else's).
+    facts = {"live", f"security:{transcript.target.security.value}"}
     if transcript.no_auth:
         facts.add("no-auth")
     if decisive is None:
@@ -97,6 +100,8 @@ def _facts(transcript: Transcript, decisive: Step | None) -> frozenset[str]:
             facts.add("contradictory-reply")  # 250 5.1.1: success and failure at once
         if decisive.note == BEFORE_CREDENTIALS:
             facts.add("before-credentials")  # 235 to AUTH LOGIN's user name: no password seen
+        if decisive.note == AFTER_SASL_ERROR:
+            facts.add("after-sasl-error")  # 235 after XOAUTH2's error challenge
     for step in transcript.steps:
         if step.phase is Phase.SECURITY_CHECK and step.failure is None and step.note:
             facts.add(step.note)

@@ -10,6 +10,7 @@ module (see ``smtpprobe.core.auth`` for how AUTH lines are described).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -17,6 +18,7 @@ from enum import StrEnum
 from smtpprobe.core.reply import Reply
 
 __all__ = [
+    "AFTER_SASL_ERROR",
     "BEFORE_CREDENTIALS",
     "REQUIRED",
     "RETRIED",
@@ -131,6 +133,7 @@ _CLOSING: Mapping[Phase, frozenset[int]] = {
 }
 _ANY_COMMAND = frozenset({421, 500, 501, 502, 504})
 _NO_ENHANCED = frozenset({Phase.GREETING, Phase.EHLO})
+_FAILURE_ENHANCED = re.compile(r"[45]\.\d{1,3}\.\d{1,3}(?=\s|$)")
 # The note on a step whose failure cut a pipelined flight short; the dialogue was run
 # again one command at a time, so that failure decides nothing (see plan.Retry).
 RETRIED = "flight cut short: retried without pipelining"
@@ -143,6 +146,9 @@ BEFORE_CREDENTIALS = "before the credentials were sent"
 # as the answer to the command before it (RFC 5321 section 4.2: one reply per command).
 UNSOLICITED = "this reply came before the command was sent; the command was held back"
 _CHALLENGE = frozenset({334})
+# The note on XOAUTH2's empty line, sent after the server's 334 error challenge: RFC 7628
+# section 3.2.3 has the server answer it with a failure, so no reply lets the login go on.
+AFTER_SASL_ERROR = "after the server's error challenge"
 # Steps that never decide the verdict: RSET and QUIT come after it is decided,
 # and the security check only explains an earlier failure.
 _NOT_DECISIVE = frozenset({Phase.RSET, Phase.QUIT, Phase.SECURITY_CHECK})
@@ -180,6 +186,8 @@ class Step:
             return _AFTER_MESSAGE  # the reply to the message itself
         if self.phase is Phase.AUTH and self.note == BEFORE_CREDENTIALS:
             return _CHALLENGE
+        if self.phase is Phase.AUTH and self.note == AFTER_SASL_ERROR:
+            return frozenset()
         return REQUIRED.get(self.phase) or _CLOSING.get(self.phase)
 
     @property
@@ -193,15 +201,16 @@ class Step:
 
     @property
     def contradictory(self) -> bool:
-        """A positive reply with an enhanced code of failure (``250 5.1.1``, ``235 5.7.8``)."""
+        """A positive reply with an enhanced code of failure (``250 5.1.1``, ``235 5.7.8``),
+        on any of its lines: RFC 2034 section 3 puts the enhanced code on every line, and
+        ``250-2.1.5 ok`` / ``250 5.7.1 Relay access denied`` says both."""
         reply = self.reply
-        return (
-            reply is not None
-            and reply.code < 400
-            and reply.enhanced is not None
-            and reply.enhanced[:1] in ("4", "5")
-            and self.phase not in _NO_ENHANCED
-        )
+        if reply is None or reply.code >= 400 or self.phase in _NO_ENHANCED:
+            return False
+        if reply.enhanced is not None and reply.enhanced[:1] in ("4", "5"):
+            return True
+        # Lines whose enhanced code differs from the first line's keep it in their text.
+        return any(_FAILURE_ENHANCED.match(line) for line in reply.lines[1:])
 
     @property
     def out_of_step(self) -> bool:

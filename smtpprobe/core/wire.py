@@ -111,7 +111,10 @@ class ReplyReader:
                 reply = self._line(line)
                 if reply is not None:
                     replies.append(reply)
-            if len(self._buffer) - start > MAX_LINE:
+            unfinished = len(self._buffer) - start
+            if unfinished > MAX_LINE and self._buffer.endswith(b"\r"):
+                unfinished -= 1  # the CR of a CRLF whose LF is still on its way: not text
+            if unfinished > MAX_LINE:
                 raise MalformedReply(
                     f"a reply line longer than {MAX_LINE} bytes "
                     f"({_shown(bytes(self._buffer[start : start + 60]))})"

@@ -233,6 +233,7 @@ _NOTES: tuple[tuple[str, str], ...] = (
         "この応答はコマンドを送る前に届いたため、コマンドは送っていません",
     ),
     (r"before the credentials were sent", "認証情報を送る前"),
+    (r"after the server's error challenge", "サーバーがエラーを返した後"),
     (
         r"flight cut short: retried without pipelining",
         "まとめて送ったコマンドが途中で切れたため、PIPELINING なしでやり直しました",

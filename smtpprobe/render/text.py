@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from smtpprobe.core.readiness import GmailReadiness
 from smtpprobe.core.transcript import (
+    AFTER_SASL_ERROR,
     BEFORE_CREDENTIALS,
     Origin,
     Phase,
@@ -196,7 +197,7 @@ def _tls_lines(tls: TLSInfo, lang: str) -> list[Line]:
 # Phases whose note is shown on their own line above (resolve, connect, TLS).
 _NOTED_ABOVE = frozenset({Phase.RESOLVE, Phase.CONNECT, Phase.TLS})
 # Notes for the JSON and the rules, not worth a line under every such step.
-_QUIET_NOTES = frozenset({"pipelined", BEFORE_CREDENTIALS})
+_QUIET_NOTES = frozenset({"pipelined", BEFORE_CREDENTIALS, AFTER_SASL_ERROR})
 
 
 def _step_lines(step: Step, tls: TLSInfo | None, lang: str) -> list[Line]:

@@ -1,0 +1,59 @@
+"""The strict reply reader: the same bytes give the same replies however they are split."""
+
+from __future__ import annotations
+
+import itertools
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from smtpprobe.core.reply import Reply
+from smtpprobe.core.transcript import Phase, Step
+from smtpprobe.core.wire import MAX_LINE, ReplyReader, WireReply
+
+
+def _read(chunks: list[bytes]) -> tuple[list[WireReply], str | None]:
+    reader = ReplyReader()
+    replies: list[WireReply] = []
+    for chunk in chunks:
+        got, error = reader.feed(chunk)
+        replies += got
+        if error is not None:
+            return replies, str(error)
+    return replies, None
+
+
+def _split(data: bytes, cuts: list[int]) -> list[bytes]:
+    points = sorted({0, len(data), *(c % (len(data) + 1) for c in cuts)})
+    return [data[a:b] for a, b in itertools.pairwise(points)]
+
+
+def test_a_longest_line_is_one_verdict_whether_its_lf_comes_late_or_not() -> None:
+    # A red-team server sent an 8192-byte line and its CR, then the LF half a second later:
+    # the CR counted as text while the line was unfinished, and the reply was refused.
+    line = b"250 " + b"x" * (MAX_LINE - 4)
+    assert _read([line + b"\r\n"]) == _read([line + b"\r", b"\n"])
+    assert _read([line + b"\r", b"\n"])[1] is None
+    assert _read([line + b"y\r", b"\n"])[1] is not None  # one byte over, either way
+
+
+LINES = st.sampled_from(
+    [b"220 ready", b"250-mx.example.jp", b"250 PIPELINING", b"550 5.1.1 no such user",
+     b"250-2.1.5 ok", b"250 5.7.1 denied", b"garbage", b"999 bad", b"334 VXNlcm5hbWU6",
+     b"x" * 300, b"421-4.7.0 closing", b"421 4.7.0 bye"]
+)  # fmt: skip
+
+
+@given(st.lists(LINES, min_size=1, max_size=8), st.lists(st.integers(0, 4000), max_size=6))
+def test_any_split_of_the_same_bytes_reads_the_same(lines: list[bytes], cuts: list[int]) -> None:
+    data = b"".join(line + b"\r\n" for line in lines)
+    assert _read(_split(data, cuts)) == _read([data])
+
+
+def test_a_failure_enhanced_code_on_any_line_of_a_success_contradicts_it() -> None:
+    # RFC 2034 section 3 puts the enhanced code on every line: "250-2.1.5 ok" then
+    # "250 5.7.1 Relay access denied" says accepted and refused at once.
+    reply = Reply(250, ("<x@example.jp> ok", "5.7.1 <x@example.jp>: Relay access denied"), "2.1.5")
+    assert Step(Phase.RCPT, "RCPT TO:<x@example.jp>", reply=reply).contradictory
+    fine = Reply(250, ("ok", "2.1.5 still fine, 5.7.1 in the middle is text"), "2.1.5")
+    assert not Step(Phase.RCPT, "RCPT TO:<x@example.jp>", reply=fine).contradictory
