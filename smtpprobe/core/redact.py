@@ -210,7 +210,28 @@ def _forms(secret: str) -> list[_Form]:
         _Form(_text_pattern(secret)),
         _Form(_any_case(raw.hex()), anchor=raw.hex(), view=_LOWER),
         *_b64_forms(raw),
+        *_misread_forms(secret, raw),
     ]
+
+
+# The codecs smtpprobe itself may read a reply's bytes with (core.reply.guess_encoding):
+# a server that echoes the password's UTF-8 bytes inside a Shift_JIS reply has them shown
+# as cp932 mojibake ("pﾃ､sswﾃｶrd" for "pässwörd"), which converts straight back.
+_MISREADINGS = ("cp932", "euc-jp")
+
+
+def _misread_forms(secret: str, raw: bytes) -> list[_Form]:
+    """A non-ASCII secret's UTF-8 bytes as the reply decoder's other codecs read them, whole
+    and without the first and last character (a neighbouring byte can pair with an edge)."""
+    if secret.isascii():
+        return []
+    forms: list[_Form] = []
+    for codec in _MISREADINGS:
+        misread = raw.decode(codec, "replace")
+        for text in (misread, misread[1:-1]):
+            if text != secret and len(text) >= MIN_SECRET_LENGTH:
+                forms.append(_Form(_text_pattern(text), anchor=text))
+    return forms
 
 
 def _may_hold(form: _Form, secret: str, views: dict[str, str]) -> bool:

@@ -238,3 +238,15 @@ def test_a_secret_cut_short_where_a_text_was_shortened_is_masked() -> None:
     cut = f"'-ERR unknown command AUTH PLAIN {blob[:28]}…'"
     assert blob[:6] not in redactor(cut)
     assert redactor("a cut… and another… of no secret") == "a cut… and another… of no secret"
+
+
+def test_a_password_read_back_through_the_reply_decoders_codecs_is_masked() -> None:
+    # A server echoed the password's UTF-8 bytes inside a Shift_JIS reply; smtpprobe reads
+    # the whole reply as cp932, which turns "pässwörd-9" into "pﾃ､sswﾃｶrd-9".
+    from smtpprobe.core.reply import guess_encoding
+
+    password = "pässwörd-9"
+    raw = "認証に失敗しました".encode("cp932") + b" (" + password.encode() + b")"
+    text = raw.decode(guess_encoding(raw), "replace")
+    assert password not in text  # the misreading this is about
+    assert Redactor([password])(text) == f"認証に失敗しました ({MASK})"
