@@ -11,11 +11,14 @@ as a ``security-check`` step whose note (``port-speaks:…``) the rules read.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
+from smtpprobe.core.capabilities import parse_ehlo
 from smtpprobe.core.plan import PortCheck
 from smtpprobe.core.spec import ProbeSpec
 from smtpprobe.core.transcript import Failure, FailureKind, Phase, Step, TLSInfo
 from smtpprobe.failures import NETWORK_ERRORS
+from smtpprobe.session import reply_of
 from smtpprobe.tls import unverified_context
 from smtpprobe.transport import Address, Connection, Transport
 
@@ -23,7 +26,7 @@ __all__ = ["look_again"]
 
 _COMMANDS = {
     PortCheck.IMPLICIT_TLS: "(new connection: TLS handshake from the first byte)",
-    PortCheck.PLAINTEXT: "(new connection: plaintext, read the greeting)",
+    PortCheck.PLAINTEXT: "(new connection: plaintext, read the greeting and EHLO)",
     PortCheck.CERTIFICATE: "(new connection: read the certificate, without verification)",
     PortCheck.CERTIFICATE_STARTTLS: "(new connection: STARTTLS, read the certificate)",
 }
@@ -50,9 +53,9 @@ async def look_again(
         )
         if check is PortCheck.PLAINTEXT:
             wire = await conn.read_reply(left())
-            if wire.code == 220:
-                return Step(Phase.SECURITY_CHECK, command, note="port-speaks:plaintext-smtp"), None
-            return _no(command, FailureKind.MALFORMED_REPLY, f"a {wire.code} reply"), None
+            if wire.code != 220:
+                return _no(command, FailureKind.MALFORMED_REPLY, f"a {wire.code} reply"), None
+            return Step(Phase.SECURITY_CHECK, command, note=await _plaintext_kind(conn, left)), None
         if check is PortCheck.CERTIFICATE_STARTTLS:
             for line in (None, b"EHLO smtpprobe.invalid", b"STARTTLS"):
                 if line is not None:
@@ -72,6 +75,19 @@ async def look_again(
     if check is PortCheck.IMPLICIT_TLS:
         return Step(Phase.SECURITY_CHECK, command, note="port-speaks:implicit-tls"), None
     return Step(Phase.SECURITY_CHECK, command, note=f"certificate: {tls.subject}"), tls
+
+
+async def _plaintext_kind(conn: Connection, left: Callable[[], float]) -> str:
+    """After a plaintext greeting: does the port offer STARTTLS? RFC 3207 section 4 offers
+    it only in the EHLO reply, so "expects STARTTLS" is said only where EHLO lists it."""
+    try:
+        conn.send(b"EHLO smtpprobe.invalid")
+        wire = await conn.read_reply(left())
+    except NETWORK_ERRORS:
+        return "port-speaks:plaintext-smtp"  # a greeting, but no EHLO to tell: as before
+    if wire.code == 250 and not parse_ehlo(reply_of(wire)).starttls:
+        return "port-speaks:plaintext-smtp-without-starttls"
+    return "port-speaks:plaintext-smtp"
 
 
 def _no(command: str, kind: FailureKind, detail: str) -> Step:

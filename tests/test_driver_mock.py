@@ -520,3 +520,22 @@ def test_a_235_after_the_xoauth2_error_challenge_is_never_ok(final: bytes, categ
 def test_rcpt_replies_found_by_a_red_team_server(rcpt: bytes, category: str, rule: str) -> None:
     _, verdict, _ = probe(server(rcpt=rcpt))
     assert (verdict.category, verdict.rule_id) == (category, rule)
+
+
+@pytest.mark.parametrize(
+    ("ehlo", "rule"),
+    [
+        (EHLO_PRE, "wrong-mode-implicit-tls-on-starttls-port"),
+        (b"250-mx.example.jp\r\n250 AUTH PLAIN\r\n", "wrong-mode-implicit-tls-on-plain-port"),
+    ],
+    ids=["offers-starttls", "no-starttls"],
+)
+def test_implicit_tls_on_a_plaintext_port_says_whether_it_offers_starttls(
+    ehlo: bytes, rule: str
+) -> None:
+    # The second look reads the greeting and the EHLO reply: "expects STARTTLS" only where
+    # the port lists it (RFC 3207 section 4); otherwise the port has no encryption at all.
+    spec = replace(SPEC, port=2525, security=Security.IMPLICIT_TLS)
+    wrong = ssl.SSLError(1, "[SSL: WRONG_VERSION_NUMBER] wrong version number")
+    _, verdict, _ = probe(server(tls=wrong, ehlo=ehlo), spec)
+    assert (verdict.category, verdict.rule_id) == ("wrong-security-mode", rule)

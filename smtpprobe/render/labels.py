@@ -270,7 +270,10 @@ _NOTES: tuple[tuple[str, str], ...] = (
         r"\(new connection: TLS handshake from the first byte\)",
         "（新しい接続: 最初のバイトから TLS ハンドシェイク）",
     ),
-    (r"\(new connection: plaintext, read the greeting\)", "（新しい接続: 平文で最初の応答を読む）"),
+    (
+        r"\(new connection: plaintext, read the greeting and EHLO\)",
+        "（新しい接続: 平文で最初の応答と EHLO の応答を読む）",
+    ),
     (
         r"\(new connection: read the certificate, without verification\)",
         "（新しい接続: 検証せずに証明書を読む）",

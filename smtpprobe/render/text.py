@@ -91,6 +91,8 @@ _LABELS: dict[str, dict[str, str]] = {
         "port-speaks:implicit-tls": "the port speaks TLS from the first byte (implicit TLS, "
         "Gmail's SSL)",
         "port-speaks:plaintext-smtp": "the port speaks plaintext SMTP (STARTTLS or plain)",
+        "port-speaks:plaintext-smtp-without-starttls": "the port speaks plaintext SMTP and "
+        "offers no STARTTLS (no encryption at all)",
     },
     "ja": {
         "profile": "プロファイル",
@@ -143,6 +145,8 @@ _LABELS: dict[str, dict[str, str]] = {
         "unknown_ready": "この確認だけでは判断できません",
         "port-speaks:implicit-tls": "このポートは接続直後から TLS で話します（SSL、implicit-tls）",
         "port-speaks:plaintext-smtp": "このポートは平文の SMTP で話します（STARTTLS または plain）",
+        "port-speaks:plaintext-smtp-without-starttls": "このポートは平文の SMTP で話し、"
+        "STARTTLS もありません（暗号化できません）",
     },
 }
 
