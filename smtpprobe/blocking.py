@@ -244,14 +244,14 @@ class BlockingConnection:
                 raise ConnectionClosed("the connection is closed")
             wait, by_deadline = self.clock.budget(max(end - time.monotonic(), 0.0))
             if wait <= 0:
-                raise reply_timeout(timeout, self._reader.pending)
+                raise reply_timeout(timeout, self._reader.pending, self._reader.bare_cr)
             self.sock.settimeout(wait)
             try:
                 data = self.sock.recv(65536)
             except TimeoutError:
                 if by_deadline:
                     raise ProbeDeadline from None
-                raise reply_timeout(timeout, self._reader.pending) from None
+                raise reply_timeout(timeout, self._reader.pending, self._reader.bare_cr) from None
             except OSError as exc:
                 self._error = _lost(exc)
                 continue

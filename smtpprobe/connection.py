@@ -145,7 +145,7 @@ class SMTPConnection(asyncio.Protocol):
                     self._waiter = self._loop.create_future()
                     await self._waiter
         except TimeoutError:
-            raise reply_timeout(timeout, self._reader.pending) from None
+            raise reply_timeout(timeout, self._reader.pending, self._reader.bare_cr) from None
         finally:
             self._waiter = None
         return self._replies.popleft()

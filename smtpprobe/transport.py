@@ -51,9 +51,15 @@ class ReplyTimeout(TimeoutError):
     """No complete reply arrived within the time limit."""
 
 
-def reply_timeout(timeout: float, pending: int) -> ReplyTimeout:
+def reply_timeout(timeout: float, pending: int, bare_cr: bool = False) -> ReplyTimeout:
     """The timeout of a reply wait; ``pending`` bytes of an unfinished reply are told,
-    so that a server that was still sending is not said to have sent nothing."""
+    so that a server that was still sending is not said to have sent nothing, and so is
+    a line ended by CR alone (``bare_cr``), which no wait would complete."""
+    if pending and bare_cr:
+        return ReplyTimeout(
+            f"no complete reply within {timeout:g} s ({pending} bytes of an unfinished reply, "
+            "its lines ended by CR alone, without LF)"
+        )
     if pending:
         return ReplyTimeout(
             f"no complete reply within {timeout:g} s ({pending} bytes of an unfinished reply)"

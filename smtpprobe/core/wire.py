@@ -86,6 +86,13 @@ class ReplyReader:
         return len(self._buffer) + self._size
 
     @property
+    def bare_cr(self) -> bool:
+        """Whether the unfinished line holds a CR that no LF has followed. Asked when a wait
+        ran out: its LF had the whole wait to come, so the server ends lines with CR alone
+        (RFC 5321 section 2.3.8 asks for CRLF), and no wait would complete the reply."""
+        return b"\r" in self._buffer
+
+    @property
     def head(self) -> bytes:
         """The first bytes of an unfinished line (what arrived and is not a reply yet)."""
         return bytes(self._buffer[:8])

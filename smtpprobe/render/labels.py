@@ -241,6 +241,12 @@ _NOTES: tuple[tuple[str, str], ...] = (
     # Failure details.
     (r"no reply within (?P<t>\S+) s", "{t} 秒以内に応答がありません"),
     (
+        r"no complete reply within (?P<t>\S+) s \((?P<n>\d+) bytes of an unfinished reply, "
+        r"its lines ended by CR alone, without LF\)",
+        "{t} 秒以内に応答が終わりませんでした"
+        "（途中まで {n} バイト。行末が CR だけで LF がありません）",
+    ),
+    (
         r"no complete reply within (?P<t>\S+) s \((?P<n>\d+) bytes of an unfinished reply\)",
         "{t} 秒以内に応答が終わりませんでした（途中まで {n} バイト）",
     ),

@@ -57,3 +57,17 @@ def test_a_failure_enhanced_code_on_any_line_of_a_success_contradicts_it() -> No
     assert Step(Phase.RCPT, "RCPT TO:<x@example.jp>", reply=reply).contradictory
     fine = Reply(250, ("ok", "2.1.5 still fine, 5.7.1 in the middle is text"), "2.1.5")
     assert not Step(Phase.RCPT, "RCPT TO:<x@example.jp>", reply=fine).contradictory
+
+
+def test_a_line_ended_by_cr_alone_is_named_when_the_wait_runs_out() -> None:
+    from smtpprobe.transport import reply_timeout
+
+    reader = ReplyReader()
+    reader.feed(b"220 hello\r")
+    assert reader.bare_cr
+    message = str(reply_timeout(3, reader.pending, reader.bare_cr))
+    assert "ended by CR alone" in message and "10 bytes" in message
+    slow = ReplyReader()
+    slow.feed(b"220 hel")
+    assert not slow.bare_cr
+    assert "CR alone" not in str(reply_timeout(3, slow.pending, slow.bare_cr))
