@@ -296,5 +296,5 @@ def main(argv: list[str] | None = None) -> Any:
     from smtpprobe.pipes import run_quietly_on_broken_pipe
 
     args = sys.argv[1:] if argv is None else argv
-    chosen = lean_app(app, args)
+    chosen = lean_app(app, args)  # and click's usage errors as one line (cli_usage)
     return run_quietly_on_broken_pipe(lambda: chosen(args=args, prog_name="smtpprobe"))

@@ -67,7 +67,8 @@ def emit(lines: Sequence[Line], code: int, *, err: bool = False) -> NoReturn:
 
 
 def lean_app(app: typer.Typer, args: list[str]) -> typer.Typer:
-    """``app`` with only the command that ``args`` name, when they name one.
+    """``app`` with only the command that ``args`` name, when they name one; usage errors
+    then print one line (``smtpprobe.cli_usage``).
 
     typer reads the signature of every command each time it builds the command line
     (about 20 ms for all of them); a run needs only its own. Anything else (no command,
@@ -76,6 +77,9 @@ def lean_app(app: typer.Typer, args: list[str]) -> typer.Typer:
     """
     from typer.main import get_command_name
 
+    from smtpprobe.cli_usage import one_line_usage_errors
+
+    one_line_usage_errors(args)
     if not args or args[0].startswith("-") or "_SMTPPROBE_COMPLETE" in os.environ:
         return app
     commands = [

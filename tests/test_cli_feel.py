@@ -395,3 +395,27 @@ def test_a_servers_control_characters_never_reach_the_terminal() -> None:
     assert visible(reply) == shown
     assert for_stream([Line(reply, Tone.BAD)], None) == shown
     assert visible("ふつうの日本語の応答 550") == "ふつうの日本語の応答 550"
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["check", "--bogus"], ["smtpprobe check: error: No such option: --bogus", "-h'"]),
+        (["check", "--port", "abc"], ["Invalid value for '--port'"]),
+        (["explain", "--lang", "ja", "--nope"],
+         ["smtpprobe explain: エラー: そのようなオプションはありません: --nope", "-h'"]),
+        (["check", "--lang", "ja", "--port", "abc"], ["--port の値が正しくありません"]),
+        (["no-such-command"], ["smtpprobe: error: No such command"]),
+    ],
+    ids=["option", "value", "ja-option", "ja-value", "command"],
+)  # fmt: skip
+def test_a_usage_error_is_one_line_in_the_language_asked(
+    cli: Any, args: list[str], words: list[str]
+) -> None:
+    # click prints four lines (usage, hint, blank, "Error: …"), always in English.
+    result = cli.run(*args)
+    assert result.code == ExitCode.USAGE, result
+    lines = [line for line in result.err.splitlines() if line.strip()]
+    assert len(lines) == 1, result.err
+    for word in words:
+        assert word in lines[0], lines[0]
