@@ -53,7 +53,12 @@ __all__ = [
     "row_from_result",
 ]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+# What each older schema needs to become this one (run in order, in the opening transaction).
+_UPGRADES: dict[int, str] = {
+    # 2: the rule that decided the verdict, for the exporter's `rule` label after a restart.
+    1: "ALTER TABLE results ADD COLUMN rule TEXT",
+}
 
 _SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value BLOB NOT NULL);
@@ -78,7 +83,8 @@ CREATE TABLE results (
     egress_country TEXT,
     credential_tag TEXT,
     skipped TEXT,
-    error TEXT
+    error TEXT,
+    rule TEXT
 );
 CREATE INDEX results_by_name ON results (name, id);
 -- `history --reset NAME`: lockout and backoff look only at results after `after_id`.
@@ -89,7 +95,7 @@ _COLUMNS = (
     "name", "at", "category", "stage", "exit_code", "retryable", "reply", "phase_ms",
     "duration_ms", "tls_version", "cert_fingerprint", "cert_not_after", "capabilities",
     "auth_mechanisms", "banner", "egress_address", "egress_country", "credential_tag",
-    "skipped", "error",
+    "skipped", "error", "rule",
 )  # fmt: skip
 # Lockout and backoff need only the recent past: a lockout lasts until a reset or an
 # accepted credential, and an auth-failed check is never tried again, so it is near the end.
@@ -194,6 +200,7 @@ def row_from_result(result: ResultLike) -> HistoryRow:
             "skipped": scrub(result.skipped) if result.skipped else None,
         },
         stage=report.verdict.stage,
+        rule=report.verdict.rule_id,
         retryable=report.verdict.retryable,
         reply=reply,
         phase_ms=_phase_ms(report),
@@ -498,6 +505,11 @@ def _check_or_create(db: sqlite3.Connection, path: Path) -> None:
             f"{SCHEMA_VERSION}); upgrade smtpprobe or give another --history file"
         )
     if version == SCHEMA_VERSION:
+        return
+    if version in _UPGRADES:
+        for step in range(version, SCHEMA_VERSION):
+            db.execute(_UPGRADES[step])
+        db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         return
     if db.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()[0]:
         raise HistoryError(

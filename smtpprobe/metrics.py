@@ -60,6 +60,8 @@ class RowLike(Protocol):
     @property
     def reply(self) -> str | None: ...
     @property
+    def rule(self) -> str | None: ...
+    @property
     def phase_ms(self) -> Mapping[str, float]: ...
     @property
     def tls_version(self) -> str | None: ...
@@ -146,6 +148,7 @@ class Snapshot:
             stage=row.stage,
             code=match.group(1) if match else "",
             enhanced=(match.group(2) or "") if match else "",
+            rule=row.rule or "",
             phases=phases,
             tls_version=row.tls_version,
             cert_expiry=_epoch(row.cert_not_after),

@@ -266,9 +266,12 @@ def test_snapshot_from_a_history_row() -> None:
         skipped: str | None = None
         duration_ms: float | None = None
         cert_fingerprint: str | None = "ab" * 32
+        rule: str | None = "sakura-foreign-ip"
 
     snap = Snapshot.from_row(Row(phase_ms={"connect": 12.0, "mail": 30.0}))
     assert (snap.code, snap.enhanced, snap.success) == ("550", "5.7.1", False)
+    assert snap.rule == "sakura-foreign-ip"
+    assert Snapshot.from_row(Row(rule=None)).rule == ""  # a schema 1 row
     assert (snap.category, snap.stage) == ("client-ip-rejected", "mail")
     assert snap.phases == {"connect": 0.012, "mail": 0.03}
     assert snap.cert_expiry == dt.datetime(2027, 1, 1, tzinfo=dt.UTC).timestamp()
@@ -578,6 +581,12 @@ def test_serve_lockout_with_the_runner_and_history(
         found = again.metrics("/probe?target=bad")
         assert found["probe_skipped"] == {(("reason", "lockout"),): 1}
         assert labels_of(found, "probe_smtp_info")["code"] == "535"
+        # The rule too, as before the restart (history schema 2 keeps it).
+        assert (
+            labels_of(found, "probe_smtp_info")["rule"]
+            == labels_of(first, "probe_smtp_info")["rule"]
+        )
+        assert labels_of(found, "probe_smtp_info")["rule"]
         assert connections(server) == 1
 
         monkeypatch.setenv(ENV, DISTINCTIVE + "-changed")  # a new credential is tried

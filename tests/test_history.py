@@ -224,6 +224,31 @@ def test_unusable_files_are_one_line_errors(tmp_path: Path) -> None:
     assert "\n" not in str(caught.value)
 
 
+def test_a_schema_1_history_is_upgraded_in_place(tmp_path: Path) -> None:
+    # Schema 1 had no `rule` column: its rows stay, the column comes, the version moves on.
+    path = tmp_path / "old.sqlite3"
+    History.open(path).close()
+    db = sqlite3.connect(path)
+    db.execute("ALTER TABLE results DROP COLUMN rule")
+    db.execute(
+        "INSERT INTO results (name, at, category, exit_code) VALUES ('c1', '2026-01-01T00:00:00Z', "
+        "'auth-failed', 1)"
+    )
+    db.execute("PRAGMA user_version = 1")
+    db.commit()
+    db.close()
+    with History.open(path) as history:
+        row = history.last("c1")
+        assert row is not None
+        assert (row.category, row.rule) == ("auth-failed", None)
+    db = sqlite3.connect(path)
+    try:
+        assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+        assert "rule" in [r[1] for r in db.execute("PRAGMA table_info(results)")]
+    finally:
+        db.close()
+
+
 def test_default_path_is_in_the_user_data_directory() -> None:
     import platformdirs
 

@@ -87,6 +87,7 @@ class HistoryRow:
     error: str | None = None
     retryable: bool = False
     duration_ms: float | None = None
+    rule: str | None = None  # the rule that decided the verdict (None before schema 2)
     id: int | None = None  # the store's row number; None before it is stored
 
     @property
