@@ -54,9 +54,11 @@ from corpus_split import (
 # Haraka's message lists, 75.1 %; framework mailers' and gateways' references, 75.3 %; a
 # 500/502 to AUTH read as "no logins here", found by driving a misbehaving server, 76.7 %;
 # a paste wrapped over lines read again as one when nothing is found line by line, found on
-# a dialog a red-team helper brought from a new source, 76.9 %).
+# a dialog a red-team helper brought from a new source, 76.9 %; round 24's 190 texts measured
+# at 76.8 %, its development rules 76.9 %; round 25's 168 (logins, IP blocks, mail apps'
+# dialogs), from 76.9 to 76.3 %).
 TARGET = 0.95
-FLOOR = 0.768
+FLOOR = 0.763
 SHAPES = frozenset({"reply", "bounce", "client-error", "log", "dialog", "provider-text"})
 
 
