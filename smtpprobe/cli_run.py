@@ -106,7 +106,7 @@ def skipped_text(reason: str, name: str, lang: str) -> str:
         return reason
     if reason.startswith("lockout:"):
         return (
-            "ロックアウト中: 前回この認証情報で認証に失敗しました（auth-failed）。パスワードを"
+            "ロックアウト中: 前回この認証情報はサーバーに拒否されました。パスワードを"
             f"変えるか `smtpprobe history --reset {name}` を実行するまで再試行しません"
         )
     if reason.startswith("backoff:"):

@@ -56,8 +56,10 @@ __all__ = [
 SCHEMA_VERSION = 2
 # What each older schema needs to become this one (run in order, in the opening transaction).
 _UPGRADES: dict[int, str] = {
-    # 2: the rule that decided the verdict, for the exporter's `rule` label after a restart.
-    1: "ALTER TABLE results ADD COLUMN rule TEXT",
+    # 2: the rule that decided the verdict, for the exporter's `rule` label after a restart,
+    # and whether the server refused the credentials (a lockout whatever the verdict's name).
+    1: "ALTER TABLE results ADD COLUMN rule TEXT; "
+    "ALTER TABLE results ADD COLUMN login_refused INTEGER NOT NULL DEFAULT 0",
 }
 
 _SCHEMA = """
@@ -84,7 +86,8 @@ CREATE TABLE results (
     credential_tag TEXT,
     skipped TEXT,
     error TEXT,
-    rule TEXT
+    rule TEXT,
+    login_refused INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX results_by_name ON results (name, id);
 -- `history --reset NAME`: lockout and backoff look only at results after `after_id`.
@@ -95,7 +98,7 @@ _COLUMNS = (
     "name", "at", "category", "stage", "exit_code", "retryable", "reply", "phase_ms",
     "duration_ms", "tls_version", "cert_fingerprint", "cert_not_after", "capabilities",
     "auth_mechanisms", "banner", "egress_address", "egress_country", "credential_tag",
-    "skipped", "error", "rule",
+    "skipped", "error", "rule", "login_refused",
 )  # fmt: skip
 # Lockout and backoff need only the recent past: a lockout lasts until a reset or an
 # accepted credential, and an auth-failed check is never tried again, so it is near the end.
@@ -201,6 +204,7 @@ def row_from_result(result: ResultLike) -> HistoryRow:
         },
         stage=report.verdict.stage,
         rule=report.verdict.rule_id,
+        login_refused=t.login_refused,
         retryable=report.verdict.retryable,
         reply=reply,
         phase_ms=_phase_ms(report),
@@ -223,6 +227,7 @@ def _to_db(row: HistoryRow) -> tuple[Any, ...]:
     values = {
         **{c: getattr(row, c) for c in _COLUMNS},
         "retryable": int(row.retryable),
+        "login_refused": int(row.login_refused),
         "phase_ms": json.dumps(dict(row.phase_ms), sort_keys=True),
         "capabilities": json.dumps(list(row.capabilities), ensure_ascii=False),
         "auth_mechanisms": json.dumps(list(row.auth_mechanisms)),
@@ -235,6 +240,7 @@ def _from_db(record: sqlite3.Row) -> HistoryRow:
     values.update(
         id=record["id"],
         retryable=bool(record["retryable"]),
+        login_refused=bool(record["login_refused"]),
         phase_ms=json.loads(record["phase_ms"]),
         capabilities=tuple(json.loads(record["capabilities"])),
         auth_mechanisms=tuple(json.loads(record["auth_mechanisms"])),
@@ -508,7 +514,8 @@ def _check_or_create(db: sqlite3.Connection, path: Path) -> None:
         return
     if version in _UPGRADES:
         for step in range(version, SCHEMA_VERSION):
-            db.execute(_UPGRADES[step])
+            for statement in _UPGRADES[step].split(";"):
+                db.execute(statement)
         db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         return
     if db.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()[0]:

@@ -246,7 +246,7 @@ def _skip_reason(check: CheckDef, history: History, tag: str | None) -> tuple[st
     locked = history.lockout(check.name)
     if locked is not None and tag is not None and locked == tag:
         return (
-            "lockout: the last try with this credential was auth-failed; not retried until "
+            "lockout: the server refused this credential at the last try; not retried until "
             f"the password changes or `smtpprobe history --reset {check.name}`",
             last if last is not None else int(ExitCode.REFUSED),
         )
@@ -330,7 +330,9 @@ async def _run(
             message = f"internal error, please report it: {type(exc).__name__}: {exc}"
             return failed(message, started_at, time.monotonic() - start)
     duration = time.monotonic() - start
-    failed_auth = report.verdict.category == "auth-failed"
+    # Refused credentials, whatever a rule calls them ("535 … account locked" is a rate limit
+    # by its words): the tag is kept, and they are not sent again.
+    failed_auth = report.verdict.category == "auth-failed" or report.transcript.login_refused
     if history is not None and secret is not None and tag is None and failed_auth:
         tag = await asyncio.to_thread(credential_tag, secret, history.salt())
     return CheckResult(check, report, None, None, started_at, duration, tag)

@@ -539,3 +539,37 @@ def test_implicit_tls_on_a_plaintext_port_says_whether_it_offers_starttls(
     wrong = ssl.SSLError(1, "[SSL: WRONG_VERSION_NUMBER] wrong version number")
     _, verdict, _ = probe(server(tls=wrong, ehlo=ehlo), spec)
     assert (verdict.category, verdict.rule_id) == ("wrong-security-mode", rule)
+
+
+def test_a_flight_cut_before_auths_reply_is_not_retried() -> None:
+    # A server that hangs up on the pipelined AUTH may have refused the login: a retry one
+    # command at a time would be a second failed login, which lockouts count.
+    handler = server(auth=ConnectionResetError(errno.ECONNRESET, "Connection reset by peer"))
+    transcript, verdict, transport = probe(handler)
+    assert sum(1 for e in transport.log if e.startswith("> AUTH")) == 1
+    assert (verdict.category, verdict.stage) == ("connection-lost", "auth")
+    assert transcript.login_refused
+
+
+@pytest.mark.parametrize(
+    ("auth", "refused"),
+    [
+        (b"535 5.7.8 Too many failed login attempts, account temporarily locked\r\n", True),
+        (b"535 5.7.8 Error: authentication failed\r\n", True),
+        (b"454 4.7.0 Temporary authentication failure\r\n", False),
+        (b"235 2.7.0 ok\r\n", False),
+    ],
+)
+def test_a_refused_login_is_known_whatever_the_rule_calls_it(auth: bytes, refused: bool) -> None:
+    transcript, _, _ = probe(server(auth=auth))
+    assert transcript.login_refused is refused
+
+
+def test_a_refused_login_of_another_name_locks_the_credential_out() -> None:
+    from smtpprobe.core.timeline import HistoryRow, lockout_tag
+
+    rows = [HistoryRow("c", "2026-01-01T00:00:00Z", "rate-limited", stage="auth", exit_code=1,
+                       credential_tag="t1", login_refused=True)]  # fmt: skip
+    assert lockout_tag(rows) == "t1"
+    rows[0] = replace(rows[0], login_refused=False)
+    assert lockout_tag(rows) is None

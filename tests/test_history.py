@@ -230,6 +230,7 @@ def test_a_schema_1_history_is_upgraded_in_place(tmp_path: Path) -> None:
     History.open(path).close()
     db = sqlite3.connect(path)
     db.execute("ALTER TABLE results DROP COLUMN rule")
+    db.execute("ALTER TABLE results DROP COLUMN login_refused")
     db.execute(
         "INSERT INTO results (name, at, category, exit_code) VALUES ('c1', '2026-01-01T00:00:00Z', "
         "'auth-failed', 1)"
@@ -240,7 +241,7 @@ def test_a_schema_1_history_is_upgraded_in_place(tmp_path: Path) -> None:
     with History.open(path) as history:
         row = history.last("c1")
         assert row is not None
-        assert (row.category, row.rule) == ("auth-failed", None)
+        assert (row.category, row.rule, row.login_refused) == ("auth-failed", None, False)
     db = sqlite3.connect(path)
     try:
         assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2

@@ -388,7 +388,7 @@ def test_ping_says_fail_when_a_check_failed(cli: CLI, mixed: Path) -> None:
 def test_skip_reasons_read_in_japanese() -> None:
     from smtpprobe.cli_run import skipped_text
 
-    lockout = "lockout: the last try with this credential was auth-failed; not retried until …"
+    lockout = "lockout: the server refused this credential at the last try; not retried until …"
     backoff = "backoff: the last try failed transiently; next try after 2026-12-01T10:00:00Z"
     assert "ロックアウト中" in skipped_text(lockout, "ocn-main", "ja")
     assert "smtpprobe history --reset ocn-main" in skipped_text(lockout, "ocn-main", "ja")

@@ -381,6 +381,10 @@ def _cut_short(flight: Flight, outcomes: Outcome) -> bool:
     answered = outcomes[:-1]
     if len(answered) >= len(needed):
         return False  # RCPT was answered: the verdict is decided, RSET/QUIT do not matter
+    if needed[:1] == [Phase.AUTH] and not answered:
+        # Cut before AUTH's own reply: the server may have hung up on a wrong login, and a
+        # second try would be a second failed login (lockouts count them). Not retried.
+        return False
     return all(_ok(o, phase) for o, phase in zip(answered, needed, strict=False))
 
 

@@ -88,6 +88,9 @@ class HistoryRow:
     retryable: bool = False
     duration_ms: float | None = None
     rule: str | None = None  # the rule that decided the verdict (None before schema 2)
+    # The server refused the credentials however a rule named it (a 535, a hang-up after
+    # them: ``Transcript.login_refused``); as auth-failed, never tried again with them.
+    login_refused: bool = False
     id: int | None = None  # the store's row number; None before it is stored
 
     @property
@@ -510,7 +513,8 @@ def new_changes(
 
 
 def lockout_tag(rows: Sequence[HistoryRow]) -> str | None:
-    """The credential tag that last got ``auth-failed``, or None when there is none.
+    """The credential tag that last got ``auth-failed`` (or a refused login of another
+    name, ``HistoryRow.login_refused``), or None when there is none.
 
     ``rows`` are the check's results since the user last cleared its lockout. A
     later result with another tag that the server accepted clears it; a later
@@ -519,7 +523,7 @@ def lockout_tag(rows: Sequence[HistoryRow]) -> str | None:
     """
     locked: str | None = None
     for row in _results(rows):
-        if row.category == AUTH_FAILED and row.credential_tag is not None:
+        if (row.category == AUTH_FAILED or row.login_refused) and row.credential_tag is not None:
             locked = row.credential_tag
         elif locked is not None and row.authenticated:
             # The same tag cannot be accepted after failing (the runner never tries it),

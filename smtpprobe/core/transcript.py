@@ -369,6 +369,22 @@ class Transcript:
             for s in self.steps
         )  # fmt: skip
 
+    @property
+    def login_refused(self) -> bool:
+        """Whether the server answered the credentials with a refusal, whatever a rule calls
+        it: a 535 to AUTH (RFC 4954 section 6: "Authentication credentials invalid"; also
+        "535 … account temporarily locked", a rate limit by its words), or the connection
+        dropped at AUTH after the credentials went out (some servers hang up on a wrong
+        login). Health checks do not send the same credential again after one (lockouts)."""
+        for step in self.steps:
+            if step.phase is not Phase.AUTH or step.note == BEFORE_CREDENTIALS:
+                continue
+            if step.reply is not None and step.reply.code == 535:
+                return True
+            if step.failure is not None and step.failure.kind is FailureKind.CONNECTION_LOST:
+                return True
+        return False
+
     def _connected(self, after: int = -1) -> bool:
         """Whether a connection was made (after step ``after``: a retry's refused connect
         is the answer even though the first attempt had connected)."""
