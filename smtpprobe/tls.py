@@ -106,6 +106,9 @@ def _shared_context(ca_file: str | None, stamp: tuple[int, int] | None) -> ssl.S
 
 def _new_context(ca_file: Path | None) -> ssl.SSLContext:
     context = ssl.create_default_context()
+    # RFC 9525 section 6.3: a name is matched against the certificate's subjectAltName only,
+    # never its CN (Python still does by default; Go and browsers refuse CN-only certificates).
+    context.hostname_checks_common_name = False
     if ca_file is not None:
         _load_ca_file(context, ca_file)
     return context

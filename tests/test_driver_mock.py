@@ -573,3 +573,19 @@ def test_a_refused_login_of_another_name_locks_the_credential_out() -> None:
     assert lockout_tag(rows) == "t1"
     rows[0] = replace(rows[0], login_refused=False)
     assert lockout_tag(rows) is None
+
+
+def test_through_a_proxy_a_closed_connection_is_not_blamed_on_the_server() -> None:
+    # The socket's other end is the proxy: either side may have closed it.
+    spec = replace(SPEC, proxy=parse_proxy("socks5h://127.0.0.1:1080"))
+    _, verdict, _ = probe(server(ehlo=ConnectionResetError(errno.ECONNRESET, "reset")), spec)
+    assert (verdict.category, verdict.rule_id) == ("connection-lost", "connection-lost-via-proxy")
+    assert "the proxy or smtp.example.jp" in verdict.cause.en
+
+
+def test_an_address_that_is_no_proxy_is_named_so() -> None:
+    # python-socks reading an SMTP greeting as a SOCKS reply ("2" of "220" is 0x32 = 50).
+    spec = replace(SPEC, proxy=parse_proxy("socks5h://127.0.0.1:25"))
+    failure = ProxyError("Unexpected SOCKS version number: 50")
+    _, verdict, _ = probe(server(connect=failure), spec)
+    assert (verdict.category, verdict.rule_id) == ("proxy-failed", "proxy-not-a-proxy")

@@ -186,3 +186,64 @@ def test_a_bad_ca_file_warmed_is_reported_by_client_context_alone(
     with pytest.raises(ConfigError, match="cannot load it as PEM"):
         tls.check_ca_file(bad)
     assert capsys.readouterr().err == ""  # the thread's failure printed nothing
+
+
+def test_a_certificate_with_only_a_common_name_is_not_verified(tmp_path: Path) -> None:
+    # RFC 9525 section 6.3: the name is matched against subjectAltName, never the CN. A
+    # certificate that names the host only in its CN fails, as in Go and the browsers.
+    import datetime as dt
+    import socket
+    import ssl
+    import threading
+
+    import trustme
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    from smtpprobe.tls import client_context
+
+    ca = trustme.CA()
+    ca_file = tmp_path / "ca.pem"
+    ca.cert_pem.write_to_path(str(ca_file))
+    key = ec.generate_private_key(ec.SECP256R1())
+    issuer = x509.load_pem_x509_certificate(ca.cert_pem.bytes())
+    now = dt.datetime.now(dt.UTC)
+    leaf = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")]))
+        .issuer_name(issuer.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=30))
+        .sign(serialization.load_pem_private_key(ca.private_key_pem.bytes(), None), hashes.SHA256())
+    )
+    pem = tmp_path / "leaf.pem"
+    pem.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        + leaf.public_bytes(serialization.Encoding.PEM)
+    )
+    server_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_context.load_cert_chain(str(pem))
+    ours, theirs = socket.socketpair()
+
+    def serve() -> None:
+        try:
+            with server_context.wrap_socket(theirs, server_side=True) as tls:
+                tls.recv(1)
+        except (ssl.SSLError, OSError):
+            pass  # the client refused the certificate
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    ours.settimeout(10)
+    with pytest.raises(ssl.SSLCertVerificationError, match=r"Hostname mismatch|doesn't match"):
+        client_context(ca_file=ca_file).wrap_socket(ours, server_hostname="localhost")
+    ours.close()
+    thread.join(10)

@@ -84,6 +84,8 @@ def _facts(transcript: Transcript, decisive: Step | None) -> frozenset[str]:
     # "live": the dialogue was this probe's own, so the answering server is the one probed
     # and "your" in its words means this client (a paste's "your" is someone else's).
     facts = {"live", f"security:{transcript.target.security.value}"}
+    if transcript.target.proxy:
+        facts.add("via-proxy")  # the other end of the socket is the proxy, not the server
     if transcript.no_auth:
         facts.add("no-auth")
     if decisive is None:
