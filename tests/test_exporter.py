@@ -571,6 +571,8 @@ def test_serve_lockout_with_the_runner_and_history(
             found = served.metrics("/probe?target=bad")
             assert found["probe_skipped"] == {(("reason", "lockout"),): 1}
             assert labels_of(found, "probe_smtp_info")["category"] == "auth-failed"
+            # The same series as the result it stands for: every label, the rule too.
+            assert labels_of(found, "probe_smtp_info") == labels_of(first, "probe_smtp_info")
             assert found["probe_success"] == 0
         assert connections(server) == 1
         own = served.metrics("/metrics")

@@ -146,8 +146,33 @@ def _relay(accepted: list[RouteOutcome], refused: list[RouteOutcome]) -> Conclus
     )
 
 
+# Refusals that say nothing of the network: a busy server, a rate or session limit, a
+# temporary failure, greylisting. The routes run at the same time, so a server that takes
+# one session per account refuses whichever route came second (found by a red-team server).
+_MOMENTARY = frozenset({"server-busy", "rate-limited", "temporary-failure", "greylisted"})
+
+
 def _disagreement(accepted: list[RouteOutcome], refused: list[RouteOutcome]) -> Conclusion:
     refused_routes = tuple(o.route for o in refused)
+    momentary = [o for o in refused if o.category in _MOMENTARY]
+    if momentary:
+        names = ", ".join(f"{o.route} ({o.category})" for o in momentary)
+        return Conclusion(
+            "momentary-refusal",
+            Text(
+                en=f"Refused from {names} but accepted from {_names(accepted)}: a busy "
+                "server, a rate or session limit or a temporary failure says nothing about the "
+                "network. The routes ran at the same time, and a server that allows one session "
+                "per account refuses whichever comes second; run the refused route again on "
+                "its own before reading a filter into it.",
+                ja=f"{names} からは拒否され、{_names(accepted)} からは受け付けられました。"
+                "サーバーの混雑、送信量や同時接続の制限、一時的な障害による拒否は、接続元の"
+                "ネットワークについて何も示しません。経路は同時に確認しており、アカウントごとに"
+                "同時接続を 1 つに制限するサーバーは後から来た経路を拒否します。フィルターと"
+                "判断する前に、拒否された経路だけでもう一度確認してください。",
+            ),
+            tuple(o.route for o in momentary),
+        )
     ok_countries = {o.country for o in accepted}
     bad_countries = {o.country for o in refused}
     if None not in ok_countries | bad_countries and not ok_countries & bad_countries:

@@ -101,9 +101,13 @@ def _o(route: str, code: int, category: str, address: str | None = None,
          "address-filter", 3, "Not compared: proxy:dead (proxy-failed)"),
         ([_o("proxy:a", 3, "proxy-failed"), _o("proxy:b", 3, "timeout")],
          "no-route-completed", 3, "No route completed"),
+        # One session per account: the second route is refused, whatever its country.
+        ([_o("direct", 0, "ok", "1.0.16.1", "JP"),
+          _o("proxy:a", 1, "server-busy", "8.8.8.8", "US")],
+         "momentary-refusal", 1, "says nothing about the network"),
     ],
     ids=["geo-jp", "geo-any-category", "one-address", "same-egress", "other-reason",
-         "all-ok", "all-refused", "partial", "none"],
+         "all-ok", "all-refused", "partial", "none", "momentary"],
 )  # fmt: skip
 def test_conclude(outcomes: list[RouteOutcome], kind: str, exit_code: int, phrase: str) -> None:
     conclusion = conclude(outcomes)
