@@ -57,6 +57,8 @@ _LABELS: dict[str, dict[str, str]] = {
         "subject": "subject",
         "issuer": "issuer",
         "expires": "expires",
+        "read_again": "(these were read over a second connection, as the verification failed; "
+        "a server with several certificates, such as a load balancer, may show another one)",
         "verdict": "Verdict",
         "stage": "{} (at {})",
         "retry": "retrying later may help",
@@ -112,6 +114,8 @@ _LABELS: dict[str, dict[str, str]] = {
         "subject": "サブジェクト",
         "issuer": "発行者",
         "expires": "有効期限",
+        "read_again": "（検証に失敗したため、これらは 2 回目の接続で読み取ったものです。"
+        "負荷分散装置など複数の証明書を持つサーバーでは、別の証明書が表示されることがあります）",
         "verdict": "判定",
         "stage": "{}、段階 {}",
         "retry": "時間をおいて再試行すると解決する可能性があります",
@@ -195,6 +199,10 @@ def _tls_lines(tls: TLSInfo, lang: str) -> list[Line]:
         lines.append(Line(f"         {labels['issuer']} {tls.issuer}"))
     if tls.not_after:
         lines.append(Line(f"         {labels['expires']} {tls.not_after}"))
+    if not tls.verified and tls.verify_error and (tls.subject or tls.not_after):
+        # Python gives no certificate after a failed verification: the driver's second look
+        # read it (found by a red-team server that had a stale certificate on one connection).
+        lines.append(Line(f"         {labels['read_again']}"))
     return lines
 
 

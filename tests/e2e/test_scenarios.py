@@ -303,3 +303,16 @@ def test_sjis_reply_is_decoded(smtp_double, cli) -> None:  # type: ignore[no-unt
     report = cli.probe(server).json()
     rcpt = next(s for s in report["steps"] if s["phase"] == "rcpt")
     assert "宛先のユーザーは存在しません" in rcpt["reply"]["lines"][0]
+
+
+def test_a_failed_certificate_says_its_names_were_read_again(smtp_double, cli) -> None:  # type: ignore[no-untyped-def]
+    # Python gives no certificate after a failed verification: the names come from a second
+    # connection, and a server with several certificates may show another one there.
+    server = smtp_double("ok", security="implicit-tls")
+    argv = ["check", "--host", server.host, "--port", str(server.port), "--security",
+            "implicit-tls", "--user", "user@example.jp", "--phase-timeout", "2"]  # fmt: skip
+    result = cli.run(*argv, env={"SMTPPROBE_PASSWORD": "x"})
+    assert result.code == 3
+    assert "read over a second connection" in result.out
+    japanese = cli.run(*argv, "--lang", "ja", env={"SMTPPROBE_PASSWORD": "x"})
+    assert "2 回目の接続で読み取った" in japanese.out
