@@ -17,6 +17,7 @@ sort as text; this module never reads a clock.
 
 from __future__ import annotations
 
+import collections
 import itertools
 import re
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
@@ -151,19 +152,29 @@ class State:
     results: int  # results of this category in it (blips of another category not counted)
     stage: str | None = None
     reply: str | None = None  # the first result's decisive reply (or error)
+    # Results of other categories inside the stretch, never ``confirm`` in a row (a
+    # flapping server): by category, so that "ok since …" never hides them.
+    blips: tuple[tuple[str, int], ...] = ()
 
     def text(self, when: TimeFormat = short_time, named: CategoryName = _plain) -> Text:
         """``ok since 2026-01-28 09:00 UTC (12 results)``, with the reply when there is one."""
         since, category = when(self.since), named(self.category)
         count_en = f"{self.results} result{'s' if self.results != 1 else ''}"
+        count_ja = f"{self.results} 回"
+        if self.blips:
+            total = sum(n for _, n in self.blips)
+            kinds_en = ", ".join(f"{named(c).en} {n}" for c, n in self.blips)
+            kinds_ja = "、".join(f"{named(c).ja} {n} 回" for c, n in self.blips)
+            count_en += f"; {total} other{'s' if total != 1 else ''} in between: {kinds_en}"
+            count_ja += f"。間に連続しない別の結果: {kinds_ja}"
         if self.reply:
             return Text(
                 en=f"{category.en} since {since}, reply {self.reply} ({count_en})",
-                ja=f"{since} から {category.ja}、応答「{self.reply}」（{self.results} 回）",
+                ja=f"{since} から {category.ja}、応答「{self.reply}」（{count_ja}）",
             )
         return Text(
             en=f"{category.en} since {since} ({count_en})",
-            ja=f"{since} から {category.ja}（{self.results} 回）",
+            ja=f"{since} から {category.ja}（{count_ja}）",
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -176,6 +187,7 @@ class State:
             "results": self.results,
             "stage": self.stage,
             "reply": self.reply,
+            "blips": dict(self.blips),
             "message": {"en": line.en, "ja": line.ja},
         }
 
@@ -339,6 +351,8 @@ class _Run:
     first: HistoryRow
     last: HistoryRow
     count: int
+    # Rows of other values inside the stretch that never made ``confirm`` in a row.
+    blips: list[HistoryRow] = field(default_factory=list)
 
 
 def _confirmed(
@@ -364,6 +378,7 @@ def _confirmed(
             current, current_value = _Run(row, row, 1), v
         elif v == current_value:
             current.last, current.count = row, current.count + 1
+            current.blips.extend(pending)
             pending = []
         else:
             if pending and v == pending_value:
@@ -375,6 +390,7 @@ def _confirmed(
                 current, current_value = _Run(pending[0], pending[-1], len(pending)), v
                 pending = []
     if current is not None:
+        current.blips.extend(pending)  # not (yet) confirmed: counted, not a change
         yield current
 
 
@@ -393,6 +409,7 @@ def states(rows: Sequence[HistoryRow], *, confirm: int = 2) -> list[State]:
             results=run.count,
             stage=run.first.stage,
             reply=run.first.detail,
+            blips=tuple(collections.Counter(b.category for b in run.blips).items()),
         )
         for run in _confirmed(_results(rows), lambda r: r.category, confirm)
     ]

@@ -284,3 +284,15 @@ def test_transient_streak_counts_backwards_to_the_last_non_transient_result() ->
 )
 def test_short_time(at: str, shown: str) -> None:
     assert short_time(at) == shown
+
+
+def test_a_flapping_server_is_never_shown_as_an_unbroken_state() -> None:
+    # A red-team server refused every other probe: with --confirm 2 no refusal was
+    # confirmed, and the history said "ok since … (7 results)" of 12, the 5 refusals nowhere.
+    rows = [row(0), row(1)] + [row(2 + i, "ok" if i % 2 else "relay-denied") for i in range(10)]
+    (state,) = states(rows, confirm=2)
+    assert (state.category, state.results) == ("ok", 7)
+    assert state.blips == (("relay-denied", 5),)
+    assert "5 others in between: relay-denied 5" in state.text().en
+    assert "間に連続しない別の結果: relay-denied 5 回" in state.text().ja
+    assert state.to_dict()["blips"] == {"relay-denied": 5}
