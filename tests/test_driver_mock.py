@@ -589,3 +589,19 @@ def test_an_address_that_is_no_proxy_is_named_so() -> None:
     failure = ProxyError("Unexpected SOCKS version number: 50")
     _, verdict, _ = probe(server(connect=failure), spec)
     assert (verdict.category, verdict.rule_id) == ("proxy-failed", "proxy-not-a-proxy")
+
+
+@pytest.mark.parametrize(
+    ("security", "no_auth", "category"),
+    [
+        (Security.STARTTLS, False, "starttls-unavailable"),
+        (Security.IMPLICIT_TLS, False, "auth-unavailable"),
+        (Security.STARTTLS, True, "protocol-error"),
+    ],
+)
+def test_a_server_that_does_not_know_ehlo(security: Security, no_auth: bool, category: str) -> None:
+    # RFC 5321 section 3.2: 500/502 to EHLO is a server without ESMTP: no STARTTLS, no AUTH.
+    spec = replace(SPEC, security=security, credentials=None if no_auth else SPEC.credentials)
+    refused = b"502 5.5.2 Error: command not recognized\r\n"
+    _, verdict, _ = probe(server(ehlo=refused, ehlo2=refused), spec)
+    assert (verdict.category, verdict.stage) == (category, "ehlo")
