@@ -157,8 +157,8 @@ class Session:
     def _command(self, action: plan.Command) -> tuple[Phase, str, bytes]:
         """(phase, shown, wire) of a one-line command; AUTH here is PLAIN's one line."""
         match action:
-            case plan.Mail(sender=sender):
-                line = f"MAIL FROM:<{sender}>"
+            case plan.Mail(sender=sender, size=size):
+                line = f"MAIL FROM:<{sender}>" + (f" SIZE={size}" if size is not None else "")
                 return Phase.MAIL, line, line.encode("ascii")
             case plan.Rcpt(recipient=recipient):
                 line = f"RCPT TO:<{recipient}>"

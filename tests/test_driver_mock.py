@@ -605,3 +605,18 @@ def test_a_server_that_does_not_know_ehlo(security: Security, no_auth: bool, cat
     refused = b"502 5.5.2 Error: command not recognized\r\n"
     _, verdict, _ = probe(server(ehlo=refused, ehlo2=refused), spec)
     assert (verdict.category, verdict.stage) == (category, "ehlo")
+
+
+def test_send_declares_the_messages_size_where_the_server_takes_it() -> None:
+    # RFC 1870 section 6: a server whose limit the message exceeds refuses it at MAIL (552),
+    # before any data; without --send, or without SIZE offered, no SIZE parameter.
+    sized = b"250-mx.example.jp\r\n250-SIZE 100\r\n250 AUTH PLAIN LOGIN\r\n"
+    spec = replace(SPEC, send=True, recipient="you@example.jp", pipelining=False)
+    refused = b"552 5.3.4 Message size exceeds fixed limit\r\n"
+    _, verdict, transport = probe(server(ehlo2=sized, mail=refused), spec)
+    (mail,) = [e for e in transport.log if e.startswith("> MAIL")]
+    assert mail.startswith("> MAIL FROM:<you@example.jp> SIZE=") and int(mail.split("=")[-1]) > 100
+    assert (verdict.category, verdict.stage) == ("message-too-large", "mail")
+    assert "> <message>" not in transport.log
+    _, _, plain = probe(server(ehlo2=sized), replace(SPEC, pipelining=False))
+    assert "> MAIL FROM:<you@example.jp>" in plain.log  # no --send: nothing to declare

@@ -96,9 +96,10 @@ class Authenticate:
 
 @dataclass(frozen=True, slots=True)
 class Mail:
-    """MAIL FROM."""
+    """MAIL FROM, with the message's size where the server takes it (RFC 1870)."""
 
     sender: str
+    size: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -303,7 +304,11 @@ def _attempt(
             yield Quit()
             return None
 
-    envelope: tuple[Command, ...] = (Mail(spec.sender), Rcpt(spec.recipient))
+    # RFC 1870 section 6: with --send, declare the message's size to a server that offers
+    # SIZE, so that one whose limit it exceeds refuses it at MAIL (552) before any data.
+    sized = message is not None and any(k.split()[:1] == ["SIZE"] for k in capabilities.keywords)
+    mail = Mail(spec.sender, size=len(message) if sized and message is not None else None)
+    envelope: tuple[Command, ...] = (mail, Rcpt(spec.recipient))
     if pipelining and spec.pipelining and capabilities.pipelining and message is None:
         # One flight to the end: the replies decide the verdict just as one by one.
         lead: tuple[Command, ...] = ()
