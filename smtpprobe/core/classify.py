@@ -10,6 +10,7 @@ at OCN's RCPT, and only the rules say so.
 
 from __future__ import annotations
 
+import re
 import string
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -61,6 +62,13 @@ class Verdict:
         return self.category == "ok"
 
 
+_SENTENCE_END = re.compile(r"(\{\w+\})\.")
+
+
+def _ends_sentence(value: str) -> bool:
+    return value.endswith(".") and not value.endswith("..")
+
+
 class _Placeholders(dict[str, str]):
     def __missing__(self, key: str) -> str:
         return "{" + key + "}"
@@ -71,6 +79,11 @@ def fill(text: Text, values: Mapping[str, str], ja_values: Mapping[str, str] | N
     formatter = string.Formatter()
 
     def one(template: str, mapping: Mapping[str, str]) -> str:
+        # A value that ends a sentence itself ("… not valid for '127.0.0.1'.") takes the
+        # template's own full stop after it: one period, not two.
+        template = _SENTENCE_END.sub(
+            lambda m: m[1] if _ends_sentence(mapping.get(m[1][1:-1], "")) else m[0], template
+        )
         try:
             return formatter.vformat(template, (), _Placeholders(mapping))
         except (ValueError, IndexError, KeyError):

@@ -90,3 +90,17 @@ def test_recordings_follow_the_documented_schema(path: Path) -> None:
     assert {"category", "stage", "retryable", "cause", "remedy"} <= set(document["verdict"])
     for key in ("cause", "remedy"):
         assert set(document["verdict"][key]) == {"en", "ja"}
+
+
+def test_a_value_that_ends_its_sentence_takes_the_templates_full_stop() -> None:
+    # OpenSSL's "… certificate is not valid for '127.0.0.1'." in "…: {detail}." read "'..".
+    from smtpprobe.core.classify import fill
+    from smtpprobe.core.rules import Text
+
+    detail = "Hostname mismatch, certificate is not valid for '127.0.0.1'."
+    filled = fill(
+        Text(en="It failed: {detail}. Check it.", ja="失敗（{detail}）。"), {"detail": detail}
+    )
+    assert filled.en == f"It failed: {detail} Check it."
+    assert filled.ja == f"失敗（{detail}）。"
+    assert fill(Text(en="{detail}.", ja="-"), {"detail": "no stop"}).en == "no stop."
