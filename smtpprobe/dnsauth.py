@@ -161,6 +161,11 @@ async def _senders(
         )
         if not v4 and not v6:
             unresolved.append((host, "temperror" if "temperror" in (s4, s6) else "none"))
+        elif "temperror" in (s4, s6):
+            # One family answered, the other failed for now: judging only the addresses that
+            # came back could say "passes for every sending address" of a server whose other
+            # address fails (RFC 7208 section 2.6.6: a transient error is temperror).
+            unresolved.append((host, "temperror:AAAA" if s6 == "temperror" else "temperror:A"))
         found.extend(Sender(ip=ip, host=host, by_name=by_name) for ip in [*v4, *v6])
     unique: dict[str, Sender] = {}
     for sender in found:

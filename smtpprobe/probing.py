@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from smtpprobe.blocking import Background
 from smtpprobe.core.classify import classify
+from smtpprobe.core.exitcode import ExitCode
 from smtpprobe.core.origin import build_origin, echoed_address
 from smtpprobe.core.profile import Profile
 from smtpprobe.core.readiness import gmail_readiness
@@ -209,6 +210,11 @@ def _report(
             host=spec.host,
             origin=transcript.origin,
             authenticated=spec.credentials is not None,
+            dns_refusal=(
+                dns_auth.verdict.category
+                if dns_auth is not None and dns_auth.verdict.exit_code == ExitCode.REFUSED
+                else None
+            ),
         )
     return Report(
         transcript=transcript,

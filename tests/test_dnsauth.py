@@ -167,6 +167,21 @@ def test_one_unresolved_server_is_not_hidden_by_another_that_passes() -> None:
     assert "www1234.sakura.ne.jp" not in both.verdict.evidence
 
 
+def test_a_failed_lookup_of_one_address_family_is_never_hidden() -> None:
+    # A red-team zone: the server's A record answered and its AAAA lookup failed (SERVFAIL);
+    # only the IPv4 address was judged and the verdict said SPF passes for every sending
+    # address (exit 0). RFC 7208 section 2.6.6: a transient error is temperror.
+    zone = {
+        **BASE,
+        "example.jp": {"TXT": ["v=spf1 ip4:192.0.2.10 -all"]},
+        "mail.example.jp": {"A": ["192.0.2.10"], "AAAA": "SERVFAIL"},
+    }
+    auth = _check(zone, servers=[("mail.example.jp", True)])
+    v = auth.verdict
+    assert (v.category, v.exit_code, v.retryable) == ("dns-failure", 3, True)
+    assert "AAAA" in v.cause.en and "AAAA" in v.cause.ja
+
+
 def test_private_addresses_only_are_not_an_ok() -> None:
     # ``check``'s embedded checks (public_only): an internal address is not the one Gmail
     # sees, so it is not evaluated; with nothing evaluated the verdict is never "ok".
@@ -194,3 +209,17 @@ def test_a_dkim_temporary_failure_leaves_the_verdict_open() -> None:
     auth = _check(zone, ips=["192.0.2.10"], selectors=["s"])
     assert auth.verdict.category == "temporary-failure"
     assert auth.verdict.exit_code == 3
+
+
+def test_a_dmarc_record_receivers_ignore_meets_no_requirement() -> None:
+    # "v=DMARC1; p=rejected" with no rua: receivers apply no DMARC (RFC 9989 section 4.10.1),
+    # yet the Gmail checklist said "[pass] a DMARC record is published" (a red-team zone).
+    from smtpprobe.core.gmailreq import gmail_requirements
+
+    zone = {**BASE, "example.jp": {"TXT": ["v=spf1 ip4:192.0.2.10 -all"]},
+            "_dmarc.example.jp": {"TXT": ["v=DMARC1; p=rejected"]}}  # fmt: skip
+    auth = _check(zone, ips=["192.0.2.10"])
+    assert auth.dmarc.policy is None
+    assert "dmarc-missing" in [f.id for f in auth.verdict.findings]
+    states = {r.id: r.status for r in gmail_requirements(auth.spf, auth.dkim, auth.dmarc, ())}
+    assert states["dmarc"] == "fail"

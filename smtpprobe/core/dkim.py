@@ -226,7 +226,12 @@ def parse_dkim(text: str, *, selector: str, domain: str) -> DkimKey:
         if not any(h in ("sha1", "sha256") for h in hashes):
             raise DkimError(f"h={tags['h']}: no hash algorithm a verifier knows (sha256)")
         if "sha256" not in hashes:
-            warnings.append("h= allows only sha1, which RFC 8301 §3.1 forbids for verifying")
+            # RFC 6376 §6.1.2: a signature whose hash h= does not list fails (PERMFAIL), and
+            # RFC 8301 §3.1 forbids verifying with sha1: no signature verifies with this key.
+            raise DkimError(
+                f"h={tags['h']} allows only sha1, which RFC 8301 §3.1 forbids for verifying: "
+                "no signature verifies with this key"
+            )
     services = _colon_list(tags["s"]) if "s" in tags else ("*",)
     if not {"*", "email"} & set(services):
         raise DkimError(f"s={tags['s']}: the key is not for email (s=email or s=*)")
@@ -304,8 +309,19 @@ async def check_selector(domain: str, selector: str, resolver: Resolver) -> Dkim
     if not keys:
         reason = errors[0] if errors else "no key record at this selector"
         return DkimProblem(selector, domain, "invalid" if errors else "missing", reason)
-    if len(keys) > 1 or errors:
-        first = keys[0]
+    first = keys[0]
+    if errors or len({(k.key_type, k.bits, k.revoked, k.hashes) for k in keys}) > 1:
+        # Records that differ (one revoked or broken beside a valid one): RFC 6376 §3.6.2.2
+        # calls the result undefined, and a resolver returns them in any order (RFC 2181
+        # §5), so a verdict drawn from the first one would change from query to query.
+        return DkimProblem(
+            selector,
+            domain,
+            "invalid",
+            f"{len(texts)} different TXT records at {first.name}: a verifier may use any of "
+            "them, so the result is undefined (RFC 6376 §3.6.2.2); publish one",
+        )
+    if len(keys) > 1:
         extra = f"{len(texts)} TXT records at {first.name}; verifiers may use any (§3.6.2.2)"
         return replace(first, warnings=(*first.warnings, extra))
-    return keys[0]
+    return first

@@ -370,6 +370,20 @@ def decide(
     failing = [c for c in spf if c.result not in ("pass", "temperror")]
     temporary = [c for c in spf if c.result == "temperror"]
     usable = [k for k in dkim if k.usable]
+    if dmarc.status == "found" and dmarc.policy is None:
+        findings.append(
+            Finding(
+                "dmarc-missing",
+                Text(
+                    f"the DMARC record at _dmarc.{dmarc.found_at} has no valid policy and no valid "
+                    "rua, so receivers apply no DMARC (RFC 9989 §4.10.1); Gmail requires one from "
+                    "bulk senders: e.g. 'v=DMARC1; p=none'",
+                    f"_dmarc.{dmarc.found_at} の DMARC レコードには有効なポリシーも有効な rua も"
+                    "ないため、受信側は DMARC を適用しません（RFC 9989 4.10.1 節）。Gmail は一括"
+                    "送信者に必須としています（例: 「v=DMARC1; p=none」）",
+                ),
+            )
+        )
     if dmarc.status == "none":
         findings.append(
             Finding(
@@ -566,8 +580,9 @@ def _not_evaluated(
     domain: str, unresolved: Sequence[tuple[str, str]], findings: list[Finding]
 ) -> Verdict:
     """``dns-failure``: SPF is judged for the address that sends, and none was evaluated."""
-    retry = any(state == "temperror" for _, state in unresolved)
+    retry = any(state.startswith("temperror") for _, state in unresolved)
     hosts = ", ".join(host for host, _ in unresolved)
+    family = {state.partition(":")[2] for _, state in unresolved} - {""}
     if not unresolved:
         cause = Text(
             f"No address that sends the mail of {domain} was evaluated, so SPF cannot be judged",
@@ -578,6 +593,20 @@ def _not_evaluated(
             "address that sends.",
             "--server HOST（送信サーバー）か --ip IP を指定してください。SPF は送信元の"
             "アドレスについて判定します。",
+        )
+    elif family:
+        kinds = " and ".join(sorted(family))
+        cause = Text(
+            f"The {kinds} lookup of {hosts} failed for now (a temporary DNS failure: SERVFAIL or "
+            f"timeout) while the other answered: SPF for {domain} was not evaluated for every "
+            "address the server sends from, and Gmail sees whichever it uses",
+            f"{hosts} の {kinds} レコードの問い合わせが一時的に失敗しました（SERVFAIL またはタイム"
+            f"アウト）。もう一方は得られましたが、サーバーが送信に使うすべてのアドレスについて "
+            f"{domain} の SPF を評価できていません。Gmail からはどちらのアドレスも見えます",
+        )
+        remedy = Text(
+            "Try again later, or ask another resolver with --nameserver.",
+            "時間をおいて再実行するか、--nameserver で別のリゾルバーを指定してください。",
         )
     else:
         why = (

@@ -58,8 +58,8 @@ def gmail_requirements(
         if not dkim or any(k.status == "temperror" for k in dkim)
         else "fail"
     )
-    if dmarc.status == "found":
-        dmarc_state = "pass"
+    if dmarc.status == "found" and dmarc.policy is not None:
+        dmarc_state = "pass"  # a record receivers apply (not one §4.10.1 has them ignore)
     elif dmarc.status == "temperror":
         dmarc_state = "unknown"
     else:

@@ -80,18 +80,35 @@ def gmail_readiness(
     host: str,
     origin: Origin | None,
     authenticated: bool = True,
+    dns_refusal: str | None = None,
 ) -> GmailReadiness:
     """Judge readiness for Gmail from the verdict's category, the profile and the origin.
 
     A pass without AUTH (``--no-auth``) shows nothing about the login Gmail will
-    make, so it is never "ready".
+    make, so it is never "ready"; nor is one whose DNS authentication says Gmail will
+    refuse the mail (``dns_refusal``: that verdict's category).
     """
     geo = bool(profile and profile.geo_ip_filter)
     country = origin.country if origin else None
     setting = (profile.geo_ip_filter_setting if profile else None) or _GENERIC_SETTING
     reasons: list[Reason] = []
     ready: bool | None
-    if category == "ok" and not authenticated:
+    if category == "ok" and dns_refusal is not None:
+        ready = False
+        reasons.append(
+            Reason(
+                "dns-auth-refused",
+                Text(
+                    en=f"The server accepted, but its domain's DNS authentication says Gmail "
+                    f"will refuse this mail ({dns_refusal}): fix the DNS first (see the "
+                    "dns-auth finding).",
+                    ja=f"サーバーは受け付けましたが、ドメインの DNS 認証の確認では Gmail がこの"
+                    f"メールを拒否します（{dns_refusal}）。先に DNS を直してください（dns-auth "
+                    "の指摘を参照）。",
+                ),
+            )
+        )
+    elif category == "ok" and not authenticated:
         ready = None
         reasons.append(
             Reason(

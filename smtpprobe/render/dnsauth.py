@@ -264,7 +264,9 @@ def dns_detail_lines(auth: DnsAuth, lang: str) -> list[Line]:
             lines.append(Line(f"    {labels['explanation']}: {check.explanation}"))
     dmarc = auth.dmarc
     if dmarc.status == "found":
-        text = labels["dmarc_found"].format(policy=dmarc.policy, where=dmarc.found_at)
+        # A record receivers ignore (§4.10.1) has no policy: say so, never "p=None".
+        policy = dmarc.policy or ("(なし)" if lang == "ja" else "(none that applies)")
+        text = labels["dmarc_found"].format(policy=policy, where=dmarc.found_at)
         if dmarc.org_domain:
             text += ", " + labels["org"].format(org=dmarc.org_domain)
     else:

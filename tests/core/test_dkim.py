@@ -159,11 +159,19 @@ def test_non_rsa_key_under_k_rsa() -> None:
         parse(f"p={b64(ed)}")
 
 
-def test_sha1_only_and_unknown_tags_warn(key2048: str) -> None:
-    key = parse(f"p={key2048}; h=sha1; x=1; t=q; v=DKIM1")
+def test_unknown_tags_warn(key2048: str) -> None:
+    key = parse(f"p={key2048}; x=1; t=q; v=DKIM1")
     joined = " | ".join(key.warnings)
-    assert "sha1" in joined and "unknown tag x" in joined and "t=q" in joined
+    assert "unknown tag x" in joined and "t=q" in joined
     assert "not the first tag" in joined
+
+
+def test_a_sha1_only_key_verifies_nothing(key2048: str) -> None:
+    # RFC 6376 §6.1.2 (a sha256 signature fails against h=sha1) and RFC 8301 §3.1 (sha1 must
+    # not be used to verify): found by a red-team zone, where it counted as a usable key.
+    with pytest.raises(DkimError, match="allows only sha1"):
+        parse(f"v=DKIM1; h=sha1; k=rsa; p={key2048}")
+    assert parse(f"v=DKIM1; h=sha1:sha256; p={key2048}").hashes == ("sha1", "sha256")
 
 
 # ---- check_selector over a zone
@@ -206,8 +214,18 @@ def test_revoked_selector_is_a_key_with_revoked_set() -> None:
     assert isinstance(result, DkimKey) and result.revoked
 
 
-def test_several_records_use_the_first_valid_one(key2048: str) -> None:
-    zone = {"google._domainkey.example.jp": {"TXT": ["not a key", f"p={key2048}"]}}
+def test_several_equal_records_are_one_key(key2048: str) -> None:
+    zone = {"google._domainkey.example.jp": {"TXT": [f"p={key2048}", f"v=DKIM1; p={key2048}"]}}
     result = check(zone)
     assert isinstance(result, DkimKey) and result.bits == 2048
     assert any("2 TXT records" in w for w in result.warnings)
+
+
+@pytest.mark.parametrize("other", ["not a key", "v=DKIM1; p="])
+def test_several_different_records_are_undefined_in_any_order(key2048: str, other: str) -> None:
+    # RFC 6376 §3.6.2.2: the result is undefined, and an RRset has no order (RFC 2181 §5): a
+    # red-team zone got ok in one order and a refusal in the other.
+    for records in ([other, f"p={key2048}"], [f"p={key2048}", other]):
+        result = check({"google._domainkey.example.jp": {"TXT": records}})
+        assert isinstance(result, DkimProblem) and result.kind == "invalid", records
+        assert "undefined" in result.reason

@@ -166,3 +166,16 @@ def test_gmail_readiness(
         assert any("無効" in r.text.ja for r in result.reasons)
     if profile.name == "xserver":
         assert any("SMTP認証の国外アクセス制限設定" in r.text.en for r in result.reasons)
+
+
+def test_readiness_is_never_ready_when_dns_says_gmail_will_refuse() -> None:
+    # A red-team zone: the server accepted, the same report's DNS check said dmarc-rejected,
+    # and readiness said "ready". The DNS verdict's refusal now decides.
+    profile = _profile("kagoya", False)
+    result = gmail_readiness(
+        category="ok", profile=profile, host="h.example.jp", origin=Origin(country="JP"),
+        dns_refusal="dmarc-rejected",
+    )  # fmt: skip
+    assert result.ready is False
+    assert result.reasons[0].id == "dns-auth-refused"
+    assert "dmarc-rejected" in result.reasons[0].text.en and result.reasons[0].text.ja
