@@ -81,6 +81,11 @@ def _check(zone: dict[str, Any], **kw: Any) -> DnsAuth:
 
 BASE = {
     "www1234.sakura.ne.jp": {"A": ["192.0.2.10"], "AAAA": ["2001:db8::10"]},
+    # Its reverse names (Gmail refuses a sender without them: 550-5.7.25).
+    "10.2.0.192.in-addr.arpa": {"PTR": ["www1234.sakura.ne.jp"]},
+    "0.1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa": {
+        "PTR": ["www1234.sakura.ne.jp"]
+    },
     "mx.example.jp": {"A": ["192.0.2.25"]},
 }
 
@@ -223,3 +228,15 @@ def test_a_dmarc_record_receivers_ignore_meets_no_requirement() -> None:
     assert "dmarc-missing" in [f.id for f in auth.verdict.findings]
     states = {r.id: r.status for r in gmail_requirements(auth.spf, auth.dkim, auth.dmarc, ())}
     assert states["dmarc"] == "fail"
+
+
+def test_a_sender_without_forward_and_reverse_dns_is_never_ok() -> None:
+    # A red-team zone: "[FAIL] PTR" in Gmail's checklist beside "Verdict: ok, Nothing to change
+    # in DNS". Gmail refuses such mail (550-5.7.25) whatever SPF says.
+    zone = {"example.jp": {"TXT": ["v=spf1 ip4:192.0.2.77 -all"]},
+            "_dmarc.example.jp": {"TXT": ["v=DMARC1; p=none"]}}  # fmt: skip
+    v = _check(zone, ips=["192.0.2.77"]).verdict
+    assert (v.category, v.exit_code, v.rule_id) == ("unauthenticated-sender", 1, "dns-ptr-missing")
+    assert "192.0.2.77" in v.cause.en and "550-5.7.25" in v.cause.ja
+    refused = _check({**zone, "example.jp": {"TXT": ["v=spf1 -all"]}}, ips=["192.0.2.77"]).verdict
+    assert "ptr-missing" in [f.id for f in refused.findings]  # beside a refusal: a finding

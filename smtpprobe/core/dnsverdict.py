@@ -31,7 +31,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from smtpprobe.core.classify import ExitCode, Finding, Verdict
@@ -677,10 +677,56 @@ def conclude(
         fcrdns=tuple(fcrdns),
         requirements=gmail_requirements(spf, dkim, dmarc, fcrdns),
         record_to_publish=publish,
-        verdict=decide(
-            domain, spf, dkim, dmarc, publish=publish, spf_record=existing, unresolved=unresolved
+        verdict=_with_ptr(
+            decide(
+                domain,
+                spf,
+                dkim,
+                dmarc,
+                publish=publish,
+                spf_record=existing,
+                unresolved=unresolved,
+            ),
+            fcrdns,
         ),
         notes=tuple(notes),
+    )
+
+
+def _with_ptr(verdict: Verdict, fcrdns: Sequence[tuple[str, str, tuple[str, ...]]]) -> Verdict:
+    """An ok that a sending address without matching forward and reverse DNS would still
+    see refused: Google requires FCrDNS of every sender and answers 550-5.7.25 (its sender
+    guidelines, support.google.com/a/answer/81126); a refusal already decided keeps it as
+    a finding (found by a red-team zone: "[FAIL] PTR" beside "Nothing to change in DNS")."""
+    failed = [ip for ip, state, _ in fcrdns if state == "fail"]
+    if not failed:
+        return verdict
+    ips = ", ".join(failed)
+    cause = Text(
+        f"the sending address {ips} has no reverse DNS (PTR) name that resolves back to it: "
+        "Gmail refuses such mail (550-5.7.25) whatever SPF and DKIM say",
+        f"送信元アドレス {ips} には、そのアドレスに正引きできる逆引き（PTR）名がありません。"
+        "SPF や DKIM の結果にかかわらず、Gmail はこのメールを拒否します（550-5.7.25）",
+    )
+    if not verdict.ok:
+        return replace(verdict, findings=(*verdict.findings, Finding("ptr-missing", cause)))
+    return replace(
+        verdict,
+        category="unauthenticated-sender",
+        retryable=False,
+        cause=cause,
+        remedy=Text(
+            f"The PTR record belongs to whoever runs the sending server: ask the provider to "
+            f"publish a PTR for {ips} whose name resolves back to it, or set it at your hosting "
+            "provider or ISP if the server is yours.",
+            f"PTR レコードは送信サーバーの運用者が設定します。{ips} の PTR（その名前が同じアドレス"
+            "に正引きできるもの）の設定をプロバイダーに依頼するか、ご自身のサーバーであれば"
+            "ホスティング事業者や ISP で設定してください。",
+        ),
+        exit_code=ExitCode.REFUSED,
+        rule_id="dns-ptr-missing",
+        evidence=ips,
+        refuser="recipient",
     )
 
 

@@ -74,6 +74,9 @@ def _zone() -> dict[str, Any]:
         SERVER: {"A": [SERVER_IP]},
         "www9999.sakura.ne.jp": {"A": ["192.0.2.99"]},
         "10.2.0.192.in-addr.arpa": {"PTR": [SERVER]},
+        # Another sending address with forward and reverse DNS that match.
+        "50.2.0.192.in-addr.arpa": {"PTR": ["out.example.jp"]},
+        "out.example.jp": {"A": ["192.0.2.50"]},
         # A relay with only an internal address (not the one Gmail sees).
         "relay.example.net": {"A": ["10.0.0.25"]},
     }
