@@ -170,7 +170,9 @@ def test_double_removes_its_ca_folder_on_every_way_out(tmp_path: Path) -> None:
     try:
         for way in WAYS_OUT:  # all at once: each waits on its own signal
             (tmp_path / way).mkdir()
-            duration = ["--duration", "0.5"] if way == "--duration" else []
+            # Long enough that its CA file is still there when the banner is read on a busy
+            # host (0.5 s once ended first, in a CI-like run beside other work).
+            duration = ["--duration", "3"] if way == "--duration" else []
             procs[way] = spawn(["double", "--scenario", "ok", *duration], tmp_path / way)
         folders = {}
         for way, proc in procs.items():
