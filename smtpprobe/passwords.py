@@ -39,7 +39,12 @@ def read_secret(env_name: str | None, from_stdin: bool) -> str | None:
             )
         return value
     if from_stdin:
-        line = sys.stdin.readline()
+        try:
+            line = sys.stdin.readline()
+        except UnicodeDecodeError:
+            raise ConfigError(
+                "--password-stdin: the first line is not UTF-8 text; give the password in UTF-8"
+            ) from None
         if not line:
             raise ConfigError("--password-stdin: standard input was empty")
         password = line.rstrip("\r\n")
@@ -84,7 +89,14 @@ def lookup_password(
         prompt = _PROMPT["ja" if lang == "ja" else "en"].format(user)
         tries = 3  # an empty answer is asked again: an empty password is never sent
         for _ in range(tries):
-            answer = getpass.getpass(prompt, stream=sys.stderr)
+            try:
+                answer = getpass.getpass(prompt, stream=sys.stderr)
+            except EOFError:  # Ctrl-D: the user gave up
+                raise ConfigError("no password entered (end of input at the prompt)") from None
+            except UnicodeDecodeError:
+                raise ConfigError(
+                    "the password typed at the prompt is not UTF-8 text; set the terminal to UTF-8"
+                ) from None
             if answer:
                 return answer
         raise ConfigError(f"no password entered ({tries} empty answers at the prompt)")

@@ -96,3 +96,20 @@ def test_a_double_refuses_a_port_the_kernel_would_wrap() -> None:
     for port in (70000, 131097, -1):
         with pytest.raises(ValueError, match="from 0"):
             DoubleServer("ok", port=port)
+
+
+@pytest.mark.parametrize("field", ["password", "oauth_token"])
+def test_a_secret_that_is_not_utf8_is_refused_before_connecting(field: str) -> None:
+    # Undecodable bytes from an environment variable arrive as lone surrogates: a red-team
+    # run crashed mid-dialogue (after STARTTLS, no QUIT) while building AUTH.
+    from smtpprobe.api import CheckOptions, check
+    from smtpprobe.core.redact import Redactor
+    from smtpprobe.errors import ConfigError
+
+    secret = "secr\udcffet"
+    options = CheckOptions(host="127.0.0.1", port=1, user="u@example.jp", egress_lookup=False,
+                           dns_checks=False, **{field: secret})  # fmt: skip
+    with pytest.raises(ConfigError, match="not UTF-8 text") as caught:
+        check(options)
+    assert "ff" not in str(caught.value)  # nothing of the secret, not even its bad byte
+    assert Redactor([secret])("echo: secr\udcffet") == "echo: ********"  # no crash either

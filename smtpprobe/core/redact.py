@@ -46,6 +46,9 @@ from typing import Any
 __all__ = ["MASK", "MIN_SECRET_LENGTH", "Redactor", "scrub_data"]
 
 MASK = "********"
+# A secret read from the environment or a pipe in another encoding holds its undecodable bytes
+# as lone surrogates: they are masked as the bytes they stand for, never a crash.
+_RAW = "surrogateescape"
 _CUT = "…"  # where smtpprobe shortened a text it quotes
 _MAX_CUTS = 256  # smtpprobe's own cuts are a few; more is a server's text, looked at so far
 MIN_SECRET_LENGTH = 4
@@ -116,7 +119,7 @@ def _python_escapes(char: str) -> set[str]:
     """How ``char`` may look in a Python repr: of a str (``\\'``, ``\\\\``, ``\\x1b``), of
     its ``ascii()`` (``\\xe9``, ``\\u30d1``) or of its UTF-8 bytes (``\\xc3\\xa9``), and each of
     those again inside a JSON string (a repr quoted in JSON output: ``\\\\xc3``)."""
-    forms = {repr(char)[1:-1], ascii(char)[1:-1], repr(char.encode("utf-8"))[2:-1]}
+    forms = {repr(char)[1:-1], ascii(char)[1:-1], repr(char.encode("utf-8", _RAW))[2:-1]}
     if char in "'\"":
         forms.add("\\" + char)  # a repr that holds both quotes escapes its delimiter
     forms = {f for f in forms if "\\" in f}
@@ -131,7 +134,7 @@ def _char_pattern(char: str, any_case: bool) -> str:
     cases = {char.lower(), char.upper()} if any_case else {char}
     options = {re.escape(c) for c in sorted(cases)}
     # Percent-encoding (RFC 3986 section 2.1) of each UTF-8 byte; hex in either case.
-    options.add("".join("%" + _any_case(f"{b:02X}") for b in char.encode("utf-8")))
+    options.add("".join("%" + _any_case(f"{b:02X}") for b in char.encode("utf-8", _RAW)))
     if char == " ":
         options.add(r"\+")  # application/x-www-form-urlencoded, urllib's quote_plus
     options.update(_json_form(e) for e in _json_escapes(char))
@@ -191,7 +194,7 @@ def _b64_forms(raw: bytes) -> list[_Form]:
 
 def _forms(secret: str) -> list[_Form]:
     """Every form of one secret."""
-    raw = secret.encode("utf-8")
+    raw = secret.encode("utf-8", _RAW)
     if len(secret) < MIN_SECRET_LENGTH:
         # Alone only: inside a word it would mask ordinary text. Base64 is left out
         # (2 to 4 digits, found in any blob); hex only from 2 bytes (4 digits) up.
@@ -337,7 +340,11 @@ class Redactor:
         literals = [
             form
             for secret in self._secrets
-            for form in (secret, base64.b64encode(secret.encode()).decode(), secret.encode().hex())
+            for form in (
+                secret,
+                base64.b64encode(secret.encode("utf-8", _RAW)).decode(),
+                secret.encode("utf-8", _RAW).hex(),
+            )
             if len(form) >= MIN_SECRET_LENGTH
         ]
         if not literals:

@@ -363,6 +363,15 @@ def _family(value: Any) -> Family:
         raise ConfigError(f"family {value!r}: use any, ipv4 or ipv6") from None
 
 
+def _utf8(text: str) -> bool:
+    """Whether ``text`` encodes as UTF-8 (undecodable bytes arrive as lone surrogates)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def default_recipient(sender: str) -> str:
     """A recipient outside the sender's domain, so relaying is really exercised.
 
@@ -485,6 +494,14 @@ def resolve_spec(
             raise ConfigError("the password is empty: smtpprobe never sends an empty password")
         if token == "":
             raise ConfigError("the OAuth token is empty")
+        for secret, what in ((password, "the password"), (token, "the OAuth token")):
+            if secret and not _utf8(secret):
+                # Bytes that are not UTF-8 (an environment variable or a pipe in another
+                # encoding) cannot go on the wire as UTF-8 (RFC 4616): never said which byte.
+                raise ConfigError(
+                    f"{what} holds bytes that are not UTF-8 text; give it in UTF-8 "
+                    "(check the terminal's or the file's encoding)"
+                )
         if password and "\0" in password:
             # AUTH PLAIN separates user and password by NUL (RFC 4616): a server would take a
             # broken login, counted against the account. Never shown: it is the secret.

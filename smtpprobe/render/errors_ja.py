@@ -80,6 +80,31 @@ _MESSAGES: tuple[tuple[str, str], ...] = (
     ),
     # Addresses and the login.
     (
+        r"the password holds bytes that are not UTF-8 text; give it in UTF-8 "
+        r"\(check the terminal's or the file's encoding\)",
+        "パスワードに UTF-8 ではないバイトが含まれています。UTF-8 で指定してください"
+        "（端末やファイルの文字コードをご確認ください）",
+    ),
+    (
+        r"the OAuth token holds bytes that are not UTF-8 text; give it in UTF-8 "
+        r"\(check the terminal's or the file's encoding\)",
+        "OAuth トークンに UTF-8 ではないバイトが含まれています。UTF-8 で指定してください"
+        "（端末やファイルの文字コードをご確認ください）",
+    ),
+    (
+        r"--password-stdin: the first line is not UTF-8 text; give the password in UTF-8",
+        "--password-stdin: 1 行目が UTF-8 の文字列ではありません。パスワードを UTF-8 で"
+        "渡してください",
+    ),
+    (
+        r"no password entered \(end of input at the prompt\)",
+        "パスワードが入力されませんでした（入力が終了しました）",
+    ),
+    (
+        r"the password typed at the prompt is not UTF-8 text; set the terminal to UTF-8",
+        "入力されたパスワードが UTF-8 の文字列ではありません。端末を UTF-8 に設定してください",
+    ),
+    (
         r"--expect '': give one or more categories, e\.g\. --expect relay-denied",
         "--expect '': 分類名を 1 つ以上指定してください（例: --expect relay-denied）",
     ),
