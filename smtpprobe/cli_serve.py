@@ -73,9 +73,19 @@ def make_exporter(
     timeout_offset: float = 0.5,
 ) -> Exporter[CheckDef]:
     """The exporter over ``checks``, probing with ``runner.run_check`` and ``history``."""
+    import math
+
+    from smtpprobe.errors import ConfigError
     from smtpprobe.exporter import Exporter, Snapshot, with_budget
     from smtpprobe.runner import CheckResult, Gate, RunLimits, run_check
 
+    if not (math.isfinite(timeout_offset) and 0 <= timeout_offset < 3600):
+        # inf skipped every probe: each scrape answered probe_success 0 for good.
+        raise ConfigError(
+            f"--timeout-offset {timeout_offset}: give finite seconds, 0 or more and under 3600"
+        )
+    if min_interval is not None and not (math.isfinite(min_interval) and min_interval >= 0):
+        raise ConfigError("--jitter and --min-interval must be finite, 0 or more seconds")
     defaults = RunLimits()
     per_host = per_host or defaults.per_host
     min_interval = defaults.min_interval if min_interval is None else min_interval

@@ -36,6 +36,8 @@ from smtpprobe.core.errors import ConfigError
 __all__ = ["DEFAULT_TIMEOUT", "DnsResolver", "parse_nameserver"]
 
 DEFAULT_TIMEOUT = 5.0
+# A query that waits longer answers nothing a check could use; infinity waited forever.
+_MAX_DNS_TIMEOUT = 300.0
 _DNS_PORT = 53
 
 
@@ -78,8 +80,11 @@ class DnsResolver:
     def __init__(
         self, nameservers: list[str] | None = None, timeout: float = DEFAULT_TIMEOUT
     ) -> None:
-        if not timeout > 0:  # also refuses NaN
-            raise ConfigError(f"--dns-timeout {timeout}: give a positive number of seconds")
+        if not 0 < timeout <= _MAX_DNS_TIMEOUT:  # also refuses NaN and infinity
+            raise ConfigError(
+                f"--dns-timeout {timeout}: give a positive number of seconds, at most "
+                f"{_MAX_DNS_TIMEOUT:g}"
+            )
         if nameservers:
             servers = [parse_nameserver(value) for value in nameservers]
             resolver = dns.asyncresolver.Resolver(configure=False)

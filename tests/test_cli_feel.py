@@ -419,3 +419,31 @@ def test_a_usage_error_is_one_line_in_the_language_asked(
     assert len(lines) == 1, result.err
     for word in words:
         assert word in lines[0], lines[0]
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["dns", "example.jp", "--ip", "192.0.2.1", "--dns-timeout", "inf"], "--dns-timeout inf"),
+        (["spf", "--ip", "192.0.2.1", "--sender", "a@example.jp", "--dns-timeout", "1e9"],
+         "--dns-timeout"),
+        (["serve", "CHECKS", "--timeout-offset", "inf"], "--timeout-offset inf"),
+        (["serve", "CHECKS", "--min-interval", "nan"], "--min-interval must be finite"),
+        (["check", "--host", "127.0.0.1", "--user", "u@example.jp", "--proxy",
+          "socks5://a..b:1080"], "--proxy host"),
+    ],
+    ids=["dns-inf", "spf-huge", "serve-offset-inf", "serve-interval-nan", "proxy-host"],
+)  # fmt: skip
+def test_values_that_would_hang_or_crash_are_usage_errors(
+    cli: Any, tmp_path: Path, args: list[str], words: str
+) -> None:
+    # A red-team round: --dns-timeout inf never ended, serve --timeout-offset inf answered
+    # probe_success 0 for good, a proxy host of "a..b" was an internal error (exit 4).
+    checks = tmp_path / "checks.yaml"
+    checks.write_text("checks:\n  - name: a\n    host: 127.0.0.1\n    no_auth: true\n"
+                      "    from: a@example.jp\n", encoding="utf-8")  # fmt: skip
+    args = [str(checks) if a == "CHECKS" else a for a in args]
+    result = cli.run(*args, env={"SMTPPROBE_PASSWORD": "x"}, timeout=30)
+    assert result.code == ExitCode.USAGE, result
+    lines = [line for line in result.err.splitlines() if line.strip()]
+    assert len(lines) == 1 and words in lines[0], result.err

@@ -65,6 +65,11 @@ def _usage_error(result: Any, *words: str) -> None:
         (["--source-address", "not-an-ip"], ["--source-address"]),
         (["--host", "127.0.0.1:25", "--port", "26"], ["--port"]),
         (["--proxy", "ftp://127.0.0.1:21"], ["--proxy"]),
+        (["--proxy", "socks5://a..b:1080"], ["--proxy host", "empty labels"]),
+        # RFC 5321 section 4.5.3.1 and RFC 4954 section 4: sent, their refusals blamed the server.
+        (["--from", "a" * 65 + "@example.jp"], ["--from", "too long", "64 octets"]),
+        (["--to", "b@" + "c" * 250 + ".jp"], ["--to", "too long"]),
+        (["--user", "u" * 5000], ["--user", "too long", "12288"]),
         (["--expect", "relay-denied,nonsense"], ["--expect", "nonsense"]),
         # An empty value (an unset shell variable) is a mistake, never "use the default":
         # `--expect ''` would pass on any verdict, `--to ''` probe another recipient.

@@ -99,9 +99,14 @@ def parse_proxy(url: str) -> ProxySpec:
         )
     if not parts.hostname or port is None:
         raise ConfigError(f"--proxy: give the proxy as {scheme}://HOST:PORT")
+    # The proxy's name is checked as --host is (RFC 1035 labels, IDNA): "a..b" or a byte that
+    # is not text reached the IDNA codec of the socket layer as an internal error.
+    host, _ = validate_host(
+        f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname, "--proxy host"
+    )
     return ProxySpec(
         scheme=scheme,
-        host=parts.hostname,
+        host=host,
         port=port,
         username=unquote(parts.username) if parts.username else None,
         password=unquote(parts.password) if parts.password is not None else None,
@@ -286,6 +291,13 @@ def _address(value: Any, option: str) -> str:
     local, at, domain = value.rpartition("@")
     if not at or not local or not domain:
         raise ConfigError(f"{option} {value!r}: give a mail address such as you@example.jp")
+    if len(local.encode("utf-8", "surrogateescape")) > 64 or len(value) > 254:
+        # RFC 5321 section 4.5.3.1: a local part of at most 64 octets, a path of at most 256
+        # (with its <>); a longer one was sent and its refusal blamed on the server.
+        raise ConfigError(
+            f"{option}: an address of {len(value)} characters is too long (RFC 5321 section "
+            "4.5.3.1: at most 64 octets before the @ and 254 in all)"
+        )
     if not local.isascii():
         raise ConfigError(
             f"{option} {value!r}: a non-ASCII local part needs SMTPUTF8 (RFC 6531), "
@@ -328,7 +340,17 @@ def _user(value: Any) -> str:
     # RFC 4616 allows any UTF-8 except NUL; CR and LF would end the AUTH line.
     if re.search(r"[\x00-\x1f\x7f]", value):
         raise ConfigError(f"--user {value!r}: a user name contains no control characters")
+    if len(value.encode("utf-8", "surrogateescape")) > _MAX_USER:
+        # The AUTH line that carries it is at most 12288 octets (RFC 4954 section 4); a longer
+        # one was sent and its refusal read as "this server takes no logins".
+        raise ConfigError(
+            f"--user: a user name of {len(value)} characters is too long (at most {_MAX_USER} "
+            "octets: an AUTH line is at most 12288, RFC 4954 section 4)"
+        )
     return value
+
+
+_MAX_USER = 4000
 
 
 def _source_address(value: Any, family: Family) -> str | None:
