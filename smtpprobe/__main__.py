@@ -1,6 +1,6 @@
 """``python -m smtpprobe``."""
 
-from smtpprobe.cli import main
+from smtpprobe.entry import main
 
 if __name__ == "__main__":
     main()

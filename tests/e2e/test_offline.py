@@ -306,3 +306,27 @@ def test_piped_into_head(args: list[str]) -> None:
     assert proc.stderr == ""
     assert proc.returncode in (0, EXIT_BROKEN_PIPE)
     assert len(proc.stdout.splitlines()) == 1
+
+
+# From 0.15 s: earlier the signal lands in CPython's own start-up (its sys streams), before
+# any of smtpprobe's code runs, where only the interpreter decides what is printed.
+@pytest.mark.parametrize("delay", [0.15, 0.3, 1.0])
+def test_ctrl_c_at_any_moment_ends_quietly(tmp_path: Path, delay: float) -> None:
+    # A red-team round: Ctrl-C while the command line was still being imported printed a
+    # KeyboardInterrupt traceback. `explain -` waits on its standard input, so the signal
+    # comes at start-up or while it waits; either way: 130 and no traceback.
+    proc = subprocess.Popen(
+        [sys.executable, "-c", WITH_DEFAULT_SIGNALS, str(BIN), "explain", "-"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env=environment(tmp_path),
+    )  # fmt: skip
+    try:
+        time.sleep(delay)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err and len(err.strip().splitlines()) <= 1, err
