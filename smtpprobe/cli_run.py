@@ -223,6 +223,7 @@ def _notify(
     ping: str | None,
     results: list[CheckResult],
     code: int,
+    lang: str = "en",
 ) -> None:
     """``--on-change`` once per change and ``--ping`` once per run (``smtpprobe.notify``).
 
@@ -251,7 +252,10 @@ def _notify(
         outcomes.append(notify.ping(ping, ok=code == 0, body=f"smtpprobe run: {body}"))
     for outcome in outcomes:
         if not outcome.ok:
-            typer.echo(f"smtpprobe: warning: {outcome.message}", err=True)
+            if lang == "ja":  # the hook's own words stay as they are, quoted
+                typer.echo(f"smtpprobe: 警告: 通知に失敗しました: 「{outcome.message}」", err=True)
+            else:
+                typer.echo(f"smtpprobe: warning: {outcome.message}", err=True)
 
 
 def _run(
@@ -367,8 +371,11 @@ def run(
                 text = _redact(result, text)
             typer.echo(text, color=True)
         for problem in unsaved:
-            typer.echo(f"smtpprobe: warning: results not saved: {problem}", err=True)
-        _notify(changes, on_change, ping, results, code)
+            if chosen == "ja":
+                typer.echo(f"smtpprobe: 警告: 結果を保存できませんでした: 「{problem}」", err=True)
+            else:
+                typer.echo(f"smtpprobe: warning: results not saved: {problem}", err=True)
+        _notify(changes, on_change, ping, results, code, chosen)
     raise typer.Exit(code)
 
 

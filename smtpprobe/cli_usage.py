@@ -12,7 +12,7 @@ import re
 from collections.abc import Sequence
 from typing import IO, Any
 
-__all__ = ["one_line_usage_errors", "usage_line"]
+__all__ = ["language_of", "one_line_usage_errors", "usage_line"]
 
 # click's own wordings (typer._click: parser.py, core.py, exceptions.py) in Japanese; the
 # option names and values are carried over, click's inner English words kept in quotes.
@@ -45,7 +45,7 @@ def usage_line(message: str, command: str, lang: str) -> str:
     return f"{command}: error: {message.rstrip('.')}; see '{command} -h'"
 
 
-def _lang_of(args: Sequence[str]) -> str:
+def language_of(args: Sequence[str]) -> str:
     """``--lang`` as written on the command line (parsing failed), else the locale's."""
     for index, arg in enumerate(args):
         if arg == "--lang" and index + 1 < len(args):
@@ -61,7 +61,7 @@ def one_line_usage_errors(args: Sequence[str]) -> None:
     """Make click's usage errors print one line (in the language ``args`` ask for)."""
     from typer._click.exceptions import UsageError
 
-    lang = _lang_of(args)
+    lang = language_of(args)
 
     def show(self: UsageError, file: IO[Any] | None = None) -> None:
         import typer

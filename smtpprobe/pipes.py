@@ -137,5 +137,10 @@ def run_quietly_on_broken_pipe(fn: Callable[[], T]) -> T:
         # whose last flush at exit would fail again.
         _silence_stdout()
         reason = exc.strerror or str(exc)
-        sys.stderr.write(f"smtpprobe: error: cannot write the output: {reason}\n")
+        from smtpprobe.cli_usage import language_of
+
+        if language_of(sys.argv[1:]) == "ja":
+            sys.stderr.write(f"smtpprobe: エラー: 出力を書き込めません（{reason}）\n")
+        else:
+            sys.stderr.write(f"smtpprobe: error: cannot write the output: {reason}\n")
         raise SystemExit(ExitCode.USAGE) from None

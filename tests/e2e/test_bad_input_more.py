@@ -89,6 +89,24 @@ def test_output_that_cannot_be_written_is_one_line_and_exit_2(args: list[str]) -
     ]
 
 
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+def test_output_that_cannot_be_written_is_said_in_japanese_when_asked() -> None:
+    # A red-team round: the line stayed English under --lang ja and a Japanese locale.
+    for args, extra in (
+        (["profiles", "--lang", "ja"], {}),
+        (["profiles"], {"LANG": "ja_JP.UTF-8"}),
+    ):
+        with open("/dev/full", "w") as full:
+            proc = subprocess.run(
+                [str(BIN), *args], stdout=full, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+                text=True, env=environment(**{**ENV, **extra}), timeout=60,
+            )  # fmt: skip
+        assert proc.returncode == 2, proc.stderr
+        assert proc.stderr.strip().splitlines() == [
+            "smtpprobe: エラー: 出力を書き込めません（No space left on device）"
+        ]
+
+
 def test_explain_of_an_empty_argument_says_it_is_empty(cli) -> None:  # type: ignore[no-untyped-def]
     # '' once named the current directory: " is a directory", with an empty slot.
     line = _one_line(cli.run("explain", ""))
