@@ -28,6 +28,8 @@ _PROMPT = {"en": "Password for {}: ", "ja": "{} のパスワード: "}
 
 def read_secret(env_name: str | None, from_stdin: bool) -> str | None:
     """The password from ``--password-env`` or ``--password-stdin``; never an empty one."""
+    if env_name is not None and not env_name.strip():
+        raise ConfigError("--password-env '': give the name of the environment variable")
     if env_name:
         value = os.environ.get(env_name)
         if value is None:

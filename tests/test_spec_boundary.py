@@ -66,6 +66,8 @@ def _usage_error(result: Any, *words: str) -> None:
         (["--host", "127.0.0.1:25", "--port", "26"], ["--port"]),
         (["--proxy", "ftp://127.0.0.1:21"], ["--proxy"]),
         (["--proxy", "socks5://a..b:1080"], ["--proxy host", "empty labels"]),
+        (["--proxy", ""], ["--proxy ''", "URL"]),
+        (["--password-env", ""], ["--password-env ''"]),
         # RFC 5321 section 4.5.3.1 and RFC 4954 section 4: sent, their refusals blamed the server.
         (["--from", "a" * 65 + "@example.jp"], ["--from", "too long", "64 octets"]),
         (["--to", "b@" + "c" * 250 + ".jp"], ["--to", "too long"]),

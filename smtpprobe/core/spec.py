@@ -84,6 +84,8 @@ class ProxySpec:
 
 def parse_proxy(url: str) -> ProxySpec:
     """Parse ``socks5://``, ``socks5h://``, ``socks4://``, ``socks4a://`` or ``http://`` URLs."""
+    if not url.strip():
+        raise ConfigError("--proxy '': give the proxy's URL, e.g. socks5h://127.0.0.1:1080")
     if _CONTROL.search(url):
         raise ConfigError("--proxy: the URL contains a control character or space")
     try:
@@ -550,7 +552,7 @@ def resolve_spec(
         if options.recipient is not None
         else default_recipient(sender)
     )
-    proxy = parse_proxy(options.proxy) if options.proxy else None
+    proxy = parse_proxy(options.proxy) if options.proxy is not None else None  # '' is no URL
     source = _source_address(options.source_address, family)
     spec = ProbeSpec(
         host=host,
