@@ -48,6 +48,15 @@ def test_completion_of_check_options_is_no_traceback(installed_cli) -> None:  # 
     assert "--security" in result.out
 
 
+def _into_a_full_disk(args: list[str], **extra: str) -> subprocess.CompletedProcess[str]:
+    """The installed command with its standard output on /dev/full (every write: ENOSPC)."""
+    with open("/dev/full", "w") as full:
+        return subprocess.run(
+            [str(BIN), *args], stdout=full, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+            text=True, env=environment(**{**ENV, **extra}), timeout=60,
+        )  # fmt: skip
+
+
 @pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
 @pytest.mark.parametrize(
     "args",
@@ -73,16 +82,7 @@ def test_completion_of_check_options_is_no_traceback(installed_cli) -> None:  # 
 )
 def test_output_that_cannot_be_written_is_one_line_and_exit_2(args: list[str]) -> None:
     # A full disk is the environment's fault, not a bug (4) and not a traceback.
-    with open("/dev/full", "w") as full:
-        proc = subprocess.run(
-            [str(BIN), *args],
-            stdout=full,
-            stderr=subprocess.PIPE,
-            stdin=subprocess.DEVNULL,
-            text=True,
-            env=environment(**ENV),
-            timeout=60,
-        )
+    proc = _into_a_full_disk(args)
     assert proc.returncode == 2, proc.stderr
     assert proc.stderr.strip().splitlines() == [
         "smtpprobe: error: cannot write the output: No space left on device"
@@ -96,11 +96,7 @@ def test_output_that_cannot_be_written_is_said_in_japanese_when_asked() -> None:
         (["profiles", "--lang", "ja"], {}),
         (["profiles"], {"LANG": "ja_JP.UTF-8"}),
     ):
-        with open("/dev/full", "w") as full:
-            proc = subprocess.run(
-                [str(BIN), *args], stdout=full, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
-                text=True, env=environment(**{**ENV, **extra}), timeout=60,
-            )  # fmt: skip
+        proc = _into_a_full_disk(args, **extra)
         assert proc.returncode == 2, proc.stderr
         assert proc.stderr.strip().splitlines() == [
             "smtpprobe: エラー: 出力を書き込めません（No space left on device）"
