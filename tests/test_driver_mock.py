@@ -74,6 +74,14 @@ def server(**faults: bytes | BaseException | None) -> Callable[[str], bytes | Ba
     return handle
 
 
+def scripted(
+    answers: dict[str, bytes], healthy: Callable[[str], bytes | BaseException | None] | None = None
+) -> Callable[[str], bytes | BaseException | None]:
+    """``healthy`` (a healthy server by default), except the exact lines ``answers`` names."""
+    rest = healthy or server()
+    return lambda event: answers.get(event) or rest(event)
+
+
 def probe(handler: Callable[[str], bytes | BaseException | None], spec: ProbeSpec = SPEC
           ) -> tuple[Transcript, Verdict, MockTransport]:  # fmt: skip
     transport = MockTransport(handler)
@@ -313,11 +321,7 @@ def test_a_login_accepted_before_the_password_is_never_ok(
     # A 235 earlier checked no password, so the probe cannot call the account good.
     spec = replace(SPEC, preferred_mechanisms=(mechanism,))
     healthy = server(ehlo2=b"250-mx.example.jp\r\n250 AUTH PLAIN LOGIN CRAM-MD5\r\n")
-
-    def handler(event: str) -> bytes | BaseException | None:
-        return answers.get(event) or healthy(event)
-
-    _, verdict, transport = probe(handler, spec)
+    _, verdict, transport = probe(scripted(answers, healthy), spec)
     assert (verdict.category, verdict.stage) == ("protocol-error", "auth")
     assert verdict.rule_id == "auth-accepted-before-credentials"
     assert verdict.exit_code is ExitCode.INCOMPLETE
@@ -329,12 +333,11 @@ def test_a_login_accepted_before_the_password_is_never_ok(
 def test_a_refusal_of_the_user_name_is_a_refused_login() -> None:
     # A 535 to AUTH LOGIN's user name line is an answer RFC 4954 allows there.
     spec = replace(SPEC, preferred_mechanisms=("LOGIN",))
-    healthy = server()
     answers = {
         "AUTH LOGIN": b"334 VXNlcm5hbWU6\r\n",
         "eW91QGV4YW1wbGUuanA=": b"535 5.7.8 Error: authentication failed\r\n",
     }
-    _, verdict, _ = probe(lambda event: answers.get(event) or healthy(event), spec)
+    _, verdict, _ = probe(scripted(answers), spec)
     assert (verdict.category, verdict.stage) == ("auth-failed", "auth")
 
 
@@ -439,12 +442,11 @@ def test_a_250_sent_with_354_is_never_the_messages_acceptance() -> None:
 
 def test_a_235_queued_behind_the_password_prompt_is_never_ok() -> None:
     spec = replace(SPEC, preferred_mechanisms=("LOGIN",))
-    healthy = server()
     answers = {
         "AUTH LOGIN": b"334 VXNlcm5hbWU6\r\n",
         "eW91QGV4YW1wbGUuanA=": b"334 UGFzc3dvcmQ6\r\n235 2.7.0 Authentication successful\r\n",
     }
-    _, verdict, transport = probe(lambda event: answers.get(event) or healthy(event), spec)
+    _, verdict, transport = probe(scripted(answers), spec)
     assert (verdict.category, verdict.stage) == ("protocol-error", "auth")
     assert not any("cHctbW9jaw==" in e for e in transport.log)
 
