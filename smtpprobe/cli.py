@@ -38,13 +38,12 @@ app = typer.Typer(
 )
 profiles_app = typer.Typer(help=opt.PROFILES_HELP, invoke_without_command=True)
 app.add_typer(profiles_app, name="profiles")
-rules_app = typer.Typer(help="Work with rule files: validate one and run its examples.")
-app.add_typer(rules_app, name="rules")
+app.add_typer(rules_app := typer.Typer(help=opt.RULES_HELP), name="rules")
 
 
 @rules_app.callback()
 def _rules(version: opt.Version = False) -> None:
-    """Work with rule files: validate one and run its examples."""
+    """Work with rule files (``opt.RULES_HELP``)."""
 
 
 @app.callback()
@@ -275,17 +274,18 @@ def explain(
 
 
 @rules_app.command("check", help=opt.RULES_CHECK_HELP)
-def rules_check(file: opt.RuleFile, version: opt.Version = False) -> None:
+def rules_check(
+    file: opt.RuleFile, lang: opt.Language = None, version: opt.Version = False
+) -> None:
     from smtpprobe.rulecheck import check_rule_file
 
-    with guard():
+    with guard(lang=(chosen := opt.lang_of(lang))):
         found = check_rule_file(file)
-    typer.echo("\n".join(found.lines()))
+    typer.echo("\n".join(found.lines(chosen)))
     raise typer.Exit(ExitCode.REFUSED if found.problems else ExitCode.ACCEPTED)
 
 
-# Health checks (issue 10): each command in its own module, cheap to import.
-from smtpprobe import cli_dns, cli_history, cli_run, cli_serve
+from smtpprobe import cli_dns, cli_history, cli_run, cli_serve  # cheap: each loads on use
 
 for _module in (cli_run, cli_serve, cli_history, cli_dns):
     _module.register(app)

@@ -421,6 +421,8 @@ Exit codes: 0 explained, 1 no SMTP reply found, 2 usage error (empty, binary or
 oversized input, bad rule file).
 """
 
+RULES_HELP = "Work with rule files: validate one and run its examples."
+
 RULES_CHECK_HELP = """Validate a rule file and check that every rule matches each of its examples.
 
 \b

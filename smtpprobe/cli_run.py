@@ -8,6 +8,8 @@ everything heavy loads inside the command.
 
 from __future__ import annotations
 
+import errno
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -92,12 +94,12 @@ Ping = Annotated[
 ]
 
 _HEADERS = {
-    "en": ("check", "verdict", "stage", "time", "reply"),
-    "ja": ("チェック", "判定", "段階", "時間", "応答"),
+    "en": ("check", "verdict", "stage", "time"),
+    "ja": ("チェック", "判定", "段階", "時間"),
 }
 _SKIPPED = {"en": "skipped", "ja": "スキップ"}
 _ERROR = {"en": "config-error", "ja": "設定エラー（config-error）"}
-_REPLY_COLUMNS = 72
+_COLUMNS = 80  # the table and the lines under its rows fit a classic terminal
 
 
 def skipped_text(reason: str, name: str, lang: str) -> str:
@@ -116,14 +118,20 @@ def skipped_text(reason: str, name: str, lang: str) -> str:
 
 
 def summary_lines(results: list[CheckResult], lang: str = "en") -> list[Line]:
-    """The summary table (one row per check, toned by its exit code); not yet redacted."""
-    from smtpprobe.render.columns import clip, table
-    from smtpprobe.render.labels import category_label
+    """The summary table (one row per check, toned by its exit code); not yet redacted.
+
+    Under each row, indented: the decisive reply (cut to one line) or the error or reason
+    for a skip (whole, wrapped: it says what to fix). In a column of its own, the reply
+    made the table 140 columns wide.
+    """
+    from smtpprobe.render.columns import clip, table, wrap
+    from smtpprobe.render.labels import category_label, stage_label
     from smtpprobe.render.tone import Line, Tone, exit_tone
 
     key = "ja" if lang == "ja" else "en"
     rows: list[tuple[str, ...]] = [_HEADERS[key]]
     tones = [Tone.PLAIN, Tone.PLAIN]
+    under: list[tuple[str, bool]] = []
     for result in results:
         if result.report is not None:
             verdict = category_label(result.category, lang)
@@ -133,11 +141,19 @@ def summary_lines(results: list[CheckResult], lang: str = "en") -> list[Line]:
         else:
             verdict, reply = _SKIPPED[key], skipped_text(result.skipped or "", result.name, key)
         seconds = f"{result.duration:.2f}s" if result.report is not None else "-"
-        # A reply is cut to fit the table; an error is shown whole: it says what to fix.
-        shown = reply if result.error is not None else clip(reply, _REPLY_COLUMNS)
-        rows.append((result.name, verdict, result.stage or "-", seconds, shown))
+        stage = stage_label(result.stage, lang, short=True) if result.stage else "-"
+        rows.append((result.name, verdict, stage, seconds))
         tones.append(exit_tone(result.exit_code))
-    return [Line(text, tone) for text, tone in zip(table(rows), tones, strict=True)]
+        under.append((reply, result.report is None))
+    lines = [Line(text, tone) for text, tone in zip(table(rows), tones, strict=True)]
+    indent = "    "
+    out = lines[:2]
+    for row, (text, whole) in zip(lines[2:], under, strict=True):
+        out.append(row)
+        room = _COLUMNS - len(indent)
+        shown = wrap(text, room) if whole else [clip(text, room)] if text else []
+        out += [Line(indent + part, row.tone) for part in shown]
+    return out
 
 
 def _reply_in(result: CheckResult, lang: str) -> str:
@@ -149,6 +165,8 @@ def _reply_in(result: CheckResult, lang: str) -> str:
     from smtpprobe.render.labels import failure_label, note
 
     kind, detail = step.failure.kind.value, step.failure.detail
+    if kind == "connect-refused" and detail == os.strerror(errno.ECONNREFUSED):
+        detail = ""  # "接続が拒否された: 接続が拒否されました" says it twice
     text = (
         f"{failure_label(kind, 'ja')}: {note(detail, 'ja')}"
         if detail

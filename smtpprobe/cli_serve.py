@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from smtpprobe.cli_params import Version
+from smtpprobe.cli_params import Language, Version
 
 if TYPE_CHECKING:
     from smtpprobe.core.checks import CheckDef, ChecksFile
@@ -127,29 +127,34 @@ def register(app: typer.Typer) -> None:
         min_interval: MinInterval = None,
         per_host: PerHost = None,
         timeout_offset: TimeoutOffset = 0.5,
+        lang: Language = None,
         version: Version = False,
     ) -> None:
         import asyncio
         import sys
 
         from smtpprobe.checks import load_checks
+        from smtpprobe.cli_params import lang_of
         from smtpprobe.cli_support import guard
         from smtpprobe.exporter import parse_listen
         from smtpprobe.exporter import serve as serve_http
         from smtpprobe.history import History, default_history_path
 
-        with guard():
+        chosen = lang_of(lang)
+        with guard(lang=chosen):
             host, port = parse_listen(listen)
             checks = load_checks(checks_file)
             store = History.open(history or default_history_path())
 
             def announce(url: str) -> None:
-                print(
-                    f"smtpprobe serve: {len(checks.checks)} checks from {checks_file}; "
-                    f"listening on {url} (/probe?target=NAME, /metrics)",
-                    file=sys.stderr,
-                    flush=True,
+                count = len(checks.checks)
+                line = (
+                    f"{checks_file} のチェック {count} 件; {url} で待ち受けています"
+                    if chosen == "ja"
+                    else f"{count} checks from {checks_file}; listening on {url}"
                 )
+                print(f"smtpprobe serve: {line} (/probe?target=NAME, /metrics)",
+                      file=sys.stderr, flush=True)  # fmt: skip
 
             async def main() -> None:
                 exporter = make_exporter(

@@ -11,6 +11,7 @@ A reply is never an exception: replies are data, read by the driver.
 from __future__ import annotations
 
 import errno
+import os
 import ssl
 from collections.abc import Callable
 
@@ -32,6 +33,11 @@ def _clean(text: str) -> str:
 
 
 def _reason(exc: BaseException) -> str:
+    # asyncio's create_connection words a refused connect "Connect call failed (ADDRESS)"
+    # in strerror; the system's own words for the errno are the same on every path.
+    code = getattr(exc, "errno", None)
+    if isinstance(exc, OSError) and isinstance(code, int) and code > 0:
+        return _clean(os.strerror(code))
     return _clean(getattr(exc, "strerror", None) or str(exc) or type(exc).__name__)
 
 

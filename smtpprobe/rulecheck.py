@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from smtpprobe.core.rules import Text
+
 __all__ = ["RuleCheck", "check_rule_file"]
 
 
@@ -20,14 +22,20 @@ class RuleCheck:
     file: Path
     rules: int
     examples: int
-    problems: tuple[str, ...]
+    problems: tuple[Text, ...]
 
-    def lines(self) -> list[str]:
-        """The report: one line per problem, then the summary."""
-        verdict = "all match" if not self.problems else f"{len(self.problems)} problem(s)"
+    def lines(self, lang: str = "en") -> list[str]:
+        """The report in ``lang``: one line per problem, then the summary."""
+        count = len(self.problems)
+        if lang == "ja":
+            verdict = "すべて一致しました" if not count else f"問題 {count} 件"
+            summary = f"ルール {self.rules} 件、例 {self.examples} 件、{verdict}"
+        else:
+            verdict = "all match" if not count else f"{count} problem(s)"
+            summary = f"{self.rules} rules, {self.examples} examples, {verdict}"
         return [
-            *(f"{self.file}: {problem}" for problem in self.problems),
-            f"{self.file}: {self.rules} rules, {self.examples} examples, {verdict}",
+            *(f"{self.file}: {problem.get(lang)}" for problem in self.problems),
+            f"{self.file}: {summary}",
         ]
 
 
@@ -37,19 +45,28 @@ def check_rule_file(file: Path) -> RuleCheck:
     from smtpprobe.loading import load_rule_file
 
     rules = load_rule_file(file)
-    problems: list[str] = []
+    problems: list[Text] = []
     examples = 0
     for rule in rules:
         for example in rule.examples:
             examples += 1
             shown = example.reply or example.situation.failure or "?"
             if not rule.matches(example.situation):
-                problems.append(f"rule '{rule.id}' does not match its example {shown!r}")
+                problems.append(
+                    Text(
+                        f"rule '{rule.id}' does not match its example {shown!r}",
+                        f"ルール「{rule.id}」が自分の例 {shown!r} に一致しません",
+                    )
+                )
                 continue
             winner = first_match(rules, example.situation)
             if winner is not None and winner[0].category != rule.category:
                 problems.append(
-                    f"rule '{rule.id}' ({rule.category}): its example {shown!r} is taken "
-                    f"first by rule '{winner[0].id}' ({winner[0].category}) above it"
+                    Text(
+                        f"rule '{rule.id}' ({rule.category}): its example {shown!r} is taken "
+                        f"first by rule '{winner[0].id}' ({winner[0].category}) above it",
+                        f"ルール「{rule.id}」（{rule.category}）の例 {shown!r} を、上にある"
+                        f"ルール「{winner[0].id}」（{winner[0].category}）が先に取ります",
+                    )
                 )
     return RuleCheck(file, len(rules), examples, tuple(problems))

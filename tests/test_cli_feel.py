@@ -23,7 +23,7 @@ from smtpprobe import cli
 from smtpprobe.cli import app
 from smtpprobe.core.exitcode import ExitCode
 from smtpprobe.render import terminal
-from smtpprobe.render.columns import clip, pad, width
+from smtpprobe.render.columns import clip, pad, width, wrap
 from smtpprobe.render.terminal import StatusLine, paint, use_colour
 from smtpprobe.render.tone import Line, Tone, redact
 from smtpprobe.testing import DEFAULT_PASSWORD, DEFAULT_USER
@@ -311,6 +311,15 @@ def test_columns_count_wide_characters_twice() -> None:
     assert pad("判定", 6) == "判定  "
     assert clip("あいうえお", 7) == "あいう…" and width(clip("あいうえお", 7)) == 7
     assert clip("short", 10) == "short"
+
+
+def test_wrap_breaks_english_at_spaces_and_japanese_between_characters() -> None:
+    assert wrap("one two three four", 9) == ["one two", "three", "four"]
+    assert wrap("あいうえおかきくけこ", 8) == ["あいうえ", "おかきく", "けこ"]
+    # A closing mark never begins a line: it takes the character before it along.
+    assert wrap("あいう。えお", 6) == ["あい", "う。え", "お"]
+    assert wrap("a-very-long-word x", 5) == ["a-very-long-word", "x"]  # kept whole
+    assert wrap("", 10) == [] and wrap("  a  b ", 10) == ["a b"]
 
 
 def test_profiles_show_labels_in_english() -> None:

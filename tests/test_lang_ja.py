@@ -116,8 +116,13 @@ def test_compare_in_japanese(smtp_double: Any) -> None:
         "--route", "direct", "--route", "source:127.0.0.2",
     )  # fmt: skip
     assert result.exit_code == 1, result.output
-    assert "経路" in result.stdout and "接続元 IP の拒否（client-ip-rejected）" in result.stdout
+    assert "経路" in result.stdout and "接続元 IP の拒否" in result.stdout
     assert english_sentences(result.stdout) == []
+    from smtpprobe.render.columns import width
+
+    # The table names stage and verdict in Japanese alone, to fit 80 columns (it was 97).
+    table = result.stdout.split("\n\n")[0].splitlines()
+    assert max(width(line) for line in table) <= 80 and "送信者の指定" in table[3], table
 
 
 @pytest.mark.parametrize(
@@ -196,9 +201,15 @@ def test_every_category_has_a_japanese_name() -> None:
         ),
         (
             "connection lost (Connection reset by peer)",
-            "接続が切れました（「Connection reset by peer」）",
+            "接続が切れました（相手側から接続がリセットされました）",
         ),
-        ("certificate has expired", "「certificate has expired」"),  # OpenSSL's words: quoted
+        ("Connection refused", "接続が拒否されました"),  # the OS's words (os.strerror)
+        ("certificate has expired", "証明書の有効期限が切れています"),  # OpenSSL's words
+        (
+            "Hostname mismatch, certificate is not valid for 'smtp.example.jp'.",
+            "証明書は smtp.example.jp のホスト名に対して有効ではありません",
+        ),
+        ("tlsv1 alert unknown ca", "「tlsv1 alert unknown ca」"),  # not in the table: quoted
         ("127.0.0.1 ::1", "127.0.0.1 ::1"),  # nothing to translate
     ],
 )
@@ -292,6 +303,13 @@ def test_run_table_in_japanese(tmp_path: Any) -> None:
     assert result.exit_code == 2, result.output
     assert english_sentences(result.stdout) == [], result.stdout
     assert "接続の拒否（connect-refused）" in result.stdout
+    from smtpprobe.render.columns import width
+
+    # The reply column made this table 160 columns wide; now the reply or error is under
+    # its row, wrapped, and nothing is lost.
+    wide = [line for line in result.stdout.splitlines() if width(line) > 80]
+    assert all(len(line.split()) == 1 for line in wide), result.stdout  # a long path alone
+    assert "SMTPPROBE_TEST_UNSET_PW" in result.stdout
 
 
 def test_double_in_japanese() -> None:
@@ -317,3 +335,42 @@ def test_profile_titles_in_japanese() -> None:
     assert "さくらのレンタルサーバ" in result.stdout
     shown = CliRunner().invoke(app, ["profiles", "show", "kagoya", "--lang", "ja"], env=ENV)
     assert shown.stdout.startswith("kagoya: KAGOYA レンタルサーバー")
+
+
+def test_the_verdict_names_its_stage_in_japanese(unused_port: int) -> None:
+    # "段階 connect" read as an English id in a Japanese sentence; the OS's "Connection
+    # refused" was quoted English in the transcript and in the cause.
+    args = ["check", "--host", "127.0.0.1", "--port", str(unused_port), "--security",
+            "implicit-tls", "--user", DEFAULT_USER, "--no-egress-lookup"]  # fmt: skip
+    result = _run(*args)
+    assert result.exit_code == 3, result.output
+    assert "段階 接続（connect）" in result.stdout, result.stdout
+    assert "Connection refused" not in result.stdout, result.stdout
+    assert "接続が拒否されました" in result.stdout, result.stdout
+
+
+def test_rules_check_in_japanese(tmp_path: Any) -> None:
+    rules = tmp_path / "mine.yaml"
+    rules.write_text(
+        "rules:\n"
+        "  - id: mine\n"
+        "    category: relay-denied\n"
+        "    retryable: false\n"
+        "    match: {text: 'relay access denied'}\n"
+        "    cause: {en: Relaying refused., ja: 中継を断られました。}\n"
+        "    remedy: {en: Log in first., ja: 先に認証してください。}\n"
+        "    examples: [{phase: rcpt, reply: '550 5.7.1 Mailbox unavailable'}]\n",
+        encoding="utf-8",
+    )
+    result = _run("rules", "check", str(rules))
+    assert result.exit_code == 1, result.output
+    assert english_sentences(result.stdout) == [], result.stdout
+    assert "ルール「mine」が自分の例" in result.stdout
+    assert result.stdout.rstrip().endswith("ルール 1 件、例 1 件、問題 1 件"), result.stdout
+
+
+def test_serve_errors_in_japanese(tmp_path: Any) -> None:
+    result = _run("serve", str(tmp_path / "missing.yaml"))
+    assert result.exit_code == 2, result.output
+    line = result.stderr.strip()
+    assert line.startswith("smtpprobe: エラー: ") and "--lang" not in line, line

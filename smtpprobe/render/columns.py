@@ -8,10 +8,11 @@ Japanese text drift out of line without this.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Sequence
 
-__all__ = ["clip", "pad", "table", "width"]
+__all__ = ["clip", "pad", "table", "width", "wrap"]
 
 ELLIPSIS = "…"  # East Asian Ambiguous: one column in the terminals we target
 
@@ -48,6 +49,41 @@ def clip(text: str, columns: int) -> str:
         kept.append(char)
         used += cells
     return "".join(kept).rstrip() + ELLIPSIS
+
+
+# Characters a line may not begin with in Japanese (kinsoku: closing marks, small kana are
+# left out for simplicity); a break before one moves the character before it down too.
+_NO_LINE_START = frozenset("、。，．・：；？！」』）】〕〉》ー…")
+_ATOM = re.compile(r"\s+|[\u1100-\uffff]|[^\s\u1100-\uffff]+")
+
+
+def wrap(text: str, columns: int) -> list[str]:
+    """``text`` in lines of at most ``columns`` columns (a longer word keeps its own line).
+
+    English breaks at spaces; Japanese between any two characters, except before a closing
+    mark such as 、。」） (which stays on the line with the character before it).
+    """
+    lines: list[str] = []
+    line: list[str] = []
+    used = 0
+    for atom in _ATOM.findall(" ".join(text.split())):
+        if atom == " ":
+            if line:
+                line.append(atom)
+                used += 1
+            continue
+        cells = width(atom)
+        if line and used + cells > columns:
+            carried: list[str] = []
+            if atom in _NO_LINE_START and len(line) > 1 and line[-1] != " ":
+                carried = [line.pop()]
+            lines.append("".join(line).rstrip())
+            line, used = carried, sum(width(a) for a in carried)
+        line.append(atom)
+        used += cells
+    if line:
+        lines.append("".join(line).rstrip())
+    return lines
 
 
 def table(rows: Sequence[Sequence[str]], *, rule: bool = True) -> list[str]:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from smtpprobe import __version__
 from smtpprobe.render.columns import table
 from smtpprobe.render.json import report_to_dict
-from smtpprobe.render.labels import category_label
+from smtpprobe.render.labels import category_label, stage_label
 from smtpprobe.render.text import readiness_lines
 from smtpprobe.render.tone import Line, Tone, exit_tone, join
 
@@ -48,8 +48,9 @@ def compare_lines(result: Comparison, lang: str = "en") -> list[Line]:
             if origin.public_address:
                 address += f" ({origin.method})"
         country = (origin.country if origin else None) or "-"
-        stage = report.verdict.stage or "-"
-        verdict = category_label(report.verdict.category, lang)
+        # Japanese names alone (the conclusion names the id): the table fits 80 columns.
+        stage = stage_label(report.verdict.stage, lang, short=True) if report.verdict.stage else "-"
+        verdict = category_label(report.verdict.category, lang, short=True)
         rows.append((route.name, address, country, stage, verdict))
         tones.append(exit_tone(report.verdict.exit_code))
     lines = [Line(text, tone) for text, tone in zip(table(rows), tones, strict=True)]

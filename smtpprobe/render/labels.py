@@ -17,6 +17,8 @@ import os
 import re
 from collections.abc import Mapping
 
+from smtpprobe.render.system_ja import system_message_ja
+
 __all__ = [
     "CATEGORY_JA",
     "FAILURE_EN",
@@ -375,12 +377,14 @@ def note(text: str, lang: str) -> str:
     """A recorded note or failure detail in ``lang``; quoted in Japanese when unknown."""
     if lang != "ja" or not text:
         return text
+    if (system := system_message_ja(text)) is not None:
+        return system
     for pattern, ja in _compiled_notes():
         match = pattern.fullmatch(text)
         if match is not None:
             values = dict(match.groupdict())
             if "why" in values:
-                values["why"] = quote(values["why"])
+                values["why"] = system_message_ja(values["why"]) or quote(values["why"])
             if "scope" in values:
                 values["scope"] = _SCOPE_JA.get(values["scope"], values["scope"])
             return ja.format(**values)

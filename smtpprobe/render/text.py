@@ -21,7 +21,7 @@ from smtpprobe.core.transcript import (
     Transcript,
     shown_host,
 )
-from smtpprobe.render.labels import category_label, note
+from smtpprobe.render.labels import category_label, note, stage_label
 from smtpprobe.render.tone import Line, Tone, exit_tone, join, redact, reply_tone
 
 if TYPE_CHECKING:
@@ -302,7 +302,7 @@ def verdict_lines(report: Report, lang: str) -> list[Line]:
     t = report.transcript
     head = category_label(v.category, lang)
     if v.stage:
-        head = labels["stage"].format(head, v.stage)
+        head = labels["stage"].format(head, stage_label(v.stage, lang))
     lines = [Line(f"{labels['verdict']}: {head}", exit_tone(v.exit_code))]
     if not v.ok:
         lines.append(Line(f"  {labels['retry'] if v.retryable else labels['noretry']}"))

@@ -20,13 +20,22 @@ __all__ = ["scenario_lines", "serve_double"]
 
 
 def scenario_lines(lang: str = "en") -> list[str]:
-    """One line per scenario: name, security mode, summary (in Japanese with ``lang`` "ja")."""
+    """Per scenario: name, security mode, summary (in Japanese with ``lang`` "ja"), in 80
+    columns."""
     from smtpprobe.testing import load_scenarios
 
     def summary(s: Scenario) -> str:
         return s.summary_ja if lang == "ja" and s.summary_ja else s.summary
 
-    return [f"{s.name:<20} {s.security:<13} {summary(s)}" for s in load_scenarios().values()]
+    from smtpprobe.render.columns import wrap
+
+    lines: list[str] = []
+    for s in load_scenarios().values():
+        head = f"{s.name:<20} {s.security:<13} "
+        # The summary wraps under itself, so that the list fits 80 columns.
+        first, *rest = wrap(summary(s), 80 - len(head)) or [""]
+        lines += [head + first, *(" " * len(head) + more for more in rest)]
+    return lines
 
 
 # The labels of the lines `smtpprobe double` prints, aligned as the English ones are.

@@ -326,4 +326,22 @@ def test_double_on_a_busy_port_says_so_and_leaves_no_folder(
 def test_double_list_in_process_is_unchanged() -> None:
     result = CliRunner().invoke(app, ["double", "--list"])
     assert result.exit_code == 0
-    assert [line.split()[0] for line in result.stdout.splitlines()] == list(POINTS)
+    named = [line.split()[0] for line in result.stdout.splitlines() if not line.startswith(" ")]
+    assert named == list(POINTS)
+
+
+@pytest.mark.parametrize("lang", ["en", "ja"])
+def test_double_list_fits_80_columns(lang: str) -> None:
+    # The summaries made lines of 124 (English) and 138 (Japanese) columns; they wrap
+    # under themselves, and every word of each summary is still there.
+    from smtpprobe.render.columns import width
+    from smtpprobe.testing import load_scenarios
+
+    result = CliRunner().invoke(app, ["double", "--list", "--lang", lang])
+    assert result.exit_code == 0
+    lines = result.stdout.splitlines()
+    assert max(width(line) for line in lines) <= 80
+    joined = "".join("".join(line[35:].split()) for line in lines)
+    for s in load_scenarios().values():
+        summary = s.summary_ja if lang == "ja" else s.summary
+        assert "".join(summary.split()) in joined, s.name
