@@ -85,14 +85,18 @@ def history(
                 raise HistoryError(_unknown(wanted, path, known, chosen))
             if reset is not None:
                 store.reset(reset)
-                typer.echo(_say(chosen, *_RESET).format(name=reset))
-                raise typer.Exit(0)
-            names = [name] if name is not None else known
+                if not json_output:
+                    typer.echo(_say(chosen, *_RESET).format(name=reset))
+                    raise typer.Exit(0)
+            names = [reset] if reset is not None else [name] if name is not None else known
             if json_output:
                 import json
 
+                # After --reset: the same document for that check, now cleared, with
+                # "reset" naming it (a script reads JSON, not the sentence).
                 document = {
                     "schema": SCHEMA,
+                    **({"reset": reset} if reset is not None else {}),
                     "checks": [_check_dict(store, n, confirm) for n in names],
                 }
                 typer.echo(json.dumps(document, ensure_ascii=False, indent=2))

@@ -364,7 +364,9 @@ def run(
             raise ConfigError("use only one of --history and --no-history")
         if no_history and on_change:
             raise ConfigError("--on-change needs the history to see changes; drop --no-history")
-        if ping:
+        if on_change is not None and not on_change.strip():
+            raise ConfigError("--on-change '': give the command to run with each change")
+        if ping is not None:  # '' too: an empty URL silently turned the ping off
             from smtpprobe.notify import ping_url_problem
 
             if (problem := ping_url_problem(ping)) is not None:

@@ -134,6 +134,8 @@ def ping_url_problem(url: str) -> str | None:
 
     The URL itself is never repeated: a ping URL's path is often its secret token.
     """
+    if not url.strip():
+        return "--ping '': give the http:// or https:// URL to ping"
     try:
         parts = urllib.parse.urlsplit(url)
         parts.port  # noqa: B018 - raises ValueError for a port that is not a number

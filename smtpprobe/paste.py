@@ -80,7 +80,7 @@ def explain(
             "(or save the message as .eml and pipe it in)"
         )
     profiles = load_profiles(profile_files)
-    chosen = profiles.get(profile) if profile else None
+    chosen = profiles.get(profile) if profile is not None else None  # '' is no profile
     rulebook_cache: dict[str | None, list[Rule]] = {}
 
     def rules_for(name: str | None) -> list[Rule]:

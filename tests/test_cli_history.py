@@ -189,6 +189,10 @@ def test_lockout_is_shown_and_reset(cli: Any, smtp_double: Any, tmp_path: Path) 
     assert "`smtpprobe history --reset mail`" in shown.out
     assert "wrong-password-here" not in shown.out + path.read_bytes().decode("latin-1")
     assert cli.run("history", "--history", str(path), "--json").json()["checks"][0]["locked_out"]
+    # --reset with --json printed the sentence; a script gets the cleared check as JSON.
+    cleared = cli.run("history", "--history", str(path), "--reset", "mail", "--json").json()
+    assert cleared["reset"] == "mail" and [c["name"] for c in cleared["checks"]] == ["mail"]
+    assert cleared["checks"][0]["locked_out"] is False
     reset = cli.run("history", "--history", str(path), "--reset", "mail", "--lang", "ja")
     assert reset.code == 0 and reset.out.startswith("mail: ロックアウトと待機を解除しました")
     with History.open(path) as history:

@@ -255,6 +255,29 @@ def test_a_malformed_ping_url_fails_before_any_probe(cli, tmp_path) -> None:  # 
     assert "--ping: not a valid URL" in line
 
 
+@pytest.mark.parametrize(
+    ("extra", "words"),
+    [(["--ping", ""], "--ping ''"), (["--on-change", " "], "--on-change ''")],
+    ids=["ping", "on-change"],
+)
+def test_an_empty_hook_is_refused_not_ignored(cli, tmp_path, extra, words) -> None:  # type: ignore[no-untyped-def]
+    # An empty --ping (a variable that was not set) turned the ping off without a word,
+    # and the monitoring service then reported the run as missing, not as failed.
+    checks = tmp_path / "checks.yaml"
+    checks.write_text(
+        "checks:\n  - {name: a, host: 127.0.0.1, port: 1, no_auth: true, from: a@example.jp,"
+        " egress_lookup: false}\n",
+        encoding="utf-8",
+    )
+    line = _one_line(cli.run("run", str(checks), "--history", str(tmp_path / "h"), *extra, env=ENV))
+    assert words in line
+
+
+def test_explain_with_an_empty_provider_is_refused(cli) -> None:  # type: ignore[no-untyped-def]
+    line = _one_line(cli.run("explain", "550 5.7.1 x", "--provider", "", env=ENV))
+    assert "unknown profile ''" in line
+
+
 def test_a_checks_file_error_names_the_files_keys_not_flags(cli, tmp_path) -> None:  # type: ignore[no-untyped-def]
     checks = tmp_path / "checks.yaml"
     checks.write_text(
