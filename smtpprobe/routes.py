@@ -12,6 +12,8 @@ import asyncio
 import dataclasses
 import ipaddress
 import re
+import socket
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -97,6 +99,36 @@ def route_outcome(route: Route, report: Report) -> RouteOutcome:
     )
 
 
+def _check_source(route: Route) -> None:
+    """A ``source:IP`` route this machine cannot bind fails before any probe, by its name
+    (the probe's own message named ``--source-address``, an option compare has not)."""
+    if route.source_address is None:
+        return
+    family = socket.AF_INET6 if ":" in route.source_address else socket.AF_INET
+    try:
+        with socket.socket(family, socket.SOCK_STREAM) as sock:
+            sock.bind((route.source_address, 0))
+    except OSError as exc:
+        raise ConfigError(
+            f"--route {route.name!r}: cannot bind {route.source_address} "
+            f"({exc.strerror or exc}); use an address of this machine"
+        ) from None
+
+
+async def _named(route: Route, probing: Awaitable[Report]) -> Report:
+    """``probing``'s report; a bind error names the route the user wrote, not the probe's
+    ``--source-address`` (an option compare has not)."""
+    try:
+        return await probing
+    except ConfigError as exc:
+        if route.source_address is None:
+            raise
+        message = str(exc).replace(
+            f"--source-address {route.source_address}", f"--route {route.name!r}"
+        )
+        raise ConfigError(message) from None
+
+
 async def compare(
     options: CheckOptions,
     routes: tuple[Route, ...],
@@ -114,6 +146,8 @@ async def compare(
         raise ConfigError("each --route must be different")
     if options.send:
         raise ConfigError("compare never sends a message: drop --send")
+    for route in routes:
+        _check_source(route)
     from smtpprobe.api import probe_spec, resolve
 
     first, _ = resolve(options, password_source)
@@ -133,11 +167,7 @@ async def compare(
     ]
     reports = await asyncio.gather(
         *(
-            probe_spec(
-                spec,
-                profile,
-                dataclasses.replace(options, route=r.name),
-            )
+            _named(r, probe_spec(spec, profile, dataclasses.replace(options, route=r.name)))
             for r, (spec, profile) in zip(routes, resolved, strict=True)
         )
     )

@@ -205,7 +205,13 @@ def test_names_are_checked_before_any_lookup(cli, args: list[str], words: list[s
 
 @pytest.mark.parametrize(
     ("route", "words"),
-    [("source:nope", "source: takes an IP address"), ("proxy:ftp://x", "use socks5://")],
+    [
+        ("source:nope", "source: takes an IP address"),
+        ("proxy:ftp://x", "use socks5://"),
+        # Named --source-address, an option compare does not have (before any probe).
+        ("source:192.0.2.55", ": cannot bind 192.0.2.55"),
+        ("source:::1", ": cannot bind it"),  # ::1 for 127.0.0.1
+    ],
 )
 def test_compare_names_the_route_the_user_wrote(cli, route: str, words: str) -> None:  # type: ignore[no-untyped-def]
     args = ["compare", "--host", "127.0.0.1", *NO_AUTH, "--route", "direct", "--route", route]
