@@ -11,6 +11,7 @@ Cheap to import, as ``--help`` needs it.
 from __future__ import annotations
 
 import itertools
+import re
 import sys
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -615,6 +616,12 @@ def warn_config(profile_files: tuple[Path, ...], lang: str) -> None:
     warn_problems((*load_profiles(profile_files).problems, *rule_problems()), lang)
 
 
+# One word that names a file (a path, or a mail or log file's name), not a reply or a URL.
+_LOOKS_LIKE_A_FILE = re.compile(
+    r"(?:~|\.{1,2})?/[^\s:]*|[^\s/:]+\.(?:eml|msg|txt|log|mbox|html?)", re.IGNORECASE
+)
+
+
 def read_paste(text: str | None, lang: str = "en") -> bytes:
     """``explain``'s input: a file the argument names, the argument itself, or standard input.
 
@@ -630,6 +637,12 @@ def read_paste(text: str | None, lang: str = "en") -> bytes:
 
     if text is not None and text != "-":
         path = _existing_path(text)
+        if path is None and _LOOKS_LIKE_A_FILE.fullmatch(text):
+            # "/tmp/bounce.eml" mistyped was explained as a text: "no SMTP reply found".
+            raise ConfigError(
+                f"{text}: no such file; give the file that holds the error text, or the text "
+                "itself"
+            )
         if path is None:
             return text.encode("utf-8", "surrogateescape")
         if path.is_dir():

@@ -279,6 +279,19 @@ def test_an_empty_hook_is_refused_not_ignored(cli, tmp_path, extra, words) -> No
     assert words in line
 
 
+@pytest.mark.parametrize("name", ["/tmp/no-such-bounce.eml", "bounce.eml", "./x", "~/Mail/b.txt"])
+def test_explain_of_a_missing_file_says_so(cli, name: str) -> None:  # type: ignore[no-untyped-def]
+    # A mistyped file name was explained as the text itself: "no SMTP reply found".
+    line = _one_line(cli.run("explain", name, env=ENV))
+    assert f"{name}: no such file" in line
+
+
+@pytest.mark.parametrize("text", ["https://support.google.com/mail/?p=BadCredentials", "5.7.1"])
+def test_explain_of_one_word_that_is_no_file_name_is_a_text(cli, text: str) -> None:  # type: ignore[no-untyped-def]
+    result = cli.run("explain", text, env=ENV)
+    assert result.code == 1 and "no such file" not in result.both, result.both
+
+
 def test_explain_with_an_empty_provider_is_refused(cli) -> None:  # type: ignore[no-untyped-def]
     line = _one_line(cli.run("explain", "550 5.7.1 x", "--provider", "", env=ENV))
     assert "unknown profile ''" in line
