@@ -640,8 +640,7 @@ def read_paste(text: str | None, lang: str = "en") -> bytes:
         if path is None and _LOOKS_LIKE_A_FILE.fullmatch(text):
             # "/tmp/bounce.eml" mistyped was explained as a text: "no SMTP reply found".
             raise ConfigError(
-                f"{text}: no such file; give the file that holds the error text, or the text "
-                "itself"
+                f"{text}: no such file; give the file that holds the error text, or the text itself"
             )
         if path is None:
             return text.encode("utf-8", "surrogateescape")

@@ -15,7 +15,8 @@ from typing import IO, Any
 __all__ = ["language_of", "one_line_usage_errors", "usage_line"]
 
 # click's own wordings (typer._click: parser.py, core.py, exceptions.py) in Japanese; the
-# option names and values are carried over, click's inner English words kept in quotes.
+# option names and values are carried over, and what it says of a value (``_VALUE_JA``) is
+# in Japanese too (kept in quotes when it is not known).
 _JA: tuple[tuple[str, str], ...] = (
     (r"No such option: (?P<o>\S+?)(?: \(Possible options: (?P<p>[^)]*)\))?(?: Did you mean "
      r"(?P<d>\S+?)\?)?", "そのようなオプションはありません: {o}"),
@@ -24,9 +25,63 @@ _JA: tuple[tuple[str, str], ...] = (
     (r"Option '(?P<o>[^']*)' does not take a value\.", "オプション {o} は値を取りません"),
     (r"Missing argument '(?P<o>[^']*)'\.", "引数 {o} がありません"),
     (r"Missing option '(?P<o>[^']*)'\.", "オプション {o} がありません"),
-    (r"Invalid value for '(?P<o>[^']*)': (?P<m>.*)", "{o} の値が正しくありません: 「{m}」"),
+    (r"Invalid value for '(?P<o>[^']*)': (?P<m>.*)", "{o} の値が正しくありません: {m}"),
+    (r"Invalid value: (?P<m>.*)", "値が正しくありません: {m}"),
     (r"Got unexpected extra arguments? \((?P<o>.*)\)", "余分な引数があります: {o}"),
 )  # fmt: skip
+
+# What click says of a value (typer._click.types, typer._types; click 8's own wording too:
+# "integer" for "int", "invalid choice" of click 7), after "Invalid value for '--port':".
+_VALUE_JA: tuple[tuple[str, str], ...] = (
+    (r"(?P<v>.+?) is not in the range (?P<r>\S+?)\.?", "{v} は範囲外です。{r}を指定してください"),
+    (r"(?P<v>.+?) is not a valid (?:int|integer)(?: range)?\.?", "{v} は整数ではありません"),
+    (r"(?P<v>.+?) is not a valid float(?: range)?\.?", "{v} は数ではありません"),
+    (r"(?P<v>.+?) is not a valid boolean\.?(?: Recognized values: (?P<k>.*))?",
+     "{v} は真偽値（true か false）ではありません"),
+    (r"(?P<v>.+?) is not one of (?P<k>.*?)\.?",
+     "{v} は使えません。次のいずれかを指定してください: {k}"),
+    (r"invalid choice: (?P<v>.*?)\. \(choose from (?P<k>.*)\)",
+     "{v} は使えません。次のいずれかを指定してください: {k}"),
+    (r"(?:File|Directory|Path|Filename) (?P<v>.+?) does not exist\.?", "{v} がありません"),
+    (r"(?:File|Directory|Path|Filename) (?P<v>.+?) is a directory\.?", "{v} はフォルダーです"),
+    (r"(?:File|Directory|Path|Filename) (?P<v>.+?) is a file\.?",
+     "{v} はファイルです（フォルダーを指定してください）"),
+    (r"(?:File|Directory|Path|Filename) (?P<v>.+?) is not readable\.?", "{v} を読み取れません"),
+    (r"(?:File|Directory|Path|Filename) (?P<v>.+?) is not writable\.?", "{v} に書き込めません"),
+    (r"(?P<n>\d+) values are required, but (?P<g>\d+) (?:was |were )?given\.?",
+     "値が {n} 個必要です（指定されたのは {g} 個）"),
+)  # fmt: skip
+# click's range ("1<=x<=65535", "x>=0", "0<x<3600") in words.
+_LOWER = {"<=": "以上", "<": "より大きく"}
+_UPPER = {"<=": "以下", "<": "未満"}
+_ONE_SIDE = {">=": "以上の", ">": "より大きい", "<=": "以下の", "<": "未満の"}
+
+
+def _range_ja(text: str) -> str:
+    """``1<=x<=65535`` as "1〜65535 の値", ``x>=0`` as "0 以上の値"."""
+    both = re.fullmatch(r"(?P<a>[^<>=x]+)(?P<l><=?)x(?P<r><=?)(?P<b>[^<>=x]+)", text)
+    if both is not None:
+        if both["l"] == both["r"] == "<=":
+            return f"{both['a']}〜{both['b']} の値"
+        return f"{both['a']} {_LOWER[both['l']]} {both['b']} {_UPPER[both['r']]}の値"
+    one = re.fullmatch(r"x(?P<op>[<>]=?)(?P<n>[^<>=x]+)", text)
+    if one is not None:
+        return f"{one['n']} {_ONE_SIDE[one['op']]}値"
+    return f"{text} の値"
+
+
+def _value_ja(message: str) -> str:
+    """click's words about a value in Japanese; quoted when they are not known."""
+    for pattern, ja in _VALUE_JA:
+        match = re.fullmatch(pattern, message)
+        if match is not None:
+            values = {k: v or "" for k, v in match.groupdict().items()}
+            if "r" in values:
+                values["r"] = _range_ja(values["r"])
+            if "k" in values:  # the choices, listed as Japanese lists them
+                values["k"] = values["k"].replace(", ", "、")
+            return ja.format(**values)
+    return f"「{message}」"
 
 
 def usage_line(message: str, command: str, lang: str) -> str:
@@ -36,7 +91,10 @@ def usage_line(message: str, command: str, lang: str) -> str:
         for pattern, ja in _JA:
             match = re.fullmatch(pattern, message)
             if match is not None:
-                said = ja.format(**{k: v or "" for k, v in match.groupdict().items()})
+                values = {k: v or "" for k, v in match.groupdict().items()}
+                if "m" in values:
+                    values["m"] = _value_ja(values["m"])
+                said = ja.format(**values)
                 extra = match.groupdict().get("p") or match.groupdict().get("d")
                 if extra:
                     said += f"（候補: {extra}）"
