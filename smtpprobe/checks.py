@@ -111,7 +111,8 @@ def _as_key(message: str) -> str:
     option = message.split(" ", 1)[0].rstrip(":")
     key = _OPTION_KEYS.get(option)
     if key is not None:
-        message = f"key '{key}':{message[len(option) :]}".replace(": :", ":")
+        rest = message[len(option) :]  # " 'x': …" after a value, ": …" without one
+        message = f"key '{key}'{rest if rest.startswith(':') else ':' + rest}"
     return _FLAG.sub(lambda m: _FLAG_KEYS[m[0]], message)
 
 

@@ -258,3 +258,11 @@ def test_credential_tag_is_salted_scrypt() -> None:
     assert tag != credential_tag(SECRET, b"salt-two")
     assert tag != credential_tag(SECRET + "x", b"salt-one")
     assert SECRET not in tag
+
+
+def test_an_options_message_without_a_value_reads_as_its_key() -> None:
+    from smtpprobe.checks import _as_key
+
+    # "--proxy: …" became "key 'proxy':: …" (two colons).
+    assert _as_key("--proxy: the URL names no host") == "key 'proxy': the URL names no host"
+    assert _as_key("--from 'x': give a mail address") == "key 'from': 'x': give a mail address"
