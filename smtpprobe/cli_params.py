@@ -603,9 +603,14 @@ def warn_problems(problems: Iterable[str], lang: str = "en") -> None:
     (``ProfileSet.problems``, ``smtpprobe.loading.rule_problems()``): the command
     goes on without them.
     """
-    form = "警告: 読み込めない設定ファイルを飛ばしました:「{}」" if lang == "ja" else "warning: {}"
     for problem in dict.fromkeys(" ".join(p.split()) for p in problems):
-        typer.echo(f"smtpprobe: {form.format(problem)}", err=True)
+        if lang == "ja":
+            from smtpprobe.render.errors_ja import error_ja  # quotes what it cannot say
+
+            line = f"警告: 読み込めない設定ファイルを飛ばしました: {error_ja(problem)}"
+        else:
+            line = f"warning: {problem}"
+        typer.echo(f"smtpprobe: {line}", err=True)
 
 
 def warn_config(profile_files: tuple[Path, ...], lang: str) -> None:

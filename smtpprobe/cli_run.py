@@ -270,8 +270,9 @@ def _notify(
         outcomes.append(notify.ping(ping, ok=code == 0, body=f"smtpprobe run: {body}"))
     for outcome in outcomes:
         if not outcome.ok:
-            if lang == "ja":  # the hook's own words stay as they are, quoted
-                typer.echo(f"smtpprobe: 警告: 通知に失敗しました: 「{outcome.message}」", err=True)
+            if lang == "ja":  # the hook's own words, where the table does not know them, quoted
+                said = _error_in(outcome.message, lang)
+                typer.echo(f"smtpprobe: 警告: 通知に失敗しました: {said}", err=True)
             else:
                 typer.echo(f"smtpprobe: warning: {outcome.message}", err=True)
 
@@ -392,7 +393,8 @@ def run(
             typer.echo(text, color=True)
         for problem in unsaved:
             if chosen == "ja":
-                typer.echo(f"smtpprobe: 警告: 結果を保存できませんでした: 「{problem}」", err=True)
+                said = _error_in(problem, chosen)
+                typer.echo(f"smtpprobe: 警告: 結果を保存できませんでした: {said}", err=True)
             else:
                 typer.echo(f"smtpprobe: warning: results not saved: {problem}", err=True)
         _notify(changes, on_change, ping, results, code, chosen)

@@ -104,11 +104,11 @@ def run_on_change(
         )
     if proc.returncode != 0:
         said = " ".join(err.decode("utf-8", "replace").split())[:_OUTPUT_LIMIT]
-        return HookOutcome(
-            False,
-            f"--on-change: the command exited with {proc.returncode}"
-            + (f": {said}" if said else ""),
-        )
+        if said:
+            return HookOutcome(
+                False, f"--on-change: the command exited with {proc.returncode}: {said}"
+            )
+        return HookOutcome(False, f"--on-change: the command exited with {proc.returncode}")
     return HookOutcome(True)
 
 

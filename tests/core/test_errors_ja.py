@@ -368,6 +368,7 @@ def derived(sites: list[Site]) -> list[Site]:
     ]
     out.append(Site("smtpprobe/dnsauth.py", 0, "SMTPPROBE_NAMESERVERS", tuple(nameservers)))
     out.append(Site("smtpprobe/notify.py", 0, "ping_url_problem", tuple(_ping_problems())))
+    out.append(Site("smtpprobe/notify.py", 0, "HookOutcome(False, ...)", tuple(_hook_failures())))
     guard = ("interrupted", "internal error, please report it: ValueError: x")
     out.append(Site("smtpprobe/cli_support.py", 0, "guard", guard))
     out.append(Site("(libraries)", 0, "a library's reason in a message", LIBRARY_REASONS))
@@ -386,6 +387,23 @@ def _ping_problems() -> list[str]:
         for node in ast.walk(function)
         if isinstance(node, ast.Return) and node.value is not None and _is_message(node.value)
         for s in sampler.values(node.value)
+    ]
+
+
+def _hook_failures() -> list[str]:
+    """The failures of ``--on-change`` and ``--ping`` (``HookOutcome(False, message)``), which
+    ``run`` warns of after the run."""
+    tree = ast.parse((PACKAGE / "notify.py").read_text(encoding="utf-8"))
+    sampler = _Sampler("smtpprobe/notify.py", tree)
+    return [
+        s
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id == "HookOutcome"
+        and len(node.args) == 2
+        and _is_message(node.args[1])
+        for s in sampler.values(node.args[1])
     ]
 
 
