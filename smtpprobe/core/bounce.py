@@ -555,6 +555,17 @@ _ECHO_LOOKBACK = 6  # lines searched above a reply for the command it answered
 _HOST_SAID = LazyPattern(
     r"host\s{1,8}([A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,63})(?:\[[^\]\s]{0,64}\])?\s{1,8}said", re.I
 )
+# The line before the returned copy of the user's own message in a bounce pasted as text:
+# Gmail's "----- Original message -----", Outlook's "-----Original Message-----", qmail's
+# "--- Below this line is a copy of the message." (qmail-send.c), Exim's "------ This is a
+# copy of the message, including all the headers. ------" (deliver.c), Exchange's "Original
+# message headers:", and a MIME part's header (the boundaries Sisimai's Lhost modules use).
+_RETURNED_ORIGINAL = LazyPattern(
+    r"(?:(?<!-)-{2,}+\s*(?:original message|below this line is a copy of the message\.?"
+    r"|this is a copy of the message, including all the headers\.?)\s*-*"
+    r"|original message headers:|content-type:\s*(?:message/rfc822|text/rfc822-headers)\b.*)$",
+    re.I,
+)
 _DSN_FIELD = LazyPattern(
     r"^(Status|Remote-MTA|Reporting-MTA|Diagnostic-Code|Action|Final-Recipient)\s*:\s*(.*)$",
     re.I,
@@ -737,7 +748,10 @@ def _collect(part: Message, parts: list[str], depth: int) -> None:
     if content_type == "message/delivery-status":
         payload = part.get_payload()
         for block in payload if isinstance(payload, list) else [payload]:
-            parts.append(_fields_text(block) if isinstance(block, Message) else str(block))
+            # A blank line after each block, as on the wire: each recipient's Status,
+            # Remote-MTA and Diagnostic-Code belong together (RFC 3464 section 2.1).
+            text = _fields_text(block) if isinstance(block, Message) else str(block)
+            parts.append(text + "\n")
         return
     if part.is_multipart():
         payload = part.get_payload()
@@ -1413,25 +1427,28 @@ def find_replies(text: str) -> list[Found]:
     lines, groups = _unfold(text)
     providers = _providers_in(text.lower())
     send_mail_as = bool(_SEND_MAIL_AS.search(text))
-    dsn = _dsn_fields(lines)
-    found: list[Found] = []
-    spans: list[tuple[int, int]] = []  # the first and last line of each reply in ``found``
+    dsn = _DsnBlocks.of(lines)
+    built: list[_Building] = []
     starts: list[_Start | None] = []
     current: _Building | None = None
 
     def close() -> None:
         nonlocal current
         if current is not None:
-            found.append(_finish(current, lines, starts, send_mail_as, dsn))
-            spans.append((current.index, current.last))
+            built.append(current)
         current = None
 
     for index, line in enumerate(lines):
-        if len(found) >= _MAX_FOUND:
+        if len(built) >= _MAX_FOUND:
+            break
+        if (built or current is not None) and _RETURNED_ORIGINAL.match(line.strip()):
+            # The returned copy of the user's own message: its words are not a reply
+            # (a bounce that is itself below such a line, forwarded, is still read).
             break
         start = _split_reply_start(line, providers)
-        if start is None and dsn.get("status", "")[:1] in ("4", "5"):
-            start = _diagnostic_start(line.strip(), dsn["status"])
+        status = dsn.at(index).get("status", "")
+        if start is None and status[:1] in ("4", "5"):
+            start = _diagnostic_start(line.strip(), status)
         starts.append(start)
         same_line = current is not None and groups[index] == current.group
         if start is not None:
@@ -1509,10 +1526,49 @@ def find_replies(text: str) -> list[Found]:
         if current.sealed and current.final:
             close()
     close()
-    replies = _unique(_specific(found, spans))
-    if any(item.reply is not None and item.reply.code >= 400 for item in replies):
-        replies = [item for item in replies if item.reply is not None and item.reply.code >= 400]
-    return replies[:MAX_REPLIES]
+    return _found(built, lines, starts, send_mail_as, dsn)
+
+
+def _found(
+    built: list[_Building],
+    lines: list[str],
+    starts: list[_Start | None],
+    send_mail_as: bool,
+    dsn: _DsnBlocks,
+) -> list[Found]:
+    """The replies ``built``, each read with only its own surroundings: from the line after
+    the reply before it to the line before the reply after it (a bounce for several
+    recipients took the host, recipient and words of the reply above). The stage, host and
+    recipient are read only for the replies that are reported (the first ``MAX_REPLIES``
+    different ones): reading them cost ~0.5 ms a reply, seconds for a long log."""
+    replies = [_reply_of(b, dsn) for b in built]
+    spans = [(b.index, b.last) for b in built]
+    kept = _specific(list(range(len(built))), replies, built, spans)
+    if any(replies[i].code >= 400 for i in kept):
+        kept = [i for i in kept if replies[i].code >= 400]
+    groups: dict[tuple[int, str | None, str], list[int]] = {}
+    for i in kept:
+        key = (replies[i].code, replies[i].enhanced, _normal(replies[i].text))
+        if key in groups or len(groups) < MAX_REPLIES:
+            groups.setdefault(key, []).append(i)
+    result: list[Found] = []
+    for members in groups.values():
+        merged: Found | None = None
+        for i in members:
+            floor = built[i - 1].last + 1 if i else 0
+            ceiling = built[i + 1].index if i + 1 < len(built) else len(lines)
+            item = _finish(built[i], replies[i], lines, starts, send_mail_as, dsn, floor, ceiling)
+            # The same reply twice (the human part and the DSN): keep what each knows.
+            merged = item if merged is None else replace(
+                merged,
+                stage=merged.stage or item.stage,
+                host=merged.host or item.host,
+                recipient=merged.recipient or item.recipient,
+                status=merged.status or item.status,
+            )  # fmt: skip
+        assert merged is not None
+        result.append(merged)
+    return result
 
 
 def _diagnostic_start(text: str, status: str) -> _Start | None:
@@ -1689,13 +1745,8 @@ def _continues(line: str) -> bool:
     )
 
 
-def _finish(
-    building: _Building,
-    lines: list[str],
-    starts: list[_Start | None],
-    send_mail_as: bool,
-    dsn: dict[str, str],
-) -> Found:
+def _reply_of(building: _Building, dsn: _DsnBlocks) -> Reply:
+    """The reply ``building`` holds, as the server sent it."""
     message_lines = [_strip_inline_codes(line, building.code) for line in building.lines]
     # Postfix appends "(in reply to RCPT TO command)" to the server's words;
     # it names the stage (kept in ``stage``) and is not part of the reply.
@@ -1706,16 +1757,33 @@ def _finish(
     reply = from_code_and_message(building.code, message)
     if reply.enhanced is None:
         reply = _qmail_enhanced(reply)
-    if reply.enhanced is None and dsn.get("status", "")[:1] == str(building.code)[0]:
-        reply = replace(reply, enhanced=dsn["status"])
-    low, high = max(0, building.index - 4), building.last + _MAX_TRAILING + 1
+    status = dsn.at(building.index).get("status", "")
+    if reply.enhanced is None and status[:1] == str(building.code)[0]:
+        reply = replace(reply, enhanced=status)
+    return reply
+
+
+def _finish(
+    building: _Building,
+    reply: Reply,
+    lines: list[str],
+    starts: list[_Start | None],
+    send_mail_as: bool,
+    dsn: _DsnBlocks,
+    floor: int,
+    ceiling: int,
+) -> Found:
+    low = max(floor, building.index - 4)
+    high = min(ceiling, building.last + _MAX_TRAILING + 1)
     window = "\n".join(lines[low:high])
+    recipient = _recipient(window)
+    fields = dsn.about(building.index, recipient)
     return Found(
         reply=reply,
         stage=_stage(building, lines, starts, low, window),
-        host=_host(window) or dsn.get("remote-mta"),
-        recipient=_recipient(window) or dsn.get("final-recipient"),
-        status=dsn.get("status"),
+        host=_host(window) or fields.get("remote-mta"),
+        recipient=recipient or fields.get("final-recipient"),
+        status=fields.get("status"),
         wrapper=building.first_wrapper,
         send_mail_as=send_mail_as,
         code_inferred=building.inferred,
@@ -1822,26 +1890,79 @@ def _host(window: str) -> str | None:
     return match.group(1).lower() if match else None
 
 
-def _dsn_fields(lines: list[str]) -> dict[str, str]:
-    fields: dict[str, str] = {}
-    for line in lines:
-        match = _DSN_FIELD.match(line.strip())
-        if not match:
-            continue
-        name, value = match.group(1).lower(), match.group(2).strip()
-        if name in ("remote-mta", "reporting-mta", "final-recipient"):
-            value = value.split(";", 1)[-1].strip().lower()
-        if name == "status":
-            status = _ENHANCED.match(value)
-            if not status:
+@dataclass(frozen=True, slots=True)
+class _DsnBlocks:
+    """The DSN fields of a paste (RFC 3464), block by block: a per-message block and one
+    per recipient, each its own ``Status``, ``Remote-MTA`` and ``Final-Recipient``."""
+
+    owner: tuple[int, ...]  # each line's block (an index into ``blocks``), or -1
+    blocks: tuple[dict[str, str], ...]
+
+    @classmethod
+    def of(cls, lines: list[str]) -> _DsnBlocks:
+        owner = [-1] * len(lines)
+        blocks: list[dict[str, str]] = []
+        block = -1
+        for index, line in enumerate(lines):
+            stripped = line.strip()
+            if not stripped:
+                block = -1  # blocks are separated by a blank line (RFC 3464 section 2.1)
                 continue
-            value = status.group(0)
-        fields.setdefault(name, value)
-    return fields
+            match = _DSN_FIELD.match(stripped)
+            if match is None:
+                owner[index] = block  # a field's folded line, or none
+                continue
+            if block < 0:
+                block = len(blocks)
+                blocks.append({})
+            owner[index] = block
+            name, value = match.group(1).lower(), match.group(2).strip()
+            if name in ("remote-mta", "reporting-mta", "final-recipient"):
+                value = _mta_or_address(value.split(";", 1)[-1].strip().lower())
+            if name == "status":
+                status = _ENHANCED.match(value)
+                if not status:
+                    continue
+                value = status.group(0)
+            blocks[block].setdefault(name, value)
+        return cls(tuple(owner), tuple(blocks))
+
+    def at(self, index: int) -> dict[str, str]:
+        """The fields of the block that line ``index`` is in, else of the paste's only
+        recipient block, else none."""
+        block = self.owner[index] if index < len(self.owner) else -1
+        if block >= 0 and self._is_recipient(self.blocks[block]):
+            return self.blocks[block]
+        recipients = [b for b in self.blocks if self._is_recipient(b)]
+        return recipients[0] if len(recipients) == 1 else {}
+
+    def about(self, index: int, recipient: str | None) -> dict[str, str]:
+        """``at(index)``, or for a reply outside the DSN part of a bounce for several
+        recipients, the block of the recipient its own lines name."""
+        fields = self.at(index)
+        if fields or recipient is None:
+            return fields
+        return next((b for b in self.blocks if b.get("final-recipient") == recipient.lower()), {})
+
+    @staticmethod
+    def _is_recipient(block: dict[str, str]) -> bool:
+        return "status" in block or "final-recipient" in block
 
 
-def _specific(found: list[Found], spans: list[tuple[int, int]]) -> list[Found]:
-    """``found`` without the summaries a program writes before the reply it summarises.
+def _mta_or_address(value: str) -> str:
+    """A DSN field's name or address without the comment Gmail adds ("mx.example.com.
+    (198.51.100.5, the server for the domain example.com.)"), brackets or the root's dot."""
+    value = value.split(None, 1)[0] if value else value
+    return value.strip("<>").rstrip(".")
+
+
+def _specific(
+    kept: list[int],
+    replies: list[Reply],
+    built: list[_Building],
+    spans: list[tuple[int, int]],
+) -> list[int]:
+    """``kept`` without the summaries a program writes before the reply it summarises.
 
     Twisted's "SMTPDeliveryError: 450 No recipients accepted" is followed by the server's own
     "450 4.1.8 <…>: Sender address rejected: …". A server that sends enhanced status codes
@@ -1851,49 +1972,26 @@ def _specific(found: list[Found], spans: list[tuple[int, int]]) -> list[Found]:
     unavailable; Client host … blocked using …" before its own "554 5.0.0 Service unavailable")
     the first reply says more, and both stay.
     """
-    kept: list[Found] = []
-    for index, item in enumerate(found):
-        reply = item.reply
-        if reply is not None and reply.enhanced is None and not item.code_inferred:
-            last = spans[index][1]
-            later = (
-                other.reply
-                for other, (first, _) in zip(found[index + 1 :], spans[index + 1 :], strict=True)
-                if first - last <= _SUMMARY_NEAR
-            )
-            if any(
-                other is not None
-                and other.code == reply.code
-                and other.enhanced is not None
-                and len(other.text) > len(reply.text)
-                for other in later
-            ):
+    result: list[int] = []
+    for index in kept:
+        reply = replies[index]
+        if reply.enhanced is None and not built[index].inferred:
+            last, later = spans[index][1], index + 1
+            summary = False
+            # Replies are in order: only those starting within _SUMMARY_NEAR lines count.
+            while later < len(replies) and spans[later][0] - last <= _SUMMARY_NEAR:
+                other = replies[later]
+                if (
+                    other.code == reply.code
+                    and other.enhanced is not None
+                    and len(other.text) > len(reply.text)
+                ):
+                    summary = True
+                    break
+                later += 1
+            if summary:
                 continue
-        kept.append(item)
-    return kept
-
-
-def _unique(found: list[Found]) -> list[Found]:
-    seen: dict[tuple[int, str | None, str], int] = {}
-    result: list[Found] = []
-    for item in found:
-        if item.reply is None:  # a client-side error: no reply to compare
-            result.append(item)
-            continue
-        key = (item.reply.code, item.reply.enhanced, _normal(item.reply.text))
-        if key in seen:
-            # The same reply twice (the human part and the DSN): keep what each knows.
-            kept = result[seen[key]]
-            result[seen[key]] = replace(
-                kept,
-                stage=kept.stage or item.stage,
-                host=kept.host or item.host,
-                recipient=kept.recipient or item.recipient,
-                status=kept.status or item.status,
-            )
-            continue
-        seen[key] = len(result)
-        result.append(item)
+        result.append(index)
     return result
 
 

@@ -392,6 +392,7 @@ def _refuser(found: Found, verdict: Verdict) -> str:
 # --- a whole paste: replies and client-side errors ---------------------------------------
 
 _NEAR = 4  # lines between a client error's words and a reply of the same incident
+_MAX_REPLY_SPAN = 100  # lines of one reply at most (the finder keeps no more)
 _PORT_FACT = re.compile(r"^port:(\d{1,5})$")
 
 
@@ -469,7 +470,20 @@ def explain_text(
             )
         if found.stage is None and i in staged:
             found = replace(found, stage=staged[i])
-        around[id(found)] = "\n".join(lines[max(line - _NEAR, 0) : line + _NEAR + 1])
+        # The lines around it, without the lines of another refusal: in a bounce for
+        # several recipients, the words of the reply above decided the one below. (A
+        # program's summary of the same refusal, "554 5.0.0 Service unavailable" after
+        # sendmail's "<<< 554 … blocked using …", still reads the words it summarises.)
+        low, high = max(line - _NEAR, 0), line + _NEAR + 1
+        others = {
+            at + k
+            for j, (_, at, other) in enumerate(replies)
+            if j != i and low - _MAX_REPLY_SPAN <= at < high and _another_refusal(found, other)
+            for k in range(len(other.reply.lines) if other.reply is not None else 1)
+        }
+        around[id(found)] = "\n".join(
+            text for at, text in enumerate(lines[low:high], low) if at not in others
+        )
         items.append((offset, found))
     # Positive replies alone are the steps that worked: when the paste's words tell of a
     # refusal or an error after them (curl's "220 2.0.0 SMTP server ready", then "schannel:
@@ -580,6 +594,15 @@ def _family(text: str, client_errors: ClientErrors) -> tuple[int, Found] | None:
             found = replace(incident.found, facts=incident.found.facts | {FAMILY})
             return incident.offset, found
     return None
+
+
+def _another_refusal(found: Found, other: Found) -> bool:
+    """Whether ``other`` is a separate refusal from ``found``'s: another server, or a reply
+    of the other class (4xx against 5xx). (Not the recipient: the address read near a
+    reply may be the sender's, at MAIL FROM.)"""
+    if found.host and other.host and found.host != other.host:
+        return True
+    return _code(found) // 100 != _code(other) // 100
 
 
 def _wording(rules: Sequence[Rule]) -> list[Rule]:

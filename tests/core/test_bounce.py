@@ -1134,3 +1134,81 @@ def test_mailsends_expected_and_got_codes() -> None:
 def test_a_programs_next_line_is_not_part_of_the_reply(text: str, lines: tuple[str, ...]) -> None:
     (found,) = find_replies(text)
     assert found.reply is not None and found.reply.lines == lines
+
+
+# --- a bounce for several recipients (red-team round, 2026-12-02) --------------------------
+# Postfix's bounce form ("<rcpt>: host H[ip] said: … (in reply to RCPT TO command)") and an
+# RFC 3464 report with one block per recipient; the replies are Postfix's own texts
+# (smtpd_check.c's "User unknown in virtual mailbox table", "Insufficient system storage").
+SEVERAL = (
+    "<bob@example.com>: host mx.example.com[198.51.100.5] said: 550 5.1.1 <bob@example.com>:\n"
+    "    Recipient address rejected: User unknown in virtual mailbox table (in reply to RCPT\n"
+    "    TO command)\n"
+    "\n"
+    "<carol@example.org>: host mx.example.org[198.51.100.6] said: 452 4.3.1 Insufficient\n"
+    "    system storage (in reply to RCPT TO command)\n"
+)
+DSN = (
+    "From: MAILER-DAEMON@mail.example.jp (Mail Delivery System)\n"
+    "MIME-Version: 1.0\n"
+    'Content-Type: multipart/report; report-type=delivery-status; boundary="B"\n\n'
+    "--B\nContent-Type: text/plain\n\nThis is the mail system at host mail.example.jp.\n\n"
+    "--B\nContent-Type: message/delivery-status\n\n"
+    "Reporting-MTA: dns; mail.example.jp\n\n"
+    "Final-Recipient: rfc822; alice@example.org\nAction: failed\nStatus: 5.1.1\n"
+    "Remote-MTA: dns; mx.example.org\n"
+    "Diagnostic-Code: smtp; 550 5.1.1 <alice@example.org>: Recipient address rejected: User\n"
+    " unknown in virtual mailbox table\n\n"
+    "Final-Recipient: rfc822; dave@example.net\nAction: failed\nStatus: 4.3.1\n"
+    "Remote-MTA: dns; mx.example.net\n"
+    "Diagnostic-Code: smtp; 452 4.3.1 Insufficient system storage\n\n"
+    "--B--\n"
+)
+
+
+def test_each_recipient_of_a_postfix_bounce_keeps_its_own_host_and_address() -> None:
+    found = find_replies(SEVERAL)
+    assert [(f.reply.code, f.host, f.recipient) for f in found if f.reply] == [
+        (550, "mx.example.com", "bob@example.com"),
+        (452, "mx.example.org", "carol@example.org"),  # was mx.example.com, bob's
+    ]
+
+
+def test_each_block_of_a_delivery_status_report_belongs_to_its_own_reply() -> None:
+    found = find_replies(decode_pasted(DSN.encode()).text)
+    assert [(f.reply.code, f.host, f.status) for f in found if f.reply] == [
+        (550, "mx.example.org", "5.1.1"),
+        (452, "mx.example.net", "4.3.1"),  # was the first block's mx.example.org and 5.1.1
+    ]
+
+
+def test_gmails_remote_mta_comment_is_not_part_of_the_host() -> None:
+    # Gmail writes "Remote-MTA: dns; HOST. (IP, the server for the domain D.)".
+    text = (
+        "Status: 5.7.1\n"
+        "Remote-MTA: dns; www1234.sakura.ne.jp. (203.0.113.10, the server for the domain "
+        "example.jp.)\n"
+        "Diagnostic-Code: smtp; 550 5.7.1 <me@example.jp>... Command rejected\n"
+    )
+    assert [f.host for f in find_replies(text)] == ["www1234.sakura.ne.jp"]
+
+
+@pytest.mark.parametrize(
+    "separator",
+    [
+        "----- Original message -----",  # Gmail
+        "-----Original Message-----",  # Outlook
+        "--- Below this line is a copy of the message.",  # qmail-send.c
+        "------ This is a copy of the message, including all the headers. ------",  # Exim
+        "Original message headers:",  # Exchange
+        "Content-Type: message/rfc822",  # a MIME part pasted as text
+    ],
+)
+def test_the_returned_original_is_not_read_for_replies(separator: str) -> None:
+    # The user's own mail below the bounce may quote an older error: it is not a reply.
+    bounce = "550 5.1.1 <bob@example.com>: Recipient address rejected: User unknown\n\n"
+    own = "Subject: hi\n\nmy server said 535 5.7.8 Error: authentication failed\n"
+    text = f"{bounce}{separator}\n\n{own}"
+    assert [f.reply.code for f in find_replies(text) if f.reply] == [550]
+    # A bounce that is itself below such a line (forwarded) is still found.
+    assert [f.reply.code for f in find_replies(f"{separator}\n{bounce}") if f.reply] == [550]

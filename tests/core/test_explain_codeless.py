@@ -145,3 +145,16 @@ def test_white_space_runs_map_back_to_their_offsets() -> None:
     assert joined == "a b c d"
     assert [text[i] for i in where] == ["a", " ", "b", "\n", "c", "\t", "d"]
     assert _one_spaced("one line") == ("one line", list(range(8)))
+
+
+def test_a_reply_is_not_decided_by_the_words_of_another_refusal() -> None:
+    # Two refusals one after the other (a log): the second, whose words no rule knows, was
+    # read with the first's "Relay access denied" around it and called relay-denied, with
+    # "turn on SMTP authentication" for a server that only asked to come back later.
+    text = (
+        "550 5.7.1 <bob@example.com>: Relay access denied\n"
+        "421 4.7.0 Try again later, closing connection.\n"  # Gmail's words
+    )
+    result = explain(text.encode())
+    assert result.explanations[0].verdict.category == "relay-denied"
+    assert result.explanations[1].verdict.category != "relay-denied"
