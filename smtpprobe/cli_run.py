@@ -240,6 +240,7 @@ def _notify(
     on_change: str | None,
     ping: str | None,
     results: list[CheckResult],
+    every: tuple[CheckDef, ...],
     code: int,
     lang: str = "en",
 ) -> None:
@@ -251,11 +252,12 @@ def _notify(
         return
     from smtpprobe import notify
 
-    # The checks' own {env: VAR} secrets stay out of the hook's environment.
+    # Every check's own {env: VAR} secret stays out of the hook's environment, not only
+    # the checks of this run (--only): the hook can read its environment.
     secret_vars = [
-        r.check.password.value
-        for r in results
-        if r.check.password is not None and r.check.password.kind == "env"
+        check.password.value
+        for check in every
+        if check.password is not None and check.password.kind == "env"
     ]
     outcomes = []
     if on_change:
@@ -284,14 +286,15 @@ def _run(
     limits: Any,
     store: Any,
     lang: str,
-) -> tuple[list[CheckResult], dict[str, list[Any]]]:
+) -> tuple[list[CheckResult], dict[str, list[Any]], tuple[CheckDef, ...]]:
     import asyncio
     import json
 
     from smtpprobe.checks import load_checks
     from smtpprobe.runner import result_to_dict, run_checks
 
-    selected = _select(load_checks(path).checks, only, path)
+    every = load_checks(path).checks
+    selected = _select(every, only, path)
     before = (
         {c.name: store.rows(c.name, limit=_WINDOW) for c in selected} if store is not None else {}
     )
@@ -320,7 +323,7 @@ def _run(
         results = asyncio.run(
             run_checks(selected, history=store, limits=limits, on_result=on_result)
         )
-        return results, before
+        return results, before, every
     with progress:
         task = progress.add_task("", total=len(selected))
 
@@ -328,7 +331,7 @@ def _run(
             progress.update(task, advance=1, description=f"{result.name}: {result.category}")
 
         results = asyncio.run(run_checks(selected, history=store, limits=limits, on_result=advance))
-    return results, before
+    return results, before, every
 
 
 def _is_terminal(stream: Any) -> bool:
@@ -376,7 +379,7 @@ def run(
         store = _open_history(history, no_history)
         unsaved: list[str] = []
         try:
-            results, before = _run(checks, only, json_output, limits, store, chosen)
+            results, before, every = _run(checks, only, json_output, limits, store, chosen)
             code = worst_exit_code([r.exit_code for r in results])
             changes = _changes(store, before, confirm) if store is not None else []
         finally:
@@ -397,7 +400,7 @@ def run(
                 typer.echo(f"smtpprobe: 警告: 結果を保存できませんでした: {said}", err=True)
             else:
                 typer.echo(f"smtpprobe: warning: results not saved: {problem}", err=True)
-        _notify(changes, on_change, ping, results, code, chosen)
+        _notify(changes, on_change, ping, results, every, code, chosen)
     raise typer.Exit(code)
 
 

@@ -359,6 +359,26 @@ def test_a_state_change_fires_on_change(
     assert "client-ip-rejected since" in shown.out and "<- now" in shown.out, shown.out
 
 
+def test_the_hook_never_sees_a_password_variable_of_any_check(
+    cli: CLI, smtp_double: Callable[..., DoubleServer], tmp_path: Path
+) -> None:
+    # With --only, the checks left out kept their password variables in the hook's
+    # environment (a red-team round): every check's {env: VAR} is dropped.
+    path, history, out = tmp_path / "checks.yaml", tmp_path / "h.sqlite3", tmp_path / "env"
+    other_secret = "other-check-secret-5678"
+    env = {**ENV, "OTHER_CHECK_PW": other_secret}
+    common = ("--history", str(history), "--confirm", "1", "--on-change", f"env >> {out}")
+    for scenario, extra in (("ok", {}), ("geo-filter-sakura", {"source_address": "127.0.0.2"})):
+        server = smtp_double(scenario)
+        other = _entry("other", server, password={"env": "OTHER_CHECK_PW"})
+        path.write_text(yaml.safe_dump(_document([_entry("mail", server, **extra), other])))
+        result = cli.run("run", str(path), "--only", "mail", *common, env=env)
+        assert result.code in (0, 1), result.both
+    seen = out.read_text(encoding="utf-8")
+    assert "PATH=" in seen  # the hook ran, with an environment
+    assert other_secret not in seen and DEFAULT_PASSWORD not in seen
+
+
 def test_ping_says_fail_when_a_check_failed(cli: CLI, mixed: Path) -> None:
     import http.server
     import threading
