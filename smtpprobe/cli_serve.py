@@ -74,6 +74,7 @@ def make_exporter(
 ) -> Exporter[CheckDef]:
     """The exporter over ``checks``, probing with ``runner.run_check`` and ``history``."""
     import math
+    import sys
 
     from smtpprobe.errors import ConfigError
     from smtpprobe.exporter import Exporter, Snapshot, with_budget
@@ -94,8 +95,19 @@ def make_exporter(
     # so the interval is not waited out twice. One gate for the exporter's lifetime.
     gate = Gate(RunLimits(concurrency=defaults.concurrency, per_host=per_host))
 
+    warned: set[str] = set()
+
     async def probe(check: CheckDef, budget: float) -> CheckResult:
-        return await run_check(with_budget(check, budget), history=history, gate=gate)
+        result = await run_check(with_budget(check, budget), history=history, gate=gate)
+        if history is not None:
+            # A result the history could not keep: said once per reason, as `run` does (the
+            # lockout still holds, in memory: History.record).
+            for problem in history.write_errors:
+                if problem not in warned:
+                    warned.add(problem)
+                    print(f"smtpprobe serve: warning: results not saved: {problem}",
+                          file=sys.stderr, flush=True)  # fmt: skip
+        return result
 
     last_known = None
     if history is not None:

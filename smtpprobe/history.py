@@ -273,6 +273,10 @@ class History:
         # Results that could not be saved (a locked, read-only or damaged file): the run
         # still reports them, then says so in one line and exits 2 (``record``).
         self.write_errors: list[str] = []
+        # ...and the rows themselves, which the lockout and backoff decisions still see: a
+        # history that cannot be written must not make ``serve`` send a refused password
+        # again on every scrape.
+        self._unsaved: list[HistoryRow] = []
 
     @contextmanager
     def _using(self) -> Iterator[None]:
@@ -347,6 +351,9 @@ class History:
         except HistoryError as exc:
             if str(exc) not in self.write_errors:
                 self.write_errors.append(str(exc))
+            with self._lock:
+                self._unsaved.append(row)
+                del self._unsaved[:-_MAX_UNSAVED]
             return row
 
     def add(self, row: HistoryRow) -> HistoryRow:
@@ -407,7 +414,10 @@ class History:
             found = self._db.execute(
                 "SELECT after_id FROM resets WHERE name = ?", (name,)
             ).fetchone()
-        return self.rows(name, limit=_DECISION_WINDOW, after_id=found[0] if found else 0)
+        saved = self.rows(name, limit=_DECISION_WINDOW, after_id=found[0] if found else 0)
+        with self._lock:
+            unsaved = [row for row in self._unsaved if row.name == name]
+        return (saved + unsaved)[-_DECISION_WINDOW:]
 
     def lockout(self, name: str) -> str | None:
         """The credential tag that got ``auth-failed``, until a reset or an accepted credential.
@@ -434,6 +444,8 @@ class History:
 
         The results stay in the history; later decisions look only past this point.
         """
+        with self._lock:
+            self._unsaved = [row for row in self._unsaved if row.name != name]
         with self._using():
             top = self._db.execute(
                 "SELECT COALESCE(MAX(id), 0) FROM results WHERE name = ?", (name,)
@@ -449,6 +461,9 @@ class History:
         with self._using():
             found = self._db.execute("SELECT name, at FROM resets").fetchall()
         return {r[0]: r[1] for r in found}
+
+
+_MAX_UNSAVED = 10_000  # rows kept in memory while the file cannot be written
 
 
 def _unusable(path: Path, exc: sqlite3.Error) -> HistoryError:

@@ -376,6 +376,27 @@ def test_a_result_that_cannot_be_saved_is_kept_and_said_once(tmp_path: Path) -> 
             holder.close()
 
 
+def test_a_refused_password_stays_locked_out_when_the_history_cannot_keep_it(
+    smtp_double: Any, tmp_path: Path
+) -> None:
+    # A red-team round: with a history that could not be written, `serve` sent the same
+    # refused password on every scrape. The unsaved row still decides the lockout.
+    path = tmp_path / "h.sqlite3"
+    History.open(path).close()
+    report = run_probe(smtp_double("auth-failed"))
+    holder = sqlite3.connect(path, isolation_level=None)
+    with History.open(path, create=False, busy_timeout=0.1) as history:
+        holder.execute("BEGIN IMMEDIATE")  # writers wait; readers (WAL) still read
+        try:
+            history.record(result(report, credential_tag="old"))
+            assert history.write_errors and history.lockout("main") == "old"
+        finally:
+            holder.execute("ROLLBACK")
+            holder.close()
+        history.reset("main")  # `history --reset` clears it, as for a saved row
+        assert history.lockout("main") is None
+
+
 def test_opening_a_busy_history_says_it_is_busy_not_unusable(tmp_path: Path) -> None:
     path = tmp_path / "h.sqlite3"
     History.open(path).close()
