@@ -235,15 +235,34 @@ def _to_db(row: HistoryRow) -> tuple[Any, ...]:
     return tuple(values[c] for c in _COLUMNS)
 
 
-def _from_db(record: sqlite3.Row) -> HistoryRow:
+def _from_db(record: sqlite3.Row, path: Path) -> HistoryRow:
+    """A stored row; HistoryError naming it when another program damaged it."""
+    try:
+        phase_ms = json.loads(record["phase_ms"])
+        capabilities = json.loads(record["capabilities"])
+        mechanisms = json.loads(record["auth_mechanisms"])
+        if not (
+            isinstance(phase_ms, dict)
+            and all(isinstance(v, int | float) for v in phase_ms.values())
+            and isinstance(capabilities, list)
+            and isinstance(mechanisms, list)
+            and isinstance(record["name"], str)
+            and isinstance(record["at"], str)
+        ):
+            raise TypeError("a column holds a value of the wrong type")
+        _epoch(record["at"])
+    except (TypeError, ValueError) as exc:
+        raise HistoryError(
+            f"history {path}: row {record['id']} is damaged ({exc}); give another --history file"
+        ) from None
     values: dict[str, Any] = {c: record[c] for c in _COLUMNS}
     values.update(
         id=record["id"],
         retryable=bool(record["retryable"]),
         login_refused=bool(record["login_refused"]),
-        phase_ms=json.loads(record["phase_ms"]),
-        capabilities=tuple(json.loads(record["capabilities"])),
-        auth_mechanisms=tuple(json.loads(record["auth_mechanisms"])),
+        phase_ms=phase_ms,
+        capabilities=tuple(str(c) for c in capabilities),
+        auth_mechanisms=tuple(str(m) for m in mechanisms),
     )
     return HistoryRow(**values)
 
@@ -388,7 +407,7 @@ class History:
             params.append(limit)
         with self._using():
             found = self._db.execute(query, params).fetchall()
-        return [_from_db(r) for r in reversed(found)]
+        return [_from_db(r, self.path) for r in reversed(found)]
 
     def last(self, name: str) -> HistoryRow | None:
         """The check's newest row, skipped or not."""
@@ -402,7 +421,7 @@ class History:
                 "SELECT * FROM results WHERE name = ? AND skipped IS NULL ORDER BY id DESC LIMIT 1",
                 (name,),
             ).fetchone()
-        return _from_db(found) if found else None
+        return _from_db(found, self.path) if found else None
 
     def last_exit_code(self, name: str) -> int | None:
         """The exit code of the check's newest result: what a skipped run counts as."""

@@ -397,6 +397,22 @@ def test_a_refused_password_stays_locked_out_when_the_history_cannot_keep_it(
         assert history.lockout("main") is None
 
 
+@pytest.mark.parametrize(
+    "damage",
+    ["phase_ms = '{'", "capabilities = 'null'", "at = 'yesterday'", "phase_ms = '[1]'"],
+)
+def test_a_damaged_row_is_one_line_not_an_internal_error(tmp_path: Path, damage: str) -> None:
+    # Rows edited by another program gave exit 4 (JSONDecodeError, TypeError).
+    path = tmp_path / "h.sqlite3"
+    with History.open(path) as history:
+        history.add(synthetic(1))
+    with sqlite3.connect(path) as db:
+        db.execute(f"UPDATE results SET {damage}")
+    with History.open(path, create=False) as history:
+        with pytest.raises(HistoryError, match=r"row 1 is damaged .*give another --history"):
+            history.rows("main")
+
+
 def test_opening_a_busy_history_says_it_is_busy_not_unusable(tmp_path: Path) -> None:
     path = tmp_path / "h.sqlite3"
     History.open(path).close()
