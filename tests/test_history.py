@@ -408,9 +408,9 @@ def test_a_damaged_row_is_one_line_not_an_internal_error(tmp_path: Path, damage:
         history.add(synthetic(1))
     with sqlite3.connect(path) as db:
         db.execute(f"UPDATE results SET {damage}")
-    with History.open(path, create=False) as history:
-        with pytest.raises(HistoryError, match=r"row 1 is damaged .*give another --history"):
-            history.rows("main")
+    damaged = r"row 1 is damaged .*give another --history"
+    with History.open(path, create=False) as history, pytest.raises(HistoryError, match=damaged):
+        history.rows("main")
 
 
 def test_opening_a_busy_history_says_it_is_busy_not_unusable(tmp_path: Path) -> None:
