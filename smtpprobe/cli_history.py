@@ -160,12 +160,10 @@ def _text(text: Text, lang: str) -> str:
 
 
 def _check_lines(store: History, name: str, confirm: int, lang: str) -> list[str]:
-    from smtpprobe.core.rules import Text
     from smtpprobe.core.timeline import changes, states
-    from smtpprobe.render.labels import category_label
+    from smtpprobe.render.labels import category_names
 
-    def named(category: str) -> Text:
-        return Text(en=category_label(category, "en"), ja=category_label(category, "ja"))
+    named = category_names
 
     rows = store.rows(name)
     found = states(rows, confirm=confirm)
@@ -202,6 +200,8 @@ def _status_lines(
 ) -> list[str]:
     import time
 
+    from smtpprobe.render.labels import category_label
+
     lines: list[str] = []
     pending = _pending(rows, found[-1].category if found else None)
     if pending is not None:
@@ -211,17 +211,24 @@ def _status_lines(
             _say(
                 lang,
                 f"latest: {newest.category} at {at}, not yet confirmed ({count} of {confirm})",
-                f"最新: {at} に {newest.category}（未確定: {confirm} 回中 {count} 回）",
+                f"最新: {at} に {category_label(newest.category, 'ja')}"
+                f"（未確定: {confirm} 回中 {count} 回）",
             )
         )
     if store.lockout(name) is not None:
+        # What the server did to the login: a 535 (auth-failed), or a hang-up or another
+        # refusal right after the credentials (README, "lockout").
+        last = store.last_result(name)
+        why = last.category if last is not None else "auth-failed"
         lines.append(
             _say(
                 lang,
-                "locked out after auth-failed: not tried with the same credential until its "
-                f"secret changes or `smtpprobe history --reset {name}`",
-                "auth-failed のためロックアウト中: 秘密情報を変えるか "
-                f"`smtpprobe history --reset {name}` を実行するまで同じ認証情報では試しません",
+                f"locked out after {why} (the server refused the login): not tried with the "
+                f"same credential until its secret changes or "
+                f"`smtpprobe history --reset {name}`",
+                f"{category_label(why, 'ja')}（サーバーがログインを拒否）のためロックアウト中: "
+                f"秘密情報を変えるか `smtpprobe history --reset {name}` を実行するまで"
+                "同じ認証情報では試しません",
             )
         )
     until = store.backoff_until(name)
@@ -241,6 +248,7 @@ def _check_dict(store: History, name: str, confirm: int) -> dict[str, Any]:
     import time
 
     from smtpprobe.core.timeline import changes, states
+    from smtpprobe.render.labels import category_names
 
     rows = store.rows(name)
     found = states(rows, confirm=confirm)
@@ -251,8 +259,8 @@ def _check_dict(store: History, name: str, confirm: int) -> dict[str, Any]:
         "state": found[-1].category if found else None,
         "results": sum(1 for r in rows if r.is_result),
         "skipped": sum(1 for r in rows if not r.is_result),
-        "states": [s.to_dict() for s in found],
-        "changes": [c.to_dict() for c in changes(rows, confirm=confirm)],
+        "states": [s.to_dict(category_names) for s in found],
+        "changes": [c.to_dict(category_names) for c in changes(rows, confirm=confirm)],
         "latest": None
         if not rows
         else {

@@ -79,7 +79,9 @@ def run_on_change(
     checks file's ``{env: …}`` secrets). After ``timeout`` seconds the command
     and its children are killed.
     """
-    document = json.dumps(change.to_dict(), ensure_ascii=False) + "\n"
+    from smtpprobe.render.labels import category_names  # "状態が 成功（ok） から …"
+
+    document = json.dumps(change.to_dict(category_names), ensure_ascii=False) + "\n"
     env = _environment(
         drop_env, {"SMTPPROBE_CHECK": change.name, "SMTPPROBE_CHANGE": change.kind.value}
     )

@@ -215,6 +215,30 @@ def test_backoff_is_shown(cli: Any, tmp_path: Path) -> None:
     assert cli.run("history", "--history", str(path), "--json").json()["checks"][0]["backoff_until"]
 
 
+def test_a_lockout_after_a_hang_up_says_so_and_japanese_names_categories(
+    cli: Any, tmp_path: Path
+) -> None:
+    # A hang-up right after the credentials locks out too (login_refused), but the line
+    # said "locked out after auth-failed"; the Japanese lines and JSON messages showed bare
+    # category ids ("状態が ok から …").
+    path = tmp_path / "history.sqlite3"
+    with History.open(path) as history:
+        history.add(HistoryRow(name="drop", at="2026-01-30T10:00:00Z", category="ok"))
+        history.add(
+            HistoryRow(name="drop", at="2026-01-30T10:05:00Z", category="connection-lost",
+                       exit_code=3, credential_tag="t", login_refused=True)
+        )  # fmt: skip
+    shown = cli.run("history", "--history", str(path), "--confirm", "1", "--lang", "en")
+    assert "locked out after connection-lost (the server refused the login)" in shown.out
+    shown = cli.run("history", "--history", str(path), "--confirm", "1", "--lang", "ja")
+    assert "接続の切断（connection-lost）（サーバーがログインを拒否）のためロックアウト中" in (
+        shown.out
+    ), shown.out
+    data = cli.run("history", "--history", str(path), "--confirm", "1", "--json").json()
+    message = data["checks"][0]["changes"][-1]["message"]["ja"]
+    assert "状態が 成功（ok） から 接続の切断（connection-lost） に変わりました" in message
+
+
 def test_installed_command(installed_cli: Any, db: Path) -> None:
     result = installed_cli.run("history", "--history", str(db), env={"TZ": "UTC"})
     assert result.code == 0, result.err

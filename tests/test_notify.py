@@ -38,10 +38,13 @@ def test_the_change_arrives_as_json_on_stdin(tmp_path: Path) -> None:
     assert outcome.ok and outcome.message == ""
     document, names = out.read_text(encoding="utf-8").split("\n", 1)
     data = json.loads(document)
-    assert data == CHANGE.to_dict()
+    from smtpprobe.render.labels import category_names
+
+    assert data == CHANGE.to_dict(category_names)
     assert data["schema"] == "smtpprobe/change/v1" and data["kind"] == "state"
+    # Categories by their Japanese names (they were bare ids in the Japanese message).
     assert data["message"]["ja"].endswith(
-        "状態が ok から client-ip-rejected に変わりました、"
+        "状態が 成功（ok） から 接続元 IP の拒否（client-ip-rejected） に変わりました、"
         "応答「550 5.7.1 <me@example.jp>... Command rejected」"
     )
     assert names.strip() == "ocn-main state"

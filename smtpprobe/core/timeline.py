@@ -177,9 +177,9 @@ class State:
             ja=f"{since} から {category.ja}（{count_ja}）",
         )
 
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready, with the line in both languages."""
-        line = self.text()
+    def to_dict(self, named: CategoryName = _plain) -> dict[str, Any]:
+        """JSON-ready, with the line in both languages (categories named by ``named``)."""
+        line = self.text(named=named)
         return {
             "category": self.category,
             "since": self.since,
@@ -235,9 +235,10 @@ class Change:
         body = _describe(self, when, named)
         return Text(en=f"{at}: {body.en}", ja=f"{at}: {body.ja}")
 
-    def to_dict(self) -> dict[str, Any]:
-        """The JSON document ``--on-change`` gets on stdin (no secret: texts are redacted)."""
-        line = self.text()
+    def to_dict(self, named: CategoryName = _plain) -> dict[str, Any]:
+        """The JSON document ``--on-change`` gets on stdin (no secret: texts are redacted);
+        categories in its message named by ``named``."""
+        line = self.text(named=named)
         return {
             "schema": "smtpprobe/change/v1",
             "check": self.name,

@@ -17,6 +17,7 @@ import os
 import re
 from collections.abc import Mapping
 
+from smtpprobe.core.rules import Text
 from smtpprobe.render.system_ja import system_message_ja
 
 __all__ = [
@@ -24,6 +25,7 @@ __all__ = [
     "FAILURE_EN",
     "FAILURE_JA",
     "category_label",
+    "category_names",
     "default_lang",
     "failure_label",
     "note",
@@ -139,6 +141,11 @@ def category_label(category: str, lang: str, *, short: bool = False) -> str:
     if name is None:
         return category
     return name if short else f"{name}（{category}）"
+
+
+def category_names(category: str) -> Text:
+    """The category named for a reader in both languages (``category_label``)."""
+    return Text(en=category_label(category, "en"), ja=category_label(category, "ja"))
 
 
 # The SMTP step a reply answered or a failure happened at, by the phase ids of
