@@ -89,6 +89,8 @@ _LABELLED_HOST = re.compile(
     rf"({_NAME}|{_IPV4})(?![\w-]|\.\w)"
 )
 _IPV4_ONLY = re.compile(rf"^{_IPV4}$")
+# Go's resolver error names the DNS server it asked after the name it looked up.
+_RESOLVER_BEFORE = re.compile(r"(?i:\blookup)\s{1,3}\S{1,253}\s{1,3}on\s{1,3}$")
 _URL_BEFORE = re.compile(r"https?://$", re.I)
 # A sentence may end right after the port ("… on Port 587."); "587.5" is no port.
 _PORT = re.compile(r"(?i:\bport|ポート(?:番号)?)\s{0,3}[:=]?\s{0,3}(\d{2,5})(?!\w|\.\d)")
@@ -468,6 +470,8 @@ def _host_and_port(window: str) -> tuple[str | None, int | None]:
     for match in _HOST_PORT.finditer(window):
         if _URL_BEFORE.search(window[max(0, match.start() - 8) : match.start()]):
             continue  # a web address ("https://support.google.com:443/…"), not a mail server
+        if _RESOLVER_BEFORE.search(window[max(0, match.start() - 300) : match.start()]):
+            continue  # Go's "lookup smtp.example.jp on 127.0.0.53:53": the DNS server
         name = _usable_host(match.group(1).strip("[]"))
         if name is not None:
             host = host or name
