@@ -118,9 +118,7 @@ def test_qmail_remotes_own_line_names_the_step_and_gives_way_to_the_reply() -> N
 def test_gos_resolver_error_names_the_looked_up_server_not_the_dns_server() -> None:
     # Go's net package: "lookup NAME on RESOLVER:53: no such host". The DNS server was
     # taken for the SMTP server, and the suggested check aimed at 127.0.0.53.
-    result = _run(
-        "explain", "--json", "dial tcp: lookup smtp.gmial.com on 127.0.0.53:53: no such host"
-    )
+    result = _run("--json", "dial tcp: lookup smtp.gmial.com on 127.0.0.53:53: no such host")
     found = json.loads(result.stdout)["replies"][0]
     assert found["failure"]["kind"] == "dns-failure"
     assert found["host"] == "smtp.gmial.com" and "port:53" not in found["facts"]
