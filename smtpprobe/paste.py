@@ -10,7 +10,7 @@ profile's first when the text names its server).
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from smtpprobe.core.bounce import Pasted, decode_pasted, utf16_text
@@ -68,6 +68,7 @@ def explain(
             f"the input is larger than the {MAX_PASTE_BYTES // 1048576} MB limit: "
             "paste only the bounce message or the reply"
         )
+    size = len(raw)  # what was pasted, as the JSON's "input" says
     wide = utf16_text(raw)  # Windows' "Unicode" text, with or without a byte order mark
     if wide is not None:
         raw = wide[0].encode("utf-8", "replace")
@@ -94,6 +95,9 @@ def explain(
         return match.name if match else None
 
     pasted = decode_pasted(raw)
+    if wide is not None:  # read as UTF-16 above, decoded again from UTF-8 here
+        pasted = replace(pasted, encoding=wide[1])
+    pasted = replace(pasted, size=size)
     explanations = explain_text(
         pasted.text,
         rules_for,

@@ -158,3 +158,13 @@ def test_a_reply_is_not_decided_by_the_words_of_another_refusal() -> None:
     result = explain(text.encode())
     assert result.explanations[0].verdict.category == "relay-denied"
     assert result.explanations[1].verdict.category != "relay-denied"
+
+
+def test_the_input_is_described_as_pasted_even_in_utf16() -> None:
+    # UTF-16 was described by the UTF-8 text it was turned into (size and encoding).
+    text = "550 5.7.1 <you@example.jp>... Command rejected"
+    for codec, read_as in (("utf-16", "utf-16"), ("utf-16-le", "utf-16-le")):
+        data = text.encode(codec)
+        result = explain(data)
+        assert (result.pasted.size, result.pasted.encoding) == (len(data), read_as)
+    assert explain(text.encode()).pasted.size == len(text)
