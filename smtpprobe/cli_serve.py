@@ -71,6 +71,7 @@ def make_exporter(
     min_interval: float | None = None,
     per_host: int | None = None,
     timeout_offset: float = 0.5,
+    lang: str = "en",
 ) -> Exporter[CheckDef]:
     """The exporter over ``checks``, probing with ``runner.run_check`` and ``history``."""
     import math
@@ -105,8 +106,12 @@ def make_exporter(
             for problem in history.write_errors:
                 if problem not in warned:
                     warned.add(problem)
-                    print(f"smtpprobe serve: warning: results not saved: {problem}",
-                          file=sys.stderr, flush=True)  # fmt: skip
+                    said = (
+                        f"警告: 結果を保存できませんでした: {_japanese(problem)}"
+                        if lang == "ja"
+                        else f"warning: results not saved: {problem}"
+                    )
+                    print(f"smtpprobe serve: {said}", file=sys.stderr, flush=True)
         return result
 
     last_known = None
@@ -125,7 +130,14 @@ def make_exporter(
         per_host=per_host,
         concurrency=defaults.concurrency,
         timeout_offset=timeout_offset,
+        lang=lang,
     )
+
+
+def _japanese(message: str) -> str:
+    from smtpprobe.render.errors_ja import error_ja
+
+    return error_ja(message)
 
 
 def register(app: typer.Typer) -> None:
@@ -171,7 +183,7 @@ def register(app: typer.Typer) -> None:
             async def main() -> None:
                 exporter = make_exporter(
                     checks, store, min_interval=min_interval, per_host=per_host,
-                    timeout_offset=timeout_offset,
+                    timeout_offset=timeout_offset, lang=chosen,
                 )  # fmt: skip
                 await serve_http(exporter.handle, host, port, announce=announce)
 

@@ -118,6 +118,7 @@ class Exporter(Generic[C]):
         timeout_offset: float = DEFAULT_TIMEOUT_OFFSET,
         log: Callable[[str], None] | None = None,
         clock: Callable[[], float] = time.monotonic,
+        lang: str = "en",
     ) -> None:
         self._lookup = lookup
         self._probe = probe
@@ -127,6 +128,7 @@ class Exporter(Generic[C]):
         self.timeout_offset = timeout_offset
         self._log = log or (lambda line: print(f"smtpprobe serve: {line}", file=sys.stderr))
         self._clock = clock
+        self._lang = lang  # of the lines logged on stderr
         self._answers: dict[str, _Answer] = {}
         self._inflight: dict[str, asyncio.Task[_Answer]] = {}
         self._host_started: dict[str, float] = {}
@@ -265,10 +267,10 @@ class Exporter(Generic[C]):
                 snapshot = previous.snapshot if previous else None
                 return _Answer(snapshot, self._clock(), "scrape-timeout")
             self.in_flight.inc()
-            self.probes.inc()
             try:
                 result = await self._probe(check, budget)
             except Exception as exc:  # a bug: one line, no message (it might quote a secret)
+                self.probes.inc()
                 self.errors.inc()
                 self._log(f"check {check.name!r}: internal error ({type(exc).__name__})")
                 answer = _Answer(
@@ -280,7 +282,17 @@ class Exporter(Generic[C]):
                 return answer
             finally:
                 self.in_flight.dec()
+        if result.skipped is None:  # a check answered from its lockout was not probed
+            self.probes.inc()
         return self._remember(check, result, previous)
+
+    def _error_line(self, name: str, category: str, error: str) -> str:
+        if self._lang != "ja":
+            return f"check {name!r}: {category}: {error}"
+        from smtpprobe.render.errors_ja import error_ja
+        from smtpprobe.render.labels import category_label
+
+        return f"チェック「{name}」: {category_label(category, 'ja')}: {error_ja(error)}"
 
     def _remember(self, check: C, result: ResultLike, previous: _Answer | None) -> _Answer:
         if result.skipped is not None:
@@ -297,7 +309,7 @@ class Exporter(Generic[C]):
         else:
             if result.error is not None:
                 self.errors.inc()
-                self._log(f"check {check.name!r}: {result.category}: {result.error}")
+                self._log(self._error_line(check.name, result.category, result.error))
             answer = _Answer(Snapshot.from_result(result), self._clock(), None)
         self._answers[check.name] = answer
         return answer

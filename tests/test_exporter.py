@@ -517,7 +517,30 @@ def test_lockout_is_answered_from_the_last_result(
     assert labels_of(found, "probe_smtp_info")["category"] == "auth-failed"  # the last result
     assert found["probe_success"] == 0
     assert connections(server) == 1
-    assert served.metrics("/metrics")["smtpprobe_probes_skipped_lockout_total"] == 1
+    own = served.metrics("/metrics")
+    assert own["smtpprobe_probes_skipped_lockout_total"] == 1
+    # "Probes run (a scrape answered from the last result is not one)": it counted both.
+    assert own["smtpprobe_probes_total"] == 1
+
+
+def test_a_check_that_cannot_run_is_logged_in_japanese_under_lang_ja(
+    tmp_path: Path, smtp_double: DoubleFactory, serve: Callable[..., Served]
+) -> None:
+    # `serve --lang ja` logged "check 'x': config-error: … environment variable … is not set".
+    server = smtp_double("ok", security="starttls")
+    path = write_checks(tmp_path, check_entry("miss", server))
+    logged: list[str] = []
+
+    async def probe(check: CheckDef, budget: float) -> Result:
+        return Result(None, error=f"{path}: check 'miss': key 'password': environment "
+                      "variable NOPE_UNSET is not set")  # fmt: skip
+
+    served = serve(exporter_over(load_checks(path), probe, log=logged.append, lang="ja"))
+    assert served.metrics("/probe?target=miss")["probe_success"] == 0
+    assert logged == [
+        f"チェック「miss」: 設定エラー（config-error）: {path}: チェック「miss」のキー「password」: "
+        "環境変数 NOPE_UNSET が設定されていません"
+    ]
 
 
 # --------------------------------------------------------------------------- --listen
