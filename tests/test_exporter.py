@@ -538,8 +538,8 @@ def test_a_check_that_cannot_run_is_logged_in_japanese_under_lang_ja(
     served = serve(exporter_over(load_checks(path), probe, log=logged.append, lang="ja"))
     assert served.metrics("/probe?target=miss")["probe_success"] == 0
     assert logged == [
-        f"チェック「miss」: 設定エラー（config-error）: {path}: チェック「miss」のキー「password」: "
-        "環境変数 NOPE_UNSET が設定されていません"
+        f"チェック「miss」: 設定エラー（config-error）: {path}: "
+        "チェック「miss」のキー「password」: 環境変数 NOPE_UNSET が設定されていません"
     ]
 
 
