@@ -19,6 +19,7 @@ import contextlib
 import sys
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 __all__ = ["Request", "Response", "parse_request", "serve", "start_http"]
@@ -147,6 +148,14 @@ async def start_http(
     )
 
 
+def _quiet_on_cancel(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+    """The loop's exception handler: a scrape cut short by SIGTERM (its handler cancelled
+    as the loop stops) is no error to print a traceback for; anything else is."""
+    if isinstance(context.get("exception"), asyncio.CancelledError):
+        return
+    loop.default_exception_handler(context)
+
+
 async def serve(
     handler: Callable[[Request], Awaitable[Response]],
     host: str,
@@ -164,6 +173,7 @@ async def serve(
     announce(f"http://{shown}:{bound[1]}/")
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
+    loop.set_exception_handler(_quiet_on_cancel)
     signals = (signal.SIGTERM, signal.SIGINT)
     for signum in signals:
         loop.add_signal_handler(signum, stop.set)

@@ -10,6 +10,7 @@ exporter's interface allows, so each test controls exactly what a probe returns.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import http.client
 import socket
@@ -698,7 +699,8 @@ def test_serve_command_in_a_real_process(tmp_path: Path, smtp_double: DoubleFact
     from tests.processes import environment
 
     server = smtp_double("ok", security="implicit-tls")
-    path = write_checks(tmp_path, check_entry("good", server))
+    hanging = smtp_double("hang-after-connect", security="implicit-tls")
+    path = write_checks(tmp_path, check_entry("good", server), check_entry("slow", hanging))
     bin_ = Path(sys.executable).parent / "smtpprobe"
     proc = subprocess.Popen(
         [str(bin_), "serve", str(path), "--listen", "[::1]:0",
@@ -716,9 +718,23 @@ def test_serve_command_in_a_real_process(tmp_path: Path, smtp_double: DoubleFact
         body = conn.getresponse().read().decode()
         conn.close()
         assert samples(body)["probe_success"] == 1
+
+        # SIGTERM while a scrape waits on a probe (a restart lands mid-scrape): it printed
+        # asyncio's "Exception in callback … CancelledError" traceback.
+        def scrape_slow() -> None:
+            with contextlib.suppress(OSError, http.client.HTTPException):
+                slow = http.client.HTTPConnection("::1", port, timeout=30)
+                slow.request("GET", "/probe?target=slow")
+                slow.getresponse().read()
+
+        waiting = threading.Thread(target=scrape_slow, daemon=True)
+        waiting.start()
+        time.sleep(0.5)
         proc.send_signal(signal.SIGTERM)
         out, err = proc.communicate(timeout=20)
+        waiting.join(timeout=10)
         assert proc.returncode == 0, err
+        assert "Traceback" not in err and "Exception in callback" not in err, err
         assert DEFAULT_PASSWORD not in out + err + line
     finally:
         if proc.poll() is None:
