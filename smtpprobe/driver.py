@@ -265,4 +265,9 @@ async def _follow(run: _Run, steps: Generator[plan.Action, plan.Outcome, None]) 
 def _overall_timeout(run: _Run) -> None:
     detail = f"the whole probe took longer than --timeout {run.spec.timeout:g} s"
     # The command already sent, if the wait was for its reply: the transcript shows it.
-    run.record(Step(run.phase, run.shown, failure=Failure(FailureKind.TIMEOUT, detail)))
+    # Its time is the phase's so far: without it, the total (Nagios's time=, the
+    # transcript's sum) left out the wait that ran into the limit.
+    failure = Failure(FailureKind.TIMEOUT, detail)
+    run.record(
+        Step(run.phase, run.shown, failure=failure, elapsed_ms=elapsed_ms(run.phase_started))
+    )

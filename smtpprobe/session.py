@@ -90,6 +90,7 @@ class Session:
         self.address: Address | None = None  # where the connection went, for port checks
         self.phase = Phase.RESOLVE
         self.shown: str | None = None  # the command sent whose reply is awaited, as recorded
+        self.phase_started = time.perf_counter()  # when ``phase`` began (``enter``)
 
     def record(self, step: Step) -> None:
         self.transcript.add(step)
@@ -98,7 +99,8 @@ class Session:
         self.phase, self.shown = phase, shown
         if self.on_phase is not None:
             self.on_phase(phase.value, timeout or self.spec.phase_timeout)
-        return time.perf_counter()
+        self.phase_started = time.perf_counter()
+        return self.phase_started
 
     def failed(self, phase: Phase, exc: BaseException, start: float, shown: str | None = None,
                note: str = "") -> Failure:  # fmt: skip

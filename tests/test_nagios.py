@@ -173,6 +173,21 @@ def test_hang_is_critical_with_timeout(smtp_double: Any) -> None:
     assert "cert_days" not in perf and float(perf["greeting"]["value"]) >= 0.29
 
 
+def test_the_whole_probes_timeout_counts_in_time(smtp_double: Any) -> None:
+    # With --timeout (the whole probe) running out first, time= said about 0 s: the wait
+    # that ran into the limit had no time of its own.
+    server = smtp_double("hang-after-connect", security="starttls")
+    options = CheckOptions(
+        host=server.host, port=server.port, security="starttls", user=DEFAULT_USER,
+        password=DEFAULT_PASSWORD, ca_file=server.ca_file, egress_lookup=False,
+        phase_timeout=5.0, timeout=0.5,
+    )  # fmt: skip
+    output, code = _render(asyncio.run(probe(options)))
+    assert code == 2 and "the whole probe took longer than --timeout 0.5 s" in output
+    perf = check_plugin_output(output, code)
+    assert float(perf["time"]["value"]) >= 0.45 and float(perf["greeting"]["value"]) >= 0.4
+
+
 def test_connection_refused_is_critical(unused_port: int) -> None:
     options = CheckOptions(
         host="127.0.0.1", port=unused_port, security="starttls", user=DEFAULT_USER,
