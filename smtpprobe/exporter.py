@@ -129,6 +129,10 @@ class Exporter(Generic[C]):
         self._log = log or (lambda line: print(f"smtpprobe serve: {line}", file=sys.stderr))
         self._clock = clock
         self._lang = lang  # of the lines logged on stderr
+        # How long past its budget a scrape waits for the probe: within the offset, so that
+        # the answer still comes before Prometheus's own timeout (a scrape joining a probe
+        # that another, longer scrape started came 0.5 s too late and was discarded).
+        self._grace = GRACE if timeout_offset <= 0 else min(GRACE, timeout_offset / 2)
         self._answers: dict[str, _Answer] = {}
         self._inflight: dict[str, asyncio.Task[_Answer]] = {}
         self._host_started: dict[str, float] = {}
@@ -232,7 +236,7 @@ class Exporter(Generic[C]):
         try:
             # Shielded: a scrape Prometheus abandons must not cut a probe short (it would
             # drop the connection mid-dialogue instead of ending with QUIT).
-            answer = await asyncio.wait_for(asyncio.shield(running), max(budget, 0) + GRACE)
+            answer = await asyncio.wait_for(asyncio.shield(running), max(budget, 0) + self._grace)
         except TimeoutError:
             last = self._answers.get(name)
             return build_registry(last.snapshot if last else None, skipped="in-progress")

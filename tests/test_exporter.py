@@ -490,6 +490,35 @@ def test_concurrent_scrapes_of_one_check_share_one_probe(
     assert connections(server) == 1
 
 
+def test_a_scrape_joining_a_longer_probe_answers_before_its_own_timeout(
+    tmp_path: Path, smtp_double: DoubleFactory, serve: Callable[..., Served]
+) -> None:
+    # Two Prometheus replicas: one scrape without a timeout header starts a 3 s probe, one
+    # with a 1.2 s timeout joins it. It was answered at budget (0.7) + 1.0 = 1.7 s: after
+    # Prometheus had given up. It must answer, "in-progress", before 1.2 s.
+    server = smtp_double("ok", security="starttls")
+    path = write_checks(tmp_path, check_entry("a", server), interval=0.01)
+    gate = threading.Event()
+
+    async def slow(check: CheckDef, budget: float) -> Result:
+        await asyncio.get_running_loop().run_in_executor(None, gate.wait, 3)
+        return await api_result(check, budget)
+
+    served = serve(exporter_over(load_checks(path), slow))
+    first = threading.Thread(target=lambda: served.get("/probe?target=a"))
+    first.start()
+    time.sleep(0.1)
+    started = time.monotonic()
+    status, body = served.get(
+        "/probe?target=a", headers={"X-Prometheus-Scrape-Timeout-Seconds": "1.2"}
+    )
+    took = time.monotonic() - started
+    gate.set()
+    first.join(30)
+    assert status == 200 and 'probe_skipped{reason="in-progress"}' in body
+    assert took < 1.2, took
+
+
 # --------------------------------------------------------------------------- lockout
 
 
