@@ -1506,6 +1506,15 @@ def find_replies(text: str) -> list[Found]:
         ):
             close()
             continue
+        if (
+            stripped.endswith(":")
+            and index + 1 < len(lines)
+            and _split_reply_start(lines[index + 1], providers) is not None
+        ):
+            # "Then after fixing the password I got:" introduces the next reply; it does
+            # not carry the last one on.
+            close()
+            continue
         if current.final and (
             _rewrapped(current, stripped)
             or _awaits_words(current, stripped)

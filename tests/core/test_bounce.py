@@ -1212,3 +1212,19 @@ def test_the_returned_original_is_not_read_for_replies(separator: str) -> None:
     assert [f.reply.code for f in find_replies(text) if f.reply] == [550]
     # A bounce that is itself below such a line (forwarded) is still found.
     assert [f.reply.code for f in find_replies(f"{separator}\n{bounce}") if f.reply] == [550]
+
+
+def test_a_line_that_introduces_the_next_reply_is_not_part_of_the_last() -> None:
+    # Postfix's 535 ends without a full stop, so the next line read as its re-wrapped
+    # words: "535 5.7.8 Then after fixing the password I got:" was shown as a server line.
+    text = (
+        "First I got this:\n"
+        "535 5.7.8 Error: authentication failed: authentication failure\n"
+        "Then after fixing the password I got:\n"
+        "550 5.7.1 <bob@example.com>: Relay access denied\n"
+    )
+    found = [f.reply for f in find_replies(text) if f.reply]
+    assert [r.lines for r in found] == [
+        ("Error: authentication failed: authentication failure",),
+        ("<bob@example.com>: Relay access denied",),
+    ]
