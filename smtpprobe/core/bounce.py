@@ -684,7 +684,21 @@ def decode_pasted(data: bytes | str) -> Pasted:
             text, kind = unwrapped, "mime"
     if "=?" in text:
         text = _decode_encoded_words(text)
+    if not text.isascii():
+        text = _narrowed(text)
     return Pasted(text=text, encoding=encoding, kind=kind, size=len(raw))
+
+
+# Full-width digits and the ideographic space, as a Japanese input method types them
+# ("５５０　５．１．１"): the code is the same code (Unicode's compatibility mappings,
+# UAX #15 NFKC, for just these characters; the rest of a Japanese text stays as it is).
+_NARROW = {**{0xFF10 + d: str(d) for d in range(10)}, 0x3000: " "}
+_FULL_STOP_IN_CODE = LazyPattern(r"(?<=\d)．(?=\d)")
+
+
+def _narrowed(text: str) -> str:
+    text = text.translate(_NARROW)
+    return _FULL_STOP_IN_CODE.sub(".", text) if "．" in text else text
 
 
 def utf16_text(raw: bytes) -> tuple[str, str] | None:

@@ -1228,3 +1228,16 @@ def test_a_line_that_introduces_the_next_reply_is_not_part_of_the_last() -> None
         ("Error: authentication failed: authentication failure",),
         ("<bob@example.com>: Relay access denied",),
     ]
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "550\u30005.1.1\u3000<bob@example.com>... User unknown",  # ideographic spaces
+        "\uff15\uff15\uff10 \uff15\uff0e\uff11\uff0e\uff11 <bob@example.com>... User unknown",
+    ],
+    ids=["ideographic-space", "full-width-digits"],
+)
+def test_a_reply_typed_through_a_japanese_input_method_is_found(typed: str) -> None:
+    found = find_replies(decode_pasted(typed.encode()).text)
+    assert [(f.reply.code, f.reply.enhanced) for f in found if f.reply] == [(550, "5.1.1")]
