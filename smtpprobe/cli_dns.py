@@ -121,12 +121,12 @@ def nameservers(given: list[str] | None) -> list[str] | None:
 
 
 def _ip(value: str, option: str) -> str:
-    import ipaddress
 
+    from smtpprobe.dnsauth import plain_address
     from smtpprobe.errors import ConfigError
 
     try:
-        return str(ipaddress.ip_address(value.strip()))
+        return plain_address(value.strip())
     except ValueError:
         raise ConfigError(
             f"{option} {value!r}: give an IPv4 or IPv6 address, e.g. 192.0.2.10"

@@ -70,6 +70,7 @@ __all__ = [
     "Sender",
     "SpfCheck",
     "check_domain",
+    "plain_address",
     "configured_nameservers",
     "decide",
     "dns_auth_for",
@@ -124,6 +125,15 @@ _INTERNAL = tuple(
 )
 
 
+def plain_address(ip: str) -> str:
+    """``ip`` as the sending address it is: an IPv4-mapped IPv6 address (``::ffff:192.0.2.10``)
+    is the IPv4 address, as SPF evaluates it (RFC 7208 section 5), for the reverse-DNS check
+    and the record to publish too."""
+    address = ipaddress.ip_address(ip)
+    mapped = getattr(address, "ipv4_mapped", None)
+    return str(mapped or address)
+
+
 def _public(ip: str) -> bool:
     """Not an address of this machine or an internal network (RFC 1918, RFC 6598, RFC 4193).
 
@@ -147,7 +157,7 @@ async def _senders(
     """The addresses to judge, the servers without one (host, "none"/"temperror"), notes."""
     notes: list[Text] = []
     unresolved: list[tuple[str, str]] = []
-    found = [Sender(ip=str(ipaddress.ip_address(ip))) for ip in ips]
+    found = [Sender(ip=plain_address(ip)) for ip in ips]
     for host, by_name in servers:
         try:
             literal = ipaddress.ip_address(host)

@@ -240,3 +240,16 @@ def test_a_sender_without_forward_and_reverse_dns_is_never_ok() -> None:
     assert "192.0.2.77" in v.cause.en and "550-5.7.25" in v.cause.ja
     refused = _check({**zone, "example.jp": {"TXT": ["v=spf1 -all"]}}, ips=["192.0.2.77"]).verdict
     assert "ptr-missing" in [f.id for f in refused.findings]  # beside a refusal: a finding
+
+
+def test_an_ipv4_mapped_address_is_judged_as_the_ipv4_address_it_is() -> None:
+    # A red-team round: "::ffff:192.0.2.10" got an ip6: record to publish that can never
+    # pass (SPF evaluates it as IPv4, RFC 7208 section 5) and a false "no reverse DNS"
+    # (its PTR was looked for under ip6.arpa).
+    zone = {**BASE, "example.jp": {"TXT": ["v=spf1 ip4:192.0.2.10 -all"]},
+            "_dmarc.example.jp": {"TXT": ["v=DMARC1; p=none"]}}  # fmt: skip
+    auth = _check(zone, ips=["::ffff:192.0.2.10"])
+    assert [c.sender.ip for c in auth.spf] == ["192.0.2.10"]
+    assert [c.result for c in auth.spf] == ["pass"]
+    assert "ptr-missing" not in [f.id for f in auth.verdict.findings]
+    assert auth.verdict.rule_id != "dns-ptr-missing"
