@@ -70,7 +70,6 @@ __all__ = [
     "Sender",
     "SpfCheck",
     "check_domain",
-    "plain_address",
     "configured_nameservers",
     "decide",
     "dns_auth_for",
@@ -81,6 +80,7 @@ __all__ = [
     "known_selectors",
     "mechanism_for",
     "per_contract_server",
+    "plain_address",
     "reason_text",
     "record_to_publish",
 ]
