@@ -309,6 +309,7 @@ async def _dkim(domain: str, selector: str, resolver: Resolver) -> DkimCheck:
             key_type=found.key_type,
             bits=found.bits,
             reason="; ".join(found.warnings),
+            testing=found.testing,
         )
     status = {"temporary": "temperror"}.get(str(found.kind), str(found.kind))
     return DkimCheck(selector=selector, status=status, reason=found.reason)

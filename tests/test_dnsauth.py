@@ -253,3 +253,28 @@ def test_an_ipv4_mapped_address_is_judged_as_the_ipv4_address_it_is() -> None:
     assert [c.result for c in auth.spf] == ["pass"]
     assert "ptr-missing" not in [f.id for f in auth.verdict.findings]
     assert auth.verdict.rule_id != "dns-ptr-missing"
+
+
+def test_a_dkim_key_in_testing_mode_authenticates_nothing() -> None:
+    # RFC 6376 section 3.6.1, t=y: "Verifiers MUST NOT treat messages from Signers in testing
+    # mode differently from unsigned email". With SPF failing and DMARC p=reject, such a key
+    # made the verdict "ok" (a red-team zone); the same key without t=y does.
+    import base64
+
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    public = rsa.generate_private_key(public_exponent=65537, key_size=2048).public_key()
+    der = public.public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    key = base64.b64encode(der).decode()
+    zone = {**BASE, "example.jp": {"TXT": ["v=spf1 -all"]},
+            "_dmarc.example.jp": {"TXT": ["v=DMARC1; p=reject"]}}  # fmt: skip
+    signed = _check({**zone, "s._domainkey.example.jp": {"TXT": [f"v=DKIM1; p={key}"]}},
+                    ips=["192.0.2.10"], selectors=["s"])  # fmt: skip
+    testing = _check({**zone, "s._domainkey.example.jp": {"TXT": [f"v=DKIM1; t=y; p={key}"]}},
+                     ips=["192.0.2.10"], selectors=["s"])  # fmt: skip
+    assert signed.verdict.category == "ok"
+    assert testing.verdict.category != "ok" and testing.verdict.exit_code != 0
+    assert testing.dkim[0].status == "valid" and not testing.dkim[0].usable

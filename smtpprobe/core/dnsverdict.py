@@ -134,11 +134,14 @@ class DkimCheck:
     key_type: str | None = None
     bits: int | None = None
     reason: str = ""
+    testing: bool = False  # t=y: verifiers treat its signatures as none (RFC 6376 §3.6.1)
 
     @property
     def usable(self) -> bool:
-        """A key a signature could be verified with."""
-        return self.status == "valid"
+        """A key a signature could be verified with, and that counts: "Verifiers MUST NOT
+        treat messages from Signers in testing mode differently from unsigned email"
+        (RFC 6376 §3.6.1, t=y)."""
+        return self.status == "valid" and not self.testing
 
 
 @dataclass(frozen=True, slots=True)
