@@ -235,7 +235,13 @@ async def check_domain(
     """
     domain = domain.lower().rstrip(".")
     helo = helo or (servers[0][0] if servers else domain)
-    (senders, unresolved, notes), (mx, mx_state), (records, _), dmarc, dkim = await asyncio.gather(
+    (
+        (senders, unresolved, notes),
+        (mx, mx_state),
+        (records, spf_lookup),
+        dmarc,
+        dkim,
+    ) = await asyncio.gather(
         _senders(servers, ips, resolver, public_only),
         _void_ok(resolver.mx(domain)),
         _spf_records(domain, resolver),
@@ -258,6 +264,7 @@ async def check_domain(
         fcrdns=ptrs,
         unresolved=unresolved,
         notes=notes,
+        spf_lookup=spf_lookup,
     )
 
 

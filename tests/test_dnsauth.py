@@ -278,3 +278,18 @@ def test_a_dkim_key_in_testing_mode_authenticates_nothing() -> None:
     assert signed.verdict.category == "ok"
     assert testing.verdict.category != "ok" and testing.verdict.exit_code != 0
     assert testing.dkim[0].status == "valid" and not testing.dkim[0].usable
+
+
+def test_a_failed_spf_lookup_is_not_a_missing_record() -> None:
+    # SERVFAIL for the domain's TXT was shown as "SPF record: none" with the finding
+    # spf-missing and a record to publish: published while DNS was failing, there would be
+    # two records once it answers again, a permerror (RFC 7208 section 4.5).
+    zone = {**BASE, "example.jp": "SERVFAIL", "_dmarc.example.jp": {"TXT": ["v=DMARC1; p=none"]}}
+    auth = _check(zone, ips=["192.0.2.10"])
+    assert auth.spf_lookup == "temperror" and auth.record_to_publish is None
+    assert "spf-missing" not in [f.id for f in auth.verdict.findings]
+    assert auth.verdict.exit_code == 3
+    from smtpprobe.render.dnsauth import dns_lines
+
+    shown = "\n".join(line.text for line in dns_lines(auth, "en"))
+    assert "SPF record: temporary DNS failure" in shown, shown

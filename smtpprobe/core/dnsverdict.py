@@ -162,6 +162,7 @@ class DnsAuth:
     record_to_publish: str | None
     verdict: Verdict
     notes: tuple[Text, ...] = ()
+    spf_lookup: str = "found"  # the domain's TXT query: found, none, temperror
 
 
 # --------------------------------------------------------------------------- profiles
@@ -363,6 +364,7 @@ def decide(
     publish: str | None,
     spf_record: str | None,
     unresolved: Sequence[tuple[str, str]] = (),
+    spf_lookup: str = "found",
 ) -> Verdict:
     """The verdict for ``domain``; see the module docstring for the categories.
 
@@ -411,7 +413,7 @@ def decide(
                 ),
             )
         )
-    if not spf and spf_record is None:
+    if not spf and spf_record is None and spf_lookup != "temperror":
         findings.append(
             Finding(
                 "spf-missing",
@@ -663,10 +665,17 @@ def conclude(
     fcrdns: Sequence[tuple[str, str, tuple[str, ...]]],
     unresolved: Sequence[tuple[str, str]] = (),
     notes: Sequence[Text] = (),
+    spf_lookup: str = "found",
 ) -> DnsAuth:
-    """Every answer about ``domain``, the record to publish, Gmail's requirements, the verdict."""
+    """Every answer about ``domain``, the record to publish, Gmail's requirements, the verdict.
+
+    ``spf_lookup``: how the domain's TXT query went (found, none, temperror). A failed query
+    is not "no SPF record": telling the user to publish one would make two once DNS answers
+    again (a permerror, RFC 7208 section 4.5)."""
     existing = spf_records[0] if len(spf_records) == 1 else None
     publish = publish_for(spf, spf_records, has_mx=bool(mx))
+    if spf_lookup == "temperror" and not spf_records:
+        publish = None
     return DnsAuth(
         domain=domain,
         helo=helo,
@@ -680,6 +689,7 @@ def conclude(
         fcrdns=tuple(fcrdns),
         requirements=gmail_requirements(spf, dkim, dmarc, fcrdns),
         record_to_publish=publish,
+        spf_lookup=spf_lookup,
         verdict=_with_ptr(
             decide(
                 domain,
@@ -689,6 +699,7 @@ def conclude(
                 publish=publish,
                 spf_record=existing,
                 unresolved=unresolved,
+                spf_lookup=spf_lookup,
             ),
             fcrdns,
         ),

@@ -184,6 +184,7 @@ def dns_to_dict(auth: DnsAuth) -> dict[str, Any]:
         "spf": {
             "record": auth.spf_record,
             "records": auth.spf_records,
+            "lookup": auth.spf_lookup,
             "results": [_spf_check_dict(c) for c in auth.spf],
         },
         "dmarc": {
@@ -247,7 +248,10 @@ def dns_detail_lines(auth: DnsAuth, lang: str) -> list[Line]:
     if auth.spf_records > 1:
         lines.append(Line(f"  {labels['spf_many'].format(n=auth.spf_records)}", Tone.BAD))
     else:
-        lines.append(Line(f"  {labels['spf_record']}: {auth.spf_record or labels['none']}"))
+        shown = auth.spf_record or (
+            _state("temperror", lang) if auth.spf_lookup == "temperror" else labels["none"]
+        )
+        lines.append(Line(f"  {labels['spf_record']}: {shown}"))
     for check in auth.spf:
         via = f" ({check.sender.host})" if check.sender.host else ""
         via = f"（{check.sender.host}）" if check.sender.host and lang == "ja" else via
