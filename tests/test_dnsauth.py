@@ -293,3 +293,15 @@ def test_a_failed_spf_lookup_is_not_a_missing_record() -> None:
 
     shown = "\n".join(line.text for line in dns_lines(auth, "en"))
     assert "SPF record: temporary DNS failure" in shown, shown
+
+
+def test_a_failed_dmarc_query_at_the_from_domain_is_not_replaced_by_its_parents_policy() -> None:
+    # _dmarc.sub.example.jp timed out and _dmarc.example.jp said p=none: the verdict used
+    # p=none as if it were the From domain's (RFC 7489 section 6.6.3 falls back only where
+    # there is no record, "as opposed to a transient DNS error").
+    zone = {**BASE, "sub.example.jp": {"TXT": ["v=spf1 -all"]},
+            "_dmarc.sub.example.jp": "SERVFAIL",
+            "_dmarc.example.jp": {"TXT": ["v=DMARC1; p=none"]}}  # fmt: skip
+    auth = asyncio.run(check_domain("sub.example.jp", ZoneResolver(zone), ips=["192.0.2.10"]))
+    assert auth.dmarc.status == "temperror"
+    assert auth.verdict.exit_code == 3

@@ -443,6 +443,13 @@ async def find_policy(
     notes: list[str] = []
     record: DmarcRecord | None = None
     where: str | None = None
+    own = next((step for step in org.steps if step.domain == name), None)
+    if own is not None and own.outcome == "temporary" and name not in by_domain:
+        # The organisational domain's record stands in only where the Author Domain has
+        # none, not where its query failed (RFC 7489 §6.6.3: "as opposed to a transient DNS
+        # error"): its own record, unread, may say otherwise.
+        notes.append(f"the query for _dmarc.{name} failed temporarily: its policy is unknown")
+        return DmarcLookup(name, None, None, None, org, psl, None, tuple(notes))
     if name in by_domain:
         where = name
     elif org.org_domain in by_domain:

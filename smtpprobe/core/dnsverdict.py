@@ -314,6 +314,10 @@ _REASONS_JA: tuple[tuple[re.Pattern[str], str], ...] = (
         re.compile(r"^a DNS query failed temporarily: a record may exist \((RFC [^)]*)\)$"),
         "DNS の問い合わせが一時的に失敗しました。レコードがある可能性があります（{0}）",
     ),
+    (
+        re.compile(r"^the query for (_dmarc\.\S+) failed temporarily: its policy is unknown$"),
+        "{0} の問い合わせが一時的に失敗しました。ポリシーは分かりません",
+    ),
     (re.compile(r"^a DNS query failed temporarily$"), "DNS の問い合わせが一時的に失敗しました"),
     (re.compile(r"^a DKIM key lookup$"), "DKIM の公開鍵の問い合わせ"),
 )
