@@ -215,6 +215,7 @@ def _report(
                 if dns_auth is not None and dns_auth.verdict.exit_code == ExitCode.REFUSED
                 else None
             ),
+            dns_unchecked=_unchecked_domain(spec, profile) if dns_auth is None else None,
         )
     return Report(
         transcript=transcript,
@@ -236,3 +237,14 @@ def _detail_ja(detail: str) -> str:
     # Words no table knows stay as they are: the rules' Japanese texts quote {detail}
     # themselves where it is a library's or the system's words (no 「「…」」).
     return detail if translated == quote(detail) else translated
+
+
+def _unchecked_domain(spec: ProbeSpec, profile: Profile | None) -> str | None:
+    """The sender's custom domain, whose DNS authentication this run did not check."""
+    from smtpprobe.core.dnsverdict import is_custom_domain
+    from smtpprobe.psl import organizational_domain_psl
+
+    domain = spec.sender.rpartition("@")[2].lower().rstrip(".")
+    return (
+        domain if is_custom_domain(domain, spec.host, profile, organizational_domain_psl) else None
+    )

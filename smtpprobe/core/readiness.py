@@ -81,6 +81,7 @@ def gmail_readiness(
     origin: Origin | None,
     authenticated: bool = True,
     dns_refusal: str | None = None,
+    dns_unchecked: str | None = None,
 ) -> GmailReadiness:
     """Judge readiness for Gmail from the verdict's category, the profile and the origin.
 
@@ -207,6 +208,20 @@ def gmail_readiness(
                     ),
                 )
             )
+    if dns_unchecked is not None and category == "ok":
+        # "ready" speaks of the login Gmail will make; whether Gmail's recipients accept
+        # mail from a custom domain is its DNS authentication, which was not looked at.
+        reasons.append(
+            Reason(
+                "dns-auth-not-checked",
+                Text(
+                    en=f"The SPF, DKIM and DMARC of {dns_unchecked} were not checked in this "
+                    f"run: check them with 'smtpprobe dns {dns_unchecked} --server {host}'.",
+                    ja=f"{dns_unchecked} の SPF・DKIM・DMARC はこの実行では確認していません。"
+                    f"「smtpprobe dns {dns_unchecked} --server {host}」で確認してください。",
+                ),
+            )
+        )
     reasons.append(Reason("uncheck-alias", _ALIAS))
     if ready is not True:
         reasons.append(

@@ -220,3 +220,8 @@ def test_gmail_readiness(cli: CLI, smtp_double: Any) -> None:
     # A profile that knows of no filter: a pass is ready.
     known = cli.probe(plain, "gmail", "--for", "gmail").json()["gmail_readiness"]
     assert known["ready"] is True and known["geo_ip_filter"] is False
+    # A custom From domain whose SPF, DKIM and DMARC this run did not look at (offline):
+    # "ready" said nothing of them (a red-team round); the reasons now say so.
+    custom = cli.probe(plain, "gmail", "--for", "gmail", "--from", "me@kempty.example.com")
+    reasons = {r["id"]: r for r in custom.json()["gmail_readiness"]["reasons"]}
+    assert "smtpprobe dns kempty.example.com" in reasons["dns-auth-not-checked"]["en"]
