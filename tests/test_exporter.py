@@ -461,6 +461,18 @@ def test_a_short_host_interval_is_waited_out_when_there_is_no_result(
     assert connections(server) == 2
 
 
+def held_until(
+    gate: threading.Event, most: float
+) -> Callable[[CheckDef, float], Awaitable[Result]]:
+    """A real probe that starts only when ``gate`` is set (or after ``most`` seconds)."""
+
+    async def held(check: CheckDef, budget: float) -> Result:
+        await asyncio.get_running_loop().run_in_executor(None, gate.wait, most)
+        return await api_result(check, budget)
+
+    return held
+
+
 def test_concurrent_scrapes_of_one_check_share_one_probe(
     tmp_path: Path, smtp_double: DoubleFactory, serve: Callable[..., Served],
     monkeypatch: pytest.MonkeyPatch,
@@ -469,12 +481,7 @@ def test_concurrent_scrapes_of_one_check_share_one_probe(
     server = smtp_double("ok", security="implicit-tls")
     path = write_checks(tmp_path, check_entry("a", server), interval=0.01)
     gate = threading.Event()
-
-    async def slow(check: CheckDef, budget: float) -> Result:
-        await asyncio.get_running_loop().run_in_executor(None, gate.wait, 10)
-        return await api_result(check, budget)
-
-    served = serve(exporter_over(load_checks(path), slow))
+    served = serve(exporter_over(load_checks(path), held_until(gate, 10)))
     answers: list[dict[str, Any]] = []
     threads = [
         threading.Thread(target=lambda: answers.append(served.metrics("/probe?target=a")))
@@ -499,12 +506,7 @@ def test_a_scrape_joining_a_longer_probe_answers_before_its_own_timeout(
     server = smtp_double("ok", security="starttls")
     path = write_checks(tmp_path, check_entry("a", server), interval=0.01)
     gate = threading.Event()
-
-    async def slow(check: CheckDef, budget: float) -> Result:
-        await asyncio.get_running_loop().run_in_executor(None, gate.wait, 3)
-        return await api_result(check, budget)
-
-    served = serve(exporter_over(load_checks(path), slow))
+    served = serve(exporter_over(load_checks(path), held_until(gate, 3)))
     first = threading.Thread(target=lambda: served.get("/probe?target=a"))
     first.start()
     time.sleep(0.1)
