@@ -132,8 +132,10 @@ class DnsResolver:
         except dns.resolver.NoAnswer as error:
             raise DnsError(DnsErrorKind.VOID, name, "NODATA") from error
         except dns.resolver.NoNameservers as error:
-            # SERVFAIL or REFUSED from every server (dnspython gives up on each in turn).
-            raise DnsError(DnsErrorKind.TEMPORARY, name, "SERVFAIL") from error
+            # SERVFAIL, REFUSED (a server that will not serve us: often an authoritative-only
+            # one given as --nameserver) or another failure code from every server: named as
+            # they answered, not all as SERVFAIL.
+            raise DnsError(DnsErrorKind.TEMPORARY, name, _answered(error)) from error
         except dns.exception.Timeout as error:  # LifetimeTimeout included
             raise DnsError(
                 DnsErrorKind.TEMPORARY, name, f"no answer within {self.timeout:g} s"
@@ -168,3 +170,18 @@ class DnsResolver:
             raise DnsError(DnsErrorKind.VOID, address, "not an IP address") from error
         answer = await self._query(reverse, dns.rdatatype.PTR)
         return [rdata.target.to_text().rstrip(".") for rdata in answer]
+
+
+def _answered(error: dns.resolver.NoNameservers) -> str:
+    """The response codes the servers gave ("REFUSED", "SERVFAIL/REFUSED"), else SERVFAIL."""
+    import dns.message
+    import dns.rcode
+
+    codes = sorted(
+        {
+            dns.rcode.to_text(entry[-1].rcode())
+            for entry in error.kwargs.get("errors", ())
+            if isinstance(entry, tuple) and entry and isinstance(entry[-1], dns.message.Message)
+        }
+    )
+    return "/".join(codes) or "SERVFAIL"

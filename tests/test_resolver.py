@@ -36,6 +36,7 @@ ZONE = {
         "PTR": ["v6.example.jp"]
     },
     "bad.example.jp": "SERVFAIL",
+    "closed.example.jp": "REFUSED",
     "slow.example.jp": "TIMEOUT",
     "_dmarc.deep.example.jp": {"TXT": ["v=DMARC1; p=none"]},
 }
@@ -112,6 +113,13 @@ def test_invalid_names_are_void_without_a_query(server: DnsServer) -> None:
 def test_servfail_is_temporary(server: DnsServer) -> None:
     error = error_of(resolver(server).a("bad.example.jp"))
     assert (error.kind, error.detail) == (DnsErrorKind.TEMPORARY, "SERVFAIL")
+
+
+def test_a_refusal_is_named_refused_not_servfail(server: DnsServer) -> None:
+    # A resolver that refuses (an authoritative-only server given as --nameserver) was
+    # reported as SERVFAIL, with "the domain's DNS servers are not answering".
+    error = error_of(resolver(server).txt("closed.example.jp"))
+    assert (error.kind, error.detail) == (DnsErrorKind.TEMPORARY, "REFUSED")
 
 
 def test_timeout_is_temporary_within_the_timeout(server: DnsServer) -> None:

@@ -59,13 +59,13 @@ from smtpprobe.testing.loopback import LoopbackServer, require_loopback
 __all__ = ["DnsServer", "Query", "ZoneData"]
 
 ZoneData = Mapping[str, Any]
-"""name -> {TYPE: [values] | "SERVFAIL" | "TIMEOUT"} or "SERVFAIL" / "TIMEOUT" (every type)."""
+"""name -> {TYPE: [values] | "SERVFAIL" | "REFUSED" | "TIMEOUT"} or one of those (every type)."""
 
 _TTL = 300
 _MAX_CNAME_CHAIN = 16
 _UDP_DEFAULT_PAYLOAD = 512  # RFC 1035 §4.2.1, when the query carries no EDNS OPT record
 _BIND_ATTEMPTS = 50
-_FAILURES = ("SERVFAIL", "TIMEOUT")
+_FAILURES = ("SERVFAIL", "REFUSED", "TIMEOUT")
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,7 +120,9 @@ class _Zone:
             name = _normal(raw_name)
             if isinstance(entry, str):
                 if entry not in _FAILURES:
-                    raise ValueError(f"{raw_name}: a name's entry is a dict, SERVFAIL or TIMEOUT")
+                    raise ValueError(
+                        f"{raw_name}: a name's entry is a dict, SERVFAIL, REFUSED or TIMEOUT"
+                    )
                 self.failures[name] = entry
                 continue
             types = self.records.setdefault(name, {})
@@ -155,9 +157,9 @@ class _Zone:
             failure = self.failures.get(name) or self.type_failures.get((name, rdtype))
             if failure == "TIMEOUT":
                 return None
-            if failure == "SERVFAIL":
+            if failure in ("SERVFAIL", "REFUSED"):
                 response.answer = []
-                response.set_rcode(dns.rcode.SERVFAIL)
+                response.set_rcode(dns.rcode.from_text(failure))
                 return response
             types = self.records.get(name)
             if types is None:
