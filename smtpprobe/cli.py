@@ -265,7 +265,7 @@ def explain(
         opt.warn_config(files, chosen)
         paste, rule_files = opt.read_paste(text, chosen), tuple(rules or ())
         result = explain_paste(paste, profile=provider, rule_files=rule_files, profile_files=files)
-    code = ExitCode.ACCEPTED if result.explanations else ExitCode.REFUSED
+    code = ExitCode.ACCEPTED if result.recognised else ExitCode.REFUSED
     if json_output:
         typer.echo(format_explain_json(result.pasted, result.explanations, result.hints))
         raise typer.Exit(code)

@@ -10,19 +10,30 @@ profile's first when the text names its server).
 from __future__ import annotations
 
 import functools
+import json
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from smtpprobe.core.bounce import Pasted, decode_pasted, utf16_text
 from smtpprobe.core.client_errors import ClientErrors, Hint, find_hints
-from smtpprobe.core.explain import Explanation, explain_text
+from smtpprobe.core.explain import GUESSED, Explanation, explain_text
+from smtpprobe.core.guess import Guesser
 from smtpprobe.core.rules import Rule
 from smtpprobe.errors import ConfigError
 from smtpprobe.loading import load_client_errors, load_profiles, load_rulebook
 
-__all__ = ["CLIENT_ERRORS_FILE", "MAX_PASTE_BYTES", "Explained", "client_errors", "explain"]
+__all__ = [
+    "CLIENT_ERRORS_FILE",
+    "GUESS_MODEL_FILE",
+    "MAX_PASTE_BYTES",
+    "Explained",
+    "client_errors",
+    "explain",
+    "guesser",
+]
 
 CLIENT_ERRORS_FILE = Path(__file__).resolve().parent / "data" / "client_errors.yaml"
+GUESS_MODEL_FILE = Path(__file__).resolve().parent / "data" / "guess_model.json"
 
 MAX_PASTE_BYTES = 16 * 1024 * 1024
 
@@ -31,13 +42,23 @@ MAX_PASTE_BYTES = 16 * 1024 * 1024
 class Explained:
     """What ``explain`` found in a paste: the decoded input and one explanation per reply.
 
-    ``hints`` are said where nothing was explained: a message that only says something
-    failed ("SMTP connect() failed."), what it covers and how to see the real error.
+    ``hints`` are said where nothing was recognised (nothing explained, or only the
+    learned guess): a message that only says something failed ("SMTP connect()
+    failed."), what it covers and how to see the real error.
     """
 
     pasted: Pasted
     explanations: list[Explanation]
     hints: tuple[Hint, ...] = ()
+
+    @property
+    def recognised(self) -> bool:
+        """True when a reply or a known error was found, not only guessed at."""
+        return _recognised(self.explanations)
+
+
+def _recognised(explanations: list[Explanation]) -> bool:
+    return any(GUESSED not in e.found.facts for e in explanations)
 
 
 def explain(
@@ -104,8 +125,9 @@ def explain(
         client_errors(),
         profile=chosen.name if chosen else None,
         profile_for_host=profile_for_host,
+        guess=lambda words: guesser().guess(words),
     )
-    hints = () if explanations else tuple(find_hints(pasted.text, client_errors()))
+    hints = () if _recognised(explanations) else tuple(find_hints(pasted.text, client_errors()))
     return Explained(pasted=pasted, explanations=explanations, hints=hints)
 
 
@@ -119,6 +141,12 @@ def client_errors() -> ClientErrors:
     and the signature.
     """
     return load_client_errors(CLIENT_ERRORS_FILE)
+
+
+@functools.cache
+def guesser() -> Guesser:
+    """The learned guess's model, read once per process at the first paste nothing explains."""
+    return Guesser(json.loads(GUESS_MODEL_FILE.read_text(encoding="utf-8")))
 
 
 def _looks_binary(raw: bytes) -> bool:

@@ -31,7 +31,14 @@ from dataclasses import dataclass, replace
 
 from smtpprobe.core.bounce import Found, find_replies
 from smtpprobe.core.classify import ExitCode, Finding, Verdict, evidence_of, fill
-from smtpprobe.core.client_errors import REPORTED, WHOLE_TEXT_FACTS, ClientErrors, scan
+from smtpprobe.core.client_errors import (
+    REPORTED,
+    WHOLE_TEXT_FACTS,
+    ClientErrors,
+    find_hints,
+    scan,
+)
+from smtpprobe.core.guess import Guess
 from smtpprobe.core.lazyre import LazyPattern
 from smtpprobe.core.rules import MAX_MATCH_TEXT, Rule, Situation, Text, first_match
 
@@ -39,6 +46,7 @@ __all__ = [
     "CODELESS",
     "FAILURE_REPORTED",
     "FAMILY",
+    "GUESSED",
     "REFUSERS",
     "STAGE_UNKNOWN",
     "Explanation",
@@ -49,6 +57,7 @@ __all__ = [
 CODELESS = "codeless"  # the fact of a Found that is a refusal's words without a code
 STAGE_UNKNOWN = "stage-unknown"  # the fact of a pasted reply whose command is not known
 FAMILY = "family"  # the fact of a client error read from general words (client_errors families)
+GUESSED = "guessed"  # the fact of a Found that is the learned guess (smtpprobe.core.guess)
 # The paste itself says the delivery failed (a bounce's or a log's own words): a positive
 # reply in it is then not an acceptance (rule positive-reply-in-failure).
 FAILURE_REPORTED = "failure-reported"
@@ -403,6 +412,7 @@ def explain_text(
     *,
     profile: str | None = None,
     profile_for_host: Callable[[str], str | None] | None = None,
+    guess: Callable[[str], Guess | None] | None = None,
 ) -> list[Explanation]:
     """Every reply and client-side error in decoded ``text``, explained, in order.
 
@@ -411,6 +421,8 @@ def explain_text(
     text names. A client error in the same incident as a negative reply gives way to
     the reply and hands it its facts (``gmail-dialog``, ``port:465``); positive
     replies in a client error's incident are dropped (the steps that worked).
+    Where nothing is found and no hint applies, ``guess`` (``Guesser.guess``) may name
+    the likeliest category from the words alone: one explanation with ``fallback="guess"``.
     """
     replies = _located_replies(text, find_replies(text))
     incidents = scan(text, client_errors)
@@ -510,9 +522,76 @@ def explain_text(
         # because it does\n\nnot allow relaying") is read again as one line.
         joined = _SPACES.sub(" ", text).strip()
         return explain_text(
-            joined, rules_for, client_errors, profile=profile, profile_for_host=profile_for_host
+            joined,
+            rules_for,
+            client_errors,
+            profile=profile,
+            profile_for_host=profile_for_host,
+            guess=guess,
         )
+    # A message known to say only that something failed (a hint's words: "SMTP connect()
+    # failed.") is not guessed at: the hint says what it covers; its words say no more.
+    if not explanations and guess is not None and not find_hints(text, client_errors):
+        guessed = guess(text)
+        if guessed is not None:
+            explanations.append(explain_guess(guessed, rules_for(profile), profile=profile))
     return explanations
+
+
+# A guessed category meets the rule that a program's own report of it meets (the
+# "pasted" rules of rules.yaml): the failure kind for what a probe records itself,
+# reported:CATEGORY for a refusal. Its remedy is that rule's; its cause says it is a guess.
+_GUESSED_FAILURES = {
+    "dns-failure": "dns-failure",
+    "connect-refused": "connect-refused",
+    "connect-timeout": "connect-timeout",
+    "network-unreachable": "network-unreachable",
+    "tls-handshake-failed": "tls-handshake-failed",
+    "tls-certificate-invalid": "tls-certificate-invalid",
+    "starttls-unavailable": "starttls-not-offered",
+    "auth-unavailable": "auth-not-offered",
+    "auth-mechanism-unsupported": "no-common-mechanism",
+    "timeout": "timeout",
+    "connection-lost": "connection-lost",
+    "proxy-failed": "proxy-refused",
+}
+_GUESS_CAUSE = Text(
+    en=(
+        "No SMTP reply and no error that smtpprobe knows is in this text. Its words ({words}) "
+        "are most like those of real errors of this category in smtpprobe's corpus: a guess "
+        "({percent} % by a word-count model), not a reading of the text. For a sure answer, "
+        "paste the whole error or the program's SMTP log."
+    ),
+    ja=(
+        "このテキストには、smtpprobe が知っている SMTP の応答もエラーメッセージもありません。"
+        "語句（{words}）が、smtpprobe のコーパスにある実際のエラーのうちこの分類のものに最も近い"
+        "という推測です（単語の出現数によるモデルで {percent} %）。"
+        "本文を読み取った結果ではありません。"
+        "確かな答えには、エラーの全文かプログラムの SMTP ログを貼り付けてください。"
+    ),
+)
+
+
+def explain_guess(
+    guess: Guess, rules: Sequence[Rule], *, profile: str | None = None
+) -> Explanation:
+    """The learned guess explained: the category's remedy, and a cause that says it is a guess."""
+    failure = _GUESSED_FAILURES.get(guess.category, REPORTED)
+    facts = {"pasted", GUESSED}
+    if failure == REPORTED:
+        facts.add(f"reported:{guess.category}")
+    told = ", ".join(guess.words)
+    found = Found(reply=None, failure=failure, facts=frozenset(facts), evidence=told)
+    explained = explain_found(found, rules, profile=profile)
+    percent = str(int(guess.probability * 100))
+    quoted_en = ", ".join(f"'{w}'" for w in guess.words)
+    quoted_ja = "、".join(f"「{w}」" for w in guess.words)
+    cause = Text(
+        en=_GUESS_CAUSE.en.format(words=quoted_en, percent=percent),
+        ja=_GUESS_CAUSE.ja.format(words=quoted_ja, percent=percent),
+    )
+    verdict = replace(explained.verdict, cause=cause, fallback="guess", evidence=told)
+    return replace(explained, verdict=verdict)
 
 
 # A second, joined reading only for pastes of a few screens: a long log that holds nothing

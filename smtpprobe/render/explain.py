@@ -15,7 +15,7 @@ from typing import Any
 from smtpprobe import __version__
 from smtpprobe.core.bounce import Pasted
 from smtpprobe.core.client_errors import Hint
-from smtpprobe.core.explain import CODELESS, FAMILY, REFUSERS, Explanation
+from smtpprobe.core.explain import CODELESS, FAMILY, GUESSED, REFUSERS, Explanation
 from smtpprobe.render.json import reply_to_dict, verdict_to_dict
 from smtpprobe.render.labels import category_label, failure_label, quote, stage_label
 from smtpprobe.render.tone import Line, join, reply_tone
@@ -61,6 +61,11 @@ _LABELS = {
             "Client error {n} of {total}  ({kind}; no known program's message: "
             "read from its general words, so this is the likely reading, not a certain one)"
         ),
+        "guess": (
+            "Guess {n} of {total}  (no SMTP reply and no known error in the text: the category "
+            "whose real errors its words are most like)"
+        ),
+        "words": "Telling words",
         "error": "Message",
         "server": "Server",
         "port": "port {}",
@@ -100,6 +105,11 @@ _LABELS = {
             "クライアント側のエラー {n} / {total}"
             "（{kind}。既知のプログラムのメッセージではないため、一般的な語句から推定した結果です）"
         ),
+        "guess": (
+            "推測 {n} / {total}"
+            "（SMTP の応答も既知のエラーもないため、語句が最も近い実際のエラーの分類を示します）"
+        ),
+        "words": "手がかりの語句",
         "error": "表示",
         "server": "サーバー",
         "port": "ポート {}",
@@ -113,10 +123,11 @@ def explain_lines(
     explanations: list[Explanation], lang: str = "en", hints: Sequence[Hint] = ()
 ) -> list[Line]:
     """Each reply (toned as a reply), then its verdict: category, who refused, retry, cause,
-    remedy, evidence. With nothing explained, the hints for the paste's words, if any."""
+    remedy, evidence. With nothing recognised (nothing, or only a guess), the hints for the
+    paste's words, if any."""
     labels = _LABELS["ja" if lang == "ja" else "en"]
+    key = "ja" if lang == "ja" else "en"
     if not explanations:
-        key = "ja" if lang == "ja" else "en"
         return [Line(labels["none"])] + [
             Line(f"{labels['note']}: {hint.text.get(key)}") for hint in hints
         ]
@@ -151,12 +162,14 @@ def explain_lines(
             Line(f"  {labels['remedy']}: {part}") for part in verdict.remedy.get(lang).split("\n")
         )
         out.extend(Line(f"  {labels['note']}: {f.message.get(lang)}") for f in verdict.findings)
-        if verdict.fallback:
+        if verdict.fallback in ("enhanced", "code"):
             out.append(Line(f"  {labels['codeonly']}"))
         if verdict.evidence:
             evidence = labels["rule"].format(verdict.evidence, verdict.rule_id)
             out.append(Line(f"  {labels['evidence']}: {evidence}"))
         out.append(Line(""))
+    # Only a guess: what the paste's words say about where the real error is, too.
+    out.extend(Line(f"{labels['note']}: {hint.text.get(key)}") for hint in hints)
     while out and not out[-1].text:
         out.pop()
     return out
@@ -168,6 +181,12 @@ def _client_error_head(
     """A client-side error: the program's words, the category, the server it names."""
     found, verdict = item.found, item.verdict
     kind = failure_label(found.failure or "", lang)
+    if GUESSED in found.facts:
+        return [
+            Line(labels["guess"].format(n=number, total=total)),
+            Line(f"  {labels['words']}: {found.evidence}"),
+            Line(f"  {labels['category']}: {category_label(verdict.category, lang)}"),
+        ]
     if CODELESS in found.facts:
         head = labels["codeless"].format(n=number, total=total)
     elif FAMILY in found.facts:

@@ -40,6 +40,9 @@ __all__ = [
 ]
 
 SCHEMA = "smtpprobe/check/v1"
+# How much of a reply was understood: its text (a rule knew the words), only its code
+# (an enhanced-code or basic-code fallback), or nothing (explain's learned guess).
+_UNDERSTOOD = {"enhanced": "code-only", "code": "code-only", "guess": "guess"}
 
 
 def reply_to_dict(reply: Reply | None) -> dict[str, Any] | None:
@@ -59,7 +62,7 @@ def verdict_to_dict(v: Verdict) -> dict[str, Any]:
         "remedy": {"en": v.remedy.en, "ja": v.remedy.ja},
         "rule": v.rule_id,
         "evidence": v.evidence,
-        "understood": "code-only" if v.fallback else "text",
+        "understood": _UNDERSTOOD.get(v.fallback or "", "text"),
         "refuser": v.refuser,
         "findings": [
             {"id": f.id, "message": {"en": f.message.en, "ja": f.message.ja}} for f in v.findings

@@ -463,7 +463,7 @@ def test_a_program_reports_the_greeting_refused() -> None:
     from smtpprobe.paste import explain
 
     cake = explain("SMTP server did not accept the connection.")
-    assert cake.explanations == []
+    assert not cake.recognised
     assert [h.id for h in cake.hints] == ["cakephp-did-not-accept-connection"]
 
 
@@ -679,7 +679,7 @@ def test_a_hint_is_only_for_a_paste_where_nothing_else_was_found() -> None:
 
     generic = "SMTPエラー: SMTPホストに接続できませんでした。"
     alone = explain(generic)
-    assert alone.explanations == [] and [h.id for h in alone.hints] == ["phpmailer-connect-failed"]
+    assert not alone.recognised and [h.id for h in alone.hints] == ["phpmailer-connect-failed"]
     # PHPMailer's debug line before it names the failure: that is the answer, with no hint.
     specific = explain(
         "2022-11-29 19:28:46 SMTP ERROR: Failed to connect to server: Connection refused (111)\n"
