@@ -225,7 +225,11 @@ def explain_found(
     if reply is not None and context and (match is None or match[0].fallback):
         around = replace(situation, text=context[:MAX_MATCH_TEXT])
         worded = first_match(_wording(rules), around)
-        if worded is not None and isinstance(worded[1], re.Match):
+        if (
+            worded is not None
+            and isinstance(worded[1], re.Match)
+            and _agrees(worded[0].category, reply.enhanced)
+        ):
             match, situation = worded, around
     if match is None:
         verdict = Verdict(
@@ -607,6 +611,26 @@ _JOIN_AT_MOST = 8192
 _CODELESS_SCAN = 65_536
 _WINDOW_OVERLAP = 512
 _CONTEXT = 1024
+
+
+# RFC 3463 section 3: the subject (second number) of an enhanced code says what kind of
+# trouble it is. Words around a reply may name a mailbox's trouble only where the reply's
+# own code allows one: "550 5.7.1 …" (security or policy) beside "mailbox full" words is a
+# policy refusal whose words no rule knew, not a full mailbox.
+_SUBJECTS = {
+    "mailbox-full": "0123",
+    "message-too-large": "0123",
+    "recipient-unknown": "012",
+    "recipient-disabled": "012",
+}
+
+
+def _agrees(category: str, enhanced: str | None) -> bool:
+    """Whether words of ``category`` may decide for a reply with this enhanced code."""
+    allowed = _SUBJECTS.get(category)
+    if allowed is None or not enhanced:
+        return True
+    return enhanced.split(".")[1] in allowed
 
 
 def _codeless(text: str, rules: Sequence[Rule]) -> tuple[int, Found] | None:

@@ -1241,3 +1241,15 @@ def test_a_line_that_introduces_the_next_reply_is_not_part_of_the_last() -> None
 def test_a_reply_typed_through_a_japanese_input_method_is_found(typed: str) -> None:
     found = find_replies(decode_pasted(typed.encode()).text)
     assert [(f.reply.code, f.reply.enhanced) for f in found if f.reply] == [(550, "5.1.1")]
+
+
+def test_a_tab_after_the_code_is_a_separator() -> None:
+    # Postfix's "554 5.7.1 <…>: Relay access denied" (smtpd_check.c) as a spreadsheet or a
+    # tab-separated log export keeps it: the code, a tab, the rest. Still a reply, words intact.
+    for text in ("554\t5.7.1 Relay access denied", "error:\t554\t5.7.1 Relay access denied"):
+        (found,) = find_replies(text)
+        assert found.reply is not None
+        assert (found.reply.code, found.reply.enhanced) == (554, "5.7.1")
+        assert found.reply.lines[-1].endswith("Relay access denied")
+    # Not a count in a table: a number and a tab with prose around it is no reply.
+    assert find_replies("messages\t250\tdelivered today") == []

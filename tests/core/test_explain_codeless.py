@@ -106,6 +106,16 @@ def test_words_around_never_override_a_rule_that_knows_the_reply() -> None:
     assert item.verdict.category == "recipient-unknown"
 
 
+def test_words_around_name_a_mailbox_trouble_only_where_the_code_allows_one() -> None:
+    # The same procmail words above a security/policy code (RFC 3463 subject 7) whose words
+    # no rule knows: the code says what kind of refusal it is, the words beside it do not.
+    policy = PROCMAIL.replace("550 5.0.0", "550 5.7.1")
+    (item,) = _explain(policy)
+    assert item.found.reply is not None and item.found.reply.enhanced == "5.7.1"
+    assert item.verdict.category != "mailbox-full"
+    assert item.verdict.fallback is not None  # the code's reading, said to be only that
+
+
 # http://mail.spinics.net/lists/info-cyrus/msg03617.html (development corpus; elided by its poster)
 LMTP = (
     "Feb 13 13:05:48 HOST postfix/lmtp[11370]: DBC8F384FC: to=<...>, orig_to=<...>, "
