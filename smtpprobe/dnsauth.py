@@ -285,11 +285,17 @@ async def _dmarc(domain: str, resolver: Resolver) -> DmarcCheck:
                 org_domain=found.org_domain,
                 reason="; ".join(found.notes) or "a DNS query failed temporarily",
             )
+        discarded = tuple(step.domain for step in found.org.steps if step.outcome == "multiple")
+        reason = f"no record at _dmarc.{domain} or its organisational domain"
+        if discarded:
+            names = ", ".join(f"_dmarc.{name}" for name in discarded)
+            reason = f"several DMARC records at {names}: all discarded"
         return DmarcCheck(
             status="none",
             org_domain=found.org_domain,
             psl_org_domain=found.psl_org_domain,
-            reason=f"no record at _dmarc.{domain} or its organisational domain",
+            reason=reason,
+            discarded=discarded,
         )
     return DmarcCheck(
         status="found",

@@ -305,3 +305,48 @@ def test_a_failed_dmarc_query_at_the_from_domain_is_not_replaced_by_its_parents_
     auth = asyncio.run(check_domain("sub.example.jp", ZoneResolver(zone), ips=["192.0.2.10"]))
     assert auth.dmarc.status == "temperror"
     assert auth.verdict.exit_code == 3
+
+
+def test_two_dmarc_records_are_named_as_such_not_as_none_published() -> None:
+    # RFC 9989 §4.10: several DMARC records at one name are all discarded. The answer was
+    # "no record ... publish 'v=DMARC1; p=none'" — advice that makes three records. Asked of
+    # a real DNS server on loopback, through the command.
+    import json
+
+    from typer.testing import CliRunner
+
+    from smtpprobe.cli import app
+    from smtpprobe.testing.dnsserver import DnsServer
+
+    zone = {**BASE, "example.jp": {"TXT": ["v=spf1 ip4:192.0.2.10 -all"]},
+            "_dmarc.example.jp": {"TXT": ["v=DMARC1; p=reject", "v=DMARC1; p=none"]}}  # fmt: skip
+    runner = CliRunner()
+    with DnsServer(zone) as server:
+        base = ["dns", "example.jp", "--ip", "192.0.2.10", "--nameserver", server.nameserver]
+        document = json.loads(runner.invoke(app, [*base, "--json"]).stdout)
+        english = runner.invoke(app, base).stdout
+        japanese = runner.invoke(app, [*base, "--lang", "ja"]).stdout
+    dmarc = document["dmarc"]
+    assert (dmarc["status"], dmarc["discarded"]) == ("none", ["_dmarc.example.jp"])
+    findings = [f["id"] for f in document["verdict"]["findings"]]
+    assert "dmarc-multiple" in findings and "dmarc-missing" not in findings
+    assert "several DMARC records at _dmarc.example.jp" in english
+    assert "delete all but one" in english and "publishes no DMARC record" not in english
+    assert "複数のレコード" in japanese and "一つだけを残して" in japanese
+
+
+def test_a_refused_query_is_not_called_a_server_that_does_not_answer() -> None:
+    # RFC 1035 §4.1.1: REFUSED is an answer given "for policy reasons", not silence.
+    from typer.testing import CliRunner
+
+    from smtpprobe.cli import app
+    from smtpprobe.testing.dnsserver import DnsServer
+
+    with DnsServer({**BASE, "refused.jp": "REFUSED"}) as server:
+        base = ["dns", "refused.jp", "--ip", "192.0.2.10", "--nameserver", server.nameserver]
+        english = CliRunner().invoke(app, base)
+        japanese = CliRunner().invoke(app, [*base, "--lang", "ja"])
+    assert english.exit_code == 3
+    assert "refused the query (REFUSED)" in english.stdout
+    assert "not answering" not in english.stdout
+    assert "拒否しました（REFUSED）" in japanese.stdout

@@ -123,6 +123,9 @@ class DmarcCheck:
     aspf: str = "r"
     warnings: tuple[str, ...] = ()
     reason: str = ""
+    # Names (without _dmarc.) that hold several DMARC records: receivers discard them all
+    # (RFC 9989 §4.10 steps 2 and 6: policy discovery goes on as if there were none).
+    discarded: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -359,6 +362,26 @@ def _spf_why(check: SpfCheck, domain: str) -> Text:
     )
 
 
+_TEMPERROR_REMEDY = Text(
+    "Try again later, or ask another resolver with --nameserver; if it persists, "
+    "the domain's DNS servers are not answering.",
+    "時間をおいて再実行するか、--nameserver で別のリゾルバーを指定してください。続く"
+    "場合はドメインの DNS サーバーが応答していません。",
+)
+# RFC 1035 §4.1.1: REFUSED is an answer, "for policy reasons": the server asked will not
+# serve this query (a resolver that serves only its own network, an authoritative server
+# asked for a zone it does not hold). Waiting does not change it; asking another does.
+_REFUSED_REMEDY = Text(
+    "The DNS server asked refused the query (REFUSED): it answers, but will not serve it. "
+    "Ask a resolver that serves you (--nameserver, or the system's); if the domain's own "
+    "servers refuse, its delegation points at servers that do not hold the zone.",
+    "問い合わせ先の DNS サーバーが問い合わせを拒否しました（REFUSED）。応答はしていますが、"
+    "この問い合わせには答えません。利用できるリゾルバーに問い合わせるか（--nameserver、"
+    "またはシステムの設定）、ドメイン自身の DNS サーバーが拒否している場合は、委任先が"
+    "そのゾーンを持たないサーバーになっていないか確認してください。",
+)
+
+
 def decide(
     domain: str,
     spf: Sequence[SpfCheck],
@@ -393,7 +416,20 @@ def decide(
                 ),
             )
         )
-    if dmarc.status == "none":
+    for name in dmarc.discarded:
+        findings.append(
+            Finding(
+                "dmarc-multiple",
+                Text(
+                    f"_dmarc.{name} holds more than one DMARC record; receivers discard them all "
+                    "and apply no DMARC from it (RFC 9989 §4.10): delete all but one",
+                    f"_dmarc.{name} に DMARC レコードが複数あります。受信側はそのすべてを無視し、"
+                    "そこからは DMARC を適用しません（RFC 9989 4.10 節）。一つだけを残して"
+                    "ほかを削除してください",
+                ),
+            )
+        )
+    if dmarc.status == "none" and not dmarc.discarded:
         findings.append(
             Finding(
                 "dmarc-missing",
@@ -450,12 +486,7 @@ def decide(
                 f"{reason_text(which, 'ja')}）、SPF・"
                 "DKIM・DMARC を判定できません",
             ),
-            remedy=Text(
-                "Try again later, or ask another resolver with --nameserver; if it persists, "
-                "the domain's DNS servers are not answering.",
-                "時間をおいて再実行するか、--nameserver で別のリゾルバーを指定してください。続く"
-                "場合はドメインの DNS サーバーが応答していません。",
-            ),
+            remedy=_REFUSED_REMEDY if "REFUSED" in which else _TEMPERROR_REMEDY,
             exit_code=ExitCode.INCOMPLETE,
             rule_id="dns-temperror",
             evidence=which,

@@ -198,6 +198,7 @@ def dns_to_dict(auth: DnsAuth) -> dict[str, Any]:
             "aspf": dmarc.aspf,
             "warnings": list(dmarc.warnings),
             "reason": dmarc.reason,
+            "discarded": [f"_dmarc.{name}" for name in dmarc.discarded],
         },
         "dkim": [
             {
@@ -277,6 +278,9 @@ def dns_detail_lines(auth: DnsAuth, lang: str) -> list[Line]:
         text = _state(dmarc.status, lang)
         if dmarc.reason and lang != "ja":
             text += f" ({dmarc.reason})"
+        elif dmarc.discarded:
+            held = "、".join(f"_dmarc.{name}" for name in dmarc.discarded)
+            text += f"（{held} に複数のレコードがあり、すべて無視されます）"
         elif dmarc.status == "none":
             text += f"（_dmarc.{auth.domain} にも組織ドメインにもレコードがありません）"
         elif dmarc.reason:
