@@ -293,3 +293,15 @@ def test_a_scoped_ipv6_address_connects_on_its_interface(smtp_double: Any) -> No
 def test_a_zone_naming_no_interface_is_a_usage_error() -> None:
     result = _run("check", "--host", "::1%no-such-if0", "--user", "u@example.jp")
     _usage_error(result, "--host", "no network interface 'no-such-if0'")
+
+
+def test_address_literals_in_brackets_are_addresses_of_either_family() -> None:
+    # RFC 5321 section 4.1.3: [192.0.2.1] and [IPv6:2001:db8::1]; URLs write [2001:db8::1].
+    from smtpprobe.core.spec import validate_host
+    from smtpprobe.errors import ConfigError
+
+    assert validate_host("[192.0.2.1]") == ("192.0.2.1", None)
+    assert validate_host("[IPv6:2001:db8::1]:587") == ("2001:db8::1", 587)
+    assert validate_host("[2001:db8::1]") == ("2001:db8::1", None)
+    with pytest.raises(ConfigError, match=r"brackets hold an IP address, e\.g\. \[192\.0\.2\.1\]"):
+        validate_host("[mail.example.jp]", "--helo")

@@ -215,7 +215,7 @@ _MAX_SECONDS = 86_400
 
 
 def validate_host(value: Any, option: str = "--host") -> tuple[str, int | None]:
-    """``(host, port or None)`` from a name, an IP literal, ``[IPv6]``, or ``host:port``.
+    """``(host, port or None)`` from a name, an IP address, ``[address]``, or ``host:port``.
 
     Names follow RFC 1035 section 2.3.4 (labels of 1-63 octets, 253 in all);
     an internationalised name is turned into its A-labels (IDNA).
@@ -230,10 +230,17 @@ def validate_host(value: Any, option: str = "--host") -> tuple[str, int | None]:
     bracketed = re.fullmatch(r"\[([^\]]+)\](?::(\d+))?", text)
     if bracketed:
         literal, port_text = bracketed.groups()
+        # RFC 5321 section 4.1.3's address literals: [192.0.2.1] and [IPv6:2001:db8::1];
+        # and [2001:db8::1], as a URL writes one (RFC 3986 section 3.2.2).
+        if literal[:5].lower() == "ipv6:":
+            literal = literal[5:]
         try:
-            address = ipaddress.IPv6Address(literal)
+            address = ipaddress.ip_address(literal)
         except ValueError:
-            raise ConfigError(f"{option} [{literal}]: brackets hold an IPv6 address") from None
+            raise ConfigError(
+                f"{option} [{literal}]: brackets hold an IP address, "
+                "e.g. [192.0.2.1] or [2001:db8::1]"
+            ) from None
         return str(address), _port(port_text, option) if port_text else None
     try:
         return str(ipaddress.ip_address(text)), None
