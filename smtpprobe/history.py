@@ -519,8 +519,15 @@ def _prepare(db: sqlite3.Connection, path: Path) -> None:
         # WAL with synchronous=NORMAL: a commit survives the process being killed (the
         # WAL is in the OS's cache); only a power loss may undo the newest commits, and
         # it never corrupts the file (https://www.sqlite.org/wal.html).
-        db.execute("PRAGMA journal_mode = WAL")
         db.execute("PRAGMA synchronous = NORMAL")
+        if db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION:
+            # Ready as it is: opening takes no write lock, so a file another process is
+            # writing, or one that cannot be written, can still be read (history, the
+            # lockout), and a run still reports results it cannot save (``record``).
+            if db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                db.execute("PRAGMA journal_mode = WAL")
+            return
+        db.execute("PRAGMA journal_mode = WAL")
         db.execute("BEGIN IMMEDIATE")
         try:
             _check_or_create(db, path)

@@ -413,11 +413,33 @@ def test_a_damaged_row_is_one_line_not_an_internal_error(tmp_path: Path, damage:
         history.rows("main")
 
 
-def test_opening_a_busy_history_says_it_is_busy_not_unusable(tmp_path: Path) -> None:
+def test_a_history_another_program_is_writing_opens_and_reads(tmp_path: Path) -> None:
+    # Opening took a write lock to check the schema, so a run started while another run
+    # was writing lost every result (HistoryError before the first probe). A current
+    # schema is now only read: the file opens, reads, and a write that waits too long is
+    # the run's one-line write error, its results still reported.
     path = tmp_path / "h.sqlite3"
-    History.open(path).close()
+    with History.open(path) as history:
+        history.add(synthetic(1))
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")  # WAL: a writer's lock; readers still read
+    try:
+        with History.open(path, create=False, busy_timeout=0.1) as history:
+            assert [r.name for r in history.rows()] == ["main"]
+            history.record(Result(Check("c"), None, error="config: x"))
+            assert "another program holds the file" in history.write_errors[0]
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+
+
+def test_opening_a_busy_history_says_it_is_busy_not_unusable(tmp_path: Path) -> None:
+    # A file another program has locked before it was ever a history (no WAL yet: its
+    # lock keeps readers out too) cannot be made one now: one line that says why.
+    path = tmp_path / "h.sqlite3"
     holder = sqlite3.connect(path, isolation_level=None)
     holder.execute("BEGIN EXCLUSIVE")
+    holder.execute("CREATE TABLE other (x)")
     try:
         with pytest.raises(HistoryError, match="another program holds the file"):
             History.open(path, busy_timeout=0.1)
