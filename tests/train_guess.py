@@ -1,8 +1,11 @@
-"""Train the learned guess (``smtpprobe/core/guess.py``) from the development corpus.
+"""Train the learned guess (``smtpprobe/core/guess.py``) from development texts.
 
-``python tests/train_guess.py`` writes ``smtpprobe/data/guess_model.json``. Only
-``tests/data/corpus/development`` is read: the validation part measures the guess as
-it measures the rules, so no validation text may be in its counts.
+``python tests/train_guess.py`` writes ``smtpprobe/data/guess_model.json`` from the
+texts rule writers may read: ``tests/data/corpus/development``, and the real, cited
+examples of ``smtpprobe/data/rules.yaml`` (each reply with its rule's category) and of
+``smtpprobe/data/client_errors.yaml`` (each text with the category ``explain`` gives
+it). Never the validation part: it measures the guess as it measures the rules (and
+``tests/core/test_corpus.py`` fails when a data file cites a validation source).
 ``tests/core/test_guess.py`` trains again and fails when the shipped file differs.
 """
 
@@ -13,12 +16,16 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from corpus_split import DEVELOPMENT, load
 
 from smtpprobe.core.guess import train
+from smtpprobe.paste import CLIENT_ERRORS_FILE, explain
 
-MODEL = Path(__file__).resolve().parents[1] / "smtpprobe" / "data" / "guess_model.json"
+DATA = Path(__file__).resolve().parents[1] / "smtpprobe" / "data"
+MODEL = DATA / "guess_model.json"
 
 
 def development_examples() -> list[tuple[str, str]]:
@@ -29,6 +36,29 @@ def development_examples() -> list[tuple[str, str]]:
         for item in load(path)
         if item["category"] != "ok"
     ]
+
+
+def example_texts() -> list[tuple[str, str]]:
+    """``(text, category)`` for the rule base's and the client-error signatures' examples."""
+    examples: list[tuple[str, str]] = []
+    rules = yaml.safe_load((DATA / "rules.yaml").read_text(encoding="utf-8"))["rules"]
+    for rule in rules:
+        for example in rule.get("examples") or ():
+            if isinstance(example, dict) and example.get("reply") and rule["category"] != "ok":
+                examples.append((str(example["reply"]), str(rule["category"])))
+    signatures = yaml.safe_load(CLIENT_ERRORS_FILE.read_text(encoding="utf-8"))["signatures"]
+    for signature in signatures:
+        for example in signature.get("examples") or ():
+            text = str(example["text"] if isinstance(example, dict) else example)
+            result = explain(text)  # only what is recognised: a guess would count itself
+            if result.recognised and result.explanations[0].verdict.category != "ok":
+                examples.append((text, result.explanations[0].verdict.category))
+    return examples
+
+
+def training_texts() -> list[tuple[str, str]]:
+    """Everything the model is counted from."""
+    return development_examples() + example_texts()
 
 
 def model_json(model: dict[str, Any]) -> str:
@@ -45,7 +75,7 @@ def model_json(model: dict[str, Any]) -> str:
 
 def main() -> int:
     """Write the model file; print its size."""
-    examples = development_examples()
+    examples = training_texts()
     model = train(examples)
     MODEL.write_text(model_json(model), encoding="utf-8")
     print(f"{MODEL}: {len(examples)} texts, {len(model['words'])} words")

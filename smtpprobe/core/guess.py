@@ -3,15 +3,16 @@
 When ``explain`` finds no SMTP reply and no client-side error it knows, the words
 are still evidence: "connexion expirée", "SMTPホストに接続できませんでした" and
 "i/o timeout" say what happened even where no rule was written for them. A small
-multinomial naive Bayes model over the words of the development corpus
-(``tests/data/corpus/development``; never the validation part) names the category
+multinomial naive Bayes model over the words of the texts rule writers may read
+(the development corpus and the data files' cited examples; never the validation
+part of ``tests/data/corpus``) names the category
 whose texts the paste's words are most like, with the words that weighed most, so
 that the answer can be checked by a reader — and is shown as a guess, never as a
 reading of the text.
 
 The model is data (``smtpprobe/data/guess_model.json``), made by
 ``python tests/train_guess.py`` with ``train``; ``tests/core/test_guess.py`` trains
-it again from the development corpus and fails when the shipped file differs.
+it again from the same texts and fails when the shipped file differs.
 Pure: no I/O here, and time linear in the text.
 """
 
