@@ -217,7 +217,7 @@ def test_connect_refused(cli, unused_port) -> None:  # type: ignore[no-untyped-d
         ("a" * 64 + ".example", "63 characters"),
         ("smtp.example.jp\nX", "control characters"),
         ("smtp example.jp", "control characters"),
-        ("[smtp.example.jp]", "IPv6"),
+        ("[smtp.example.jp]", "brackets hold an IP address"),
         ("::1:25:x", "not a host name"),
     ],
     ids=["empty-label", "long-label", "newline", "space", "brackets-name", "junk"],
