@@ -122,3 +122,18 @@ def test_gos_resolver_error_names_the_looked_up_server_not_the_dns_server() -> N
     found = json.loads(result.stdout)["replies"][0]
     assert found["failure"]["kind"] == "dns-failure"
     assert found["host"] == "smtp.gmial.com" and "port:53" not in found["facts"]
+
+
+def test_who_refused_is_said_to_be_inferred_when_nothing_says_it() -> None:
+    # A 5.7.1 whose words no rule knows: the category's usual refuser, said to be a guess;
+    # Postfix's "554 5.7.1 … Relay access denied" has its rule's refuser: said plainly.
+    unknown = "550 5.7.1 Zorglub policy 42"
+    english = _run(unknown).stdout
+    assert "Refused by (most likely; the text does not say):" in english
+    assert "拒否したのは（推定。本文には書かれていません）" in _run("--lang", "ja", unknown).stdout
+    (item,) = json.loads(_run("--json", unknown).stdout)["replies"]
+    assert item["refuser_inferred"] is True
+    known = "554 5.7.1 <a@example.net>: Relay access denied"
+    assert "Refused by: your provider's" in _run(known).stdout
+    (item,) = json.loads(_run("--json", known).stdout)["replies"]
+    assert item["refuser_inferred"] is False

@@ -165,6 +165,9 @@ class Explanation:
     verdict: Verdict
     refuser: str  # a key of REFUSERS
     profile: str | None = None
+    # True when neither the rule nor the text says who refused, and ``refuser`` is only
+    # what a refusal of this category (or at this stage) usually is.
+    refuser_inferred: bool = False
 
 
 def explain_found(
@@ -263,10 +266,12 @@ def explain_found(
     if reply is not None and "gmail-dialog" in found.facts:
         # The rule explains the server's reply; Gmail's dialog adds where it was shown.
         verdict = replace(verdict, findings=(*verdict.findings, _gmail_finding(verdict.category)))
+    refuser, inferred = _refuser(found, verdict)
     return Explanation(
         found=found,
         verdict=verdict,
-        refuser=_refuser(found, verdict),
+        refuser=refuser,
+        refuser_inferred=inferred,
         profile=profile,
     )
 
@@ -381,25 +386,26 @@ def _tidy(text: Text) -> Text:
     return Text(en=_tidy_en(text.en), ja=_tidy_ja(text.ja))
 
 
-def _refuser(found: Found, verdict: Verdict) -> str:
+def _refuser(found: Found, verdict: Verdict) -> tuple[str, bool]:
+    """Who refused, and whether that is only inferred (from the category or the stage)."""
     if "gmail-dialog" in found.facts:
         # Gmail's "Send mail as" dialog: Gmail logged in to the provider's server the user
         # entered, which refused it, whatever the rule says of the same words elsewhere.
-        return "submission"
+        return "submission", False
     if verdict.refuser:
-        return verdict.refuser
+        return verdict.refuser, False
     if found.send_mail_as:
         # Gmail's "Send mail as" bounce quotes the user's own provider's reply.
-        return "submission"
+        return "submission", False
     if verdict.category in _SUBMISSION:
-        return "submission"
+        return "submission", True
     if verdict.category in _RECIPIENT:
-        return "recipient"
+        return "recipient", True
     if found.stage in ("auth", "ehlo", "greeting"):
-        return "submission"
+        return "submission", True
     if found.stage in ("rcpt", "data"):
-        return "recipient"
-    return "unknown"
+        return "recipient", True
+    return "unknown", False
 
 
 # --- a whole paste: replies and client-side errors ---------------------------------------

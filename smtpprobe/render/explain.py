@@ -37,6 +37,7 @@ _LABELS = {
         "after": "found after",
         "category": "Category",
         "refuser": "Refused by",
+        "likely": "Refused by (most likely; the text does not say)",
         "host": "server",
         "stage": "Answering",
         "retry": "Retry",
@@ -78,6 +79,7 @@ _LABELS = {
         "after": "直前の文言",
         "category": "分類",
         "refuser": "拒否したのは",
+        "likely": "拒否したのは（推定。本文には書かれていません）",
         "host": "サーバー",
         "stage": "対象のコマンド",
         "retry": "再試行",
@@ -148,7 +150,8 @@ def explain_lines(
             refuser = REFUSERS[item.refuser].get(lang)
             if found.host:
                 refuser += f" — {labels['host']} {found.host}"
-            out.append(Line(f"  {labels['refuser']}: {refuser}"))
+            who = labels["likely"] if item.refuser_inferred else labels["refuser"]
+            out.append(Line(f"  {who}: {refuser}"))
             if found.stage:
                 out.append(Line(f"  {labels['stage']}: {stage_label(found.stage, lang)}"))
         if item.profile:
@@ -201,7 +204,8 @@ def _client_error_head(
         Line(f"  {labels['category']}: {category_label(verdict.category, lang)}"),
     ]
     if item.refuser != "unknown":
-        lines.append(Line(f"  {labels['refuser']}: {REFUSERS[item.refuser].get(lang)}"))
+        who = labels["likely"] if item.refuser_inferred else labels["refuser"]
+        lines.append(Line(f"  {who}: {REFUSERS[item.refuser].get(lang)}"))
     port = next((f.split(":", 1)[1] for f in sorted(found.facts) if f.startswith("port:")), None)
     if found.host or port:
         where = " ".join(
@@ -246,6 +250,7 @@ def explanations_to_dict(
                 "send_mail_as": item.found.send_mail_as,
                 "profile": item.profile,
                 "refuser": item.refuser,
+                "refuser_inferred": item.refuser_inferred,
                 "verdict": verdict_to_dict(item.verdict) | {"refuser": item.refuser},
             }
             for item in explanations
