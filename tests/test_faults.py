@@ -160,6 +160,10 @@ def expect(fault: Fault, phase: FaultPhase, insecure: bool) -> Expect:
     if isinstance(fault, UnexpectedPositive) and phase in AFTER_THE_VERDICT:
         # QUIT answered 250, RSET 354: replies out of step, so RCPT's 250 may be another's.
         return Expect("protocol-error", stage, 3)
+    if fault == SERVICE_CLOSING and phase in AFTER_THE_VERDICT:
+        # 421 to RSET or QUIT after RCPT's 250: a server that accepted has no reason to;
+        # more likely RCPT read another command's reply (rule refused-after-acceptance).
+        return Expect("protocol-error", stage, 3)
     if fault == SLOW_OK or phase in AFTER_THE_VERDICT:
         return OK
     if isinstance(fault, Hang) or fault == SLOW_DRIP:

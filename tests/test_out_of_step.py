@@ -22,10 +22,12 @@ from smtpprobe.testing.faults import (
     FAULT_PASSWORD,
     FAULT_USER,
     Contradictory,
+    EarlyAcceptance,
     ExtraReply,
     Fault,
     FaultPhase,
     FaultServer,
+    LateDuplicate,
     MissingReply,
 )
 
@@ -33,7 +35,13 @@ pytestmark = pytest.mark.network
 
 
 def _run(
-    fault: Fault, phase: FaultPhase, security: Security, *, pipelining: bool, loop: bool = False
+    fault: Fault,
+    phase: FaultPhase,
+    security: Security,
+    *,
+    pipelining: bool,
+    loop: bool = False,
+    send: bool = False,
 ) -> Report:
     with FaultServer(fault, phase, security) as server:
         options = CheckOptions(
@@ -49,6 +57,8 @@ def _run(
             dns_checks=False,
             allow_plaintext_auth=security is Security.PLAIN,
             pipelining=pipelining,
+            send=send,
+            recipient="postmaster@example.net" if send else None,
         )
         return asyncio.run(probe(options)) if loop else check(options)
 
@@ -127,3 +137,35 @@ def test_plaintext_right_after_starttls_220_is_not_blamed_on_the_users_choice(lo
     assert "the server sent plaintext where the TLS handshake should begin" in verdict.cause.en
     assert "('" not in verdict.cause.en  # once the repr of SSLError's args
     assert "STARTTLS" in verdict.cause.ja and "plaintext where" not in verdict.cause.ja
+
+
+# A surplus reply that arrives only after the next command went out cannot be seen before
+# that command: it is read as its answer. What shows it is the real answer, which reaches
+# a later command: RSET or QUIT refused after every stage was accepted (a red-team server:
+# MAIL's 250 written twice put RCPT's 421 on RSET; a 250 sent before the message arrived
+# left the message's lines to be read as commands, and QUIT got their 500). Never "ok".
+LATE = [
+    (LateDuplicate(), FaultPhase.MAIL, False, False, "rset"),
+    (LateDuplicate(), FaultPhase.MAIL, True, False, "rset"),
+    (EarlyAcceptance(), FaultPhase.DATA, False, True, "quit"),
+]
+
+
+@pytest.mark.parametrize("loop", [False, True], ids=["check", "probe"])
+@pytest.mark.parametrize(
+    ("fault", "phase", "pipelining", "send", "stage"),
+    LATE,
+    ids=[f"{f.name}-{'pipe' if pi else 'one'}" for f, _, pi, *_ in LATE],
+)
+def test_a_refusal_after_every_acceptance_is_never_ok(
+    fault: Fault, phase: FaultPhase, pipelining: bool, send: bool, stage: str, loop: bool
+) -> None:
+    report = _run(fault, phase, Security.IMPLICIT_TLS, pipelining=pipelining, loop=loop, send=send)
+    verdict = report.verdict
+    assert (verdict.category, verdict.stage, verdict.rule_id) == (
+        "protocol-error",
+        stage,
+        "refused-after-acceptance",
+    ), report.transcript.steps
+    assert report.exit_code == 3
+    assert "cannot be trusted" in verdict.cause.en and "信頼できません" in verdict.cause.ja

@@ -109,6 +109,9 @@ def _facts(transcript: Transcript, decisive: Step | None) -> frozenset[str]:
         facts.add("out-of-step")  # QUIT answered 250, RSET 550: a reply missing or one too many
         if decisive.note == UNSOLICITED:
             facts.add("reply-before-command")  # a reply already waiting: one too many
+    elif decisive.refused_after_acceptance:
+        # RSET or QUIT decides only so: refused after every stage was accepted.
+        facts.add("refused-after-acceptance")
     elif decisive.reply is not None and decisive.reply.code < 400:
         facts.add("unexpected-reply")  # e.g. 250 to AUTH, where RFC 4954 needs 235
         if decisive.contradictory:
@@ -213,7 +216,7 @@ def _exit_code(transcript: Transcript, decisive: Step | None) -> ExitCode:
     assert decisive.reply is not None
     # A positive reply the stage does not allow breaks the protocol: not a refusal; nor is
     # any reply that shows the replies out of step (RSET answered 550).
-    if decisive.reply.code < 400 or decisive.out_of_step:
+    if decisive.reply.code < 400 or decisive.out_of_step or decisive.refused_after_acceptance:
         return ExitCode.INCOMPLETE
     return ExitCode.REFUSED
 

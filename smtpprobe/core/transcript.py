@@ -213,6 +213,17 @@ class Step:
         return any(_FAILURE_ENHANCED.match(line) for line in reply.lines[1:])
 
     @property
+    def refused_after_acceptance(self) -> bool:
+        """RSET or QUIT answered 4xx or 5xx (``Transcript.decisive_step`` decides whether
+        that comes after every stage was accepted)."""
+        return (
+            self.phase in _CLOSING
+            and self.note != RETRIED
+            and self.reply is not None
+            and self.reply.code >= 400
+        )
+
+    @property
     def out_of_step(self) -> bool:
         """A reply RSET or QUIT can never get, or one that came before its command: the
         replies and commands are out of step."""
@@ -328,6 +339,15 @@ class Transcript:
             shifted = next((s for s in self.steps if s.out_of_step and s.note != RETRIED), None)
             if shifted is not None:
                 return shifted
+        if first is None and self.complete:
+            # Everything was accepted, yet RSET or QUIT was refused: a server that really
+            # accepted the recipient (and the message) has no reason to. More likely a
+            # reply was read by the wrong command — a reply written twice, or a 250 sent
+            # before the message arrived — and this refusal was the real answer to an
+            # earlier one. Then no "ok" can be trusted (``Step.refused_after_acceptance``).
+            refused = next((s for s in self.steps if s.refused_after_acceptance), None)
+            if refused is not None:
+                return refused
         return first
 
     def _first_stop(self) -> Step | None:

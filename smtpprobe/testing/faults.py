@@ -68,6 +68,7 @@ __all__ = [
     "CertificateVariant",
     "Close",
     "Contradictory",
+    "EarlyAcceptance",
     "Encoded",
     "EndlessLine",
     "ExtraReply",
@@ -77,6 +78,7 @@ __all__ = [
     "Garbage",
     "Hang",
     "Inconsistent",
+    "LateDuplicate",
     "Link",
     "LongLine",
     "Malformed",
@@ -508,6 +510,62 @@ class ExtraReply(Fault):
     async def act(self, link: Link, phase: FaultPhase, normal: bytes) -> After:
         await link.send(normal + b"250 2.0.0 Ok\r\n")
         return After.REPLIED
+
+
+@dataclass(frozen=True, slots=True)
+class LateDuplicate(Fault):
+    """The normal reply, then the same reply again once the next command has arrived (so
+    the client has already sent it and reads the copy as its answer), then, once the
+    command after it has arrived too, the real answer to the first: ``421 … too many
+    errors``, and the connection closed."""
+
+    def allowed_at(self, phase: FaultPhase | str, security: Security | str) -> bool:
+        return FaultPhase(phase) in (FaultPhase.MAIL, FaultPhase.AUTH)
+
+    @property
+    def name(self) -> str:
+        return "late-duplicate"
+
+    async def act(self, link: Link, phase: FaultPhase, normal: bytes) -> After:
+        await link.send(normal)
+        if not await link.reader.readline():  # the next command: it reads the copy
+            return After.END
+        await link.send(normal)
+        if not await link.reader.readline():  # the one after: it reads the real answer
+            return After.END
+        await link.send(f"421 4.7.0 {HOSTNAME} Error: too many errors\r\n".encode())
+        link.close()
+        return After.END
+
+
+@dataclass(frozen=True, slots=True)
+class EarlyAcceptance(Fault):
+    """354, then ``250 … queued`` as soon as the message's first line arrives, before its
+    end; the command after the message then gets ``500``, the answer to a line of the
+    message read as a command."""
+
+    def allowed_at(self, phase: FaultPhase | str, security: Security | str) -> bool:
+        return FaultPhase(phase) is FaultPhase.DATA
+
+    @property
+    def name(self) -> str:
+        return "early-acceptance"
+
+    async def act(self, link: Link, phase: FaultPhase, normal: bytes) -> After:
+        await link.send(normal)
+        if not await link.reader.readline():
+            return After.END
+        await link.send(b"250 2.0.0 Ok: queued as 1234\r\n")
+        link.sender, link.rcpts = False, 0
+        # The rest of the message, then the next command: the reply it gets is the one the
+        # server gave to a line of the message, read as a command.
+        while (line := await link.reader.readline()) not in (b".\r\n", b".\n"):
+            if not line:
+                return After.END
+        if not await link.reader.readline():
+            return After.END
+        await link.send(b"500 5.5.2 Error: command not recognized\r\n")
+        return After.CONTINUE
 
 
 @dataclass(frozen=True, slots=True)

@@ -178,10 +178,12 @@ def test_an_invalid_certificate_with_insecure_is_refused_not_ok() -> None:
 def test_a_closing_reply_decides_only_when_it_shows_replies_out_of_step(
     phase: Phase, code: int
 ) -> None:
-    # After RCPT's 250, RSET and QUIT may get the errors any command may get (421, 500, 501,
-    # 502, 504) or go unanswered: still "ok". Any other reply (QUIT answered 250, RSET 550)
-    # means every reply may be another command's, RCPT's 250 too: a protocol error, decided
-    # at that step (RFC 5321 section 4.3.2).
+    # After RCPT's 250, RSET and QUIT may go unanswered: still "ok". A reply they can never
+    # get (QUIT answered 250, RSET 550) means every reply may be another command's, RCPT's
+    # 250 too: a protocol error, decided at that step (RFC 5321 section 4.3.2). The errors any
+    # command may get (421, 500, 501, 502, 504) are no reason to refuse them after an
+    # acceptance either: a red-team server's MAIL reply written twice put RCPT's real 421 on
+    # RSET. Never "ok" then (rule refused-after-acceptance).
     steps = [s for s in _full() if s.phase not in _CLOSING]
     wanted = {Phase.RSET: 250, Phase.QUIT: 221}[phase]
     closing = [
@@ -189,15 +191,13 @@ def test_a_closing_reply_decides_only_when_it_shows_replies_out_of_step(
         Step(Phase.QUIT, "QUIT", Reply(code if phase is Phase.QUIT else 221, ("text",))),
     ]
     verdict = classify(_transcript([*steps, *closing]), RULES)
-    if code != wanted and code not in (421, 500, 501, 502, 504):
-        assert (verdict.category, verdict.stage, verdict.rule_id) == (
-            "protocol-error",
-            phase.value,
-            "replies-out-of-step",
-        )
-        assert verdict.exit_code == ExitCode.INCOMPLETE
-    else:
+    if code == wanted:
         assert verdict.category == "ok"
+    else:
+        rule = "refused-after-acceptance" if code in (421, 500, 501, 502, 504) else None
+        assert (verdict.category, verdict.stage) == ("protocol-error", phase.value)
+        assert verdict.rule_id == (rule or "replies-out-of-step")
+        assert verdict.exit_code == ExitCode.INCOMPLETE
 
 
 def test_replies_out_of_step_decide_over_an_earlier_refusal() -> None:
