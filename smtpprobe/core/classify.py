@@ -244,9 +244,12 @@ def classify(
     exit_code = _exit_code(transcript, decisive)
     stage = None if decisive is None and exit_code is ExitCode.ACCEPTED else situation.phase
     values = _placeholders(transcript, situation, decisive)
-    ja_values = None
+    ja_values: dict[str, str] = {}
     if detail_ja is not None and decisive is not None and decisive.failure and values["detail"]:
-        ja_values = {"detail": detail_ja(values["detail"])}
+        ja_values["detail"] = detail_ja(values["detail"])
+    required = decisive.required if decisive is not None else None
+    if required and len(required) > 1:
+        ja_values["expected"] = " か ".join(str(c) for c in sorted(required))  # "250 か 251"
     # "ok" is for a dialogue that got every reply it needs, and only then: a user's rule
     # may not call a refusal ok, nor an accepted dialogue a failure.
     accepted = exit_code is ExitCode.ACCEPTED

@@ -8,7 +8,7 @@ one, opens the text of each line.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 __all__ = ["Reply", "decode_reply_text", "guess_encoding", "parse_reply"]
 
@@ -24,6 +24,9 @@ class Reply:
     code: int
     lines: tuple[str, ...]
     enhanced: str | None = None
+    # Which lines carried ``enhanced`` on the wire (its text stripped from them); None:
+    # every line did. Only ``display`` reads it: two replies are the same reply whatever it says.
+    marked: tuple[bool, ...] | None = field(default=None, compare=False, repr=False)
 
     @property
     def text(self) -> str:
@@ -51,8 +54,9 @@ class Reply:
             return str(self.code)
         last = len(self.lines) - 1
         prefix = f"{self.enhanced} " if self.enhanced else ""
+        marked = self.marked or (True,) * len(self.lines)
         return "\n".join(
-            f"{self.code}{' ' if i == last else '-'}{prefix}{line}".rstrip()
+            f"{self.code}{' ' if i == last else '-'}{prefix if marked[i] else ''}{line}".rstrip()
             for i, line in enumerate(self.lines)
         )
 
@@ -73,16 +77,23 @@ def from_code_and_message(code: int, message: str) -> Reply:
     raw_lines = message.split("\n") if message else []
     enhanced: str | None = None
     lines: list[str] = []
+    marked: list[bool] = []
     for i, raw in enumerate(raw_lines):
         found, rest = _split_enhanced(raw.rstrip("\r"))
         if i == 0:
             enhanced = found
-            lines.append(rest if found else raw.rstrip("\r"))
-        elif found is not None and found == enhanced:
+        if found is not None and found == enhanced:
             lines.append(rest)
+            marked.append(True)
         else:
             lines.append(raw.rstrip("\r"))
-    return Reply(code=code, lines=tuple(lines), enhanced=enhanced)
+            marked.append(False)
+    return Reply(
+        code=code,
+        lines=tuple(lines),
+        enhanced=enhanced,
+        marked=None if enhanced is None or all(marked) else tuple(marked),
+    )
 
 
 def parse_reply(text: str) -> Reply:

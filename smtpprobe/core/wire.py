@@ -78,6 +78,7 @@ class ReplyReader:
         self._code: int | None = None
         self._lines: list[bytes] = []
         self._size = 0
+        self._crlf = False  # a line ended with CR LF: the server ends its lines so
         self.error: MalformedReply | None = None
 
     @property
@@ -89,8 +90,13 @@ class ReplyReader:
     def bare_cr(self) -> bool:
         """Whether the unfinished line holds a CR that no LF has followed. Asked when a wait
         ran out: its LF had the whole wait to come, so the server ends lines with CR alone
-        (RFC 5321 section 2.3.8 asks for CRLF), and no wait would complete the reply."""
-        return b"\r" in self._buffer
+        (RFC 5321 section 2.3.8 asks for CRLF), and no wait would complete the reply.
+
+        Not a CR that ends what arrived from a server that ended its earlier lines with CR
+        LF: that server stalled between the two (a timeout, and retrying may help)."""
+        if b"\r" in self._buffer[:-1]:
+            return True
+        return self._buffer.endswith(b"\r") and not self._crlf
 
     @property
     def head(self) -> bytes:
@@ -113,7 +119,10 @@ class ReplyReader:
                 end = self._buffer.find(b"\n", max(start, self._scanned))
                 if end < 0:
                     break
-                line = bytes(self._buffer[start:end]).rstrip(b"\r")
+                line = bytes(self._buffer[start:end])
+                if line.endswith(b"\r"):
+                    self._crlf = True
+                    line = line.rstrip(b"\r")
                 start = end + 1
                 reply = self._line(line)
                 if reply is not None:

@@ -261,3 +261,14 @@ def test_a_retry_whose_connection_is_refused_is_connect_refused() -> None:
     ]  # fmt: skip
     verdict = classify(_transcript(steps), RULES)
     assert (verdict.category, verdict.stage) == ("connect-refused", "connect")
+
+
+def test_the_replies_a_stage_needs_are_named_in_japanese_words() -> None:
+    # A red-team server answered RCPT 252: "この段階で必要な応答は 250 or 251 です".
+    steps = [
+        s if s.phase is not Phase.RCPT else Step(Phase.RCPT, s.command, Reply(252, ("maybe",)))
+        for s in _full()
+    ]
+    verdict = classify(_transcript(steps), RULES)
+    assert "250 or 251" in verdict.cause.en
+    assert "250 か 251" in verdict.cause.ja and " or " not in verdict.cause.ja

@@ -104,3 +104,18 @@ def test_parse_display_round_trip_property(code: int, lines: list[str]) -> None:
     parsed = parse_reply(reply.display())
     assert parsed.code == code
     assert parsed.text.split() == " ".join(lines).split() or parsed.enhanced is not None
+
+
+def test_display_gives_each_line_as_it_came() -> None:
+    # A red-team server's "250-2.1.5 first ok / 250-no code here / 250 2.1.5 third" was
+    # shown with 2.1.5 on the middle line too, and "250-2.1.0 ok / 250 2.1.5 ok" as
+    # "250 2.1.0 2.1.5 ok": the transcript is the evidence a user sends the provider.
+    for wire in (
+        "250-2.1.5 first ok\n250-no code here\n250 2.1.5 third",
+        "250-2.1.0 ok\n250 2.1.5 ok",
+        "550-5.7.1 a\n550 5.7.1 b",
+        "550 no enhanced code",
+    ):
+        assert parse_reply(wire).display() == wire
+    # Equal replies are equal whatever their lines carried on the wire.
+    assert parse_reply("250-2.1.5 a\n250 b") == parse_reply("250-2.1.5 a\n250 2.1.5 b")

@@ -71,3 +71,19 @@ def test_a_line_ended_by_cr_alone_is_named_when_the_wait_runs_out() -> None:
     slow.feed(b"220 hel")
     assert not slow.bare_cr
     assert "CR alone" not in str(reply_timeout(3, slow.pending, slow.bare_cr))
+
+
+def test_a_cr_that_ends_what_arrived_after_crlf_lines_is_a_stall_not_bare_cr() -> None:
+    # A red-team server sent EHLO lines ending in CR LF, then "250 ENHANCEDSTATUSCODES\r"
+    # and stalled: that was diagnosed as a server ending its lines with CR alone.
+    reader = ReplyReader()
+    assert reader.feed(b"250-smtp.test\r\n250-PIPELINING\r\n250 ENHANCEDSTATUSCODES\r") == (
+        [],
+        None,
+    )
+    assert not reader.bare_cr
+    # A CR followed by more text, or a first line ended by CR alone, is CR alone.
+    for data in (b"250-a\r250 b\r", b"220 smtp.test ready\r", b"250-a\r\n250-b\r250 c"):
+        fresh = ReplyReader()
+        fresh.feed(data)
+        assert fresh.bare_cr, data
