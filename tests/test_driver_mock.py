@@ -627,3 +627,25 @@ def test_send_declares_the_messages_size_where_the_server_takes_it() -> None:
     assert "> <message>" not in transport.log
     _, _, plain = probe(server(ehlo2=sized), replace(SPEC, pipelining=False))
     assert "> MAIL FROM:<you@example.jp>" in plain.log  # no --send: nothing to declare
+
+
+def test_auth_missing_after_starttls_or_listed_empty_is_said_as_it_is() -> None:
+    # A red-team server listed AUTH before STARTTLS only, another "250-AUTH" with nothing
+    # after it: both were told "no AUTH in its EHLO reply … probably meant for MX".
+    only_before = server(
+        ehlo=b"250-mx.example.jp\r\n250-STARTTLS\r\n250 AUTH PLAIN LOGIN\r\n",
+        ehlo2=b"250-mx.example.jp\r\n250 PIPELINING\r\n",
+    )
+    _, verdict, _ = probe(only_before)
+    assert (verdict.category, verdict.rule_id) == (
+        "auth-unavailable",
+        "auth-offered-only-before-tls",
+    )
+    assert "(PLAIN LOGIN)" in verdict.cause.en and "MX" not in verdict.cause.en
+    _, verdict, _ = probe(server(ehlo2=b"250-mx.example.jp\r\n250 AUTH\r\n"))
+    assert (verdict.category, verdict.rule_id) == (
+        "auth-unavailable",
+        "auth-listed-without-mechanisms",
+    )
+    _, verdict, _ = probe(server(ehlo2=b"250-mx.example.jp\r\n250 PIPELINING\r\n"))
+    assert verdict.rule_id == "auth-not-offered"  # never offered: the MX reading stands

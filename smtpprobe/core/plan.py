@@ -254,6 +254,7 @@ def _attempt(
             yield Quit()
         return _failed(ehlo)
     capabilities = parse_ehlo(ehlo)
+    before_tls = capabilities
 
     if spec.security is Security.STARTTLS:
         if not capabilities.starttls:
@@ -286,7 +287,7 @@ def _attempt(
         if not capabilities.auth_offered:
             yield Stop(
                 Phase.AUTH,
-                Failure(FailureKind.AUTH_NOT_OFFERED, "the EHLO reply does not list AUTH"),
+                Failure(FailureKind.AUTH_NOT_OFFERED, _no_auth_detail(capabilities, before_tls)),
                 capabilities,
             )
             yield Quit()
@@ -355,6 +356,18 @@ def _attempt(
         return failure
     yield Quit()
     return None
+
+
+def _no_auth_detail(capabilities: Capabilities, before_tls: Capabilities) -> str:
+    """Why no login can be tried, in the words the rules read."""
+    if any(k.split()[0] in ("AUTH", "AUTH=") for k in capabilities.keywords):
+        return "the EHLO reply lists AUTH without any mechanism"
+    if before_tls is not capabilities and before_tls.auth_offered:
+        offered = " ".join(before_tls.auth_mechanisms)
+        return (
+            f"the EHLO reply after STARTTLS does not list AUTH; the one before it did ({offered})"
+        )
+    return "the EHLO reply does not list AUTH"
 
 
 def _refusal_after_acceptance(flight: Flight, outcomes: Outcome) -> bool:

@@ -301,6 +301,14 @@ _NOTES: tuple[tuple[str, str], ...] = (
     (r"no greeting", "最初の応答がありません"),
     (r"the EHLO reply does not list STARTTLS", "EHLO の応答に STARTTLS がありません"),
     (r"the EHLO reply does not list AUTH", "EHLO の応答に AUTH がありません"),
+    (
+        r"the EHLO reply after STARTTLS does not list AUTH; the one before it did \((?P<m>.*)\)",
+        "STARTTLS 後の EHLO の応答に AUTH がありません（STARTTLS 前の応答にはありました: {m}）",
+    ),
+    (
+        r"the EHLO reply lists AUTH without any mechanism",
+        "EHLO の応答の AUTH に認証方式がありません",
+    ),
     (r"the server offers AUTH (?P<m>.*)", "サーバーが提示する AUTH は {m} です"),
     # The strict reply reader (smtpprobe.core.wire): {q} is the line received, quoted.
     (
