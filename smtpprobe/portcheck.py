@@ -65,7 +65,14 @@ async def look_again(
         tls = conn.describe_tls(verified=False)
     except NETWORK_ERRORS as exc:  # includes the TimeoutError of ``wait``
         if check is PortCheck.PLAINTEXT:
-            return _no(command, FailureKind.TIMEOUT, "no greeting"), None
+            if isinstance(exc, TimeoutError):
+                return _no(command, FailureKind.TIMEOUT, "no greeting"), None
+            # Closed or reset at once: no silence to call a timeout.
+            return _no(
+                command,
+                FailureKind.CONNECTION_LOST,
+                f"closed before a greeting ({type(exc).__name__})",
+            ), None
         return _no(
             command, FailureKind.TLS_HANDSHAKE_FAILED, f"no TLS ({type(exc).__name__})"
         ), None

@@ -649,3 +649,16 @@ def test_auth_missing_after_starttls_or_listed_empty_is_said_as_it_is() -> None:
     )
     _, verdict, _ = probe(server(ehlo2=b"250-mx.example.jp\r\n250 PIPELINING\r\n"))
     assert verdict.rule_id == "auth-not-offered"  # never offered: the MX reading stands
+
+
+def test_a_port_that_closes_at_once_on_the_second_look_is_not_called_silent() -> None:
+    # A red-team server closed the plaintext second look at once (1.5 ms); the step said
+    # "timeout: no greeting".
+    spec = replace(SPEC, port=2525, security=Security.IMPLICIT_TLS)
+    wrong = ssl.SSLError(1, "[SSL: WRONG_VERSION_NUMBER] wrong version number")
+    reset = ConnectionResetError(errno.ECONNRESET, "Connection reset by peer")
+    transcript, _, _ = probe(server(tls=wrong, greeting=reset), spec)
+    (look,) = [s for s in transcript.steps if s.phase is Phase.SECURITY_CHECK]
+    assert look.failure is not None
+    assert look.failure.kind is FailureKind.CONNECTION_LOST
+    assert look.failure.detail.startswith("closed before a greeting")

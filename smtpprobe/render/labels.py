@@ -299,6 +299,7 @@ _NOTES: tuple[tuple[str, str], ...] = (
     ),
     (r"certificate: (?P<s>.*)", "証明書: {s}"),
     (r"no greeting", "最初の応答がありません"),
+    (r"closed before a greeting \((?P<e>\w+)\)", "最初の応答の前に接続が切れました（{e}）"),
     (r"the EHLO reply does not list STARTTLS", "EHLO の応答に STARTTLS がありません"),
     (r"the EHLO reply does not list AUTH", "EHLO の応答に AUTH がありません"),
     (
