@@ -22,7 +22,7 @@ from python_socks import ProxyConnectionError, ProxyError, ProxyTimeoutError
 from smtpprobe.core.auth import Credentials
 from smtpprobe.core.classify import ExitCode, Verdict, classify
 from smtpprobe.core.spec import ProbeSpec, parse_proxy
-from smtpprobe.core.transcript import FailureKind, Phase, Security, Transcript
+from smtpprobe.core.transcript import RETRIED, FailureKind, Phase, Security, Transcript
 from smtpprobe.driver import run_probe
 from smtpprobe.loading import load_rulebook
 from smtpprobe.testing.transport import MockTransport
@@ -358,9 +358,7 @@ def test_a_flight_cut_by_a_dropped_connection_is_retried_one_by_one() -> None:
     transcript, verdict, transport = probe(handler)
     assert verdict.category == "ok"
     assert transport.connections == 2
-    retried = [
-        s for s in transcript.steps if s.note == "flight cut short: retried without pipelining"
-    ]
+    retried = [s for s in transcript.steps if s.note == RETRIED]
     assert len(retried) == 1 and retried[0].phase is Phase.MAIL
 
 
@@ -662,3 +660,35 @@ def test_a_port_that_closes_at_once_on_the_second_look_is_not_called_silent() ->
     assert look.failure is not None
     assert look.failure.kind is FailureKind.CONNECTION_LOST
     assert look.failure.detail.startswith("closed before a greeting")
+
+
+def test_a_server_whose_pipelining_breaks_is_told_apart_from_a_refusal() -> None:
+    # A red-team server answered the pipelined MAIL twice; the retry one command at a time
+    # was accepted, yet the remedy said "try again with --no-pipelining".
+    healthy, connections = server(), {"n": 0}
+
+    def handler(event: str) -> bytes | BaseException | None:
+        key = event.strip("<>").split(" ", 1)[0].lower()
+        connections["n"] += key == "connect"
+        if connections["n"] == 1 and key in ("mail", "rcpt"):
+            # One reply too many in the flight: RCPT reads MAIL's copy, RSET RCPT's refusal.
+            return {
+                "mail": b"250 2.1.0 Ok\r\n250 2.1.0 Ok\r\n",
+                "rcpt": b"554 5.7.1 <postmaster@gmail.com>: Relay access denied\r\n",
+            }[key]
+        return healthy(event)
+
+    _, verdict, _ = probe(handler)
+    assert connections["n"] == 2
+    assert (verdict.category, verdict.rule_id, verdict.exit_code) == (
+        "protocol-error",
+        "pipelining-broken",
+        ExitCode.INCOMPLETE,
+    )
+    assert "accepted" in verdict.cause.en and "--no-pipelining" not in verdict.remedy.en
+    # Refused one at a time as well: the out-of-step reading stands.
+    refusing = server(
+        mail=b"250 2.1.0 Ok\r\n250 2.1.0 Ok\r\n",
+        rcpt=b"554 5.7.1 <postmaster@gmail.com>: Relay access denied\r\n",
+    )
+    assert probe(refusing)[1].rule_id != "pipelining-broken"

@@ -21,6 +21,7 @@ from smtpprobe.core.rules import Rule, Situation, Text, first_match
 from smtpprobe.core.transcript import (
     AFTER_SASL_ERROR,
     BEFORE_CREDENTIALS,
+    RETRIED,
     UNSOLICITED,
     FailureKind,
     Phase,
@@ -120,6 +121,10 @@ def _facts(transcript: Transcript, decisive: Step | None) -> frozenset[str]:
             facts.add("before-credentials")  # 235 to AUTH LOGIN's user name: no password seen
         if decisive.note == AFTER_SASL_ERROR:
             facts.add("after-sasl-error")  # 235 after XOAUTH2's error challenge
+    if decisive is not None and _accepted_again(transcript, decisive):
+        # The pipelined flight's replies were out of step, and the dialogue run again one
+        # command at a time was accepted: the server breaks RFC 2920, not the submission.
+        facts.add("accepted-one-at-a-time")
     for step in transcript.steps:
         if step.phase is Phase.SECURITY_CHECK and step.failure is None and step.note:
             facts.add(step.note)
@@ -131,6 +136,34 @@ def _facts(transcript: Transcript, decisive: Step | None) -> frozenset[str]:
         if step.phase is Phase.TLS and step.failure is None:
             facts.add("tls-active")
     return frozenset(facts)
+
+
+def _accepted_again(transcript: Transcript, decisive: Step) -> bool:
+    """Whether ``decisive`` came before a retry one command at a time that was accepted."""
+    if not (decisive.out_of_step or decisive.refused_after_acceptance):
+        return False
+    steps = transcript.steps
+    retried = [i for i, s in enumerate(steps) if s.note == RETRIED]
+    start = steps.index(decisive)
+    if not retried or retried[-1] < start:
+        return False
+    again = steps[retried[-1] + 1 :]
+    closing = (Phase.RSET, Phase.QUIT)  # may go unanswered; anything but 250 / 221 is not fine
+    return any(
+        s.phase is Phase.RCPT and s.reply is not None and s.reply.code in (250, 251) for s in again
+    ) and not any(
+        s.out_of_step  # a closing reply it never gets, or a reply before its command
+        or (
+            s.refused_after_acceptance
+            if s.phase in closing
+            else s.failure is not None or (s.unexpected and not _continues_sasl(s))
+        )
+        for s in again
+    )
+
+
+def _continues_sasl(step: Step) -> bool:
+    return step.phase is Phase.AUTH and step.reply is not None and step.reply.code == 334
 
 
 def situation_of(transcript: Transcript, profile: str | None = None) -> Situation:

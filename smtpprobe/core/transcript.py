@@ -136,7 +136,7 @@ _NO_ENHANCED = frozenset({Phase.GREETING, Phase.EHLO})
 _FAILURE_ENHANCED = re.compile(r"[45]\.\d{1,3}\.\d{1,3}(?=\s|$)")
 # The note on a step whose failure cut a pipelined flight short; the dialogue was run
 # again one command at a time, so that failure decides nothing (see plan.Retry).
-RETRIED = "flight cut short: retried without pipelining"
+RETRIED = "flight cut short or out of step: retried without pipelining"
 # The note on an AUTH step sent before the line that carries the credentials (AUTH LOGIN
 # and its user name, AUTH CRAM-MD5): RFC 4954 section 4 lets the server answer it with 334
 # (go on) or an error, but a 235 there accepted a login whose password it never saw.

@@ -244,8 +244,9 @@ _NOTES: tuple[tuple[str, str], ...] = (
     (r"before the credentials were sent", "認証情報を送る前"),
     (r"after the server's error challenge", "サーバーがエラーを返した後"),
     (
-        r"flight cut short: retried without pipelining",
-        "まとめて送ったコマンドが途中で切れたため、PIPELINING なしでやり直しました",
+        r"flight cut short or out of step: retried without pipelining",
+        "まとめて送ったコマンドへの応答が途中で切れたかずれていたため、"
+        "PIPELINING なしでやり直しました",
     ),
     # Failure details.
     (r"no reply within (?P<t>\S+) s", "{t} 秒以内に応答がありません"),

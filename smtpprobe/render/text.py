@@ -14,6 +14,7 @@ from smtpprobe.core.readiness import GmailReadiness
 from smtpprobe.core.transcript import (
     AFTER_SASL_ERROR,
     BEFORE_CREDENTIALS,
+    RETRIED,
     Origin,
     Phase,
     Step,
@@ -50,6 +51,10 @@ _LABELS: dict[str, dict[str, str]] = {
         "connect_failed": "to {}",
         "handshake": "handshake done",
         "pipelined": "(PIPELINING, RFC 2920: the commands after EHLO went out as one flight)",
+        "retried": (
+            "(PIPELINING, RFC 2920: the commands after EHLO went out as one flight; its replies "
+            "did not fit, so the dialogue was run again one command at a time, shown last)"
+        ),
         "certificate": "certificate",
         "verified": "verified",
         "not_verified": "NOT verified ({})",
@@ -107,6 +112,10 @@ _LABELS: dict[str, dict[str, str]] = {
         "connect_failed": "{} への接続",
         "handshake": "ハンドシェイク完了",
         "pipelined": "（PIPELINING（RFC 2920）: EHLO のあとのコマンドをまとめて送りました）",
+        "retried": (
+            "（PIPELINING（RFC 2920）: EHLO のあとのコマンドをまとめて送りましたが、"
+            "応答が合わなかったため、1 つずつ送るやり取りをやり直しました（最後に表示））"
+        ),
         "certificate": "証明書",
         "verified": "検証済み",
         "not_verified": "未検証（{}）",
@@ -345,7 +354,9 @@ def text_lines(report: Report, lang: str = "en") -> list[Line]:
         lines.extend(_step_lines(step, t.tls, lang))
     if t.tls is not None and not any(s.phase is Phase.TLS and s.failure is None for s in t.steps):
         lines.extend(_tls_lines(t.tls, lang))  # a certificate seen on a second, unverified look
-    if any(step.note == "pipelined" for step in t.steps):
+    if any(step.note == RETRIED for step in t.steps):
+        lines.append(Line(f"  {labels['retried']}"))
+    elif any(step.note == "pipelined" for step in t.steps):
         lines.append(Line(f"  {labels['pipelined']}"))
     lines.append(Line(""))
     lines.extend(verdict_lines(report, lang))
