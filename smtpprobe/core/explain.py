@@ -517,6 +517,14 @@ def explain_text(
         more = _codeless(text, rules_for(profile)) or _family(text, client_errors)
         if more is not None and (not items or more[0] > max(offset for offset, _ in items)):
             items = [more]
+        elif worked and guess is not None:
+            # Only steps that worked, then an error no rule knows ("mailsmtp Last Error
+            # Explanation: MAILSMTP_ERROR_SSL" after STARTTLS's 220): never an "ok"; the words
+            # after the last reply are guessed at, as a paste with no reply is.
+            tail = _after_replies(text, max(offset for offset, _ in items))
+            guessed = guess(tail) if _ERROR_WORDS.search(tail) else None
+            if guessed is not None:
+                return [explain_guess(guessed, rules_for(profile), profile=profile)]
     items.sort(key=lambda item: item[0])
     explanations = []
     for _, found in items:
@@ -602,6 +610,20 @@ def explain_guess(
     )
     verdict = replace(explained.verdict, cause=cause, fallback="guess", evidence=told)
     return replace(explained, verdict=verdict)
+
+
+# Words that say something went wrong, in the programs' languages (a paste's tail).
+_ERROR_WORDS = re.compile(
+    r"error|fail|exception|denied|refused|rejected|timed? ?out|unable|could ?n[o']t"
+    r"|エラー|失敗|できません",
+    re.IGNORECASE,
+)
+
+
+def _after_replies(text: str, offset: int) -> str:
+    """The text after the line at ``offset`` (the last reply found), up to the guess's scan."""
+    end = text.find("\n", offset)
+    return "" if end < 0 else text[end + 1 : end + 1 + 65_536]
 
 
 # A second, joined reading only for pastes of a few screens: a long log that holds nothing

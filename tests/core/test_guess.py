@@ -125,3 +125,28 @@ def test_explain_shows_a_guess_as_a_guess_and_exits_1() -> None:
     (reply,) = document["replies"]
     assert reply["verdict"]["understood"] == "guess"
     assert "guessed" in reply["facts"]
+
+
+# https://github.com/MailCore/mailcore2/issues/2004 (development corpus): Mailspring's log,
+# every reply positive, then the library's own error.
+MAILCORE = """connect mail.fsfe.org 587
+220 mail1.fsfe.org ESMTP Postfix (Debian/GNU)
+EHLO fluffy.local
+250-mail1.fsfe.org
+250 STARTTLS
+STARTTLS
+220 2.0.0 Ready to start TLS
+QUIT
+
+mailsmtp Last Error Code: 27
+mailsmtp Last Error Explanation: MAILSMTP_ERROR_SSL"""
+
+
+def test_replies_that_worked_then_an_unknown_error_are_never_ok() -> None:
+    result = explain(MAILCORE)
+    (item,) = result.explanations
+    assert item.verdict.category != "ok" and item.verdict.fallback == "guess"
+    assert not result.recognised
+    # The same replies without the error after them: the steps that worked, "ok".
+    (alone,) = explain(MAILCORE.split("QUIT")[0] + "QUIT\n221 2.0.0 Bye").explanations[-1:]
+    assert alone.verdict.category == "ok"
