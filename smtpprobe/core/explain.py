@@ -522,7 +522,8 @@ def explain_text(
             # Explanation: MAILSMTP_ERROR_SSL" after STARTTLS's 220): never an "ok"; the words
             # after the last reply are guessed at, as a paste with no reply is.
             tail = _after_replies(text, max(offset for offset, _ in items))
-            guessed = guess(tail) if _ERROR_WORDS.search(tail) else None
+            telling = _ERROR_WORDS.search(tail) and not find_hints(tail, client_errors)
+            guessed = guess(tail) if telling else None
             if guessed is not None:
                 return [explain_guess(guessed, rules_for(profile), profile=profile)]
     items.sort(key=lambda item: item[0])
