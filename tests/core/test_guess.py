@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import sys
@@ -17,7 +18,8 @@ from smtpprobe.paste import GUESS_MODEL_FILE, explain, guesser
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from corpus_split import VALIDATION, load
-from train_guess import development_examples, model_json, training_texts
+from train_guess import development_examples, model_json
+from train_guess import training_texts as _training_texts
 
 # Real development texts that no rule or signature reads (tests/data/corpus/development:
 # round8_apps.yaml, github.com/Tarsnap/... and the others as cited there), each with the
@@ -27,6 +29,11 @@ UNREAD = {
     "Returned mail: Can't create output": "mailbox-full",
     "level=error msg=EOF fields.level=Error": "connection-lost",
 }
+
+
+@functools.cache
+def training_texts() -> list[tuple[str, str]]:
+    return _training_texts()  # explains every signature example: read once per worker
 
 
 def test_the_shipped_model_is_the_development_corpus_trained_again() -> None:
