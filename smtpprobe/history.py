@@ -16,6 +16,7 @@ this module reads and writes.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
@@ -248,6 +249,8 @@ def _from_db(record: sqlite3.Row, path: Path) -> HistoryRow:
             and isinstance(mechanisms, list)
             and isinstance(record["name"], str)
             and isinstance(record["at"], str)
+            # SQLite keeps any type in any column: text columns must hold text (or NULL).
+            and not any(isinstance(record[c], bytes) for c in _COLUMNS)
         ):
             raise TypeError("a column holds a value of the wrong type")
         _epoch(record["at"])
@@ -296,6 +299,8 @@ class History:
         # history that cannot be written must not make ``serve`` send a refused password
         # again on every scrape.
         self._unsaved: list[HistoryRow] = []
+        self._busy_ms = int(connection.execute("PRAGMA busy_timeout").fetchone()[0])
+        self._hurried = False
 
     @contextmanager
     def _using(self) -> Iterator[None]:
@@ -366,14 +371,27 @@ class History:
         """
         row = row_from_result(result)
         try:
-            return self.add(row)
+            saved = self.add(row)
         except HistoryError as exc:
             if str(exc) not in self.write_errors:
                 self.write_errors.append(str(exc))
+            if "another program holds the file" in str(exc) and not self._hurried:
+                # One full wait is enough to know another program holds the file: the next
+                # writes of this run try briefly, so that N results do not cost N waits.
+                self._hurry(True)
             with self._lock:
                 self._unsaved.append(row)
                 del self._unsaved[:-_MAX_UNSAVED]
             return row
+        if self._hurried:
+            self._hurry(False)  # the file is free again: writes wait as long as before
+        return saved
+
+    def _hurry(self, brief: bool) -> None:
+        milliseconds = _BRIEF_WAIT_MS if brief else self._busy_ms
+        with self._lock, contextlib.suppress(sqlite3.Error):
+            self._db.execute(f"PRAGMA busy_timeout = {int(milliseconds)}")
+            self._hurried = brief
 
     def add(self, row: HistoryRow) -> HistoryRow:
         """Store a row as it is (``record`` builds one from a result); committed on return."""
@@ -483,6 +501,7 @@ class History:
 
 
 _MAX_UNSAVED = 10_000  # rows kept in memory while the file cannot be written
+_BRIEF_WAIT_MS = 200  # a write's wait once one has waited in vain (``History.record``)
 
 
 def _unusable(path: Path, exc: sqlite3.Error) -> HistoryError:

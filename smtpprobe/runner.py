@@ -277,7 +277,10 @@ async def run_check(
     """
     result = await _run(check, history, gate or Gate(limits), transport, profiles)
     if history is not None:
-        history.record(result)
+        # On a thread: a history another process is writing makes the write wait (up to its
+        # busy timeout), and the event loop must not wait with it (other probes' deadlines,
+        # serve's scrapes).
+        await asyncio.to_thread(history.record, result)
     return result
 
 
@@ -310,9 +313,12 @@ async def _run(
 
             if proxy_password := parse_proxy(options.proxy).password:
                 secrets.append(proxy_password)
+        # The salt is read before anything is sent: a history that has lost it could not
+        # keep a refused password from being sent again.
+        salt = history.salt() if history is not None and secret is not None else b""
         if history is not None and secret is not None and history.lockout(check.name):
             # A slow hash, so only when it decides something: here, and after auth-failed.
-            tag = await asyncio.to_thread(credential_tag, secret, history.salt())
+            tag = await asyncio.to_thread(credential_tag, secret, salt)
         if history is not None:
             reason = _skip_reason(check, history, tag)
             if reason is not None:
@@ -334,7 +340,7 @@ async def _run(
     # by its words): the tag is kept, and they are not sent again.
     failed_auth = report.verdict.category == "auth-failed" or report.transcript.login_refused
     if history is not None and secret is not None and tag is None and failed_auth:
-        tag = await asyncio.to_thread(credential_tag, secret, history.salt())
+        tag = await asyncio.to_thread(credential_tag, secret, salt)
     return CheckResult(check, report, None, None, started_at, duration, tag)
 
 

@@ -692,3 +692,14 @@ def test_a_server_whose_pipelining_breaks_is_told_apart_from_a_refusal() -> None
         rcpt=b"554 5.7.1 <postmaster@gmail.com>: Relay access denied\r\n",
     )
     assert probe(refusing)[1].rule_id != "pipelining-broken"
+
+
+def test_a_421_sent_unasked_after_a_refusal_leaves_the_refusal() -> None:
+    # RFC 5321 section 3.8: a server may send 421 at any time and close. A red-team server
+    # sent "535 …" and "421 … closing" together: the 421, read before QUIT, turned an
+    # auth-failed into "one reply too many".
+    refused = server(
+        auth=b"535 5.7.8 Error: authentication failed\r\n421 4.7.0 Too many errors\r\n"
+    )
+    _, verdict, _ = probe(refused, replace(SPEC, pipelining=False))
+    assert (verdict.category, verdict.stage) == ("auth-failed", "auth")

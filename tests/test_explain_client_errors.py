@@ -137,3 +137,21 @@ def test_who_refused_is_said_to_be_inferred_when_nothing_says_it() -> None:
     assert "Refused by: your provider's" in _run(known).stdout
     (item,) = json.loads(_run("--json", known).stdout)["replies"]
     assert item["refuser_inferred"] is False
+
+
+def test_a_guess_exits_1_in_json_as_the_command_does() -> None:
+    # A red-team round: every guess's JSON said "exit_code": 0 while the command exited 1.
+    result = _run("--json", "level=error msg=EOF fields.level=Error")
+    assert result.exit_code == 1
+    assert json.loads(result.stdout)["exit_code"] == 1
+
+
+def test_a_bounce_that_names_the_remote_host_says_the_recipients_server_refused() -> None:
+    # Postfix's "host X said: … Relay access denied (in reply to RCPT TO command)": the
+    # recipient domain's server refused, not the user's provider, whatever the rule's usual.
+    bounce = (
+        "<user@example.net>: host mx1.example.net[203.0.113.7] said: 554 5.7.1 "
+        "<user@example.net>: Relay access denied (in reply to RCPT TO command)"
+    )
+    (item,) = json.loads(_run("--json", bounce).stdout)["replies"]
+    assert (item["refuser"], item["refuser_inferred"]) == ("recipient", False)

@@ -457,3 +457,38 @@ def test_a_history_without_its_salt_is_one_line(tmp_path: Path) -> None:
     db.close()
     with History.open(path) as history, pytest.raises(HistoryError, match="salt is missing"):
         history.salt()
+
+
+def test_one_wait_in_vain_makes_the_next_writes_brief(tmp_path: Path) -> None:
+    # A red-team round: with the file held by another program, every result of a run waited
+    # the whole busy timeout (6 checks: 60 s). One wait tells; the next ones are brief, and
+    # once a write goes through the full wait is back.
+    path = tmp_path / "h.sqlite3"
+    History.open(path).close()
+    holder = sqlite3.connect(path, isolation_level=None)
+
+    def wait_ms(history: History) -> int:
+        return int(history._db.execute("PRAGMA busy_timeout").fetchone()[0])
+
+    with History.open(path, create=False, busy_timeout=0.3) as history:
+        assert wait_ms(history) == 300
+        holder.execute("BEGIN EXCLUSIVE")
+        history.record(Result(Check("c"), None, error="config: x"))
+        assert wait_ms(history) == 200 and len(history.write_errors) == 1
+        holder.execute("ROLLBACK")
+        holder.close()
+        history.record(Result(Check("c"), None, error="config: x"))
+        assert wait_ms(history) == 300 and [r.name for r in history.rows()] == ["c"]
+
+
+def test_bytes_in_a_text_column_is_a_damaged_row_not_an_internal_error(tmp_path: Path) -> None:
+    path = tmp_path / "h.sqlite3"
+    with History.open(path) as history:
+        history.add(synthetic(1))
+    with sqlite3.connect(path) as db:
+        db.execute("UPDATE results SET reply = x'ff00fe'")
+    with (
+        History.open(path, create=False) as history,
+        pytest.raises(HistoryError, match="row 1 is damaged"),
+    ):
+        history.rows("main")

@@ -440,3 +440,25 @@ def test_a_skipped_check_counts_as_its_last_result(
         assert second.exit_code == 0
         assert history.backoff_until("neg") is None
     assert server.connection_count.total == 1
+
+
+def test_a_history_without_its_salt_sends_no_password(
+    smtp_double: Callable[..., DoubleServer], secret_env: None
+) -> None:
+    # A red-team round: the salt was read only after a refused login, so a history that had
+    # lost it let every run (and every scrape) send the refused password again, and serve
+    # reported exit 4. It is read before anything is sent: a config error for the check.
+    from smtpprobe.history import HistoryError
+
+    class Saltless(MemoryHistory):
+        def salt(self) -> bytes:
+            raise HistoryError(
+                "history h.sqlite3: not a usable smtpprobe history database (its salt is missing)"
+            )
+
+    server = smtp_double("auth-failed")
+    history = Saltless()
+    result = asyncio.run(run_check(_auth_check(server), history=history))
+    assert result.report is None and result.error is not None and "salt is missing" in result.error
+    assert server.connection_count.total == 0
+    assert history.recorded == [result]

@@ -83,10 +83,11 @@ _MAX_MIME_DEPTH = 32  # nested multiparts followed; a real DSN nests two or thre
 # section 4.2.1 limits the second digit to 0-5; that keeps "465 SSL" out. Node's simplesmtp
 # (nodemailer 0.x, Ghost) joins its words and the reply with " - ": "Mail from command
 # failed - 501 …", "Invalid login - 535 …" (https://github.com/andris9/simplesmtp/blob/master/lib/client.js).
-# A tab after the code is a space that a table or a tab-separated log put there.
+# A tab after the code, before an enhanced code, is a space a table or a tab-separated log
+# put there ("550\t5.7.1 …"); before other words it is a table's number ("452\tmessages").
 _START = LazyPattern(
     r"(?:^|(?<=[:;：|])|(?<=command failed - )|(?<=Invalid login - )"
-    r"|(?<=terminates connection - ))\s*([2-5][0-5]\d)([ \t-]|$)"
+    r"|(?<=terminates connection - ))\s*([2-5][0-5]\d)([ -]|\t(?=[245]\.\d{1,3}\.\d{1,3}\s)|$)"
 )
 _DASH_WRAPPER = LazyPattern(r"(?:command failed|Invalid login|terminates connection) -$")
 # A source file's line number is no reply: "…/AbstractSmtpTransport.php:457 Stack trace: #0"

@@ -388,15 +388,19 @@ def _tidy(text: Text) -> Text:
 
 def _refuser(found: Found, verdict: Verdict) -> tuple[str, bool]:
     """Who refused, and whether that is only inferred (from the category or the stage)."""
-    if "gmail-dialog" in found.facts:
-        # Gmail's "Send mail as" dialog: Gmail logged in to the provider's server the user
-        # entered, which refused it, whatever the rule says of the same words elsewhere.
+    if "gmail-dialog" in found.facts or found.send_mail_as:
+        # Gmail's "Send mail as" dialog, or its bounce: Gmail logged in to the provider's
+        # server the user entered, whose reply it quotes, whatever the rule says of the same
+        # words elsewhere.
         return "submission", False
+    if GUESSED in found.facts:
+        return "unknown", False  # a guess from words names no server
+    if found.reply is not None and found.host:
+        # A bounce or a log that says which server answered ("host mx.example.net said:",
+        # Remote-MTA): a server the sending one reached on the way to the recipient.
+        return "recipient", False
     if verdict.refuser:
         return verdict.refuser, False
-    if found.send_mail_as:
-        # Gmail's "Send mail as" bounce quotes the user's own provider's reply.
-        return "submission", False
     if verdict.category in _SUBMISSION:
         return "submission", True
     if verdict.category in _RECIPIENT:
@@ -522,8 +526,7 @@ def explain_text(
             # Explanation: MAILSMTP_ERROR_SSL" after STARTTLS's 220): never an "ok"; the words
             # after the last reply are guessed at, as a paste with no reply is.
             tail = _after_replies(text, max(offset for offset, _ in items))
-            telling = _ERROR_WORDS.search(tail) and not find_hints(tail, client_errors)
-            guessed = guess(tail) if telling else None
+            guessed = guess(tail) if _worth_guessing(tail, client_errors) else None
             if guessed is not None:
                 return [explain_guess(guessed, rules_for(profile), profile=profile)]
     items.sort(key=lambda item: item[0])
@@ -550,7 +553,7 @@ def explain_text(
         )
     # A message known to say only that something failed (a hint's words: "SMTP connect()
     # failed.") is not guessed at: the hint says what it covers; its words say no more.
-    if not explanations and guess is not None and not find_hints(text, client_errors):
+    if not explanations and guess is not None and _worth_guessing(text, client_errors):
         guessed = guess(text)
         if guessed is not None:
             explanations.append(explain_guess(guessed, rules_for(profile), profile=profile))
@@ -613,12 +616,27 @@ def explain_guess(
     return replace(explained, verdict=verdict)
 
 
-# Words that say something went wrong, in the programs' languages (a paste's tail).
+# Words that say something went wrong, in the programs' languages: errno names (ECONNRESET),
+# the usual English words, and their Japanese, Chinese and European counterparts.
 _ERROR_WORDS = re.compile(
-    r"error|fail|exception|denied|refused|rejected|timed? ?out|unable|could ?n[o']t"
-    r"|エラー|失敗|できません",
+    r"error|fail|exception|abort|denied|refused|reject|block|timed? ?out|unable|could ?n[o']t"
+    r"|can(?:no|')t|unreachable|no route|not (?:found|known|allowed|permitted|accepted)|unknown"
+    r"|invalid|reset|closed|broken|expired|too many|limit|quota|exceeded|problem|wrong|bad\b"
+    r"|\bEOF\b|end of file|not support|mismatch|(?:un|not )available|defer|not been delivered"
+    r"|undeliver|(?-i:\bE[A-Z]{4,}\b)|エラー|失敗|リセット|接続できません|できません|できませんでした|拒否|タイムアウト"
+    r"|見つかりません|制限|ブロック|切断|失败|错误|拒绝|超时|fehler|échec|erreur|fallo|falha",
     re.IGNORECASE,
 )
+
+
+# A guess is for a paste that says something went wrong (_ERROR_WORDS): a poem, a recipe
+# or a README says nothing of the kind (a red-team round got a category with a remedy for each).
+
+
+def _worth_guessing(text: str, client_errors: ClientErrors) -> bool:
+    """Whether a paste nothing recognised is one to guess at (not a hint's generic message)."""
+    head = text[:_CODELESS_SCAN]
+    return bool(_ERROR_WORDS.search(head)) and not find_hints(head, client_errors)
 
 
 def _after_replies(text: str, offset: int) -> str:

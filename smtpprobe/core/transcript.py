@@ -228,7 +228,9 @@ class Step:
         """A reply RSET or QUIT can never get, or one that came before its command: the
         replies and commands are out of step."""
         if self.note == UNSOLICITED:
-            return True
+            # RFC 5321 section 3.8: a server may send 421 at any time, unasked, and close;
+            # that is the server going away, not a reply too many.
+            return self.reply is None or self.reply.code != 421
         closing = _CLOSING.get(self.phase)
         return (
             closing is not None

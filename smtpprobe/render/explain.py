@@ -256,7 +256,8 @@ def explanations_to_dict(
             for item in explanations
         ],
         "hints": [{"id": h.id, "en": h.text.en, "ja": h.text.ja} for h in hints],
-        "exit_code": 0 if explanations else 1,
+        # As the command exits: 0 only when a reply or a known error was recognised.
+        "exit_code": 0 if any(GUESSED not in e.found.facts for e in explanations) else 1,
     }
 
 

@@ -1251,5 +1251,13 @@ def test_a_tab_after_the_code_is_a_separator() -> None:
         assert found.reply is not None
         assert (found.reply.code, found.reply.enhanced) == (554, "5.7.1")
         assert found.reply.lines[-1].endswith("Relay access denied")
-    # Not a count in a table: a number and a tab with prose around it is no reply.
-    assert find_replies("messages\t250\tdelivered today") == []
+    # Not a count in a table: a number and a tab with prose around it is no reply (a
+    # red-team round's key-value and port tables were read as replies, exit 0).
+    for table in (
+        "messages\t250\tdelivered today",
+        "Queue size:\t452\tmessages",
+        "uptime:\t421\tdays",
+        "501\tAlice\t3.5",
+        "443\tHTTPS",
+    ):
+        assert find_replies(table) == [], table

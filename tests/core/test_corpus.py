@@ -60,9 +60,11 @@ from corpus_split import (
 # on development only, smtpprobe/core/guess.py), 78.8 %; with the rules' and signatures'
 # examples in its counts, 79.0 %; round 26's 122 (clients) measured at 79.0 %, 78.9 % with
 # its signatures and the guess counted again; round 26's 116 (replies) measured at 78.9 %,
-# the guess counted again with its development texts, 78.8 %.
+# the guess counted again with its development texts, 78.8 %; guessing only where the paste
+# says something went wrong (a red-team finding: a sonnet got a category), 78.3 %, the floor
+# lowered by choice (README).
 TARGET = 0.95
-FLOOR = 0.788
+FLOOR = 0.782
 SHAPES = frozenset({"reply", "bounce", "client-error", "log", "dialog", "provider-text"})
 
 

@@ -157,3 +157,17 @@ def test_replies_that_worked_then_an_unknown_error_are_never_ok() -> None:
     # The same replies without the error after them: the steps that worked, "ok".
     (alone,) = explain(MAILCORE.split("QUIT")[0] + "QUIT\n221 2.0.0 Bye").explanations[-1:]
     assert alone.verdict.category == "ok"
+
+
+def test_a_text_that_says_nothing_went_wrong_gets_no_guess() -> None:
+    # A red-team round: a sonnet was guessed protocol-error, a recipe temporary-failure, a
+    # README ("supports STARTTLS on port 587 and SSL on 465") wrong-security-mode.
+    for text in (
+        "Shall I compare thee to a summer's day? Thou art more lovely and more temperate.",
+        "Add the flour, stir for two minutes, then bake until golden; serve warm.",
+        "smtpprobe supports STARTTLS on port 587 and implicit TLS (SSL) on port 465.",
+        "TLS と STARTTLS に対応しています。ポート 587 と 465 を使えます。",
+    ):
+        assert explain(text).explanations == [], text
+    # The same words with a failure in them are guessed at (or recognised).
+    assert explain("level=error msg=EOF fields.level=Error").explanations
