@@ -343,8 +343,14 @@ class _Match:
     signature: Signature
 
 
+# Hints are read in the first 64 KB, as far as the words-only rules and the families read:
+# a generic message is what a paste is about, not a line deep in a 16 MB log.
+HINT_SCAN = 65_536
+
+
 def find_hints(text: str, errors: ClientErrors) -> list[Hint]:
-    """The hints whose words ``text`` holds, in file order (each at most once)."""
+    """The hints whose words the start of ``text`` holds, in file order (each at most once)."""
+    text = text[:HINT_SCAN]
     lowered = text.lower()
     return [
         hint
