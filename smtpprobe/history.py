@@ -23,6 +23,7 @@ import os
 import secrets
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
@@ -544,9 +545,9 @@ def _prepare(db: sqlite3.Connection, path: Path) -> None:
             # writing, or one that cannot be written, can still be read (history, the
             # lockout), and a run still reports results it cannot save (``record``).
             if db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
-                db.execute("PRAGMA journal_mode = WAL")
+                _to_wal(db)
             return
-        db.execute("PRAGMA journal_mode = WAL")
+        _to_wal(db)
         db.execute("BEGIN IMMEDIATE")
         try:
             _check_or_create(db, path)
@@ -561,6 +562,21 @@ def _prepare(db: sqlite3.Connection, path: Path) -> None:
             f"history {path}: not a usable smtpprobe history database ({exc}); "
             "give another --history file"
         ) from None
+
+
+def _to_wal(db: sqlite3.Connection) -> None:
+    """Switch to WAL, waiting as a write waits: SQLite answers this pragma "locked" at once,
+    without its busy handler, while another process does the same (two runs started
+    together on a new history: one failed in 0.2 s)."""
+    deadline = time.monotonic() + db.execute("PRAGMA busy_timeout").fetchone()[0] / 1000
+    while True:
+        try:
+            db.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if ("locked" not in str(exc) and "busy" not in str(exc)) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
 
 
 def _check_or_create(db: sqlite3.Connection, path: Path) -> None:
