@@ -38,6 +38,7 @@ from smtpprobe.core.timeline import (
     HistoryRow,
     backoff_delay,
     lockout_tag,
+    refused_tags,
     transient_streak,
 )
 from smtpprobe.core.transcript import Phase
@@ -463,6 +464,11 @@ class History:
         The runner does not probe when this equals the tag of the secret it would use.
         """
         return lockout_tag(self._since_reset(name))
+
+    def refused(self, name: str) -> frozenset[str]:
+        """Every credential tag refused since a reset or an accepted credential: the runner
+        does not probe with any of them."""
+        return refused_tags(self._since_reset(name))
 
     def backoff_until(
         self, name: str, *, base: float = BACKOFF_BASE, cap: float = BACKOFF_CAP

@@ -73,6 +73,8 @@ class History(Protocol):
 
     def lockout(self, name: str) -> str | None: ...
 
+    def refused(self, name: str) -> frozenset[str]: ...
+
     def backoff_until(self, name: str) -> float | None: ...
 
     def last_exit_code(self, name: str) -> int | None: ...
@@ -243,8 +245,7 @@ def _skip_reason(check: CheckDef, history: History, tag: str | None) -> tuple[st
     that met its expectation stays 0 while it is locked out.
     """
     last = history.last_exit_code(check.name)
-    locked = history.lockout(check.name)
-    if locked is not None and tag is not None and locked == tag:
+    if tag is not None and tag in history.refused(check.name):
         return (
             "lockout: the server refused this credential at the last try; not retried until "
             f"the password changes or `smtpprobe history --reset {check.name}`",

@@ -7,6 +7,7 @@ import itertools
 import json
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -168,6 +169,9 @@ class MemoryHistory:
 
     def lockout(self, name: str) -> str | None:
         return self.locked.get(name)
+
+    def refused(self, name: str) -> frozenset[str]:
+        return frozenset({self.locked[name]}) if name in self.locked else frozenset()
 
     def backoff_until(self, name: str) -> float | None:
         return self.until
@@ -462,3 +466,29 @@ def test_a_history_without_its_salt_sends_no_password(
     assert result.report is None and result.error is not None and "salt is missing" in result.error
     assert server.connection_count.total == 0
     assert history.recorded == [result]
+
+
+def test_a_password_refused_before_another_is_not_sent_again(
+    smtp_double: Callable[..., DoubleServer], secret_env: None, tmp_path: Path
+) -> None:
+    # Cron's secrets file and serve's environment held two different wrong passwords over
+    # one history: each run sent its refused password again (a red-team round).
+    from smtpprobe.checks import credential_tag
+    from smtpprobe.history import History
+
+    server = smtp_double("auth-failed")
+    check = _auth_check(server)
+    with History.open(tmp_path / "h.sqlite3") as history:
+        first = asyncio.run(run_check(check, history=history))
+        assert first.category == "auth-failed"
+        salt = history.salt()
+        # Another wrong password refused since then, recorded as a run with it would be.
+        history.add(
+            replace(
+                history.rows(check.name)[-1], id=None, credential_tag=credential_tag("other", salt)
+            )
+        )
+        assert history.lockout(check.name) == credential_tag("other", salt)
+        again = asyncio.run(run_check(check, history=history))
+    assert again.skipped is not None and again.skipped.startswith("lockout:")
+    assert server.connection_count.total == 1

@@ -39,6 +39,7 @@ __all__ = [
     "backoff_delay",
     "changes",
     "lockout_tag",
+    "refused_tags",
     "new_changes",
     "normalise",
     "short_time",
@@ -548,6 +549,20 @@ def lockout_tag(rows: Sequence[HistoryRow]) -> str | None:
             # but a changed password that worked ends the lockout either way.
             locked = None
     return locked
+
+
+def refused_tags(rows: Sequence[HistoryRow]) -> frozenset[str]:
+    """Every credential tag refused since the last accepted login (``lockout_tag``'s rule,
+    for all of them): a password refused once is not sent again because another refused
+    password was tried after it (cron and serve with different wrong secrets, or a switch
+    back to an old one)."""
+    refused: set[str] = set()
+    for row in _results(rows):
+        if (row.category == AUTH_FAILED or row.login_refused) and row.credential_tag is not None:
+            refused.add(row.credential_tag)
+        elif refused and row.authenticated:
+            refused.clear()
+    return frozenset(refused)
 
 
 def transient_streak(rows: Sequence[HistoryRow]) -> tuple[int, HistoryRow | None]:

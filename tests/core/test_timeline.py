@@ -21,6 +21,7 @@ from smtpprobe.core.timeline import (
     lockout_tag,
     new_changes,
     normalise,
+    refused_tags,
     short_time,
     states,
     transient_streak,
@@ -243,6 +244,23 @@ def test_lockout_follows_the_failed_tag() -> None:
     assert lockout_tag([failed, row(5, "skipped", skipped="lockout", credential_tag="t1")]) == "t1"
     assert lockout_tag([row(6, "auth-failed", stage="auth")]) is None
     assert lockout_tag([]) is None
+
+
+def test_every_refused_tag_stays_refused_until_a_login_is_accepted() -> None:
+    # A red-team round: two wrong passwords in turn (cron's and serve's secrets over one
+    # history) were each sent again, since the lockout remembered only the last one.
+    first = row(0, "auth-failed", stage="auth", credential_tag="old")
+    second = row(1, "auth-failed", stage="auth", credential_tag="new")
+    assert refused_tags([first, second]) == {"old", "new"}
+    assert refused_tags(
+        [first, second, row(2, "timeout", stage="connect", exit_code=3, credential_tag="x")]
+    ) == {
+        "old",
+        "new",
+    }
+    # An accepted login (a third secret) clears them all, as it ends the lockout.
+    assert refused_tags([first, second, row(3, credential_tag="good")]) == frozenset()
+    assert refused_tags([]) == frozenset()
 
 
 # --------------------------------------------------------------------------- backoff
