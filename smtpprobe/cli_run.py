@@ -400,8 +400,29 @@ def run(
                 typer.echo(f"smtpprobe: 警告: 結果を保存できませんでした: {said}", err=True)
             else:
                 typer.echo(f"smtpprobe: warning: results not saved: {problem}", err=True)
+        refused = [r.check.name for r in results if _login_refused(r)]
+        if unsaved and refused:
+            # The lockout lives in the history: a refused password it could not keep would be
+            # sent again by the next run (serve keeps it in memory; separate runs cannot).
+            names = ", ".join(refused)
+            typer.echo(
+                "smtpprobe: 警告: 拒否されたパスワードを記録できなかったため、次回の実行で"
+                f"再び送信されます（{names}）。履歴を直すまで、これらのチェックを外してください"
+                if chosen == "ja"
+                else f"smtpprobe: warning: the refused password of {names} could not be recorded, "
+                "so the next run would send it again: fix the history, or leave these checks out "
+                "until then",
+                err=True,
+            )
         _notify(changes, on_change, ping, results, every, code, chosen)
     raise typer.Exit(code)
+
+
+def _login_refused(result: Any) -> bool:
+    report = result.report
+    return report is not None and (
+        report.verdict.category == "auth-failed" or report.transcript.login_refused
+    )
 
 
 def register(app: typer.Typer) -> None:

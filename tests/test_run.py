@@ -492,3 +492,29 @@ def test_a_password_refused_before_another_is_not_sent_again(
         again = asyncio.run(run_check(check, history=history))
     assert again.skipped is not None and again.skipped.startswith("lockout:")
     assert server.connection_count.total == 1
+
+
+def test_a_refused_password_the_history_cannot_keep_is_said_to_be_sent_again(
+    cli: CLI, smtp_double: Callable[..., DoubleServer], tmp_path: Path
+) -> None:
+    # A history that cannot be written keeps no lockout for the next run (a red-team round:
+    # three runs sent the refused password three times, warned only "results not saved").
+    import sqlite3
+
+    from smtpprobe.history import History
+
+    checks = tmp_path / "checks.yaml"
+    entry = _entry("auth", smtp_double("auth-failed"), password={"env": "H1_RUN_WRONG"})
+    checks.write_text(yaml.safe_dump(_document([entry])), encoding="utf-8")
+    history = tmp_path / "h.sqlite3"
+    History.open(history).close()
+    with sqlite3.connect(history) as db:  # every write refused, at once
+        db.execute(
+            "CREATE TRIGGER no_writes BEFORE INSERT ON results "
+            "BEGIN SELECT RAISE(ABORT, 'writes refused'); END"
+        )
+    result = cli.run("run", str(checks), "--history", str(history), env=ENV)
+    assert result.code == 2, result.both
+    assert "results not saved" in result.err
+    assert "the refused password of auth could not be recorded" in result.err
+    _no_secret(result.out, result.err)
