@@ -494,32 +494,40 @@ def test_bytes_in_a_text_column_is_a_damaged_row_not_an_internal_error(tmp_path:
         history.rows("main")
 
 
-def _open_at_once(path: str, barrier: Any, results: Any) -> None:
-    barrier.wait()
-    try:
-        History.open(Path(path)).close()
-        results.put("ok")
-    except HistoryError as exc:
-        results.put(str(exc))
+_OPEN_AT = """
+import sys, time
+from pathlib import Path
+from smtpprobe.history import History, HistoryError
+time.sleep(max(0.0, float(sys.argv[2]) - time.time()))
+try:
+    History.open(Path(sys.argv[1])).close()
+    print("ok")
+except HistoryError as exc:
+    print(exc)
+"""
 
 
 def test_two_processes_making_one_history_at_once_both_open_it(tmp_path: Path) -> None:
     # SQLite answers "PRAGMA journal_mode = WAL" with "database is locked" at once, without
     # its busy handler, while another process switches the same new file: two runs started
     # together on a new history lost one of them (a red-team round: 24 of 30 pairs). It now
-    # waits, as a write does.
-    import multiprocessing
+    # waits, as a write does. Two interpreters (not multiprocessing: under importlib import
+    # mode a spawned child cannot import this module) open one new file at an agreed moment.
+    import subprocess
+    import sys
+    import time
 
-    context = multiprocessing.get_context("spawn")
     for attempt in range(5):
         path = str(tmp_path / f"h{attempt}.sqlite3")
-        barrier, results = context.Barrier(2), context.Queue()
+        moment = str(time.time() + 1.5)  # both interpreters started and imported by then
         workers = [
-            context.Process(target=_open_at_once, args=(path, barrier, results)) for _ in range(2)
+            subprocess.Popen(
+                [sys.executable, "-c", _OPEN_AT, path, moment],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+            )
+            for _ in range(2)
         ]
-        for worker in workers:
-            worker.start()
-        outcomes = [results.get(timeout=60) for _ in workers]
-        for worker in workers:
-            worker.join(10)
+        outcomes = [worker.communicate(timeout=60)[0].strip() for worker in workers]
         assert outcomes == ["ok", "ok"], outcomes
