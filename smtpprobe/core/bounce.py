@@ -96,6 +96,13 @@ _SOURCE_LINE = LazyPattern(
     r"\w\.(?:php|py|rb|java|js|mjs|ts|cs|go|pl|pm|kt|scala|groovy|swift|cc|cpp|c|h|inc|vb)$",
     re.I,
 )
+# A count after its label is no reply: "Queue size: 452 messages", "Limit: 500 per day" (a
+# red-team paste). Only where no enhanced code follows: "Limit: 550 5.7.1 …" still counts.
+_QUANTITY_LABEL = LazyPattern(
+    r"\b(?:size|count|total|length|limit|number|max(?:imum)?|min(?:imum)?|used|quota|"
+    r"messages|recipients|bytes|sent|queued?|pending|rate)\s{0,4}:$",
+    re.I,
+)
 # Exchange NDRs and DSN fields often quote only the enhanced code: "5.7.57 SMTP; …".
 _START_ENHANCED = LazyPattern(r"(?:^|(?<=[:;：|]))\s*([45])\.(\d{1,3})\.(\d{1,3})\s+(?=\S)")
 # Positive replies are only taken where they cannot be prose: with an enhanced
@@ -1179,6 +1186,12 @@ def _colon_start(text: str) -> _Start | None:
             continue
         if wrapper.endswith(":") and _SOURCE_LINE.search(wrapper[-24:-1]):
             continue  # "Transport.php:457 Stack trace": a file's line, not a reply
+        if (
+            wrapper.endswith(":")
+            and _QUANTITY_LABEL.search(wrapper[-24:])
+            and not _ENHANCED.match(text[match.end() :])
+        ):
+            continue  # "Queue size: 452 messages": a count, not a reply
         code = int(match.group(1))
         pending = bool(_PENDING_WRAPPER.search(wrapper[-_PENDING_TAIL:]))
         rest = text[match.end() :]

@@ -1111,6 +1111,18 @@ def test_a_source_files_line_number_is_not_a_reply() -> None:
     assert not find_replies("at smtplib.py:421 Service not available, lost")  # only a line
 
 
+def test_a_count_after_its_label_is_not_a_reply() -> None:
+    # A red-team round's paste (a status line, not a server's reply) read "452 messages"
+    # as a temporary refusal. A count's label before the colon keeps it out unless an
+    # enhanced code follows.
+    assert not find_replies("Queue size: 452 messages pending")
+    assert not find_replies("Recipients: 550 accepted, 3 refused")
+    (found,) = find_replies("Limit: 550 5.7.1 Relay access denied")
+    assert found.reply is not None and found.reply.code == 550
+    (said,) = find_replies("Server said: 452 4.5.3 Too many recipients")
+    assert said.reply is not None and said.reply.code == 452
+
+
 def test_mailsends_expected_and_got_codes() -> None:
     # mailsend keeps only the code it got (smtp.c: "Expected smtp code 250, got %d");
     # https://github.com/muquit/mailsend/issues/164
