@@ -11,7 +11,6 @@ at OCN's RCPT, and only the rules say so.
 from __future__ import annotations
 
 import re
-import string
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
@@ -77,7 +76,6 @@ class _Placeholders(dict[str, str]):
 
 def fill(text: Text, values: Mapping[str, str], ja_values: Mapping[str, str] | None = None) -> Text:
     """Fill ``{placeholders}``; ``ja_values`` overrides words for the Japanese text."""
-    formatter = string.Formatter()
 
     def one(template: str, mapping: Mapping[str, str]) -> str:
         # A value that ends a sentence itself ("… not valid for '127.0.0.1'.") takes the
@@ -86,7 +84,9 @@ def fill(text: Text, values: Mapping[str, str], ja_values: Mapping[str, str] | N
             lambda m: m[1] if _ends_sentence(mapping.get(m[1][1:-1], "")) else m[0], template
         )
         try:
-            return formatter.vformat(template, (), _Placeholders(mapping))
+            # str.format_map, not string.Formatter: importing ``string`` compiles
+            # string.Template's pattern, a few milliseconds of every start-up.
+            return template.format_map(_Placeholders(mapping))
         except (ValueError, IndexError, KeyError):
             return template  # a stray brace in a user rule must not break the verdict
 

@@ -19,11 +19,12 @@ Pure: no I/O here, and time linear in the text.
 from __future__ import annotations
 
 import math
-import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
+
+from smtpprobe.core.lazyre import LazyPattern
 
 __all__ = ["FORMAT", "Guess", "Guesser", "features", "train"]
 
@@ -44,9 +45,10 @@ MIN_TELLING = 2
 SCAN = 65_536  # characters read, as far as the codeless rules read
 
 # Dotted enhanced codes, basic codes 200-599, and runs of letters of any script.
-_TOKEN = re.compile(r"\d\.\d{1,3}\.\d{1,3}|\b[2-5]\d\d\b|[^\W\d_]+")
-_HIRAGANA = re.compile(r"[\u3040-\u309f]")
-_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uff66-\uff9f]")
+_TOKEN = LazyPattern(r"\d\.\d{1,3}\.\d{1,3}|\b[2-5]\d\d\b|[^\W\d_]+")
+# Lazy: a character class this wide takes milliseconds to compile, and most runs guess nothing.
+_HIRAGANA = LazyPattern(r"[\u3040-\u309f]")
+_CJK = LazyPattern(r"[\u3040-\u30ff\u3400-\u9fff\uff66-\uff9f]")
 # Words too common to weigh (English function words; shorter than three letters go too).
 _STOP = frozenset(
     {"the", "and", "for", "was", "are", "this", "that", "with", "your", "you", "from", "not"}

@@ -125,8 +125,17 @@ class LazyPattern:
         return f"LazyPattern({self.pattern!r}, {re.RegexFlag(self.flags)!r})"
 
 
-# A literal shorter than this is in almost every text: it would skip nothing.
+# A literal shorter than this is in almost every text: it would skip nothing. Two kanji or
+# kana ("送信", "制限") are a word, as rare in a paste as three Latin letters.
 _MIN_ANCHOR = 3
+_MIN_WIDE_ANCHOR = 2
+_WIDE = 0x3000  # CJK symbols, kana, kanji, full-width forms and beyond
+
+
+def _long_enough(run: str) -> bool:
+    if len(run) >= _MIN_ANCHOR:
+        return True
+    return len(run) >= _MIN_WIDE_ANCHOR and all(ord(char) >= _WIDE for char in run)
 
 
 def literal_anchors(parsed: Any) -> tuple[str, ...]:
@@ -165,7 +174,7 @@ def _needed(items: list[Any], depth: int = 0) -> tuple[str, ...]:
     """
     best: tuple[str, ...] = ()
     run = _longest_literal(items)
-    if len(run) >= _MIN_ANCHOR:
+    if _long_enough(run):
         best = (run,)
     if depth >= 4:  # deep nesting: the run is enough
         return best

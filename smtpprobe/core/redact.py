@@ -38,7 +38,6 @@ import functools
 import itertools
 import json
 import re
-import string
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -54,8 +53,8 @@ _MAX_CUTS = 256  # smtpprobe's own cuts are a few; more is a server's text, look
 MIN_SECRET_LENGTH = 4
 
 _HEX_LETTERS = frozenset("abcdefABCDEF")
-_HEX_DIGITS = frozenset(string.hexdigits)
-_ALNUM = frozenset(string.ascii_letters + string.digits)
+_HEX_DIGITS = frozenset("0123456789abcdefABCDEF")  # string.hexdigits, without its import
+_ALNUM = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
 _NOT_ALNUM_AFTER = "(?![A-Za-z0-9])"
 # The URL-safe alphabet (RFC 4648 section 5) differs from the standard one in two places.
 _URL_SAFE = {"+": "-", "/": "_"}

@@ -19,7 +19,6 @@ from __future__ import annotations
 import re
 import re._constants as _sre  # type: ignore[import-not-found]  # parsed patterns, for the check
 import re._parser as _sre_parse  # type: ignore[import-not-found]
-import string
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any, TypeVar
@@ -264,6 +263,8 @@ def _text(value: Any, where: str, key: str) -> Text:
 
 def _check_placeholders(text: str, where: str) -> None:
     """Refuse a stray brace or a name no verdict fills, which would reach the output."""
+    import string  # here, not at start-up: only a file being parsed gets here
+
     try:
         fields = [(name, spec, conv) for _, name, spec, conv in string.Formatter().parse(text)]
     except ValueError as exc:

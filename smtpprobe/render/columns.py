@@ -8,9 +8,10 @@ Japanese text drift out of line without this.
 
 from __future__ import annotations
 
-import re
 import unicodedata
 from collections.abc import Sequence
+
+from smtpprobe.core.lazyre import LazyPattern
 
 __all__ = ["clip", "pad", "table", "width", "wrap"]
 
@@ -54,7 +55,8 @@ def clip(text: str, columns: int) -> str:
 # Characters a line may not begin with in Japanese (kinsoku: closing marks, small kana are
 # left out for simplicity); a break before one moves the character before it down too.
 _NO_LINE_START = frozenset("、。，．・：；？！」』）】〕〉》ー…")
-_ATOM = re.compile(r"\s+|[\u1100-\uffff]|[^\s\u1100-\uffff]+")
+# Lazy: this wide a character class takes milliseconds to compile, and most runs wrap nothing.
+_ATOM = LazyPattern(r"\s+|[\u1100-\uffff]|[^\s\u1100-\uffff]+")
 
 
 def wrap(text: str, columns: int) -> list[str]:

@@ -16,9 +16,12 @@ import functools
 import os
 import re
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
-from smtpprobe.core.rules import Text
 from smtpprobe.render.system_ja import system_message_ja
+
+if TYPE_CHECKING:  # every command reads its language here: the rule module loads on use
+    from smtpprobe.core.rules import Text
 
 __all__ = [
     "CATEGORY_JA",
@@ -145,6 +148,8 @@ def category_label(category: str, lang: str, *, short: bool = False) -> str:
 
 def category_names(category: str) -> Text:
     """The category named for a reader in both languages (``category_label``)."""
+    from smtpprobe.core.rules import Text
+
     return Text(en=category_label(category, "en"), ja=category_label(category, "ja"))
 
 
