@@ -269,7 +269,7 @@ def explain(
     if json_output:
         typer.echo(format_explain_json(result.pasted, result.explanations, result.hints))
         raise typer.Exit(code)
-    lines = explain_lines(result.explanations, chosen, result.hints)
+    lines = explain_lines(result.explanations, chosen, result.hints, len(result.pasted.text))
     emit(lines, code, err=not result.explanations)
 
 

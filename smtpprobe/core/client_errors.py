@@ -51,6 +51,8 @@ __all__ = [
     "find_client_errors",
     "find_hints",
     "parse_client_errors",
+    "read_parts",
+    "read_text",
     "scan",
 ]
 
@@ -343,14 +345,32 @@ class _Match:
     signature: Signature
 
 
-# Hints are read in the first 64 KB, as far as the words-only rules and the families read:
-# a generic message is what a paste is about, not a line deep in a 16 MB log.
+# Words without a code (hints, the words-only rules, the families, the guess) are read in
+# the first and the last 64 KB of a paste: a generic message is what a paste is about, not
+# a line deep in a 16 MB log, and a log pasted whole ends with its error (a red-team round:
+# an error after 64 KB of log got "nothing found").
 HINT_SCAN = 65_536
+_PART_OVERLAP = 512  # the head and the tail overlap, so words across the seam are kept
+
+
+def read_parts(text: str) -> tuple[tuple[int, str], ...]:
+    """The parts of ``text`` whose words are read, each with its offset: the whole of a
+    text up to ``HINT_SCAN`` characters, else its head and its tail."""
+    if len(text) <= HINT_SCAN:
+        return ((0, text),)
+    tail = max(HINT_SCAN - _PART_OVERLAP, len(text) - HINT_SCAN)
+    return ((0, text[:HINT_SCAN]), (tail, text[tail:]))
+
+
+def read_text(text: str) -> str:
+    """The parts of ``text`` whose words are read (``read_parts``), joined by a line break."""
+    return "\n".join(part for _, part in read_parts(text))
 
 
 def find_hints(text: str, errors: ClientErrors) -> list[Hint]:
-    """The hints whose words the start of ``text`` holds, in file order (each at most once)."""
-    text = text[:HINT_SCAN]
+    """The hints whose words ``text`` holds where words are read (``read_parts``), in file
+    order (each at most once)."""
+    text = read_text(text)
     lowered = text.lower()
     return [
         hint

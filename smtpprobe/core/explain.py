@@ -24,6 +24,7 @@ SPF/DKIM, or the address), or Gmail itself sending on your behalf.
 
 from __future__ import annotations
 
+import itertools
 import re
 import unicodedata
 from collections.abc import Callable, Sequence
@@ -36,6 +37,8 @@ from smtpprobe.core.client_errors import (
     WHOLE_TEXT_FACTS,
     ClientErrors,
     find_hints,
+    read_parts,
+    read_text,
     scan,
 )
 from smtpprobe.core.guess import Guess
@@ -441,7 +444,7 @@ def explain_text(
     replies = _located_replies(text, find_replies(text))
     incidents = scan(text, client_errors)
     whole = frozenset().union(*(i.found.facts for i in incidents)) & WHOLE_TEXT_FACTS
-    if _FAILURE_REPORTED.search(text[:_CODELESS_SCAN]):
+    if _FAILURE_REPORTED.search(read_text(text)):
         whole |= {FAILURE_REPORTED}
     any_negative = any(_code(found) >= 400 for _, _, found in replies)
     added: dict[int, set[str]] = {}
@@ -554,7 +557,7 @@ def explain_text(
     # A message known to say only that something failed (a hint's words: "SMTP connect()
     # failed.") is not guessed at: the hint says what it covers; its words say no more.
     if not explanations and guess is not None and _worth_guessing(text, client_errors):
-        guessed = guess(text)
+        guessed = guess(read_text(text))
         if guessed is not None:
             explanations.append(explain_guess(guessed, rules_for(profile), profile=profile))
     return explanations
@@ -635,8 +638,8 @@ _ERROR_WORDS = re.compile(
 
 def _worth_guessing(text: str, client_errors: ClientErrors) -> bool:
     """Whether a paste nothing recognised is one to guess at (not a hint's generic message)."""
-    head = text[:_CODELESS_SCAN]
-    return bool(_ERROR_WORDS.search(head)) and not find_hints(head, client_errors)
+    read = read_text(text)
+    return bool(_ERROR_WORDS.search(read)) and not find_hints(read, client_errors)
 
 
 def _after_replies(text: str, offset: int) -> str:
@@ -653,9 +656,9 @@ _JOIN_AT_MOST = 8192
 # Refusal words without a code: an app's dialog, a log or a forum post often gives the
 # server's words and drops the code ("Relay access denied", "Mailbox size limit
 # exceeded"). When nothing else was found, the rules that decide by words alone (no code,
-# no enhanced code, no failure kind) are tried on the paste, window by window, as far as
-# _CODELESS_SCAN characters: enough for any paste that is one error, and linear.
-_CODELESS_SCAN = 65_536
+# no enhanced code, no failure kind) are tried on the paste, window by window, in the parts
+# where words are read (``read_parts``: the first and last 64 KB): enough for any paste
+# that is one error, and linear.
 _WINDOW_OVERLAP = 512
 _CONTEXT = 1024
 
@@ -686,8 +689,11 @@ def _codeless(text: str, rules: Sequence[Rule]) -> tuple[int, Found] | None:
     if not wording:
         return None
     step = MAX_MATCH_TEXT - _WINDOW_OVERLAP
-    limit = min(len(text), _CODELESS_SCAN)
-    for start in range(0, max(limit - _WINDOW_OVERLAP, 1), step):
+    starts = (
+        range(base, base + max(len(part) - _WINDOW_OVERLAP, 1), step)
+        for base, part in read_parts(text)
+    )
+    for start in itertools.chain.from_iterable(starts):
         # Each run of white space as one space: a dialog or a PDF pasted over several lines
         # ("… because it does\n\nnot allow relaying") keeps the words the rules know.
         window, where = _one_spaced(text[start : start + MAX_MATCH_TEXT])
@@ -738,11 +744,12 @@ def _family(text: str, client_errors: ClientErrors) -> tuple[int, Found] | None:
     # (nPOP's "ｻｰﾊﾞのﾛｸﾞｲﾝに失敗しました") and full-width letters ("ＳＭＴＰ"); the families'
     # words are written in the usual forms. The evidence shown is the folded line (NFKC
     # changes lengths, so the words cannot be mapped back); no offset is used after this.
-    folded = unicodedata.normalize("NFKC", text[:_CODELESS_SCAN])
-    for incident in scan(folded, families):
-        if incident.found.failure is not None:
-            found = replace(incident.found, facts=incident.found.facts | {FAMILY})
-            return incident.offset, found
+    for base, part in read_parts(text):
+        folded = unicodedata.normalize("NFKC", part)
+        for incident in scan(folded, families):
+            if incident.found.failure is not None:
+                found = replace(incident.found, facts=incident.found.facts | {FAMILY})
+                return base + incident.offset, found  # near enough to order the findings
     return None
 
 

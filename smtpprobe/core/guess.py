@@ -42,7 +42,7 @@ MIN_PROBABILITY = 0.5
 MIN_KNOWN = 2
 LIFT = math.log(3)
 MIN_TELLING = 2
-SCAN = 65_536  # characters read, as far as the codeless rules read
+SCAN = 2 * 65_536 + 1  # characters read: the head and tail of a paste explain reads
 
 # Dotted enhanced codes, basic codes 200-599, and runs of letters of any script.
 _TOKEN = LazyPattern(r"\d\.\d{1,3}\.\d{1,3}|\b[2-5]\d\d\b|[^\W\d_]+")

@@ -14,7 +14,7 @@ from typing import Any
 
 from smtpprobe import __version__
 from smtpprobe.core.bounce import Pasted
-from smtpprobe.core.client_errors import Hint
+from smtpprobe.core.client_errors import HINT_SCAN, Hint
 from smtpprobe.core.explain import CODELESS, FAMILY, GUESSED, REFUSERS, Explanation
 from smtpprobe.render.json import reply_to_dict, verdict_to_dict
 from smtpprobe.render.labels import category_label, failure_label, quote, stage_label
@@ -72,6 +72,10 @@ _LABELS = {
         "port": "port {}",
         "failedat": "Failed at",
         "note": "Note",
+        "partly": (
+            "Words without a reply code are read in the first and last 64 KB of a paste; "
+            "this one has {chars} characters: if the error is in between, paste that part."
+        ),
     },
     "ja": {
         "reply": "応答",
@@ -117,22 +121,39 @@ _LABELS = {
         "port": "ポート {}",
         "failedat": "失敗した段階",
         "note": "補足",
+        "partly": (
+            "応答コードのない文言は、貼り付けた文章の最初と最後の 64 KB だけを読みます。"
+            "この文章は {chars} 文字あります。"
+            "エラーがその間にある場合は、その部分を貼り付けてください。"
+        ),
     },
 }
 
 
 def explain_lines(
-    explanations: list[Explanation], lang: str = "en", hints: Sequence[Hint] = ()
+    explanations: list[Explanation],
+    lang: str = "en",
+    hints: Sequence[Hint] = (),
+    chars: int = 0,
 ) -> list[Line]:
     """Each reply (toned as a reply), then its verdict: category, who refused, retry, cause,
     remedy, evidence. With nothing recognised (nothing, or only a guess), the hints for the
-    paste's words, if any."""
+    paste's words, if any, and for a paste of ``chars`` characters whose middle was not read
+    for words (``smtpprobe.core.client_errors.read_parts``), a note saying so."""
     labels = _LABELS["ja" if lang == "ja" else "en"]
     key = "ja" if lang == "ja" else "en"
+    unsure = not explanations or all(GUESSED in item.found.facts for item in explanations)
+    partly = (
+        [Line(f"{labels['note']}: {labels['partly'].format(chars=f'{chars:,}')}")]
+        if unsure and chars > 2 * HINT_SCAN
+        else []
+    )
     if not explanations:
-        return [Line(labels["none"])] + [
-            Line(f"{labels['note']}: {hint.text.get(key)}") for hint in hints
-        ]
+        return (
+            [Line(labels["none"])]
+            + [Line(f"{labels['note']}: {hint.text.get(key)}") for hint in hints]
+            + partly
+        )
     out: list[Line] = []
     total = len(explanations)
     for number, item in enumerate(explanations, 1):
@@ -173,6 +194,7 @@ def explain_lines(
         out.append(Line(""))
     # Only a guess: what the paste's words say about where the real error is, too.
     out.extend(Line(f"{labels['note']}: {hint.text.get(key)}") for hint in hints)
+    out.extend(partly)
     while out and not out[-1].text:
         out.pop()
     return out
@@ -218,10 +240,10 @@ def _client_error_head(
 
 
 def format_explain_text(
-    explanations: list[Explanation], lang: str = "en", hints: Sequence[Hint] = ()
+    explanations: list[Explanation], lang: str = "en", hints: Sequence[Hint] = (), chars: int = 0
 ) -> str:
     """``explain_lines`` as plain text."""
-    return join(explain_lines(explanations, lang, hints))
+    return join(explain_lines(explanations, lang, hints, chars))
 
 
 def explanations_to_dict(

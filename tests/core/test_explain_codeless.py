@@ -65,7 +65,36 @@ def test_words_across_a_window_edge_are_found() -> None:
 def test_a_megabyte_of_unknown_words_is_answered_quickly() -> None:
     began = time.thread_time()
     assert _explain("no reply here at all " * 50_000) == []
-    assert time.thread_time() - began < 10  # a hang guard: the scan stops at 64 KB
+    assert time.thread_time() - began < 10  # a hang guard: the first and last 64 KB only
+
+
+# A log pasted whole ends with its error: the words are read in the last 64 KB too (a
+# red-team round: relay words after 64 KB of log got "nothing found"). The words between
+# are not read; the text report says so where it found nothing.
+FILLER = "hello world filler line\n" * 3000  # 72,000 characters
+
+
+def test_words_at_the_end_of_a_long_log_are_read() -> None:
+    explained = _explain(FILLER + "Sending failed: the relay said we do not relay\n")
+    assert [e.verdict.category for e in explained] == ["relay-denied"]
+
+
+def test_a_client_error_family_at_the_end_of_a_long_log_is_read() -> None:
+    # The family's own cited example (client_errors.yaml, family-dns: telus.com's help page).
+    family = _explain(FILLER + "host could not be found\n")
+    assert family and family[0].found.failure is not None
+
+
+def test_a_long_paste_whose_middle_was_not_read_says_so() -> None:
+    text = FILLER + "we do not relay\n" + FILLER  # the words at 72 KB of 144 KB
+    explained = explain(text)
+    assert not explained.explanations
+    english = format_explain_text(explained.explanations, "en", chars=len(text))
+    japanese = format_explain_text(explained.explanations, "ja", chars=len(text))
+    assert "first and last 64 KB" in english and "144,016 characters" in english
+    assert "最初と最後の 64 KB" in japanese
+    short = format_explain_text([], "en", chars=1000)
+    assert "64 KB" not in short
 
 
 def test_the_report_says_it_judged_by_the_words_in_both_languages() -> None:
