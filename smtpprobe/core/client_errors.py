@@ -371,11 +371,15 @@ def find_hints(text: str, errors: ClientErrors) -> list[Hint]:
     """The hints whose words ``text`` holds where words are read (``read_parts``), in file
     order (each at most once)."""
     text = read_text(text)
-    lowered = text.lower()
+    # Each run of white space as one space too: a dialog or a mail client wraps its message
+    # ("Could not\nconnect to SMTP host.", a red-team paste), and the words stay the words.
+    joined = " ".join(text.split())
+    lowered = joined.lower()
     return [
         hint
         for hint in errors.hints
-        if hint.pattern.may_match(lowered) and hint.pattern.search(text)
+        if hint.pattern.may_match(lowered)
+        and (hint.pattern.search(text) or hint.pattern.search(joined))
     ]
 
 

@@ -674,6 +674,18 @@ def test_every_hint_matches_its_examples_and_speaks_both_languages() -> None:
             assert find_hints(example.text, client_errors()) == [hint], example.text
 
 
+def test_a_hint_is_found_in_a_wrapped_message() -> None:
+    # A dialog or a mail client wraps its message (a red-team paste): each hint's own
+    # examples, wrapped after every word but the first, are still found.
+    for hint in client_errors().hints:
+        for example in hint.examples:
+            first, _, rest = example.text.partition(" ")
+            if not rest:
+                continue
+            wrapped = first + " " + "\n  ".join(rest.split(" "))
+            assert find_hints(wrapped, client_errors()) == [hint], wrapped
+
+
 def test_a_hint_is_only_for_a_paste_where_nothing_else_was_found() -> None:
     from smtpprobe.paste import explain
 
