@@ -517,9 +517,9 @@ def test_two_processes_making_one_history_at_once_both_open_it(tmp_path: Path) -
     import sys
     import time
 
-    for attempt in range(5):
+    for attempt in range(4):
         path = str(tmp_path / f"h{attempt}.sqlite3")
-        moment = str(time.time() + 1.5)  # both interpreters started and imported by then
+        moment = str(time.time() + 0.8)  # both interpreters started and imported by then
         workers = [
             subprocess.Popen(
                 [sys.executable, "-c", _OPEN_AT, path, moment],
