@@ -114,6 +114,11 @@ def skipped_text(reason: str, name: str, lang: str) -> str:
     if reason.startswith("backoff:"):
         when = reason.rpartition(" after ")[2]
         return f"待機中（バックオフ）: 前回は一時的な失敗でした。次の試行は {when} 以降です"
+    if reason.startswith("busy:"):
+        return (
+            "使用中: 同じ履歴で別の smtpprobe がこのチェックを実行し続けていました。"
+            "記録されるのはそちらの結果です"
+        )
     return reason
 
 

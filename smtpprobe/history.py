@@ -18,12 +18,14 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import errno
 import json
 import os
 import secrets
 import sqlite3
 import threading
 import time
+import zlib
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
@@ -303,6 +305,8 @@ class History:
         self._unsaved: list[HistoryRow] = []
         self._busy_ms = int(connection.execute("PRAGMA busy_timeout").fetchone()[0])
         self._hurried = False
+        self._claims: int | None = None  # the descriptor of the claims file, once opened
+        self._claimed: dict[int, int] = {}  # byte -> claims of this process on it
 
     @contextmanager
     def _using(self) -> Iterator[None]:
@@ -350,9 +354,64 @@ class History:
         self.close()
 
     def close(self) -> None:
-        """Close the database (idempotent)."""
+        """Close the database (idempotent), and the claims with it."""
         with self._lock:
             self._db.close()
+            if self._claims is not None:
+                os.close(self._claims)  # releases every claim of this process on the file
+                self._claims = None
+                self._claimed.clear()
+
+    def try_claim(self, name: str) -> bool:
+        """Take check ``name`` for this process while it probes and records it; False while
+        another process has it.
+
+        Two runs at once (a timer that overlaps the last run, a run beside ``serve``) both
+        read "not refused" before either recorded, and both sent a refused password (a
+        red-team round). The claim is an advisory lock on one byte of a file beside the
+        history (``<history>-claims``), the byte chosen by the name: two names may share a
+        byte (a wait, never a wrong answer). True where no lock can be taken (no ``fcntl``,
+        a folder that cannot be written): the run goes on as it did without claims.
+        """
+        try:
+            import fcntl
+        except ImportError:  # not POSIX: no claims
+            return True
+        offset = _claim_offset(name)
+        with self._lock:
+            if offset in self._claimed:  # this process's own (POSIX locks are per process)
+                self._claimed[offset] += 1
+                return True
+            if self._claims is None:
+                try:
+                    self._claims = os.open(
+                        f"{self.path}-claims", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600
+                    )
+                except OSError:
+                    return True
+            try:
+                fcntl.lockf(self._claims, fcntl.LOCK_EX | fcntl.LOCK_NB, 1, offset)
+            except BlockingIOError:
+                return False
+            except OSError as exc:  # held (EACCES on some systems), or no locks on this file system
+                return exc.errno not in (errno.EACCES, errno.EAGAIN)
+            self._claimed[offset] = 1
+            return True
+
+    def release(self, name: str) -> None:
+        """Give back the claim ``try_claim`` took for ``name`` (nothing if none)."""
+        offset = _claim_offset(name)
+        with self._lock:
+            if offset not in self._claimed or self._claims is None:
+                return
+            self._claimed[offset] -= 1
+            if self._claimed[offset]:
+                return
+            del self._claimed[offset]
+            import fcntl
+
+            with contextlib.suppress(OSError):
+                fcntl.lockf(self._claims, fcntl.LOCK_UN, 1, offset)
 
     def salt(self) -> bytes:
         """The database's random salt for credential tags, made when the file was created."""
@@ -507,6 +566,12 @@ class History:
         return {r[0]: r[1] for r in found}
 
 
+def _claim_offset(name: str) -> int:
+    """The byte of the claims file that stands for check ``name``."""
+    return zlib.crc32(name.encode("utf-8", "surrogateescape")) % _CLAIM_BYTES
+
+
+_CLAIM_BYTES = 1 << 20  # bytes a claim may fall on: two names share one rarely
 _MAX_UNSAVED = 10_000  # rows kept in memory while the file cannot be written
 _BRIEF_WAIT_MS = 200  # a write's wait once one has waited in vain (``History.record``)
 

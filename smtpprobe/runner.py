@@ -81,6 +81,10 @@ class History(Protocol):
 
     def record(self, result: CheckResult) -> object: ...
 
+    def try_claim(self, name: str) -> bool: ...
+
+    def release(self, name: str) -> None: ...
+
 
 @dataclass(frozen=True, slots=True)
 class RunLimits:
@@ -276,13 +280,45 @@ async def run_check(
     the network (``smtpprobe.testing.transport.MockTransport``); ``profiles``, when
     given, are used instead of loading them for this check.
     """
-    result = await _run(check, history, gate or Gate(limits), transport, profiles)
-    if history is not None:
+    gate = gate or Gate(limits)
+    if history is None:
+        return await _run(check, None, gate, transport, profiles)
+    # One prober of a check at a time per history, across processes: the lockout read
+    # below must see what the other one recorded (``History.try_claim``).
+    if not await _claim(check, history, gate.limits.jitter):
+        last = history.last_exit_code(check.name)
+        code = last if last is not None else int(ExitCode.INCOMPLETE)
+        return CheckResult(check, None, None, _BUSY, _now(), 0.0, None, code)
+    try:
+        result = await _run(check, history, gate, transport, profiles)
         # On a thread: a history another process is writing makes the write wait (up to its
         # busy timeout), and the event loop must not wait with it (other probes' deadlines,
         # serve's scrapes).
         await asyncio.to_thread(history.record, result)
+    finally:
+        history.release(check.name)
     return result
+
+
+_BUSY = (
+    "busy: another smtpprobe process kept probing this check with the same history; "
+    "its result is the one recorded"
+)
+_CLAIM_POLL = 0.1  # seconds between two looks at another process's claim
+# Seconds past the check's timeout and jitter: the other process's wait for its server's
+# slot and its write (a history another process writes waits up to 10 s).
+_CLAIM_SLACK = 60.0
+
+
+async def _claim(check: CheckDef, history: History, jitter: float) -> bool:
+    """Wait for ``check``'s claim on ``history``: as long as another process's probe of it
+    may take (its timeout and jitter, as this run's), then give up (False)."""
+    deadline = time.monotonic() + check.timeout + jitter + _CLAIM_SLACK
+    while not history.try_claim(check.name):
+        if time.monotonic() >= deadline:
+            return False
+        await asyncio.sleep(_CLAIM_POLL)
+    return True
 
 
 async def _run(

@@ -182,6 +182,12 @@ class MemoryHistory:
     def record(self, result: CheckResult) -> None:
         self.recorded.append(result)
 
+    def try_claim(self, name: str) -> bool:
+        return True
+
+    def release(self, name: str) -> None:
+        pass
+
 
 def _auth_check(server: DoubleServer) -> CheckDef:
     document = _document([_entry("auth", server, password={"env": "H1_RUN_WRONG"})])
@@ -518,3 +524,70 @@ def test_a_refused_password_the_history_cannot_keep_is_said_to_be_sent_again(
     assert "results not saved" in result.err
     assert "the refused password of auth could not be recorded" in result.err
     _no_secret(result.out, result.err)
+
+
+def test_a_second_process_waits_for_the_first_and_does_not_resend_a_refused_password(
+    smtp_double: Callable[..., DoubleServer], secret_env: None, tmp_path: Path
+) -> None:
+    # Two runs at once over one history (a timer overlapping the last run, a run beside
+    # serve) both read "not refused" before either recorded, and both sent the refused
+    # password (a red-team round). This process probes the check while an installed
+    # `smtpprobe run` starts beside it: that one waits for this one's claim, then reads
+    # the refusal and skips. The server sees one login.
+    import subprocess
+
+    from smtpprobe.history import History
+
+    from .conftest import BIN, process_environment
+
+    server = smtp_double("auth-failed")
+    check = _auth_check(server)
+    checks = tmp_path / "checks.yaml"
+    entry = _entry("auth", server, password={"env": "H1_RUN_WRONG"})
+    checks.write_text(yaml.safe_dump(_document([entry])), encoding="utf-8")
+    path = tmp_path / "h.sqlite3"
+    with History.open(path) as history:
+        assert history.try_claim("auth")
+        other = subprocess.Popen(
+            [str(BIN), "run", str(checks), "--history", str(path), "--json"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=process_environment(ENV),
+        )
+        try:
+            time.sleep(1.5)  # started, and waiting for the claim
+            assert other.poll() is None, other.communicate()
+            first = asyncio.run(run_check(check, history=history))
+            assert first.category == "auth-failed"
+        finally:
+            history.release("auth")
+        out, err = other.communicate(timeout=60)
+    (line,) = out.splitlines()
+    document = json.loads(line)
+    assert document["category"] == "skipped", (out, err)
+    assert "lockout" in json.dumps(document), document
+    assert server.connection_count.total == 1
+    _no_secret(out, err)
+
+
+def test_a_check_another_process_keeps_probing_is_said_busy(
+    smtp_double: Callable[..., DoubleServer], secret_env: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import smtpprobe.runner as runner
+
+    class Held(MemoryHistory):
+        def try_claim(self, name: str) -> bool:
+            return False  # another process holds it throughout
+
+    monkeypatch.setattr(runner, "_CLAIM_SLACK", 0.3)
+    server = smtp_double("ok")
+    check = replace(_auth_check(server), timeout=0.2)
+    history = Held()
+    began = time.monotonic()
+    result = asyncio.run(run_check(check, history=history))
+    assert 0.4 < time.monotonic() - began < 5
+    assert result.skipped is not None and result.skipped.startswith("busy:")
+    assert result.exit_code == 3  # no result of its own yet: incomplete
+    assert history.recorded == []  # the other process records the real one
+    assert server.connection_count.total == 0
