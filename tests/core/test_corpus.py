@@ -62,9 +62,10 @@ from corpus_split import (
 # its signatures and the guess counted again; round 26's 116 (replies) measured at 78.9 %,
 # the guess counted again with its development texts, 78.8 %; guessing only where the paste
 # says something went wrong (a red-team finding: a sonnet got a category), 78.3 %, the floor
-# lowered by choice (README).
+# lowered by choice (README); rules from two development misses ("Your IP(…) is filtered", a full
+# mailbox retryable by its code), 1,729 of 2,208.
 TARGET = 0.95
-FLOOR = 0.782
+FLOOR = 0.783
 SHAPES = frozenset({"reply", "bounce", "client-error", "log", "dialog", "provider-text"})
 
 
