@@ -44,6 +44,7 @@ from __future__ import annotations
 import binascii
 import codecs
 import functools
+import itertools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
@@ -1918,9 +1919,21 @@ def _echoed_stage(lines: list[str], starts: list[_Start | None], index: int) -> 
 _ADDRESS = LazyPattern(r"<([^<>@\s]+@[^<>@\s]+)>")
 
 
+# An address the words before it name as the sender: Postfix's log "from=<…>", Exim's
+# "F=<…>", a transcript's "MAIL FROM:<…>", a header's "From: <…>" / "Return-Path: <…>" (a
+# red-team round: a log's sender was named as the recipient whose mailbox was full).
+_SENDER_MARK = LazyPattern(
+    r"(?:\bfrom=|\bF=|\bmail from:|\breturn-path:|\bfrom:|\benvelope-from:?)\s{0,4}$", re.I
+)
+_SENDER_LOOKBACK = 20  # characters before an address that may name it the sender
+
+
 def _recipient(window: str) -> str | None:
-    match = _ADDRESS.search(window)
-    return match.group(1) if match else None
+    for match in itertools.islice(_ADDRESS.finditer(window), 20):
+        before = window[max(0, match.start() - _SENDER_LOOKBACK) : match.start()]
+        if not _SENDER_MARK.search(before):
+            return match.group(1)
+    return None
 
 
 def _host(window: str) -> str | None:

@@ -51,6 +51,7 @@ __all__ = [
     "FAMILY",
     "GUESSED",
     "REFUSERS",
+    "REMOTE_MTA",
     "STAGE_UNKNOWN",
     "Explanation",
     "explain_found",
@@ -61,6 +62,9 @@ CODELESS = "codeless"  # the fact of a Found that is a refusal's words without a
 STAGE_UNKNOWN = "stage-unknown"  # the fact of a pasted reply whose command is not known
 FAMILY = "family"  # the fact of a client error read from general words (client_errors families)
 GUESSED = "guessed"  # the fact of a Found that is the learned guess (smtpprobe.core.guess)
+# The fact of a reply a bounce says a server on the way to the recipient gave ("host
+# mx.example.net said:"), not the user's own submission server (``_remote_mta``).
+REMOTE_MTA = "remote-mta"
 # The paste itself says the delivery failed (a bounce's or a log's own words): a positive
 # reply in it is then not an acceptance (rule positive-reply-in-failure).
 FAILURE_REPORTED = "failure-reported"
@@ -193,6 +197,8 @@ def explain_found(
     facts = frozenset({"pasted"}) | found.facts
     if found.stage is None:  # a paste that does not say which command was answered
         facts |= {STAGE_UNKNOWN}
+    if _remote_mta(found, context):
+        facts |= {REMOTE_MTA}
     if reply is None and CODELESS in found.facts:  # a refusal's words without their code
         rules = _wording(rules)
         situation = Situation(phase=found.stage, text=found.evidence, facts=facts, profile=profile)
@@ -269,7 +275,7 @@ def explain_found(
     if reply is not None and "gmail-dialog" in found.facts:
         # The rule explains the server's reply; Gmail's dialog adds where it was shown.
         verdict = replace(verdict, findings=(*verdict.findings, _gmail_finding(verdict.category)))
-    refuser, inferred = _refuser(found, verdict)
+    refuser, inferred = _refuser(found, verdict, context)
     return Explanation(
         found=found,
         verdict=verdict,
@@ -389,8 +395,24 @@ def _tidy(text: Text) -> Text:
     return Text(en=_tidy_en(text.en), ja=_tidy_ja(text.ja))
 
 
-def _refuser(found: Found, verdict: Verdict) -> tuple[str, bool]:
-    """Who refused, and whether that is only inferred (from the category or the stage)."""
+# Refusals only a server that takes logins gives: a server a bounce names that asks for a
+# login or refuses one is a relay (a smarthost the sending server logs in to: Postfix's
+# relayhost smtp.gmail.com:587), never the recipient's (a red-team round: "530-5.5.1
+# Authentication Required" from smtp.gmail.com was laid at the recipient's door).
+_LOGIN_REFUSALS = frozenset(
+    {
+        "auth-required",
+        "auth-unavailable",
+        "auth-failed",
+        "auth-method-disabled",
+        "auth-mechanism-unsupported",
+    }
+)
+
+
+def _refuser(found: Found, verdict: Verdict, context: str = "") -> tuple[str, bool]:
+    """Who refused, and whether that is only inferred (from the category or the stage).
+    ``context``: the pasted lines around the reply (a relay's port is read there)."""
     if "gmail-dialog" in found.facts or found.send_mail_as:
         # Gmail's "Send mail as" dialog, or its bounce: Gmail logged in to the provider's
         # server the user entered, whose reply it quotes, whatever the rule says of the same
@@ -400,7 +422,11 @@ def _refuser(found: Found, verdict: Verdict) -> tuple[str, bool]:
         return "unknown", False  # a guess from words names no server
     if found.reply is not None and found.host:
         # A bounce or a log that says which server answered ("host mx.example.net said:",
-        # Remote-MTA): a server the sending one reached on the way to the recipient.
+        # Remote-MTA): a server the sending one reached on the way to the recipient; unless
+        # it refused a login, or the text names its submission port (Postfix's
+        # "relay=smtp.gmail.com[…]:587"): then it is the relay the sender submits through.
+        if verdict.category in _LOGIN_REFUSALS or _submission_port(found.host, context):
+            return "submission", False
         return "recipient", False
     if verdict.refuser:
         return verdict.refuser, False
@@ -410,9 +436,33 @@ def _refuser(found: Found, verdict: Verdict) -> tuple[str, bool]:
         return "recipient", True
     if found.stage in ("auth", "ehlo", "greeting"):
         return "submission", True
+    if verdict.category == "protocol-error":
+        # A broken sequence ("503 5.5.2 Need rcpt command" to DATA) is the answer of the
+        # server the program talks to, whatever the stage.
+        return "submission", True
     if found.stage in ("rcpt", "data"):
         return "recipient", True
     return "unknown", False
+
+
+def _remote_mta(found: Found, context: str) -> bool:
+    """Whether the reply is a server's a bounce names on the way to the recipient ("host
+    mx.example.net said:"): not Gmail's dialog or bounce (the user's own provider), nor a
+    relay on its submission port."""
+    return (
+        found.reply is not None
+        and found.host is not None
+        and not found.send_mail_as
+        and "gmail-dialog" not in found.facts
+        and not _submission_port(found.host, context)
+    )
+
+
+def _submission_port(host: str, context: str) -> bool:
+    """Whether ``context`` names ``host`` with port 587 or 465 (RFC 6409, RFC 8314)."""
+    return bool(
+        re.search(re.escape(host) + r"(?:\[[^\]\s]{0,64}\])?:(?:587|465)\b", context, re.IGNORECASE)
+    )
 
 
 # --- a whole paste: replies and client-side errors ---------------------------------------

@@ -63,9 +63,10 @@ from corpus_split import (
 # the guess counted again with its development texts, 78.8 %; guessing only where the paste
 # says something went wrong (a red-team finding: a sonnet got a category), 78.3 %, the floor
 # lowered by choice (README); rules from two development misses ("Your IP(…) is filtered", a full
-# mailbox retryable by its code), 1,729 of 2,208.
+# mailbox retryable by its code), 1,729 of 2,208; 8 texts of 6 sources moved to development
+# because a red-team report quoted them to the rule writers, 1,722 of 2,200 (78.27 %).
 TARGET = 0.95
-FLOOR = 0.783
+FLOOR = 0.782
 SHAPES = frozenset({"reply", "bounce", "client-error", "log", "dialog", "provider-text"})
 
 
