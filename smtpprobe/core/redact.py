@@ -17,6 +17,17 @@ For each secret of ``MIN_SECRET_LENGTH`` characters or more, these forms are mas
 
 A secret made only of hex digits (the CRAM-MD5 digest) is matched in any letter case.
 
+What a server may have done to a secret it echoes is masked too (a red-team round made
+one echo each): the secret in upper or lower case, in each Unicode normal form (NFD looks
+the same on screen), in quoted-printable (RFC 2045), inside a JSON string that escapes
+``/`` (PHP's default), and any run of 8 of its characters that holds a digit or a symbol
+(a server's cut copy); a run of letters alone is left, so that a passphrase of words does
+not mask those words everywhere; its UTF-16 in hex and its base32 too. Where a text was
+cut ("…" or "..."), the end before the cut is masked when it is how the secret starts, also
+as a repr shows it (``\\'``) and with a character the cut split in its UTF-8 bytes (shown as
+U+FFFD). Not masked: a secret a server splits over lines or spaces in short pieces (under 8
+characters each), or a password the server learned before the current one.
+
 Shorter secrets cannot be masked in every form without wrecking the output
 (masking every ``a`` or every ``61``): a secret of 1 to 3 characters is masked
 as text (also percent-encoded or JSON-escaped) and in hex (from two bytes up)
@@ -37,7 +48,9 @@ import base64
 import functools
 import itertools
 import json
+import quopri
 import re
+import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -49,6 +62,8 @@ MASK = "********"
 # as lone surrogates: they are masked as the bytes they stand for, never a crash.
 _RAW = "surrogateescape"
 _CUT = "…"  # where smtpprobe shortened a text it quotes
+_CUTS = re.compile(r"…|\.\.\.")  # and where a server or a program did, in ASCII
+_SPLIT_CHAR = "\ufffd"  # a character a cut split in its UTF-8 bytes, as decoded
 _MAX_CUTS = 256  # smtpprobe's own cuts are a few; more is a server's text, looked at so far
 MIN_SECRET_LENGTH = 4
 
@@ -91,6 +106,8 @@ def _any_case(text: str) -> str:
 def _json_escapes(char: str) -> set[str]:
     """How ``char`` may look inside a JSON string (both ``ensure_ascii`` settings)."""
     forms = {json.dumps(char, ensure_ascii=flag)[1:-1] for flag in (False, True)}
+    if char == "/":
+        forms.add("\\/")  # PHP's json_encode escapes the slash by default
     forms.discard(char)
     return forms
 
@@ -191,8 +208,8 @@ def _b64_forms(raw: bytes) -> list[_Form]:
     return forms
 
 
-def _forms(secret: str) -> list[_Form]:
-    """Every form of one secret."""
+def _forms(secret: str, altered: bool = True) -> list[_Form]:
+    """Every form of one secret (``altered``: also as a server may have altered it)."""
     raw = secret.encode("utf-8", _RAW)
     if len(secret) < MIN_SECRET_LENGTH:
         # Alone only: inside a word it would mask ordinary text. Base64 is left out
@@ -213,7 +230,37 @@ def _forms(secret: str) -> list[_Form]:
         _Form(_any_case(raw.hex()), anchor=raw.hex(), view=_LOWER),
         *_b64_forms(raw),
         *_misread_forms(secret, raw),
+        *(_altered_forms(secret, raw) if altered else ()),
     ]
+
+
+_FRAGMENT = 8  # characters of a secret that are masked wherever they stand (with a non-letter)
+
+
+def _altered_forms(secret: str, raw: bytes) -> list[_Form]:
+    """The secret as a server may have altered it: its case, its Unicode normal form, its
+    quoted-printable (RFC 2045 section 6.7), and runs of ``_FRAGMENT`` of its characters that
+    hold a digit or a symbol (a cut copy), each a literal."""
+    variants = {secret.upper(), secret.lower()}
+    variants.update(unicodedata.normalize(form, secret) for form in ("NFC", "NFD", "NFKC", "NFKD"))
+    quoted = quopri.encodestring(raw).decode("ascii", "replace").replace("=\n", "").rstrip("\n")
+    variants.add(quoted)
+    if len(secret) > _FRAGMENT:
+        for start in range(len(secret) - _FRAGMENT + 1):
+            run = secret[start : start + _FRAGMENT]
+            if not all(c.isalpha() or c == " " for c in run):
+                variants.add(run)
+    variants.discard(secret)
+    forms = [
+        _Form(_text_pattern(v), anchor=v) for v in sorted(variants) if len(v) >= MIN_SECRET_LENGTH
+    ]
+    # Other encodings of its bytes: UTF-16's in hex (either byte order), base32 (RFC 4648).
+    for wide in ("utf-16-be", "utf-16-le"):
+        digits = secret.encode(wide, _RAW).hex()
+        forms.append(_Form(_any_case(digits), anchor=digits, view=_LOWER))
+    b32 = base64.b32encode(raw).decode("ascii").rstrip("=")
+    forms.append(_Form(re.escape(b32), anchor=b32))
+    return forms
 
 
 # The codecs smtpprobe itself may read a reply's bytes with (core.reply.guess_encoding):
@@ -288,8 +335,14 @@ class Redactor:
     def _all_forms(self) -> tuple[tuple[_Form, str], ...]:
         if self._forms is None:
             unique: dict[str, tuple[_Form, str]] = {}
+            # The AUTH lines are a password's encodings (PLAIN's "\0user\0pass" and its
+            # base64): masked in every form already, never altered by a server on their own.
+            derived = {
+                base64.b64encode(s.encode("utf-8", _RAW)).decode("ascii") for s in self._secrets
+            }
             for secret in self._secrets:
-                for form in _forms(secret):
+                altered = "\0" not in secret and secret not in derived
+                for form in _forms(secret, altered):
                     unique.setdefault(form.pattern, (form, secret))
             self._forms = tuple(unique.values())
         return self._forms
@@ -306,7 +359,8 @@ class Redactor:
         ``prefilter=False`` runs every pattern, whatever the text (for tests that hold
         the prefilter to the patterns).
         """
-        spans: list[tuple[int, int]] = self._cut_short(text) if _CUT in text else []
+        cut = _CUT in text or "..." in text
+        spans: list[tuple[int, int]] = self._cut_short(text) if cut else []
         views = {_AS_IS: text}
         for form, secret in self._all_forms():
             if prefilter and not _may_hold(form, secret, views):
@@ -341,6 +395,9 @@ class Redactor:
             for secret in self._secrets
             for form in (
                 secret,
+                repr(secret)[1:-1],  # a quoted repr: \\ and \' (a malformed line's quote)
+                repr(secret.encode("utf-8", _RAW))[2:-1],
+                json.dumps(repr(secret)[1:-1], ensure_ascii=False)[1:-1],  # that, in JSON
                 base64.b64encode(secret.encode("utf-8", _RAW)).decode(),
                 secret.encode("utf-8", _RAW).hex(),
             )
@@ -349,8 +406,11 @@ class Redactor:
         if not literals:
             return spans
         reach = max(len(form) for form in literals)
-        for cut in itertools.islice(re.finditer(_CUT, text), _MAX_CUTS):
-            before = text[max(cut.start() - reach, 0) : cut.start()]
+        for cut in itertools.islice(_CUTS.finditer(text), _MAX_CUTS):
+            end = cut.start()
+            while end > 0 and text[end - 1] == _SPLIT_CHAR:
+                end -= 1  # the bytes of a character the cut split
+            before = text[max(end - reach, 0) : end]
             longest = max(
                 (
                     k
@@ -361,7 +421,7 @@ class Redactor:
                 default=0,
             )
             if longest:
-                spans.append((cut.start() - longest, cut.start()))
+                spans.append((end - longest, cut.start()))
         return spans
 
     def __bool__(self) -> bool:

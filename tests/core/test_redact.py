@@ -250,3 +250,43 @@ def test_a_password_read_back_through_the_reply_decoders_codecs_is_masked() -> N
     text = raw.decode(guess_encoding(raw), "replace")
     assert password not in text  # the misreading this is about
     assert Redactor([password])(text) == f"認証に失敗しました ({MASK})"
+
+
+def test_what_a_server_may_do_to_an_echoed_password_is_masked() -> None:
+    # A red-team round's server echoed the password in each of these shapes after AUTH.
+    import quopri
+    import unicodedata
+
+    secret = "p@ss:wörd/+=="
+    redact = Redactor([secret])
+    echoes = {
+        "nfd": unicodedata.normalize("NFD", secret),
+        "upper": secret.upper(),
+        "php-json": json.dumps(secret).replace("/", "\\/"),
+        "quoted-printable": quopri.encodestring(secret.encode()).decode().replace("=\n", ""),
+        "ascii-cut": "'" + secret[:9] + "...'",
+        "fragment-start": "'ss:wörd/'",
+        "fragment-end": "'wörd/+=='",
+    }
+    for name, echo in echoes.items():
+        out = redact(f"535 5.7.8 got {echo} here")
+        assert MASK in out, (name, out)
+        assert "ss:w" not in out and "SS:W" not in out and "wörd" not in out, (name, out)
+
+
+def test_a_passphrase_of_words_does_not_mask_its_words() -> None:
+    redact = Redactor(["correct horse battery staple"])
+    assert redact("incorrect password, horse battery") == "incorrect password, horse battery"
+
+
+def test_a_cut_through_an_escaped_or_split_password_is_masked() -> None:
+    # smtpprobe's 60-character quote of a malformed reply: a repr escapes \ ' " and a cut may
+    # split a character's UTF-8 bytes (a red-team round saw the first 20 characters).
+    secret = "K7#v|Q2\"x\\L9'mZ~p0&Rq"
+    redact = Redactor([secret])
+    quoted = repr("x" * 30 + " " + secret)[:50] + "…"
+    out = redact(f"malformed-reply: {quoted}")
+    assert "K7#v" not in out and MASK in out, out
+    split = Redactor(["p@ss:wörd/+=="])
+    out = split("malformed-reply: '" + "x" * 40 + " passwop@ss:w\ufffd…'")
+    assert "p@ss" not in out and out.endswith("passwo" + MASK + "…'"), out
