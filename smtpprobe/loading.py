@@ -300,7 +300,11 @@ def _profile_files(directory: Path) -> list[Path]:
     try:
         if not directory.is_dir():
             return []
-        return sorted(p for p in directory.iterdir() if p.suffix in (".yaml", ".yml"))
+        # Regular files only: opening a FIFO named like one waited for a writer forever (a
+        # red-team round), and a device or a folder holds no profile or rule.
+        return sorted(
+            p for p in directory.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file()
+        )
     except OSError:  # an unreadable folder is treated as an empty one, like a missing one
         return []
 

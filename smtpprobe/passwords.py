@@ -41,6 +41,10 @@ def read_secret(env_name: str | None, from_stdin: bool) -> str | None:
             )
         return value
     if from_stdin:
+        if sys.stdin is None:  # started with standard input closed
+            raise ConfigError(
+                "--password-stdin: standard input is closed; pipe the password into smtpprobe"
+            )
         try:
             line = sys.stdin.readline()
         except UnicodeDecodeError:
@@ -85,7 +89,8 @@ def lookup_password(
                     f"{name}{source} is set but empty; set it to the password or unset it"
                 )
             return value
-    if sys.stdin.isatty() and sys.stderr.isatty():
+    stdin, stderr = sys.stdin, sys.stderr  # None where the process started with one closed
+    if stdin is not None and stderr is not None and stdin.isatty() and stderr.isatty():
         import getpass
 
         prompt = _PROMPT["ja" if lang == "ja" else "en"].format(user)

@@ -106,6 +106,10 @@ def output_failed(exc: BaseException) -> bool:
     )
 
 
+_CLOSED_EN = "smtpprobe: error: cannot write the output: standard output is closed\n"
+_CLOSED_JA = "smtpprobe: エラー: 出力を書き込めません（標準出力が閉じられています）\n"
+
+
 def run_quietly_on_broken_pipe(fn: Callable[[], T]) -> T:
     """Run ``fn`` (a whole command line); if its output's reader has gone, end quietly, 141.
 
@@ -113,6 +117,17 @@ def run_quietly_on_broken_pipe(fn: Callable[[], T]) -> T:
     EPIPE into exit 1, the code of a failed check, after swapping ``sys.stdout`` for a
     ``PacifyFlushWrapper``; that swap tells a lost output from a real failure.
     """
+    if sys.stdout is None:
+        # Started with standard output closed (">&-"): whatever it would print is lost, and
+        # exit 0 would say all was well (a red-team round). As a full disk is: one line, exit 2.
+        from smtpprobe.cli_usage import language_of
+
+        if sys.stderr is not None:
+            if language_of(sys.argv[1:]) == "ja":
+                sys.stderr.write(_CLOSED_JA)
+            else:
+                sys.stderr.write(_CLOSED_EN)
+        raise SystemExit(ExitCode.USAGE)
     for stream in (sys.stdout, sys.stderr):
         # A console in cp932, EUC-JP or Latin-1 cannot show every character (◉, ✓, kana): a
         # replacement mark, not an exit 4, for what it cannot encode.

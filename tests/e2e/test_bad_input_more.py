@@ -393,3 +393,50 @@ def test_a_bad_nameservers_variable_is_named_as_the_variable(cli) -> None:  # ty
     args = ["spf", "--ip", "127.0.0.1", "--sender", "a@example.jp"]
     line = _one_line(cli.run(*args, env={**ENV, "SMTPPROBE_NAMESERVERS": "junk"}))
     assert "SMTPPROBE_NAMESERVERS 'junk'" in line and "--nameserver" not in line
+
+
+def _closed(redirect: str, *args: str) -> Result:
+    """The installed smtpprobe started by a shell with one standard stream closed."""
+    proc = subprocess.run(
+        ["bash", "-c", f'exec "$0" "$@" {redirect}', str(BIN), *args],
+        capture_output=redirect != ">&-",
+        stdout=subprocess.DEVNULL if redirect == ">&-" else None,
+        stderr=subprocess.PIPE if redirect == ">&-" else None,
+        text=True,
+        env=environment(),  # no SMTPPROBE_PASSWORD: nothing to read the password from
+        timeout=60,
+    )
+    return Result(proc.returncode, proc.stdout or "", proc.stderr or "")
+
+
+def test_a_closed_standard_input_is_a_usage_error_not_an_internal_one() -> None:
+    # A red-team round: exit 4, "AttributeError: 'NoneType' object has no attribute 'readline'".
+    common = ("check", "--host", "127.0.0.1", "--port", "9", "--user", "u@example.jp")
+    piped = _closed("<&-", *common, "--no-egress-lookup", "--password-stdin")
+    assert "standard input is closed" in _one_line(piped)
+    asked = _closed("<&-", *common, "--no-egress-lookup")
+    assert "no password" in _one_line(asked)
+
+
+def test_a_closed_standard_output_is_said_not_a_silent_success() -> None:
+    # A red-team round: nothing printed, exit 0.
+    result = _closed(">&-", "explain", "550 5.7.1 Relay access denied")
+    assert result.code == 2, result
+    assert "standard output is closed" in result.err
+
+
+def test_a_fifo_in_the_config_folder_is_skipped_not_waited_on(tmp_path: Path) -> None:
+    import os
+
+    for folder in ("profiles", "rules"):
+        (tmp_path / folder).mkdir()
+        os.mkfifo(tmp_path / folder / "stuck.yaml")
+    proc = subprocess.run(
+        [str(BIN), "explain", "550 5.7.1 Relay access denied"],
+        capture_output=True,
+        text=True,
+        env=environment(SMTPPROBE_CONFIG_DIR=str(tmp_path)),
+        timeout=30,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "relay-denied" in proc.stdout
