@@ -118,15 +118,24 @@ def _as_option(rest: str, key: str) -> str | None:
     return None
 
 
+def _already_japanese(message: str) -> bool:
+    """Whether ``message`` is worded in Japanese: more Japanese characters than Latin letters
+    (an English sentence around a Japanese value has far fewer)."""
+    japanese = len(_JAPANESE.findall(message))
+    return japanese > 0 and japanese >= sum(c.isascii() and c.isalpha() for c in message)
+
+
 def error_ja(message: str) -> str:
     """``message`` in Japanese, or its English quoted where the table has no entry."""
-    if _JAPANESE.search(message) and not message.isascii():
-        return message  # already Japanese (a command that words its own errors)
     if len(message) > _LONGEST:
-        return f"「{message}」"
+        return message if _already_japanese(message) else f"「{message}」"
+    # Looked up first: an English message may quote a Japanese value ("unknown profile
+    # 'さくら'"), and was once taken for Japanese and shown in English (a red-team round).
     said = _lookup(message)
     if said is not None:
         return said
+    if _already_japanese(message):
+        return message  # a command that words its own errors
     framed = _framed(message)
     if framed is not None:
         return f"{framed[0]}: 「{framed[1]}」"

@@ -634,3 +634,17 @@ def test_error_lines_in_japanese(
     assert len(line.splitlines()) == 1 and line.startswith("smtpprobe: エラー: "), line
     assert words in line, line
     assert english_run(line) is None, line
+
+
+def test_an_english_message_quoting_a_japanese_value_is_translated() -> None:
+    # A red-team round: any Japanese character made the message count as Japanese already,
+    # so the users most likely to type Japanese values got English.
+    from smtpprobe.render.errors_ja import error_ja
+
+    said = error_ja(
+        "--from 'ユーザー@例え.jp': a non-ASCII local part needs SMTPUTF8 (RFC 6531), "
+        "which smtpprobe does not send; use the ASCII form of the address"
+    )
+    assert "SMTPUTF8（RFC 6531）が必要" in said and "needs" not in said
+    own = "プロファイル「さくら」はありません"
+    assert error_ja(own) == own  # a message worded in Japanese stays as it is
