@@ -216,6 +216,8 @@ def _report(
                 else None
             ),
             dns_unchecked=_unchecked_domain(spec, profile) if dns_auth is None else None,
+            port=spec.port,
+            ca_file=spec.ca_file,
         )
     return Report(
         transcript=transcript,

@@ -8,6 +8,7 @@ while Gmail is refused by the provider's geo-IP filter (seed 000: Sakura's
 
 from __future__ import annotations
 
+import shlex
 from dataclasses import dataclass
 
 from smtpprobe.core.profile import Profile
@@ -63,9 +64,17 @@ class GmailReadiness:
     test_command: str
 
 
-def _test_command(profile: Profile | None, host: str) -> str:
+def _test_command(
+    profile: Profile | None, host: str, port: int | None = None, ca_file: str | None = None
+) -> str:
     name = profile.name if profile else ""
     target = f"{name} --host {host}".strip() if name else f"--host {host}"
+    # The port checked, and the CA file it was checked with: without them the command
+    # compared another port (a red-team round: the profile's 587 for a check of 41249).
+    if port is not None:
+        target += f" --port {port}"
+    if ca_file:
+        target += f" --ca-file {shlex.quote(ca_file)}"
     return (
         "ssh -D 1080 -N you@host-abroad   # a SOCKS proxy whose exit is outside Japan\n"
         f"smtpprobe compare {target} --user YOU --route direct "
@@ -82,6 +91,8 @@ def gmail_readiness(
     authenticated: bool = True,
     dns_refusal: str | None = None,
     dns_unchecked: str | None = None,
+    port: int | None = None,
+    ca_file: str | None = None,
 ) -> GmailReadiness:
     """Judge readiness for Gmail from the verdict's category, the profile and the origin.
 
@@ -243,5 +254,5 @@ def gmail_readiness(
         geo_ip_filter=geo,
         origin_country=country,
         reasons=tuple(reasons),
-        test_command=_test_command(profile, host),
+        test_command=_test_command(profile, host, port, ca_file),
     )

@@ -256,7 +256,7 @@ def _altered_forms(secret: str, raw: bytes) -> list[_Form]:
     ]
     # Other encodings of its bytes: UTF-16's in hex (either byte order), base32 (RFC 4648).
     for wide in ("utf-16-be", "utf-16-le"):
-        digits = secret.encode(wide, _RAW).hex()
+        digits = secret.encode(wide, "surrogatepass").hex()  # lone surrogates: as they are
         forms.append(_Form(_any_case(digits), anchor=digits, view=_LOWER))
     b32 = base64.b32encode(raw).decode("ascii").rstrip("=")
     forms.append(_Form(re.escape(b32), anchor=b32))

@@ -83,3 +83,18 @@ def test_a_broken_sequence_a_library_quotes_is_its_own_servers() -> None:
     (item,) = explain(text).explanations
     assert item.verdict.category == "protocol-error"
     assert (item.refuser, item.refuser_inferred) == ("submission", True)
+
+
+def test_the_suggested_compare_command_keeps_the_port_and_ca_file_checked() -> None:
+    # A red-team round: the command compared the profile's 587 after a check of port 41249.
+    from smtpprobe.core.readiness import gmail_readiness
+
+    readiness = gmail_readiness(
+        category="ok",
+        profile=None,
+        host="127.0.0.1",
+        origin=None,
+        port=41249,
+        ca_file="/tmp/my ca.pem",
+    )
+    assert "--host 127.0.0.1 --port 41249 --ca-file '/tmp/my ca.pem'" in readiness.test_command
