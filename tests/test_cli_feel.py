@@ -440,8 +440,11 @@ def test_a_usage_error_is_one_line_in_the_language_asked(
         (["serve", "CHECKS", "--min-interval", "nan"], "--min-interval must be finite"),
         (["check", "--host", "127.0.0.1", "--user", "u@example.jp", "--proxy",
           "socks5://a..b:1080"], "--proxy host"),
+        (["check", "--host", "127.0.0.1", "--user", "u@example.jp", "--proxy",
+          "socks5://127.0.0.1:0"], "port 0 is not a port"),
     ],
-    ids=["dns-inf", "spf-huge", "serve-offset-inf", "serve-interval-nan", "proxy-host"],
+    ids=["dns-inf", "spf-huge", "serve-offset-inf", "serve-interval-nan", "proxy-host",
+         "proxy-port-0"],
 )  # fmt: skip
 def test_values_that_would_hang_or_crash_are_usage_errors(
     cli: Any, tmp_path: Path, args: list[str], words: str

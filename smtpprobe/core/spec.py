@@ -101,6 +101,8 @@ def parse_proxy(url: str) -> ProxySpec:
         )
     if not parts.hostname or port is None:
         raise ConfigError(f"--proxy: give the proxy as {scheme}://HOST:PORT")
+    if port == 0:  # urlsplit accepts it; no proxy listens there (it was a retryable failure)
+        raise ConfigError("--proxy: port 0 is not a port; give the proxy's port, 1 to 65535")
     # The proxy's name is checked as --host is (RFC 1035 labels, IDNA): "a..b" or a byte that
     # is not text reached the IDNA codec of the socket layer as an internal error.
     host, _ = validate_host(
