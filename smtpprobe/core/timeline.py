@@ -153,6 +153,7 @@ class State:
     results: int  # results of this category in it (blips of another category not counted)
     stage: str | None = None
     reply: str | None = None  # the first result's decisive reply (or error)
+    reply_is_error: bool = False  # ``reply`` is smtpprobe's own error (config-error), no reply
     # Results of other categories inside the stretch, never ``confirm`` in a row (a
     # flapping server): by category, so that "ok since …" never hides them.
     blips: tuple[tuple[str, int], ...] = ()
@@ -168,6 +169,11 @@ class State:
             kinds_ja = "、".join(f"{named(c).ja} {n} 回" for c, n in self.blips)
             count_en += f"; {total} other{'s' if total != 1 else ''} in between: {kinds_en}"
             count_ja += f"。間に連続しない別の結果: {kinds_ja}"
+        if self.reply and self.reply_is_error:  # smtpprobe's words, not a server's reply
+            return Text(
+                en=f"{category.en} since {since}, error: {self.reply} ({count_en})",
+                ja=f"{since} から {category.ja}、エラー「{self.reply}」（{count_ja}）",
+            )
         if self.reply:
             return Text(
                 en=f"{category.en} since {since}, reply {self.reply} ({count_en})",
@@ -411,6 +417,7 @@ def states(rows: Sequence[HistoryRow], *, confirm: int = 2) -> list[State]:
             results=run.count,
             stage=run.first.stage,
             reply=run.first.detail,
+            reply_is_error=run.first.reply is None and run.first.error is not None,
             blips=tuple(collections.Counter(b.category for b in run.blips).items()),
         )
         for run in _confirmed(_results(rows), lambda r: r.category, confirm)

@@ -314,3 +314,13 @@ def test_a_flapping_server_is_never_shown_as_an_unbroken_state() -> None:
     assert "5 others in between: relay-denied 5" in state.text().en
     assert "間に連続しない別の結果: relay-denied 5 回" in state.text().ja
     assert state.to_dict()["blips"] == {"relay-denied": 5}
+
+
+def test_smtpprobes_own_error_is_not_called_a_reply() -> None:
+    # A red-team round: "設定エラー（config-error）、応答「…」" called our own words a reply.
+    message = "checks.yaml: check 'a': key 'password': environment variable X is not set"
+    rows = [row(m, "config-error", error=message, reply=None, stage=None) for m in range(3)]
+    (state,) = states(rows)
+    line = state.text()
+    assert f"error: {message}" in line.en and "reply" not in line.en
+    assert f"エラー「{message}」" in line.ja and "応答" not in line.ja
