@@ -374,3 +374,22 @@ def test_serve_errors_in_japanese(tmp_path: Any) -> None:
     assert result.exit_code == 2, result.output
     line = result.stderr.strip()
     assert line.startswith("smtpprobe: エラー: ") and "--lang" not in line, line
+
+
+def test_dmarc_and_dkim_notes_are_said_in_japanese() -> None:
+    # A red-team round: `dns --lang ja` printed these notes in English.
+    from smtpprobe.core.dkim import parse_dkim
+    from smtpprobe.core.dmarc import parse_dmarc
+    from smtpprobe.render.dnsauth import note_text
+
+    record = parse_dmarc(
+        "v=DMARC1; p=bogus; sp=bogus; pct=50; rf=afrf; ri=3600; foo=bar; p=none; adkim=x; "
+        "fo=9; rua=notauri, https://x.example/r, mailto:a@b.jp!10m; junk"
+    )
+    key = parse_dkim("v=DKIM1; t=y:q; zz=1; p=", selector="s1", domain="example.jp")
+    notes = [*record.warnings, *key.warnings]
+    assert len(notes) >= 15
+    for text in notes:
+        said = note_text(text, "ja")
+        assert "「" not in said, (text, said)  # none fell back to a quotation
+        assert not re.search(r"\b(?:the|is|not|receivers|ignored|applies)\b", said), said

@@ -240,7 +240,12 @@ def parse_dkim(text: str, *, selector: str, domain: str) -> DkimKey:
         if flag not in ("y", "s"):
             warnings.append(f"t={flag}: unknown flag, ignored (RFC 6376 §3.6.1)")
     if "y" in flags:
-        warnings.append("t=y: the domain is testing DKIM; verifiers may treat it as unsigned")
+        # §3.6.1: "Verifiers MUST NOT treat messages from Signers in testing mode differently
+        # from unsigned email" (a red-team round: "may" said the opposite of the checklist).
+        warnings.append(
+            "t=y: the domain is testing DKIM; verifiers must treat its mail as unsigned "
+            "(RFC 6376 §3.6.1)"
+        )
     for name in tags:
         if name not in _KNOWN_TAGS:
             warnings.append(f"unknown tag {name}: ignored (RFC 6376 §3.2)")

@@ -291,6 +291,7 @@ def publish_for(spf: Sequence[SpfCheck], records: Sequence[str], *, has_mx: bool
 # check_host()'s reasons are English (smtpprobe.core.spf); the frequent ones in Japanese.
 _REASONS_JA: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"^matched (\S+)$"), "「{0}」に一致しました"),
+    (re.compile(r"^(redirect=\S+): matched (\S+)$"), "{0}: 「{1}」に一致しました"),
     (re.compile(r"^no SPF record at (\S+)"), "{0} に SPF レコードがありません"),
     (re.compile(r"^no mechanism matched"), "どの記述にも一致しません（既定の結果、§4.7）"),
     (

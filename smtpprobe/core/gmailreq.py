@@ -76,7 +76,16 @@ def gmail_requirements(
         else "pass"
     )
     addresses = ", ".join(c.sender.ip for c in spf) or "-"
-    selectors = ", ".join(k.selector for k in dkim)
+    # The selectors whose key counts, then the others by name: "[pass] selectors: s1, s2"
+    # listed a revoked and a broken key beside the good one (a red-team round).
+    usable = ", ".join(k.selector for k in dkim if k.usable)
+    others = ", ".join(k.selector for k in dkim if not k.usable)
+    selectors = usable or others
+    if usable and others:
+        selectors_en = f"{usable} (not usable: {others})"
+        selectors_ja = f"{usable}（使えない鍵: {others}）"
+    else:
+        selectors_en = selectors_ja = selectors
     checked = [
         Requirement(
             "spf",
@@ -95,11 +104,11 @@ def gmail_requirements(
                 "既知のセレクタに DKIM の公開鍵が公開されている",
             ),
             Text(
-                f"selectors: {selectors}"
+                f"selectors: {selectors_en}"
                 if selectors
                 else "no selector known: give --dkim-selector (a selector can only be checked, "
                 "not discovered, without a signed message)",
-                f"セレクタ: {selectors}"
+                f"セレクタ: {selectors_ja}"
                 if selectors
                 else "既知のセレクタがありません。--dkim-selector で指定してください（署名済みの"
                 "メールがなければ、セレクタは確認できても見つけることはできません）",

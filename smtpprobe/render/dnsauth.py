@@ -9,6 +9,7 @@ is. The ``verdict`` object of ``dns`` is ``check``'s (``smtpprobe.render.json.ve
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -30,6 +31,7 @@ __all__ = [
     "dns_to_dict",
     "format_dns_json",
     "format_spf_json",
+    "note_text",
     "spf_lines",
     "spf_to_dict",
     "trace_lines",
@@ -79,6 +81,10 @@ _LABELS: dict[str, dict[str, str]] = {
         "mx": "MX",
         "none": "なし",
         "temperror": "DNS の一時的な失敗",
+        "valid": "有効",
+        "revoked": "失効（p= が空）",
+        "invalid": "無効",
+        "missing": "なし",
         "spf_record": "SPF レコード",
         "spf_many": "SPF レコードが {n} 個あります（permerror: RFC 7208 §4.5 では 1 個のみ）",
         "spf": "SPF {ip}{via}: {result}",
@@ -111,6 +117,78 @@ _LABELS: dict[str, dict[str, str]] = {
 }
 _STATUS_TONE = {"pass": Tone.GOOD, "fail": Tone.BAD, "unknown": Tone.WARN}
 _RESULT_TONE = {"pass": Tone.GOOD, "temperror": Tone.WARN}
+
+
+# The DMARC record's and the DKIM key's notes (smtpprobe.core.dmarc, smtpprobe.core.dkim) are
+# English; in Japanese each known one is said in Japanese, any other quoted (a red-team round
+# found them printed in English under `dns --lang ja`).
+_NOTES_JA: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(pattern), template)
+    for pattern, template in (
+        (r"^(\w+): ('.*') is not a URI; receivers ignore it \(RFC 9989 §4\.7\)$",
+         "{0}: {1} は URI ではないため、受信側は無視します（RFC 9989 §4.7）"),
+        (r"^(\w+): the size limit in ('.*') is RFC 7489 syntax that RFC 9989 dropped; "
+         r"RFC 9989 reporters ignore it$",
+         "{0}: {1} のサイズ制限は RFC 9989 で廃止された RFC 7489 の書式です。RFC 9989 に従う"
+         "レポート送信側は無視します"),
+        (r"^(\w+): (\S+): URIs are optional for receivers; only mailto: must be supported "
+         r"\(RFC 9989 §4\.7\)$",
+         "{0}: {1}: の URI への対応は受信側の任意です。必ず対応されるのは mailto: だけです"
+         "（RFC 9989 §4.7）"),
+        (r"^('.*') is not a tag=value pair; ignored \(RFC 9989 §4\.8\)$",
+         "{0} は tag=value の形ではないため無視されます（RFC 9989 §4.8）"),
+        (r"^(\w+) appears more than once; the first value is used$",
+         "{0} が複数回あります。最初の値が使われます"),
+        (r"^(\w+=.*): not none, quarantine or reject$",
+         "{0}: none、quarantine、reject のいずれでもありません"),
+        (r"^no p tag: treated as p=none \(RFC 9989 §4\.7\)$",
+         "p タグがないため、p=none として扱われます（RFC 9989 §4.7）"),
+        (r"^(\w+=.*): invalid, the default (\S+) applies$",
+         "{0}: 無効な値のため、既定値 {1} が使われます"),
+        (r"^fo without ruf has no effect \(RFC 9989 §4\.7\)$",
+         "ruf がないため、fo は効果がありません（RFC 9989 §4.7）"),
+        (r"^(\w+=.*): RFC 9989 removed (\w+) \(.*\); only receivers still following "
+         r"RFC 7489 read it$",
+         "{0}: RFC 9989 で {1} タグは廃止されました。RFC 7489 に従う受信側だけが読みます"),
+        (r"^unknown tag (\w+): ignored \(RFC (\d+) §([\d.]+)\)$",
+         "不明なタグ {0} は無視されます（RFC {1} §{2}）"),
+        (r"^t=y: the domain is testing DKIM; verifiers must treat its mail as unsigned "
+         r"\(RFC 6376 §3\.6\.1\)$",
+         "t=y: このドメインは DKIM を試験中です。検証側はこの鍵の署名を署名なしと同じに扱います"
+         "（RFC 6376 §3.6.1）"),
+        (r"^t=(\w+): unknown flag, ignored \(RFC 6376 §3\.6\.1\)$",
+         "t={0}: 不明なフラグのため無視されます（RFC 6376 §3.6.1）"),
+        (r"^v=DKIM1 is not the first tag \(RFC 6376 §3\.6\.1\)$",
+         "v=DKIM1 が最初のタグではありません（RFC 6376 §3.6.1）"),
+        (r"^RSA key of (\d+) bits: RFC 8301 §3\.2 recommends 2048 or more$",
+         "{0} ビットの RSA 鍵です。RFC 8301 §3.2 は 2048 ビット以上を推奨しています"),
+        (r"^p= is a bare RSAPublicKey, not the SubjectPublicKeyInfo RFC 6376 §3\.6\.1 "
+         r"requires; some verifiers reject it$",
+         "p= が RFC 6376 §3.6.1 の求める SubjectPublicKeyInfo ではなく RSAPublicKey のみです。"
+         "これを拒否する検証側もあります"),
+        (r"^invalid policy with a valid rua: receivers act as if p=none$",
+         "ポリシーが無効で rua が有効なため、受信側は p=none として扱います"),
+    )
+)  # fmt: skip
+
+
+def _note_ja(note: str) -> str | None:
+    for pattern, template in _NOTES_JA:
+        match = pattern.match(note)
+        if match:
+            return template.format(*match.groups())
+    return None
+
+
+def note_text(note: str, lang: str) -> str:
+    """A DMARC or DKIM note in ``lang``: said in Japanese where known, else quoted. A DKIM
+    key's notes come joined by "; ": each is said on its own."""
+    if lang != "ja":
+        return note
+    whole = _note_ja(note)
+    if whole is not None:
+        return whole
+    return "。".join(_note_ja(part) or f"「{part}」" for part in note.split("; "))
 
 
 def _labels(lang: str) -> dict[str, str]:
@@ -287,13 +365,16 @@ def dns_detail_lines(auth: DnsAuth, lang: str) -> list[Line]:
             text += f"（{reason_text(dmarc.reason, lang)}）"
     lines.append(Line(f"  {labels['dmarc']}: {text}"))
     for warning in dmarc.warnings:
-        lines.append(Line(f"    {warning}", Tone.WARN))
+        lines.append(Line(f"    {note_text(warning, lang)}", Tone.WARN))
     for key in auth.dkim:
         size = f" {key.key_type or ''} {key.bits or ''}".rstrip() if key.usable else ""
-        why = f" ({key.reason})" if key.reason else ""
+        why = ""
+        if key.reason:
+            why = f"（{note_text(key.reason, lang)}）" if lang == "ja" else f" ({key.reason})"
         tone = Tone.GOOD if key.usable else Tone.WARN
+        status = _state(key.status, lang) if lang == "ja" else key.status
         lines.append(
-            Line(f"  {labels['dkim'].format(selector=key.selector)}: {key.status}{size}{why}", tone)
+            Line(f"  {labels['dkim'].format(selector=key.selector)}: {status}{size}{why}", tone)
         )
     for ip, state, names in auth.fcrdns:
         named = f" ({', '.join(names)})" if names and lang != "ja" else ""
