@@ -87,7 +87,7 @@ def make_exporter(
             f"--timeout-offset {timeout_offset}: give finite seconds, 0 or more and under 3600"
         )
     if min_interval is not None and not (math.isfinite(min_interval) and min_interval >= 0):
-        raise ConfigError("--jitter and --min-interval must be finite, 0 or more seconds")
+        raise ConfigError("--min-interval must be finite, 0 or more seconds")
     defaults = RunLimits()
     per_host = per_host or defaults.per_host
     min_interval = defaults.min_interval if min_interval is None else min_interval

@@ -87,6 +87,18 @@ def _value_ja(message: str) -> str:
 def usage_line(message: str, command: str, lang: str) -> str:
     """One line for a usage error of ``command`` ("smtpprobe check")."""
     message = " ".join(message.split())
+    if command.endswith(" explain") and message.startswith("Got unexpected extra argument"):
+        # "smtpprobe explain 535 5.7.8 failed": the words of a reply typed without quotes (a
+        # red-team round: the error named the extra words, not the fix).
+        if lang == "ja":
+            return (
+                f"{command}: エラー: 説明する文章は 1 つの引数として引用符で囲んでください"
+                f"（例: {command} \"535 5.7.8 ...\"）。標準入力から貼り付けることもできます"
+            )
+        return (
+            f"{command}: error: put the text to explain in quotes, as one argument "
+            f"({command} \"535 5.7.8 ...\"), or paste it on standard input"
+        )
     if lang == "ja":
         for pattern, ja in _JA:
             match = re.fullmatch(pattern, message)

@@ -100,8 +100,11 @@ class RunLimits:
 
         if self.concurrency < 1 or self.per_host < 1:
             raise ConfigError("--concurrency and --per-host must be at least 1")
-        if not 0 <= self.jitter < float("inf") or not 0 <= self.min_interval < float("inf"):
-            raise ConfigError("--jitter and --min-interval must be finite, 0 or more seconds")
+        # Each named alone: serve has --min-interval but no --jitter.
+        if not 0 <= self.jitter < float("inf"):
+            raise ConfigError("--jitter must be finite, 0 or more seconds")
+        if not 0 <= self.min_interval < float("inf"):
+            raise ConfigError("--min-interval must be finite, 0 or more seconds")
 
 
 @dataclass(frozen=True, slots=True)

@@ -459,3 +459,12 @@ def test_values_that_would_hang_or_crash_are_usage_errors(
     assert result.code == ExitCode.USAGE, result
     lines = [line for line in result.err.splitlines() if line.strip()]
     assert len(lines) == 1 and words in lines[0], result.err
+
+
+def test_a_reply_typed_without_quotes_is_told_to_be_quoted(cli: Any) -> None:
+    # A red-team round: "Got unexpected extra argument(s) (5.7.8 failed)" named no fix.
+    result = cli.run("explain", "535", "5.7.8", "failed")
+    assert result.code == ExitCode.USAGE, result
+    assert "put the text to explain in quotes" in result.err
+    japanese = cli.run("explain", "--lang", "ja", "535", "5.7.8", "failed")
+    assert "引用符で囲んで" in japanese.err
