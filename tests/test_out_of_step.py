@@ -29,6 +29,8 @@ from smtpprobe.testing.faults import (
     FaultServer,
     LateDuplicate,
     MissingReply,
+    MissingReplyThenClose,
+    RefusedFirstTime,
 )
 
 pytestmark = pytest.mark.network
@@ -169,3 +171,34 @@ def test_a_refusal_after_every_acceptance_is_never_ok(
     ), report.transcript.steps
     assert report.exit_code == 3
     assert "cannot be trusted" in verdict.cause.en and "信頼できません" in verdict.cause.ja
+
+
+@pytest.mark.parametrize("phase", [FaultPhase.RCPT, FaultPhase.MAIL])
+@pytest.mark.parametrize("pipelining", [True, False], ids=["pipe", "one"])
+def test_a_reply_left_out_before_a_close_is_never_ok(phase: FaultPhase, pipelining: bool) -> None:
+    # A red-team round: RCPT never answered, RSET's 250 read as RCPT's in the flight, then the
+    # connection closed at QUIT: "ok", exit 0. RSET left without its reply, the flight's
+    # replies cannot be matched to their commands: it is run again one command at a time,
+    # where the reply left out is a timeout, as with --no-pipelining.
+    report = _run(MissingReplyThenClose(), phase, Security.STARTTLS, pipelining=pipelining)
+    verdict = report.verdict
+    assert verdict.category != "ok", report.transcript.steps
+    assert (verdict.category, verdict.stage) == ("timeout", phase.stage), report.transcript.steps
+    assert report.exit_code == 3
+
+
+@pytest.mark.parametrize("phase", [FaultPhase.RSET, FaultPhase.QUIT])
+def test_a_close_refused_only_in_the_flight_is_broken_pipelining(phase: FaultPhase) -> None:
+    # A red-team round: QUIT's 421 in the flight, then one command at a time accepted, gave
+    # "ok" (the refusal that made it run again was set aside), RSET's the general
+    # refused-after-acceptance answer; README promises pipelining-broken for both.
+    report = _run(RefusedFirstTime(), phase, Security.STARTTLS, pipelining=True)
+    verdict = report.verdict
+    assert (verdict.category, verdict.rule_id) == (
+        "protocol-error",
+        "pipelining-broken-refused-close",
+    ), report.transcript.steps
+    assert report.exit_code == 3
+    # One command at a time from the start, the refusal stands as it is.
+    alone = _run(RefusedFirstTime(), phase, Security.STARTTLS, pipelining=False)
+    assert alone.verdict.rule_id == "refused-after-acceptance", alone.transcript.steps

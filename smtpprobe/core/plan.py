@@ -323,7 +323,11 @@ def _attempt(
                 return _failed(authenticated)
         flight = Flight((*lead, *envelope, Rset(), Quit()))
         outcomes = yield flight
-        if _cut_short(flight, outcomes) or _refusal_after_acceptance(flight, outcomes):
+        if (
+            _cut_short(flight, outcomes)
+            or _refusal_after_acceptance(flight, outcomes)
+            or _reset_unanswered(flight, outcomes)
+        ):
             yield Retry()
             return _CUT
         return None
@@ -386,6 +390,22 @@ def _refusal_after_acceptance(flight: Flight, outcomes: Outcome) -> bool:
     # or 5xx is one RSET and QUIT may get (RFC 5321 section 4.3.2), so only a second look
     # can tell whether it was theirs.
     return any(isinstance(o, Reply) and o.code >= 400 for o in outcomes[len(needed) :])
+
+
+def _reset_unanswered(flight: Flight, outcomes: Outcome) -> bool:
+    """Every stage accepted, but RSET got no reply (a lost connection, a timeout): in a
+    flight, a reply left out earlier looks just so — RSET's 250 read as RCPT's, then
+    nothing for RSET (a red-team round: "ok" for a RCPT never answered). One command at a
+    time shows which command went unanswered. RSET follows the stages that decide, so no
+    login is repeated that was refused."""
+    if not isinstance(outcomes, tuple):
+        return False
+    needed = [_FLIGHT_PHASES[type(a)] for a in flight.actions if type(a) in _FLIGHT_PHASES]
+    if len(outcomes) <= len(needed) or not all(
+        _ok(o, phase) for o, phase in zip(outcomes, needed, strict=False)
+    ):
+        return False
+    return isinstance(outcomes[len(needed)], Failure)
 
 
 def _cut_short(flight: Flight, outcomes: Outcome) -> bool:

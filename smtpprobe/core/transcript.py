@@ -215,13 +215,10 @@ class Step:
     @property
     def refused_after_acceptance(self) -> bool:
         """RSET or QUIT answered 4xx or 5xx (``Transcript.decisive_step`` decides whether
-        that comes after every stage was accepted)."""
-        return (
-            self.phase in _CLOSING
-            and self.note != RETRIED
-            and self.reply is not None
-            and self.reply.code >= 400
-        )
+        that comes after every stage was accepted). Also in a flight that was run again one
+        command at a time: the refusal that made it run again still says something (the
+        rerun accepted: the server breaks pipelining; refused again: it is refused)."""
+        return self.phase in _CLOSING and self.reply is not None and self.reply.code >= 400
 
     @property
     def out_of_step(self) -> bool:

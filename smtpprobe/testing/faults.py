@@ -83,7 +83,9 @@ __all__ = [
     "LongLine",
     "Malformed",
     "MissingReply",
+    "MissingReplyThenClose",
     "PlaintextAfterStartTLS",
+    "RefusedFirstTime",
     "Reset",
     "SecondChallenge",
     "SendAndClose",
@@ -566,6 +568,53 @@ class EarlyAcceptance(Fault):
             return After.END
         await link.send(b"500 5.5.2 Error: command not recognized\r\n")
         return After.CONTINUE
+
+
+@dataclass(slots=True)
+class RefusedFirstTime(Fault):
+    """Postfix's ``421 … Error: too many errors`` and a close on the first connection only;
+    later connections get the normal reply (a server whose trouble is the first dialogue's:
+    a pipelined flight refused, the same commands one at a time accepted)."""
+
+    connections: int = 0
+
+    def allowed_at(self, phase: FaultPhase | str, security: Security | str) -> bool:
+        return FaultPhase(phase) in (FaultPhase.RSET, FaultPhase.QUIT)
+
+    @property
+    def name(self) -> str:
+        return "refused-first-time"
+
+    async def act(self, link: Link, phase: FaultPhase, normal: bytes) -> After:
+        self.connections += 1
+        if self.connections > 1:
+            await link.send(normal)
+            return After.REPLIED
+        await link.send(f"421 4.7.0 {HOSTNAME} Error: too many errors\r\n".encode())
+        link.close()
+        return After.END
+
+
+@dataclass(frozen=True, slots=True)
+class MissingReplyThenClose(Fault):
+    """No reply to this command; the next one (RSET) gets its normal ``250``, and the
+    connection is closed before the one after it (QUIT) is answered. Pipelined, the
+    client reads RSET's 250 as this command's and never sees a reply out of step (a
+    red-team round: "ok" for a RCPT never answered)."""
+
+    def allowed_at(self, phase: FaultPhase | str, security: Security | str) -> bool:
+        return FaultPhase(phase) in (FaultPhase.MAIL, FaultPhase.RCPT)
+
+    @property
+    def name(self) -> str:
+        return "missing-reply-then-close"
+
+    async def act(self, link: Link, phase: FaultPhase, normal: bytes) -> After:
+        if not await link.reader.readline():  # the next command, answered as if it were ok
+            return After.END
+        await link.send(b"250 2.0.0 Ok\r\n")
+        link.close()
+        return After.END
 
 
 @dataclass(frozen=True, slots=True)
