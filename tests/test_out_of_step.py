@@ -22,6 +22,7 @@ from smtpprobe.testing.faults import (
     FAULT_PASSWORD,
     FAULT_USER,
     Contradictory,
+    DiscardPipelined,
     EarlyAcceptance,
     ExtraReply,
     Fault,
@@ -202,3 +203,14 @@ def test_a_close_refused_only_in_the_flight_is_broken_pipelining(phase: FaultPha
     # One command at a time from the start, the refusal stands as it is.
     alone = _run(RefusedFirstTime(), phase, Security.STARTTLS, pipelining=False)
     assert alone.verdict.rule_id == "refused-after-acceptance", alone.transcript.steps
+
+
+@pytest.mark.parametrize("phase", [FaultPhase.AUTH, FaultPhase.MAIL])
+def test_a_flight_a_server_throws_away_is_run_again_one_at_a_time(phase: FaultPhase) -> None:
+    # A red-team round: a server that empties its input after AUTH left MAIL unanswered in
+    # the flight ("timeout at mail", exit 3) though it accepts the same commands one at a
+    # time ("ok"): README says the verdict is the same either way.
+    piped = _run(DiscardPipelined(), phase, Security.STARTTLS, pipelining=True)
+    alone = _run(DiscardPipelined(), phase, Security.STARTTLS, pipelining=False)
+    assert alone.verdict.category == "ok", alone.transcript.steps
+    assert piped.verdict.category == "ok", piped.transcript.steps

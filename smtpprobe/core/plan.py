@@ -409,11 +409,16 @@ def _reset_unanswered(flight: Flight, outcomes: Outcome) -> bool:
 
 
 def _cut_short(flight: Flight, outcomes: Outcome) -> bool:
-    """A dropped connection before every stage that decides the verdict had its reply."""
+    """A dropped connection, or a stage left unanswered in time, before every stage that
+    decides the verdict had its reply."""
     if not isinstance(outcomes, tuple) or not outcomes:
         return False
     last = outcomes[-1]
-    if not (isinstance(last, Failure) and last.kind is FailureKind.CONNECTION_LOST):
+    # A lost connection, or no reply in time: a server that discards what follows a command
+    # in its input (a flight after AUTH) leaves the next stage unanswered (a red-team round:
+    # "timeout at MAIL" pipelined, "ok" one command at a time).
+    cut = (FailureKind.CONNECTION_LOST, FailureKind.TIMEOUT)
+    if not (isinstance(last, Failure) and last.kind in cut):
         return False
     needed = [_FLIGHT_PHASES[type(a)] for a in flight.actions if type(a) in _FLIGHT_PHASES]
     answered = outcomes[:-1]

@@ -68,6 +68,7 @@ __all__ = [
     "CertificateVariant",
     "Close",
     "Contradictory",
+    "DiscardPipelined",
     "EarlyAcceptance",
     "Encoded",
     "EndlessLine",
@@ -568,6 +569,30 @@ class EarlyAcceptance(Fault):
             return After.END
         await link.send(b"500 5.5.2 Error: command not recognized\r\n")
         return After.CONTINUE
+
+
+@dataclass(frozen=True, slots=True)
+class DiscardPipelined(Fault):
+    """The normal reply, then whatever the client sent after the command is thrown away
+    (a server that empties its input buffer after AUTH, unfit for PIPELINING): pipelined
+    commands go unanswered; sent one at a time, they are answered."""
+
+    def allowed_at(self, phase: FaultPhase | str, security: Security | str) -> bool:
+        return FaultPhase(phase) in (FaultPhase.AUTH, FaultPhase.MAIL)
+
+    @property
+    def name(self) -> str:
+        return "discard-pipelined"
+
+    async def act(self, link: Link, phase: FaultPhase, normal: bytes) -> After:
+        # What came with the command is in the reader's buffer already (a flight is one
+        # write); a command sent after this reply is not. (StreamReader's private buffer:
+        # as good as a test server needs.)
+        buffered = getattr(link.reader, "_buffer", None)
+        if buffered:
+            buffered.clear()
+        await link.send(normal)
+        return After.REPLIED
 
 
 @dataclass(slots=True)
