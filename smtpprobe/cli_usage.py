@@ -93,11 +93,11 @@ def usage_line(message: str, command: str, lang: str) -> str:
         if lang == "ja":
             return (
                 f"{command}: エラー: 説明する文章は 1 つの引数として引用符で囲んでください"
-                f"（例: {command} \"535 5.7.8 ...\"）。標準入力から貼り付けることもできます"
+                f'（例: {command} "535 5.7.8 ..."）。標準入力から貼り付けることもできます'
             )
         return (
             f"{command}: error: put the text to explain in quotes, as one argument "
-            f"({command} \"535 5.7.8 ...\"), or paste it on standard input"
+            f'({command} "535 5.7.8 ..."), or paste it on standard input'
         )
     if lang == "ja":
         for pattern, ja in _JA:

@@ -21,6 +21,7 @@ from smtpprobe.core.transcript import Security
 from smtpprobe.testing.faults import (
     FAULT_PASSWORD,
     FAULT_USER,
+    AcceptThenGoAway,
     Contradictory,
     DiscardPipelined,
     EarlyAcceptance,
@@ -214,3 +215,12 @@ def test_a_flight_a_server_throws_away_is_run_again_one_at_a_time(phase: FaultPh
     alone = _run(DiscardPipelined(), phase, Security.STARTTLS, pipelining=False)
     assert alone.verdict.category == "ok", alone.transcript.steps
     assert piped.verdict.category == "ok", piped.transcript.steps
+
+
+def test_a_421_after_the_message_was_accepted_is_the_server_going_away() -> None:
+    # A red-team round: "250 queued", then an unsolicited 421 before QUIT went out, was called
+    # an acceptance that cannot be trusted (the user might send it again: twice delivered).
+    report = _run(
+        AcceptThenGoAway(), FaultPhase.MESSAGE, Security.STARTTLS, pipelining=False, send=True
+    )
+    assert report.verdict.category == "ok", report.transcript.steps

@@ -218,6 +218,11 @@ class Step:
         that comes after every stage was accepted). Also in a flight that was run again one
         command at a time: the refusal that made it run again still says something (the
         rerun accepted: the server breaks pipelining; refused again: it is refused)."""
+        # Not a 421 that came before the command went out: the server going away, which RFC
+        # 5321 section 3.8 lets it do at any moment (a red-team round: "250 queued", then an
+        # unsolicited 421, was called an acceptance that cannot be trusted).
+        if self.note == UNSOLICITED and self.reply is not None and self.reply.code == 421:
+            return False
         return self.phase in _CLOSING and self.reply is not None and self.reply.code >= 400
 
     @property

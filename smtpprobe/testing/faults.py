@@ -62,6 +62,7 @@ __all__ = [
     "SERVICE_CLOSING",
     "SLOW_DRIP",
     "SLOW_OK",
+    "AcceptThenGoAway",
     "After",
     "BadCertificate",
     "CertificateStore",
@@ -569,6 +570,28 @@ class EarlyAcceptance(Fault):
             return After.END
         await link.send(b"500 5.5.2 Error: command not recognized\r\n")
         return After.CONTINUE
+
+
+@dataclass(frozen=True, slots=True)
+class AcceptThenGoAway(Fault):
+    """The normal reply, then at once, before the next command, ``421 … closing
+    transmission channel`` and a close: a server shutting down, as RFC 5321 section 3.8
+    lets it at any moment."""
+
+    def allowed_at(self, phase: FaultPhase | str, security: Security | str) -> bool:
+        return FaultPhase(phase) in (FaultPhase.RCPT, FaultPhase.MESSAGE)
+
+    @property
+    def name(self) -> str:
+        return "accept-then-go-away"
+
+    async def act(self, link: Link, phase: FaultPhase, normal: bytes) -> After:
+        await link.send(normal)
+        await link.send(
+            f"421 4.3.2 {HOSTNAME} Service not available, closing transmission channel\r\n".encode()
+        )
+        link.close()
+        return After.END
 
 
 @dataclass(frozen=True, slots=True)
