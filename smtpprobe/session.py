@@ -231,7 +231,9 @@ class Session:
             try:
                 wire = await self.conn.read_reply(self.spec.phase_timeout)
             except NETWORK_ERRORS as exc:
-                outcomes.append(self.failed(phase, exc, start, shown))
+                # "pipelined" on the failed step too: a login cut inside a flight may be the
+                # server's refusal of the flight, not of the password (rules read it).
+                outcomes.append(self.failed(phase, exc, start, shown, note="pipelined"))
                 break
             reply = reply_of(wire)
             outcomes.append(reply)

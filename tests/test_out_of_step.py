@@ -22,6 +22,7 @@ from smtpprobe.testing.faults import (
     FAULT_PASSWORD,
     FAULT_USER,
     AcceptThenGoAway,
+    CloseWhenPipelined,
     Contradictory,
     DiscardPipelined,
     EarlyAcceptance,
@@ -224,3 +225,15 @@ def test_a_421_after_the_message_was_accepted_is_the_server_going_away() -> None
         AcceptThenGoAway(), FaultPhase.MESSAGE, Security.STARTTLS, pipelining=False, send=True
     )
     assert report.verdict.category == "ok", report.transcript.steps
+
+
+def test_a_login_cut_in_a_flight_says_pipelining_may_be_the_cause() -> None:
+    # A red-team round: a server that hangs up on commands behind AUTH was reported as a
+    # wrong password only. smtpprobe does not send the password again to tell (a second
+    # failed login counts toward a lockout); the answer names both causes and the test.
+    piped = _run(CloseWhenPipelined(), FaultPhase.AUTH, Security.STARTTLS, pipelining=True)
+    verdict = piped.verdict
+    assert verdict.rule_id == "connection-lost-at-pipelined-auth", piped.transcript.steps
+    assert "--no-pipelining" in verdict.remedy.en and "--no-pipelining" in verdict.remedy.ja
+    alone = _run(CloseWhenPipelined(), FaultPhase.AUTH, Security.STARTTLS, pipelining=False)
+    assert alone.verdict.category == "ok", alone.transcript.steps

@@ -121,6 +121,8 @@ def _facts(transcript: Transcript, decisive: Step | None) -> frozenset[str]:
             facts.add("before-credentials")  # 235 to AUTH LOGIN's user name: no password seen
         if decisive.note == AFTER_SASL_ERROR:
             facts.add("after-sasl-error")  # 235 after XOAUTH2's error challenge
+    if decisive is not None and decisive.note == "pipelined":
+        facts.add("pipelined")  # the decisive command went out in a flight (RFC 2920)
     if decisive is not None and _accepted_again(transcript, decisive):
         # The pipelined flight's replies were out of step, and the dialogue run again one
         # command at a time was accepted: the server breaks RFC 2920, not the submission.

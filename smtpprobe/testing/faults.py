@@ -68,6 +68,7 @@ __all__ = [
     "CertificateStore",
     "CertificateVariant",
     "Close",
+    "CloseWhenPipelined",
     "Contradictory",
     "DiscardPipelined",
     "EarlyAcceptance",
@@ -570,6 +571,26 @@ class EarlyAcceptance(Fault):
             return After.END
         await link.send(b"500 5.5.2 Error: command not recognized\r\n")
         return After.CONTINUE
+
+
+@dataclass(frozen=True, slots=True)
+class CloseWhenPipelined(Fault):
+    """A close, without a reply, when more commands came with this one (a server unfit for
+    PIPELINING though it advertises it); sent alone, the command gets its normal reply."""
+
+    def allowed_at(self, phase: FaultPhase | str, security: Security | str) -> bool:
+        return FaultPhase(phase) in (FaultPhase.AUTH, FaultPhase.MAIL)
+
+    @property
+    def name(self) -> str:
+        return "close-when-pipelined"
+
+    async def act(self, link: Link, phase: FaultPhase, normal: bytes) -> After:
+        if getattr(link.reader, "_buffer", None):  # StreamReader's unread bytes (private)
+            link.close()
+            return After.END
+        await link.send(normal)
+        return After.REPLIED
 
 
 @dataclass(frozen=True, slots=True)
