@@ -64,6 +64,7 @@ __all__ = [
     "publish_for",
     "reason_text",
     "record_to_publish",
+    "said_in_japanese",
 ]
 
 GOOGLE_DKIM_SELECTOR_PAGE = "https://support.google.com/a/answer/11611356"  # DKIM selectors
@@ -327,15 +328,21 @@ _REASONS_JA: tuple[tuple[re.Pattern[str], str], ...] = (
 )
 
 
+def said_in_japanese(table: tuple[tuple[re.Pattern[str], str], ...], text: str) -> str | None:
+    """``text`` by the first pattern of ``table`` it fits, as that pattern's Japanese
+    template with the groups filled in; None when none fits."""
+    for pattern, template in table:
+        match = pattern.search(text)
+        if match:
+            return template.format(*match.groups())
+    return None
+
+
 def reason_text(reason: str, lang: str) -> str:
     """A check_host() reason in ``lang``: Japanese for the frequent ones, else as given."""
     if lang != "ja":
         return reason
-    for pattern, template in _REASONS_JA:
-        match = pattern.search(reason)
-        if match:
-            return template.format(*match.groups())
-    return reason
+    return said_in_japanese(_REASONS_JA, reason) or reason
 
 
 def _spf_why(check: SpfCheck, domain: str) -> Text:

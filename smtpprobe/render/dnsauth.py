@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from smtpprobe import __version__
+from smtpprobe.core.dnsverdict import said_in_japanese
 from smtpprobe.dnsauth import (
     GMAIL_GUIDELINES,
     SAKURA_SPF_NOTICE,
@@ -172,23 +173,17 @@ _NOTES_JA: tuple[tuple[re.Pattern[str], str], ...] = tuple(
 )  # fmt: skip
 
 
-def _note_ja(note: str) -> str | None:
-    for pattern, template in _NOTES_JA:
-        match = pattern.match(note)
-        if match:
-            return template.format(*match.groups())
-    return None
-
-
 def note_text(note: str, lang: str) -> str:
     """A DMARC or DKIM note in ``lang``: said in Japanese where known, else quoted. A DKIM
     key's notes come joined by "; ": each is said on its own."""
     if lang != "ja":
         return note
-    whole = _note_ja(note)
+    whole = said_in_japanese(_NOTES_JA, note)
     if whole is not None:
         return whole
-    return "。".join(_note_ja(part) or f"「{part}」" for part in note.split("; "))
+    return "。".join(
+        said_in_japanese(_NOTES_JA, part) or f"「{part}」" for part in note.split("; ")
+    )
 
 
 def _labels(lang: str) -> dict[str, str]:
