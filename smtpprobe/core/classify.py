@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, replace
 from smtpprobe.core.capabilities import parse_ehlo
 from smtpprobe.core.exitcode import ExitCode  # defined once, re-exported here
 from smtpprobe.core.rules import Rule, Situation, Text, first_match
+from smtpprobe.core.stage_names import stage_ja
 from smtpprobe.core.transcript import (
     AFTER_SASL_ERROR,
     BEFORE_CREDENTIALS,
@@ -279,7 +280,8 @@ def classify(
     exit_code = _exit_code(transcript, decisive)
     stage = None if decisive is None and exit_code is ExitCode.ACCEPTED else situation.phase
     values = _placeholders(transcript, situation, decisive)
-    ja_values: dict[str, str] = {}
+    # The stage named in a Japanese sentence: "宛先の指定の段階で", not "rcpt の段階で".
+    ja_values: dict[str, str] = {"stage": stage_ja(values["stage"])}
     if detail_ja is not None and decisive is not None and decisive.failure and values["detail"]:
         ja_values["detail"] = detail_ja(values["detail"])
     required = decisive.required if decisive is not None else None

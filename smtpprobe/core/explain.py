@@ -44,6 +44,7 @@ from smtpprobe.core.client_errors import (
 from smtpprobe.core.guess import Guess
 from smtpprobe.core.lazyre import LazyPattern
 from smtpprobe.core.rules import MAX_MATCH_TEXT, Rule, Situation, Text, first_match
+from smtpprobe.core.stage_names import stage_ja
 
 __all__ = [
     "CODELESS",
@@ -230,7 +231,7 @@ def explain_found(
     if port:
         values["port"] = ja_values["port"] = port
     if found.stage:
-        values["stage"] = ja_values["stage"] = found.stage
+        values["stage"], ja_values["stage"] = found.stage, stage_ja(found.stage)
     if found.recipient:
         values["recipient"] = ja_values["recipient"] = found.recipient
     match = first_match(rules, situation)

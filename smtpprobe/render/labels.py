@@ -18,6 +18,7 @@ import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
+from smtpprobe.core.stage_names import STAGE_JA
 from smtpprobe.render.system_ja import system_message_ja
 
 if TYPE_CHECKING:  # every command reads its language here: the rule module loads on use
@@ -155,26 +156,12 @@ def category_names(category: str) -> Text:
 
 # The SMTP step a reply answered or a failure happened at, by the phase ids of
 # smtpprobe.core.transcript, named in Japanese (the id stays beside it, as for categories).
-_STAGE_JA = {
-    "resolve": "名前解決",
-    "connect": "接続",
-    "tls": "TLS のハンドシェイク",
-    "greeting": "最初の応答（220）",
-    "ehlo": "EHLO",
-    "starttls": "STARTTLS",
-    "auth": "認証",
-    "mail": "送信者の指定",
-    "rcpt": "宛先の指定",
-    "data": "本文の送信",
-    "rset": "RSET",
-    "quit": "QUIT",
-}
 
 
 def stage_label(stage: str, lang: str, *, short: bool = False) -> str:
     """``stage`` for display: in Japanese its name with the id (``short``: the name alone,
     for narrow tables), else the id."""
-    name = _STAGE_JA.get(stage) if lang == "ja" else None
+    name = STAGE_JA.get(stage) if lang == "ja" else None  # core.stage_names: as sentences say
     if name is None:
         return stage
     if short or name == stage.upper():  # "EHLO", not "EHLO（ehlo）"

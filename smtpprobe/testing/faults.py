@@ -607,10 +607,10 @@ class AcceptThenGoAway(Fault):
         return "accept-then-go-away"
 
     async def act(self, link: Link, phase: FaultPhase, normal: bytes) -> After:
-        await link.send(normal)
-        await link.send(
-            f"421 4.3.2 {HOSTNAME} Service not available, closing transmission channel\r\n".encode()
-        )
+        # One write: the 421 is waiting before the client can send its next command, however
+        # busy the machine (two writes raced the client's QUIT under load).
+        going = f"421 4.3.2 {HOSTNAME} Service not available, closing transmission channel\r\n"
+        await link.send(normal + going.encode())
         link.close()
         return After.END
 
