@@ -237,3 +237,11 @@ def test_a_login_cut_in_a_flight_says_pipelining_may_be_the_cause() -> None:
     assert "--no-pipelining" in verdict.remedy.en and "--no-pipelining" in verdict.remedy.ja
     alone = _run(CloseWhenPipelined(), FaultPhase.AUTH, Security.STARTTLS, pipelining=False)
     assert alone.verdict.category == "ok", alone.transcript.steps
+
+
+def test_a_japanese_cause_names_the_stage_in_japanese() -> None:
+    # A red-team round: "127.0.0.1 は ehlo の段階で…" (the id) under a header that says EHLO.
+    report = _run(RefusedFirstTime(), FaultPhase.RSET, Security.STARTTLS, pipelining=False)
+    assert report.verdict.rule_id == "refused-after-acceptance"
+    assert "RSET に 421" in report.verdict.cause.ja, report.verdict.cause.ja
+    assert "rset" not in report.verdict.cause.ja
