@@ -442,9 +442,11 @@ def test_a_usage_error_is_one_line_in_the_language_asked(
           "socks5://a..b:1080"], "--proxy host"),
         (["check", "--host", "127.0.0.1", "--user", "u@example.jp", "--proxy",
           "socks5://127.0.0.1:0"], "port 0 is not a port"),
+        (["check", "--host", "127.0.0.1", "--user", "u@example.jp", "--phase-timeout",
+          "1e-9"], "give at least 0.01 seconds"),
     ],
     ids=["dns-inf", "spf-huge", "serve-offset-inf", "serve-interval-nan", "proxy-host",
-         "proxy-port-0"],
+         "proxy-port-0", "phase-timeout-tiny"],
 )  # fmt: skip
 def test_values_that_would_hang_or_crash_are_usage_errors(
     cli: Any, tmp_path: Path, args: list[str], words: str

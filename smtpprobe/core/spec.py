@@ -208,11 +208,16 @@ def _seconds(value: Any, option: str) -> float:
         raise ConfigError(f"{option} {value!r}: give a positive number of seconds") from None
     if not math.isfinite(seconds) or seconds <= 0:
         raise ConfigError(f"{option} {value}: give a positive, finite number of seconds")
+    if seconds < _MIN_SECONDS:
+        # A millionth of a second times out before any reply can come, and the verdict then
+        # blamed the server (a red-team round: --phase-timeout 1e-9).
+        raise ConfigError(f"{option} {value}: give at least {_MIN_SECONDS} seconds")
     if seconds > _MAX_SECONDS:  # beyond the system's time (1e10 s overflowed settimeout)
         raise ConfigError(f"{option} {value}: give at most {_MAX_SECONDS} seconds (one day)")
     return seconds
 
 
+_MIN_SECONDS = 0.01  # below 10 ms a timeout measures this machine, not the server
 _MAX_SECONDS = 86_400
 
 
