@@ -276,7 +276,7 @@ def explain_found(
     if reply is not None and "gmail-dialog" in found.facts:
         # The rule explains the server's reply; Gmail's dialog adds where it was shown.
         verdict = replace(verdict, findings=(*verdict.findings, _gmail_finding(verdict.category)))
-    refuser, inferred = _refuser(found, verdict, context)
+    refuser, inferred = _refuser(found, verdict, REMOTE_MTA in facts)
     return Explanation(
         found=found,
         verdict=verdict,
@@ -411,9 +411,9 @@ _LOGIN_REFUSALS = frozenset(
 )
 
 
-def _refuser(found: Found, verdict: Verdict, context: str = "") -> tuple[str, bool]:
+def _refuser(found: Found, verdict: Verdict, remote_mta: bool) -> tuple[str, bool]:
     """Who refused, and whether that is only inferred (from the category or the stage).
-    ``context``: the pasted lines around the reply (a relay's port is read there)."""
+    ``remote_mta``: the reply is a server's on the way to the recipient (``_remote_mta``)."""
     if "gmail-dialog" in found.facts or found.send_mail_as:
         # Gmail's "Send mail as" dialog, or its bounce: Gmail logged in to the provider's
         # server the user entered, whose reply it quotes, whatever the rule says of the same
@@ -426,7 +426,7 @@ def _refuser(found: Found, verdict: Verdict, context: str = "") -> tuple[str, bo
         # Remote-MTA): a server the sending one reached on the way to the recipient; unless
         # it refused a login, or the text names its submission port (Postfix's
         # "relay=smtp.gmail.com[…]:587"): then it is the relay the sender submits through.
-        if verdict.category in _LOGIN_REFUSALS or _submission_port(found.host, context):
+        if verdict.category in _LOGIN_REFUSALS or not remote_mta:
             return "submission", False
         return "recipient", False
     if verdict.refuser:
