@@ -31,6 +31,7 @@ from smtpprobe.testing.faults import (
     FaultPhase,
     FaultServer,
     LateDuplicate,
+    LoginAppliedLate,
     MissingReply,
     MissingReplyThenClose,
     RefusedFirstTime,
@@ -216,6 +217,18 @@ def test_a_flight_a_server_throws_away_is_run_again_one_at_a_time(phase: FaultPh
     alone = _run(DiscardPipelined(), phase, Security.STARTTLS, pipelining=False)
     assert alone.verdict.category == "ok", alone.transcript.steps
     assert piped.verdict.category == "ok", piped.transcript.steps
+
+
+def test_a_login_applied_after_the_flight_read_on_is_run_again_one_at_a_time() -> None:
+    # A red-team round: AUTH PLAIN got 235 in the flight, and MAIL behind it "530 5.7.0
+    # Authentication required" (a server that read ahead of its login): "auth-required"
+    # under an accepted login. One command at a time, the same server accepts every stage.
+    piped = _run(LoginAppliedLate(), FaultPhase.MAIL, Security.STARTTLS, pipelining=True)
+    alone = _run(LoginAppliedLate(), FaultPhase.MAIL, Security.STARTTLS, pipelining=False)
+    assert alone.verdict.category == "ok", alone.transcript.steps
+    assert piped.verdict.category == "ok", piped.transcript.steps
+    codes = [s.reply.code for s in piped.transcript.steps if s.reply is not None]
+    assert 530 in codes  # the flight's refusal stays in the record
 
 
 def test_a_421_after_the_message_was_accepted_is_the_server_going_away() -> None:

@@ -327,6 +327,7 @@ def _attempt(
             _cut_short(flight, outcomes)
             or _refusal_after_acceptance(flight, outcomes)
             or _reset_unanswered(flight, outcomes)
+            or _login_applied_late(flight, outcomes)
         ):
             yield Retry()
             return _CUT
@@ -406,6 +407,23 @@ def _reset_unanswered(flight: Flight, outcomes: Outcome) -> bool:
     ):
         return False
     return isinstance(outcomes[len(needed)], Failure)
+
+
+def _login_applied_late(flight: Flight, outcomes: Outcome) -> bool:
+    """AUTH accepted in the flight, then a stage behind it told to log in first (530, or
+    words of authentication): a server that read the flight's commands before the login
+    took effect (a red-team round: "auth-required" under a 235). One command at a time
+    settles it: that repeats a login that succeeded, never one that failed."""
+    if not isinstance(outcomes, tuple) or not flight.actions:
+        return False
+    if not isinstance(flight.actions[0], Authenticate) or not _ok(outcomes[0], Phase.AUTH):
+        return False
+    for action, outcome in zip(flight.actions[1:], outcomes[1:], strict=False):
+        if type(action) not in _FLIGHT_PHASES:
+            break
+        if isinstance(outcome, Reply) and outcome.code >= 400:
+            return outcome.code == 530 or "auth" in outcome.text.lower()
+    return False
 
 
 def _cut_short(flight: Flight, outcomes: Outcome) -> bool:

@@ -133,7 +133,9 @@ _CLOSING: Mapping[Phase, frozenset[int]] = {
 }
 _ANY_COMMAND = frozenset({421, 500, 501, 502, 504})
 _NO_ENHANCED = frozenset({Phase.GREETING, Phase.EHLO})
-_FAILURE_ENHANCED = re.compile(r"[45]\.\d{1,3}\.\d{1,3}(?=\s|$)")
+# Punctuation too: "250 5.1.1: user unknown" is no enhanced code by RFC 2034's grammar
+# (a space must follow), but no reader takes it for an acceptance (a red-team server).
+_FAILURE_ENHANCED = re.compile(r"[45]\.\d{1,3}\.\d{1,3}(?=[\s:;,]|$)")
 # The note on a step whose failure cut a pipelined flight short; the dialogue was run
 # again one command at a time, so that failure decides nothing (see plan.Retry).
 RETRIED = "flight cut short or out of step: retried without pipelining"
@@ -209,8 +211,10 @@ class Step:
             return False
         if reply.enhanced is not None and reply.enhanced[:1] in ("4", "5"):
             return True
-        # Lines whose enhanced code differs from the first line's keep it in their text.
-        return any(_FAILURE_ENHANCED.match(line) for line in reply.lines[1:])
+        # Lines whose enhanced code differs from the first line's keep it in their text, and
+        # so does a first line whose code the parser could not take for one.
+        lines = reply.lines if reply.enhanced is None else reply.lines[1:]
+        return any(_FAILURE_ENHANCED.match(line) for line in lines)
 
     @property
     def refused_after_acceptance(self) -> bool:
@@ -356,8 +360,12 @@ class Transcript:
 
     def _first_stop(self) -> Step | None:
         steps = self.steps
+        # A flight run again one command at a time is decided by the second run: the
+        # first one's replies could not be matched to their commands, or were given before
+        # the server's state caught up with them (a login applied late).
+        again = max((i for i, s in enumerate(steps) if s.note == RETRIED), default=-1)
         for index, step in enumerate(steps):
-            if step.phase in _NOT_DECISIVE or step.note == RETRIED:
+            if step.phase in _NOT_DECISIVE or index <= again:
                 continue
             if step.phase is Phase.CONNECT and step.failure is not None and self._connected(index):
                 # One address failed but another one answered (RFC 5321 section 5.1).

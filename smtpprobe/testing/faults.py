@@ -83,6 +83,7 @@ __all__ = [
     "Inconsistent",
     "LateDuplicate",
     "Link",
+    "LoginAppliedLate",
     "LongLine",
     "Malformed",
     "MissingReply",
@@ -589,6 +590,27 @@ class CloseWhenPipelined(Fault):
         if getattr(link.reader, "_buffer", None):  # StreamReader's unread bytes (private)
             link.close()
             return After.END
+        await link.send(normal)
+        return After.REPLIED
+
+
+@dataclass(frozen=True, slots=True)
+class LoginAppliedLate(Fault):
+    """``530 5.7.0 Authentication required`` (RFC 4954 section 6) to MAIL when it came in
+    one flight with the AUTH before it (a server that reads ahead of its login taking
+    effect); sent alone, MAIL gets its normal reply."""
+
+    def allowed_at(self, phase: FaultPhase | str, security: Security | str) -> bool:
+        return FaultPhase(phase) is FaultPhase.MAIL
+
+    @property
+    def name(self) -> str:
+        return "login-applied-late"
+
+    async def act(self, link: Link, phase: FaultPhase, normal: bytes) -> After:
+        if getattr(link.reader, "_buffer", None):  # RCPT came with it: a flight
+            await link.send(b"530 5.7.0 Authentication required\r\n")
+            return After.CONTINUE
         await link.send(normal)
         return After.REPLIED
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import itertools
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from smtpprobe.core.reply import Reply
+from smtpprobe.core.reply import Reply, parse_reply
 from smtpprobe.core.transcript import Phase, Step
 from smtpprobe.core.wire import MAX_LINE, ReplyReader, WireReply
 
@@ -56,6 +57,16 @@ def test_a_failure_enhanced_code_on_any_line_of_a_success_contradicts_it() -> No
     reply = Reply(250, ("<x@example.jp> ok", "5.7.1 <x@example.jp>: Relay access denied"), "2.1.5")
     assert Step(Phase.RCPT, "RCPT TO:<x@example.jp>", reply=reply).contradictory
     fine = Reply(250, ("ok", "2.1.5 still fine, 5.7.1 in the middle is text"), "2.1.5")
+    assert not Step(Phase.RCPT, "RCPT TO:<x@example.jp>", reply=fine).contradictory
+
+
+@pytest.mark.parametrize("line", ["250 5.1.1: user unknown", "250 5.1.1;no", "250 5.7.1"])
+def test_a_failure_code_the_grammar_does_not_allow_still_contradicts_a_success(line: str) -> None:
+    # A red-team server: "250 5.1.1:" (no space after the code, so RFC 2034's grammar
+    # makes it text) was an acceptance, "ok", exit 0.
+    reply = parse_reply(line)
+    assert Step(Phase.RCPT, "RCPT TO:<x@example.jp>", reply=reply).contradictory
+    fine = parse_reply("250 2.1.5: ok, 5.1.1: is only quoted")
     assert not Step(Phase.RCPT, "RCPT TO:<x@example.jp>", reply=fine).contradictory
 
 
