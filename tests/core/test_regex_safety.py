@@ -54,6 +54,12 @@ FULL = 400_000  # the paste the guarantee is about
 SIZES = (10_000, 40_000)  # measured, 4 times apart; FULL is extrapolated from them
 RETRIES = 5  # runs whose fastest is kept, for a prediction that looks too slow
 CONFIRM = 4  # a prediction under CONFIRM × BOUND is checked on the full-sized text
+# A search of the small text faster than this is linear: a super-linear one makes at least
+# (SIZES[0] / unit)² × unit steps there (every start, each scanning on to the end), over
+# 2.5 million for units up to 40 characters and 500,000 up to 200; at sre's few
+# nanoseconds a step, milliseconds. Its full-sized time is then at most FULL / SIZES[0]
+# times this (20 ms), and the larger size need not be searched.
+QUICK = 0.5e-3
 _REPEATS = (sre.MAX_REPEAT, sre.MIN_REPEAT, sre.POSSESSIVE_REPEAT)
 _LONG = 16  # a repetition longer than this counts as long
 
@@ -237,6 +243,8 @@ def _worst(
         small = _time(search, small_text)
         if small > bound:  # already too slow at the small size: no need to wait for the large
             return (small, label, small, float("inf"))
+        if small < QUICK:
+            continue  # linear, and far under the bound (QUICK)
         large = _time(search, large_texts[label])
         if large <= bound and predict(small, large) >= bound / 2:
             # Too slow, or a hiccup of a busy machine: the fastest of several runs decides,
