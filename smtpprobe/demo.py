@@ -178,8 +178,8 @@ _FOOTER = {
         "then run the 'try' line it prints.",
     ),
     "ja": (
-        "個別に試すには: smtpprobe double --scenario geo-filter-sakura",
-        "を実行し、表示される try の行を実行します。",
+        "個別に試すには「smtpprobe double --lang ja --scenario geo-filter-sakura」",
+        "を実行し、表示される「試す」の行のコマンドを実行します。",
     ),
 }
 WIDTH = 80  # the table fits a standard terminal

@@ -108,6 +108,23 @@ def test_check_in_japanese(
     assert english_sentences(result.stdout + result.stderr) == []
 
 
+def test_json_carries_every_note_in_japanese_too(smtp_double: Any) -> None:
+    # A red-team finding: with --json the cause and remedy came in both languages, the
+    # notes (where the probe came from, each step's) in English only.
+    import json
+
+    server = smtp_double("ok", security="starttls")
+    result = _check(server, "--json", "--no-egress-lookup")
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout)
+    origin = document["origin"]
+    assert len(origin["notes_ja"]) == len(origin["notes"]) > 0
+    notes = [s["note_ja"] for s in document["steps"] if s["note"]]
+    assert notes and len(notes) == sum(1 for s in document["steps"] if s["note"])
+    assert english_sentences("\n".join(origin["notes_ja"] + notes)) == []
+    assert "pipelined" not in notes
+
+
 def test_compare_in_japanese(smtp_double: Any) -> None:
     server = smtp_double("geo-filter-sakura", security="starttls")
     result = _run(

@@ -24,6 +24,7 @@ from smtpprobe.core.transcript import (
     TLSInfo,
     Transcript,
 )
+from smtpprobe.render.labels import note
 
 if TYPE_CHECKING:
     from smtpprobe.api import Report
@@ -82,6 +83,7 @@ def _step(step: Step) -> dict[str, Any]:
         ),
         "elapsed_ms": step.elapsed_ms,
         "note": step.note or None,
+        "note_ja": note(step.note, "ja") if step.note else None,
     }
 
 
@@ -116,6 +118,7 @@ def origin_to_dict(origin: Origin | None) -> dict[str, Any] | None:
         "data_date": origin.data_date,
         "echoed_address": origin.echoed_address,
         "notes": list(origin.notes),
+        "notes_ja": [note(n, "ja") for n in origin.notes],
     }
 
 

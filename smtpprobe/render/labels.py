@@ -233,6 +233,7 @@ _NOTES: tuple[tuple[str, str], ...] = (
         r"this reply came before the command was sent; the command was held back",
         "この応答はコマンドを送る前に届いたため、コマンドは送っていません",
     ),
+    (r"pipelined", "PIPELINING でまとめて送信"),
     (r"before the credentials were sent", "認証情報を送る前"),
     (r"after the server's error challenge", "サーバーがエラーを返した後"),
     (
