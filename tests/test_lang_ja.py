@@ -263,10 +263,11 @@ def test_the_password_prompt_in_japanese(monkeypatch: pytest.MonkeyPatch) -> Non
         ["check", "--host", "256.1.1.1", "--no-auth", "--from", "a@example.jp"],
         ["explain", ""],
         ["history", "--history", "/nonexistent-smtpprobe/history.db"],
+        ["history", "--history", "/dev/null"],  # SQLite's "disk I/O error"
         ["dns", "192.0.2.1", "--ip", "127.0.0.1"],
     ],
     ids=["host-space", "profile", "no-server", "plaintext-auth", "bad-ip", "empty", "history",
-         "dns-ip-as-domain"],
+         "history-dev-null", "dns-ip-as-domain"],
 )  # fmt: skip
 def test_error_lines_in_japanese(args: list[str]) -> None:
     # One line on stderr, exit 2, and in Japanese: not an English sentence in a Japanese frame.

@@ -144,6 +144,9 @@ LIBRARY_REASONS = (
     "another --history file",
     "history /tmp/f: not a usable smtpprobe history database (database disk image is "
     "malformed); give another --history file",
+    "history /dev/null: disk I/O error; give another --history file",
+    "history /tmp/f: database or disk is full; give another --history file",
+    "history /tmp/f: database table is locked; give another --history file",
     "/tmp/f: check 'x': key 'password': command '\"x': No closing quotation",
     "/tmp/f: check 'x': key 'password': command 'x\\': No escaped character",
     "/tmp/f:3:1: malformed YAML: the key 'host' is given twice",
