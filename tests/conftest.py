@@ -53,6 +53,11 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 # spread one by one, as ``--dist load`` does.
 WORKER_GROUPS: dict[str, tuple[str, ...]] = {
     "faults": ("tests/test_faults.py::",),
+    # Both explain every signature example to train the guess (~6 s): once, on one worker.
+    "guess-training": (
+        "tests/core/test_guess.py::test_the_shipped_model_is_the_development_corpus_trained_again",
+        "tests/core/test_guess.py::test_no_validation_text_is_counted",
+    ),
     "demo": (
         "tests/e2e/test_offline.py::",
         "tests/e2e/test_demo_and_double.py::test_demo_",
