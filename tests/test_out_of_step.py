@@ -21,6 +21,7 @@ from smtpprobe.core.transcript import Security
 from smtpprobe.testing.faults import (
     FAULT_PASSWORD,
     FAULT_USER,
+    AcceptedBeforeMessage,
     AcceptThenGoAway,
     CloseWhenPipelined,
     Contradictory,
@@ -229,6 +230,20 @@ def test_a_login_applied_after_the_flight_read_on_is_run_again_one_at_a_time() -
     assert piped.verdict.category == "ok", piped.transcript.steps
     codes = [s.reply.code for s in piped.transcript.steps if s.reply is not None]
     assert 530 in codes  # the flight's refusal stays in the record
+
+
+@pytest.mark.parametrize("pipelining", [True, False], ids=["pipe", "one"])
+def test_a_message_accepted_before_it_was_sent_is_never_ok(pipelining: bool) -> None:
+    # A red-team round: 354 and "250 queued" in two writes, before any of the message; the
+    # message's lines then read as commands. The 250 taken for the message's reply must not
+    # make an "ok": the reply QUIT gets shows the replies out of step.
+    report = _run(
+        AcceptedBeforeMessage(), FaultPhase.DATA, Security.STARTTLS, pipelining=pipelining,
+        send=True,
+    )  # fmt: skip
+    verdict = report.verdict
+    assert verdict.category == "protocol-error", report.transcript.steps
+    assert report.exit_code == 3
 
 
 def test_a_421_after_the_message_was_accepted_is_the_server_going_away() -> None:

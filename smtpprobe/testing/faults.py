@@ -63,6 +63,7 @@ __all__ = [
     "SLOW_DRIP",
     "SLOW_OK",
     "AcceptThenGoAway",
+    "AcceptedBeforeMessage",
     "After",
     "BadCertificate",
     "CertificateStore",
@@ -572,6 +573,31 @@ class EarlyAcceptance(Fault):
             return After.END
         await link.send(b"500 5.5.2 Error: command not recognized\r\n")
         return After.CONTINUE
+
+
+@dataclass(frozen=True, slots=True)
+class AcceptedBeforeMessage(Fault):
+    """354, then in a second write, before any of the message came, ``250 … queued``; every
+    line of the message is then read as a command and answered ``500``, and QUIT ``221``.
+    The client reads the early 250 as the message's reply, and a 500 as QUIT's."""
+
+    def allowed_at(self, phase: FaultPhase | str, security: Security | str) -> bool:
+        return FaultPhase(phase) is FaultPhase.DATA
+
+    @property
+    def name(self) -> str:
+        return "accepted-before-message"
+
+    async def act(self, link: Link, phase: FaultPhase, normal: bytes) -> After:
+        await link.send(normal)
+        await link.send(b"250 2.0.0 Ok: queued as 1234\r\n")
+        link.sender, link.rcpts = False, 0
+        while line := await link.reader.readline():
+            if line.upper().startswith(b"QUIT"):
+                await link.send(b"221 2.0.0 Bye\r\n")
+                break
+            await link.send(b"500 5.5.2 Error: command not recognized\r\n")
+        return After.END
 
 
 @dataclass(frozen=True, slots=True)
