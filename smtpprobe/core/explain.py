@@ -500,7 +500,7 @@ def explain_text(
     any_negative = any(_code(found) >= 400 for _, _, found in replies)
     added: dict[int, set[str]] = {}
     staged: dict[int, str] = {}  # reply index -> the stage context words name
-    dropped: set[int] = set()
+    dropped = _told_again_with_a_code(replies)
     items: list[tuple[int, Found]] = []
     for incident in incidents:
         first, last = incident.lines
@@ -826,6 +826,20 @@ def _mta_words(found: Found) -> bool:
     """A DSN's "Diagnostic-Code: X-…;" text: the reporting MTA's own words, not a reply it
     got ("X-Postfix; connect to …: Operation timed out"); its code comes from Status."""
     return found.wrapper.lower().startswith("diagnostic-code") and "x-" in found.wrapper.lower()
+
+
+def _told_again_with_a_code(replies: list[tuple[int, int, Found]]) -> set[int]:
+    """The replies whose code was inferred (a provider's words, an enhanced code alone) where
+    a reply of the same class with its own code is close by: one refusal told twice, as in
+    Microsoft 365's report ("x wasn't found at example.com.", then "Remote Server returned
+    '550 5.1.10 …'"), which was explained as two refusals."""
+    coded = [(line, _code(f) // 100) for _, line, f in replies if not f.code_inferred]
+    return {
+        i
+        for i, (_, line, found) in enumerate(replies)
+        if found.code_inferred
+        and any(kind == _code(found) // 100 and abs(at - line) <= 2 * _NEAR for at, kind in coded)
+    }
 
 
 def _located_replies(text: str, replies: list[Found]) -> list[tuple[int, int, Found]]:

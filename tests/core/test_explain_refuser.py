@@ -98,3 +98,25 @@ def test_the_suggested_compare_command_keeps_the_port_and_ca_file_checked() -> N
         ca_file="/tmp/my ca.pem",
     )
     assert "--host 127.0.0.1 --port 41249 --ca-file '/tmp/my ca.pem'" in readiness.test_command
+
+
+# https://kozyatagibilisim.com/blog/exchange-ndr-no-such-user-550-5-1-10 (development corpus,
+# round23_south.yaml): Microsoft's report tells one refusal twice, in words and with its code.
+MICROSOFT_NDR = """Undeliverable
+Your message to emre.demir@firma.com.tr couldn't be delivered.
+emre.demir@firma.com.tr wasn't found at firma.com.tr.
+Diagnostic information for administrators:
+Generating server: DC01.corp.firma.com.tr
+emre.demir@firma.com.tr
+Remote Server returned '550 5.1.10 RESOLVER.ADR.RecipientNotFound;
+not found'"""
+
+
+def test_a_refusal_told_in_words_and_again_with_its_code_is_one_refusal() -> None:
+    # A red-team round: "Reply 1 of 2" and "Reply 2 of 2" for one recipient not found.
+    (item,) = explain(MICROSOFT_NDR).explanations
+    assert item.verdict.category == "recipient-unknown"
+    assert item.found.reply is not None and item.found.reply.enhanced == "5.1.10"
+    # The words alone, with no coded reply beside them, are still read.
+    (words,) = explain("\n".join(MICROSOFT_NDR.splitlines()[:3])).explanations
+    assert words.verdict.category == "recipient-unknown"
