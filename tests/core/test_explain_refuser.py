@@ -120,3 +120,15 @@ def test_a_refusal_told_in_words_and_again_with_its_code_is_one_refusal() -> Non
     # The words alone, with no coded reply beside them, are still read.
     (words,) = explain("\n".join(MICROSOFT_NDR.splitlines()[:3])).explanations
     assert words.verdict.category == "recipient-unknown"
+
+
+def test_a_5_1_0_with_japanese_sender_words_is_the_sender() -> None:
+    # A red-team round: X.1.0 names either address (RFC 3463 section 3.2); Japanese words
+    # for the sender were read as the recipient's (recipient-unknown).
+    for words, category in (
+        ("送信者のアドレスが不正です", "sender-rejected"),
+        ("差出人のメールアドレスが拒否されました", "sender-rejected"),
+        ("宛先のアドレスが不正です", "recipient-unknown"),
+    ):
+        (item,) = explain(f"550 5.1.0 <foo@example.jp>... {words}").explanations
+        assert item.verdict.category == category, words
