@@ -11,7 +11,9 @@ Imports are lazy so that ``smtpprobe --help`` stays fast.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+# Not typing's: importing typing takes ~10 ms, and a Ctrl-C in that time, before the entry
+# point's handler is set up, would print a traceback (smtpprobe.entry).
+TYPE_CHECKING = False
 
 __version__ = "0.1.0"
 
@@ -28,6 +30,8 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
+    from typing import Any
+
     from smtpprobe.api import CheckOptions, Report, check, explain, probe
     from smtpprobe.core.classify import Verdict, classify
     from smtpprobe.core.transcript import Security

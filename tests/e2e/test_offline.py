@@ -343,3 +343,17 @@ def test_ctrl_c_at_any_moment_ends_quietly(tmp_path: Path, delay: float) -> None
             proc.wait()
     assert proc.returncode == 130, err
     assert "Traceback" not in err and len(err.strip().splitlines()) <= 1, err
+
+
+def test_the_entry_points_interrupt_code_is_the_documented_one() -> None:
+    # smtpprobe.entry keeps the code as a number, not ExitCode's import, so that as little
+    # as possible loads before its handler is set up.
+    from smtpprobe import entry
+    from smtpprobe.core.exitcode import ExitCode
+
+    assert entry._INTERRUPTED == ExitCode.INTERRUPTED
+    checked = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", "import smtpprobe.entry"],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    assert " typing" not in checked.stderr and "exitcode" not in checked.stderr
