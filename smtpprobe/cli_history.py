@@ -78,7 +78,7 @@ def history(
     chosen = opt.lang_of(lang)
     with guard(lang=chosen):
         path = history_path if history_path is not None else default_history_path()
-        with History.open(path, create=False) as store:
+        with History.open(path, create=False, read_only=reset is None) as store:
             known = store.names()
             wanted = reset if reset is not None else name  # '' is a name to look for, too
             if wanted is not None and wanted not in known:

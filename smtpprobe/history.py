@@ -25,6 +25,7 @@ import secrets
 import sqlite3
 import threading
 import time
+import urllib.parse
 import zlib
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -334,9 +335,57 @@ class History:
                 raise _unusable(self.path, exc) from None
 
     @classmethod
-    def open(cls, path: Path, *, create: bool = True, busy_timeout: float = 10.0) -> History:
-        """Open (and with ``create``, make) the history at ``path``; HistoryError if unusable."""
+    def open(
+        cls,
+        path: Path,
+        *,
+        create: bool = True,
+        busy_timeout: float = 10.0,
+        read_only: bool = False,
+    ) -> History:
+        """Open (and with ``create``, make) the history at ``path``; HistoryError if unusable.
+
+        ``read_only`` (``smtpprobe history`` without ``--reset``): when the file cannot be
+        opened for writing (a read-only file system, a copy, a user who may read but not
+        write it or its folder), it is read without writing anything.
+        """
         path = Path(path)
+        if read_only and path.exists():
+            try:
+                return cls._open(path, create=False, busy_timeout=busy_timeout)
+            except HistoryError as exc:
+                if not _cannot_write(path):
+                    raise
+                try:
+                    return cls._open_read_only(path)
+                except HistoryError:
+                    raise exc from None
+        return cls._open(path, create=create, busy_timeout=busy_timeout)
+
+    @classmethod
+    def _open_read_only(cls, path: Path) -> History:
+        # SQLite reads a WAL database read-only only where it can make the shared-memory
+        # file, or when told the file cannot change (immutable), which then reads no WAL:
+        # immutable only when there is no WAL file whose commits it would miss
+        # (https://www.sqlite.org/uri.html, https://www.sqlite.org/wal.html#readonly).
+        mode = "ro" if Path(f"{path}-wal").exists() else "ro&immutable=1"
+        address = f"file:{urllib.parse.quote(str(path.resolve()))}?mode={mode}"
+        try:
+            db = sqlite3.connect(address, uri=True, isolation_level=None, check_same_thread=False)
+            db.row_factory = sqlite3.Row
+            version = db.execute("PRAGMA user_version").fetchone()[0]
+        except sqlite3.Error as exc:
+            raise _unusable(path, exc) from None
+        if version != SCHEMA_VERSION:
+            db.close()
+            raise HistoryError(
+                f"history {path}: cannot be written, and is not a history this smtpprobe "
+                f"reads as it is (schema {version}); give another --history file"
+            )
+        return cls(db, path)
+
+    @classmethod
+    def _open(cls, path: Path, *, create: bool, busy_timeout: float) -> History:
         if not path.exists():
             if not create:
                 raise HistoryError(
@@ -593,6 +642,18 @@ _MAX_UNSAVED = 10_000  # rows kept in memory while the file cannot be written
 _BRIEF_WAIT_MS = 200  # a write's wait once one has waited in vain (``History.record``)
 
 
+def _cannot_write(path: Path) -> bool:
+    """Whether this process may not write the file or make files beside it (or the file
+    system is read-only): then a read-only open is worth trying."""
+    folder = path.resolve().parent
+    try:
+        if os.statvfs(folder).f_flag & os.ST_RDONLY:
+            return True
+    except OSError:
+        return False
+    return not (os.access(path, os.W_OK) and os.access(folder, os.W_OK | os.X_OK))
+
+
 def _unusable(path: Path, exc: sqlite3.Error) -> HistoryError:
     """One line for a database error, with the fix that fits it."""
     reason = " ".join(str(exc).split())
@@ -603,7 +664,11 @@ def _unusable(path: Path, exc: sqlite3.Error) -> HistoryError:
         )
     if "locked" in reason or "busy" in reason:
         advice = "another program holds the file; try again, or give another --history"
-    elif "readonly" in reason or "read-only" in reason:
+    elif (
+        "readonly" in reason
+        or "read-only" in reason
+        or ("unable to open" in reason and path.exists() and _cannot_write(path))
+    ):
         advice = "the file or its folder cannot be written; give a writable --history file"
     else:
         advice = "give another --history file"

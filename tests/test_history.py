@@ -531,3 +531,54 @@ def test_two_processes_making_one_history_at_once_both_open_it(tmp_path: Path) -
         ]
         outcomes = [worker.communicate(timeout=60)[0].strip() for worker in workers]
         assert outcomes == ["ok", "ok"], outcomes
+
+
+# --------------------------------------------------------------------------- read-only storage
+
+
+@pytest.fixture
+def read_only_copy(tmp_path: Path) -> Any:
+    """A history with two checks on a read-only file system (a tmpfs remounted read-only,
+    which binds root too); skipped only where this process may not mount."""
+    source = tmp_path / "h.sqlite3"
+    with History.open(source) as history:
+        history.add(synthetic(1))
+        history.add(synthetic(2, "auth-failed", stage="auth"))
+    mount = tmp_path / "ro"
+    mount.mkdir()
+    made = subprocess.run(["mount", "-t", "tmpfs", "tmpfs", str(mount)], capture_output=True)
+    if made.returncode:
+        pytest.skip(f"cannot mount a tmpfs here: {made.stderr.decode(errors='replace').strip()}")
+    try:
+        (mount / "h.sqlite3").write_bytes(source.read_bytes())
+        subprocess.run(["mount", "-o", "remount,ro", str(mount)], check=True)
+        yield mount / "h.sqlite3"
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def test_history_on_a_read_only_file_system_is_read(read_only_copy: Path, cli: Any) -> None:
+    # Red-team C7: a history that cannot be written (a read-only medium, a copy, another
+    # user's file) could not even be shown ("unable to open database file").
+    shown = cli.run("history", "--history", str(read_only_copy), "main")
+    assert shown.code == 0, shown.err
+    assert "auth-failed" in shown.out
+    # --reset must write: one line saying so, exit 2, never a traceback.
+    reset = cli.run("history", "--history", str(read_only_copy), "--reset", "main")
+    assert reset.code == 2
+    assert "cannot be written; give a writable --history file" in reset.err
+    assert "Traceback" not in reset.both
+
+
+def test_the_read_only_open_reads_and_writes_nothing(tmp_path: Path) -> None:
+    # The path a reader takes when it cannot write: it sees every row and leaves the folder
+    # as it was (no -wal or -shm file made, the file untouched).
+    path = tmp_path / "h.sqlite3"
+    with History.open(path) as history:
+        history.add(synthetic(1))
+        history.add(synthetic(2, "client-ip-rejected", stage="mail"))
+    before = {p.name: p.stat().st_mtime_ns for p in tmp_path.iterdir()}
+    with History._open_read_only(path) as history:
+        assert [r.category for r in history.rows("main")] == ["ok", "client-ip-rejected"]
+        assert history.lockout("main") is None
+    assert {p.name: p.stat().st_mtime_ns for p in tmp_path.iterdir()} == before
