@@ -43,6 +43,7 @@ from smtpprobe.core.client_errors import (
 )
 from smtpprobe.core.guess import Guess
 from smtpprobe.core.lazyre import LazyPattern
+from smtpprobe.core.mailwords import NOT_MAIL, not_about_mail
 from smtpprobe.core.rules import MAX_MATCH_TEXT, Rule, Situation, Text, first_match
 from smtpprobe.core.stage_names import stage_ja
 
@@ -611,7 +612,15 @@ def explain_text(
         guessed = guess(read_text(text))
         if guessed is not None:
             explanations.append(explain_guess(guessed, rules_for(profile), profile=profile))
+    no_reply = explanations and all(e.found.reply is None for e in explanations)
+    if no_reply and not_about_mail(read_text(text)):
+        explanations = [_noted(e, NOT_MAIL) for e in explanations]
     return explanations
+
+
+def _noted(explanation: Explanation, finding: Finding) -> Explanation:
+    verdict = explanation.verdict
+    return replace(explanation, verdict=replace(verdict, findings=(*verdict.findings, finding)))
 
 
 # A guessed category meets the rule that a program's own report of it meets (the

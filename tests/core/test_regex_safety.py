@@ -38,6 +38,7 @@ import pytest
 
 import smtpprobe.core.bounce as bounce
 import smtpprobe.core.client_errors as client_errors_module
+import smtpprobe.core.mailwords as mailwords_module
 from smtpprobe.api import explain
 from smtpprobe.core.lazyre import LazyPattern
 from smtpprobe.core.rules import MAX_MATCH_TEXT, Rule, RuleError, Situation, parse_rule
@@ -528,13 +529,19 @@ def test_the_finder_on_400_kb_of_one_paste_shape(fragment: str) -> None:
 # --- client-side error signatures (issue 8 item 2) ----------------------------------------
 # Each signature of smtpprobe/data/client_errors.yaml is searched over the whole paste, and
 # the module's own host/port patterns over a few lines around each match.
-CLIENT_ERROR_PATTERNS = [
-    pytest.param(s.pattern, id=f"client_errors.yaml:{s.id}")
-    for s in (*client_errors().signatures, *client_errors().families)
-] + [
-    pytest.param(p, id=f"client_errors.{name}")
-    for name, p in _module_patterns(client_errors_module)
-]
+CLIENT_ERROR_PATTERNS = (
+    [
+        pytest.param(s.pattern, id=f"client_errors.yaml:{s.id}")
+        for s in (*client_errors().signatures, *client_errors().families)
+    ]
+    + [
+        pytest.param(p, id=f"client_errors.{name}")
+        for name, p in _module_patterns(client_errors_module)
+    ]
+    + [  # whether a paste with no reply is about mail: read over the same paste
+        pytest.param(p, id=f"mailwords.{name}") for name, p in _module_patterns(mailwords_module)
+    ]
+)
 
 
 def test_every_client_error_pattern_is_collected() -> None:

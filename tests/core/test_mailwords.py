@@ -1,0 +1,84 @@
+"""A paste with no SMTP reply that is not about mail says so (smtpprobe.core.mailwords).
+
+The non-mail texts are real pastes from the cited issue threads (npm and Docker errors,
+which share their words with a mail program's: ECONNREFUSED, "waiting for connection").
+Every development corpus text is a real mail error: none may get the note.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from smtpprobe.core.bounce import decode_pasted
+from smtpprobe.core.client_errors import read_text
+from smtpprobe.core.explain import Explanation, explain_text
+from smtpprobe.core.mailwords import NOT_MAIL, not_about_mail
+from smtpprobe.loading import load_rulebook
+from smtpprobe.paste import client_errors
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from corpus_split import DEVELOPMENT, load
+
+NOT_MAIL_TEXTS = [
+    # https://github.com/ipfs-shipyard/npm-on-ipfs/issues/72
+    "npm ERR! code ECONNREFUSED\nnpm ERR! errno ECONNREFUSED\nnpm ERR! FetchError: request to "
+    "https://localhost/chunky/-/chunky-0.0.0.tgz failed, reason: connect ECONNREFUSED "
+    "127.0.0.1:443",
+    # https://github.com/npm/npm/issues/14053
+    "npm ERR! code ECONNREFUSED\nnpm ERR! errno ECONNREFUSED\nnpm ERR! syscall connect\n\n"
+    "npm ERR! Error: connect ECONNREFUSED 151.101.8.162:443",
+    # https://github.com/remy/nodemon/issues/1908
+    "npm ERR! FetchError: request to http://localhost:4873/nodemon failed, reason: connect "
+    "ECONNREFUSED 127.0.0.1:4873",
+    # https://github.com/exadel-inc/CompreFace/issues/1277
+    'Error response from daemon: Get "https://registry-1.docker.io/v2/": net/http: request '
+    "canceled while waiting for connection (Client.Timeout exceeded while awaiting headers)",
+]
+
+
+def _explained(text: str) -> list[Explanation]:
+    rules = load_rulebook()
+    return list(explain_text(decode_pasted(text).text, lambda _: rules, client_errors()))
+
+
+@pytest.mark.parametrize("text", NOT_MAIL_TEXTS, ids=lambda t: t[:30])
+def test_a_network_error_of_another_program_is_read_with_the_note(text: str) -> None:
+    explained = _explained(text)
+    assert explained, "still read as the client-side error its words are"
+    for item in explained:
+        assert NOT_MAIL in item.verdict.findings
+
+
+def test_no_development_text_gets_the_note() -> None:
+    # Only texts the words alone would flag are explained (the note needs them too).
+    flagged = [
+        str(item["text"])
+        for path in sorted(DEVELOPMENT.glob("*.yaml"))
+        for item in load(path)
+        if not_about_mail(read_text(decode_pasted(str(item["text"])).text))
+    ]
+    noted = [t for t in flagged if any(NOT_MAIL in e.verdict.findings for e in _explained(t))]
+    assert noted == []
+
+
+def test_a_mail_word_or_a_reply_keeps_the_note_away() -> None:
+    # The same npm paste, asked about while installing nodemailer (nodejs/help#1887):
+    # a mail word is enough to leave the reading unqualified.
+    text = (
+        "npm ERR! FetchError: request to http://registry.npmjs.org/nodemailer failed, "
+        "reason: connect ECONNREFUSED 127.0.0.1:3000"
+    )
+    assert not not_about_mail(text)
+    assert all(NOT_MAIL not in e.verdict.findings for e in _explained(text))
+
+
+def test_the_note_reaches_the_json_and_japanese_output(cli: Any) -> None:
+    run = cli.run("explain", "--json", NOT_MAIL_TEXTS[3])
+    findings = run.json()["replies"][0]["verdict"]["findings"]
+    assert [f["id"] for f in findings] == ["not-about-mail"]
+    ja = cli.run("explain", "--lang", "ja", NOT_MAIL_TEXTS[3])
+    assert "メールの送信で出たエラーの場合だけです" in ja.out
