@@ -44,11 +44,12 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
 
 # Tests that share an expensive fixture run on one xdist worker, so that it runs once: the
-# fault table (tests/test_faults.py runs every case at once in a module fixture) and the
-# demo's three runs (``demo_runs`` below). pytest-xdist's own grouping (an ``xdist_group``
-# mark with ``--dist loadgroup``) renames each test's node id to carry its group, which
-# pytest 9.2 no longer reads: the groups were ignored, and each of the 4 workers ran the
-# whole fault table. So the groups are named here by node id, and the scheduler below (the
+# fault table (tests/test_faults.py runs every case at once in a module fixture), the
+# package's parsed source (tests/core/test_errors_ja.py) and the demo's three runs
+# (``demo_runs`` below). pytest-xdist's own grouping (an ``xdist_group`` mark with
+# ``--dist loadgroup``) renames each test's node id to carry its group, which pytest 9.2 no
+# longer reads: the groups were ignored, and each of the 4 workers ran the whole fault
+# table. So the groups are named here by node id, and the scheduler below (the
 # ``pytest_xdist_make_scheduler`` hook) keeps each group on one worker; other tests are
 # spread one by one, as ``--dist load`` does.
 WORKER_GROUPS: dict[str, tuple[str, ...]] = {
@@ -57,6 +58,16 @@ WORKER_GROUPS: dict[str, tuple[str, ...]] = {
     "guess-training": (
         "tests/core/test_guess.py::test_the_shipped_model_is_the_development_corpus_trained_again",
         "tests/core/test_guess.py::test_no_validation_text_is_counted",
+    ),
+    # Parse and walk the package's source once (test_errors_ja.collected, ~2.5 s).
+    "errors-ja-sources": tuple(
+        f"tests/core/test_errors_ja.py::{name}"
+        for name in (
+            "test_the_collector_finds_the_messages",
+            "test_every_error_call_holds_a_template",
+            "test_every_message_has_its_japanese",
+            "test_every_entry_is_used",
+        )
     ),
     "demo": (
         "tests/e2e/test_offline.py::",

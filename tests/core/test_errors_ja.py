@@ -26,6 +26,7 @@ Not collected, as no user sees them as an error line:
 from __future__ import annotations
 
 import ast
+import functools
 import itertools
 import re
 import subprocess
@@ -48,12 +49,22 @@ PACKAGE = Path(smtpprobe.__file__).parent
 ROOT = PACKAGE.parent
 
 
-def _error_classes() -> frozenset[str]:
+@functools.cache
+def _trees() -> dict[Path, ast.Module]:
+    """Every source file of the package, parsed once (on first use, not at collection:
+    parsing and walking them all takes seconds, which every xdist worker would pay)."""
+    return {
+        path: ast.parse(path.read_text(encoding="utf-8")) for path in sorted(PACKAGE.rglob("*.py"))
+    }
+
+
+@functools.cache
+def error_classes() -> frozenset[str]:
     """SmtpprobeError and every class of the source that derives from it: the errors that
     reach the one error line (a new subclass is found, not listed)."""
     bases: dict[str, set[str]] = {}
-    for path in PACKAGE.rglob("*.py"):
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+    for tree in _trees().values():
+        for node in ast.walk(tree):
             if isinstance(node, ast.ClassDef):
                 named = {b.id if isinstance(b, ast.Name) else ast.unparse(b) for b in node.bases}
                 bases.setdefault(node.name, set()).update(named)
@@ -65,7 +76,6 @@ def _error_classes() -> frozenset[str]:
         found |= more
 
 
-ERROR_CLASSES = _error_classes()
 # Not a user's: the signature file is smtpprobe's own data (see the module's docstring).
 SKIPPED = frozenset({"smtpprobe/core/client_errors.py"})
 # Calls whose message is no template of their own: a re-raise of a message collected at
@@ -296,11 +306,11 @@ def collect() -> tuple[list[Site], list[str]]:
     """Every message template at a call of an error class, and the calls that hold none."""
     sites: list[Site] = []
     strays: list[str] = []
-    for path in sorted(PACKAGE.rglob("*.py")):
+    classes = error_classes()
+    for path, tree in _trees().items():
         file = path.relative_to(ROOT).as_posix()
         if file in SKIPPED:
             continue
-        tree = ast.parse(path.read_text(encoding="utf-8"))
         scope = _scope_of(tree)
         for call in ast.walk(tree):
             if not isinstance(call, ast.Call) or not call.args:
@@ -309,7 +319,7 @@ def collect() -> tuple[list[Site], list[str]]:
             # _At.error: "FILE: check 'NAME': key 'KEY': " + its message (a checks file)
             checks_key = file == "smtpprobe/core/checks.py" and name == "error"
             read_yaml = file == "smtpprobe/loading.py" and name == "error"  # the class given
-            if name not in ERROR_CLASSES and not checks_key and not read_yaml:
+            if name not in classes and not checks_key and not read_yaml:
                 continue
             message = call.args[0]
             sampler = _Sampler(file, scope.get(id(call), tree))
@@ -410,12 +420,15 @@ def _hook_failures() -> list[str]:
     ]
 
 
-SITES, STRAYS = collect()
-ALL = SITES + derived(SITES)
+@functools.cache
+def collected() -> tuple[tuple[Site, ...], tuple[str, ...], tuple[Site, ...]]:
+    """``collect()``'s sites and strays, and the sites with the derived ones: once per run."""
+    sites, strays = collect()
+    return tuple(sites), tuple(strays), tuple(sites + derived(sites))
 
 
 def _all_samples() -> Iterator[tuple[Site, str]]:
-    for site in ALL:
+    for site in collected()[2]:
         for sample in site.samples:
             yield site, sample
 
@@ -429,8 +442,9 @@ def test_the_collector_finds_the_messages() -> None:
     assert {
         "SmtpprobeError", "ConfigError", "ChecksError", "HistoryError", "ThresholdError",
         "ProfileError", "RuleError",
-    } <= ERROR_CLASSES  # fmt: skip
-    assert len(SITES) > 250, len(SITES)
+    } <= error_classes()  # fmt: skip
+    sites = collected()[0]
+    assert len(sites) > 250, len(sites)
     samples = {s for _, s in _all_samples()}
     for known in (
         "no server to probe: name a PROFILE or give --host",
@@ -447,7 +461,7 @@ def test_the_collector_finds_the_messages() -> None:
 def test_every_error_call_holds_a_template() -> None:
     # An error made of a variable or a call escapes the collector: it is named in
     # NOT_TEMPLATES (with where its words are checked) rather than left unchecked.
-    assert STRAYS == []
+    assert collected()[1] == ()
 
 
 def test_the_english_finder() -> None:
