@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from smtpprobe.core.bounce import MAX_REPLIES, Found
-from smtpprobe.core.lazyre import LazyPattern, literal_anchors
+from smtpprobe.core.lazyre import LazyPattern, literal_anchors, match_reach
 from smtpprobe.core.rules import (
     CATEGORIES,
     RuleError,
@@ -314,7 +314,7 @@ def _pattern(value: Any, where: str) -> LazyPattern:
         )
     # If none of the anchors occurs in the (lower-cased) paste, the pattern cannot match and
     # is not searched: most pastes hold a handful of the families, not all.
-    return LazyPattern(value, re.IGNORECASE, compiled, literal_anchors(parsed))
+    return LazyPattern(value, re.IGNORECASE, compiled, literal_anchors(parsed), match_reach(parsed))
 
 
 def _examples(value: Any, where: str) -> tuple[SignatureExample, ...]:
@@ -424,7 +424,7 @@ def _matches(text: str, signatures: Sequence[Signature]) -> list[_Match]:
     for index, signature in enumerate(signatures):
         if not signature.pattern.may_match(lowered):
             continue
-        for count, match in enumerate(signature.pattern.finditer(text)):
+        for count, match in enumerate(signature.pattern.finditer_near(text, lowered)):
             if count >= _MAX_MATCHES:
                 break
             if match.end() > match.start():

@@ -14,9 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from smtpprobe.core.lazyre import LazyPattern, literal_anchors
+from smtpprobe.core.lazyre import LazyPattern, _stretches, literal_anchors, match_reach
 from smtpprobe.core.rules import MAX_MATCH_TEXT, Situation, parse_rule
 from smtpprobe.loading import load_rulebook
+from smtpprobe.paste import client_errors
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from corpus_split import DEVELOPMENT, load
@@ -158,3 +159,112 @@ def test_a_rule_not_searched_for_want_of_its_anchors_could_not_have_matched() ->
     ]
     assert skipped_matches == []
     assert sum(1 for r in rules if r.text is not None and r.text.anchors) >= 50
+
+
+# --- finditer_near: the matches of finditer, searched for only near the anchors --------------
+
+
+def _parsed(source: str) -> re._parser.SubPattern:  # type: ignore[name-defined]
+    return re._parser.parse(source, re.IGNORECASE)  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("source", "reach"),
+    [
+        (r"connection refused", 18),
+        (r"errno 1006[01]", 11),
+        (r"host.{0,40}not found", 53),
+        (r"refused(?=.{0,8}port)", 7 + 12),  # what the lookahead reads past the match
+        (r"(?<!\w)10061(?!\d)", 5 + 1 + 1),  # lookarounds counted whole (enough, if more)
+        (r"(?:(?=.{0,4}x)ab){0,3}", 6 + 5),
+        (r"refused.*port", None),  # unbounded
+        (r"refused(?=.*port)", None),  # bounded match, unbounded lookahead
+        (r"a{0,5000}", None),  # over the longest reach windows are worth
+    ],
+)
+def test_match_reach(source: str, reach: int | None) -> None:
+    assert match_reach(_parsed(source)) == reach
+
+
+def test_only_the_stretches_before_each_anchor_are_searched() -> None:
+    text = "x" * 50_000 + "ECONNREFUSED" + "y" * 50_000 + "econnrefused" + "z" * 10
+    lowered = text.lower()
+    assert _stretches(lowered, ("econnrefused",), 40) == [
+        (50_000 + 12 - 40, 50_000),
+        (100_012 + 12 - 40, 100_012),
+    ]
+    # Overlapping or touching stretches merge.
+    assert _stretches("ab ab", ("ab",), 4) == [(0, 3)]
+
+
+def _both(pattern: LazyPattern, text: str) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+    whole = [m.span() for m in pattern.compiled.finditer(text)]
+    near = [m.span() for m in pattern.finditer_near(text, text.lower())]
+    return whole, near
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        r"connection refused",
+        r"(?<![\w.])10061(?!\d)",  # a lookbehind that looks before the searched stretch
+        r"refused(?=.{0,8}port)",  # a lookahead past the match
+        r"refused\s{0,3}$",  # "$" where the stretch's end is not the text's
+        r"(?m)^\s{0,4}refused\b",
+        r"refused(?:,? port \d{1,5})?",  # greedy: the whole text decides how far it reaches
+    ],
+)
+def test_finditer_near_finds_what_finditer_finds(source: str) -> None:
+    parsed = _parsed(source)
+    pattern = LazyPattern(source, re.IGNORECASE, None, literal_anchors(parsed), match_reach(parsed))
+    assert pattern.anchors and pattern.reach is not None
+    filler = "lorem ipsum 10061x refusedx " * 1_500  # anchors everywhere, most not matching
+    found = 0
+    for text in (
+        filler + "Connection refused, port 587 refused\n" + filler,
+        "refused" + filler + "\n  refused  \n" + filler + " refused",
+        filler + ".10061 port refused port" + filler[:-1] + "refused",
+    ):
+        whole, near = _both(pattern, text)
+        assert near == whole
+        found += len(whole)
+    assert found
+
+
+def test_a_text_whose_lower_case_is_longer_is_searched_whole() -> None:
+    # "İ".lower() is two characters: the lower-cased text's places are not the text's.
+    parsed = _parsed("refused")
+    pattern = LazyPattern(
+        "refused", re.IGNORECASE, None, literal_anchors(parsed), match_reach(parsed)
+    )
+    text = "İ" * 20_000 + "refused" + "x" * 10
+    assert len(text.lower()) != len(text)
+    assert _both(pattern, text) == ([(20_000, 20_007)], [(20_000, 20_007)])
+
+
+def test_every_client_error_signature_finds_near_its_anchors_what_it_finds_anywhere() -> None:
+    # The development corpus as one long paste (every signature), and each signature's
+    # examples inside 18 KB of text made of its own anchors (so that its stretches are many
+    # and close together).
+    signatures = client_errors().signatures
+    assert sum(1 for s in signatures if s.pattern.reach is not None) >= len(signatures) // 2
+    corpus = "\n".join(
+        str(item["text"]) for path in sorted(DEVELOPMENT.glob("*.yaml")) for item in load(path)
+    )
+    lowered = corpus.lower()
+    for signature in signatures:
+        if signature.pattern.may_match(lowered):
+            whole, near = _both(signature.pattern, corpus)
+            assert near == whole, signature.id
+    for signature in signatures:
+        anchors = " x".join(signature.pattern.anchors) + "\n"
+        filler = anchors * (9_000 // len(anchors) + 1)
+        for example in signature.examples[:3]:
+            text = filler + example.text + "\n" + filler
+            whole, near = _both(signature.pattern, text)
+            assert near == whole and whole, signature.id
+
+
+def test_reach_is_pickled() -> None:
+    lazy = LazyPattern("refused", re.IGNORECASE, None, ("refused",), 7)
+    assert pickle.loads(pickle.dumps(lazy)).reach == 7
