@@ -14,7 +14,6 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
-from smtpprobe.core.capabilities import parse_ehlo
 from smtpprobe.core.exitcode import ExitCode  # defined once, re-exported here
 from smtpprobe.core.rules import Rule, Situation, Text, first_match
 from smtpprobe.core.stage_names import stage_ja
@@ -215,6 +214,9 @@ def _placeholders(
     offered = ""
     for step in reversed(transcript.steps):
         if step.phase is Phase.EHLO and step.reply is not None and step.reply.code == 250:
+            # Here, not at the top: explain classifies replies without loading capabilities.
+            from smtpprobe.core.capabilities import parse_ehlo
+
             offered = " ".join(parse_ehlo(step.reply).auth_mechanisms)
             break
     return {

@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING, Any
 
 from smtpprobe import __version__
 from smtpprobe.core.classify import Verdict
-from smtpprobe.core.readiness import GmailReadiness
 from smtpprobe.core.reply import Reply
 from smtpprobe.core.transcript import (
     Failure,
@@ -28,6 +27,7 @@ from smtpprobe.render.labels import note
 
 if TYPE_CHECKING:
     from smtpprobe.api import Report
+    from smtpprobe.core.readiness import GmailReadiness  # explain's output needs none
 
 __all__ = [
     "SCHEMA",
