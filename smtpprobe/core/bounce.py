@@ -50,7 +50,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from smtpprobe.core.lazyre import LazyPattern, literal_anchors
+from smtpprobe.core.lazyre import GuardedPattern, LazyPattern, literal_anchors
 from smtpprobe.core.reply import Reply, decode_reply_text, from_code_and_message, guess_encoding
 
 if TYPE_CHECKING:
@@ -86,45 +86,47 @@ _MAX_MIME_DEPTH = 32  # nested multiparts followed; a real DSN nests two or thre
 # failed - 501 …", "Invalid login - 535 …" (https://github.com/andris9/simplesmtp/blob/master/lib/client.js).
 # A tab after the code, before an enhanced code, is a space a table or a tab-separated log
 # put there ("550\t5.7.1 …"); before other words it is a table's number ("452\tmessages").
-_START = LazyPattern(
+_START = GuardedPattern(
     r"(?:^|(?<=[:;：|])|(?<=command failed - )|(?<=Invalid login - )"
     r"|(?<=terminates connection - ))\s*([2-5][0-5]\d)([ -]|\t(?=[245]\.\d{1,3}\.\d{1,3}\s)|$)"
 )
-_DASH_WRAPPER = LazyPattern(r"(?:command failed|Invalid login|terminates connection) -$")
+_DASH_WRAPPER = GuardedPattern(r"(?:command failed|Invalid login|terminates connection) -$")
 # A source file's line number is no reply: "…/AbstractSmtpTransport.php:457 Stack trace: #0"
 # (PHP), "smtplib.py:253", "Mailer.java:1142" (the colon before it is a path's, not a wrapper's).
-_SOURCE_LINE = LazyPattern(
+_SOURCE_LINE = GuardedPattern(
     r"\w\.(?:php|py|rb|java|js|mjs|ts|cs|go|pl|pm|kt|scala|groovy|swift|cc|cpp|c|h|inc|vb)$",
     re.I,
 )
 # A count after its label is no reply: "Queue size: 452 messages", "Limit: 500 per day" (a
 # red-team paste). Only where no enhanced code follows: "Limit: 550 5.7.1 …" still counts.
-_QUANTITY_LABEL = LazyPattern(
+_QUANTITY_LABEL = GuardedPattern(
     r"\b(?:size|count|total|length|limit|number|max(?:imum)?|min(?:imum)?|used|quota|"
     r"messages|recipients|bytes|sent|queued?|pending|rate)\s{0,4}:$",
     re.I,
 )
 # Exchange NDRs and DSN fields often quote only the enhanced code: "5.7.57 SMTP; …".
-_START_ENHANCED = LazyPattern(r"(?:^|(?<=[:;：|]))\s*([45])\.(\d{1,3})\.(\d{1,3})\s+(?=\S)")
+_START_ENHANCED = GuardedPattern(r"(?:^|(?<=[:;：|]))\s*([45])\.(\d{1,3})\.(\d{1,3})\s+(?=\S)")
 # Positive replies are only taken where they cannot be prose: with an enhanced
 # code, or one of the replies a dialogue shows (RFC 5321 section 4.2.3).
 _POSITIVE = frozenset({211, 214, 220, 221, 235, 250, 251, 252, 334, 354})
-_ENHANCED = LazyPattern(r"^([245])\.(\d{1,3})\.(\d{1,3})(?=\s|$|[,;:])")
+_ENHANCED = GuardedPattern(r"^([245])\.(\d{1,3})\.(\d{1,3})(?=\s|$|[,;:])")
 # A code repeated inside a re-wrapped or folded reply: "... did not 550-5.7.26 pass".
-_INLINE_CODE = LazyPattern(r"(?<![\w.])([2-5][0-5]\d)[ -]([245]\.\d{1,3}\.\d{1,3})?(?=\s|$)")
+_INLINE_CODE = GuardedPattern(r"(?<![\w.])([2-5][0-5]\d)[ -]([245]\.\d{1,3}\.\d{1,3})?(?=\s|$)")
 
 # --- where else a reply starts: the shapes people paste (issue 8) ---------------------
 # Python's smtplib: "(535, b'5.7.8 …')", "{'a@b': (550, '5.1.1 …')}", "SMTPDataError:
 # (432, '4.3.2 …')": the code, then the whole reply text as a (bytes) string literal.
-_TUPLE_START = LazyPattern(r"\(\s{0,8}(?P<code>[2-5][0-5]\d)\s{0,8},\s{0,8}[bu]?(?P<quote>[\"'])")
+_TUPLE_START = GuardedPattern(
+    r"\(\s{0,8}(?P<code>[2-5][0-5]\d)\s{0,8},\s{0,8}[bu]?(?P<quote>[\"'])"
+)
 # smtplib's debug output: "reply: retcode (550); Msg: b'5.1.1 …'" (Python 3) or
 # "reply: retcode (550); Msg: 5.1.1 …" (Python 2).
-_RETCODE_START = LazyPattern(
+_RETCODE_START = GuardedPattern(
     r"retcode\s{0,8}\((?P<code>[2-5][0-5]\d)\);\s{0,8}Msg:\s{0,8}(?:[bu]?(?P<quote>[\"']))?"
 )
 # Google's SMTP error reference lists its replies as '421, "4.7.0", Try again later, …',
 # and pages quoting it keep that form.
-_GOOGLE_ROW = LazyPattern(
+_GOOGLE_ROW = GuardedPattern(
     r"^(?P<code>[2-5][0-5]\d),\s{0,8}\"(?P<enhanced>[245]\.\d{1,3}\.\d{1,3})\",\s{0,8}(?=\S)"
 )
 # Roundcube's "SMTP Error (550): Failed to add recipient …" and "Error SMTP (451): (…)".
@@ -153,7 +155,7 @@ _LETTRE_START = re.compile(
 # words; github.com/swiftmailer/swiftmailer, AbstractSmtpTransport::assertResponseCode) and
 # curl's "MAIL failed: 530" (lib/smtp.c, its failf() of a negative reply to MAIL, RCPT or DATA),
 # mailsend's "Expected smtp code 250, got 552" (github.com/muquit/mailsend, smtp.c errorMsg).
-_CODE_ONLY_START = LazyPattern(
+_CODE_ONLY_START = GuardedPattern(
     r"\bbut got code [\"\u201c\u201d](?P<code>[2-5][0-5]\d)[\"\u201c\u201d](?=\s{0,8}$)"
     r"|(?-i:\b(?:MAIL|RCPT|DATA) failed: )(?P<curl>[45][0-5]\d)(?=\s{0,8}$)"
     r"|(?-i:\bExpected smtp code [2-5]\d\d, got )(?P<mailsend>[45][0-5]\d)(?=\s{0,8}$)"
@@ -161,13 +163,13 @@ _CODE_ONLY_START = LazyPattern(
 # smtplib's tuple with its opening bracket lost in a program's message: "SMTP Delivery Error:
 # 554, b'5.0.0 Error: transaction failed: …')" (github.com/emersion/hydroxide/issues/173); only
 # with a bytes literal after a colon, so that "said: 421, \"4.7.0\", …" stays Google's row.
-_BARE_TUPLE_START = LazyPattern(r"(?<=:\s)(?P<code>[2-5][0-5]\d),\s{0,8}b(?P<quote>[\"'])")
+_BARE_TUPLE_START = GuardedPattern(r"(?<=:\s)(?P<code>[2-5][0-5]\d),\s{0,8}b(?P<quote>[\"'])")
 # A reply in parentheses after prose: "(535 Incorrect authentication data)" (Exim's 535 quoted
 # by a webmail dialog), ZoneMTA's log "… (554 Blocked - see https://…)". What follows the code
 # decides: an enhanced code of its class (taken by _PROSE_START), or a reply's first word —
 # capitalised as replies write it, not a count's unit ("(500 emails per day)", "(500 Emails/day)",
 # "(450 Messages per hour)"), and not HTTP's reason phrase of that code (_HTTP_REASONS).
-_PAREN_REPLY = LazyPattern(
+_PAREN_REPLY = GuardedPattern(
     r"(?<![\w.])\((?P<code>[45][0-5]\d) (?=[A-Z][a-z'-]{0,30}(?:[\s,.:;!)]|$))"
     r"(?![A-Za-z'-]{1,31}\s{1,4}(?:per|a|an|each|every)\b)(?![^\s)]{0,31}/)"
 )
@@ -177,19 +179,19 @@ _PAREN_REPLY = LazyPattern(
 # A code right after the word "error" (or an exception's name) in a program's message:
 # "SMTP error 451 Unable to complete command", "SMTPAuthentificationError 504 Unknown
 # mechanism". The reply's first word is capitalised, as after the comma below.
-_ERROR_REPLY = LazyPattern(
+_ERROR_REPLY = GuardedPattern(
     r"(?:(?<![\w.])(?i:error)|(?<=[a-z])(?:Error|Exception))(?:\s{1,3}code)?:?\s{1,3}"
     r"(?P<code>[45][0-5]\d) (?=[A-Z][a-z'-]{0,30}(?:[\s,.:;!)]|$))"
     r"(?![A-Za-z'-]{1,31}\s{1,4}(?:per|a|an|each|every)\b)(?![^\s)]{0,31}/)"
 )
-_COMMA_REPLY = LazyPattern(
+_COMMA_REPLY = GuardedPattern(
     r"(?<=[^\W\d_], )(?P<code>[45][0-5]\d) (?=[A-Z][a-z'-]{0,30}(?:[\s,.:;!]|$))"
     r"(?![A-Za-z'-]{1,31}\s{1,4}(?:per|a|an|each|every)\b)(?![^\s]{0,31}/)"
 )
 # The same after a spaced dash, with at least two words (a sentence, not "- 550 Points"):
 # listmonk's "error sending message to campaign xyz - 450 Too many recipient attempts"
 # (github.com/knadh/listmonk/issues/1300).
-_DASH_REPLY = LazyPattern(
+_DASH_REPLY = GuardedPattern(
     r"(?<=[^\W\d_] - )(?P<code>[45][0-5]\d) (?=[A-Z][a-z'-]{0,30} [a-z])"
     r"(?![A-Za-z'-]{1,31}\s{1,4}(?:per|a|an|each|every)\b)(?![^\s]{0,31}/)"
 )
@@ -197,7 +199,7 @@ _DASH_REPLY = LazyPattern(
 # denial of connection (450) for Zombie matches (ERS)" (docs.trendmicro.com, Deep Discovery
 # Email Inspector's SMTP error codes). A refusal word must come just before it: "page (500)"
 # or "status (550)" is not a reply.
-_DENIAL_PAREN = LazyPattern(
+_DENIAL_PAREN = GuardedPattern(
     r"\b(?:[Dd]eni(?:al|ed)|[Rr]eject(?:ed|ion)|[Rr]efus(?:al|ed)|[Bb]locked|"
     r"[Dd]efer(?:red|ral))\b[^()\n]{0,40}?\((?P<code>[45][0-5]\d)\)(?=\s|$|[.,;:])"
 )
@@ -225,7 +227,7 @@ _HTTP_REASONS = {
 # when the reason is its own: "… dsn=4.3.0, status=deferred (mail transport unavailable)"
 # (github.com/YoRyan/mailrise/issues/117). Like a DSN's Status field with its diagnostic words,
 # the status gives the enhanced code and the class (the basic code is X50, inferred).
-_POSTFIX_DSN = LazyPattern(
+_POSTFIX_DSN = GuardedPattern(
     r"\bdsn=(?P<enhanced>[45]\.\d{1,3}\.\d{1,3}),\s{0,8}status=[a-z]{1,20}\s{0,8}\((?=\S)"
 )
 # Reasons _POSTFIX_DSN leaves alone: what Postfix's SMTP and LMTP clients log (postfix/smtp[…]:)
@@ -234,8 +236,8 @@ _POSTFIX_DSN = LazyPattern(
 # with", "SASL authentication failed"), which are client-side errors
 # (smtpprobe/data/client_errors.yaml) and explained as such; the reason's first words say so
 # when the line's start was cut off.
-_POSTFIX_CLIENT = LazyPattern(r"/(?:smtp|lmtp)\[\d{1,10}\]:")
-_POSTFIX_NOT_REPLY = LazyPattern(
+_POSTFIX_CLIENT = GuardedPattern(r"/(?:smtp|lmtp)\[\d{1,10}\]:")
+_POSTFIX_NOT_REPLY = GuardedPattern(
     r"host\s|connect to\s|lost connection\s|conversation with\s|delivery temporarily|"
     r"host or domain name not found|name service error|tls is required|network is unreachable|"
     r"sasl authentication failed|server certificate|cannot start tls",
@@ -252,40 +254,44 @@ _PROVIDER_TEXTS: tuple[tuple[LazyPattern, int], ...] = (
     # (github.com/leemunroe/grunt-email-workflow/issues/81), "free accounts are for test
     # purposes only" (github.com/mailgun/wordpress-plugin/issues/68).
     (
-        LazyPattern(r"\b(?:Sandbox subdomains|free accounts) are for test purposes only\b", re.I),
+        GuardedPattern(
+            r"\b(?:Sandbox subdomains|free accounts) are for test purposes only\b", re.I
+        ),
         550,
     ),
     # Postmark's API: "Sender signature not defined for From address."
     # (github.com/ActiveCampaign/postmark-rails/issues/31).
-    (LazyPattern(r"\bSender signature not defined for From address\b", re.I), 550),
+    (GuardedPattern(r"\bSender signature not defined for From address\b", re.I), 550),
     # Amazon SES: "Message rejected: Email address is not verified. The following identities
     # failed the check in region US-EAST-1: …" (github.com/magepal/magento2-gmail-smtp-app/
     # issues/17).
     (
-        LazyPattern(r"\bEmail address is not verified\. The following identities failed\b", re.I),
+        GuardedPattern(
+            r"\bEmail address is not verified\. The following identities failed\b", re.I
+        ),
         550,
     ),
     # Gmail's DMARC refusal quoted without its 550 5.7.26: "Unauthenticated email from x is not
     # accepted due to domain's DMARC policy." (github.com/dongri/mailgun-rs/issues/1).
     (
-        LazyPattern(
+        GuardedPattern(
             r"\bUnauthenticated email from \S{1,253} is not accepted due to domain.s DMARC policy"
         ),
         550,
     ),
     # Microsoft 365's non-delivery report: "Your message to x couldn't be delivered." then
     # "x wasn't found at example.com." (github.com/bwya77/O365-Admin-Center/issues/12).
-    (LazyPattern(r"^\S{1,64} wasn.t found at \S{1,253}\.?$"), 550),
+    (GuardedPattern(r"^\S{1,64} wasn.t found at \S{1,253}\.?$"), 550),
     # Exchange's Japanese non-delivery report, 「無効な受信者」 under 「以下の受信者にメールを配信
     # できません」 (support.microsoft.com/ja-jp/kb/940620).
-    (LazyPattern(r"^無効な受信者$"), 550),
+    (GuardedPattern(r"^無効な受信者$"), 550),
     # Trend Micro's Email Reputation Services: "Mail from [ip address] deferred using Trend
     # Micro Email Reputation database." (hardwaresecrets.com/understanding-email-bounce-
     # messages/4/), a temporary refusal.
-    (LazyPattern(r"\bdeferred using Trend Micro Email Reputation database\b", re.I), 450),
+    (GuardedPattern(r"\bdeferred using Trend Micro Email Reputation database\b", re.I), 450),
     # @nifty's table of its SMTP server's messages: "you have no account here"
     # (faq.support.nifty.com/?p=4076), a refused login.
-    (LazyPattern(r"^you have no account here\.?$", re.I), 550),
+    (GuardedPattern(r"^you have no account here\.?$", re.I), 550),
 )
 
 
@@ -316,36 +322,36 @@ def _providers_in(lowered: str) -> tuple[tuple[LazyPattern, int], ...]:
 
 # A code outside RFC 5321's second digits (0-5) counts only with an enhanced code of its
 # class, at the start of a line or after a wrapper: "571 5.7.1 Relay access denied".
-_START_ODD = LazyPattern(
+_START_ODD = GuardedPattern(
     r"(?:^|(?<=[:;：]))\s*(?P<code>[45][6-9]\d)(?P<sep>[ -])(?=(?P<cls>[45])\.\d{1,3}\.\d{1,3}\s)"
 )
 # Postfix re-wraps its bounce at 80 columns: "… said: 550" with the words on the next lines.
-_PENDING_WRAPPER = LazyPattern(r"(?:said|reason|response|was)\s{0,8}[:;：]$", re.I)
+_PENDING_WRAPPER = GuardedPattern(r"(?:said|reason|response|was)\s{0,8}[:;：]$", re.I)
 _PENDING_TAIL = 20  # characters of a wrapper that _PENDING_WRAPPER reads
 # Mailpile's "smtp_error": "530: 5.7.0 Must issue a STARTTLS command first".
-_CODE_COLON_START = LazyPattern(
+_CODE_COLON_START = GuardedPattern(
     r"(?:^|(?<=[\s\"'(]))(?P<code>[2-5][0-5]\d):\s{1,8}(?=[245]\.\d{1,3}\.\d{1,3}\s)"
 )
 # A reply inside quotes: with message "530 5.7.1 …", response: '504 5.7.4 …', Remote Server
 # returned '550 5.7.1 …', “…”, 「…」. The quote must open a string (at the start of a line or
 # after a space or punctuation); a bytes or unicode prefix may precede it.
-_QUOTED_START = LazyPattern(
+_QUOTED_START = GuardedPattern(
     r"(?:^|(?<=[\s:=(\[{,<]))[bu]?(?P<quote>[\"'“‘「『])\s?(?P<code>[2-5][0-5]\d)(?P<sep>[ -]|$)"
 )
 # Transcripts: sendmail -v "<<< 550 …", swaks "<~  535 …", "<-  220 …", "<** 530 …" (an error),
 # "<~* 535 …" (an error over TLS), curl -v
 # "< 535 …", a log's "SMTP<< 504 …". An arrow counts only at the start of a line (after a time
 # stamp or a process number, no words): in pasted code, "x < 500 or …" is a comparison.
-_ARROW_START = LazyPattern(
+_ARROW_START = GuardedPattern(
     r"^[\d\s:.,/\[\]-]{0,40}?(?:<<<|<<|<~\*|<~|<-|<\*\*|<|SMTP<<)\s{1,8}"
     r"(?P<code>[2-5][0-5]\d)(?P<sep>[ -]|$)"
 )
 # OpenSMTPD's log: Failed command on session …: "RCPT TO:<a@b>" => 451 Temporary failure.
-_RESULT_ARROW = LazyPattern(r"[\"']\s{0,8}=>\s{1,8}(?P<code>[2-5][0-5]\d)(?P<sep>[ -]|$)")
+_RESULT_ARROW = GuardedPattern(r"[\"']\s{0,8}=>\s{1,8}(?P<code>[2-5][0-5]\d)(?P<sep>[ -]|$)")
 # A program's log line: a time stamp (a date, "hh:mm[:ss]") and maybe a bracketed tag, then
 # the reply, "[MTA ] 2004/12/22 08:15:15 550 Unknown user …". The time is required: a bare
 # number at the start of a line is a list, not a log.
-_STAMPED_START = LazyPattern(
+_STAMPED_START = GuardedPattern(
     r"^(?:\[[^\]\n]{0,30}\]\s{0,8})?(?:\d{2,4}[/.-]\d{1,2}[/.-]\d{1,4}(?:T|\s{1,2}))?"
     r"\d{1,2}:\d{2}(?::\d{2})?(?:[.,]\d{1,9})?(?:Z|[+-]\d{2}:?\d{2})?\s{1,8}"
     r"(?:\[[^\]\n]{0,30}\]\s{0,8})?(?P<code>[2-5][0-5]\d)(?P<sep>[ -]|$)"
@@ -353,16 +359,16 @@ _STAMPED_START = LazyPattern(
 # A code written "421:" at the start of a line, the words after it ("421: Too many concurrent
 # connections from this client"): help pages' tables and some logs. Letters must follow,
 # or it is a numbered list.
-_LEAD_COLON_START = LazyPattern(r"^(?P<code>[45][0-5]\d):\s{1,8}(?=[^\W\d_])")
+_LEAD_COLON_START = GuardedPattern(r"^(?P<code>[45][0-5]\d):\s{1,8}(?=[^\W\d_])")
 # A reply as an XML element's text: "<message>454 Throttling failure: …</message>" (Rails'
 # and other frameworks' XML error bodies); the element's end tag ends the reply.
-_ELEMENT_START = LazyPattern(
+_ELEMENT_START = GuardedPattern(
     r"<[A-Za-z][\w:.-]{0,30}>\s{0,8}(?P<code>[2-5][0-5]\d)(?P<sep>[ -])(?=\S)"
 )
-_ELEMENT_END = LazyPattern(r"</[A-Za-z][\w:.-]{0,30}>")
+_ELEMENT_END = GuardedPattern(r"</[A-Za-z][\w:.-]{0,30}>")
 # maddy's log fields, in a JSON object with its keys sorted (github.com/foxcpp/maddy/issues/627):
 # "smtp_code":550,"smtp_enchcode":"5.7.1","smtp_msg":"DMARC check failed".
-_MADDY_FIELDS = LazyPattern(
+_MADDY_FIELDS = GuardedPattern(
     r"\"smtp_code\":\s{0,4}(?P<code>[2-5][0-5]\d)"
     r"(?:,\s{0,4}\"smtp_enchcode\":\s{0,4}\"(?P<enhanced>[245]\.\d{1,3}\.\d{1,3})\")?"
     r",\s{0,4}\"smtp_msg\":\s{0,4}(?P<quote>\")"
@@ -370,11 +376,11 @@ _MADDY_FIELDS = LazyPattern(
 # Rust's lettre prints a reply as its Debug form, the code spelled out digit by digit:
 # Response { code: Code { severity: PermanentNegativeCompletion, category: MailSystem,
 # detail: Four }, message: ["5.7.1 …"] } (src/transport/smtp/response.rs).
-_LETTRE_RESPONSE = LazyPattern(
+_LETTRE_RESPONSE = GuardedPattern(
     r"severity:\s{0,4}(?P<severity>[A-Za-z]{1,30}),\s{0,4}category:\s{0,4}(?P<category>\w{1,20}),"
     r"\s{0,4}detail:\s{0,4}(?P<detail>\w{1,8})\s{0,4}\}(?:,\s{0,4}message:\s{0,4}\[\s{0,4}(?P<quote>\"))?"
 )
-_REPLY_CODE = LazyPattern(r"[2-5][0-5]\d")
+_REPLY_CODE = GuardedPattern(r"[2-5][0-5]\d")
 _LETTRE_DIGITS = {
     "PositiveCompletion": "2",
     "PositiveIntermediate": "3",
@@ -399,7 +405,7 @@ _LETTRE_DIGITS = {
 # \"connect\" ACL". The code is inferred from "rejected" (5xx) or "temporarily" (4xx).
 # Not a program's own sentence about the server ("Server rejected AUTH CRAM-MD5", sSMTP):
 # Exim's log says who was rejected, never "server".
-_EXIM_REJECTED = LazyPattern(
+_EXIM_REJECTED = GuardedPattern(
     r"(?<![Ss]erver )\b(?P<temporary>temporarily )?rejected "
     r"(?P<verb>RCPT|MAIL|after DATA|DATA|EHLO|HELO|connection|AUTH)\b"
     r"(?P<argument>[^:\n]{0,330}+)(?::\s{1,8}(?=\S)|\s{0,8}$)"
@@ -416,43 +422,43 @@ _EXIM_STAGES = {
 }
 # After prose a reply counts only with an enhanced code of its class (RFC 3463 section 2):
 # "Invalid login - 553 5.3.0 Auth failure", "… visit … for 550 5.7.26 instructions".
-_PROSE_START = LazyPattern(
+_PROSE_START = GuardedPattern(
     r"(?<![\w.#/+@-])(?P<code>[2-5][0-5]\d)(?P<sep>[ -])"
     r"(?=(?P<cls>[245])\.\d{1,3}\.\d{1,3}(?:[\s,;:.)\]」”'\"]|$))"
 )
 # qmail ends its texts with the enhanced code, "… allowed rcpthosts (#5.7.1)", and
 # qmail-local's own bounce has no basic code at all: "Sorry, no mailbox here by that
 # name. (#5.1.1)". Others write it after the code: "552 #5.3.4 message size exceeds limit".
-_QMAIL_TAIL = LazyPattern(r"\(#(?P<enhanced>[245]\.\d{1,3}\.\d{1,3})\)\s{0,8}$")
+_QMAIL_TAIL = GuardedPattern(r"\(#(?P<enhanced>[245]\.\d{1,3}\.\d{1,3})\)\s{0,8}$")
 # An enhanced code that opens a sentence after another ("milter-reject for END-OF-MESSAGE.
 # 5.7.1 rejected by DMARC policy …"): only with a subject RFC 3463 defines (0-7) and words.
-_SENTENCE_ENHANCED = LazyPattern(r"(?<=\.\s)([45])\.([0-7])\.(\d{1,3})\s+(?=[^\W\d_])")
+_SENTENCE_ENHANCED = GuardedPattern(r"(?<=\.\s)([45])\.([0-7])\.(\d{1,3})\s+(?=[^\W\d_])")
 # A DSN's Diagnostic-Code whose text has no code of its own (RFC 3464 section 2.3.6): "smtp;
 # Unauthenticated email from …", or an "X-" type's words (Postfix's "X-Postfix; maildir
 # delivery failed: …", Domino's "X-Notes; User … not listed …"). The Status field gives it.
-_DIAGNOSTIC_WORDS = LazyPattern(
+_DIAGNOSTIC_WORDS = GuardedPattern(
     r"^Diagnostic-Code\s{0,8}:\s{0,8}(?:smtp|x-[a-z0-9-]{1,20})\s{0,8};\s{0,8}(?=[^\W\d_])", re.I
 )
-_HASH_ENHANCED = LazyPattern(r"^#(?P<enhanced>[245]\.\d{1,3}\.\d{1,3})(?:\s+|$)")
+_HASH_ENHANCED = GuardedPattern(r"^#(?P<enhanced>[245]\.\d{1,3}\.\d{1,3})(?:\s+|$)")
 # IIS's SMTP log writes the reply with "+" for each space: "550+5.7.1+Unable+to+relay".
-_PLUS_ENCODED = LazyPattern(r"(?:^|(?<=[\s?]))[2-5][0-5]\d\+(?=\S)")
+_PLUS_ENCODED = GuardedPattern(r"(?:^|(?<=[\s?]))[2-5][0-5]\d\+(?=\S)")
 # qmail-send reports a remote delivery with "_" for each space and "/" between its parts, in
 # its log and in the bounces that quote it: "192.0.2.1_does_not_like_recipient./Remote_host_said:
 # _553_…_refused/Giving_up_on_192.0.2.1./". The reply is the part after "Remote_host_said:_".
 _QMAIL_SAID = "Remote_host_said:_"
 # A reply written on one line with escaped line breaks: a Python repr, a JSON string,
 # Exim's log ("…\n550-5.7.1 …"); and the escaped quotes inside such strings.
-_ESCAPED_BREAK = LazyPattern(r"\\{1,4}r\\{1,4}n|\\{1,4}[nr]")
-_ESCAPED_QUOTE = LazyPattern(r"\\{1,4}([\"'])")
+_ESCAPED_BREAK = GuardedPattern(r"\\{1,4}r\\{1,4}n|\\{1,4}[nr]")
+_ESCAPED_QUOTE = GuardedPattern(r"\\{1,4}([\"'])")
 # Where a straight quote closes a string: before ")", ",", "}", … or at the end of the line;
 # an apostrophe inside the text ("isn't", "users' accounts") is followed by a word.
 _CLOSE_QUOTE = {
-    "'": LazyPattern(r"'(?=\s{0,8}(?:[)\]},;>\"'.:]|$))"),
-    '"': LazyPattern(r"\"(?=\s{0,8}(?:[)\]},;>\"'.:]|$))"),
-    "’": LazyPattern(r"’(?=\s{0,8}(?:[)\]},;>\"'.:]|$))"),
+    "'": GuardedPattern(r"'(?=\s{0,8}(?:[)\]},;>\"'.:]|$))"),
+    '"': GuardedPattern(r"\"(?=\s{0,8}(?:[)\]},;>\"'.:]|$))"),
+    "’": GuardedPattern(r"’(?=\s{0,8}(?:[)\]},;>\"'.:]|$))"),
 }
 # PHPMailer's debug output pasted on one line: the next entry ends the reply.
-_NEXT_ENTRY = LazyPattern(
+_NEXT_ENTRY = GuardedPattern(
     r"\s(?:CLIENT -> (?:SERVER|SMTP)|SERVER -> CLIENT|SMTP -> (?:FROM SERVER|ERROR))"
 )
 _BRACKETS = {"(": ")", "[": "]", "{": "}"}
@@ -515,7 +521,7 @@ _STAGE_WORDS = (
 # A space in the words stands for any run of spaces: Postfix indents its re-wrapped lines
 # ("(in reply to MAIL\n    FROM command)"), and the window has its line breaks as spaces.
 _ANY_SPACES = r"\s{1,8}"
-_STAGE_HINT = LazyPattern(
+_STAGE_HINT = GuardedPattern(
     "|".join(f"(?P<{stage}>{words.replace(' ', _ANY_SPACES)})" for stage, words in _STAGE_WORDS),
     re.I,
 )
@@ -524,24 +530,24 @@ _STAGE_ORDER = tuple(stage for stage, _ in _STAGE_WORDS)  # the first one named 
 # "CLIENT -> SERVER: RCPT TO:<x>", smtplib "send: 'mail FROM:<x>'", curl's "> AUTH PLAIN" and
 # sendmail's ">>> RCPT To:<x>" (their ">" is taken as quoting and removed first). Without a
 # marker the command must be written as one (upper case): "Auth failed" is prose.
-_ECHO_MARKED = LazyPattern(
+_ECHO_MARKED = GuardedPattern(
     r"^[\d\s:.,/\[\]-]{0,40}?(?:->|~>|C:|Sent:|send:|CLIENT -> SERVER:|SMTP>>)\s{0,8}[bu]?['\"]?"
     r"(?P<verb>EHLO|HELO|LHLO|STARTTLS|AUTH|MAIL\s{1,8}FROM|RCPT\s{1,8}TO|DATA|BDAT|QUIT|RSET|"
     r"NOOP|VRFY|EXPN)\b",
     re.I,
 )
-_ECHO_BARE = LazyPattern(
+_ECHO_BARE = GuardedPattern(
     r"^\s{0,8}(?P<verb>EHLO|HELO|LHLO|STARTTLS|AUTH|MAIL\s{1,8}FROM:|RCPT\s{1,8}TO:|DATA|BDAT|"
     r"QUIT|RSET|NOOP|VRFY|EXPN)(?=\s|$|<)"
 )
 # IIS's SMTP log, W3C ("OutboundConnectionCommand    RCPT      0  TO:<x>") or NCSA
 # ("OutboundConnectionCommand [date] \"RCPT -?TO:<x> SMTP\"") format.
-_IIS_COMMAND = LazyPattern(
+_IIS_COMMAND = GuardedPattern(
     r"OutboundConnectionCommand[^\"\n]{0,80}?[\s\"](?P<verb>EHLO|HELO|STARTTLS|AUTH|MAIL|RCPT|DATA|"
     r"BDAT|QUIT|RSET)\b"
 )
 # nodemailer's error object: command: 'AUTH PLAIN' ("CONN" is the connection, its greeting).
-_COMMAND_KEY = LazyPattern(
+_COMMAND_KEY = GuardedPattern(
     r"\bcommand[\"']?\s{0,8}[:=]\s{0,8}[\"']?(?P<verb>AUTH|MAIL|RCPT|DATA|CONN|EHLO|HELO|LHLO|"
     r"STARTTLS)\b",
     re.I,
@@ -562,7 +568,7 @@ _ECHO_LOOKBACK = 6  # lines searched above a reply for the command it answered
 
 # A host name (RFC 1035 section 2.3.4: at most 253 characters) and an address
 # literal such as [192.0.2.1] or [IPv6:2001:db8::1], bounded so no text makes it backtrack.
-_HOST_SAID = LazyPattern(
+_HOST_SAID = GuardedPattern(
     r"host\s{1,8}([A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,63})(?:\[[^\]\s]{0,64}\])?\s{1,8}said", re.I
 )
 # The line before the returned copy of the user's own message in a bounce pasted as text:
@@ -570,58 +576,58 @@ _HOST_SAID = LazyPattern(
 # "--- Below this line is a copy of the message." (qmail-send.c), Exim's "------ This is a
 # copy of the message, including all the headers. ------" (deliver.c), Exchange's "Original
 # message headers:", and a MIME part's header (the boundaries Sisimai's Lhost modules use).
-_RETURNED_ORIGINAL = LazyPattern(
+_RETURNED_ORIGINAL = GuardedPattern(
     r"(?:(?<!-)-{2,}+\s*(?:original message|below this line is a copy of the message\.?"
     r"|this is a copy of the message, including all the headers\.?)\s*-*"
     r"|original message headers:|content-type:\s*(?:message/rfc822|text/rfc822-headers)\b.*)$",
     re.I,
 )
-_DSN_FIELD = LazyPattern(
+_DSN_FIELD = GuardedPattern(
     r"^(Status|Remote-MTA|Reporting-MTA|Diagnostic-Code|Action|Final-Recipient)\s*:\s*(.*)$",
     re.I,
 )
 # Gmail's bounce when a "Send mail as" address's own SMTP server refused Gmail:
 # the refusing server is the user's provider, not the recipient's.
-_SEND_MAIL_AS = LazyPattern(
+_SEND_MAIL_AS = GuardedPattern(
     r"send mail as|different address or alias|「名前」の機能|の機能を使用して別のアドレス|"
     r"送信元アドレス|他のメールアドレス|エイリアスから送信",
     re.I,
 )
 # Patterns used inside the functions below, compiled once and listed here so that the
 # regex-safety test sees every pattern of this module.
-_QUOTE_MARKERS = LazyPattern(r"^(?:[ \t]*>)+[ \t]?")  # "> " quoting in replies and forwards
+_QUOTE_MARKERS = GuardedPattern(r"^(?:[ \t]*>)+[ \t]?")  # "> " quoting in replies and forwards
 # A wrapper ends with one: "said:", "smtp;", "応答：", and a log's field separator ("Got: 503 |
 # 503 Bad sequence of commands").
 _WRAPPER_ENDS = (":", ";", "：", "|")
-_LETTER = LazyPattern(r"[^\W\d_]")
+_LETTER = GuardedPattern(r"[^\W\d_]")
 _WORDS_WITHIN = 200  # a reply's first word comes within this many characters of its code
-_CONTENT_TYPE_LINE = LazyPattern(r"^content-type[ \t]*:", re.I | re.M)
-_HEADER_START = LazyPattern(r"[A-Za-z][A-Za-z0-9-]{0,75}+[ \t]*+:")
-_HTML_BREAK = LazyPattern(r"<br\s{0,8}/?>|</p>|</div>|</tr>", re.I)
-_HTML_TAG = LazyPattern(r"<[^<>]*>")
-_HTML_SPACE = LazyPattern(r"&nbsp;", re.I)
+_CONTENT_TYPE_LINE = GuardedPattern(r"^content-type[ \t]*:", re.I | re.M)
+_HEADER_START = GuardedPattern(r"[A-Za-z][A-Za-z0-9-]{0,75}+[ \t]*+:")
+_HTML_BREAK = GuardedPattern(r"<br\s{0,8}/?>|</p>|</div>|</tr>", re.I)
+_HTML_TAG = GuardedPattern(r"<[^<>]*>")
+_HTML_SPACE = GuardedPattern(r"&nbsp;", re.I)
 # RFC 2047 encoded words; adjacent ones are one run (the space between them is not text,
 # section 6.2). A word's charset may carry an RFC 2231 language ("utf-8*ja").
-_ENCODED_WORD = LazyPattern(r"=\?([^?\s*]+)(?:\*[^?\s]*)?\?([BbQq])\?([^?\s]*)\?=")
-_ENCODED_RUN = LazyPattern(
+_ENCODED_WORD = GuardedPattern(r"=\?([^?\s*]+)(?:\*[^?\s]*)?\?([BbQq])\?([^?\s]*)\?=")
+_ENCODED_RUN = GuardedPattern(
     r"=\?[^?\s]+\?[BbQq]\?[^?\s]*\?=(?:[ \t\r\n]*=\?[^?\s]+\?[BbQq]\?[^?\s]*\?=)*"
 )
-_NOT_BASE64 = LazyPattern(r"[^A-Za-z0-9+/]")
-_SURROGATE = LazyPattern(r"[\ud800-\udfff]")
+_NOT_BASE64 = GuardedPattern(r"[^A-Za-z0-9+/]")
+_SURROGATE = GuardedPattern(r"[\ud800-\udfff]")
 # Postfix's reject log ends the reply with the envelope: "…; from=<a> to=<b> proto=ESMTP
 # helo=<x>" (smtpd_check.c); not the server's words.
-_POSTFIX_LOG_TAIL = LazyPattern(r";\s{0,8}from=<[^<>\n]{0,320}>\s{1,8}to=<[^\n]{0,1000}$")
-_ADDRESS_ONLY = LazyPattern(r"^(?:[245]\.\d{1,3}\.\d{1,3}\s+)?<[^<>\s]{1,320}>[.:,;]?$")
-_IN_REPLY_TO_TAIL = LazyPattern(r"\s{0,8}\(in reply to\b[^()]{0,200}\)?\s{0,8}$", re.I)
+_POSTFIX_LOG_TAIL = GuardedPattern(r";\s{0,8}from=<[^<>\n]{0,320}>\s{1,8}to=<[^\n]{0,1000}$")
+_ADDRESS_ONLY = GuardedPattern(r"^(?:[245]\.\d{1,3}\.\d{1,3}\s+)?<[^<>\s]{1,320}>[.:,;]?$")
+_IN_REPLY_TO_TAIL = GuardedPattern(r"\s{0,8}\(in reply to\b[^()]{0,200}\)?\s{0,8}$", re.I)
 # Gmail's "Send mail as" dialog ends the server's words with ", code: 535": its own note.
-_GMAIL_CODE_TAIL = LazyPattern(r"\s{0,8},\s{0,8}code:\s{0,8}-?\d{1,4}\s{0,8}$", re.I)
-_CONTINUES = LazyPattern(r"gsmtp|in reply to|^\(", re.I)
-_SENTENCE_END = LazyPattern(r"[。．]$")
+_GMAIL_CODE_TAIL = GuardedPattern(r"\s{0,8},\s{0,8}code:\s{0,8}-?\d{1,4}\s{0,8}$", re.I)
+_CONTINUES = GuardedPattern(r"gsmtp|in reply to|^\(", re.I)
+_SENTENCE_END = GuardedPattern(r"[。．]$")
 # A line a mail client or Postfix re-wrapped ends inside a sentence: long, and without the
 # punctuation that ends one.
-_OPEN_SENTENCE = LazyPattern(r"[^\s.!?。．:;)\]>]$")
+_OPEN_SENTENCE = GuardedPattern(r"[^\s.!?。．:;)\]>]$")
 _WRAP_WIDTH = 50  # a re-wrapped line is about this long at least (mail clients wrap at 72-80)
-_NON_WORDS = LazyPattern(r"\W+")
+_NON_WORDS = GuardedPattern(r"\W+")
 
 _MAX_REPLY_LINES = 100  # lines kept of one reply; a server's longest (EHLO) has about 20
 _MAX_CONTINUATION = 30  # non-code lines absorbed into one reply before it is cut off
@@ -703,7 +709,7 @@ def decode_pasted(data: bytes | str) -> Pasted:
 # ("５５０　５．１．１"): the code is the same code (Unicode's compatibility mappings,
 # UAX #15 NFKC, for just these characters; the rest of a Japanese text stays as it is).
 _NARROW = {**{0xFF10 + d: str(d) for d in range(10)}, 0x3000: " "}
-_FULL_STOP_IN_CODE = LazyPattern(r"(?<=\d)．(?=\d)")
+_FULL_STOP_IN_CODE = GuardedPattern(r"(?<=\d)．(?=\d)")
 
 
 def _narrowed(text: str) -> str:
@@ -1011,7 +1017,7 @@ def _wrapped(line: str) -> Iterator[str]:
 
 # Every kind of start needs a three-digit number standing alone (not inside "12345") or
 # an enhanced status code: one search rules out a line before the kinds are tried.
-_CANDIDATE = LazyPattern(r"(?<!\d)[2-5][0-5]\d(?!\d)|[245]\.\d{1,3}\.\d")
+_CANDIDATE = GuardedPattern(r"(?<!\d)[2-5][0-5]\d(?!\d)|[245]\.\d{1,3}\.\d")
 
 
 def _split_reply_start(
@@ -1706,14 +1712,14 @@ def _extend(
 
 # Compiled on first use: its 21 000-character class is the costliest pattern here to
 # compile (about 1.5 ms, a tenth of this module's), and only some pastes reach it.
-_CJK = LazyPattern(r"[\u3040-\u30ff\u4e00-\u9fff]")
+_CJK = GuardedPattern(r"[\u3040-\u30ff\u4e00-\u9fff]")
 
 
 # A line a program printed after the reply, never a continuation of it: a stack frame
 # (Java/.NET "at X.Y(…)", Python 'File "…"', PHP "#0 …"), Go's "exit status 1", a chained
 # exception, a log line's timestamp (github.com/go-gomail/gomail/issues/205,
 # github.com/jstedfast/MailKit/issues/453).
-_PROGRAM_LINE = LazyPattern(
+_PROGRAM_LINE = GuardedPattern(
     r"at [\w$.<>`]+[.:(]|File \"|#\d+ |exit status \d+$|Traceback \(most recent|Caused by:"
     r"|\[?\d{4}-\d\d-\d\d[ T]\d"
 )
@@ -1770,7 +1776,7 @@ def _said_indented(current: _Building, line: str) -> bool:
 # "msmtp: server message: 554 …", "postfix/smtp[123]: …".
 # Only ever matched at a line's start; the \A says so, and keeps a search of a long
 # line from trying the 31-character run at every position.
-_PROGRAM_PREFIX = LazyPattern(r"\A[A-Za-z][\w./-]{0,30}(?:\[\d{1,10}\])?: ")
+_PROGRAM_PREFIX = GuardedPattern(r"\A[A-Za-z][\w./-]{0,30}(?:\[\d{1,10}\])?: ")
 
 
 def _continues(line: str) -> bool:
@@ -1916,13 +1922,13 @@ def _echoed_stage(lines: list[str], starts: list[_Start | None], index: int) -> 
     return None
 
 
-_ADDRESS = LazyPattern(r"<([^<>@\s]+@[^<>@\s]+)>")
+_ADDRESS = GuardedPattern(r"<([^<>@\s]+@[^<>@\s]+)>")
 
 
 # An address the words before it name as the sender: Postfix's log "from=<…>", Exim's
 # "F=<…>", a transcript's "MAIL FROM:<…>", a header's "From: <…>" / "Return-Path: <…>" (a
 # red-team round: a log's sender was named as the recipient whose mailbox was full).
-_SENDER_MARK = LazyPattern(
+_SENDER_MARK = GuardedPattern(
     r"(?:\bfrom=|\bF=|\bmail from:|\breturn-path:|\bfrom:|\benvelope-from:?)\s{0,4}$", re.I
 )
 _SENDER_LOOKBACK = 20  # characters before an address that may name it the sender

@@ -36,9 +36,12 @@ import sys
 from collections.abc import Callable, Iterator
 from typing import Any
 
-__all__ = ["LazyPattern", "literal_anchors", "match_reach"]
+__all__ = ["GuardedPattern", "LazyPattern", "literal_anchors", "match_reach"]
 
 _END = sys.maxsize  # re's own default for endpos
+# A string longer than this is searched without GuardedPattern's look for its anchors: lowering
+# it on every call would cost more than the search (a loop over one long text would be square).
+_GUARDED_UP_TO = 4_096
 # A text shorter than this is searched whole: windows would save nothing worth their cost.
 _WINDOWLESS = 16_384
 # A reach above this is taken as unbounded (no windows): near it the windows are the text.
@@ -172,6 +175,65 @@ class LazyPattern:
 
     def __repr__(self) -> str:
         return f"LazyPattern({self.pattern!r}, {re.RegexFlag(self.flags)!r})"
+
+
+class GuardedPattern(LazyPattern):
+    """A ``LazyPattern`` that works out its own anchors when it is first compiled, and then
+    answers "no match" for a short string (a line) that holds none of them, without running.
+
+    For the finder's patterns, each tried on every line of a paste: a mail log's lines each
+    hold a code ("status=sent (250 2.0.0 Ok)") and went through every way a reply can
+    start, tens of regular expressions a line, where most need a word the line lacks
+    ("retcode", "got code", "failed:"). The anchors are those of ``literal_anchors`` (one of
+    them is in every match); a string longer than ``_GUARDED_UP_TO`` is searched as it is.
+    """
+
+    __slots__ = ()
+
+    @property
+    def compiled(self) -> re.Pattern[str]:
+        """The compiled pattern; the first call also finds the anchors."""
+        compiled = self._compiled
+        if compiled is None:
+            compiled = re.compile(self.pattern, self.flags)
+            self.anchors = literal_anchors(_parse(self.pattern, self.flags | re.IGNORECASE))
+            self._compiled = compiled
+        return compiled
+
+    def _absent(self, string: str) -> bool:
+        if self._compiled is None:
+            _ = self.compiled  # compiling finds the anchors
+        if not self.anchors or len(string) > _GUARDED_UP_TO:
+            return False
+        lowered = string.lower()
+        return not any(anchor in lowered for anchor in self.anchors)
+
+    def search(self, string: str, pos: int = 0, endpos: int = _END) -> re.Match[str] | None:
+        """``re.Pattern.search``."""
+        return None if self._absent(string) else self.compiled.search(string, pos, endpos)
+
+    def match(self, string: str, pos: int = 0, endpos: int = _END) -> re.Match[str] | None:
+        """``re.Pattern.match``."""
+        return None if self._absent(string) else self.compiled.match(string, pos, endpos)
+
+    def fullmatch(self, string: str, pos: int = 0, endpos: int = _END) -> re.Match[str] | None:
+        """``re.Pattern.fullmatch``."""
+        return None if self._absent(string) else self.compiled.fullmatch(string, pos, endpos)
+
+    def finditer(self, string: str, pos: int = 0, endpos: int = _END) -> Iterator[re.Match[str]]:
+        """``re.Pattern.finditer``."""
+        return iter(()) if self._absent(string) else self.compiled.finditer(string, pos, endpos)
+
+    def __reduce__(
+        self,
+    ) -> tuple[type[LazyPattern], tuple[str, int, None, tuple[str, ...], int | None]]:
+        return (GuardedPattern, (self.pattern, self.flags, None, (), self.reach))
+
+
+def _parse(pattern: str, flags: int) -> Any:
+    import re._parser as parser  # type: ignore[import-not-found]  # on first use only
+
+    return parser.parse(pattern, flags)
 
 
 def _stretches(lowered: str, anchors: tuple[str, ...], reach: int) -> list[tuple[int, int]]:

@@ -14,7 +14,13 @@ from pathlib import Path
 
 import pytest
 
-from smtpprobe.core.lazyre import LazyPattern, _stretches, literal_anchors, match_reach
+from smtpprobe.core.lazyre import (
+    GuardedPattern,
+    LazyPattern,
+    _stretches,
+    literal_anchors,
+    match_reach,
+)
 from smtpprobe.core.rules import MAX_MATCH_TEXT, Situation, parse_rule
 from smtpprobe.loading import load_rulebook
 from smtpprobe.paste import client_errors
@@ -268,3 +274,59 @@ def test_every_client_error_signature_finds_near_its_anchors_what_it_finds_anywh
 def test_reach_is_pickled() -> None:
     lazy = LazyPattern("refused", re.IGNORECASE, None, ("refused",), 7)
     assert pickle.loads(pickle.dumps(lazy)).reach == 7
+
+
+# --- GuardedPattern: the finder's patterns skip a line that holds none of their anchors -------
+
+
+def _guarded_patterns() -> list[tuple[str, GuardedPattern]]:
+    import smtpprobe.core.bounce as bounce
+
+    found: list[tuple[str, GuardedPattern]] = []
+
+    def walk(name: str, value: object) -> None:
+        if isinstance(value, GuardedPattern):
+            found.append((name, value))
+        elif isinstance(value, tuple):
+            for index, item in enumerate(value):
+                walk(f"{name}[{index}]", item)
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                walk(f"{name}[{key!r}]", item)
+
+    for name, value in vars(bounce).items():
+        walk(name, value)
+    return found
+
+
+def test_a_guarded_pattern_finds_its_anchors_and_skips_only_lines_that_cannot_match() -> None:
+    patterns = _guarded_patterns()
+    assert len(patterns) >= 80
+    texts = [
+        str(item["text"]) for path in sorted(DEVELOPMENT.glob("*.yaml")) for item in load(path)
+    ]
+    lines = {line for text in texts for line in text.splitlines() if line.strip()}
+    lines |= {text for text in texts if len(text) <= 4_096}
+    anchored = 0
+    for name, pattern in patterns:
+        compiled = pattern.compiled  # finds the anchors
+        anchored += bool(pattern.anchors)
+        for line in lines:
+            if compiled.search(line) is not None:
+                assert pattern.search(line) is not None, (name, pattern.anchors, line[:80])
+    assert anchored >= 30  # most of the finder's patterns have a word to look for
+
+
+def test_a_guarded_pattern_answers_as_re_does() -> None:
+    guarded = GuardedPattern(r"retcode\s{0,8}\((?P<code>[2-5][0-5]\d)\)", re.I)
+    real = re.compile(guarded.pattern, re.I)
+    for text in ("reply: retcode (550); Msg: b'5.1.1'", "RETCODE (421)", "no code here", ""):
+        assert [m.span() for m in guarded.finditer(text)] == [m.span() for m in real.finditer(text)]
+        for method in ("search", "match", "fullmatch"):
+            ours, theirs = getattr(guarded, method)(text), getattr(real, method)(text)
+            assert (ours and ours.span()) == (theirs and theirs.span())
+    assert guarded.anchors == ("retcode",)
+    long = "x" * 5_000 + " retcode (550)"  # past the guard's length: searched as it is
+    assert guarded.search(long) is not None
+    loaded = pickle.loads(pickle.dumps(guarded))
+    assert isinstance(loaded, GuardedPattern) and loaded.search("RETCODE (250)")
