@@ -42,6 +42,7 @@ _END = sys.maxsize  # re's own default for endpos
 # A string longer than this is searched without GuardedPattern's look for its anchors: lowering
 # it on every call would cost more than the search (a loop over one long text would be square).
 _GUARDED_UP_TO = 4_096
+_GUARD_AFTER = 64  # uses of a GuardedPattern before it works out its anchors
 # A text shorter than this is searched whole: windows would save nothing worth their cost.
 _WINDOWLESS = 16_384
 # A reach above this is taken as unbounded (no windows): near it the windows are the text.
@@ -178,31 +179,45 @@ class LazyPattern:
 
 
 class GuardedPattern(LazyPattern):
-    """A ``LazyPattern`` that works out its own anchors when it is first compiled, and then
-    answers "no match" for a short string (a line) that holds none of them, without running.
+    """A ``LazyPattern`` that, once it has been used a few times, works out its own anchors
+    and then answers "no match" for a short string (a line) that holds none of them.
 
     For the finder's patterns, each tried on every line of a paste: a mail log's lines each
     hold a code ("status=sent (250 2.0.0 Ok)") and went through every way a reply can
     start, tens of regular expressions a line, where most need a word the line lacks
     ("retcode", "got code", "failed:"). The anchors are those of ``literal_anchors`` (one of
-    them is in every match); a string longer than ``_GUARDED_UP_TO`` is searched as it is.
+    them is in every match). Working them out parses the pattern, which a one-line paste
+    would pay for every pattern it meets (~15 ms of start-up): so only a pattern used
+    ``_GUARD_AFTER`` times, in a long paste, does it. A string longer than
+    ``_GUARDED_UP_TO`` is searched as it is.
     """
 
-    __slots__ = ()
+    __slots__ = ("_uses",)
 
-    @property
-    def compiled(self) -> re.Pattern[str]:
-        """The compiled pattern; the first call also finds the anchors."""
-        compiled = self._compiled
-        if compiled is None:
-            compiled = re.compile(self.pattern, self.flags)
+    def __init__(
+        self,
+        pattern: str,
+        flags: int = 0,
+        compiled: re.Pattern[str] | None = None,
+        anchors: tuple[str, ...] = (),
+        reach: int | None = None,
+    ) -> None:
+        super().__init__(pattern, flags, compiled, anchors, reach)
+        self._uses = 0  # -1 once the anchors are worked out
+
+    def find_anchors(self) -> tuple[str, ...]:
+        """Work out the anchors now (if not done yet), and return them."""
+        if self._uses >= 0:
             self.anchors = literal_anchors(_parse(self.pattern, self.flags | re.IGNORECASE))
-            self._compiled = compiled
-        return compiled
+            self._uses = -1
+        return self.anchors
 
     def _absent(self, string: str) -> bool:
-        if self._compiled is None:
-            _ = self.compiled  # compiling finds the anchors
+        if self._uses >= 0:
+            self._uses += 1
+            if self._uses < _GUARD_AFTER:
+                return False
+            self.find_anchors()
         if not self.anchors or len(string) > _GUARDED_UP_TO:
             return False
         lowered = string.lower()

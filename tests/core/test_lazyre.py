@@ -309,8 +309,8 @@ def test_a_guarded_pattern_finds_its_anchors_and_skips_only_lines_that_cannot_ma
     lines |= {text for text in texts if len(text) <= 4_096}
     anchored = 0
     for name, pattern in patterns:
-        compiled = pattern.compiled  # finds the anchors
-        anchored += bool(pattern.anchors)
+        compiled = pattern.compiled
+        anchored += bool(pattern.find_anchors())
         for line in lines:
             if compiled.search(line) is not None:
                 assert pattern.search(line) is not None, (name, pattern.anchors, line[:80])
@@ -320,6 +320,10 @@ def test_a_guarded_pattern_finds_its_anchors_and_skips_only_lines_that_cannot_ma
 def test_a_guarded_pattern_answers_as_re_does() -> None:
     guarded = GuardedPattern(r"retcode\s{0,8}\((?P<code>[2-5][0-5]\d)\)", re.I)
     real = re.compile(guarded.pattern, re.I)
+    assert guarded.anchors == ()  # worked out only once the pattern has been used a while
+    for _ in range(100):
+        guarded.search("a line of a long paste")
+    assert guarded.anchors == ("retcode",)
     for text in ("reply: retcode (550); Msg: b'5.1.1'", "RETCODE (421)", "no code here", ""):
         assert [m.span() for m in guarded.finditer(text)] == [m.span() for m in real.finditer(text)]
         for method in ("search", "match", "fullmatch"):
