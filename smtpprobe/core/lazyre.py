@@ -187,7 +187,7 @@ class GuardedPattern(LazyPattern):
     start, tens of regular expressions a line, where most need a word the line lacks
     ("retcode", "got code", "failed:"). The anchors are those of ``literal_anchors`` (one of
     them is in every match). Working them out parses the pattern, which a one-line paste
-    would pay for every pattern it meets (~15 ms of start-up): so only a pattern used
+    would pay at start-up for every pattern it meets: so only a pattern used
     ``_GUARD_AFTER`` times, in a long paste, does it. A string longer than
     ``_GUARDED_UP_TO`` is searched as it is.
     """
