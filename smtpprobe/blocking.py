@@ -36,6 +36,7 @@ from smtpprobe.transport import (
     Address,
     ConnectionClosed,
     ReplyTimeout,
+    acknowledge_at_once,
     addresses_of,
     bind_source,
     check_nothing_pending,
@@ -301,6 +302,7 @@ class BlockingConnection:
             if by_deadline:
                 raise ProbeDeadline from None
             raise ReplyTimeout(f"no TLS handshake within {timeout:g} s") from None
+        acknowledge_at_once(wrapped)
         self.sock = wrapped
 
     def describe_tls(self, *, verified: bool, error: str | None = None) -> TLSInfo:

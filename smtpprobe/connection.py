@@ -31,6 +31,7 @@ from smtpprobe.transport import (
     ConnectionClosed,
     ReplyTimeout,
     StartTLSInjection,
+    acknowledge_at_once,
     check_nothing_pending,
     reply_timeout,
 )
@@ -176,6 +177,9 @@ class SMTPConnection(asyncio.Protocol):
             raise ReplyTimeout(f"no TLS handshake within {timeout:g} s") from None
         if transport is None:
             raise ConnectionClosed("the connection closed during the TLS handshake")
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            acknowledge_at_once(sock)
         self.transport = transport
 
     def describe_tls(self, *, verified: bool, error: str | None = None) -> TLSInfo:

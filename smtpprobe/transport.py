@@ -16,6 +16,7 @@ loop. Every exception any of them raises is turned into a failure by
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import socket
 import ssl
@@ -39,6 +40,7 @@ __all__ = [
     "ReplyTimeout",
     "StartTLSInjection",
     "Transport",
+    "acknowledge_at_once",
     "bind_source",
     "check_nothing_pending",
     "proxy_connector",
@@ -164,6 +166,22 @@ class Transport(Protocol):
         timeout: float,
     ) -> Connection:
         """Open a connection to ``address``, through ``proxy`` if given, bound to ``source``."""
+
+
+def acknowledge_at_once(sock: socket.socket) -> None:
+    """Have the kernel acknowledge what arrives next at once (Linux's TCP_QUICKACK).
+
+    After a TLS 1.3 handshake the server sends its session tickets and then, on implicit
+    TLS, its greeting: a server that does not set TCP_NODELAY (Postfix) holds the small
+    greeting until the tickets are acknowledged (Nagle), and the client's delayed ACK
+    waited its ~40 ms. The bench's Postfix greeted 35 ms after the handshake, 0.4–4 ms
+    with this. Not sticky, and where the option is missing or refused nothing changes.
+    """
+    quickack = getattr(socket, "TCP_QUICKACK", None)
+    if quickack is None or sock.family not in (socket.AF_INET, socket.AF_INET6):
+        return
+    with contextlib.suppress(OSError):
+        sock.setsockopt(socket.IPPROTO_TCP, quickack, 1)
 
 
 def socket_family(family: Family) -> int:
