@@ -89,6 +89,11 @@ REFUSERS = {
         en="Gmail itself, sending on your behalf",
         ja="あなたの代わりに送信している Gmail 自身",
     ),
+    # No server refused: the program broke its own library's rules (a bug in the program).
+    "client": Text(
+        en="no server: your program itself (its own error)",
+        ja="サーバーではなく、ご利用のプログラム自身(プログラムのエラー)",
+    ),
     "unknown": Text(en="not stated in the text", ja="本文からは判断できません"),
 }
 

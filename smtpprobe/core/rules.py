@@ -182,7 +182,7 @@ class Rule:
     facts: frozenset[str] = frozenset()
     profiles: frozenset[str] = frozenset()
     fallback: str | None = None  # "enhanced" or "code": only the code was understood
-    refuser: str | None = None  # "submission", "recipient", "gmail"
+    refuser: str | None = None  # "submission", "recipient", "gmail", "client"
     examples: tuple[Example, ...] = field(default=(), compare=False)
     source: str = ""
 
@@ -512,8 +512,8 @@ def parse_rule(raw: Any, source: str, index: int) -> Rule:
     if fallback not in (None, "enhanced", "code"):
         raise RuleError(f"{where}: 'fallback' must be 'enhanced' or 'code'")
     refuser = raw.get("refuser")
-    if refuser not in (None, "submission", "recipient", "gmail"):
-        raise RuleError(f"{where}: 'refuser' must be submission, recipient or gmail")
+    if refuser not in (None, "submission", "recipient", "gmail", "client"):
+        raise RuleError(f"{where}: 'refuser' must be submission, recipient, gmail or client")
     examples_raw = raw.get("examples")
     if not isinstance(examples_raw, list) or not examples_raw:
         raise RuleError(f"{where}: 'examples' must list at least one text the rule matches")

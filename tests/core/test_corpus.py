@@ -76,8 +76,15 @@ from corpus_split import (
 # The Japanese helper's last 3 texts (2 development, 1 validation, missed) with NSS's "Peer
 # using unsupported version of security protocol" from one of them and the guess counted
 # again: 1,749 of 2,240 (78.08 %), the floor following.
+# Round 28's 93 texts (apps' SMTP settings, Gmail's "Send mail as" and client-IP and
+# SPF/DKIM/DMARC refusals, mail-server logs), 47 validation: apps and Gmail/IP measured at
+# 1,773 of 2,270 (24 of 30 right); 7 labels a brief got wrong relabelled by a rule fixed
+# beforehand (1 validation: 1,774); rules from their development misses (Yahoo's "not
+# accepted for policy reasons" as DMARC, "IP not authorized", Go's out-of-order Hello); the
+# logs measured at 13 of 17: 1,791 of 2,287; Exim's address-syntax refusal at MAIL; Yahoo's
+# help page, cited by the rule, moved with its 1 text to development: 1,789 of 2,286 (78.26 %).
 TARGET = 0.95
-FLOOR = 0.780
+FLOOR = 0.782
 SHAPES = frozenset({"reply", "bounce", "client-error", "log", "dialog", "provider-text"})
 
 
