@@ -83,6 +83,11 @@ from corpus_split import (
 # accepted for policy reasons" as DMARC, "IP not authorized", Go's out-of-order Hello); the
 # logs measured at 13 of 17: 1,791 of 2,287; Exim's address-syntax refusal at MAIL; Yahoo's
 # help page, cited by the rule, moved with its 1 text to development: 1,789 of 2,286 (78.26 %).
+# Round 29's 96 texts (limits, connection errors, envelope refusals), 49 validation, measured
+# at 37 of 49: 1,826 of 2,335 (78.20 %); rules and signatures from their development misses
+# (Rust's and Swift Mailer's DNS failures, Node's TLS disconnect, PHP's ssl:// on 587, QQ's
+# sender, .NET's wrapper before the server's relay refusal, Exchange's and Migadu's limits,
+# Microsoft's Send As throttle) and the guess counted again: 1,827 of 2,335 (78.24 %).
 TARGET = 0.95
 FLOOR = 0.782
 SHAPES = frozenset({"reply", "bounce", "client-error", "log", "dialog", "provider-text"})
