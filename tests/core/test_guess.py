@@ -167,6 +167,13 @@ def test_a_text_that_says_nothing_went_wrong_gets_no_guess() -> None:
         "Add the flour, stir for two minutes, then bake until golden; serve warm.",
         "smtpprobe supports STARTTLS on port 587 and implicit TLS (SSL) on port 465.",
         "TLS と STARTTLS に対応しています。ポート 587 と 465 を使えます。",
+        # Everyday sentences with the wider trouble words (sorry, try again, temporarily,
+        # ません, nicht, 不能): a guess also needs words that tell a category.
+        "Sorry, I cannot come to the party tonight; try again next week?",
+        "The shop is temporarily closed for the holidays.",
+        "砂糖は入れません。よく混ぜてから、冷蔵庫で冷やしてください。",
+        "Das ist nicht so schlimm, wir sehen uns morgen.",
+        "我不能去参加聚会，下周再说吧。",
     ):
         assert explain(text).explanations == [], text
     # The same words with a failure in them are guessed at (or recognised).

@@ -189,11 +189,21 @@ def fragments(pattern: str, flags: int = 0) -> list[str]:
     return [f for f in dict.fromkeys(found) if f.strip()]
 
 
+def adversarial_units(pattern: str, flags: int) -> list[str]:
+    """The units an adversary repeats: each fragment, and each followed by a space."""
+    units = (unit for fragment in fragments(pattern, flags) for unit in (fragment, fragment + " "))
+    return list(dict.fromkeys(units))  # "a " and "a" + " " are one text
+
+
+def repeated(unit: str, size: int) -> str:
+    """``unit`` repeated to ``size`` characters, then "!" (where a match would have to end)."""
+    return unit * max(1, size // len(unit)) + "!"
+
+
 def adversarial(pattern: str, flags: int, size: int) -> Iterator[tuple[str, str]]:
     """``(label, text)`` pairs: each fragment repeated to ``size`` characters, then "!"."""
-    units = (unit for fragment in fragments(pattern, flags) for unit in (fragment, fragment + " "))
-    for unit in dict.fromkeys(units):  # "a " and "a" + " " are one text
-        yield repr(unit[:40]), unit * max(1, size // len(unit)) + "!"
+    for unit in adversarial_units(pattern, flags):
+        yield repr(unit[:40]), repeated(unit, size)
 
 
 def _time(search: Any, text: str, runs: int = 1) -> float:
@@ -237,30 +247,32 @@ def _worst(
     ``bound`` is what the caller asserts: a prediction near it is settled on the full-sized
     text, and the search stops at the first text over it.
     """
-    small_texts = dict(adversarial(pattern, flags, SIZES[0]))
-    large_texts = dict(adversarial(pattern, flags, SIZES[1]))
+    # The pattern's fragments are worked out once; each size's text is made when needed
+    # (most searches are quick at the small size, and the larger texts are never made).
     worst = (0.0, "", 0.0, 0.0)
-    for label, small_text in small_texts.items():
+    for unit in adversarial_units(pattern, flags):
+        label, small_text = repr(unit[:40]), repeated(unit, SIZES[0])
         small = _time(search, small_text)
         if small > bound:  # already too slow at the small size: no need to wait for the large
             return (small, label, small, float("inf"))
         if small < QUICK:
             continue  # linear, and far under the bound (QUICK)
-        large = _time(search, large_texts[label])
+        large_text = repeated(unit, SIZES[1])
+        large = _time(search, large_text)
         if large <= bound and predict(small, large) >= bound / 2:
             # Too slow, or a hiccup of a busy machine: the fastest of several runs decides,
             # the two sizes measured by turns so that both meet the same load (other test
             # workers on the same cores skew one size's time against the other's).
             for _ in range(RETRIES):
                 small = min(small, _time(search, small_text))
-                large = min(large, _time(search, large_texts[label]))
+                large = min(large, _time(search, large_text))
         predicted = large if large > bound else predict(small, large)
         if bound <= predicted < CONFIRM * bound:
             # Near the bound the extrapolation multiplies a busy machine's noise (a slow
             # linear pattern whose 40 KB time came out 60 % high predicts 2.6 s): the
             # search of the full-sized text itself decides, which takes at most a few
             # seconds here since the prediction is within CONFIRM times the bound.
-            full_text = dict(adversarial(pattern, flags, FULL))[label]
+            full_text = repeated(unit, FULL)
             predicted = _time(search, full_text)
             for _ in range(2):  # the fastest of three: a busy machine only adds time
                 if predicted < bound:
