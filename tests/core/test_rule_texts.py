@@ -24,19 +24,24 @@ from smtpprobe.core import explain
 from smtpprobe.core.bounce import Found
 from smtpprobe.core.classify import fill
 from smtpprobe.core.reply import parse_reply
-from smtpprobe.core.rules import Rule, Text, parse_rules
-from smtpprobe.loading import builtin_profiles_dir, load_rulebook
+from smtpprobe.core.rules import Rule, Text
+from smtpprobe.loading import (
+    builtin_profiles_dir,
+    builtin_rules_file,
+    load_profile_file,
+    load_rule_file,
+    load_rulebook,
+)
 
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 RULES_PATH = Path(smtpprobe.__file__).parent / "data" / "rules.yaml"
 
 
 def _all_rules() -> list[Rule]:
-    data = yaml.load(RULES_PATH.read_text(encoding="utf-8"), Loader=_LOADER)
-    rules = parse_rules(data["rules"], "rules.yaml")
+    # Through the loader's compiled cache, as every test worker collects this module.
+    rules = load_rule_file(builtin_rules_file())
     for path in sorted(builtin_profiles_dir().glob("*.yaml")):
-        profile = yaml.load(path.read_text(encoding="utf-8"), Loader=_LOADER)
-        rules.extend(parse_rules(profile.get("rules") or [], path.name, profile=profile["name"]))
+        rules.extend(load_profile_file(path).rules)
     return rules
 
 
