@@ -759,6 +759,10 @@ def _agrees(category: str, enhanced: str | None) -> bool:
     return enhanced.split(".")[1] in allowed
 
 
+# Words-only rules' single words that are a topic as much as a refusal.
+_TOPIC_WORDS = frozenset({"spam", "unsolicited", "phishing"})
+
+
 def _codeless(text: str, rules: Sequence[Rule]) -> tuple[int, Found] | None:
     """The first words-only rule that the paste's words match, as a reply-less ``Found``."""
     wording = _wording(rules)
@@ -776,6 +780,12 @@ def _codeless(text: str, rules: Sequence[Rule]) -> tuple[int, Found] | None:
         situation = Situation(text=window, facts=frozenset({"pasted"}))
         match = first_match(wording, situation)
         if match is None or not isinstance(match[1], re.Match):
+            continue
+        if match[1].group().lower() in _TOPIC_WORDS and not _ERROR_WORDS.search(window):
+            # A word that names a topic, not a refusal, in a text that says nothing went
+            # wrong ("Spam musubi is a popular snack"). A refusal's own phrases need no
+            # trouble word ("we do not relay", "Message exceeds maximum fixed size"); these
+            # single words do ("Message rejected as spam").
             continue
         at = start + where[match[1].start()]
         end = start + where[max(match[1].end() - 1, match[1].start())] + 1

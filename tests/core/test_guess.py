@@ -174,6 +174,9 @@ def test_a_text_that_says_nothing_went_wrong_gets_no_guess() -> None:
         "砂糖は入れません。よく混ぜてから、冷蔵庫で冷やしてください。",
         "Das ist nicht so schlimm, wir sehen uns morgen.",
         "我不能去参加聚会，下周再说吧。",
+        # A refusal rule's single topic word in a sentence that refuses nothing (it had
+        # been read as content-rejected by the words-only reading).
+        "Spam musubi is a popular snack in Hawaii.",
     ):
         assert explain(text).explanations == [], text
     # The same words with a failure in them are guessed at (or recognised).
