@@ -237,6 +237,9 @@ _POSTFIX_DSN = GuardedPattern(
 # (smtpprobe/data/client_errors.yaml) and explained as such; the reason's first words say so
 # when the line's start was cut off.
 _POSTFIX_CLIENT = GuardedPattern(r"/(?:smtp|lmtp)\[\d{1,10}\]:")
+# Postfix's delivery log of a message the next server took: "… dsn=2.0.0, status=sent (250
+# 2.0.0 OK …)", the parenthesis holding that server's reply to the end of the message.
+_POSTFIX_SENT = GuardedPattern(r"\bstatus=sent\s{0,8}\((?P<code>2[0-5]\d)(?=[ -])")
 _POSTFIX_NOT_REPLY = GuardedPattern(
     r"host\s|connect to\s|lost connection\s|conversation with\s|delivery temporarily|"
     r"host or domain name not found|name service error|tls is required|network is unreachable|"
@@ -1054,7 +1057,22 @@ def _split_reply_start(
 
 def _spelled_start(text: str) -> _Start | None:
     """A reply whose code a program's structure spells out: maddy's log fields, lettre's
-    Debug form (each looked for only where its key word is, so prose costs nothing)."""
+    Debug form, Postfix's "status=sent (250 …)" (each looked for only where its key word
+    is, so prose costs nothing)."""
+    if "status=sent" in text:
+        sent = _POSTFIX_SENT.search(text)
+        if sent is not None:
+            rest = text[sent.end("code") :]
+            close = rest.rfind(")")
+            start = _made(
+                text,
+                sent.start("code"),
+                int(sent.group("code")),
+                rest[:1],
+                rest[1 : close if close > 0 else None],
+            )
+            if start is not None:
+                return start
     if "smtp_code" in text:
         fields = _MADDY_FIELDS.search(text)
         if fields is not None:

@@ -928,6 +928,24 @@ INLINE_SHAPES = [
 ]
 
 
+def test_postfix_status_sent_holds_the_next_servers_reply() -> None:
+    # A Postfix delivery log line of a message the relay took (the linode/docs repository's
+    # Postfix, Dovecot and MySQL guide): the parenthesis is the relay's reply to the end of
+    # the message, a positive one.
+    text = (
+        "Mar 22 18:20:29 host postfix/smtp[22601]: AA10A2839B: to=<support@linode.com>, "
+        "relay=mail1.linode.com[96.126.108.55]:25, delay=0.14, delays=0.08/0.01/0.05/0.01, "
+        "dsn=2.0.0, status=sent (250 2.0.0 Ok: queued as C4232266C9)"
+    )
+    (found,) = find_replies(text)
+    assert found.reply is not None
+    assert (found.reply.code, found.reply.enhanced, found.reply.text) == (
+        250,
+        "2.0.0",
+        "Ok: queued as C4232266C9",
+    )
+
+
 @pytest.mark.parametrize(("text", "code", "enhanced", "words"), INLINE_SHAPES)
 def test_a_reply_inside_a_sentence(text: str, code: int, enhanced: str | None, words: str) -> None:
     (found,) = find_replies(text)
