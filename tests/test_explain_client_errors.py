@@ -155,3 +155,14 @@ def test_a_bounce_that_names_the_remote_host_says_the_recipients_server_refused(
     )
     (item,) = json.loads(_run("--json", bounce).stdout)["replies"]
     assert (item["refuser"], item["refuser_inferred"]) == ("recipient", False)
+
+
+def test_a_positive_reply_names_no_refuser_and_no_retry() -> None:
+    # Postfix's delivery line of a message the relay took (linode/docs' Postfix guide): no
+    # one refused, and there is nothing to retry; the reply and its "ok" are all it says.
+    line = "dsn=2.0.0, status=sent (250 2.0.0 Ok: queued as C4232266C9)"
+    for lang, refused, retry in (("en", "Refused by", "Retry"), ("ja", "拒否したのは", "再試行")):
+        result = _run("--lang", lang, line)
+        assert result.exit_code == 0
+        assert "250 2.0.0 Ok: queued as C4232266C9" in result.stdout
+        assert refused not in result.stdout and retry not in result.stdout

@@ -168,17 +168,19 @@ def explain_lines(
             tone = reply_tone(found.reply.code)
             out.extend(Line(f"  S: {line}", tone) for line in found.reply.display().split("\n"))
             out.append(Line(f"  {labels['category']}: {category_label(verdict.category, lang)}"))
-            refuser = REFUSERS[item.refuser].get(lang)
-            if found.host:
-                refuser += f" — {labels['host']} {found.host}"
-            who = labels["likely"] if item.refuser_inferred else labels["refuser"]
-            out.append(Line(f"  {who}: {refuser}"))
+            if verdict.category != "ok":  # a positive reply: no one refused anything
+                refuser = REFUSERS[item.refuser].get(lang)
+                if found.host:
+                    refuser += f" — {labels['host']} {found.host}"
+                who = labels["likely"] if item.refuser_inferred else labels["refuser"]
+                out.append(Line(f"  {who}: {refuser}"))
             if found.stage:
                 out.append(Line(f"  {labels['stage']}: {stage_label(found.stage, lang)}"))
         if item.profile:
             out.append(Line(f"  {labels['profile']}: {item.profile}"))
-        retry = labels["yes"] if verdict.retryable else labels["no"]
-        out.append(Line(f"  {labels['retry']}: {retry}"))
+        if verdict.category != "ok":  # nothing to retry after a positive reply
+            retry = labels["yes"] if verdict.retryable else labels["no"]
+            out.append(Line(f"  {labels['retry']}: {retry}"))
         out.extend(
             Line(f"  {labels['cause']}: {part}") for part in verdict.cause.get(lang).split("\n")
         )
