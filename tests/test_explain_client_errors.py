@@ -166,3 +166,16 @@ def test_a_positive_reply_names_no_refuser_and_no_retry() -> None:
         assert result.exit_code == 0
         assert "250 2.0.0 Ok: queued as C4232266C9" in result.stdout
         assert refused not in result.stdout and retry not in result.stdout
+
+
+def test_a_programs_own_mistake_is_not_called_a_refusal() -> None:
+    # Go's net/smtp: "Hello called after other methods" (pocket-id/pocket-id#179): the
+    # program called its library out of order; no server refused anything.
+    line = "Error #01: failed to say hello to SMTP server: smtp: Hello called after other methods"
+    english = _run(line).stdout
+    assert "the program's own mistake" in english and "refusal," not in english.splitlines()[0]
+    assert "Refused by: no server" in english
+    japanese = _run("--lang", "ja", line).stdout
+    assert "プログラム自身の誤り" in japanese.splitlines()[0]
+    (item,) = json.loads(_run("--json", line).stdout)["replies"]
+    assert item["refuser"] == "client" and item["verdict"]["category"] == "protocol-error"

@@ -68,6 +68,7 @@ _LABELS = {
         ),
         "words": "Telling words",
         "error": "Message",
+        "ownerror": "the program's own mistake, not a server's refusal",
         "server": "Server",
         "port": "port {}",
         "failedat": "Failed at",
@@ -117,6 +118,7 @@ _LABELS = {
         ),
         "words": "手がかりの語句",
         "error": "表示",
+        "ownerror": "サーバーによる拒否ではなく、プログラム自身の誤り",
         "server": "サーバー",
         "port": "ポート {}",
         "failedat": "失敗した段階",
@@ -208,6 +210,8 @@ def _client_error_head(
     """A client-side error: the program's words, the category, the server it names."""
     found, verdict = item.found, item.verdict
     kind = failure_label(found.failure or "", lang)
+    if item.refuser == "client":  # no server refused: the program broke its own rules
+        kind = labels["ownerror"]
     if GUESSED in found.facts:
         return [
             Line(labels["guess"].format(n=number, total=total)),
