@@ -53,6 +53,14 @@ _CJK = LazyPattern(r"[\u3040-\u30ff\u3400-\u9fff\uff66-\uff9f]")
 _STOP = frozenset(
     {"the", "and", "for", "was", "are", "this", "that", "with", "your", "you", "from", "not"}
     | {"our", "please"}
+    # Auxiliaries, pronouns and question words: a documentation paragraph or a question has
+    # them as much as an error does ("clients should use STARTTLS", "why was it rejected?").
+    # Five-fold cross-validation over the development corpus by source, 2026-12-04: 1,998
+    # right of 2,498 guesses with them (80.0 %), 2,002 of 2,517 without (79.5 %).
+    | {"should", "would", "could", "can", "will", "may", "might", "must", "have", "has", "had"}
+    | {"been", "were", "use", "uses", "used", "using", "which", "when", "what", "why", "how"}
+    | {"there", "then", "than", "also", "into", "some", "they", "them", "their", "these"}
+    | {"those", "does", "did", "often", "here", "its"}
 )
 
 

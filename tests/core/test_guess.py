@@ -177,6 +177,10 @@ def test_a_text_that_says_nothing_went_wrong_gets_no_guess() -> None:
         # A refusal rule's single topic word in a sentence that refuses nothing (it had
         # been read as content-rejected by the words-only reading).
         "Spam musubi is a popular snack in Hawaii.",
+        # Documentation of the ports, whose telling words had been "should" and "use".
+        "Port 587 is the submission port; clients should use STARTTLS and authenticate before "
+        "sending. Port 465 uses implicit TLS. Port 25 is for relay between servers and is "
+        "often blocked by ISPs.",
     ):
         assert explain(text).explanations == [], text
     # The same words with a failure in them are guessed at (or recognised).
