@@ -35,6 +35,10 @@ import yaml
 CORPUS = Path(__file__).resolve().parent / "data" / "corpus"
 DEVELOPMENT = CORPUS / "development"
 VALIDATION = CORPUS / "validation"
+# Real texts that report no failure (docs, settings, code, successful logs), on which
+# ``explain`` must name no cause: split by the same rule, measured apart
+# (tests/core/test_negative_corpus.py).
+NEGATIVE = CORPUS.parent / "negative"
 # Gathered before the split: the rules were written from these files' texts.
 BEFORE_SPLIT = ("mta.yaml", "providers.yaml")
 VALIDATION_SHARE = 0.5  # of new sources; with the old ones all development, ≥ 30 % of texts
@@ -133,21 +137,26 @@ def cited_sources() -> set[str]:
     return keys
 
 
-def main() -> int:
-    """Sort the gathered files at the top of the corpus folder into the two parts.
+def main(argv: list[str]) -> int:
+    """Sort the gathered files at the top of the corpus folder into the two parts
+    (``--negative``: of the negative corpus's folder).
 
     A new text whose source the data files already cite goes to development with a
     ``moved`` reason: the page was read to write them, so it cannot measure unseen words.
     """
+    if argv not in ([], ["--negative"]):
+        print("usage: python tests/corpus_split.py [--negative]", file=sys.stderr)
+        return 2
+    root = NEGATIVE if argv else CORPUS
     tuned = tuned_sources()
     cited = cited_sources()
-    for name in BEFORE_SPLIT:
+    for name in () if argv else BEFORE_SPLIT:
         path = CORPUS / name
         if path.exists():
             DEVELOPMENT.mkdir(exist_ok=True)
             path.rename(DEVELOPMENT / name)
             print(f"{name}: all development (gathered before the split)")
-    for path in sorted(CORPUS.glob("*.yaml")):
+    for path in sorted(root.glob("*.yaml")):
         parts: dict[str, list[dict[str, Any]]] = {"development": [], "validation": []}
         for item in load(path):
             split = expected_split(item, tuned)
@@ -161,7 +170,7 @@ def main() -> int:
                     f"# The {split} part of {path.name}, split by source (tests/corpus_split.py).\n"
                     + _comments(path)
                 )
-                _dump(items, CORPUS / split / path.name, header)
+                _dump(items, root / split / path.name, header)
         print(
             f"{path.name}: {len(parts['development'])} development, "
             f"{len(parts['validation'])} validation"
@@ -171,4 +180,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))

@@ -1,7 +1,9 @@
 """Train the learned guess (``smtpprobe/core/guess.py``) from development texts.
 
 ``python tests/train_guess.py`` writes ``smtpprobe/data/guess_model.json`` from the
-texts rule writers may read: ``tests/data/corpus/development``, and the real, cited
+texts rule writers may read: ``tests/data/corpus/development``, the development part of
+the negative corpus (``tests/data/negative``: texts that report no failure, as the
+category ``no-failure``), and the real, cited
 examples of ``smtpprobe/data/rules.yaml`` (each reply with its rule's category) and of
 ``smtpprobe/data/client_errors.yaml`` (each text with the category ``explain`` gives
 it). Never the validation part: it measures the guess as it measures the rules (and
@@ -19,9 +21,9 @@ from typing import Any
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from corpus_split import DEVELOPMENT, load
+from corpus_split import DEVELOPMENT, NEGATIVE, load
 
-from smtpprobe.core.guess import train
+from smtpprobe.core.guess import NO_FAILURE, train
 from smtpprobe.paste import CLIENT_ERRORS_FILE, explain
 
 DATA = Path(__file__).resolve().parents[1] / "smtpprobe" / "data"
@@ -35,6 +37,15 @@ def development_examples() -> list[tuple[str, str]]:
         for path in sorted(DEVELOPMENT.glob("*.yaml"))
         for item in load(path)
         if item["category"] != "ok"
+    ]
+
+
+def negative_examples() -> list[tuple[str, str]]:
+    """``(text, NO_FAILURE)`` for every development text of the negative corpus."""
+    return [
+        (str(item["text"]), NO_FAILURE)
+        for path in sorted((NEGATIVE / "development").glob("*.yaml"))
+        for item in load(path)
     ]
 
 
@@ -58,7 +69,7 @@ def example_texts() -> list[tuple[str, str]]:
 
 def training_texts() -> list[tuple[str, str]]:
     """Everything the model is counted from."""
-    return development_examples() + example_texts()
+    return development_examples() + negative_examples() + example_texts()
 
 
 def model_json(model: dict[str, Any]) -> str:

@@ -26,9 +26,13 @@ from typing import Any
 
 from smtpprobe.core.lazyre import LazyPattern
 
-__all__ = ["FORMAT", "Guess", "Guesser", "features", "train"]
+__all__ = ["FORMAT", "NO_FAILURE", "Guess", "Guesser", "features", "train"]
 
 FORMAT = "smtpprobe/guess-model/v1"
+# The category of the texts that report no failure (``tests/data/negative``: settings,
+# documentation, code, successful logs). A text whose words are most like theirs gets no
+# guess, and no cause from a refusal's words alone (``smtpprobe.core.explain``).
+NO_FAILURE = "no-failure"
 
 # Chosen by five-fold cross-validation over the development corpus, split by source:
 # additive smoothing 0.1 and words seen in at least two texts (2,108 words then).
