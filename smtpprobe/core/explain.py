@@ -44,6 +44,7 @@ from smtpprobe.core.client_errors import (
 from smtpprobe.core.guess import NO_FAILURE, Guess
 from smtpprobe.core.lazyre import LazyPattern
 from smtpprobe.core.mailwords import NOT_MAIL, not_about_mail
+from smtpprobe.core.no_failure import in_documentation
 from smtpprobe.core.rules import MAX_MATCH_TEXT, Rule, Situation, Text, first_match
 from smtpprobe.core.stage_names import stage_ja
 
@@ -578,9 +579,7 @@ def explain_text(
     # "250 Ok: queued") are not.
     worked = bool(items) and all(_code(found) < 400 and found.failure is None for _, found in items)
     if not items or worked:
-        more = _codeless(text, rules_for(profile)) or _family(text, client_errors)
-        if more is not None and _reports_no_failure(text, guess):
-            more = None
+        more = _words_without_a_code(text, rules_for(profile), client_errors, guess)
         if more is not None and (not items or more[0] > max(offset for offset, _ in items)):
             items = [more]
         elif worked and guess is not None:
@@ -720,28 +719,6 @@ def _worth_guessing(text: str, client_errors: ClientErrors) -> bool:
     return bool(_ERROR_WORDS.search(read)) and not find_hints(read, client_errors)
 
 
-# A paste this short is one message: its refusal words are the message, whatever a
-# word-count model makes of them ("SMTP AUTH is required for message submission on port
-# 587" is an error, not a settings page). Five-fold cross-validation over both development
-# parts by source, 2026-12-04: with no length limit 3 development errors lost their answer
-# for 21 of 97 settings and documentation texts that lost a false one; from 150 characters
-# on, none lost for 20.
-_ONE_MESSAGE = 150
-
-
-def _reports_no_failure(text: str, guess: Callable[[str], Guess | None] | None) -> bool:
-    """Whether the paste's words are most like those of texts that report no failure.
-
-    A refusal's words without a code are weak evidence: settings ("My outgoing server
-    requires authentication = true"), a DMARC guide or an "App Password" step hold the words
-    of a refusal and report none. The learned guess, which has seen such texts, decides.
-    """
-    if guess is None or len(text.strip()) < _ONE_MESSAGE:
-        return False
-    guessed = guess(read_text(text))
-    return guessed is not None and guessed.category == NO_FAILURE
-
-
 def _after_replies(text: str, offset: int) -> str:
     """The text after the line at ``offset`` (the last reply found), up to the guess's scan."""
     end = text.find("\n", offset)
@@ -788,6 +765,56 @@ def _agrees(category: str, enhanced: str | None) -> bool:
 _TOPIC_WORDS = frozenset({"spam", "unsolicited", "phishing", "dmarc"})
 
 
+# Refusal words found in settings or documentation, passed over before giving up.
+_PASSED_OVER_AT_MOST = 8
+
+
+def _words_without_a_code(
+    text: str,
+    rules: Sequence[Rule],
+    client_errors: ClientErrors,
+    guess: Callable[[str], Guess | None] | None,
+) -> tuple[int, Found] | None:
+    """The first refusal's words without a code (a words-only rule), else the first
+    client-error word family, that is not part of settings or documentation."""
+    start = 0
+    for _ in range(_PASSED_OVER_AT_MOST):
+        found = _codeless(text[start:], rules)
+        if found is None:
+            break
+        at = start + found[0]
+        if not in_documentation(text, at, guess):
+            return at, found[1]
+        end = text.find("\n", at)  # the next line on: the words after may be an error's
+        if end < 0:
+            return None
+        start = end + 1
+    family = _family(text, client_errors)
+    if family is not None and in_documentation(text, family[0], guess):
+        return None
+    return family
+
+
+# A DMARC record's policy tags ("v=DMARC1; p=reject; sp=quarantine"): a policy, not a
+# refusal's trouble word (a DMARC check's output, the negative corpus's development part).
+_POLICY_TAGS = LazyPattern(r"\bs?p\s*=\s*(?:reject|quarantine|none)\b", re.IGNORECASE)
+
+
+# A check that passed, as Authentication-Results and its kin write it (RFC 8601: "method=
+# result" and its properties, up to the next ";"): "dmarc=pass (p=reject)" names DMARC and
+# "reject" and reports no refusal (headers of delivered mail, the negative corpus's
+# development part). Blanked, at the same length, before a refusal's words are looked for.
+_PASSED = LazyPattern(
+    r"\b(?:spf|dkim|dmarc|arc|iprev|auth|bimi|compauth|dkim-atps|smime|x-[\w-]{1,30})=pass"
+    r"\b[^;\n]{0,400}",
+    re.IGNORECASE,
+)
+
+
+def _blank(match: re.Match[str]) -> str:
+    return " " * len(match.group())
+
+
 def _codeless(text: str, rules: Sequence[Rule]) -> tuple[int, Found] | None:
     """The first words-only rule that the paste's words match, as a reply-less ``Found``."""
     wording = _wording(rules)
@@ -798,15 +825,17 @@ def _codeless(text: str, rules: Sequence[Rule]) -> tuple[int, Found] | None:
         range(base, base + max(len(part) - _WINDOW_OVERLAP, 1), step)
         for base, part in read_parts(text)
     )
+    read = _PASSED.sub(_blank, text) if "=pass" in text.lower() else text
     for start in itertools.chain.from_iterable(starts):
         # Each run of white space as one space: a dialog or a PDF pasted over several lines
         # ("… because it does\n\nnot allow relaying") keeps the words the rules know.
-        window, where = _one_spaced(text[start : start + MAX_MATCH_TEXT])
+        window, where = _one_spaced(read[start : start + MAX_MATCH_TEXT])
         situation = Situation(text=window, facts=frozenset({"pasted"}))
         match = first_match(wording, situation)
         if match is None or not isinstance(match[1], re.Match):
             continue
-        if match[1].group().lower() in _TOPIC_WORDS and not _ERROR_WORDS.search(window):
+        topic = match[1].group().lower() in _TOPIC_WORDS
+        if topic and not _ERROR_WORDS.search(_POLICY_TAGS.sub(" ", window)):
             # A word that names a topic, not a refusal, in a text that says nothing went
             # wrong ("Spam musubi is a popular snack"). A refusal's own phrases need no
             # trouble word ("we do not relay", "Message exceeds maximum fixed size"); these

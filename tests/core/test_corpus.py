@@ -103,13 +103,13 @@ from corpus_split import (
 # words and SES's "Invalid MAIL FROM address" from their development misses, 1,887; the
 # guess's stop words gained auxiliaries and question words (chosen by a red-team paragraph of
 # documentation; development cross-validation 80.0 % against 79.5 %): 1,888 (78.15 %).
-# The negative corpus (tests/data/negative: settings, documentation, code and successful logs,
-# which report no failure) measured at 70 of 98 validation texts without a false answer; its
-# development texts taught the guess a "no-failure" category, which also overrules a
-# refusal's words without a code in a paste longer than one message: 93 of 98, and 1,886
-# here (78.06 %), the floor lowered by choice (README: 23 false answers gone for 2 answers).
+# The negative corpus (tests/data/negative: settings, documentation, code, headers and
+# successful logs, which report no failure) taught the guess a "no-failure" category, which
+# also passes over a refusal's words without a code where they stand in settings; passed
+# checks in Authentication-Results and DMARC's policy tags are no trouble words: 1,889
+# (78.19 %).
 TARGET = 0.95
-FLOOR = 0.780
+FLOOR = 0.781
 SHAPES = frozenset({"reply", "bounce", "client-error", "log", "dialog", "provider-text"})
 
 
