@@ -17,7 +17,7 @@ from pathlib import Path
 from smtpprobe.core.bounce import Pasted, decode_pasted, utf16_text
 from smtpprobe.core.client_errors import ClientErrors, Hint, find_hints
 from smtpprobe.core.explain import GUESSED, Explanation, explain_text
-from smtpprobe.core.guess import Guesser
+from smtpprobe.core.guess import Guess, Guesser
 from smtpprobe.core.rules import Rule
 from smtpprobe.errors import ConfigError
 from smtpprobe.loading import load_client_errors, load_profiles, load_rulebook
@@ -125,7 +125,7 @@ def explain(
         client_errors(),
         profile=chosen.name if chosen else None,
         profile_for_host=profile_for_host,
-        guess=lambda words: guesser().guess(words),
+        guess=_guess,
     )
     hints = () if _recognised(explanations) else tuple(find_hints(pasted.text, client_errors()))
     return Explained(pasted=pasted, explanations=explanations, hints=hints)
@@ -141,6 +141,10 @@ def client_errors() -> ClientErrors:
     and the signature.
     """
     return load_client_errors(CLIENT_ERRORS_FILE)
+
+
+def _guess(text: str, failures_only: bool = False) -> Guess | None:
+    return guesser().guess(text, failures_only)  # the model is read at the first guess
 
 
 @functools.cache

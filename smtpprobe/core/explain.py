@@ -41,7 +41,7 @@ from smtpprobe.core.client_errors import (
     read_text,
     scan,
 )
-from smtpprobe.core.guess import NO_FAILURE, Guess
+from smtpprobe.core.guess import NO_FAILURE, ONE_MESSAGE, Guess, GuessFunction
 from smtpprobe.core.lazyre import LazyPattern
 from smtpprobe.core.mailwords import NOT_MAIL, not_about_mail
 from smtpprobe.core.no_failure import in_documentation
@@ -487,7 +487,7 @@ def explain_text(
     *,
     profile: str | None = None,
     profile_for_host: Callable[[str], str | None] | None = None,
-    guess: Callable[[str], Guess | None] | None = None,
+    guess: GuessFunction | None = None,
 ) -> list[Explanation]:
     """Every reply and client-side error in decoded ``text``, explained, in order.
 
@@ -587,7 +587,9 @@ def explain_text(
             # Explanation: MAILSMTP_ERROR_SSL" after STARTTLS's 220): never an "ok"; the words
             # after the last reply are guessed at, as a paste with no reply is.
             tail = _after_replies(text, max(offset for offset, _ in items))
-            guessed = guess(tail) if _worth_guessing(tail, client_errors) else None
+            guessed = (
+                guess(tail, _one_message(tail)) if _worth_guessing(tail, client_errors) else None
+            )
             if guessed is not None and guessed.category != NO_FAILURE:
                 return [explain_guess(guessed, rules_for(profile), profile=profile)]
     items.sort(key=lambda item: item[0])
@@ -615,7 +617,7 @@ def explain_text(
     # A message known to say only that something failed (a hint's words: "SMTP connect()
     # failed.") is not guessed at: the hint says what it covers; its words say no more.
     if not explanations and guess is not None and _worth_guessing(text, client_errors):
-        guessed = guess(read_text(text))
+        guessed = guess(read_text(text), _one_message(text))
         if guessed is not None and guessed.category != NO_FAILURE:
             explanations.append(explain_guess(guessed, rules_for(profile), profile=profile))
     no_reply = explanations and all(e.found.reply is None for e in explanations)
@@ -719,6 +721,11 @@ def _worth_guessing(text: str, client_errors: ClientErrors) -> bool:
     return bool(_ERROR_WORDS.search(read)) and not find_hints(read, client_errors)
 
 
+def _one_message(text: str) -> bool:
+    """Whether a paste is one message: guessed among the failures only (``ONE_MESSAGE``)."""
+    return len(text.strip()) < ONE_MESSAGE
+
+
 def _after_replies(text: str, offset: int) -> str:
     """The text after the line at ``offset`` (the last reply found), up to the guess's scan."""
     end = text.find("\n", offset)
@@ -773,7 +780,7 @@ def _words_without_a_code(
     text: str,
     rules: Sequence[Rule],
     client_errors: ClientErrors,
-    guess: Callable[[str], Guess | None] | None,
+    guess: GuessFunction | None,
 ) -> tuple[int, Found] | None:
     """The first refusal's words without a code (a words-only rule), else the first
     client-error word family, that is not part of settings or documentation."""

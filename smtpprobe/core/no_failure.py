@@ -14,23 +14,12 @@ denied" under a pasted ``main.cf`` is still the answer. Pure: no I/O.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 
-from smtpprobe.core.guess import NO_FAILURE, Guess
+from smtpprobe.core.guess import NO_FAILURE, ONE_MESSAGE, GuessFunction
 
-__all__ = ["ONE_MESSAGE", "in_documentation", "paragraph"]
-
-# A paragraph this short is one message: its refusal words are the message, whatever a
-# word-count model makes of them ("SMTP AUTH is required for message submission on port
-# 587" is an error, not a settings page). Five-fold cross-validation over both development
-# parts by source, 2026-12-04: with no length limit 3 development errors lost their answer
-# for 21 of 97 settings and documentation texts that lost a false one; from 150 characters
-# on, none lost for 20.
-ONE_MESSAGE = 150
+__all__ = ["in_documentation", "paragraph"]
 
 _BLANK_LINE = re.compile(r"\n[ \t]*\n")
-
-Guesser = Callable[[str], Guess | None]  # ``smtpprobe.core.guess.Guesser.guess``
 
 
 def paragraph(text: str, offset: int) -> str:
@@ -48,7 +37,7 @@ def _line(text: str, offset: int) -> str:
     return text[start : end if end >= 0 else len(text)]
 
 
-def in_documentation(text: str, offset: int, guess: Guesser | None) -> bool:
+def in_documentation(text: str, offset: int, guess: GuessFunction | None) -> bool:
     """Whether the words at ``offset`` stand in settings or documentation: their paragraph,
     longer than one message, reads most like texts that report no failure, and so does their
     own line. A line too short to say either is taken as an error's: by cross-validation

@@ -107,7 +107,8 @@ from corpus_split import (
 # successful logs, which report no failure) taught the guess a "no-failure" category, which
 # also passes over a refusal's words without a code where they stand in settings; passed
 # checks in Authentication-Results and DMARC's policy tags are no trouble words: 1,889
-# (78.19 %).
+# (78.19 %); its third round, and a paste shorter than one message guessed among failures
+# only: 1,890 (78.23 %).
 TARGET = 0.95
 FLOOR = 0.781
 SHAPES = frozenset({"reply", "bounce", "client-error", "log", "dialog", "provider-text"})
@@ -138,7 +139,7 @@ def _classify(item: dict[str, Any], rules: list[Any]) -> tuple[str, bool] | None
         decode_pasted(item["text"]).text,
         lambda _: rules,
         client_errors(),
-        guess=lambda words: guesser().guess(words),
+        guess=guesser().guess,
     )
     if not explained:
         return None

@@ -23,17 +23,20 @@ import pytest
 from smtpprobe.paste import explain
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from corpus_split import NEGATIVE, cited_sources, coin, load, source_key
+from corpus_split import NEGATIVE, cited_sources, expected_split, load, source_key, tuned_sources
 
-# Measured at the session's start (before the no-failure category): 117 of 199 validation
-# texts without a false answer (58.8 %). Round 1 (195 texts of 188 sources) measured at 70 of
-# 98; a first design, the whole paste's words deciding, 93 of 98, but it lost errors pasted
-# beside settings (a development experiment), so a paragraph and the words' own line decide;
-# round 2 (192 texts: headers, DNS and deliverability, Japanese pages, apps) measured at 68
-# of 101 before its development texts were counted; with them, passed checks in
-# Authentication-Results blanked and DMARC's policy tags no trouble words: 172 of 199
-# (86.4 %). A ratchet, as FLOOR of tests/core/test_corpus.py is.
-FLOOR = 0.86
+# Measured at the session's start (2026-12-04, before the no-failure category) on all three
+# rounds' validation texts: 179 of 286 without a false answer (62.6 %). Round 1 (195 texts of
+# 188 sources) measured at 70 of 98; a first design, the whole paste's words deciding, 93 of
+# 98, but it lost errors pasted beside settings (a development experiment), so a paragraph
+# and the words' own line decide; round 2 (192 texts: headers, DNS and deliverability,
+# Japanese pages, apps) measured at 68 of 101 before its development texts were counted; with
+# them, passed checks in Authentication-Results blanked and DMARC's policy tags no trouble
+# words: 172 of 199. Round 3 (181 texts: auto-replies and footers, server logs of normal
+# operation, Japanese pages, interface strings and changelogs) measured at 77 of 87; with its
+# development texts, and a paste shorter than one message weighed among failures only: 251 of
+# 286 (87.8 %). A ratchet, as FLOOR of tests/core/test_corpus.py is.
+FLOOR = 0.877
 SHAPES = frozenset({"docs", "config", "code", "success-log", "question", "prose"})
 
 
@@ -74,10 +77,12 @@ def test_the_negative_split_follows_the_rule() -> None:
     dev_sources = {source_key(str(i["source"])) for i in dev}
     val_sources = {source_key(str(i["source"])) for i in val}
     assert not dev_sources & val_sources, "a source on both sides"
+    tuned = tuned_sources()  # the sources the rules were first written from: development
     for item in val:
-        assert coin(str(item["source"])) == "validation" and "moved" not in item, item["source"]
+        assert expected_split(item, tuned) == "validation", item["source"]
+        assert "moved" not in item, item["source"]
     for item in dev:
-        assert coin(str(item["source"])) == "development" or item.get("moved"), item["source"]
+        assert expected_split(item, tuned) == "development" or item.get("moved"), item["source"]
     assert sorted(val_sources & cited_sources()) == []
 
 
@@ -147,9 +152,9 @@ def test_errors_pasted_beside_settings_keep_their_answer() -> None:
     # Each error above, pasted before and after every tenth development settings or
     # documentation text, on the next line and after a blank one: the settings' own refusal
     # words are passed over where they read as settings, and the error's are the answer.
-    # Measured 2026-12-04: 366 of 384 kept (95.3 %); without the no-failure category, 358
-    # (93.2 %): the others lose to the settings' refusal words, found first. (Every sixth:
-    # 576 of 640 and 558.)
+    # Measured 2026-12-04: 546 of 576 kept (94.8 %); without the no-failure category, 538
+    # (93.4 %): the others lose to the settings' refusal words, found first. (Every sixth:
+    # 852 of 928 and 834.)
     settings = [i for i in _part("development") if i["shape"] in ("config", "docs")][::10]
     kept = total = 0
     for error, category in BY_WORDS_ALONE.values():
@@ -159,4 +164,4 @@ def test_errors_pasted_beside_settings_keep_their_answer() -> None:
                 for text in (other["text"] + glue + error, error + glue + other["text"]):
                     kept += category in [e.verdict.category for e in explain(text).explanations]
                     total += 1
-    assert total >= 380 and kept / total >= 0.94, (kept, total)
+    assert total >= 550 and kept / total >= 0.94, (kept, total)
