@@ -768,8 +768,11 @@ def _agrees(category: str, enhanced: str | None) -> bool:
 
 
 # Words-only rules' single words that are a topic as much as a refusal ("DMARC" in a help
-# page on its report tags, of the negative corpus's development part).
-_TOPIC_WORDS = frozenset({"spam", "unsolicited", "phishing", "dmarc"})
+# page on its report tags, "malware=" in Exim's list of new features, "PTR:" in a page on
+# Microsoft's headers: the negative corpus's development part).
+_TOPIC_WORDS = frozenset(
+    {"spam", "unsolicited", "phishing", "dmarc", "malware", "macro", "macros", "ptr"}
+)
 
 
 # Refusal words found in settings or documentation, passed over before giving up.
