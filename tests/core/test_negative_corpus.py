@@ -25,8 +25,8 @@ from smtpprobe.paste import explain
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from corpus_split import NEGATIVE, cited_sources, expected_split, load, source_key, tuned_sources
 
-# Measured at the session's start (2026-12-04, before the no-failure category) on all three
-# rounds' validation texts: 179 of 286 without a false answer (62.6 %). Round 1 (195 texts of
+# Measured at the session's start (2026-12-04, before the no-failure category) on all four
+# rounds' validation texts: 202 of 313 without a false answer (64.5 %). Round 1 (195 texts of
 # 188 sources) measured at 70 of 98; a first design, the whole paste's words deciding, 93 of
 # 98, but it lost errors pasted beside settings (a development experiment), so a paragraph
 # and the words' own line decide; round 2 (192 texts: headers, DNS and deliverability,
@@ -35,8 +35,9 @@ from corpus_split import NEGATIVE, cited_sources, expected_split, load, source_k
 # words: 172 of 199. Round 3 (181 texts: auto-replies and footers, server logs of normal
 # operation, Japanese pages, interface strings and changelogs) measured at 77 of 87; with its
 # development texts, and a paste shorter than one message weighed among failures only: 251 of
-# 286 (87.8 %). A ratchet, as FLOOR of tests/core/test_corpus.py is.
-FLOOR = 0.877
+# 286. Round 4 (47 texts: setup questions, code samples) measured at 25 of 27; with its
+# development texts, 276 of 313 (88.2 %). A ratchet, as FLOOR of tests/core/test_corpus.py is.
+FLOOR = 0.881
 SHAPES = frozenset({"docs", "config", "code", "success-log", "question", "prose"})
 
 
@@ -154,7 +155,7 @@ def test_errors_pasted_beside_settings_keep_their_answer() -> None:
     # words are passed over where they read as settings, and the error's are the answer.
     # Measured 2026-12-04: 546 of 576 kept (94.8 %); without the no-failure category, 538
     # (93.4 %): the others lose to the settings' refusal words, found first. (Every sixth:
-    # 852 of 928 and 834.)
+    # 852 of 928 and 836.)
     settings = [i for i in _part("development") if i["shape"] in ("config", "docs")][::10]
     kept = total = 0
     for error, category in BY_WORDS_ALONE.values():
