@@ -401,8 +401,9 @@ def scan(text: str, errors: ClientErrors) -> list[Located]:
     lines = text.split("\n")
     located: list[Located] = []
     seen: set[tuple[object, ...]] = set()
+    configured = _configured_port(text)
     for group in _incidents(matches):
-        item = _incident(group, lines, whole)
+        item = _incident(group, lines, whole, configured)
         key = (
             item.found.failure,
             item.found.stage,
@@ -449,7 +450,29 @@ def _incidents(matches: list[_Match]) -> Iterable[list[_Match]]:
         yield group
 
 
-def _incident(group: list[_Match], lines: list[str], whole: frozenset[str]) -> Located:
+# A port set in the settings pasted with the error ("MAIL_PORT=465", "SMTP_PORT: 25",
+# "- Port: 25", "email.SMTPPort = 465"): a key that ends in "port", on its own line.
+_SETTING_PORT = LazyPattern(
+    r"(?im)^[ \t>*#-]{0,8}[\w.-]{0,40}port[ \t]{0,3}[:=][ \t]{0,3}[\"']?(\d{2,5})[\"']?[ \t]*$"
+)
+
+
+def _configured_port(text: str) -> int | None:
+    """The one port the paste's settings set, or None (none, or several that disagree).
+
+    Where a program's error does not name its port, the settings pasted with it do: a
+    BookStack .env with ``MAIL_PORT=465`` and ``MAIL_ENCRYPTION=tls`` above Swift Mailer's
+    "Expected response code 220 but got an empty response" (round32_mixed.yaml).
+    """
+    if "port" not in text.lower():
+        return None
+    ports = {int(m.group(1)) for m in _SETTING_PORT.finditer(read_text(text))}
+    return ports.pop() if len(ports) == 1 else None
+
+
+def _incident(
+    group: list[_Match], lines: list[str], whole: frozenset[str], configured: int | None
+) -> Located:
     errors = [m for m in group if m.signature.is_error]
     winner = min(errors, key=lambda m: m.index) if errors else min(group, key=lambda m: m.index)
     facts = set(whole)
@@ -471,7 +494,8 @@ def _incident(group: list[_Match], lines: list[str], whole: frozenset[str]) -> L
     # object lists "port: 465" a few lines below its message.
     window = "\n".join(lines[max(0, first - _NEAR) : last + _NEAR + 3])
     host, port = _host_and_port(window)
-    if port is not None:
+    port = port if port is not None else configured
+    if port is not None and 1 <= port <= 65535:
         # "port-named": rules that read "a port is named" whatever its number (a timeout
         # on a named port is that port being dropped; without one, nothing tells).
         facts |= {f"port:{port}", "port-named"}

@@ -741,3 +741,38 @@ def test_a_reported_refusal_gives_way_to_the_servers_words_it_quotes() -> None:
     text = _dev_text("https://github.com/themosis/themosis/issues/322", "Relaying denied")
     (item,) = _explain(text)
     assert item.verdict.category == "relay-denied"
+
+
+# BookStack's .env pasted above Swift Mailer's error (https://github.com/BookStackApp/BookStack/
+# issues/3116, round32_mixed.yaml, development): STARTTLS ("tls") on Mailgun's port 465.
+BOOKSTACK_ENV = (
+    "MAIL_DRIVER=smtp\n"
+    "MAIL_FROM=info@domain.com\n"
+    "\n"
+    "# SMTP mail options\n"
+    '# These settings can be checked using the "Send a Test Email"\n'
+    '# feature found in the "Settings > Maintenance" area of the system.\n'
+    "MAIL_HOST=smtp.mailgun.org\n"
+    "MAIL_PORT={port}\n"
+    "MAIL_ENCRYPTION=tls\n"
+    "\n"
+    "but still if i try to test the mail function from maintenance section i am getting this "
+    "below error\n"
+    "Error thrown when sending a test email: Expected response code 220 but got an empty "
+    "response"
+)
+
+
+def test_the_port_the_pasted_settings_name_is_the_error_s_port() -> None:
+    from smtpprobe.paste import explain
+
+    (found,) = explain(BOOKSTACK_ENV.format(port="465")).explanations
+    assert found.verdict.category == "wrong-security-mode"
+    assert "port:465" in found.found.facts
+    # Settings that name two ports say nothing of which one the error was on.
+    two = BOOKSTACK_ENV.format(port="465") + "\nSMTP_PORT=587"
+    (found,) = explain(
+        two.replace("MAIL_PORT=465\n", "MAIL_PORT=465\nIMAP_PORT=993\n")
+    ).explanations
+    assert not any(f.startswith("port:") for f in found.found.facts)
+    assert found.verdict.category == "connection-lost"
