@@ -111,9 +111,12 @@ from corpus_split import (
 # only: 1,890 (78.23 %). Round 32's mixed pastes (settings pasted with the error; 26 texts, 12
 # validation) measured at 8 of 12, the same without the no-failure category: 1,898 of 2,428
 # (78.17 %); from its development misses, the port a pasted setting names ("MAIL_PORT=465")
-# and Swift Mailer's empty greeting read at the greeting: 1,899 (78.21 %).
+# and Swift Mailer's empty greeting read at the greeting: 1,899 (78.21 %). Round 33's whole
+# opening posts of issue threads (26 texts, 12 validation) measured at 8 of 12, the same
+# without the no-failure category; the guess counted again with its development texts and
+# the negative corpus's fifth round: 1,909 of 2,440 (78.24 %).
 TARGET = 0.95
-FLOOR = 0.781
+FLOOR = 0.782
 SHAPES = frozenset({"reply", "bounce", "client-error", "log", "dialog", "provider-text"})
 
 
