@@ -586,11 +586,11 @@ def explain_text(
             # Only steps that worked, then an error no rule knows ("mailsmtp Last Error
             # Explanation: MAILSMTP_ERROR_SSL" after STARTTLS's 220): never an "ok"; the words
             # after the last reply are guessed at, as a paste with no reply is.
+            # Weighed among the failures only: words of an error after the replies must never
+            # let them read "ok" for looking like a settings page.
             tail = _after_replies(text, max(offset for offset, _ in items))
-            guessed = (
-                guess(tail, _one_message(tail)) if _worth_guessing(tail, client_errors) else None
-            )
-            if guessed is not None and guessed.category != NO_FAILURE:
+            guessed = guess(tail, True) if _worth_guessing(tail, client_errors) else None
+            if guessed is not None:
                 return [explain_guess(guessed, rules_for(profile), profile=profile)]
     items.sort(key=lambda item: item[0])
     explanations = []
