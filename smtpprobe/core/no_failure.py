@@ -17,12 +17,12 @@ import re
 
 from smtpprobe.core.guess import NO_FAILURE, ONE_MESSAGE, GuessFunction
 
-__all__ = ["in_documentation", "paragraph"]
+__all__ = ["in_documentation"]
 
 _BLANK_LINE = re.compile(r"\n[ \t]*\n")
 
 
-def paragraph(text: str, offset: int) -> str:
+def _paragraph(text: str, offset: int) -> str:
     """The paragraph (the lines between blank lines) that holds ``offset``."""
     start = 0
     for blank in _BLANK_LINE.finditer(text, 0, offset):
@@ -46,7 +46,7 @@ def in_documentation(text: str, offset: int, guess: GuessFunction | None) -> boo
     at all (``tests/core/test_negative_corpus.py``)."""
     if guess is None:
         return False
-    around = paragraph(text, offset)
+    around = _paragraph(text, offset)
     if len(around.strip()) < ONE_MESSAGE:
         return False
     said = guess(around)
