@@ -342,6 +342,8 @@ _QUOTED_START = GuardedPattern(
     r"(?:^|(?<=[\s:=(\[{,<]))[bu]?(?P<quote>[\"'“‘「『])\s?(?P<code>[2-5][0-5]\d)(?P<sep>[ -]|$)"
 )
 # Transcripts: sendmail -v "<<< 550 …", swaks "<~  535 …", "<-  220 …", "<** 530 …" (an error),
+# (their positive replies are not taken, but for the closing "221": after it, swaks's "===
+# Connection closed with remote host." is the end of a dialogue that worked, not a loss),
 # "<~* 535 …" (an error over TLS), curl -v
 # "< 535 …", a log's "SMTP<< 504 …". An arrow counts only at the start of a line (after a time
 # stamp or a process number, no words): in pasted code, "x < 500 or …" is a comparison.
@@ -1289,7 +1291,7 @@ def _quoted_start(text: str) -> _Start | None:
             int(arrow.group("code")),
             arrow.group("sep"),
             text[arrow.end() :],
-            negative_only=True,
+            negative_only=pattern is not _ARROW_START or int(arrow.group("code")) != 221,
         )
         if start is not None:
             found.append((code_at, start))

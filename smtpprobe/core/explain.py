@@ -511,6 +511,8 @@ def explain_text(
     items: list[tuple[int, Found]] = []
     for incident in incidents:
         first, last = incident.lines
+        if incident.found.failure == _LOST and _closed_by_221(replies, incident.offset):
+            continue  # the server's 221 closed the dialogue (RFC 5321 4.1.1.10): as it should
         near = [i for i, (_, at, _) in enumerate(replies) if first - _NEAR <= at <= last + _NEAR]
         if incident.found.failure is not None:
             # The MTA's own words name a client-side failure: that failure is the answer.
@@ -580,9 +582,11 @@ def explain_text(
     worked = bool(items) and all(_code(found) < 400 and found.failure is None for _, found in items)
     if not items or worked:
         more = _words_without_a_code(text, rules_for(profile), client_errors, guess)
+        if more is not None and more[1].failure == _LOST and _closed_by_221(replies, more[0]):
+            more = None  # the close that follows QUIT's 221
         if more is not None and (not items or more[0] > max(offset for offset, _ in items)):
             items = [more]
-        elif worked and guess is not None:
+        elif worked and guess is not None and not _closed_by_221(replies, len(text)):
             # Only steps that worked, then an error no rule knows ("mailsmtp Last Error
             # Explanation: MAILSMTP_ERROR_SSL" after STARTTLS's 220): never an "ok"; the words
             # after the last reply are guessed at, as a paste with no reply is.
@@ -939,6 +943,20 @@ def _told_again_with_a_code(replies: list[tuple[int, int, Found]]) -> set[int]:
         if found.code_inferred
         and any(kind == _code(found) // 100 and abs(at - line) <= 2 * _NEAR for at, kind in coded)
     }
+
+
+_LOST = "connection-lost"  # FailureKind.CONNECTION_LOST
+
+
+def _closed_by_221(replies: list[tuple[int, int, Found]], offset: int) -> bool:
+    """Whether the last reply before ``offset`` is 221, the server closing the dialogue.
+
+    After QUIT's 221 the server closes the connection (RFC 5321 section 4.1.1.10): telnet's
+    "Connection closed by foreign host." and swaks's "=== Connection closed with remote
+    host." then end a session that worked (the negative corpus's development part).
+    """
+    before = [found for at, _, found in replies if at < offset]
+    return bool(before) and before[-1].reply is not None and before[-1].reply.code == 221
 
 
 def _located_replies(text: str, replies: list[Found]) -> list[tuple[int, int, Found]]:

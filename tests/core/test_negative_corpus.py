@@ -25,8 +25,8 @@ from smtpprobe.paste import explain
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from corpus_split import NEGATIVE, cited_sources, expected_split, load, source_key, tuned_sources
 
-# Measured at the session's start (2026-12-04, before the no-failure category) on all five
-# rounds' validation texts: 223 of 336 without a false answer (66.4 %). Round 1 (195 texts of
+# Measured at the session's start (2026-12-04, before the no-failure category) on all six
+# rounds' validation texts: 227 of 346 without a false answer (65.6 %). Round 1 (195 texts of
 # 188 sources) measured at 70 of 98; a first design, the whole paste's words deciding, 93 of
 # 98, but it lost errors pasted beside settings (a development experiment), so a paragraph
 # and the words' own line decide; round 2 (192 texts: headers, DNS and deliverability,
@@ -38,12 +38,14 @@ from corpus_split import NEGATIVE, cited_sources, expected_split, load, source_k
 # 286. Round 4 (47 texts: setup questions, code samples) measured at 25 of 27; with its
 # development texts, 276 of 313; the labeled corpus's round 32 counted into the guess, 275.
 # Round 5 (47 texts in twelve other languages) measured at 23 of 23; with its development
-# texts and the labeled round 33: 301 of 336 (89.6 %). Words of an error after replies that all
-# worked weighed among the failures only, so that they never read "ok" (by choice: 1 text of a
-# successful log then got a cause): 300 of 336 (89.3 %). A ratchet, as FLOOR of
-# tests/core/test_corpus.py is: a new round of texts the guess counts may move it, and the
-# floor follows.
-FLOOR = 0.892
+# texts and the labeled round 33: 301 of 336. Words of an error after replies that all worked
+# weighed among the failures only, so that they never read "ok" (by choice: 1 text of a
+# successful log then got a cause): 300 of 336. Round 6 (23 whole sessions run by hand)
+# measured at 4 of 10: telnet's and swaks's notice of the close after QUIT's 221 had read as a
+# lost connection; with the close after 221 the end of a dialogue that worked: 311 of 346
+# (89.9 %). A ratchet, as FLOOR of tests/core/test_corpus.py is: a new round of texts the
+# guess counts may move it, and the floor follows.
+FLOOR = 0.898
 SHAPES = frozenset({"docs", "config", "code", "success-log", "question", "prose"})
 
 
