@@ -174,3 +174,24 @@ def test_errors_pasted_beside_settings_keep_their_answer() -> None:
                     kept += category in [e.verdict.category for e in explain(text).explanations]
                     total += 1
     assert total >= 550 and kept / total >= 0.94, (kept, total)
+
+
+# The end of a telnet session that worked (https://gist.github.com/sibok/2540ad0ed0e7dde13311,
+# the negative corpus's development part) and of a swaks run (https://pastebin.com/4cpbLbNc).
+TELNET_END = (
+    "250 2.0.0 Ok: queued as 40E38423E5\nquit\n221 2.0.0 Bye\nConnection closed by foreign host."
+)
+SWAKS_END = (
+    "<- 250 2.0.0 Ok: queued as A0D6D15A31EB\n -> QUIT\n<- 221 2.0.0 Bye\n"
+    "=== Connection closed with remote host."
+)
+
+
+def test_the_close_after_quit_s_221_is_not_a_lost_connection() -> None:
+    for text in (TELNET_END, SWAKS_END):
+        assert [
+            e.verdict.category for e in explain(text).explanations if e.verdict.category != "ok"
+        ] == []
+    # The same notice with no 221 before it is a connection the server dropped.
+    (lost,) = explain("250 2.1.5 Ok\nConnection closed by foreign host.").explanations
+    assert lost.verdict.category == "connection-lost"
