@@ -105,7 +105,11 @@ _QUANTITY_LABEL = GuardedPattern(
     re.I,
 )
 # Exchange NDRs and DSN fields often quote only the enhanced code: "5.7.57 SMTP; …".
-_START_ENHANCED = GuardedPattern(r"(?:^|(?<=[:;：|]))\s*([45])\.(\d{1,3})\.(\d{1,3})\s+(?=\S)")
+# Not before a heading's underline: "5.2.0\n-----" is a changelog's version (Symfony Mailer's
+# CHANGELOG.md, the negative corpus's development part), not an enhanced code and its words.
+_START_ENHANCED = GuardedPattern(
+    r"(?:^|(?<=[:;：|]))\s*([45])\.(\d{1,3})\.(\d{1,3})\s+(?=\S)(?![-=]{3})"
+)
 # Positive replies are only taken where they cannot be prose: with an enhanced
 # code, or one of the replies a dialogue shows (RFC 5321 section 4.2.3).
 _POSITIVE = frozenset({211, 214, 220, 221, 235, 250, 251, 252, 334, 354})
