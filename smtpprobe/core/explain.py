@@ -47,6 +47,7 @@ from smtpprobe.core.mailwords import NOT_MAIL, not_about_mail
 from smtpprobe.core.no_failure import in_documentation
 from smtpprobe.core.rules import MAX_MATCH_TEXT, Rule, Situation, Text, first_match
 from smtpprobe.core.stage_names import stage_ja
+from smtpprobe.core.transcript import FailureKind
 
 __all__ = [
     "CODELESS",
@@ -511,7 +512,7 @@ def explain_text(
     items: list[tuple[int, Found]] = []
     for incident in incidents:
         first, last = incident.lines
-        if incident.found.failure == _LOST and _closed_by_221(replies, incident.offset):
+        if _lost_after_221(replies, incident.found, incident.offset):
             continue  # the server's 221 closed the dialogue (RFC 5321 4.1.1.10): as it should
         near = [i for i, (_, at, _) in enumerate(replies) if first - _NEAR <= at <= last + _NEAR]
         if incident.found.failure is not None:
@@ -582,7 +583,7 @@ def explain_text(
     worked = bool(items) and all(_code(found) < 400 and found.failure is None for _, found in items)
     if not items or worked:
         more = _words_without_a_code(text, rules_for(profile), client_errors, guess)
-        if more is not None and more[1].failure == _LOST and _closed_by_221(replies, more[0]):
+        if more is not None and _lost_after_221(replies, more[1], more[0]):
             more = None  # the close that follows QUIT's 221
         if more is not None and (not items or more[0] > max(offset for offset, _ in items)):
             items = [more]
@@ -945,7 +946,9 @@ def _told_again_with_a_code(replies: list[tuple[int, int, Found]]) -> set[int]:
     }
 
 
-_LOST = "connection-lost"  # FailureKind.CONNECTION_LOST
+def _lost_after_221(replies: list[tuple[int, int, Found]], found: Found, offset: int) -> bool:
+    """Whether ``found``, at ``offset``, is a connection closed after the server's 221."""
+    return found.failure == FailureKind.CONNECTION_LOST and _closed_by_221(replies, offset)
 
 
 def _closed_by_221(replies: list[tuple[int, int, Found]], offset: int) -> bool:
