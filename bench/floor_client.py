@@ -32,9 +32,25 @@ def _reply(stream: BinaryIO) -> None:
         raise SystemExit(f"refused: {line!r}")
 
 
+def _system_store() -> str | None:
+    """The system's hashed certificate directory where it holds the default bundle's
+    certificates (Debian's /etc/ssl/certs): smtpprobe reads the store from there, so that
+    OpenSSL loads only the certificate a chain names, not all ~150 of the bundle (25-35 ms).
+    """
+    paths = ssl.get_default_verify_paths()
+    bundle = os.environ.get(paths.openssl_cafile_env) or paths.openssl_cafile
+    directory = os.environ.get(paths.openssl_capath_env) or paths.openssl_capath
+    if not bundle or not directory:
+        return None
+    real = os.path.realpath(directory)
+    if os.path.realpath(bundle) != os.path.join(real, "ca-certificates.crt"):
+        return None
+    return real
+
+
 def dialogue(host: str, port: int, mode: str, ca_file: str, user: str, to: str) -> None:
     """One probe to RCPT, then RSET and QUIT."""
-    context = ssl.create_default_context()
+    context = ssl.create_default_context(capath=_system_store())  # None: the default paths
     context.load_verify_locations(cafile=ca_file)
     sock = socket.create_connection((host, port), timeout=15)
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)

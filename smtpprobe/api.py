@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import dataclasses
 import socket
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from smtpprobe.core.profile import Profile
+from smtpprobe.core.record import record
 from smtpprobe.core.spec import Family, PasswordSource, ProbeSpec, default_recipient, resolve_spec
 from smtpprobe.core.transcript import Security
 from smtpprobe.errors import ConfigError
@@ -51,7 +52,7 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class CheckOptions:
     """What to probe and how. Unset values come from the profile.
 

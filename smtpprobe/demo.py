@@ -8,11 +8,12 @@ and shows the verdict. All rows run concurrently.
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import Any
 
 from smtpprobe.api import CheckOptions, Report, probe
+from smtpprobe.core.record import record
 from smtpprobe.core.rules import Text
 from smtpprobe.core.transcript import Security
 from smtpprobe.render.columns import clip, table
@@ -23,7 +24,7 @@ from smtpprobe.render.tone import Line, Tone, exit_tone, join, redact
 __all__ = ["DEMO_CASES", "DemoCase", "DemoRow", "demo_lines", "format_demo", "run_demo"]
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class DemoCase:
     """One demo row: which scenario to serve and how to probe it."""
 
@@ -91,7 +92,7 @@ DEMO_CASES: tuple[DemoCase, ...] = (
 )
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class DemoRow:
     """One finished demo case."""
 

@@ -23,10 +23,10 @@ import json
 import os
 import socket
 from collections.abc import Sequence
-from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING
 
+from smtpprobe.core.record import record
 from smtpprobe.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -48,7 +48,7 @@ __all__ = [
 ENV_RESOLVERS = "SMTPPROBE_EGRESS_RESOLVERS"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class EgressQuery:
     """One question to one server: ``name``/``rdtype`` asked of ``server``:``port``."""
 
@@ -72,7 +72,7 @@ DEFAULT_EGRESS_SERVERS: tuple[EgressQuery, ...] = (
 )
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class EgressResult:
     """The learned address and how (``dns:<name>``), or None with the reason."""
 

@@ -18,14 +18,16 @@ import asyncio
 import contextlib
 import sys
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from smtpprobe.core.record import record
 
 __all__ = ["Request", "Response", "parse_request", "serve", "start_http"]
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Request:
     """One parsed request head; header names lower-cased."""
 
@@ -35,7 +37,7 @@ class Request:
     headers: Mapping[str, str]
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Response:
     """One answer: status, body, content type, extra headers."""
 

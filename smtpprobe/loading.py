@@ -38,12 +38,13 @@ import re
 import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 
 from smtpprobe.core.errors import SmtpprobeError
 from smtpprobe.core.profile import Profile, ProfileError, parse_profile
+from smtpprobe.core.record import record
 from smtpprobe.core.rules import Rule, RuleError, parse_rules
 
 if TYPE_CHECKING:  # imported when first needed: it brings the bounce finder, which check never uses
@@ -257,7 +258,7 @@ def _parse_profile_file(path: str) -> Profile:
     )
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ProfileSet:
     """All known profiles by name, and the user's profile files that could not be read.
 

@@ -16,10 +16,12 @@ import math
 import re
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import TYPE_CHECKING, Protocol
 
 from prometheus_client import CollectorRegistry, Gauge, Info
+
+from smtpprobe.core.record import record
 
 if TYPE_CHECKING:
     from smtpprobe.report import Report
@@ -75,7 +77,7 @@ class RowLike(Protocol):
     def cert_fingerprint(self) -> str | None: ...
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Snapshot:
     """One result reduced to what the metrics show (from a live result or a history row)."""
 

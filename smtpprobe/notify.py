@@ -27,10 +27,10 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from smtpprobe import __version__
+from smtpprobe.core.record import record
 
 if TYPE_CHECKING:
     from smtpprobe.core.timeline import Change
@@ -50,7 +50,7 @@ SECRET_VARIABLES = ("SMTPPROBE_PASSWORD", "SMTPPROBE_OAUTH_TOKEN")
 _OUTPUT_LIMIT = 400  # characters of the hook's stderr kept for the message
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class HookOutcome:
     """What a hook did: ``ok``, and one line saying what went wrong when it did not."""
 

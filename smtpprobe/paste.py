@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import functools
 import json
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 
 from smtpprobe.core.bounce import Pasted, decode_pasted, utf16_text
 from smtpprobe.core.client_errors import ClientErrors, Hint, find_hints
 from smtpprobe.core.explain import GUESSED, Explanation, explain_text
 from smtpprobe.core.guess import Guess, Guesser
+from smtpprobe.core.record import record
 from smtpprobe.core.rules import Rule
 from smtpprobe.errors import ConfigError
 from smtpprobe.loading import load_client_errors, load_profiles, load_rulebook
@@ -38,7 +39,7 @@ GUESS_MODEL_FILE = Path(__file__).resolve().parent / "data" / "guess_model.json"
 MAX_PASTE_BYTES = 16 * 1024 * 1024
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Explained:
     """What ``explain`` found in a paste: the decoded input and one explanation per reply.
 

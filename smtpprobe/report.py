@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import TYPE_CHECKING
 
 from smtpprobe.core.classify import ExitCode, Verdict
 from smtpprobe.core.profile import Profile
 from smtpprobe.core.readiness import GmailReadiness
+from smtpprobe.core.record import record
 from smtpprobe.core.redact import Redactor
 from smtpprobe.core.transcript import Security, Transcript
 
@@ -17,7 +18,7 @@ if TYPE_CHECKING:
 __all__ = ["GmailSettings", "Report"]
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class GmailSettings:
     """The values to type into Gmail's "Send mail as" dialog after a successful probe."""
 
@@ -40,7 +41,7 @@ class GmailSettings:
         }
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Report:
     """One finished probe: what happened, the verdict, and what to type into Gmail."""
 

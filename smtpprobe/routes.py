@@ -14,10 +14,11 @@ import ipaddress
 import re
 import socket
 from collections.abc import Awaitable
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import TYPE_CHECKING
 
 from smtpprobe.core.compare import Conclusion, RouteOutcome, conclude, exit_code_of
+from smtpprobe.core.record import record
 from smtpprobe.core.spec import PasswordSource, parse_proxy
 from smtpprobe.errors import ConfigError
 from smtpprobe.report import Report
@@ -28,7 +29,7 @@ if TYPE_CHECKING:
 __all__ = ["Comparison", "Route", "compare", "parse_route", "route_outcome"]
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Route:
     """One way out: ``direct``, ``source:IP`` (bind) or ``proxy:URL``."""
 
@@ -72,7 +73,7 @@ def parse_route(text: str) -> Route:
     )
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Comparison:
     """Every route's report, what their agreement or disagreement means, and the exit code."""
 

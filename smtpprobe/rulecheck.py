@@ -7,15 +7,15 @@ is the same). A malformed file raises ``RuleError`` from the loader.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
+from smtpprobe.core.record import record
 from smtpprobe.core.rules import Text
 
 __all__ = ["RuleCheck", "check_rule_file"]
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class RuleCheck:
     """What ``check_rule_file`` found."""
 

@@ -28,11 +28,12 @@ import datetime as dt
 import random
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from smtpprobe.core.checks import CheckDef
 from smtpprobe.core.exitcode import ExitCode
+from smtpprobe.core.record import record
 
 if TYPE_CHECKING:
     from smtpprobe.loading import ProfileSet
@@ -86,7 +87,7 @@ class History(Protocol):
     def release(self, name: str) -> None: ...
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class RunLimits:
     """How hard a run may press: probes at once, per server, start jitter, gap per server."""
 
@@ -107,7 +108,7 @@ class RunLimits:
             raise ConfigError("--min-interval must be finite, 0 or more seconds")
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class CheckResult:
     """One check's outcome: a report, or why there is none (``error``, ``skipped``)."""
 

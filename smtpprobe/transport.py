@@ -21,9 +21,9 @@ import ipaddress
 import socket
 import ssl
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
+from smtpprobe.core.record import record
 from smtpprobe.core.spec import Family, ProxySpec
 from smtpprobe.core.transcript import TLSInfo
 from smtpprobe.core.wire import WireReply
@@ -92,7 +92,7 @@ _FAMILIES = {
 }
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Address:
     """One address to connect to: an IP (or, through a remote-DNS proxy, the name)."""
 

@@ -19,6 +19,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+from hypothesis import given
+from hypothesis import strategies as st
 
 from smtpprobe import tls
 from smtpprobe.errors import ConfigError
@@ -247,3 +249,18 @@ def test_a_certificate_with_only_a_common_name_is_not_verified(tmp_path: Path) -
         client_context(ca_file=ca_file).wrap_socket(ours, server_hostname="localhost")
     ours.close()
     thread.join(10)
+
+
+@given(st.datetimes(min_value=dt.datetime(1950, 1, 1), max_value=dt.datetime(9999, 12, 31)))
+def test_the_expiry_reads_as_ssl_reads_it(when: dt.datetime) -> None:
+    # The format OpenSSL's ASN1_TIME_print gives getpeercert() (the day padded with a space).
+    text = f"{when:%b} {when.day:2d} {when:%H:%M:%S} {when.year} GMT"
+    expected = dt.datetime.fromtimestamp(ssl.cert_time_to_seconds(text), dt.UTC)
+    assert tls._openssl_time(text) == expected.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@pytest.mark.parametrize(
+    "text", ["", "Jan  1 00:00:00 2030 UTC", "Foo  1 00:00:00 2030 GMT", "Feb 30 00:00:00 2030 GMT"]
+)
+def test_an_expiry_in_another_form_is_none(text: str) -> None:
+    assert tls._openssl_time(text) is None

@@ -15,8 +15,8 @@ import binascii
 import hashlib
 import hmac
 from collections.abc import Generator
-from dataclasses import dataclass
 
+from smtpprobe.core.record import record
 from smtpprobe.core.reply import Reply
 
 __all__ = [
@@ -32,7 +32,7 @@ MECHANISMS = ("PLAIN", "LOGIN", "CRAM-MD5", "XOAUTH2")
 HIDDEN = "********"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Credentials:
     """A user name and either a password or an OAuth 2.0 bearer token."""
 
@@ -52,7 +52,7 @@ class ChallengeError(ValueError):
     """The server's SASL challenge cannot be read (a protocol error, not a bug of ours)."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Line:
     """One client line of an AUTH exchange: the bytes to send and the text to record.
 

@@ -51,6 +51,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from smtpprobe.core.lazyre import GuardedPattern, LazyPattern, literal_anchors
+from smtpprobe.core.record import record
 from smtpprobe.core.reply import Reply, decode_reply_text, from_code_and_message, guess_encoding
 
 if TYPE_CHECKING:
@@ -644,7 +645,7 @@ _MAX_TRAILING = 3  # lines after the final line, e.g. "… gsmtp (in reply to en
 _SUMMARY_NEAR = 4  # lines between a program's summary of a reply and the reply (see _specific)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Pasted:
     """Decoded input: the text to search and how it was read."""
 
@@ -654,7 +655,7 @@ class Pasted:
     size: int
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Found:
     """One reply found in the input, with what its surroundings say about it.
 
@@ -908,7 +909,7 @@ def _q_decode(data: str) -> bytes:
     return binascii.a2b_qp(data.encode("utf-8", "replace"), header=True)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class _Start:
     """Where a reply starts on a line, and how."""
 
@@ -1971,7 +1972,7 @@ def _host(window: str) -> str | None:
     return match.group(1).lower() if match else None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class _DsnBlocks:
     """The DSN fields of a paste (RFC 3464), block by block: a per-message block and one
     per recipient, each its own ``Status``, ``Remote-MTA`` and ``Final-Recipient``."""

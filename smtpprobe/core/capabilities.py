@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from smtpprobe.core.record import record
 from smtpprobe.core.reply import Reply
 
 __all__ = ["Capabilities", "parse_ehlo"]
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Capabilities:
     """What a server advertised in one EHLO reply."""
 

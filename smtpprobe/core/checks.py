@@ -23,10 +23,11 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any, Literal
 
 from smtpprobe.core.errors import ConfigError
+from smtpprobe.core.record import record
 from smtpprobe.core.rules import CATEGORIES
 from smtpprobe.core.spec import coerce_security, validate_host
 
@@ -75,7 +76,7 @@ class ChecksError(ConfigError):
     """The checks file is missing, malformed or names a value that cannot work (exit 2)."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class SecretRef:
     """Where a check's password comes from; never the password itself."""
 
@@ -93,7 +94,7 @@ class SecretRef:
         return f"command {self.value!r}"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class CheckDef:
     """One named check, defaults applied. ``sender``/``recipient`` are the YAML ``from``/``to``."""
 
@@ -132,7 +133,7 @@ class CheckDef:
         return f"{text}: key '{key}'" if key else text
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ChecksFile:
     """A validated checks file: its checks in file order, names unique."""
 

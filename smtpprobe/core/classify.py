@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 
 from smtpprobe.core.exitcode import ExitCode  # defined once, re-exported here
+from smtpprobe.core.record import record
 from smtpprobe.core.rules import Rule, Situation, Text, first_match
 from smtpprobe.core.stage_names import stage_ja
 from smtpprobe.core.transcript import (
@@ -32,7 +33,7 @@ from smtpprobe.core.transcript import (
 __all__ = ["ExitCode", "Finding", "Verdict", "classify", "evidence_of", "fill", "situation_of"]
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Finding:
     """Something worth knowing beyond pass/fail, such as an open relay."""
 
@@ -40,7 +41,7 @@ class Finding:
     message: Text
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Verdict:
     """What happened, why, and what to do: the tool's answer."""
 

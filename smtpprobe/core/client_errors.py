@@ -33,6 +33,7 @@ from typing import Any, TypeVar
 
 from smtpprobe.core.bounce import MAX_REPLIES, Found
 from smtpprobe.core.lazyre import LazyPattern, literal_anchors, match_reach
+from smtpprobe.core.record import record
 from smtpprobe.core.rules import (
     CATEGORIES,
     RuleError,
@@ -113,7 +114,7 @@ _TLD = re.compile(
 )
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class SignatureExample:
     """A real text a signature must match, and where it was published."""
 
@@ -121,7 +122,7 @@ class SignatureExample:
     source: str
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Signature:
     """One family of client-side error words and what they mean."""
 
@@ -144,7 +145,7 @@ class Signature:
         return self.failure is not None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ClientErrors:
     """The signatures of ``client_errors.yaml``, most specific first.
 
@@ -158,7 +159,7 @@ class ClientErrors:
     hints: tuple[Hint, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Hint:
     """A program's message that says only that something failed, not what ("SMTP
     connect() failed."): no category can be true of it, so ``explain`` says what the
@@ -173,7 +174,7 @@ class Hint:
 _Entry = TypeVar("_Entry", Signature, Hint)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Located:
     """One incident in the text: a client error (or only context), where its words are."""
 

@@ -9,8 +9,8 @@ only from one address is that address being block-listed or not allowed.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
+from smtpprobe.core.record import record
 from smtpprobe.core.rules import Text
 
 __all__ = ["Conclusion", "RouteOutcome", "conclude", "exit_code_of"]
@@ -18,7 +18,7 @@ __all__ = ["Conclusion", "RouteOutcome", "conclude", "exit_code_of"]
 _ADDRESS_CATEGORIES = frozenset({"client-ip-rejected", "blocklisted", "relay-denied"})
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class RouteOutcome:
     """One route's result, reduced to what the comparison needs."""
 
@@ -31,7 +31,7 @@ class RouteOutcome:
     no_auth: bool = False  # probed without AUTH (--no-auth): acceptance means relaying
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Conclusion:
     """The comparison's finding: a stable ``kind`` and a sentence in both languages."""
 

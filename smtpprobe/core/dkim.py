@@ -17,10 +17,11 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any, Literal
 
 from smtpprobe.core.dnsdata import DnsError, DnsErrorKind, Resolver
+from smtpprobe.core.record import record
 
 __all__ = [
     "MIN_RSA_BITS",
@@ -45,7 +46,7 @@ class DkimError(ValueError):
     """The text is not a usable DKIM key record; the message says why, in one line."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class DkimKey:
     """A DKIM key record as published at ``<selector>._domainkey.<domain>``.
 
@@ -97,7 +98,7 @@ class DkimKey:
 ProblemKind = Literal["missing", "temporary", "invalid"]
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class DkimProblem:
     """No usable key at the selector: none published, a DNS failure, or an invalid record."""
 

@@ -23,10 +23,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any, Literal
 
 from smtpprobe.core.dnsdata import DnsError, DnsErrorKind, Resolver
+from smtpprobe.core.record import record
 
 __all__ = [
     "MAX_WALK_QUERIES",
@@ -66,7 +67,7 @@ class DmarcError(ValueError):
     """The text is not a DMARC policy record (§4.7: without ``v=DMARC1`` first, it is ignored)."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class DmarcRecord:
     """A parsed DMARC policy record with RFC 9989's defaults filled in.
 
@@ -260,7 +261,7 @@ def walk_targets(domain: str) -> list[str]:
 StepOutcome = Literal["record", "none", "multiple", "temporary"]
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class WalkStep:
     """One ``_dmarc`` query of a walk: what was asked and what came back."""
 
@@ -279,7 +280,7 @@ class WalkStep:
         }
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class OrgDomain:
     """The organisational domain of ``domain`` by §4.10.2, and the walk that found it."""
 
@@ -349,7 +350,7 @@ async def organizational_domain(domain: str, resolver: Resolver) -> OrgDomain:
 # ---- policy discovery (§4.10.1)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class DmarcLookup:
     """The DMARC policy that applies to an Author Domain, and how it was found.
 

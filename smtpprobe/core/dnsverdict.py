@@ -31,11 +31,12 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from typing import TYPE_CHECKING, Any
 
 from smtpprobe.core.classify import ExitCode, Finding, Verdict
 from smtpprobe.core.gmailreq import GMAIL_GUIDELINES, Requirement, gmail_requirements
+from smtpprobe.core.record import record
 from smtpprobe.core.rules import Text
 
 if TYPE_CHECKING:
@@ -87,7 +88,7 @@ SPF_LOOKUP_LIMIT = 10  # RFC 7208 §4.6.4
 # --------------------------------------------------------------------------- data
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Sender:
     """An address whose SPF result decides, and where it came from."""
 
@@ -96,7 +97,7 @@ class Sender:
     by_name: bool = False  # a server named per contract: publish ``a:HOST`` for it
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class SpfCheck:
     """SPF ``check_host()`` for one sending address (RFC 7208 §4)."""
 
@@ -110,7 +111,7 @@ class SpfCheck:
     trace: dict[str, Any] = field(default_factory=dict)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class DmarcCheck:
     """The DMARC policy that applies to the From domain (RFC 9989 §4.10 tree walk)."""
 
@@ -129,7 +130,7 @@ class DmarcCheck:
     discarded: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class DkimCheck:
     """One selector's public key record (RFC 6376 §3.6.1)."""
 
@@ -148,7 +149,7 @@ class DkimCheck:
         return self.status == "valid" and not self.testing
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class DnsAuth:
     """Everything ``check_domain`` learnt, and the verdict drawn from it."""
 

@@ -28,7 +28,7 @@ import itertools
 import re
 import unicodedata
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from smtpprobe.core.bounce import Found, find_replies
 from smtpprobe.core.classify import ExitCode, Finding, Verdict, evidence_of, fill
@@ -45,6 +45,7 @@ from smtpprobe.core.guess import NO_FAILURE, ONE_MESSAGE, Guess, GuessFunction
 from smtpprobe.core.lazyre import LazyPattern
 from smtpprobe.core.mailwords import NOT_MAIL, not_about_mail
 from smtpprobe.core.no_failure import in_documentation
+from smtpprobe.core.record import record
 from smtpprobe.core.rules import MAX_MATCH_TEXT, Rule, Situation, Text, first_match
 from smtpprobe.core.stage_names import stage_ja
 from smtpprobe.core.transcript import FailureKind
@@ -173,7 +174,7 @@ _WORDS_JA = {
 }
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Explanation:
     """One pasted reply, or client-side error (``found.reply`` is None), and what it means."""
 

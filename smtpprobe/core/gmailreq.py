@@ -9,9 +9,9 @@ message format, …) is listed as ``not-checkable`` rather than passed in silenc
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from smtpprobe.core.record import record
 from smtpprobe.core.rules import Text
 
 if TYPE_CHECKING:
@@ -22,7 +22,7 @@ __all__ = ["GMAIL_GUIDELINES", "Requirement", "gmail_requirements"]
 GMAIL_GUIDELINES = "https://support.google.com/a/answer/81126"  # Email sender guidelines
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Requirement:
     """One of Gmail's sender requirements and whether DNS shows it met."""
 

@@ -21,10 +21,10 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from typing import Any, Protocol
 
 from smtpprobe.core.lazyre import LazyPattern
+from smtpprobe.core.record import record
 
 __all__ = [
     "FORMAT",
@@ -142,7 +142,7 @@ def train(examples: Iterable[tuple[str, str]]) -> dict[str, Any]:
     }
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Guess:
     """The category a paste's words are most like, how likely, and the words that said so."""
 

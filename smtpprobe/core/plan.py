@@ -25,11 +25,11 @@ pipelining.
 from __future__ import annotations
 
 from collections.abc import Generator
-from dataclasses import dataclass
 from enum import StrEnum
 
 from smtpprobe.core.auth import choose_mechanism
 from smtpprobe.core.capabilities import Capabilities, parse_ehlo
+from smtpprobe.core.record import record
 from smtpprobe.core.reply import Reply
 from smtpprobe.core.spec import ProbeSpec
 from smtpprobe.core.transcript import REQUIRED, Failure, FailureKind, Phase, Security
@@ -58,43 +58,43 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Connect:
     """Resolve the server and open a TCP connection (directly or through the proxy)."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Handshake:
     """The TLS handshake on the open connection; ``verify=False`` only for ``--insecure``."""
 
     verify: bool = True
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Greeting:
     """Read the server's greeting."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Ehlo:
     """EHLO with this name; None: the local address literal (RFC 5321 section 4.1.3)."""
 
     name: str | None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class StartTLS:
     """Send STARTTLS (the handshake that follows a 220 is its own action)."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Authenticate:
     """Run one SASL mechanism's exchange."""
 
     mechanism: str
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Mail:
     """MAIL FROM, with the message's size where the server takes it (RFC 1870)."""
 
@@ -102,31 +102,31 @@ class Mail:
     size: int | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Rcpt:
     """RCPT TO."""
 
     recipient: str
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Data:
     """DATA, then the message after a 354."""
 
     message: bytes
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Rset:
     """RSET: abandon the transaction (RFC 5321 section 4.1.1.5)."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Quit:
     """QUIT."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Flight:
     """Commands written at once, replies read in order (RFC 2920); the outcome is a tuple.
 
@@ -137,7 +137,7 @@ class Flight:
     actions: tuple[Authenticate | Mail | Rcpt | Rset | Quit, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Retry:
     """A flight was cut short by a dropped connection: start over, one command at a time.
 
@@ -157,14 +157,14 @@ class PortCheck(StrEnum):
     CERTIFICATE_STARTTLS = "certificate-starttls"  # the same, behind STARTTLS
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class CheckPort:
     """Open a second connection to the same address to explain a failure (never via a proxy)."""
 
     check: PortCheck
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Stop:
     """The probe itself decided to stop: recorded as a failure at ``phase``."""
 

@@ -11,10 +11,11 @@ from __future__ import annotations
 import fnmatch
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
 from smtpprobe.core.errors import SmtpprobeError
+from smtpprobe.core.record import record
 from smtpprobe.core.rules import Rule, Text, parse_rules
 from smtpprobe.core.transcript import Security
 
@@ -76,7 +77,7 @@ class ProfileError(SmtpprobeError, ValueError):
     """A profile that cannot be used; the message names file, key and problem."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Alternative:
     """Another port/security pair the provider documents (e.g. 587 STARTTLS beside 465)."""
 
@@ -84,7 +85,7 @@ class Alternative:
     security: Security
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Profile:
     """One provider's submission settings."""
 

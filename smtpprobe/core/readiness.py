@@ -9,9 +9,9 @@ while Gmail is refused by the provider's geo-IP filter (seed 000: Sakura's
 from __future__ import annotations
 
 import shlex
-from dataclasses import dataclass
 
 from smtpprobe.core.profile import Profile
+from smtpprobe.core.record import record
 from smtpprobe.core.rules import Text
 from smtpprobe.core.transcript import Origin
 
@@ -40,7 +40,7 @@ _ALIAS = Text(
 )
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Reason:
     """One reason or step, with a short stable id."""
 
@@ -48,7 +48,7 @@ class Reason:
     text: Text
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class GmailReadiness:
     """Whether Gmail's servers can be expected to send through this account.
 

@@ -52,8 +52,9 @@ import quopri
 import re
 import unicodedata
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from typing import Any
+
+from smtpprobe.core.record import record
 
 __all__ = ["MASK", "MIN_SECRET_LENGTH", "Redactor", "scrub_data"]
 
@@ -81,7 +82,7 @@ _AS_IS, _LOWER, _B64 = "as-is", "lower", "b64"
 _TO_STANDARD_B64 = str.maketrans({v: k for k, v in _URL_SAFE.items()})
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class _Form:
     """One way a secret can appear: a regex, and what to check around a match.
 

@@ -8,7 +8,9 @@ one, opens the text of each line.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import field
+
+from smtpprobe.core.record import record
 
 __all__ = ["Reply", "decode_reply_text", "guess_encoding", "parse_reply"]
 
@@ -17,7 +19,7 @@ _ENHANCED = re.compile(r"^([245])\.(\d{1,3})\.(\d{1,3})(?=\s|$)")
 _LINE = re.compile(r"^(\d{3})([ -]?)(.*)$")
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Reply:
     """One complete server reply: basic code, enhanced code (or None), text lines."""
 

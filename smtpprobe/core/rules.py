@@ -20,11 +20,12 @@ import re
 import re._constants as _sre  # type: ignore[import-not-found]  # parsed patterns, for the check
 import re._parser as _sre_parse  # type: ignore[import-not-found]
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import field, fields
 from typing import Any, TypeVar
 
 from smtpprobe.core.errors import SmtpprobeError
 from smtpprobe.core.lazyre import LazyPattern, literal_anchors
+from smtpprobe.core.record import record
 from smtpprobe.core.transcript import FailureKind, Phase
 
 __all__ = [
@@ -121,8 +122,7 @@ def _quick_pickle(cls: type[_T]) -> type[_T]:
     return cls
 
 
-@_quick_pickle
-@dataclass(frozen=True, slots=True)
+@record
 class Text:
     """A user-facing sentence in English and Japanese."""
 
@@ -134,8 +134,7 @@ class Text:
         return self.ja if lang == "ja" else self.en
 
 
-@_quick_pickle
-@dataclass(frozen=True, slots=True)
+@record
 class Situation:
     """What a rule is matched against: one decisive step, plus context.
 
@@ -152,8 +151,7 @@ class Situation:
     profile: str | None = None
 
 
-@_quick_pickle
-@dataclass(frozen=True, slots=True)
+@record
 class Example:
     """A situation a rule must match (and the tests check that it does)."""
 
@@ -161,8 +159,7 @@ class Example:
     reply: str | None = None
 
 
-@_quick_pickle
-@dataclass(frozen=True, slots=True)
+@record
 class Rule:
     """One diagnosis rule. Every condition present must hold; absent ones match anything."""
 

@@ -18,7 +18,7 @@ import ipaddress
 import math
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import field
 from enum import StrEnum
 from typing import Any, Protocol
 from urllib.parse import unquote, urlsplit
@@ -26,6 +26,7 @@ from urllib.parse import unquote, urlsplit
 from smtpprobe.core.auth import Credentials
 from smtpprobe.core.errors import ConfigError
 from smtpprobe.core.profile import Profile
+from smtpprobe.core.record import record
 from smtpprobe.core.rules import CATEGORIES
 from smtpprobe.core.transcript import Security
 
@@ -59,7 +60,7 @@ _PROXY_SCHEMES = {
 }
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ProxySpec:
     """A parsed ``--proxy`` URL; ``display`` never holds the password."""
 
@@ -117,7 +118,7 @@ def parse_proxy(url: str) -> ProxySpec:
     )
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ProbeSpec:
     """Everything one probe needs, validated. The plan and the driver read only this."""
 

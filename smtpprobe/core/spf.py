@@ -18,6 +18,7 @@ from typing import Any
 from urllib.parse import quote
 
 from smtpprobe.core.dnsdata import DnsError, DnsErrorKind, Resolver
+from smtpprobe.core.record import record
 
 __all__ = [
     "SpfOutcome",
@@ -75,7 +76,7 @@ _EXP_LETTERS = _DOMAIN_LETTERS | frozenset("crt")  # §7.2: c, r, t only in "exp
 # Results as data
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class TermTrace:
     """One term of a record as evaluated: what it looked up, whether it matched, the counts."""
 
@@ -104,7 +105,7 @@ class TermTrace:
         }
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class TraceNode:
     """One check_host() invocation: the domain, its record, the terms visited and the result."""
 
@@ -136,7 +137,7 @@ class TraceNode:
         }
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class SpfOutcome:
     """The result of check_host() for one IP, domain and sender, with the trace behind it."""
 
@@ -198,7 +199,7 @@ class _TempError(Exception):
 # syntax errors anywhere in the record, check_host() returns immediately with permerror").
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class _Macro:
     letter: str  # lower case
     digits: int | None
@@ -280,7 +281,7 @@ def _parse_domain_spec(spec: str) -> list[_Token]:
     return tokens
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class _Term:
     text: str
     kind: str  # "mechanism" / "modifier"

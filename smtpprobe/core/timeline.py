@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, TypeVar
 
+from smtpprobe.core.record import record
 from smtpprobe.core.rules import Text
 
 __all__ = [
@@ -60,7 +61,7 @@ BACKOFF_CAP = 1800.0  # never wait longer than this between tries
 _INCOMPLETE = 3  # ExitCode.INCOMPLETE: the dialogue could not be completed
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class HistoryRow:
     """One stored result of one check; texts already redacted, never a secret.
 
@@ -142,7 +143,7 @@ def _plain(category: str) -> Text:
     return Text(en=category, ja=category)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class State:
     """A confirmed stretch of one category: since when, how many results, and the reply."""
 
@@ -211,7 +212,7 @@ class ChangeKind(StrEnum):
     EGRESS_COUNTRY = "egress-country"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Change:
     """One confirmed change of a check: a state, or a part of the dialogue.
 

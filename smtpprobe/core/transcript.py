@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from smtpprobe.core.record import record
 from smtpprobe.core.reply import Reply
 
 __all__ = [
@@ -156,7 +157,7 @@ AFTER_SASL_ERROR = "after the server's error challenge"
 _NOT_DECISIVE = frozenset({Phase.RSET, Phase.QUIT, Phase.SECURITY_CHECK})
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Failure:
     """A step that ended without a reply: what happened and the low-level reason."""
 
@@ -164,7 +165,7 @@ class Failure:
     detail: str = ""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Step:
     """One recorded step: exactly one of ``reply`` and ``failure`` is usually set.
 
@@ -245,7 +246,7 @@ class Step:
         )
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class TLSInfo:
     """What the TLS handshake negotiated and what the server certificate says."""
 
@@ -268,7 +269,7 @@ def shown_host(host: str) -> str:
     return f"[{host}]" if ":" in host and not host.startswith("[") else host
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Target:
     """What was probed: host, port, security mode, and every address tried."""
 
@@ -282,7 +283,7 @@ class Target:
     proxy_address: str | None = None  # the proxy's own address, as connected to
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Origin:
     """Where the probe came from, as the server saw it, and how that was learned.
 

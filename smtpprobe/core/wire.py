@@ -17,7 +17,7 @@ all kept.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from smtpprobe.core.record import record
 
 __all__ = ["MAX_LINE", "MAX_REPLY", "MalformedReply", "ReplyReader", "WireReply"]
 
@@ -32,7 +32,7 @@ class MalformedReply(ValueError):
     """The server sent something that is not an SMTP reply; ``str()`` says what."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class WireReply:
     """One whole reply as read: the code and each line's text (after ``CODE-``/``CODE ``)."""
 

@@ -35,11 +35,11 @@ import datetime as dt
 import math
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from enum import IntEnum
 from typing import TYPE_CHECKING
 
 from smtpprobe.core.errors import ConfigError
+from smtpprobe.core.record import record
 from smtpprobe.core.transcript import Phase, Step, shown_host
 
 if TYPE_CHECKING:
@@ -74,7 +74,7 @@ class ThresholdError(ConfigError):
     """A ``--warning`` / ``--critical`` value that cannot be read (UNKNOWN in nagios mode)."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Range:
     """A guidelines threshold range: alert when the value is outside start..end (ends
     included), or inside it when ``inside`` (a leading ``@``)."""
@@ -100,7 +100,7 @@ class Range:
         return ("@" if self.inside else "") + body
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Thresholds:
     """The ranges of one level (``--warning`` or ``--critical``); None: no limit."""
 

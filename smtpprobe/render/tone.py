@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 from enum import StrEnum
+
+from smtpprobe.core.record import record
 
 __all__ = ["Line", "Tone", "exit_tone", "join", "redact", "reply_tone", "visible"]
 
@@ -24,7 +25,7 @@ class Tone(StrEnum):
     WARN = "warn"  # yellow: a temporary refusal (4xx), the verdict incomplete
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Line:
     """One line of output and its tone."""
 

@@ -1,0 +1,163 @@
+"""Frozen, slotted records: dataclasses without the start-up cost of generated methods.
+
+On Python 3.11, ``@dataclass(frozen=True, slots=True)`` compiles ``__init__``, ``__repr__``,
+``__eq__``, ``__hash__``, ``__setattr__`` and ``__delattr__`` for every class, one ``exec``
+each, and builds the class twice for its slots: about 0.5 ms a class, 20-25 ms of a
+``smtpprobe check`` process for the ~45 classes it loads (a fifth of its wall time).
+
+``record`` asks ``dataclasses`` for the fields alone (no generated method: ~0.03 ms), compiles
+only ``__init__`` (one short source, so a call costs what a dataclass's does) and gives the
+class the other methods written once below, reading the field names the decorator computed.
+What comes out is a dataclass to ``dataclasses.fields``, ``replace`` and ``asdict``, and to
+mypy through PEP 681's ``dataclass_transform``; it compares, hashes, prints, refuses
+assignment and pickles as ``@dataclass(frozen=True, slots=True)`` does.
+
+Supported field options: ``default``, ``default_factory``, ``repr`` and ``compare``; a
+``__post_init__`` is called. Anything else (``kw_only``, ``init=False``, inheritance from a
+class with fields) raises TypeError when the class is made, rather than behave differently.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from operator import attrgetter
+from typing import Any, TypeVar, dataclass_transform
+
+__all__ = ["record"]
+
+_C = TypeVar("_C", bound=type)
+
+
+class _Factory:
+    """The default of a parameter whose field has a ``default_factory``."""
+
+    def __repr__(self) -> str:
+        return "<factory>"
+
+
+_HAS_FACTORY = _Factory()
+
+
+@dataclass_transform(frozen_default=True, field_specifiers=(dataclasses.field, dataclasses.Field))
+def record(cls: _C) -> _C:
+    """Make ``cls`` a frozen, slotted dataclass (see the module's docstring)."""
+    for base in cls.__mro__[1:-1]:
+        if getattr(base, "__dataclass_fields__", None):
+            raise TypeError(f"{cls.__qualname__}: a record cannot inherit fields")
+    doc = cls.__dict__.get("__doc__")
+    if doc is None:
+        cls.__doc__ = cls.__name__  # else dataclasses would make one from inspect.signature
+    plain: type = dataclasses.dataclass(cls, init=False, repr=False, eq=False)
+    fields = dataclasses.fields(plain)
+    for f in fields:
+        if f.kw_only is True or not f.init:
+            raise TypeError(
+                f"{cls.__qualname__}.{f.name}: only default, default_factory, "
+                "repr and compare are supported in a record's field"
+            )
+    names = tuple(f.name for f in fields)
+
+    body = dict(plain.__dict__)
+    for name in names:
+        body.pop(name, None)  # a default lives in its Field; a slot cannot have one
+    body.pop("__dict__", None)
+    body.pop("__weakref__", None)
+    body["__doc__"] = doc
+    body["__slots__"] = names
+    body["__match_args__"] = names
+    own = cls.__dict__
+    if "__setattr__" in own or "__delattr__" in own:
+        raise TypeError(f"{cls.__qualname__}: a record cannot define __setattr__ or __delattr__")
+    body["__init__"] = _init(cls.__qualname__, fields, post_init="__post_init__" in own)
+    compared = tuple(f.name for f in fields if f.compare)
+    key = attrgetter(*compared) if compared else _nothing
+    # As dataclasses do: a method the class defines is kept (a class body with __eq__ but
+    # no __hash__ holds __hash__ = None, which is not a definition of its own).
+    if "__repr__" not in own:
+        body["__repr__"] = _repr_of(tuple(f.name for f in fields if f.repr))
+    if "__eq__" not in own:
+        body["__eq__"] = _eq_of(key)
+    if own.get("__hash__") is None:
+        body["__hash__"] = _hash_of(key)
+    body["__setattr__"] = _refuse_setattr
+    body["__delattr__"] = _refuse_delattr
+    body["__reduce__"] = _reduce_of(attrgetter(*names) if len(names) > 1 else _as_tuple(names))
+    made = type(cls)(cls.__name__, cls.__bases__, body)
+    made.__qualname__ = cls.__qualname__
+    return made
+
+
+def _nothing(_: object) -> tuple[()]:
+    return ()
+
+
+def _as_tuple(names: tuple[str, ...]) -> Any:
+    getter = attrgetter(*names) if names else None
+    return (lambda self: (getter(self),)) if getter is not None else _nothing
+
+
+def _init(qualname: str, fields: tuple[dataclasses.Field[Any], ...], *, post_init: bool) -> Any:
+    """``__init__`` compiled from source, as dataclasses make it (the one generated method)."""
+    scope: dict[str, Any] = {"_set": object.__setattr__, "_HAS_FACTORY": _HAS_FACTORY}
+    params, lines = ["self"], []
+    for i, f in enumerate(fields):
+        if f.default_factory is not dataclasses.MISSING:
+            scope[f"_factory{i}"] = f.default_factory
+            params.append(f"{f.name}=_HAS_FACTORY")
+            value = f"_factory{i}() if {f.name} is _HAS_FACTORY else {f.name}"
+        elif f.default is not dataclasses.MISSING:
+            scope[f"_default{i}"] = f.default
+            params.append(f"{f.name}=_default{i}")
+            value = f.name
+        else:
+            params.append(f.name)
+            value = f.name
+        lines.append(f"  _set(self, {f.name!r}, {value})")
+    if post_init:
+        lines.append("  self.__post_init__()")
+    source = f"def __init__({', '.join(params)}):\n" + ("\n".join(lines) or "  pass") + "\n"
+    exec(compile(source, f"<record {qualname}>", "exec"), scope)
+    init = scope["__init__"]
+    init.__qualname__ = f"{qualname}.__init__"
+    return init
+
+
+def _repr_of(names: tuple[str, ...]) -> Any:
+    def __repr__(self: object) -> str:
+        shown = ", ".join(f"{name}={getattr(self, name)!r}" for name in names)
+        return f"{type(self).__qualname__}({shown})"
+
+    return __repr__
+
+
+def _eq_of(key: Any) -> Any:
+    def __eq__(self: object, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return bool(key(self) == key(other))
+
+    return __eq__
+
+
+def _hash_of(key: Any) -> Any:
+    def __hash__(self: object) -> int:
+        return hash(key(self))
+
+    return __hash__
+
+
+def _refuse_setattr(self: object, name: str, value: object) -> None:
+    raise dataclasses.FrozenInstanceError(f"cannot assign to field {name!r}")
+
+
+def _refuse_delattr(self: object, name: str) -> None:
+    raise dataclasses.FrozenInstanceError(f"cannot delete field {name!r}")
+
+
+def _reduce_of(values: Any) -> Any:
+    # Pickled (and copied) as a call of the class with its values: one call of the
+    # compiled __init__ to load, not a loop in Python (the rule cache is ~2,400 records).
+    def __reduce__(self: object) -> tuple[type, tuple[object, ...]]:
+        return (type(self), tuple(values(self)))
+
+    return __reduce__
