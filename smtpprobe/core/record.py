@@ -13,8 +13,9 @@ mypy through PEP 681's ``dataclass_transform``; it compares, hashes, prints, ref
 assignment and pickles as ``@dataclass(frozen=True, slots=True)`` does.
 
 Supported field options: ``default``, ``default_factory``, ``repr`` and ``compare``; a
-``__post_init__`` is called. Anything else (``kw_only``, ``init=False``, inheritance from a
-class with fields) raises TypeError when the class is made, rather than behave differently.
+``__post_init__`` is called. Anything else (``kw_only``, ``init=False``, ``hash``,
+inheritance from a class with fields) raises TypeError when the class is made, rather than
+behave differently.
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ def record(cls: _C) -> _C:
     plain: type = dataclasses.dataclass(cls, init=False, repr=False, eq=False)
     fields = dataclasses.fields(plain)
     for f in fields:
-        if f.kw_only is True or not f.init:
+        if f.kw_only is True or not f.init or f.hash is not None:
             raise TypeError(
                 f"{cls.__qualname__}.{f.name}: only default, default_factory, "
                 "repr and compare are supported in a record's field"

@@ -151,6 +151,12 @@ def test_what_a_record_cannot_do_is_refused_when_the_class_is_made() -> None:
         class KeywordOnly:
             value: int = field(default=0, kw_only=True)
 
+    with pytest.raises(TypeError, match="only default"):
+
+        @record
+        class Hashed:
+            value: int = field(default=0, hash=False)
+
     with pytest.raises(TypeError, match="inherit"):
 
         @record
