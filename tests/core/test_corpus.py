@@ -118,9 +118,11 @@ from corpus_split import (
 # sent before its greeting (input="\026\003\001…", a round 33 development text) read as the
 # wrong security mode: 1,909. Round 34 (self-hosted applications' threads of 2024-2026,
 # Japanese hosting pages; 13 texts, 6 validation) measured at 6 of 6; the guess counted
-# again with its development texts: 1,915 of 2,446 (78.29 %).
+# again with its development texts: 1,915 of 2,446 (78.29 %). "App password" read as a
+# refusal only beside a failure word or "required" (from the negative corpus's development
+# part): 1,916 (78.33 %).
 TARGET = 0.95
-FLOOR = 0.782
+FLOOR = 0.783
 SHAPES = frozenset({"reply", "bounce", "client-error", "log", "dialog", "provider-text"})
 
 

@@ -43,9 +43,11 @@ from corpus_split import NEGATIVE, cited_sources, expected_split, load, source_k
 # successful log then got a cause): 300 of 336. Round 6 (23 whole sessions run by hand)
 # measured at 4 of 10: telnet's and swaks's notice of the close after QUIT's 221 had read as a
 # lost connection; with the close after 221 the end of a dialogue that worked: 311 of 346
-# (89.9 %). A ratchet, as FLOOR of tests/core/test_corpus.py is: a new round of texts the
-# guess counts may move it, and the floor follows.
-FLOOR = 0.898
+# (89.9 %). "App password" in a settings guide no refusal without a failure word or
+# "required" beside it (from four development texts): 312 of 346 (90.2 %). A ratchet, as
+# FLOOR of tests/core/test_corpus.py is: a new round of texts the guess counts may move it,
+# and the floor follows.
+FLOOR = 0.901
 SHAPES = frozenset({"docs", "config", "code", "success-log", "question", "prose"})
 
 
