@@ -45,7 +45,10 @@ def record(cls: _C) -> _C:
     for base in cls.__mro__[1:-1]:
         if getattr(base, "__dataclass_fields__", None):
             raise TypeError(f"{cls.__qualname__}: a record cannot inherit fields")
-    doc = cls.__dict__.get("__doc__")
+    own = dict(cls.__dict__)  # before dataclasses adds to it
+    if "__setattr__" in own or "__delattr__" in own:
+        raise TypeError(f"{cls.__qualname__}: a record cannot define __setattr__ or __delattr__")
+    doc = own.get("__doc__")
     if doc is None:
         cls.__doc__ = cls.__name__  # else dataclasses would make one from inspect.signature
     plain: type = dataclasses.dataclass(cls, init=False, repr=False, eq=False)
@@ -66,9 +69,6 @@ def record(cls: _C) -> _C:
     body["__doc__"] = doc
     body["__slots__"] = names
     body["__match_args__"] = names
-    own = cls.__dict__
-    if "__setattr__" in own or "__delattr__" in own:
-        raise TypeError(f"{cls.__qualname__}: a record cannot define __setattr__ or __delattr__")
     body["__init__"] = _init(cls.__qualname__, fields, post_init="__post_init__" in own)
     compared = tuple(f.name for f in fields if f.compare)
     key = attrgetter(*compared) if compared else _nothing
@@ -82,7 +82,7 @@ def record(cls: _C) -> _C:
         body["__hash__"] = _hash_of(key)
     body["__setattr__"] = _refuse_setattr
     body["__delattr__"] = _refuse_delattr
-    body["__reduce__"] = _reduce_of(attrgetter(*names) if len(names) > 1 else _as_tuple(names))
+    body["__reduce__"] = _reduce_of(_values_of(names))
     made = type(cls)(cls.__name__, cls.__bases__, body)
     made.__qualname__ = cls.__qualname__
     return made
@@ -92,9 +92,15 @@ def _nothing(_: object) -> tuple[()]:
     return ()
 
 
-def _as_tuple(names: tuple[str, ...]) -> Any:
-    getter = attrgetter(*names) if names else None
-    return (lambda self: (getter(self),)) if getter is not None else _nothing
+def _values_of(names: tuple[str, ...]) -> Any:
+    """A function giving an object's values of ``names`` as a tuple (attrgetter gives one
+    only for two names or more)."""
+    if len(names) > 1:
+        return attrgetter(*names)
+    if names:
+        get = attrgetter(names[0])
+        return lambda self: (get(self),)
+    return _nothing
 
 
 def _init(qualname: str, fields: tuple[dataclasses.Field[Any], ...], *, post_init: bool) -> Any:
@@ -159,6 +165,6 @@ def _reduce_of(values: Any) -> Any:
     # Pickled (and copied) as a call of the class with its values: one call of the
     # compiled __init__ to load, not a loop in Python (the rule cache is ~2,400 records).
     def __reduce__(self: object) -> tuple[type, tuple[object, ...]]:
-        return (type(self), tuple(values(self)))
+        return (type(self), values(self))
 
     return __reduce__
