@@ -50,7 +50,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from smtpprobe.core.lazyre import GuardedPattern, LazyPattern, literal_anchors
+from smtpprobe.core.lazyre import GuardedPattern, LazyPattern, literal_anchors, text_grams
 from smtpprobe.core.record import record
 from smtpprobe.core.reply import Reply, decode_reply_text, from_code_and_message, guess_encoding
 
@@ -325,7 +325,10 @@ def _anchored_providers() -> tuple[tuple[LazyPattern, int], ...]:
 def _providers_in(lowered: str) -> tuple[tuple[LazyPattern, int], ...]:
     """The provider texts that may be in a paste (``lowered``, the whole paste in lower
     case): a long paste's lines are then not each searched for all of them."""
-    return tuple(provider for provider in _anchored_providers() if provider[0].may_match(lowered))
+    grams = text_grams(lowered)
+    return tuple(
+        provider for provider in _anchored_providers() if provider[0].may_match(lowered, grams)
+    )
 
 
 # A code outside RFC 5321's second digits (0-5) counts only with an enhanced code of its

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from smtpprobe.core.bounce import MAX_REPLIES, Found
-from smtpprobe.core.lazyre import LazyPattern, literal_anchors, match_reach
+from smtpprobe.core.lazyre import LazyPattern, literal_anchors, match_reach, text_grams
 from smtpprobe.core.record import record
 from smtpprobe.core.rules import (
     CATEGORIES,
@@ -422,9 +422,10 @@ def scan(text: str, errors: ClientErrors) -> list[Located]:
 
 def _matches(text: str, signatures: Sequence[Signature]) -> list[_Match]:
     lowered = text.lower()
+    grams = text_grams(lowered)
     found: list[_Match] = []
     for index, signature in enumerate(signatures):
-        if not signature.pattern.may_match(lowered):
+        if not signature.pattern.may_match(lowered, grams):
             continue
         for count, match in enumerate(signature.pattern.finditer_near(text, lowered)):
             if count >= _MAX_MATCHES:

@@ -24,6 +24,7 @@ SPF/DKIM, or the address), or Gmail itself sending on your behalf.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 import unicodedata
@@ -354,6 +355,9 @@ _CAPITALISE = LazyPattern(f"(?:^|(?<=[.!?] )){_INSERTED}([a-z])")
 _SPACE_BEFORE_JA_STOP = LazyPattern(r"\s+(?=[、。）])")
 
 
+# Pure, and asked again and again for the same sentences: a rule's cause and remedy filled
+# with the same values (a log of many refusals, a run over many accounts, the corpus test).
+@functools.lru_cache(maxsize=1024)
 def _tidy_en(value: str) -> str:
     if _SLOT in value:  # a value left unknown: rewrite the sentence around it
         value = _options(value)
@@ -367,6 +371,7 @@ def _tidy_en(value: str) -> str:
     return _close_gaps(value)
 
 
+@functools.lru_cache(maxsize=1024)
 def _tidy_ja(value: str) -> str:
     if _SLOT in value:
         value = _options(value)

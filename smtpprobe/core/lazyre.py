@@ -36,7 +36,7 @@ import sys
 from collections.abc import Callable, Iterator
 from typing import Any
 
-__all__ = ["GuardedPattern", "LazyPattern", "literal_anchors", "match_reach"]
+__all__ = ["GuardedPattern", "LazyPattern", "literal_anchors", "match_reach", "text_grams"]
 
 _END = sys.maxsize  # re's own default for endpos
 # A string longer than this is searched without GuardedPattern's look for its anchors: lowering
@@ -47,6 +47,11 @@ _GUARD_AFTER = 64  # uses of a GuardedPattern before it works out its anchors
 _WINDOWLESS = 16_384
 # A reach above this is taken as unbounded (no windows): near it the windows are the text.
 _MAX_REACH = 4_096
+# may_match looks an anchor up by its first _GRAM characters among the text's own
+# (text_grams, made once per text) in a text up to _GRAMS_UP_TO characters long; in a longer
+# one making them would cost more than looking for each anchor.
+_GRAM = 3
+_GRAMS_UP_TO = 16_384
 
 
 class LazyPattern:
@@ -56,7 +61,7 @@ class LazyPattern:
     so two first uses that race both compile the same pattern and one result is kept.
     """
 
-    __slots__ = ("_compiled", "anchors", "flags", "pattern", "reach")
+    __slots__ = ("_compiled", "_heads", "anchors", "flags", "pattern", "reach")
 
     pattern: str
     flags: int  # the flags given, not those set inline in the source ("(?x)")
@@ -78,10 +83,25 @@ class LazyPattern:
         self.anchors = anchors
         self.reach = reach
         self._compiled = compiled
+        self._heads: dict[str, tuple[str, ...]] | None = None  # made on first use
 
-    def may_match(self, lowered: str) -> bool:
-        """False when ``lowered`` (a text in lower case) holds none of the anchors."""
-        return not self.anchors or any(anchor in lowered for anchor in self.anchors)
+    def may_match(self, lowered: str, grams: set[str] | None = None) -> bool:
+        """False when ``lowered`` (a text in lower case) holds none of the anchors.
+
+        ``grams`` is ``text_grams(lowered)``, from a caller that asks this of many patterns
+        (a rule book, a signature file: a thousand anchors in all): an anchor is then looked
+        for only where the text holds its first characters.
+        """
+        anchors = self.anchors
+        if not anchors:
+            return True
+        if grams is not None:
+            heads = self._heads
+            if heads is None:
+                heads = self._heads = _heads_of(anchors)
+            if heads:
+                return any(a in lowered for head in grams.intersection(heads) for a in heads[head])
+        return any(anchor in lowered for anchor in anchors)
 
     @property
     def compiled(self) -> re.Pattern[str]:
@@ -243,6 +263,24 @@ class GuardedPattern(LazyPattern):
         self,
     ) -> tuple[type[LazyPattern], tuple[str, int, None, tuple[str, ...], int | None]]:
         return (GuardedPattern, (self.pattern, self.flags, None, (), self.reach))
+
+
+def text_grams(lowered: str) -> set[str] | None:
+    """Every run of ``_GRAM`` characters in ``lowered``, for ``LazyPattern.may_match`` over
+    many patterns; None for a text so long that making them costs more than they save."""
+    if len(lowered) > _GRAMS_UP_TO:
+        return None
+    return {lowered[i : i + _GRAM] for i in range(len(lowered) - _GRAM + 1)}
+
+
+def _heads_of(anchors: tuple[str, ...]) -> dict[str, tuple[str, ...]]:
+    """The anchors by their first ``_GRAM`` characters; empty when one is shorter."""
+    heads: dict[str, tuple[str, ...]] = {}
+    for anchor in anchors:
+        if len(anchor) < _GRAM:
+            return {}
+        heads[anchor[:_GRAM]] = (*heads.get(anchor[:_GRAM], ()), anchor)
+    return heads
 
 
 def _parse(pattern: str, flags: int) -> Any:

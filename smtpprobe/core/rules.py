@@ -24,7 +24,7 @@ from dataclasses import field, fields
 from typing import Any, TypeVar
 
 from smtpprobe.core.errors import SmtpprobeError
-from smtpprobe.core.lazyre import LazyPattern, literal_anchors
+from smtpprobe.core.lazyre import LazyPattern, literal_anchors, text_grams
 from smtpprobe.core.record import record
 from smtpprobe.core.transcript import FailureKind, Phase
 
@@ -189,11 +189,14 @@ class Rule:
             return self.retryable
         return situation.code is not None and 400 <= situation.code < 500
 
-    def matches(self, situation: Situation, lowered: str | None = None) -> re.Match[str] | bool:
+    def matches(
+        self, situation: Situation, lowered: str | None = None, grams: set[str] | None = None
+    ) -> re.Match[str] | bool:
         """Whether the rule applies; returns the text match when there is one (evidence).
 
         ``lowered`` is the situation's text as matched (``MAX_MATCH_TEXT``), in lower case,
-        when the caller has it: ``first_match`` lowers it once for all the rules."""
+        and ``grams`` its ``text_grams``, when the caller has them: ``first_match`` makes
+        them once for all the rules."""
         if self.profiles and situation.profile not in self.profiles:
             return False
         if self.phases and situation.phase not in self.phases:
@@ -217,12 +220,12 @@ class Rule:
             lowered = text.lower() if self.text is not None or self.not_text is not None else ""
         if (
             self.not_text is not None
-            and self.not_text.may_match(lowered)
+            and self.not_text.may_match(lowered, grams)
             and self.not_text.search(text)
         ):
             return False
         if self.text is not None:
-            found = self.text.search(text) if self.text.may_match(lowered) else None
+            found = self.text.search(text) if self.text.may_match(lowered, grams) else None
             return found if found else False
         return True
 
@@ -572,8 +575,9 @@ def first_match(
 ) -> tuple[Rule, re.Match[str] | None] | None:
     """The first rule that matches, with its text match as evidence."""
     lowered = situation.text[:MAX_MATCH_TEXT].lower()
+    grams = text_grams(lowered)
     for rule in rules:
-        found = rule.matches(situation, lowered)
+        found = rule.matches(situation, lowered, grams)
         if found:
             return rule, found if isinstance(found, re.Match) else None
     return None

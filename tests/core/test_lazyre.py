@@ -13,13 +13,17 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from smtpprobe.core.lazyre import (
+    _GRAMS_UP_TO,
     GuardedPattern,
     LazyPattern,
     _stretches,
     literal_anchors,
     match_reach,
+    text_grams,
 )
 from smtpprobe.core.rules import MAX_MATCH_TEXT, Situation, parse_rule
 from smtpprobe.loading import load_rulebook
@@ -146,6 +150,25 @@ def test_anchors_are_pickled_and_skip_only_texts_that_cannot_match() -> None:
     assert loaded.may_match("550 5.1.1 no such user here")
 
 
+# A small alphabet, so that anchors are often in the text, at its ends, overlapping.
+_LETTERS = st.text(alphabet="abé ", max_size=40)
+
+
+@given(st.lists(st.text(alphabet="abé ", min_size=1, max_size=5), min_size=1, max_size=6), _LETTERS)
+def test_may_match_over_the_texts_grams_answers_as_a_look_for_each_anchor(
+    anchors: list[str], text: str
+) -> None:
+    pattern = LazyPattern("x", 0, None, tuple(anchors))
+    want = any(anchor in text for anchor in anchors)
+    assert pattern.may_match(text) is want
+    assert pattern.may_match(text, text_grams(text)) is want
+
+
+def test_a_text_too_long_for_grams_is_looked_through_anchor_by_anchor() -> None:
+    assert text_grams("x" * (_GRAMS_UP_TO + 1)) is None
+    assert text_grams("abcd") == {"abc", "bcd"} and text_grams("ab") == set()
+
+
 def test_a_rule_not_searched_for_want_of_its_anchors_could_not_have_matched() -> None:
     # Every rule's text and not_text, against every rule's examples and every development
     # text: where the compiled pattern matches, the anchors let the search happen.
@@ -154,14 +177,16 @@ def test_a_rule_not_searched_for_want_of_its_anchors_could_not_have_matched() ->
     texts += [
         str(item["text"]) for path in sorted(DEVELOPMENT.glob("*.yaml")) for item in load(path)
     ]
+    # As first_match asks: the text as matched, in lower case, with its grams.
     seen = [(text[:MAX_MATCH_TEXT], text[:MAX_MATCH_TEXT].lower()) for text in texts]
+    seen_grams = [(text, lowered, text_grams(lowered)) for text, lowered in seen]
     skipped_matches = [
         (rule.id, text[:60])
         for rule in rules
         for pattern in (rule.text, rule.not_text)
         if pattern is not None and pattern.anchors
-        for text, lowered in seen
-        if not pattern.may_match(lowered) and pattern.compiled.search(text)
+        for text, lowered, grams in seen_grams
+        if not pattern.may_match(lowered, grams) and pattern.compiled.search(text)
     ]
     assert skipped_matches == []
     assert sum(1 for r in rules if r.text is not None and r.text.anchors) >= 50
