@@ -305,3 +305,34 @@ def test_address_literals_in_brackets_are_addresses_of_either_family() -> None:
     assert validate_host("[2001:db8::1]") == ("2001:db8::1", None)
     with pytest.raises(ConfigError, match=r"brackets hold an IP address, e\.g\. \[192\.0\.2\.1\]"):
         validate_host("[mail.example.jp]", "--helo")
+
+
+@pytest.mark.parametrize(
+    ("value", "host", "without"),
+    [
+        (
+            "smtps://user%40example.jp:hunter2@smtp.example.jp:465",
+            "smtp.example.jp:465",
+            "smtps://",
+        ),
+        ("smtp://hunter2@smtp.example.jp", "smtp.example.jp", "smtp://"),
+        ("http://smtp.example.com/", "smtp.example.com", "http://"),
+        ("user:hunter2@smtp.example.jp", "smtp.example.jp", "'@'"),
+        ("you@example.jp", "example.jp", "'@'"),
+    ],
+)
+def test_a_url_or_a_login_for_the_host_names_the_host_and_never_echoes_the_rest(
+    value: str, host: str, without: str
+) -> None:
+    # Mail libraries' settings hold the server as a URL with the login in it (nodemailer's
+    # "smtps://user:pass@smtp.example.com"): the message names the host to give instead,
+    # and what came before it (a password, perhaps) appears in neither language.
+    for lang, words in (("en", ("--host", repr(host), without)), ("ja", ("--host", repr(host)))):
+        result = _run(
+            "check", "--lang", lang, "--host", value, "--no-auth", "--from", "a@example.jp"
+        )
+        _usage_error(result, *words)
+        assert "hunter2" not in result.output + result.stderr
+        assert not any(w in result.stderr for w in ("user%40", "user:", "you@"))
+        if lang == "ja":
+            assert "ホスト名だけ" in result.stderr

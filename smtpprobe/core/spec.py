@@ -222,6 +222,15 @@ _MIN_SECONDS = 0.01  # below 10 ms a timeout measures this machine, not the serv
 _MAX_SECONDS = 86_400
 
 
+# scheme://[userinfo@]host[:port][/path]: what follows the userinfo, up to the path.
+_URL = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]{0,15})://(?:[^@/?#]*@)?(?P<rest>[^/?#]*)")
+
+
+def _shown(host: str) -> str:
+    """A host part quoted for a message: at most 80 characters, control characters escaped."""
+    return repr(host[:80] + ("…" if len(host) > 80 else ""))
+
+
 def validate_host(value: Any, option: str = "--host") -> tuple[str, int | None]:
     """``(host, port or None)`` from a name, an IP address, ``[address]``, or ``host:port``.
 
@@ -231,6 +240,20 @@ def validate_host(value: Any, option: str = "--host") -> tuple[str, int | None]:
     if not isinstance(value, str) or not value.strip():
         raise ConfigError(f"{option}: give the server's host name or IP address")
     text = value.strip()
+    # A URL ("smtps://user:secret@smtp.example.jp:465", from a mail library's settings) or
+    # a login ("user:secret@host") may hold a password: its value is never echoed, only
+    # the host part the option wants.
+    url = _URL.match(text)
+    if url:
+        raise ConfigError(
+            f"{option}: give the host name alone ({_shown(url['rest'])}), "
+            f"without '{url['scheme']}://'"
+        )
+    if "@" in text:
+        raise ConfigError(
+            f"{option}: give the host name alone ({_shown(text.rpartition('@')[2])}), "
+            "without a user name or address and '@'"
+        )
     if _CONTROL.search(text):
         raise ConfigError(
             f"{option} {text!r}: a host name contains no spaces or control characters"
