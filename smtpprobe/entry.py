@@ -18,6 +18,7 @@ from __future__ import annotations
 
 TYPE_CHECKING = False  # typing, and the exit code enum, load only when needed (see below)
 if TYPE_CHECKING:
+    from sys import UnraisableHookArgs
     from typing import NoReturn
 
 __all__ = ["main"]
@@ -35,14 +36,40 @@ def main() -> NoReturn:
 def _run() -> object:
     # Nothing is imported at this module's top: an interrupt while it loads is outside
     # every handler, so that time is kept to the least (130: ExitCode.INTERRUPTED).
+    import sys
+
+    previous, sys.unraisablehook = sys.unraisablehook, _unraisable
     try:
-        from smtpprobe.cli import main as run_command_line
-    except KeyboardInterrupt:
-        return _INTERRUPTED
-    try:
-        return run_command_line()
-    except KeyboardInterrupt:
-        return _INTERRUPTED
+        try:
+            from smtpprobe.cli import main as run_command_line
+        except KeyboardInterrupt:
+            return _INTERRUPTED
+        if _swallowed:
+            return _INTERRUPTED
+        try:
+            code = run_command_line()
+        except KeyboardInterrupt:
+            return _INTERRUPTED
+        return _INTERRUPTED if _swallowed else code
+    finally:
+        sys.unraisablehook = previous  # the interpreter's exit is left as it was
+
+
+# An interrupt that lands in code the interpreter runs for itself (a weakref callback of
+# the import system's module locks, a __del__) is "unraisable": the interpreter printed
+# "Exception ignored in: …" with a traceback and carried on, and `explain -` went on to
+# read its input as if Ctrl-C had never been pressed (seen under load in
+# tests/e2e/test_offline.py). It is taken for what it was: the command is interrupted.
+_swallowed: list[BaseException] = []
+
+
+def _unraisable(unraisable: UnraisableHookArgs) -> None:
+    import sys
+
+    if isinstance(unraisable.exc_value, KeyboardInterrupt):
+        _swallowed.append(unraisable.exc_value)
+        return
+    sys.__unraisablehook__(unraisable)
 
 
 def _end(code: object) -> NoReturn:

@@ -29,14 +29,20 @@ class Teardown:
 
 KEEP = Teardown()
 atexit.register(lambda: sys.stderr.write("atexit ran\\n"))
+import smtpprobe.entry as entry
 if {thread!r}:
     def late():
         time.sleep(0.3)
         sys.stderr.write("thread finished\\n")
-    threading.Thread(target=late).start()
+    # Started as main() reaches its end, so that it is still running there however long
+    # the command took (started before it, on a busy machine it had ended first).
+    end = entry._end
+    def _end(code):
+        threading.Thread(target=late).start()
+        end(code)
+    entry._end = _end
 sys.argv = ["smtpprobe", *{args!r}]
-from smtpprobe.entry import main
-main()
+entry.main()
 sys.stderr.write("main returned\\n")
 """
 
@@ -123,3 +129,54 @@ def test_the_status_is_the_one_sys_exit_gives(
         entry._end(code)
     assert ended == [status] and ran == ["atexit"]
     assert capsys.readouterr().err == printed
+
+
+# An interrupt the interpreter cannot raise where it lands (in a __del__, or a weakref
+# callback of the import system's module locks) is "unraisable": it printed "Exception
+# ignored in: …" and carried on. Here one lands while the command line is imported.
+_SWALLOWED = """
+import sys
+import smtpprobe.entry as entry
+
+class Interrupted:
+    def __del__(self):
+        raise KeyboardInterrupt
+
+class Finder:  # drops one as smtpprobe.cli begins to load, then lets the import go on
+    def find_spec(self, name, path=None, target=None):
+        if name == "smtpprobe.cli":
+            sys.meta_path.remove(self)
+            Interrupted()
+        return None
+
+sys.meta_path.insert(0, Finder())
+sys.argv = ["smtpprobe", "explain", "-"]
+entry.main()
+"""
+
+
+def test_an_interrupt_the_interpreter_swallows_still_ends_with_130() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-c", _SWALLOWED], input="550 5.7.1 Relay access denied\n",
+        capture_output=True, text=True, timeout=60, env=process_environment(),
+    )  # fmt: skip
+    assert proc.returncode == entry._INTERRUPTED, proc.stderr
+    assert proc.stdout == "" and proc.stderr == ""
+
+
+def test_other_unraisable_exceptions_are_still_reported(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # Only an interrupt is taken over; anything else goes to the interpreter's own hook.
+    class Failing:
+        def __del__(self) -> None:
+            raise ValueError("from a __del__")
+
+    previous = sys.unraisablehook
+    sys.unraisablehook = entry._unraisable
+    try:
+        Failing()
+    finally:
+        sys.unraisablehook = previous
+    assert "ValueError: from a __del__" in capsys.readouterr().err
+    assert entry._swallowed == []
