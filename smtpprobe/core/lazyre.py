@@ -229,6 +229,7 @@ class GuardedPattern(LazyPattern):
         """Work out the anchors now (if not done yet), and return them."""
         if self._uses >= 0:
             self.anchors = literal_anchors(_parse(self.pattern, self.flags | re.IGNORECASE))
+            self._heads = None  # made again from these anchors when first needed
             self._uses = -1
         return self.anchors
 
