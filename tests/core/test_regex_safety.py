@@ -55,12 +55,13 @@ FULL = 400_000  # the paste the guarantee is about
 SIZES = (10_000, 40_000)  # measured, 4 times apart; FULL is extrapolated from them
 RETRIES = 5  # runs whose fastest is kept, for a prediction that looks too slow
 CONFIRM = 4  # a prediction under CONFIRM × BOUND is checked on the full-sized text
-# A search of the small text faster than this is linear: a super-linear one makes at least
-# (SIZES[0] / unit)² × unit steps there (every start, each scanning on to the end), over
-# 2.5 million for units up to 40 characters and 500,000 up to 200; at sre's few
-# nanoseconds a step, milliseconds. Its full-sized time is then at most FULL / SIZES[0]
-# times this (20 ms), and the larger size need not be searched.
-QUICK = 0.5e-3
+# A search of the small text faster than this stays under BOUND at FULL characters, and the
+# larger size need not be searched. A search whose time grows at most as the square of the
+# text's length (``predict``'s a·n + b·n²) takes at most (FULL / SIZES[0])² = 1,600 times
+# its small time there: 1.6 s. One that grows faster (cubic or worse) makes at least
+# (SIZES[0] / unit)³ × unit steps at the small size, over 25 million for units up to 200
+# characters: at sre's few nanoseconds a step, tens of milliseconds, far over this.
+QUICK = 1.0e-3
 _REPEATS = (sre.MAX_REPEAT, sre.MIN_REPEAT, sre.POSSESSIVE_REPEAT)
 _LONG = 16  # a repetition longer than this counts as long
 
@@ -256,7 +257,7 @@ def _worst(
         if small > bound:  # already too slow at the small size: no need to wait for the large
             return (small, label, small, float("inf"))
         if small < QUICK:
-            continue  # linear, and far under the bound (QUICK)
+            continue  # at most quadratic, and under the bound at FULL (QUICK)
         large_text = repeated(unit, SIZES[1])
         large = _time(search, large_text)
         if large <= bound and predict(small, large) >= bound / 2:
@@ -385,6 +386,18 @@ def test_the_prediction_extrapolates_each_growth(
 ) -> None:
     # Pure arithmetic on given times (no clock): the extrapolation the two tests above use.
     assert predict(small, large) == pytest.approx(expected, rel=0.01)
+
+
+def test_the_guard_catches_a_quadratic_pattern() -> None:
+    # The shape of issue 7's hangs: a start at every repeat, each scanning on to the end. Its
+    # small size is not waved through as QUICK, and the two sizes predict far over the bound
+    # (no full-sized search needed). A nested repetition is refused when its rule is read
+    # (test_a_rule_that_repeats_a_repetition_is_refused).
+    search = re.compile(r"quota exceeded.*sending", re.IGNORECASE).search
+    small = _time(search, repeated("quota exceeded ", SIZES[0]))
+    large = _time(search, repeated("quota exceeded ", SIZES[1]))
+    assert small >= QUICK
+    assert predict(small, large) >= CONFIRM * BOUND
 
 
 @pytest.mark.parametrize(
