@@ -127,7 +127,13 @@ from corpus_split import (
 # measured at 3 of 4; with the guess counted again: 1,929 of 2,461 (78.38 %). Round 37 (TLS
 # required, no STARTTLS or AUTH, mechanisms, unreachable networks, timeouts; 21 texts, 9
 # validation) measured at 7 of 9; listmonk's "STARTTLS extension not found" as a signature's
-# words, and the guess counted again: 1,936 of 2,470 (78.38 %).
+# words, and the guess counted again: 1,936 of 2,470 (78.38 %). Round 38 (sender and relay
+# refusals, sending limits and blocklists, client-side errors without a reply; 53 texts, 30
+# validation) measured at 21 of 30 (6 of 7, 6 of 6 and 9 of 17): 1,957 of 2,500. .NET's
+# timeout in Chinese and Apps Script's daily quota in Japanese from its development misses,
+# and the guess counted again: 1,958 (78.32 %). Alibaba's 440 "doesn't conform with
+# authentication" made final as its development text is labeled measured at 1,956: two
+# validation texts of that rule are labeled retryable, so it stays by the code.
 TARGET = 0.95
 FLOOR = 0.783
 SHAPES = frozenset({"reply", "bounce", "client-error", "log", "dialog", "provider-text"})

@@ -25,6 +25,8 @@ REAL = [
     ("Mailbox size limit exceeded", "mailbox-full"),
     # https://snapoverflow.com/server/question/758971/explanation-of-various-smtp-error-codes-bounced-by-mailservers
     ("we do not relay", "relay-denied"),
+    # https://attrise.blog/ceo/?p=12873 (Google Apps Script's daily MailApp quota, in Japanese)
+    ("1 日にサービス email を実行した回数が多すぎます。", "rate-limited"),
 ]
 
 
