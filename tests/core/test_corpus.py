@@ -133,9 +133,11 @@ from corpus_split import (
 # timeout in Chinese and Apps Script's daily quota in Japanese from its development misses,
 # and the guess counted again: 1,958 (78.32 %). Alibaba's 440 "doesn't conform with
 # authentication" made final as its development text is labeled measured at 1,956: two
-# validation texts of that rule are labeled retryable, so it stays by the code.
+# validation texts of that rule are labeled retryable, so it stays by the code. Postfix's
+# "SSL_accept error" log of a client's certificate alert read as a certificate the client
+# refused (a development miss): 1,960 (78.40 %).
 TARGET = 0.95
-FLOOR = 0.783
+FLOOR = 0.784
 SHAPES = frozenset({"reply", "bounce", "client-error", "log", "dialog", "provider-text"})
 
 
