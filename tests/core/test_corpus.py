@@ -135,7 +135,10 @@ from corpus_split import (
 # authentication" made final as its development text is labeled measured at 1,956: two
 # validation texts of that rule are labeled retryable, so it stays by the code. Postfix's
 # "SSL_accept error" log of a client's certificate alert read as a certificate the client
-# refused (a development miss): 1,960 (78.40 %).
+# refused (a development miss): 1,960 (78.40 %). Round 39 (wrong security mode,
+# certificates, TLS handshakes; 26 texts, 11 validation) measured at 10 of 11, all 15 of its
+# development texts right before any change: 1,970 of 2,511; the guess counted again with
+# them (the shipped model must be the development corpus's): 1,969 (78.41 %).
 TARGET = 0.95
 FLOOR = 0.784
 SHAPES = frozenset({"reply", "bounce", "client-error", "log", "dialog", "provider-text"})
