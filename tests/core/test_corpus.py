@@ -138,9 +138,13 @@ from corpus_split import (
 # refused (a development miss): 1,960 (78.40 %). Round 39 (wrong security mode,
 # certificates, TLS handshakes; 26 texts, 11 validation) measured at 10 of 11, all 15 of its
 # development texts right before any change: 1,970 of 2,511; the guess counted again with
-# them (the shipped model must be the development corpus's): 1,969 (78.41 %).
+# them (the shipped model must be the development corpus's): 1,969 (78.41 %). Round 39's
+# second part (unknown recipients, protocol errors, other 4xx; 24 texts, 16 validation)
+# measured at 11 of 16: 1,980 of 2,527; its 2 development misses are retryability labels
+# ("451 4.3.0 Temporary lookup failure" as final), so no rule; the guess counted again:
+# 1,979 (78.32 %). The floor follows the corpus down to 0.783.
 TARGET = 0.95
-FLOOR = 0.784
+FLOOR = 0.783
 SHAPES = frozenset({"reply", "bounce", "client-error", "log", "dialog", "provider-text"})
 
 
