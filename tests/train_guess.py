@@ -62,8 +62,14 @@ def example_texts() -> list[tuple[str, str]]:
         for example in signature.get("examples") or ():
             text = str(example["text"] if isinstance(example, dict) else example)
             result = explain(text)  # only what is recognised: a guess would count itself
-            if result.recognised and result.explanations[0].verdict.category != "ok":
-                examples.append((text, result.explanations[0].verdict.category))
+            first = result.explanations[0] if result.explanations else None
+            if (
+                result.recognised
+                and first is not None
+                and first.verdict.category != "ok"
+                and first.verdict.fallback != "guess"  # never a guess counted as a reading
+            ):
+                examples.append((text, first.verdict.category))
     return examples
 
 

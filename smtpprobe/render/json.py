@@ -42,7 +42,8 @@ __all__ = [
 
 SCHEMA = "smtpprobe/check/v1"
 # How much of a reply was understood: its text (a rule knew the words), only its code
-# (an enhanced-code or basic-code fallback), or nothing (explain's learned guess).
+# (an enhanced-code or basic-code fallback), or neither: explain's learned guess named the
+# category from the words (of a paste with no reply, or of a reply only a fallback knew).
 _UNDERSTOOD = {"enhanced": "code-only", "code": "code-only", "guess": "guess"}
 
 
