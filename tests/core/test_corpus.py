@@ -145,9 +145,12 @@ from corpus_split import (
 # 1,979 (78.32 %). The floor follows the corpus down to 0.783. The learned guess over a
 # reply only a code fallback explained, where it is all but sure (smtpprobe/core/explain.py
 # FALLBACK_GUESS_MIN, chosen by cross-validation over development: tests/cross_validate.py):
-# 1,987 (78.63 %).
+# 1,987 (78.63 %). Round 40 (sender and relay refusals, limits and blocks, protocol errors
+# and lost connections; 66 texts, 31 validation) measured at 24 of 31 before any rule; its
+# development rules ("Fake sender", Swift Mailer 5's empty code, "restricted due to heavy
+# usage") and the guess counted again: 2,015 of 2,558 (78.77 %).
 TARGET = 0.95
-FLOOR = 0.786
+FLOOR = 0.787
 SHAPES = frozenset({"reply", "bounce", "client-error", "log", "dialog", "provider-text"})
 
 
