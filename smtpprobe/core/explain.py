@@ -692,15 +692,24 @@ def explain_guess(
     told = ", ".join(guess.words)
     found = Found(reply=None, failure=failure, facts=frozenset(facts), evidence=told)
     explained = explain_found(found, rules, profile=profile)
-    percent = str(int(guess.probability * 100))
-    quoted_en = ", ".join(f"'{w}'" for w in guess.words)
-    quoted_ja = "、".join(f"「{w}」" for w in guess.words)
-    cause = Text(
-        en=_GUESS_CAUSE.en.format(words=quoted_en, percent=percent),
-        ja=_GUESS_CAUSE.ja.format(words=quoted_ja, percent=percent),
+    verdict = replace(
+        explained.verdict, cause=_guess_cause(_GUESS_CAUSE, guess), fallback="guess", evidence=told
     )
-    verdict = replace(explained.verdict, cause=cause, fallback="guess", evidence=told)
     return replace(explained, verdict=verdict)
+
+
+def _guess_cause(template: Text, guess: Guess, **values: str) -> Text:
+    """``template`` filled with the guess's telling words, quoted in each language, and its
+    probability in per cent (``{words}``, ``{percent}``), and ``values``."""
+    percent = str(int(guess.probability * 100))
+    return Text(
+        en=template.en.format(
+            words=", ".join(f"'{w}'" for w in guess.words), percent=percent, **values
+        ),
+        ja=template.ja.format(
+            words="、".join(f"「{w}」" for w in guess.words), percent=percent, **values
+        ),
+    )
 
 
 # Where no rule knows a reply's words, the reply-code fallbacks answer from its code alone
@@ -758,21 +767,11 @@ def _words_over_the_code(
         or guessed.category == explained.verdict.category
     ):
         return explained
-    verdict = explain_guess(guessed, rules, profile=profile).verdict
-    values = {
-        "code": str(reply.code),
-        "words": ", ".join(f"'{w}'" for w in guessed.words),
-        "percent": str(int(guessed.probability * 100)),
-    }
-    ja_values = {**values, "words": "、".join(f"「{w}」" for w in guessed.words)}
-    cause = Text(
-        en=_CODE_GUESS_CAUSE.en.format(**values), ja=_CODE_GUESS_CAUSE.ja.format(**ja_values)
-    )
     verdict = replace(
-        verdict,
+        explain_guess(guessed, rules, profile=profile).verdict,
         stage=explained.verdict.stage,
         retryable=explained.verdict.retryable,
-        cause=cause,
+        cause=_guess_cause(_CODE_GUESS_CAUSE, guessed, code=str(reply.code)),
         findings=explained.verdict.findings,
     )
     return replace(explained, verdict=verdict)
