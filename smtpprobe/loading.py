@@ -370,8 +370,13 @@ def builtin_rules_file() -> Path:
     return _PACKAGE / "data" / "rules.yaml"
 
 
-def load_rulebook(profile: Profile | None = None, extra: Sequence[Path | str] = ()) -> list[Rule]:
+def load_rulebook(
+    profile: Profile | None = None, extra: Sequence[Path | str] = ()
+) -> tuple[Rule, ...]:
     """All rules in precedence order: ``extra`` files, the user's, the profile's, built-in.
+
+    A tuple: ``first_match`` works out once which rules of a book that cannot change apply
+    to each kind of situation.
 
     A broken ``extra`` file raises RuleError; a broken file in the user's
     folder is skipped (``rule_problems()`` says which and why).
@@ -385,7 +390,7 @@ def load_rulebook(profile: Profile | None = None, extra: Sequence[Path | str] = 
         except RuleError:
             continue  # reported by rule_problems()
     provider = list(profile.rules) if profile is not None else []
-    return [*user, *provider, *load_rule_file(builtin_rules_file())]
+    return (*user, *provider, *load_rule_file(builtin_rules_file()))
 
 
 def builtin_client_errors_file() -> Path:

@@ -104,9 +104,9 @@ def explain(
         )
     profiles = load_profiles(profile_files)
     chosen = profiles.get(profile) if profile is not None else None  # '' is no profile
-    rulebook_cache: dict[str | None, list[Rule]] = {}
+    rulebook_cache: dict[str | None, tuple[Rule, ...]] = {}
 
-    def rules_for(name: str | None) -> list[Rule]:
+    def rules_for(name: str | None) -> tuple[Rule, ...]:
         if name not in rulebook_cache:
             owner = profiles.profiles.get(name) if name else None
             rulebook_cache[name] = load_rulebook(owner, rule_files)

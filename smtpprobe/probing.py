@@ -141,7 +141,7 @@ def check_spec(
             return asyncio.run(_lookups(beside, options, spec))
 
         lookups = Background(look, "smtpprobe-lookups")
-    rules: list[Background[list[Rule]]] = []
+    rules: list[Background[tuple[Rule, ...]]] = []
 
     def load_rules() -> None:
         if not rules:

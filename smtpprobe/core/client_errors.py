@@ -32,7 +32,15 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from smtpprobe.core.bounce import MAX_REPLIES, Found
-from smtpprobe.core.lazyre import LazyPattern, literal_anchors, match_reach, text_grams
+from smtpprobe.core.lazyre import (
+    AnchorIndex,
+    IdentityCache,
+    LazyPattern,
+    alternative_anchors,
+    literal_anchors,
+    match_reach,
+    text_grams,
+)
 from smtpprobe.core.record import record
 from smtpprobe.core.rules import (
     CATEGORIES,
@@ -315,7 +323,10 @@ def _pattern(value: Any, where: str) -> LazyPattern:
         )
     # If none of the anchors occurs in the (lower-cased) paste, the pattern cannot match and
     # is not searched: most pastes hold a handful of the families, not all.
-    return LazyPattern(value, re.IGNORECASE, compiled, literal_anchors(parsed), match_reach(parsed))
+    # A family of many alternatives is searched as the ones whose anchors the paste holds.
+    alternatives = alternative_anchors(value, re.IGNORECASE)
+    anchors, reach = literal_anchors(parsed), match_reach(parsed)
+    return LazyPattern(value, re.IGNORECASE, compiled, anchors, reach, alternatives)
 
 
 def _examples(value: Any, where: str) -> tuple[SignatureExample, ...]:
@@ -422,11 +433,9 @@ def scan(text: str, errors: ClientErrors) -> list[Located]:
 
 def _matches(text: str, signatures: Sequence[Signature]) -> list[_Match]:
     lowered = text.lower()
-    grams = text_grams(lowered)
     found: list[_Match] = []
-    for index, signature in enumerate(signatures):
-        if not signature.pattern.may_match(lowered, grams):
-            continue
+    for index in sorted(_index_of(signatures).candidates(lowered, text_grams(lowered))):
+        signature = signatures[index]
         for count, match in enumerate(signature.pattern.finditer_near(text, lowered)):
             if count >= _MAX_MATCHES:
                 break
@@ -439,6 +448,14 @@ def _matches(text: str, signatures: Sequence[Signature]) -> list[_Match]:
         position = item.start
         item.line = line
     return found
+
+
+# The anchor index of each signature list in use (the signatures, the families).
+def _anchor_index(signatures: Sequence[Signature]) -> AnchorIndex:
+    return AnchorIndex([signature.pattern for signature in signatures])
+
+
+_index_of: IdentityCache[Sequence[Signature], AnchorIndex] = IdentityCache(_anchor_index)
 
 
 def _incidents(matches: list[_Match]) -> Iterable[list[_Match]]:

@@ -43,7 +43,7 @@ from smtpprobe.core.client_errors import (
     scan,
 )
 from smtpprobe.core.guess import NO_FAILURE, ONE_MESSAGE, Guess, GuessFunction
-from smtpprobe.core.lazyre import LazyPattern
+from smtpprobe.core.lazyre import IdentityCache, LazyPattern
 from smtpprobe.core.mailwords import NOT_MAIL, not_about_mail
 from smtpprobe.core.no_failure import in_documentation
 from smtpprobe.core.record import record
@@ -1002,9 +1002,21 @@ def _another_refusal(found: Found, other: Found) -> bool:
     return _code(found) // 100 != _code(other) // 100
 
 
-def _wording(rules: Sequence[Rule]) -> list[Rule]:
-    """The rules that decide by a reply's words alone: no code, enhanced code or failure."""
-    return [r for r in rules if r.text is not None and not (r.codes or r.enhanced or r.failures)]
+def _wording(rules: Sequence[Rule]) -> Sequence[Rule]:
+    """The rules that decide by a reply's words alone: no code, enhanced code or failure
+    (worked out once for a rule book that cannot change: a tuple)."""
+    if isinstance(rules, tuple):
+        return _wording_of(rules)
+    return _words_only(rules)
+
+
+def _words_only(rules: Sequence[Rule]) -> tuple[Rule, ...]:
+    return tuple(
+        r for r in rules if r.text is not None and not (r.codes or r.enhanced or r.failures)
+    )
+
+
+_wording_of: IdentityCache[tuple[Rule, ...], tuple[Rule, ...]] = IdentityCache(_words_only)
 
 
 def _code(found: Found) -> int:

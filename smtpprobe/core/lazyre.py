@@ -33,10 +33,24 @@ from __future__ import annotations
 import re
 import re._constants as _sre  # type: ignore[import-not-found]  # parsed patterns
 import sys
-from collections.abc import Callable, Iterator
-from typing import Any
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, Generic, TypeAlias, TypeVar
 
-__all__ = ["GuardedPattern", "LazyPattern", "literal_anchors", "match_reach", "text_grams"]
+__all__ = [
+    "AnchorIndex",
+    "GuardedPattern",
+    "IdentityCache",
+    "LazyPattern",
+    "alternative_anchors",
+    "literal_anchors",
+    "match_reach",
+    "text_grams",
+    "top_alternatives",
+]
+
+# Each top-level alternative's source (self-contained: global inline flags made scoped) and
+# its anchors.
+Alternatives: TypeAlias = tuple[tuple[str, tuple[str, ...]], ...]
 
 _END = sys.maxsize  # re's own default for endpos
 # A string longer than this is searched without GuardedPattern's look for its anchors: lowering
@@ -52,6 +66,10 @@ _MAX_REACH = 4_096
 # one making them would cost more than looking for each anchor.
 _GRAM = 3
 _GRAMS_UP_TO = 16_384
+# A pattern of more top-level alternatives than this is narrowed (``alternative_anchors``);
+# a few narrowed alternations are kept per pattern.
+_NARROW_ABOVE = 4
+_NARROWED_KEPT = 64
 
 
 class LazyPattern:
@@ -61,12 +79,24 @@ class LazyPattern:
     so two first uses that race both compile the same pattern and one result is kept.
     """
 
-    __slots__ = ("_compiled", "_heads", "anchors", "flags", "pattern", "reach")
+    __slots__ = (
+        "_compiled",
+        "_heads",
+        "_narrowed",
+        "alternatives",
+        "anchors",
+        "flags",
+        "pattern",
+        "reach",
+    )
 
     pattern: str
     flags: int  # the flags given, not those set inline in the source ("(?x)")
     anchors: tuple[str, ...]  # lower-case literals, one in every match; (): always search
     reach: int | None  # the most characters a match and its lookarounds span; None: unbounded
+    # Each top-level alternative's own source and anchors (``alternative_anchors``); ():
+    # finditer_near searches the whole pattern.
+    alternatives: Alternatives
 
     def __init__(
         self,
@@ -75,6 +105,7 @@ class LazyPattern:
         compiled: re.Pattern[str] | None = None,
         anchors: tuple[str, ...] = (),
         reach: int | None = None,
+        alternatives: Alternatives = (),
     ) -> None:
         if compiled is not None and compiled.pattern != pattern:
             raise ValueError("the compiled pattern is not the compiled form of this source")
@@ -82,8 +113,11 @@ class LazyPattern:
         self.flags = flags
         self.anchors = anchors
         self.reach = reach
+        self.alternatives = alternatives
         self._compiled = compiled
         self._heads: dict[str, tuple[str, ...]] | None = None  # made on first use
+        # The alternations of some alternatives only, by their positions (made when needed).
+        self._narrowed: dict[tuple[int, ...], re.Pattern[str]] = {}
 
     def may_match(self, lowered: str, grams: set[str] | None = None) -> bool:
         """False when ``lowered`` (a text in lower case) holds none of the anchors.
@@ -113,8 +147,9 @@ class LazyPattern:
 
     @property
     def is_compiled(self) -> bool:
-        """Whether the pattern has been compiled in this process."""
-        return self._compiled is not None
+        """Whether the pattern, or a narrowed form of it (``narrowed``), has been compiled
+        in this process."""
+        return self._compiled is not None or bool(self._narrowed)
 
     def search(self, string: str, pos: int = 0, endpos: int = _END) -> re.Match[str] | None:
         """``re.Pattern.search``."""
@@ -147,7 +182,16 @@ class LazyPattern:
         place), so that a window's end can never change an answer, even were a reach short.
         A short text, a pattern without anchors or reach, and a text whose lower case
         changed its length are searched whole.
+
+        A pattern with ``alternatives`` is searched as the alternation of only those whose
+        anchors ``lowered`` holds: an alternative that cannot match anywhere in the text
+        changes no match of the others, and a family of a hundred alternatives searched
+        whole tries each of them at every character (most of the time ``explain`` spent
+        on a paste). The spans are ``finditer``'s; the groups are the narrowed pattern's.
         """
+        compiled = self.narrowed(lowered) if self.alternatives else self.compiled
+        if compiled is None:
+            return
         reach = self.reach
         if (
             reach is None
@@ -155,9 +199,8 @@ class LazyPattern:
             or len(string) <= _WINDOWLESS
             or len(lowered) != len(string)
         ):
-            yield from self.compiled.finditer(string)
+            yield from compiled.finditer(string)
             return
-        compiled = self.compiled
         position = 0  # where finditer would search next
         for low, high in _stretches(lowered, self.anchors, reach):
             start = max(low, position)
@@ -172,6 +215,36 @@ class LazyPattern:
                 yield whole
                 position = start = whole.end()
 
+    def search_narrowed(self, string: str, lowered: str) -> re.Match[str] | None:
+        """``search(string)``'s match (its span; the groups are the narrowed pattern's),
+        searched with only the ``alternatives`` whose anchors ``lowered`` (``string`` in
+        lower case) holds."""
+        if not self.alternatives:
+            return self.compiled.search(string)
+        compiled = self.narrowed(lowered)
+        return compiled.search(string) if compiled is not None else None
+
+    def narrowed(self, lowered: str) -> re.Pattern[str] | None:
+        """The alternation of the ``alternatives`` whose anchors ``lowered`` holds (the
+        whole pattern when it holds all of them); None when it holds none, so nothing
+        can match."""
+        kept = tuple(
+            index
+            for index, (_, anchors) in enumerate(self.alternatives)
+            if any(anchor in lowered for anchor in anchors)
+        )
+        if not kept:
+            return None
+        if len(kept) == len(self.alternatives):
+            return self.compiled
+        found = self._narrowed.get(kept)
+        if found is None:
+            if len(self._narrowed) >= _NARROWED_KEPT:
+                self._narrowed.clear()  # a long run's odd mixes: start again, not grow
+            source = "|".join(self.alternatives[index][0] for index in kept)
+            found = self._narrowed[kept] = re.compile(source, self.flags)
+        return found
+
     def sub(self, repl: str | Callable[[re.Match[str]], str], string: str, count: int = 0) -> str:
         """``re.Pattern.sub``."""
         return self.compiled.sub(repl, string, count)
@@ -182,9 +255,13 @@ class LazyPattern:
 
     def __reduce__(
         self,
-    ) -> tuple[type[LazyPattern], tuple[str, int, None, tuple[str, ...], int | None]]:
-        # The source, flags, anchors and reach: compiling is what a cache hit must not pay for.
-        return (LazyPattern, (self.pattern, self.flags, None, self.anchors, self.reach))
+    ) -> tuple[type[LazyPattern], tuple[str, int, None, tuple[str, ...], int | None, Alternatives]]:
+        # The source, flags, anchors, reach and alternatives: compiling is what a cache hit
+        # must not pay for.
+        return (
+            LazyPattern,
+            (self.pattern, self.flags, None, self.anchors, self.reach, self.alternatives),
+        )
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, LazyPattern):
@@ -221,8 +298,9 @@ class GuardedPattern(LazyPattern):
         compiled: re.Pattern[str] | None = None,
         anchors: tuple[str, ...] = (),
         reach: int | None = None,
+        alternatives: Alternatives = (),
     ) -> None:
-        super().__init__(pattern, flags, compiled, anchors, reach)
+        super().__init__(pattern, flags, compiled, anchors, reach, alternatives)
         self._uses = 0  # -1 once the anchors are worked out
 
     def find_anchors(self) -> tuple[str, ...]:
@@ -262,8 +340,82 @@ class GuardedPattern(LazyPattern):
 
     def __reduce__(
         self,
-    ) -> tuple[type[LazyPattern], tuple[str, int, None, tuple[str, ...], int | None]]:
-        return (GuardedPattern, (self.pattern, self.flags, None, (), self.reach))
+    ) -> tuple[type[LazyPattern], tuple[str, int, None, tuple[str, ...], int | None, Alternatives]]:
+        return (GuardedPattern, (self.pattern, self.flags, None, (), self.reach, ()))
+
+
+class AnchorIndex:
+    """Which of many patterns may match a text, worked out for all of them at once.
+
+    ``may_match`` asked of each of a hundred signatures costs a hundred calls a paste; the
+    index looks each anchor up by its first ``_GRAM`` characters among the text's own
+    grams, once, and checks only the anchors whose heads the text holds. The answer is the
+    set of those of whose ``may_match`` is true.
+    """
+
+    __slots__ = ("_always", "_by_head", "_heads", "_patterns", "_short")
+
+    def __init__(self, patterns: Sequence[LazyPattern | None]) -> None:
+        self._patterns = tuple(patterns)  # None: no pattern, always a candidate
+        self._always = frozenset(
+            i for i, p in enumerate(self._patterns) if p is None or not p.anchors
+        )
+        by_head: dict[str, list[tuple[int, str]]] = {}
+        short: list[tuple[int, str]] = []  # anchors too short to have a head
+        for index, pattern in enumerate(self._patterns):
+            for anchor in pattern.anchors if pattern is not None else ():
+                if len(anchor) < _GRAM:
+                    short.append((index, anchor))
+                else:
+                    by_head.setdefault(anchor[:_GRAM], []).append((index, anchor))
+        self._by_head = {head: tuple(found) for head, found in by_head.items()}
+        self._heads = frozenset(by_head)
+        self._short = tuple(short)
+
+    def candidates(self, lowered: str, grams: set[str] | None) -> set[int]:
+        """The positions of the patterns whose anchors ``lowered`` holds (or that have
+        none); ``grams`` is ``text_grams(lowered)``."""
+        if grams is None:  # a long text: each pattern looks for its own
+            return {i for i, p in enumerate(self._patterns) if p is None or p.may_match(lowered)}
+        found = set(self._always)
+        by_head = self._by_head
+        for head in grams.intersection(self._heads):
+            for index, anchor in by_head[head]:
+                if index not in found and anchor in lowered:
+                    found.add(index)
+        for index, anchor in self._short:
+            if index not in found and anchor in lowered:
+                found.add(index)
+        return found
+
+
+_Key = TypeVar("_Key")
+_Value = TypeVar("_Value")
+
+
+class IdentityCache(Generic[_Key, _Value]):
+    """``make(key)`` worked out once for each object in use, looked up by identity: for
+    values made from a rule book or a signature list (an ``AnchorIndex``), which a process
+    holds one or two of and asks about on every paste. The object is kept with its value,
+    so that its id stays its own; past ``size`` objects (tests that make their own) the
+    cache starts again rather than grow."""
+
+    __slots__ = ("_known", "_make", "_size")
+
+    def __init__(self, make: Callable[[_Key], _Value], size: int = 16) -> None:
+        self._make = make
+        self._size = size
+        self._known: dict[int, tuple[_Key, _Value]] = {}
+
+    def __call__(self, key: _Key) -> _Value:
+        known = self._known.get(id(key))
+        if known is not None and known[0] is key:
+            return known[1]
+        if len(self._known) >= self._size:
+            self._known.clear()
+        value = self._make(key)
+        self._known[id(key)] = (key, value)
+        return value
 
 
 def text_grams(lowered: str) -> set[str] | None:
@@ -308,6 +460,89 @@ def _stretches(lowered: str, anchors: tuple[str, ...], reach: int) -> list[tuple
         else:
             merged.append((low, high))
     return merged
+
+
+def top_alternatives(source: str) -> list[str]:
+    """The top-level alternatives of a pattern's source ("a|(b|c)|d" -> a, (b|c), d)."""
+    parts: list[str] = []
+    depth, start, index = 0, 0, 0
+    while index < len(source):
+        char = source[index]
+        if char == "\\":
+            index += 2
+            continue
+        if char == "[":  # a class: up to its "]" (a "]" first in it is a member)
+            index += 1
+            if source[index : index + 1] == "^":
+                index += 1
+            if source[index : index + 1] == "]":
+                index += 1
+            while index < len(source) and source[index] != "]":
+                index += 2 if source[index] == "\\" else 1
+        elif char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+        elif char == "|" and depth == 0:
+            parts.append(source[start:index])
+            start = index + 1
+        index += 1
+    parts.append(source[start:])
+    return parts
+
+
+_GLOBAL_FLAGS = re.compile(r"\(\?([aiLmsux]+)\)")
+
+
+def alternative_anchors(source: str, flags: int) -> Alternatives:
+    """Each top-level alternative of a pattern with its own ``literal_anchors``, for
+    ``LazyPattern.narrowed``; () where the pattern has too few alternatives or cannot be
+    narrowed safely: a verbose pattern (its comments may hold "|"), an alternative with no
+    anchor or that does not compile alone, a named group or a back reference (renumbered
+    or broken in an alternation of some alternatives only)."""
+    prefix = ""
+    rest = source
+    while (leading := _GLOBAL_FLAGS.match(rest)) is not None:
+        prefix += leading.group(1)
+        rest = rest[leading.end() :]
+    if flags & re.VERBOSE or "x" in prefix or "(?P" in rest:
+        return ()
+    parts = top_alternatives(rest)
+    if len(parts) <= _NARROW_ABOVE:
+        return ()
+    found: list[tuple[str, tuple[str, ...]]] = []
+    for part in parts:
+        own = f"(?{prefix}:{part})" if prefix else part
+        try:
+            parsed = _parse(own, flags | re.IGNORECASE)
+            re.compile(own, flags)
+        except (re.error, RecursionError, OverflowError):
+            return ()
+        anchors = literal_anchors(parsed)
+        if not anchors or _refers_back(list(parsed)):
+            return ()
+        found.append((own, anchors))
+    return tuple(found)
+
+
+def _refers_back(items: list[Any]) -> bool:
+    for op, av in items:
+        if op in (_sre.GROUPREF, _sre.GROUPREF_EXISTS, _sre.GROUPREF_IGNORE):
+            return True
+        nested: list[Any] = []
+        if op is _sre.SUBPATTERN:
+            nested = [av[-1]]
+        elif op is _sre.BRANCH:
+            nested = list(av[1])
+        elif op in (_sre.MAX_REPEAT, _sre.MIN_REPEAT, _sre.POSSESSIVE_REPEAT):
+            nested = [av[2]]
+        elif op in (_sre.ASSERT, _sre.ASSERT_NOT):
+            nested = [av[1]]
+        elif op is _sre.ATOMIC_GROUP:
+            nested = [av]
+        if any(_refers_back(list(sub)) for sub in nested):
+            return True
+    return False
 
 
 def match_reach(parsed: Any) -> int | None:

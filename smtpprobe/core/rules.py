@@ -21,10 +21,17 @@ import re._constants as _sre  # type: ignore[import-not-found]  # parsed pattern
 import re._parser as _sre_parse  # type: ignore[import-not-found]
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import field, fields
-from typing import Any, TypeVar
+from typing import Any, TypeAlias, TypeVar
 
 from smtpprobe.core.errors import SmtpprobeError
-from smtpprobe.core.lazyre import LazyPattern, literal_anchors, text_grams
+from smtpprobe.core.lazyre import (
+    AnchorIndex,
+    IdentityCache,
+    LazyPattern,
+    alternative_anchors,
+    literal_anchors,
+    text_grams,
+)
 from smtpprobe.core.record import record
 from smtpprobe.core.transcript import FailureKind, Phase
 
@@ -197,6 +204,13 @@ class Rule:
         ``lowered`` is the situation's text as matched (``MAX_MATCH_TEXT``), in lower case,
         and ``grams`` its ``text_grams``, when the caller has them: ``first_match`` makes
         them once for all the rules."""
+        if not self.applies_to(situation):
+            return False
+        return self.text_matches(situation, lowered, grams)
+
+    def applies_to(self, situation: Situation) -> bool:
+        """Whether every condition but the words holds (the profile, stage, failure, codes
+        and facts): what ``first_match`` works out once for situations alike."""
         if self.profiles and situation.profile not in self.profiles:
             return False
         if self.phases and situation.phase not in self.phases:
@@ -211,8 +225,19 @@ class Rule:
             _enhanced_matches(p, situation.enhanced) for p in self.enhanced
         ):
             return False
-        if self.facts and not self.facts <= situation.facts:
-            return False
+        return not self.facts or self.facts <= situation.facts
+
+    def text_matches(
+        self,
+        situation: Situation,
+        lowered: str | None = None,
+        grams: set[str] | None = None,
+        *,
+        anchored: bool = False,
+    ) -> re.Match[str] | bool:
+        """Whether the words hold (``text``, and not ``not_text``), for a situation the
+        rule ``applies_to``; the text match when there is one. ``anchored``: the caller
+        knows the text holds an anchor of ``text``."""
         text = situation.text[:MAX_MATCH_TEXT]
         # A pattern none of whose anchors is in the text cannot match: it is not searched,
         # nor compiled (most rules a text reaches are decided so).
@@ -221,11 +246,12 @@ class Rule:
         if (
             self.not_text is not None
             and self.not_text.may_match(lowered, grams)
-            and self.not_text.search(text)
+            and self.not_text.search_narrowed(text, lowered)
         ):
             return False
         if self.text is not None:
-            found = self.text.search(text) if self.text.may_match(lowered, grams) else None
+            may = anchored or self.text.may_match(lowered, grams)
+            found = self.text.search_narrowed(text, lowered) if may else None
             return found if found else False
         return True
 
@@ -305,7 +331,9 @@ def _regex(value: Any, where: str, key: str) -> LazyPattern:
             "exponential time on a long reply; bound the inner count (e.g. {1,20}), "
             "put a fixed character after it, or make it atomic (?>...)"
         )
-    return LazyPattern(value, re.IGNORECASE, compiled, literal_anchors(parsed))
+    # A long alternation is searched as the alternatives whose anchors the text holds.
+    alternatives = alternative_anchors(value, re.IGNORECASE)
+    return LazyPattern(value, re.IGNORECASE, compiled, literal_anchors(parsed), None, alternatives)
 
 
 # --- the backtracking check -----------------------------------------------------------
@@ -576,8 +604,62 @@ def first_match(
     """The first rule that matches, with its text match as evidence."""
     lowered = situation.text[:MAX_MATCH_TEXT].lower()
     grams = text_grams(lowered)
+    if isinstance(rules, tuple):  # cannot change: what applies is worked out once per kind
+        book = _applicable(rules)
+        present = book.index.candidates(lowered, grams)  # whose words the text may hold
+        for position, rule in book(situation):
+            if position in present:
+                found = rule.text_matches(situation, lowered, grams, anchored=True)
+                if found:
+                    return rule, found if isinstance(found, re.Match) else None
+        return None
     for rule in rules:
         found = rule.matches(situation, lowered, grams)
         if found:
             return rule, found if isinstance(found, re.Match) else None
     return None
+
+
+_SituationKey: TypeAlias = tuple[
+    str | None, str | None, str | None, int | None, str | None, frozenset[str]
+]
+
+
+class _Applicable:
+    """The rules of one rule book that apply to a situation but for its words, by the
+    situation's other fields: a paste's replies, and a run's pastes, share a few codes
+    and stages, and the conditions of hundreds of rules were checked again for each."""
+
+    __slots__ = ("_facts", "_known", "_rules", "index")
+
+    def __init__(self, rules: tuple[Rule, ...]) -> None:
+        self._rules = rules
+        # Only the facts some rule asks for tell situations apart (a port's number does not).
+        self._facts = frozenset().union(*(rule.facts for rule in rules))
+        self._known: dict[_SituationKey, tuple[tuple[int, Rule], ...]] = {}
+        self.index = AnchorIndex([rule.text for rule in rules])  # by position
+
+    def __call__(self, situation: Situation) -> tuple[tuple[int, Rule], ...]:
+        """The rules that apply but for their words, with their positions in the book."""
+        key = (
+            situation.profile,
+            situation.phase,
+            situation.failure,
+            situation.code,
+            situation.enhanced,
+            situation.facts & self._facts,
+        )
+        found = self._known.get(key)
+        if found is None:
+            if len(self._known) >= _SITUATIONS_KEPT:
+                self._known.clear()
+            found = self._known[key] = tuple(
+                (position, rule)
+                for position, rule in enumerate(self._rules)
+                if rule.applies_to(situation)
+            )
+        return found
+
+
+_SITUATIONS_KEPT = 1_024
+_applicable: IdentityCache[tuple[Rule, ...], _Applicable] = IdentityCache(_Applicable)

@@ -21,6 +21,7 @@ from smtpprobe.core.lazyre import (
     GuardedPattern,
     LazyPattern,
     _stretches,
+    alternative_anchors,
     literal_anchors,
     match_reach,
     text_grams,
@@ -303,6 +304,85 @@ def test_every_client_error_signature_finds_near_its_anchors_what_it_finds_anywh
             text = filler + example.text + "\n" + filler
             whole, near = _both(signature.pattern, text)
             assert near == whole and whole, signature.id
+
+
+# --- narrowed: a family searched as the alternatives whose anchors the text holds ----------
+
+_FIVE = "connection refused|connection reset|timed out|no route to host|network is unreachable"
+
+
+@pytest.mark.parametrize(
+    ("source", "sources"),
+    [
+        ("refused|reset|timed out", []),  # too few alternatives to be worth it
+        (_FIVE, _FIVE.split("|")),
+        (  # global flags become each alternative's own
+            "(?m)^refused|^reset|^timed out|^no route|^unreachable",
+            ["(?m:^refused)", "(?m:^reset)", "(?m:^timed out)", "(?m:^no route)",
+             "(?m:^unreachable)"],
+        ),
+        ("(?x) refused | reset | timed\\ out | no\\ route | unreachable", []),  # comments
+        (r"(re)fused\1|reset|timed out|no route|unreachable", []),  # a back reference
+        (r"(?P<w>refused)|reset|timed out|no route|unreachable", []),  # a named group
+        (r"refused|reset|timed out|no route|\d+", []),  # an alternative without an anchor
+        (r"(?:refused|reset)|(timed|out)|[|]xray|no route|unreachable|a\|b", [
+            "(?:refused|reset)", "(timed|out)", "[|]xray", "no route", "unreachable", r"a\|b"]),
+    ],
+)  # fmt: skip
+def test_alternative_anchors_split_where_the_pattern_does(source: str, sources: list[str]) -> None:
+    found = alternative_anchors(source, re.IGNORECASE)
+    assert [own for own, _ in found] == sources
+    assert all(anchors for _, anchors in found)
+
+
+def test_a_text_is_searched_with_the_alternatives_whose_anchors_it_holds() -> None:
+    pattern = LazyPattern(
+        _FIVE, re.IGNORECASE, None, literal_anchors(_parsed(_FIVE)), None,
+        alternative_anchors(_FIVE, re.IGNORECASE),
+    )  # fmt: skip
+    assert not pattern.is_compiled
+    narrowed = pattern.narrowed("smtp: connection reset by peer")
+    assert narrowed is not None and narrowed.pattern == "connection reset"
+    assert pattern.is_compiled and pattern.narrowed("connection reset!") is narrowed  # kept
+    assert pattern.narrowed("all good") is None
+    every = "connection refused connection reset timed out no route to host network is unreachable"
+    assert pattern.narrowed(every) is pattern.compiled
+    text = "Connection RESET; timed out\n" * 2
+    assert [m.span() for m in pattern.finditer_near(text, text.lower())] == [
+        m.span() for m in pattern.compiled.finditer(text)
+    ]
+    assert pickle.loads(pickle.dumps(pattern)).alternatives == pattern.alternatives
+
+
+def test_every_narrowed_pattern_finds_in_each_text_what_the_whole_finds() -> None:
+    # Each development text and rule example that holds some of a family's (or a rule's long
+    # alternation's) anchors, searched with the pattern narrowed to those and whole: the same
+    # spans. (A text that holds none is not searched at all: the anchors' own tests.)
+    rules = load_rulebook()
+    patterns = [(s.id, s.pattern) for s in client_errors().signatures if s.pattern.alternatives] + [
+        (r.id, p) for r in rules for p in (r.text, r.not_text) if p is not None and p.alternatives
+    ]
+    assert len(patterns) >= 60
+    texts = [e.situation.text for r in rules for e in r.examples if e.situation.text]
+    texts += [
+        str(item["text"]) for path in sorted(DEVELOPMENT.glob("*.yaml")) for item in load(path)
+    ]
+    lowered = [text.lower() for text in texts]
+    narrowed = 0
+    for name, pattern in patterns:
+        for text, low in zip(texts, lowered, strict=True):
+            if not pattern.may_match(low):
+                continue
+            kept = pattern.narrowed(low)
+            whole = [m.span() for m in pattern.compiled.finditer(text)]
+            if kept is None:
+                assert whole == [], name
+                continue
+            narrowed += kept is not pattern.compiled
+            assert [m.span() for m in kept.finditer(text)] == whole, name
+            found = pattern.search_narrowed(text, low)
+            assert (found.span() if found else None) == (whole[0] if whole else None), name
+    assert narrowed > 2_000
 
 
 def test_reach_is_pickled() -> None:

@@ -40,7 +40,7 @@ import smtpprobe.core.bounce as bounce
 import smtpprobe.core.client_errors as client_errors_module
 import smtpprobe.core.mailwords as mailwords_module
 from smtpprobe.api import explain
-from smtpprobe.core.lazyre import LazyPattern
+from smtpprobe.core.lazyre import LazyPattern, top_alternatives
 from smtpprobe.core.rules import MAX_MATCH_TEXT, Rule, RuleError, Situation, parse_rule
 from smtpprobe.loading import (
     builtin_profiles_dir,
@@ -571,35 +571,6 @@ CLIENT_ERROR_PATTERNS = (
 
 def test_every_client_error_pattern_is_collected() -> None:
     assert len(CLIENT_ERROR_PATTERNS) >= 50
-
-
-def top_alternatives(source: str) -> list[str]:
-    """The top-level alternatives of a pattern's source ("a|(b|c)|d" -> a, (b|c), d)."""
-    parts: list[str] = []
-    depth, start, index = 0, 0, 0
-    while index < len(source):
-        char = source[index]
-        if char == "\\":
-            index += 2
-            continue
-        if char == "[":  # a class: up to its "]" (a "]" first in it is a member)
-            index += 1
-            if source[index : index + 1] == "^":
-                index += 1
-            if source[index : index + 1] == "]":
-                index += 1
-            while index < len(source) and source[index] != "]":
-                index += 2 if source[index] == "\\" else 1
-        elif char == "(":
-            depth += 1
-        elif char == ")":
-            depth -= 1
-        elif char == "|" and depth == 0:
-            parts.append(source[start:index])
-            start = index + 1
-        index += 1
-    parts.append(source[start:])
-    return parts
 
 
 # A word family of many languages is one alternation of a hundred alternatives: searching
