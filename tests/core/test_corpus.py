@@ -148,9 +148,14 @@ from corpus_split import (
 # 1,987 (78.63 %). Round 40 (sender and relay refusals, limits and blocks, protocol errors
 # and lost connections; 66 texts, 31 validation) measured at 24 of 31 before any rule; its
 # development rules ("Fake sender", Swift Mailer 5's empty code, "restricted due to heavy
-# usage") and the guess counted again: 2,015 of 2,558 (78.77 %).
+# usage") and the guess counted again: 2,015 of 2,558 (78.77 %). Round 41 (client-IP filters,
+# blocklists and limits; client-side connection errors; providers' documented texts and
+# clients' dialogs; 57 texts, 28 validation) measured at 13 of 28 before any rule: 2,028 of
+# 2,586. Its one development rule ("larger than the destination … is able to accept") and
+# the guess counted again: 2,031 (78.54 %); the earlier 2,558 texts still 2,015. The floor
+# follows the corpus down to 0.785.
 TARGET = 0.95
-FLOOR = 0.787
+FLOOR = 0.785
 SHAPES = frozenset({"reply", "bounce", "client-error", "log", "dialog", "provider-text"})
 
 
