@@ -225,13 +225,13 @@ class LazyPattern:
         return compiled.search(string) if compiled is not None else None
 
     def narrowed(self, lowered: str) -> re.Pattern[str] | None:
-        """The alternation of the ``alternatives`` whose anchors ``lowered`` holds (the
-        whole pattern when it holds all of them); None when it holds none, so nothing
-        can match."""
+        """The alternation of the ``alternatives`` whose anchors ``lowered`` holds, and of
+        those without anchors (the whole pattern when that is all of them); None when
+        there is none, so nothing can match."""
         kept = tuple(
             index
             for index, (_, anchors) in enumerate(self.alternatives)
-            if any(anchor in lowered for anchor in anchors)
+            if not anchors or any(anchor in lowered for anchor in anchors)
         )
         if not kept:
             return None
@@ -516,10 +516,11 @@ _GLOBAL_FLAGS = re.compile(r"\(\?([aiLmsux]+)\)")
 
 def alternative_anchors(source: str, flags: int) -> Alternatives:
     """Each top-level alternative of a pattern with its own ``literal_anchors``, for
-    ``LazyPattern.narrowed``; () where the pattern has too few alternatives or cannot be
-    narrowed safely: a verbose pattern (its comments may hold "|"), an alternative with no
-    anchor or that does not compile alone, a named group or a back reference (renumbered
-    or broken in an alternation of some alternatives only)."""
+    ``LazyPattern.narrowed`` (an alternative without anchors has (): it is always kept);
+    () where the pattern has too few alternatives with anchors or cannot be narrowed
+    safely: a verbose pattern (its comments may hold "|"), an alternative that does not
+    compile alone, a named group or a back reference (renumbered or broken in an
+    alternation of some alternatives only)."""
     prefix = ""
     rest = source
     while (leading := _GLOBAL_FLAGS.match(rest)) is not None:
@@ -538,10 +539,11 @@ def alternative_anchors(source: str, flags: int) -> Alternatives:
             re.compile(own, flags)
         except (re.error, RecursionError, OverflowError):
             return ()
-        anchors = literal_anchors(parsed)
-        if not anchors or _refers_back(list(parsed)):
+        if _refers_back(list(parsed)):
             return ()
-        found.append((own, anchors))
+        found.append((own, literal_anchors(parsed)))
+    if sum(1 for _, anchors in found if anchors) <= _NARROW_ABOVE:
+        return ()
     return tuple(found)
 
 

@@ -349,7 +349,11 @@ _FIVE = "connection refused|connection reset|timed out|no route to host|network 
         ("(?x) refused | reset | timed\\ out | no\\ route | unreachable", []),  # comments
         (r"(re)fused\1|reset|timed out|no route|unreachable", []),  # a back reference
         (r"(?P<w>refused)|reset|timed out|no route|unreachable", []),  # a named group
-        (r"refused|reset|timed out|no route|\d+", []),  # an alternative without an anchor
+        (r"refused|reset|timed out|no route|\d+", []),  # too few with anchors
+        (  # an alternative without an anchor is always kept
+            r"refused|reset|timed out|no route|unreachable|\d+",
+            ["refused", "reset", "timed out", "no route", "unreachable", r"\d+"],
+        ),
         (r"(?:refused|reset)|(timed|out)|[|]xray|no route|unreachable|a\|b", [
             "(?:refused|reset)", "(timed|out)", "[|]xray", "no route", "unreachable", r"a\|b"]),
     ],
@@ -357,7 +361,7 @@ _FIVE = "connection refused|connection reset|timed out|no route to host|network 
 def test_alternative_anchors_split_where_the_pattern_does(source: str, sources: list[str]) -> None:
     found = alternative_anchors(source, re.IGNORECASE)
     assert [own for own, _ in found] == sources
-    assert all(anchors for _, anchors in found)
+    assert all(bool(anchors) != (own == r"\d+") for own, anchors in found)
 
 
 def test_a_text_is_searched_with_the_alternatives_whose_anchors_it_holds() -> None:
@@ -370,6 +374,10 @@ def test_a_text_is_searched_with_the_alternatives_whose_anchors_it_holds() -> No
     assert narrowed is not None and narrowed.pattern == "connection reset"
     assert pattern.is_compiled and pattern.narrowed("connection reset!") is narrowed  # kept
     assert pattern.narrowed("all good") is None
+    digits = "refused|reset|timed out|no route|unreachable|\\d+"
+    some = LazyPattern(digits, re.I, None, (), None, alternative_anchors(digits, re.I))
+    kept = some.narrowed("error 42")
+    assert kept is not None and kept.pattern == "\\d+"  # the one without anchors
     every = "connection refused connection reset timed out no route to host network is unreachable"
     assert pattern.narrowed(every) is pattern.compiled
     text = "Connection RESET; timed out\n" * 2
