@@ -153,9 +153,13 @@ from corpus_split import (
 # clients' dialogs; 57 texts, 28 validation) measured at 13 of 28 before any rule: 2,028 of
 # 2,586. Its one development rule ("larger than the destination … is able to accept") and
 # the guess counted again: 2,031 (78.54 %); the earlier 2,558 texts still 2,015. The floor
-# follows the corpus down to 0.785.
+# follows the corpus down to 0.785. Round 42 (protocol, security-mode, TLS and authentication
+# failures as apps print them; clients' dialogs for timeouts and DNS failures; 34 texts, 24
+# validation) measured at 17 of 24 before any change: 2,048 of 2,610; its one development miss
+# is a user's misspelt paraphrase of Java's error, so no rule; the guess counted again: 2,048
+# (78.47 %). The floor follows to 0.784.
 TARGET = 0.95
-FLOOR = 0.785
+FLOOR = 0.784
 SHAPES = frozenset({"reply", "bounce", "client-error", "log", "dialog", "provider-text"})
 
 
