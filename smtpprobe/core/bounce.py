@@ -46,7 +46,7 @@ import codecs
 import functools
 import itertools
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
@@ -78,6 +78,10 @@ MAX_REPLIES = 200
 # Replies read before duplicates are removed: a bounce repeats one reply a few times
 # (the human part, the DSN); thousands of reply lines are a log, not a bounce.
 _MAX_FOUND = 50 * MAX_REPLIES
+# Where a refusal's reply may start: a 4xx/5xx code, or a 4.x.x/5.x.x enhanced code alone
+# (qmail's "(#5.1.1)"); what a long log's lines are looked through for once positive
+# replies are past _MAX_FOUND.
+_MAY_REFUSE = re.compile(r"(?<![\d.])(?:[45]\d\d|[45]\.\d{1,3}\.\d{1,3})(?![\d])")
 _MAX_MIME_DEPTH = 32  # nested multiparts followed; a real DSN nests two or three
 
 # A reply code where a reply can start: at the beginning of a line, or after a
@@ -952,6 +956,12 @@ class _Building:
     pending: bool = False  # the code ended its line: the words follow, up to a blank line
     trailing: int = 0
     gap: int = 0
+    floor: int = 0  # no line before this one is read for its stage, host or recipient
+
+
+def _may_refuse(line: str, fields: Mapping[str, str]) -> bool:
+    """Whether a refusal's reply may start on ``line`` (``fields``: its DSN block's)."""
+    return bool(_MAY_REFUSE.search(line)) or fields.get("status", "")[:1] in ("4", "5")
 
 
 def _unfold(text: str) -> tuple[list[str], list[int]]:
@@ -1496,15 +1506,32 @@ def find_replies(text: str) -> list[Found]:
     starts: list[_Start | None] = []
     current: _Building | None = None
 
+    positives = 0  # positive replies kept
+
     def close() -> None:
-        nonlocal current
+        nonlocal current, positives
         if current is not None:
-            built.append(current)
+            if current.code >= 400:
+                built.append(current)
+            elif positives < _MAX_FOUND:
+                built.append(current)
+                positives += 1
         current = None
 
     for index, line in enumerate(lines):
-        if len(built) >= _MAX_FOUND:
+        if len(built) - positives >= _MAX_FOUND:
             break
+        if (
+            positives >= _MAX_FOUND
+            and (current is None or current.code < 400)
+            and not _may_refuse(line, dsn.at(index))
+        ):
+            # A log of thousands of deliveries: only a refusal is still looked for (a
+            # positive reply is kept only where the text holds none), and it is read
+            # from its own lines, not those of the deliveries around it.
+            close()
+            starts.append(None)
+            continue
         if (built or current is not None) and _RETURNED_ORIGINAL.match(line.strip()):
             # The returned copy of the user's own message: its words are not a reply
             # (a bounce that is itself below such a line, forwarded, is still read).
@@ -1529,6 +1556,8 @@ def find_replies(text: str) -> list[Found]:
             else:
                 close()
                 current = _begun(start, index, groups[index], line)
+                if positives >= _MAX_FOUND:
+                    current.floor = index
             if current.sealed and current.final:
                 close()
             continue
@@ -1628,7 +1657,7 @@ def _found(
     for members in groups.values():
         merged: Found | None = None
         for i in members:
-            floor = built[i - 1].last + 1 if i else 0
+            floor = max(built[i - 1].last + 1 if i else 0, built[i].floor)
             ceiling = built[i + 1].index if i + 1 < len(built) else len(lines)
             item = _finish(built[i], replies[i], lines, starts, send_mail_as, dsn, floor, ceiling)
             # The same reply twice (the human part and the DSN): keep what each knows.

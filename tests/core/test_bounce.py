@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import smtpprobe.core.bounce as bounce
 from smtpprobe.core.bounce import decode_pasted, find_replies
 
 GMAIL_MULTILINE = """\
@@ -1291,3 +1292,29 @@ def test_a_tab_after_the_code_is_a_separator() -> None:
         "443\tHTTPS",
     ):
         assert find_replies(table) == [], table
+
+
+def test_a_refusal_far_down_a_log_of_deliveries_is_found(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Past _MAX_FOUND positive replies (10,000 in use; 20 here), a log's lines are looked
+    # through for a refusal only: the one bounce of a day's mail log was lost behind the
+    # deliveries before it. It is read from its own line, not its neighbours' recipients.
+    monkeypatch.setattr(bounce, "_MAX_FOUND", 20)
+    lines = [
+        f"Dec  4 03:00:{i:02d} mx postfix/smtp[{2000 + i}]: 4B1D{i:03X}: to=<u{i}@example.net>, "
+        "relay=mx.example.net[192.0.2.1]:25, dsn=2.0.0, status=sent (250 2.0.0 Ok)"
+        for i in range(60)
+    ]
+    lines.insert(
+        45,
+        "Dec  4 03:30:00 mx postfix/smtp[2345]: 4B24530: to=<a@example.jp>, relay=mx.example.jp"
+        "[192.0.2.2]:25, dsn=5.1.1, status=bounced (host mx.example.jp[192.0.2.2] said: 550 "
+        "5.1.1 <a@example.jp>: Recipient address rejected: User unknown (in reply to RCPT TO "
+        "command))",
+    )
+    found = bounce.find_replies("\n".join(lines))
+    assert [f.reply.code for f in found if f.reply is not None] == [550]
+    assert found[0].recipient == "a@example.jp" and found[0].host == "mx.example.jp"
+    assert found[0].stage == "rcpt"
+    # With no refusal, the first positive replies are what is found, as before.
+    del lines[45]
+    assert {f.reply.code for f in bounce.find_replies("\n".join(lines)) if f.reply} == {250}
