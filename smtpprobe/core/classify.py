@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import field, replace
 
 from smtpprobe.core.exitcode import ExitCode  # defined once, re-exported here
+from smtpprobe.core.lazyre import IdentityCache
 from smtpprobe.core.record import record
 from smtpprobe.core.rules import Rule, Situation, Text, first_match
 from smtpprobe.core.stage_names import stage_ja
@@ -293,7 +294,7 @@ def classify(
     # "ok" is for a dialogue that got every reply it needs, and only then: a user's rule
     # may not call a refusal ok, nor an accepted dialogue a failure.
     accepted = exit_code is ExitCode.ACCEPTED
-    found = first_match([r for r in rules if (r.category == "ok") == accepted], situation)
+    found = first_match(_verdicts_of(rules)[accepted], situation)
     if found is None:
         return Verdict(
             category="ok" if exit_code is ExitCode.ACCEPTED else "protocol-error",
@@ -357,3 +358,22 @@ def evidence_of(rule: Rule, situation: Situation, match: object) -> str:
     if needed:
         parts.append("facts=" + ",".join(needed))
     return " ".join(parts)
+
+
+def _split_by_verdict(rules: Sequence[Rule]) -> dict[bool, tuple[Rule, ...]]:
+    """The rules that may call a dialogue ok (True) and those that name a failure (False):
+    tuples, so that ``first_match`` works out once which apply to a kind of situation."""
+    return {
+        accepted: tuple(r for r in rules if (r.category == "ok") == accepted)
+        for accepted in (True, False)
+    }
+
+
+_by_verdict: IdentityCache[Sequence[Rule], dict[bool, tuple[Rule, ...]]] = IdentityCache(
+    _split_by_verdict
+)
+
+
+def _verdicts_of(rules: Sequence[Rule]) -> dict[bool, tuple[Rule, ...]]:
+    # A rule book that cannot change (a tuple) is split once; a list each time.
+    return _by_verdict(rules) if isinstance(rules, tuple) else _split_by_verdict(rules)
