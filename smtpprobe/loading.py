@@ -381,16 +381,32 @@ def load_rulebook(
     A broken ``extra`` file raises RuleError; a broken file in the user's
     folder is skipped (``rule_problems()`` says which and why).
     """
-    user: list[Rule] = []
-    for path in extra:
-        user.extend(load_rule_file(path))
+    parts: list[tuple[Rule, ...]] = [
+        _load_rule_file(str(path), _stamp(Path(path))) for path in extra
+    ]
     for path in _profile_files(config_dir() / "rules"):
         try:
-            user.extend(load_rule_file(path))
+            parts.append(_load_rule_file(str(path), _stamp(path)))
         except RuleError:
             continue  # reported by rule_problems()
-    provider = list(profile.rules) if profile is not None else []
-    return (*user, *provider, *load_rule_file(builtin_rules_file()))
+    if profile is not None:
+        parts.append(tuple(profile.rules))
+    builtin = builtin_rules_file()
+    parts.append(_load_rule_file(str(builtin), _stamp(builtin)))
+    book = tuple(rule for part in parts for rule in part)
+    # The same rules give back the same tuple, so that what first_match and classify work
+    # out once per book (an identity cache) serves every probe of a run, not one.
+    key = tuple(map(id, book))
+    kept = _BOOKS.get(key)
+    if kept is None:
+        if len(_BOOKS) >= _BOOKS_KEPT:
+            _BOOKS.clear()
+        kept = _BOOKS[key] = book  # holds the rules, so that their ids stay theirs
+    return kept
+
+
+_BOOKS: dict[tuple[int, ...], tuple[Rule, ...]] = {}
+_BOOKS_KEPT = 16
 
 
 def builtin_client_errors_file() -> Path:

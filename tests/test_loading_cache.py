@@ -207,3 +207,20 @@ def test_user_and_named_files_are_not_cached(
     assert [r.id for r in load_rulebook(extra=(mine,))] == ["fake-7", "fake-1"]
     (cache,) = _cache_files(tmp_path)
     assert str(mine) not in pickle.loads(cache.read_bytes())["entries"]
+
+
+def test_the_same_rules_are_the_same_book_until_a_file_changes(
+    package: Path, tmp_path: Path
+) -> None:
+    # One tuple for the same rules, so that what classify and first_match work out per book
+    # (by identity) is worked out once a run, not once a probe; a changed file is a new book.
+    mine = tmp_path / "mine.yaml"
+    mine.write_text(RULES.format(n=7), encoding="utf-8")
+    fake = load_profiles().get("fake")
+    book = load_rulebook(fake, extra=(mine,))
+    assert load_rulebook(fake, extra=(mine,)) is book
+    assert load_rulebook() is not book and load_rulebook() is load_rulebook()
+    mine.write_text(RULES.format(n=8) + "# longer\n", encoding="utf-8")
+    changed = load_rulebook(fake, extra=(mine,))
+    assert changed is not book
+    assert [r.id for r in changed] == ["fake-8", "fake-1"]

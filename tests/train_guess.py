@@ -29,6 +29,9 @@ from smtpprobe.paste import CLIENT_ERRORS_FILE, explain
 DATA = Path(__file__).resolve().parents[1] / "smtpprobe" / "data"
 MODEL = DATA / "guess_model.json"
 
+# libyaml where PyYAML has it: the pure-Python loader takes seconds on the rule base.
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 
 def development_examples() -> list[tuple[str, str]]:
     """``(text, category)`` for every development text; a guess never says "ok"."""
@@ -52,12 +55,14 @@ def negative_examples() -> list[tuple[str, str]]:
 def example_texts() -> list[tuple[str, str]]:
     """``(text, category)`` for the rule base's and the client-error signatures' examples."""
     examples: list[tuple[str, str]] = []
-    rules = yaml.safe_load((DATA / "rules.yaml").read_text(encoding="utf-8"))["rules"]
+    rules = yaml.load((DATA / "rules.yaml").read_text(encoding="utf-8"), Loader=_LOADER)["rules"]
     for rule in rules:
         for example in rule.get("examples") or ():
             if isinstance(example, dict) and example.get("reply") and rule["category"] != "ok":
                 examples.append((str(example["reply"]), str(rule["category"])))
-    signatures = yaml.safe_load(CLIENT_ERRORS_FILE.read_text(encoding="utf-8"))["signatures"]
+    signatures = yaml.load(CLIENT_ERRORS_FILE.read_text(encoding="utf-8"), Loader=_LOADER)[
+        "signatures"
+    ]
     for signature in signatures:
         for example in signature.get("examples") or ():
             text = str(example["text"] if isinstance(example, dict) else example)

@@ -193,24 +193,40 @@ def test_a_text_too_long_for_grams_is_looked_through_anchor_by_anchor() -> None:
     assert text_grams("abcd") == {"abc", "bcd"} and text_grams("ab") == set()
 
 
+def _development_sample() -> list[str]:
+    # Every second development text, from every file: the whole-pattern searches these two
+    # soundness tests compare with are most of their time (about 6 s for every text), and a
+    # wrong anchor shows on many texts of its kind, not on one (the corpus test and the
+    # anchor index's own property test see every text through the narrowed patterns).
+    texts = [
+        str(item["text"]) for path in sorted(DEVELOPMENT.glob("*.yaml")) for item in load(path)
+    ]
+    return texts[::2]
+
+
 def test_a_rule_not_searched_for_want_of_its_anchors_could_not_have_matched() -> None:
     # Every rule's text and not_text, against every rule's examples and every development
     # text: where the compiled pattern matches, the anchors let the search happen.
     rules = load_rulebook()
     texts = [e.situation.text for r in rules for e in r.examples if e.situation.text]
-    texts += [
-        str(item["text"]) for path in sorted(DEVELOPMENT.glob("*.yaml")) for item in load(path)
-    ]
+    texts += _development_sample()
     # As first_match asks: the text as matched, in lower case, with its grams.
     seen = [(text[:MAX_MATCH_TEXT], text[:MAX_MATCH_TEXT].lower()) for text in texts]
     seen_grams = [(text, lowered, text_grams(lowered)) for text, lowered in seen]
-    skipped_matches = [
-        (rule.id, text[:60])
+    # Asked through the index, as first_match asks (the index answers as may_match does: its
+    # own property test).
+    patterns = [
+        (rule.id, pattern)
         for rule in rules
         for pattern in (rule.text, rule.not_text)
         if pattern is not None and pattern.anchors
+    ]
+    index = AnchorIndex([pattern for _, pattern in patterns])
+    skipped_matches = [
+        (patterns[position][0], text[:60])
         for text, lowered, grams in seen_grams
-        if not pattern.may_match(lowered, grams) and pattern.compiled.search(text)
+        for position in set(range(len(patterns))) - index.candidates(lowered, grams)
+        if patterns[position][1].compiled.search(text)
     ]
     assert skipped_matches == []
     assert sum(1 for r in rules if r.text is not None and r.text.anchors) >= 50
@@ -397,9 +413,7 @@ def test_every_narrowed_pattern_finds_in_each_text_what_the_whole_finds() -> Non
     ]
     assert len(patterns) >= 60
     texts = [e.situation.text for r in rules for e in r.examples if e.situation.text]
-    texts += [
-        str(item["text"]) for path in sorted(DEVELOPMENT.glob("*.yaml")) for item in load(path)
-    ]
+    texts += _development_sample()
     lowered = [text.lower() for text in texts]
     narrowed = 0
     for name, pattern in patterns:
@@ -415,7 +429,7 @@ def test_every_narrowed_pattern_finds_in_each_text_what_the_whole_finds() -> Non
             assert [m.span() for m in kept.finditer(text)] == whole, name
             found = pattern.search_narrowed(text, low)
             assert (found.span() if found else None) == (whole[0] if whole else None), name
-    assert narrowed > 2_000
+    assert narrowed > 1_000
 
 
 def test_reach_is_pickled() -> None:
