@@ -434,9 +434,10 @@ def scan(text: str, errors: ClientErrors) -> list[Located]:
 def _matches(text: str, signatures: Sequence[Signature]) -> list[_Match]:
     lowered = text.lower()
     found: list[_Match] = []
-    for index in sorted(_index_of(signatures).candidates(lowered, text_grams(lowered))):
+    grams = text_grams(lowered)
+    for index in sorted(_index_of(signatures).candidates(lowered, grams)):
         signature = signatures[index]
-        for count, match in enumerate(signature.pattern.finditer_near(text, lowered)):
+        for count, match in enumerate(signature.pattern.finditer_near(text, lowered, grams)):
             if count >= _MAX_MATCHES:
                 break
             if match.end() > match.start():

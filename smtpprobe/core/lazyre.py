@@ -80,6 +80,7 @@ class LazyPattern:
     """
 
     __slots__ = (
+        "_alternatives_index",
         "_compiled",
         "_heads",
         "_narrowed",
@@ -118,6 +119,7 @@ class LazyPattern:
         self._heads: dict[str, tuple[str, ...]] | None = None  # made on first use
         # The alternations of some alternatives only, by their positions (made when needed).
         self._narrowed: dict[tuple[int, ...], re.Pattern[str]] = {}
+        self._alternatives_index: AnchorIndex | None = None  # made on first use with grams
 
     def may_match(self, lowered: str, grams: set[str] | None = None) -> bool:
         """False when ``lowered`` (a text in lower case) holds none of the anchors.
@@ -171,7 +173,9 @@ class LazyPattern:
         """``re.Pattern.findall``."""
         return self.compiled.findall(string, pos, endpos)
 
-    def finditer_near(self, string: str, lowered: str) -> Iterator[re.Match[str]]:
+    def finditer_near(
+        self, string: str, lowered: str, grams: set[str] | None = None
+    ) -> Iterator[re.Match[str]]:
         """``finditer(string)``'s matches, searched for only near the anchors in ``lowered``.
 
         ``lowered`` is ``string.lower()``. Every match holds an anchor and spans at most
@@ -188,8 +192,9 @@ class LazyPattern:
         changes no match of the others, and a family of a hundred alternatives searched
         whole tries each of them at every character (most of the time ``explain`` spent
         on a paste). The spans are ``finditer``'s; the groups are the narrowed pattern's.
+        ``grams`` is ``text_grams(lowered)``, when the caller has it.
         """
-        compiled = self.narrowed(lowered) if self.alternatives else self.compiled
+        compiled = self.narrowed(lowered, grams) if self.alternatives else self.compiled
         if compiled is None:
             return
         reach = self.reach
@@ -215,24 +220,36 @@ class LazyPattern:
                 yield whole
                 position = start = whole.end()
 
-    def search_narrowed(self, string: str, lowered: str) -> re.Match[str] | None:
+    def search_narrowed(
+        self, string: str, lowered: str, grams: set[str] | None = None
+    ) -> re.Match[str] | None:
         """``search(string)``'s match (its span; the groups are the narrowed pattern's),
         searched with only the ``alternatives`` whose anchors ``lowered`` (``string`` in
-        lower case) holds."""
+        lower case) holds; ``grams`` is ``text_grams(lowered)``, when the caller has it."""
         if not self.alternatives:
             return self.compiled.search(string)
-        compiled = self.narrowed(lowered)
+        compiled = self.narrowed(lowered, grams)
         return compiled.search(string) if compiled is not None else None
 
-    def narrowed(self, lowered: str) -> re.Pattern[str] | None:
+    def narrowed(self, lowered: str, grams: set[str] | None = None) -> re.Pattern[str] | None:
         """The alternation of the ``alternatives`` whose anchors ``lowered`` holds, and of
         those without anchors (the whole pattern when that is all of them); None when
-        there is none, so nothing can match."""
-        kept = tuple(
-            index
-            for index, (_, anchors) in enumerate(self.alternatives)
-            if not anchors or any(anchor in lowered for anchor in anchors)
-        )
+        there is none, so nothing can match. With ``grams`` (``text_grams(lowered)``) the
+        anchors are looked up by their heads among the text's grams (an ``AnchorIndex``
+        over the alternatives), not each looked for through the text."""
+        if grams is not None:
+            index = self._alternatives_index
+            if index is None:
+                index = self._alternatives_index = AnchorIndex.of_anchors(
+                    [anchors for _, anchors in self.alternatives]
+                )
+            kept = tuple(sorted(index.candidates(lowered, grams)))
+        else:
+            kept = tuple(
+                index
+                for index, (_, anchors) in enumerate(self.alternatives)
+                if not anchors or any(anchor in lowered for anchor in anchors)
+            )
         if not kept:
             return None
         if len(kept) == len(self.alternatives):
@@ -353,26 +370,38 @@ class AnchorIndex:
     set of those of whose ``may_match`` is true.
     """
 
-    __slots__ = ("_always", "_by_head", "_heads", "_longest", "_patterns", "_piece", "_short")
+    __slots__ = ("_always", "_by_head", "_count", "_heads", "_longest", "_piece", "_short")
 
     def __init__(self, patterns: Sequence[LazyPattern | None], piece: int = _GRAMS_UP_TO) -> None:
         """``piece``: how much of a text without grams (a long one) is looked through at
         once."""
-        self._patterns = tuple(patterns)  # None: no pattern, always a candidate
+        # None: no pattern, always a candidate (as a pattern without anchors).
+        self._index([p.anchors if p is not None else () for p in patterns], piece)
+
+    @classmethod
+    def of_anchors(
+        cls, anchor_sets: Sequence[tuple[str, ...]], piece: int = _GRAMS_UP_TO
+    ) -> AnchorIndex:
+        """The index of things known by their anchors alone (a pattern's alternatives);
+        () is always a candidate."""
+        index = cls.__new__(cls)
+        index._index(anchor_sets, piece)
+        return index
+
+    def _index(self, anchor_sets: Sequence[tuple[str, ...]], piece: int) -> None:
+        self._count = len(anchor_sets)
         self._piece = piece
-        self._always = frozenset(
-            i for i, p in enumerate(self._patterns) if p is None or not p.anchors
-        )
+        self._always = frozenset(i for i, anchors in enumerate(anchor_sets) if not anchors)
         by_head: dict[str, list[tuple[int, str]]] = {}
         short: list[tuple[int, str]] = []  # anchors too short to have a head
-        for index, pattern in enumerate(self._patterns):
-            for anchor in pattern.anchors if pattern is not None else ():
+        for index, anchors in enumerate(anchor_sets):
+            for anchor in anchors:
                 if len(anchor) < _GRAM:
                     short.append((index, anchor))
                 else:
                     by_head.setdefault(anchor[:_GRAM], []).append((index, anchor))
         self._by_head = {head: tuple(found) for head, found in by_head.items()}
-        self._longest = max((len(a) for p in self._patterns if p for a in p.anchors), default=1)
+        self._longest = max((len(a) for anchors in anchor_sets for a in anchors), default=1)
         self._heads = frozenset(by_head)
         self._short = tuple(short)
 
@@ -394,7 +423,7 @@ class AnchorIndex:
             # The grams that start in the piece's own part (not in what it shares).
             own = range(min(size, len(piece) - _GRAM + 1))
             self._add_present(piece, {piece[i : i + _GRAM] for i in own}, found)
-            if len(found) == len(self._patterns):
+            if len(found) == self._count:
                 break
         return found
 
@@ -441,9 +470,20 @@ class IdentityCache(Generic[_Key, _Value]):
 def text_grams(lowered: str) -> set[str] | None:
     """Every run of ``_GRAM`` characters in ``lowered``, for ``LazyPattern.may_match`` over
     many patterns; None for a text so long that making them costs more than they save."""
+    global _last_grams
     if len(lowered) > _GRAMS_UP_TO:
         return None
-    return {lowered[i : i + _GRAM] for i in range(len(lowered) - _GRAM + 1)}
+    # The same text is often asked for twice in a row (a reply's rules, then the signatures
+    # or another book): the last text's grams are kept. Callers only read them.
+    last = _last_grams
+    if last is not None and last[0] == lowered:
+        return last[1]
+    grams = {lowered[i : i + _GRAM] for i in range(len(lowered) - _GRAM + 1)}
+    _last_grams = (lowered, grams)
+    return grams
+
+
+_last_grams: tuple[str, set[str]] | None = None
 
 
 def _heads_of(anchors: tuple[str, ...]) -> dict[str, tuple[str, ...]]:

@@ -246,12 +246,12 @@ class Rule:
         if (
             self.not_text is not None
             and self.not_text.may_match(lowered, grams)
-            and self.not_text.search_narrowed(text, lowered)
+            and self.not_text.search_narrowed(text, lowered, grams)
         ):
             return False
         if self.text is not None:
             may = anchored or self.text.may_match(lowered, grams)
-            found = self.text.search_narrowed(text, lowered) if may else None
+            found = self.text.search_narrowed(text, lowered, grams) if may else None
             return found if found else False
         return True
 

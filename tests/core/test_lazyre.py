@@ -193,6 +193,13 @@ def test_a_text_too_long_for_grams_is_looked_through_anchor_by_anchor() -> None:
     assert text_grams("abcd") == {"abc", "bcd"} and text_grams("ab") == set()
 
 
+def test_the_last_texts_grams_are_kept_and_only_for_that_text() -> None:
+    first = text_grams("relay access denied")
+    assert text_grams("relay access denied") is first
+    assert text_grams("relay access denies") == text_grams("relay access denies") != first
+    assert text_grams("relay access denied") == first
+
+
 def _development_sample() -> list[str]:
     # Every second development text, from every file: the whole-pattern searches these two
     # soundness tests compare with are most of their time (about 6 s for every text), and a
@@ -421,6 +428,8 @@ def test_every_narrowed_pattern_finds_in_each_text_what_the_whole_finds() -> Non
             if not pattern.may_match(low):
                 continue
             kept = pattern.narrowed(low)
+            # Through the text's grams (an index over the alternatives), the same alternatives.
+            assert pattern.narrowed(low, text_grams(low)) is kept, name
             whole = [m.span() for m in pattern.compiled.finditer(text)]
             if kept is None:
                 assert whole == [], name
