@@ -114,10 +114,10 @@ def cache_dir() -> Path | None:
 _Stamp = tuple[int, int, int]
 
 
-def _stamp(path: Path) -> _Stamp | None:
+def _stamp(path: Path | str) -> _Stamp | None:
     try:
-        info = path.stat()
-    except OSError:
+        info = os.stat(path)
+    except (OSError, ValueError):  # ValueError: a NUL in the name, as Path.stat raises it
         return None
     return info.st_mtime_ns, info.st_ctime_ns, info.st_size
 
@@ -236,7 +236,7 @@ def _validated(
 
 def load_profile_file(path: Path | str) -> Profile:
     """Read and validate one profile file (parsed once while the file is unchanged)."""
-    return _load_profile_file(str(path), _stamp(Path(path)))
+    return _load_profile_file(str(path), _stamp(path))
 
 
 @functools.lru_cache(maxsize=256)
@@ -298,16 +298,20 @@ class ProfileSet:
 
 
 def _profile_files(directory: Path) -> list[Path]:
+    # os.scandir, not Path.iterdir: every explain and probe lists these folders, and a
+    # Path per entry, a stat per is_file and Path comparisons to sort were most of it.
     try:
-        if not directory.is_dir():
-            return []
-        # Regular files only: opening a FIFO named like one waited for a writer forever (a
-        # red-team round), and a device or a folder holds no profile or rule.
-        return sorted(
-            p for p in directory.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file()
-        )
-    except OSError:  # an unreadable folder is treated as an empty one, like a missing one
+        with os.scandir(directory) as entries:
+            # Regular files only: opening a FIFO named like one waited for a writer forever
+            # (a red-team round), and a device or a folder holds no profile or rule.
+            names = sorted(
+                entry.name
+                for entry in entries
+                if entry.name.endswith((".yaml", ".yml")) and entry.is_file()
+            )
+    except OSError:  # an unreadable or missing folder is treated as an empty one
         return []
+    return [directory / name for name in names]
 
 
 def load_profiles(extra: Sequence[Path | str] = ()) -> ProfileSet:
@@ -340,7 +344,7 @@ def load_profiles(extra: Sequence[Path | str] = ()) -> ProfileSet:
 
 def load_rule_file(path: Path | str) -> list[Rule]:
     """Read and validate one rule file: a mapping with ``rules:``, or a bare list."""
-    return list(_load_rule_file(str(path), _stamp(Path(path))))
+    return list(_load_rule_file(str(path), _stamp(path)))
 
 
 @functools.lru_cache(maxsize=64)
@@ -381,9 +385,7 @@ def load_rulebook(
     A broken ``extra`` file raises RuleError; a broken file in the user's
     folder is skipped (``rule_problems()`` says which and why).
     """
-    parts: list[tuple[Rule, ...]] = [
-        _load_rule_file(str(path), _stamp(Path(path))) for path in extra
-    ]
+    parts: list[tuple[Rule, ...]] = [_load_rule_file(str(path), _stamp(path)) for path in extra]
     for path in _profile_files(config_dir() / "rules"):
         try:
             parts.append(_load_rule_file(str(path), _stamp(path)))
