@@ -28,6 +28,9 @@ _MAIL = LazyPattern(
     r"sendmail|qmail|dovecot|exchange|outlook|thunderbird|gsmtp|\brelay|mailbox|recipient|"
     r"sender|\bmta\b|\bnodemailer|phpmailer|swiftmailer|mailkit|\bmutt|msmtp|\bsmtplib|"
     r"@[a-z0-9-]+\.[a-z]|[:\s](?:25|26|465|587|2525)\b|"
+    # Spam and its blocklists: Postfix's "Client host [IP] blocked using zen.spamhaus.org;
+    # https://www.spamhaus.org/…" names a web address and no other mail word.
+    r"spam|dnsbl|\brbl\b|blocked using|"
     r"メール|送信|受信|宛先|差出人|郵件|邮件|correo|courriel|posta",
     re.IGNORECASE,
 )

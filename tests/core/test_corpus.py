@@ -160,8 +160,14 @@ from corpus_split import (
 # (78.47 %). The floor follows to 0.784. Round 42's third part (sender, recipient, relay and
 # auth-required refusals; 20 texts, 11 validation) measured at 7 of 11: 2,055 of 2,621; its one
 # development miss is a retryability label; the guess counted again: 2,055 (78.41 %).
+# Round 43 (protocol errors, client timeouts, sending limits, blocklists, sender refusals;
+# 110 texts, 65 validation): three development rules written before validation was looked at
+# (a message-form refusal is final whatever its code, SurgeMail's "Naked LF"; SES's singular
+# "Too many open connection" is concurrency; an IP "labeled as a source of spam") and the guess
+# counted again, then measured once: 59 of its 65 right, 2,116 of 2,686 (78.78 %); the earlier
+# 2,621 texts 2,057. The floor follows to 0.787.
 TARGET = 0.95
-FLOOR = 0.784
+FLOOR = 0.787
 SHAPES = frozenset({"reply", "bounce", "client-error", "log", "dialog", "provider-text"})
 
 
