@@ -201,6 +201,8 @@ def read_yaml(path: Path, error: type[SmtpprobeError], what: str = "profile or r
             f"{path}:{line_no}: {f'{key!r} holds' if key else 'holds'} a control character "
             f"(U+{ord(control.group()):04X}); remove it"
         )
+    if _deepest_flow(text) > _DEEPEST_FLOW:
+        raise error(f"{path}: malformed YAML: nested too deeply")
     loader = _loader()
     import yaml
 
@@ -215,6 +217,21 @@ def read_yaml(path: Path, error: type[SmtpprobeError], what: str = "profile or r
         raise error(f"{path}: malformed YAML: nested too deeply") from None
     except Exception as exc:  # a constructor's own error, e.g. a date like 2024-13-45
         raise error(f"{path}: malformed YAML: {_one_line(str(exc))}") from None
+
+
+# Flow collections opened one inside another with nothing between ("[[[[…"): no profile or
+# rule nests past a few levels. libyaml refuses past 1000, but the pure-Python loader reads a
+# whole 1 MB of them before it fails (a second), and 900 then take a third of a second to
+# unwind from RecursionError; past 200 the file is refused before any parsing, by either.
+_DEEPEST_FLOW = 200
+_FLOW_RUN = re.compile(r"[\[{][\[{ \t\r\n]*")
+
+
+def _deepest_flow(text: str) -> int:
+    """The most flow openers in one run of openers and spaces (each character seen once)."""
+    if "[" not in text and "{" not in text:
+        return 0
+    return max((run.count("[") + run.count("{") for run in _FLOW_RUN.findall(text)), default=0)
 
 
 def _one_line(message: str) -> str:

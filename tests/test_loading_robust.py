@@ -54,6 +54,8 @@ PATHOLOGIES = {
     "deep-valid": "a: " + "[" * 900 + "]" * 900 + "\n",
     "deep-block": "".join("  " * i + "-\n" for i in range(600)),
     "deep-value": "host: x\nport: " + "[" * 900 + "]" * 900 + "\nsecurity: plain\n",
+    # Separated by text: past the quick refusal of openers in a row, the loaders' own limits.
+    "deep-spaced": "a: " + "[a, " * 300 + "]" * 300 + "\n",
     "bad-date": "host: x\nport: 2024-13-45\n",
     "alias-bomb": "a: &a [x, x, x, x, x, x, x, x, x]\n"
     + "".join(
@@ -136,6 +138,29 @@ def test_pathological_yaml_is_one_line_naming_the_file(tmp_path: Path, name: str
             load(path)
         assert time.thread_time() - start < 5
         _one_line_naming(info.value, path)
+
+
+def test_openers_in_a_row_past_200_are_refused_before_parsing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import yaml
+
+    def parse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("parsed")
+
+    path = tmp_path / "deep.yaml"
+    for text in ("a: " + "[" * 201 + "]" * 201, "a: " + "[ \n {" * 101 + "}\n]" * 101):
+        path.write_text(text, encoding="utf-8")
+        monkeypatch.setattr(yaml, "load", parse)
+        with pytest.raises(RuleError, match=r"deep\.yaml: malformed YAML: nested too deeply"):
+            load_rule_file(path)
+        monkeypatch.undo()
+    # At 200 the loader decides (libyaml takes up to 1,000); a usual flow list loads.
+    path.write_text("a: " + "[" * 200 + "]" * 200 + "\n", encoding="utf-8")
+    with pytest.raises(RuleError, match="expected a 'rules:' list"):
+        load_rule_file(path)
+    path.write_text(GOOD_PROFILE + "# [[[ {{ in a comment\n", encoding="utf-8")
+    assert load_profile_file(path).host == "smtp.example.jp"
 
 
 def test_not_utf8_and_a_folder(tmp_path: Path) -> None:

@@ -201,7 +201,7 @@ def test_the_last_texts_grams_are_kept_and_only_for_that_text() -> None:
 
 
 def _development_sample() -> list[str]:
-    # Every second development text, from every file: the whole-pattern searches these two
+    # Every second development text, from every file: the whole-pattern searches these
     # soundness tests compare with are most of their time (about 6 s for every text), and a
     # wrong anchor shows on many texts of its kind, not on one (the corpus test and the
     # anchor index's own property test see every text through the narrowed patterns).
@@ -472,9 +472,7 @@ def _guarded_patterns() -> list[tuple[str, GuardedPattern]]:
 def test_a_guarded_pattern_finds_its_anchors_and_skips_only_lines_that_cannot_match() -> None:
     patterns = _guarded_patterns()
     assert len(patterns) >= 80
-    texts = [
-        str(item["text"]) for path in sorted(DEVELOPMENT.glob("*.yaml")) for item in load(path)
-    ]
+    texts = _development_sample()
     lines = {line for text in texts for line in text.splitlines() if line.strip()}
     lines |= {text for text in texts if len(text) <= 4_096}
     anchored = 0
