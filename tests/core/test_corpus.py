@@ -165,9 +165,15 @@ from corpus_split import (
 # (a message-form refusal is final whatever its code, SurgeMail's "Naked LF"; SES's singular
 # "Too many open connection" is concurrency; an IP "labeled as a source of spam") and the guess
 # counted again, then measured once: 59 of its 65 right, 2,116 of 2,686 (78.78 %); the earlier
-# 2,621 texts 2,057. The floor follows to 0.787.
+# 2,621 texts 2,057. The floor follows to 0.787. Round 44 (server logs, libraries' errors
+# from less-covered ecosystems, providers' documented texts, mail programs' dialogs; 57 texts,
+# 23 validation): development rules first (a Postfix smtpd log of a client's "alert unknown
+# ca" is a certificate the client did not trust; PHP's missing "starttls" socket transport is
+# a wrong security setting; Fastmail's "Address locked or deactivated" is a disabled
+# recipient; "dmarc" inside an address is no DMARC refusal), the guess counted again, then
+# measured once: 17 of its 23, 2,136 of 2,709 (78.85 %); the earlier 2,686 texts 2,119.
 TARGET = 0.95
-FLOOR = 0.787
+FLOOR = 0.788
 SHAPES = frozenset({"reply", "bounce", "client-error", "log", "dialog", "provider-text"})
 
 
