@@ -301,6 +301,11 @@ _PROVIDER_TEXTS: tuple[tuple[LazyPattern, int], ...] = (
     # Micro Email Reputation database." (hardwaresecrets.com/understanding-email-bounce-
     # messages/4/), a temporary refusal.
     (GuardedPattern(r"\bdeferred using Trend Micro Email Reputation database\b", re.I), 450),
+    # Comcast's block-list codes with their words and no reply: "BL000000 Email from your mail
+    # server has been sent in patterns that are characteristic of spam."
+    # (docs.hetrixtools.com/how-to-remove-your-ip-from-the-comcast-blacklist/); Comcast sends
+    # them in a 554 at the greeting (pastebin.com/VQBiZTRb).
+    (GuardedPattern(r"^BL0000\d\d \w", re.I), 554),
     # @nifty's table of its SMTP server's messages: "you have no account here"
     # (faq.support.nifty.com/?p=4076), a refused login.
     (GuardedPattern(r"^you have no account here\.?$", re.I), 550),

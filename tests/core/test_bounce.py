@@ -1035,6 +1035,12 @@ def test_a_shorter_summary_after_the_reply_does_not_hide_it() -> None:
             "see https://www.mail-abuse.com/cgi-bin/lookup?[ip address]",
             450,
         ),
+        # https://docs.hetrixtools.com/how-to-remove-your-ip-from-the-comcast-blacklist/ (Comcast)
+        (
+            "BL000000 Email from your mail server has been sent in patterns that are "
+            "characteristic of spam.",
+            554,
+        ),
     ],
 )
 def test_a_providers_codeless_text_is_a_reply_with_an_inferred_code(text: str, code: int) -> None:
@@ -1049,6 +1055,7 @@ def test_a_providers_codeless_text_is_a_reply_with_an_inferred_code(text: str, c
         "Our sandbox is for tests only",
         "The article explains why you have no account here and there.",
         "The user wasn't found at all",
+        "Ticket BL000012",  # Comcast's code must begin the line and have words after it
     ],
 )
 def test_provider_wordings_need_their_whole_fixed_words(text: str) -> None:
