@@ -244,7 +244,8 @@ class LazyPattern:
                     [anchors for _, anchors in self.alternatives]
                 )
             kept = tuple(sorted(index.candidates(lowered, grams)))
-        else:
+        else:  # a text too long for grams: each anchor looked for through it (the index
+            # would make every piece's grams again, once for each pattern)
             kept = tuple(
                 index
                 for index, (_, anchors) in enumerate(self.alternatives)
