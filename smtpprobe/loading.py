@@ -314,9 +314,9 @@ class ProfileSet:
         return iter(sorted(self.profiles.values(), key=lambda p: p.name))
 
 
-def _profile_files(directory: Path) -> list[Path]:
-    # os.scandir, not Path.iterdir: every explain and probe lists these folders, and a
-    # Path per entry, a stat per is_file and Path comparisons to sort were most of it.
+def _profile_files(directory: Path) -> list[str]:
+    # os.scandir and names, not Path.iterdir and Paths: every explain and probe lists these
+    # folders, and a Path per entry, a stat per is_file and Path comparisons were most of it.
     try:
         with os.scandir(directory) as entries:
             # Regular files only: opening a FIFO named like one waited for a writer forever
@@ -328,7 +328,7 @@ def _profile_files(directory: Path) -> list[Path]:
             )
     except OSError:  # an unreadable or missing folder is treated as an empty one
         return []
-    return [directory / name for name in names]
+    return [os.path.join(directory, name) for name in names]
 
 
 def load_profiles(extra: Sequence[Path | str] = ()) -> ProfileSet:
@@ -348,7 +348,7 @@ def load_profiles(extra: Sequence[Path | str] = ()) -> ProfileSet:
             profile = load_profile_file(path)
         except ProfileError as exc:
             problems.append(str(exc))
-            broken[path.stem] = exc
+            broken[Path(path).stem] = exc
             continue
         profiles[profile.name] = profile
         broken.pop(profile.name, None)
@@ -508,7 +508,7 @@ def _code_stamp() -> tuple[object, ...]:
 
 def _builtin_files() -> list[tuple[Path, Callable[[str], _Parsed]]]:
     files: list[tuple[Path, Callable[[str], _Parsed]]] = [(builtin_rules_file(), _parse_rule_file)]
-    files.extend((p, _parse_profile_file) for p in _profile_files(builtin_profiles_dir()))
+    files.extend((Path(p), _parse_profile_file) for p in _profile_files(builtin_profiles_dir()))
     signatures = builtin_client_errors_file()
     if signatures.is_file():  # a stripped-down copy without ``explain``'s data
         files.append((signatures, _parse_client_errors_file))
