@@ -361,7 +361,12 @@ def load_profiles(extra: Sequence[Path | str] = ()) -> ProfileSet:
 
 def load_rule_file(path: Path | str) -> list[Rule]:
     """Read and validate one rule file: a mapping with ``rules:``, or a bare list."""
-    return list(_load_rule_file(str(path), _stamp(path)))
+    return list(_rule_file(path))
+
+
+def _rule_file(path: Path | str) -> tuple[Rule, ...]:
+    """``load_rule_file``'s rules as the cache holds them (the same tuple while unchanged)."""
+    return _load_rule_file(str(path), _stamp(path))
 
 
 @functools.lru_cache(maxsize=64)
@@ -402,16 +407,15 @@ def load_rulebook(
     A broken ``extra`` file raises RuleError; a broken file in the user's
     folder is skipped (``rule_problems()`` says which and why).
     """
-    parts: list[tuple[Rule, ...]] = [_load_rule_file(str(path), _stamp(path)) for path in extra]
+    parts: list[tuple[Rule, ...]] = [_rule_file(path) for path in extra]
     for path in _profile_files(config_dir() / "rules"):
         try:
-            parts.append(_load_rule_file(str(path), _stamp(path)))
+            parts.append(_rule_file(path))
         except RuleError:
             continue  # reported by rule_problems()
     if profile is not None:
         parts.append(tuple(profile.rules))
-    builtin = builtin_rules_file()
-    parts.append(_load_rule_file(str(builtin), _stamp(builtin)))
+    parts.append(_rule_file(builtin_rules_file()))
     book = tuple(rule for part in parts for rule in part)
     # The same rules give back the same tuple, so that what first_match and classify work
     # out once per book (an identity cache) serves every probe of a run, not one.
