@@ -31,6 +31,9 @@ _MAIL = LazyPattern(
     # Spam and its blocklists: Postfix's "Client host [IP] blocked using zen.spamhaus.org;
     # https://www.spamhaus.org/…" names a web address and no other mail word.
     r"spam|dnsbl|\brbl\b|blocked using|"
+    # RFC 5321's own words for a 554 ("Transaction failed"), which IONOS's refusal keeps
+    # with only a web address beside it.
+    r"transaction failed|"
     r"メール|送信|受信|宛先|差出人|郵件|邮件|correo|courriel|posta",
     re.IGNORECASE,
 )
