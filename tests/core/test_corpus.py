@@ -193,9 +193,14 @@ from corpus_split import (
 # callout "Callback setup failed while verifying"; an auth-required refusal is final
 # whatever its code; "transaction failed" is a mail word), the guess counted again, then
 # measured once: 30 of its 39, 2,216 of 2,818 (78.64 %); the earlier 2,779 texts 2,186.
-# The floor follows down to 0.786.
+# The floor follows down to 0.786. Rounds 53-56 (non-English threads, webmail and helpdesk
+# applications, infrastructure tools' notification mail, the hardest categories; 57 texts,
+# 33 validation): development rules first (Postfix's "lost connection" wrapped onto a second
+# line is still the client's own account, not a DSN reply), the guess counted again, then
+# measured once: 21 of its 33, 2,237 of 2,851 (78.46 %); the earlier 2,818 texts 2,216.
+# The floor follows down to 0.784.
 TARGET = 0.95
-FLOOR = 0.786
+FLOOR = 0.784
 SHAPES = frozenset({"reply", "bounce", "client-error", "log", "dialog", "provider-text"})
 
 
