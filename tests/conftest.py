@@ -46,6 +46,23 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     if getattr(config, "workerinput", None) is None and config.getoption("numprocesses", None):
         rewrite_test_modules_once(config)
+        compile_package_once()
+
+
+def compile_package_once() -> None:
+    """Compile the package's modules here, once, for the workers and the real subprocesses.
+
+    Under PYTHONDONTWRITEBYTECODE nothing writes them, and each of the run's ~120 real
+    subprocesses (each importing the package: ``smtpprobe check``, ``explain``, the double)
+    compiled it from source again: ~50 ms a process, ~6 CPU-seconds a run, for 0.2 s here.
+    Written where Python looks for them (its ``__pycache__`` folders, in .gitignore); a
+    folder that cannot be written is left as it is.
+    """
+    import compileall
+
+    import smtpprobe
+
+    compileall.compile_dir(Path(smtpprobe.__file__).parent, quiet=2)
 
 
 def rewrite_test_modules_once(config: pytest.Config) -> int:
