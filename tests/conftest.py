@@ -45,12 +45,39 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     if getattr(config, "workerinput", None) is None and config.getoption("numprocesses", None):
-        rewrite_test_modules_once(config)
+        prepare_workers_once(config)
+
+
+def prepare_workers_once(config: pytest.Config) -> None:
+    """Before the workers start: the test modules rewritten and the package compiled, once.
+
+    A clean checkout has neither (under PYTHONDONTWRITEBYTECODE nothing writes them), and
+    this is ~1.9 s of work before the first test. On a machine with cores to spare a forked
+    child takes half the test modules and the package, and the run starts ~1 s sooner.
+    """
+    child = _fork() if (os.cpu_count() or 1) > 1 else None
+    if child == 0:  # the child: every second test module, then the package
+        try:
+            rewrite_test_modules_once(config, share=(1, 2))
+            compile_package_once()
+        finally:
+            os._exit(0)
+    rewrite_test_modules_once(config, share=(0, 2) if child else (0, 1))
+    if child:
+        os.waitpid(child, 0)
+    else:
         compile_package_once()
 
 
+def _fork() -> int | None:
+    try:
+        return os.fork()
+    except (AttributeError, OSError):  # no fork (or no room for one): all of it here
+        return None
+
+
 def compile_package_once() -> None:
-    """Compile the package's modules here, once, for the workers and the real subprocesses.
+    """Compile the package's modules once, for the workers and the real subprocesses.
 
     Under PYTHONDONTWRITEBYTECODE nothing writes them, and each of the run's ~120 real
     subprocesses (each importing the package: ``smtpprobe check``, ``explain``, the double)
@@ -65,8 +92,8 @@ def compile_package_once() -> None:
     compileall.compile_dir(Path(smtpprobe.__file__).parent, quiet=2)
 
 
-def rewrite_test_modules_once(config: pytest.Config) -> int:
-    """Rewrite every test module's asserts here, once, for all xdist workers; the count written.
+def rewrite_test_modules_once(config: pytest.Config, share: tuple[int, int] = (0, 1)) -> int:
+    """Rewrite the test modules' asserts once, for all xdist workers; the count written.
 
     Each worker imports every test module, and pytest's assertion rewriting (about a
     millisecond an assert, some 2,900 asserts) cost each of the 4 workers ~2.5 CPU-seconds
@@ -75,7 +102,7 @@ def rewrite_test_modules_once(config: pytest.Config) -> int:
     The controller writes pytest's own cached form of each module (the file pytest writes
     when it may, checked against the source's hash), and each worker reads it. This uses
     pytest's private helpers: where they differ, nothing is written and each worker
-    rewrites as before.
+    rewrites as before. ``share`` = (i, n): only every n-th module from the i-th.
     """
     if config.getoption("assertmode", "rewrite") != "rewrite":
         return 0
@@ -85,9 +112,12 @@ def rewrite_test_modules_once(config: pytest.Config) -> int:
         state = config.stash[rewrite.assertstate_key]
         patterns = config.getini("python_files")
         written = 0
-        for path in sorted(Path(__file__).parent.rglob("*.py")):
-            if path.name != "conftest.py" and not any(path.match(p) for p in patterns):
-                continue
+        modules = [
+            path
+            for path in sorted(Path(__file__).parent.rglob("*.py"))
+            if path.name == "conftest.py" or any(path.match(p) for p in patterns)
+        ]
+        for path in modules[share[0] :: share[1]]:
             cache_dir = rewrite.get_cache_dir(path)
             pyc = cache_dir / (path.name[:-3] + rewrite.PYC_TAIL)
             if rewrite._read_pyc(path, pyc) is not None or not rewrite.try_makedirs(cache_dir):

@@ -7,9 +7,11 @@ worker run them again, and a group prefix that names no test is stale.
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
-from .conftest import WORKER_GROUPS, worker_group
+from .conftest import WORKER_GROUPS, interleaved, worker_group
 
 # Session-wide fixtures only: a module's own fixture (the fault table's ``outcomes``) can
 # be used by its module alone, which its group names whole.
@@ -38,3 +40,32 @@ def test_every_group_prefix_names_a_test(request: pytest.FixtureRequest) -> None
         if not any(nodeid.startswith(prefix) for nodeid in ids)
     ]
     assert stale == []
+
+
+def test_every_module_with_a_module_fixture_is_one_group(request: pytest.FixtureRequest) -> None:
+    # Spread over the run one test at a time, such a module's tests would each find its
+    # fixture torn down for another module's test, and set it up again.
+    loose = sorted(
+        {
+            item.nodeid.partition("::")[0]
+            for item in request.session.items
+            for defs in item._fixtureinfo.name2fixturedefs.values()
+            if defs[-1].scope == "module" and worker_group(item.nodeid) == item.nodeid
+        }
+    )
+    assert loose == []
+
+
+def test_the_run_order_keeps_every_test_once_groups_first_each_module_spread() -> None:
+    scopes = ["faults"] + [f"tests/a.py::t{i}" for i in range(6)]
+    scopes += [f"tests/core/b.py::t{i}" for i in range(3)] + ["demo", "tests/c.py::t0"]
+    order = interleaved(scopes)
+    assert sorted(order) == sorted(scopes)
+    assert order[:2] == ["faults", "demo"]
+    assert [s for s in order if s.startswith("tests/a.py")] == [
+        f"tests/a.py::t{i}" for i in range(6)
+    ]
+    # No module's tests run back to back where another module's could come between.
+    places = [i for i, s in enumerate(order) if s.startswith("tests/a.py")]
+    assert max(b - a for a, b in itertools.pairwise(places)) <= 3
+    assert order.index("tests/c.py::t0") < places[-1]  # a one-test module comes mid-run, not last
