@@ -227,9 +227,10 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
                 self._order = interleaved(list(self.workqueue))[::-1]
                 collection = self.registered_collections[node]
                 self._index = {nodeid: i for i, nodeid in enumerate(collection)}
-            scope = self._order.pop()
-            while scope not in self.workqueue:
-                scope = self._order.pop()
+            while self._order and self._order[-1] not in self.workqueue:
+                self._order.pop()  # taken already
+            # A crashed worker's tests come back to the queue's end, after the order ran out.
+            scope = self._order.pop() if self._order else next(iter(self.workqueue))
             work_unit = self.workqueue.pop(scope)
             self.assigned_work.setdefault(node, {})[scope] = work_unit
             assert self._index is not None
