@@ -198,7 +198,12 @@ from corpus_split import (
 # 33 validation): development rules first (Postfix's "lost connection" wrapped onto a second
 # line is still the client's own account, not a DSN reply), the guess counted again, then
 # measured once: 21 of its 33, 2,237 of 2,851 (78.46 %); the earlier 2,818 texts 2,216.
-# The floor follows down to 0.784.
+# The floor follows down to 0.784. Round 59 (distributions' and hosting panels' threads; 14
+# texts, 3 validation): development rules first (a host name refused by Spamhaus's DBL in
+# HELO or as the client is the host's block, not the message's content; Spamhaus's "open
+# resolver" answer is the receiving server's broken query, with its own cause and remedy),
+# the guess counted again, then measured once: 3 of its 3, 2,239 of 2,854 (78.45 %); the
+# earlier 2,851 texts 2,236.
 TARGET = 0.95
 FLOOR = 0.784
 SHAPES = frozenset({"reply", "bounce", "client-error", "log", "dialog", "provider-text"})
