@@ -19,7 +19,7 @@ from dataclasses import replace
 from smtpprobe.core import plan
 from smtpprobe.core.spec import ProbeSpec
 from smtpprobe.core.transcript import RETRIED, Failure, FailureKind, Phase, Step, Transcript
-from smtpprobe.failures import NETWORK_ERRORS, failure_from_exception
+from smtpprobe.failures import failure_from_exception, network_errors
 from smtpprobe.session import PhaseListener, Session, elapsed_ms, reply_of
 from smtpprobe.tls import client_context, unverified_context
 from smtpprobe.transport import Address, NetworkTransport, Transport
@@ -63,7 +63,7 @@ class _Run(Session):
                     address, source=spec.source_address, proxy=spec.proxy,
                     timeout=spec.phase_timeout,
                 )  # fmt: skip
-            except NETWORK_ERRORS as exc:
+            except network_errors() as exc:
                 last = failure_from_exception(exc)
                 if last.kind is FailureKind.TIMEOUT:
                     last = Failure(FailureKind.CONNECT_TIMEOUT, f"no answer from {address.host}")
@@ -96,7 +96,7 @@ class _Run(Session):
             # The name the certificate must carry: an IPv6 literal without its zone (%eth0).
             name = self.spec.host.partition("%")[0]
             await self.conn.start_tls(context, name, self.spec.phase_timeout)
-        except NETWORK_ERRORS as exc:
+        except network_errors() as exc:
             failure = self.failed(Phase.TLS, exc, start)
             self.close()
             return failure
@@ -122,7 +122,7 @@ class _Run(Session):
         start = self.enter(Phase.GREETING)
         try:
             wire = await self.conn.read_reply(self.spec.phase_timeout)
-        except NETWORK_ERRORS as exc:
+        except network_errors() as exc:
             return self.failed(Phase.GREETING, exc, start)
         reply = reply_of(wire)
         self.record(Step(Phase.GREETING, reply=reply, elapsed_ms=elapsed_ms(start)))

@@ -1,11 +1,16 @@
 """Every exception the network can raise, as a failure kind: the one table.
 
-``FAILURE_TABLE`` maps the classes of ``ssl``, the socket layer (``OSError``
+``failure_table()`` maps the classes of ``ssl``, the socket layer (``OSError``
 and its subclasses), the transport seam's (``ReplyTimeout``, ``ConnectionClosed``,
 ``StartTLSInjection``), ``MalformedReply`` and
 python-socks, most specific first; ``tests/test_failures.py`` names
 every class with the kind it must map to, so a missing row fails a test.
 A reply is never an exception: replies are data, read by the driver.
+
+The table is made on first use. Its python-socks rows import python-socks (2 ms, a
+fiftieth of a ``check`` process), which a probe without ``--proxy`` never needs unless
+something fails; ``except network_errors()`` evaluates its tuple only when an exception
+is raised.
 """
 
 from __future__ import annotations
@@ -14,8 +19,7 @@ import errno
 import os
 import ssl
 from collections.abc import Callable
-
-from python_socks import ProxyConnectionError, ProxyError, ProxyTimeoutError
+from typing import TypeAlias
 
 from smtpprobe.core.auth import ChallengeError
 from smtpprobe.core.transcript import Failure, FailureKind
@@ -23,7 +27,11 @@ from smtpprobe.core.wire import MalformedReply
 from smtpprobe.tls import verify_error
 from smtpprobe.transport import ConnectionClosed, ReplyTimeout
 
-__all__ = ["FAILURE_TABLE", "NETWORK_ERRORS", "failure_from_exception"]
+__all__ = ["FailureTable", "failure_from_exception", "failure_table", "network_errors"]
+
+FailureTable: TypeAlias = tuple[
+    tuple[type[BaseException], FailureKind | Callable[[BaseException], FailureKind]], ...
+]
 
 
 def _clean(text: str) -> str:
@@ -44,6 +52,8 @@ def _reason(exc: BaseException) -> str:
 def _proxy_failure(exc: BaseException) -> FailureKind:
     # SOCKS5 (RFC 1928/1929) and HTTP 407 say "authentication"; anything else the
     # proxy answered is about reaching the target through it.
+    from python_socks import ProxyError
+
     assert isinstance(exc, ProxyError)
     if exc.error_code == 407 or "authentication" in str(exc).lower():
         return FailureKind.PROXY_AUTH_FAILED
@@ -57,37 +67,58 @@ def _os_failure(exc: BaseException) -> FailureKind:
     return FailureKind.CONNECTION_LOST
 
 
-# The one table: exception class → failure kind (or a function of the exception),
-# most specific first. python-socks' exceptions are also OSError/TimeoutError, but
-# they are about the route (the proxy), not the server, so they come first.
-FAILURE_TABLE: tuple[
-    tuple[type[BaseException], FailureKind | Callable[[BaseException], FailureKind]], ...
-] = (
-    (ProxyTimeoutError, FailureKind.PROXY_TIMEOUT),
-    (ProxyConnectionError, FailureKind.PROXY_REFUSED),
-    (ProxyError, _proxy_failure),
-    (ssl.SSLCertVerificationError, FailureKind.TLS_CERTIFICATE_INVALID),
-    # An EOF or close_notify during the handshake: the server hung up.
-    (ssl.SSLEOFError, FailureKind.CONNECTION_LOST),
-    (ssl.SSLZeroReturnError, FailureKind.CONNECTION_LOST),
-    (ssl.SSLError, FailureKind.TLS_HANDSHAKE_FAILED),
-    (MalformedReply, FailureKind.MALFORMED_REPLY),
-    (ChallengeError, FailureKind.MALFORMED_REPLY),  # a SASL challenge that cannot be answered
-    (ConnectionRefusedError, FailureKind.CONNECT_REFUSED),
-    (ReplyTimeout, FailureKind.TIMEOUT),
-    (TimeoutError, FailureKind.TIMEOUT),
-    (ConnectionClosed, FailureKind.CONNECTION_LOST),
-    (ConnectionError, FailureKind.CONNECTION_LOST),
-    (EOFError, FailureKind.CONNECTION_LOST),
-    (OSError, _os_failure),
-)
-# What may escape a network call; anything else is a bug and is not swallowed.
-NETWORK_ERRORS: tuple[type[BaseException], ...] = tuple(cls for cls, _ in FAILURE_TABLE)
+_table: FailureTable | None = None
+_errors: tuple[type[BaseException], ...] = ()
+
+
+def failure_table() -> FailureTable:
+    """The one table: exception class → failure kind (or a function of the exception),
+    most specific first."""
+    global _table, _errors
+    if _table is None:
+        from python_socks import ProxyConnectionError, ProxyError, ProxyTimeoutError
+
+        # python-socks' exceptions are also OSError/TimeoutError, but they are about the
+        # route (the proxy), not the server, so they come first.
+        table: FailureTable = (
+            (ProxyTimeoutError, FailureKind.PROXY_TIMEOUT),
+            (ProxyConnectionError, FailureKind.PROXY_REFUSED),
+            (ProxyError, _proxy_failure),
+            (ssl.SSLCertVerificationError, FailureKind.TLS_CERTIFICATE_INVALID),
+            # An EOF or close_notify during the handshake: the server hung up.
+            (ssl.SSLEOFError, FailureKind.CONNECTION_LOST),
+            (ssl.SSLZeroReturnError, FailureKind.CONNECTION_LOST),
+            (ssl.SSLError, FailureKind.TLS_HANDSHAKE_FAILED),
+            (MalformedReply, FailureKind.MALFORMED_REPLY),
+            # A SASL challenge that cannot be answered.
+            (ChallengeError, FailureKind.MALFORMED_REPLY),
+            (ConnectionRefusedError, FailureKind.CONNECT_REFUSED),
+            (ReplyTimeout, FailureKind.TIMEOUT),
+            (TimeoutError, FailureKind.TIMEOUT),
+            (ConnectionClosed, FailureKind.CONNECTION_LOST),
+            (ConnectionError, FailureKind.CONNECTION_LOST),
+            (EOFError, FailureKind.CONNECTION_LOST),
+            (OSError, _os_failure),
+        )
+        # Set together, the tuple last: a thread that sees the table sees its classes.
+        _errors = tuple(cls for cls, _ in table)
+        _table = table
+    return _table
+
+
+def network_errors() -> tuple[type[BaseException], ...]:
+    """What may escape a network call: the table's classes. Anything else is a bug and is
+    not swallowed."""
+    if _table is None:
+        failure_table()
+    return _errors
 
 
 def failure_from_exception(exc: BaseException) -> Failure:
-    """Map a network, TLS, proxy or protocol exception to a Failure, by ``FAILURE_TABLE``."""
-    for cls, kind in FAILURE_TABLE:
+    """Map a network, TLS, proxy or protocol exception to a Failure, by ``failure_table()``."""
+    from python_socks import ProxyConnectionError
+
+    for cls, kind in failure_table():
         if isinstance(exc, cls):
             resolved = kind if isinstance(kind, FailureKind) else kind(exc)
             if isinstance(exc, ssl.SSLCertVerificationError):

@@ -17,7 +17,7 @@ from smtpprobe.core.capabilities import parse_ehlo
 from smtpprobe.core.plan import PortCheck
 from smtpprobe.core.spec import ProbeSpec
 from smtpprobe.core.transcript import Failure, FailureKind, Phase, Step, TLSInfo
-from smtpprobe.failures import NETWORK_ERRORS
+from smtpprobe.failures import network_errors
 from smtpprobe.session import reply_of
 from smtpprobe.tls import unverified_context
 from smtpprobe.transport import Address, Connection, Transport
@@ -63,7 +63,7 @@ async def look_again(
                 await conn.read_reply(left())
         await conn.start_tls(unverified_context(), spec.host.partition("%")[0], left())
         tls = conn.describe_tls(verified=False)
-    except NETWORK_ERRORS as exc:  # includes the TimeoutError of ``wait``
+    except network_errors() as exc:  # includes the TimeoutError of ``wait``
         if check is PortCheck.PLAINTEXT:
             if isinstance(exc, TimeoutError):
                 return _no(command, FailureKind.TIMEOUT, "no greeting"), None
@@ -90,7 +90,7 @@ async def _plaintext_kind(conn: Connection, left: Callable[[], float]) -> str:
     try:
         conn.send(b"EHLO smtpprobe.invalid")
         wire = await conn.read_reply(left())
-    except NETWORK_ERRORS:
+    except network_errors():
         return "port-speaks:plaintext-smtp"  # a greeting, but no EHLO to tell: as before
     if wire.code == 250 and not parse_ehlo(reply_of(wire)).starttls:
         return "port-speaks:plaintext-smtp-without-starttls"

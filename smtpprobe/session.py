@@ -32,7 +32,7 @@ from smtpprobe.core.transcript import (
 )
 from smtpprobe.core.wire import WireReply
 from smtpprobe.errors import ConfigError
-from smtpprobe.failures import NETWORK_ERRORS, failure_from_exception
+from smtpprobe.failures import failure_from_exception, network_errors
 from smtpprobe.transport import Address, Connection, Transport
 
 __all__ = ["PhaseListener", "Session", "elapsed_ms", "reply_of"]
@@ -121,7 +121,7 @@ class Session:
         try:
             self.conn.send(line)
             wire = await self.conn.read_reply(self.spec.phase_timeout)
-        except NETWORK_ERRORS as exc:
+        except network_errors() as exc:
             return self.failed(phase, exc, start, shown, note)
         reply = reply_of(wire)
         self.record(Step(phase, shown, reply=reply, elapsed_ms=elapsed_ms(start), note=note))
@@ -137,7 +137,7 @@ class Session:
             return None
         try:
             wire = await self.conn.read_reply(self.spec.phase_timeout)
-        except NETWORK_ERRORS as exc:
+        except network_errors() as exc:
             return self.failed(phase, exc, start, shown)
         self.record(
             Step(phase, shown, reply=reply_of(wire), elapsed_ms=elapsed_ms(start), note=UNSOLICITED)
@@ -208,7 +208,7 @@ class Session:
                 line = exchange.send(outcome)
             except StopIteration:
                 return outcome  # a 334 that ends the exchange: classify calls it unexpected
-            except NETWORK_ERRORS as exc:  # a challenge that cannot be answered
+            except network_errors() as exc:  # a challenge that cannot be answered
                 return self.failed(Phase.AUTH, exc, start)
 
     async def flight(self, actions: tuple[plan.Command, ...]) -> plan.Outcome:
@@ -223,14 +223,14 @@ class Session:
         try:
             # One write, so the flight travels as one TLS record (see send_flight).
             self.conn.send_flight([payload for _, _, payload in commands])
-        except NETWORK_ERRORS as exc:
+        except network_errors() as exc:
             return (self.failed(commands[0][0], exc, start, commands[0][1]),)
         outcomes: list[Reply | Failure] = []
         for phase, shown, _ in commands:
             start = self.enter(phase, shown=shown)
             try:
                 wire = await self.conn.read_reply(self.spec.phase_timeout)
-            except NETWORK_ERRORS as exc:
+            except network_errors() as exc:
                 # "pipelined" on the failed step too: a login cut inside a flight may be the
                 # server's refusal of the flight, not of the password (rules read it).
                 outcomes.append(self.failed(phase, exc, start, shown, note="pipelined"))
@@ -255,7 +255,7 @@ class Session:
         try:
             self.conn.write(_dot_stuffed(message))
             wire = await self.conn.read_reply(self.spec.phase_timeout)
-        except NETWORK_ERRORS as exc:
+        except network_errors() as exc:
             return self.failed(Phase.DATA, exc, start, "(message)")
         reply = reply_of(wire)
         note = f"{len(message)} bytes"

@@ -2,7 +2,7 @@
 
 The expectations below name each class of ``ssl``, the socket layer (``OSError``
 and its subclasses), ``smtpprobe.connection`` and python-socks, with the kind it
-must map to; removing a row from ``smtpprobe.failures.FAILURE_TABLE`` makes a case fail, and a
+must map to; removing a row from ``smtpprobe.failures.failure_table()`` makes a case fail, and a
 new exception class in those libraries must be given a row here.
 """
 
@@ -19,7 +19,7 @@ from smtpprobe import blocking, connection, transport
 from smtpprobe.core.auth import ChallengeError
 from smtpprobe.core.transcript import FailureKind
 from smtpprobe.core.wire import MalformedReply
-from smtpprobe.failures import FAILURE_TABLE, NETWORK_ERRORS, failure_from_exception
+from smtpprobe.failures import failure_from_exception, failure_table, network_errors
 
 K = FailureKind
 EXPECTED: dict[type[BaseException], tuple[BaseException, FailureKind]] = {
@@ -96,9 +96,9 @@ def test_every_library_exception_class_has_an_expectation() -> None:
     # Unfinished is a thread's result not yet there, turned into a timeout where it is waited.
     for outside in (blocking.ProbeDeadline, transport.ConfigError, blocking.Unfinished):
         classes.discard(outside)
-        assert not any(issubclass(outside, cls) for cls in NETWORK_ERRORS)
+        assert not any(issubclass(outside, cls) for cls in network_errors())
     missing = sorted(c.__name__ for c in classes if c not in EXPECTED)
-    assert not missing, f"give these a row in FAILURE_TABLE and here: {missing}"
+    assert not missing, f"give these a row in failure_table() and here: {missing}"
 
 
 # The rows the table must have: removing one (even one whose parent would give the same
@@ -112,13 +112,13 @@ ROWS = {
 
 
 def test_every_table_row_is_needed() -> None:
-    assert {cls for cls, _ in FAILURE_TABLE} == ROWS
+    assert {cls for cls, _ in failure_table()} == ROWS
     # Each row's class is reached by at least one expectation whose first match it is.
     first_rows = set()
     for exc, _ in EXPECTED.values():
-        first_rows.add(next(cls for cls, _ in FAILURE_TABLE if isinstance(exc, cls)))
+        first_rows.add(next(cls for cls, _ in failure_table() if isinstance(exc, cls)))
     assert first_rows == ROWS
-    assert set(NETWORK_ERRORS) == ROWS
+    assert set(network_errors()) == ROWS
 
 
 def test_specific_mappings() -> None:

@@ -99,6 +99,21 @@ def test_the_real_built_ins_come_back_equal_without_parsing(
     assert [r.id for r in sakura.rules] == [r.id for r in profiles.get("sakura").rules]
 
 
+def test_cached_examples_are_unpickled_only_when_read(package: Path, tmp_path: Path) -> None:
+    (parsed,) = load_rulebook()
+    assert isinstance(parsed.examples, tuple)
+    _fresh()
+    (cached,) = load_rulebook()
+    examples = cached.examples
+    assert isinstance(examples, loading.DeferredExamples)
+    assert examples._items is None  # a probe that never reads them never unpickles them
+    assert examples == parsed.examples and len(examples) == 1
+    assert examples[0].reply == "554 5.7.1 relay access denied 1"
+    assert [e.reply for e in examples[:1]] == [e.reply for e in parsed.examples]
+    assert pickle.loads(pickle.dumps(cached)).examples == parsed.examples
+    assert repr(examples) == repr(parsed.examples)
+
+
 def test_a_changed_file_is_parsed_again(package: Path, tmp_path: Path) -> None:
     assert [r.id for r in load_rulebook()] == ["fake-1"]
     assert load_profiles().get("fake").title == "Fake provider 1"

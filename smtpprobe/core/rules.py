@@ -187,7 +187,9 @@ class Rule:
     profiles: frozenset[str] = frozenset()
     fallback: str | None = None  # "enhanced" or "code": only the code was understood
     refuser: str | None = None  # "submission", "recipient", "gmail", "client"
-    examples: tuple[Example, ...] = field(default=(), compare=False)
+    # A tuple, or from the compiled cache a sequence unpickled when first read
+    # (smtpprobe.loading.DeferredExamples): a probe never reads them.
+    examples: Sequence[Example] = field(default=(), compare=False)
     source: str = ""
 
     def retryable_for(self, situation: Situation) -> bool:

@@ -17,7 +17,7 @@ sockets, with replies parsed by the same strict reader as on the wire::
 
 Events: ``"<resolve>"``, ``"<connect>"``, ``"<greeting>"``, ``"<tls>"`` and each
 command line as sent. The handler returns the reply's bytes, an exception to
-raise (any class of ``smtpprobe.failures.FAILURE_TABLE``), or None — success
+raise (any class of ``smtpprobe.failures.failure_table()``), or None — success
 for the bracketed events, silence (a read that times out) for a command.
 ``sent`` keeps every line as it went out, secrets included: for tests only.
 """
