@@ -23,6 +23,7 @@ import typer
 from typer.core import TyperCommand
 
 from smtpprobe import __version__
+from smtpprobe.core.lazyre import LazyPattern
 
 if TYPE_CHECKING:
     from smtpprobe.api import CheckOptions, Route
@@ -622,7 +623,7 @@ def warn_config(profile_files: tuple[Path, ...], lang: str) -> None:
 
 
 # One word that names a file (a path, or a mail or log file's name), not a reply or a URL.
-_LOOKS_LIKE_A_FILE = re.compile(
+_LOOKS_LIKE_A_FILE = LazyPattern(
     r"(?:~|\.{1,2})?/[^\s:]*|[^\s/:]+\.(?:eml|msg|txt|log|mbox|html?)", re.IGNORECASE
 )
 

@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import functools
 import os
-import re
 import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -43,6 +42,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar, overload
 
 from smtpprobe.core.errors import SmtpprobeError
+from smtpprobe.core.lazyre import LazyPattern
 from smtpprobe.core.profile import Profile, ProfileError, parse_profile
 from smtpprobe.core.record import record
 from smtpprobe.core.rules import Example, Rule, RuleError, parse_rules
@@ -71,7 +71,7 @@ __all__ = [
 # make YAML's parser the thing that hangs.
 MAX_FILE_BYTES = 1024 * 1024
 _T = TypeVar("_T")
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # never in YAML text (YAML 1.1 §5.1)
+_CONTROL = LazyPattern(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # never in YAML text (YAML 1.1 §5.1)
 _MAX_MESSAGE = 300  # characters of a validation message: a value quoted in it may be huge
 
 _PACKAGE = Path(__file__).resolve().parent
@@ -224,7 +224,7 @@ def read_yaml(path: Path, error: type[SmtpprobeError], what: str = "profile or r
 # whole 1 MB of them before it fails (a second), and 900 then take a third of a second to
 # unwind from RecursionError; past 200 the file is refused before any parsing, by either.
 _DEEPEST_FLOW = 200
-_FLOW_RUN = re.compile(r"[\[{][\[{ \t\r\n]*")
+_FLOW_RUN = LazyPattern(r"[\[{][\[{ \t\r\n]*")
 
 
 def _deepest_flow(text: str) -> int:

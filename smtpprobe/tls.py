@@ -9,11 +9,11 @@ import functools
 import hashlib
 import ipaddress
 import os
-import re
 import ssl
 import threading
 from pathlib import Path
 
+from smtpprobe.core.lazyre import LazyPattern
 from smtpprobe.core.transcript import TLSInfo
 from smtpprobe.errors import ConfigError
 
@@ -145,7 +145,7 @@ def _hashed_store() -> str | None:
     return real_directory
 
 
-_HASHED = re.compile(r"[0-9a-f]{8}\.[0-9]+")
+_HASHED = LazyPattern(r"[0-9a-f]{8}\.[0-9]+")
 
 
 def _load_ca_file(context: ssl.SSLContext, ca_file: Path) -> None:
@@ -255,7 +255,7 @@ def _from_peercert(cert: dict[str, object]) -> tuple[str, str, tuple[str, ...], 
 
 
 # OpenSSL's ASN1_TIME_print, which getpeercert() uses: "Jan  1 00:00:00 3000 GMT".
-_OPENSSL_TIME = re.compile(r"([A-Z][a-z]{2}) +(\d{1,2}) (\d{2}):(\d{2}):(\d{2}) (\d{4}) GMT")
+_OPENSSL_TIME = LazyPattern(r"([A-Z][a-z]{2}) +(\d{1,2}) (\d{2}):(\d{2}):(\d{2}) (\d{4}) GMT")
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 

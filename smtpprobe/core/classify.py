@@ -10,12 +10,11 @@ at OCN's RCPT, and only the rules say so.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import field, replace
 
 from smtpprobe.core.exitcode import ExitCode  # defined once, re-exported here
-from smtpprobe.core.lazyre import IdentityCache
+from smtpprobe.core.lazyre import IdentityCache, LazyPattern
 from smtpprobe.core.record import record
 from smtpprobe.core.rules import Rule, Situation, Text, first_match
 from smtpprobe.core.stage_names import stage_ja
@@ -64,7 +63,7 @@ class Verdict:
         return self.category == "ok"
 
 
-_SENTENCE_END = re.compile(r"(\{\w+\})\.")
+_SENTENCE_END = LazyPattern(r"(\{\w+\})\.")
 
 
 def _ends_sentence(value: str) -> bool:

@@ -10,9 +10,9 @@ so that is the one whose country matters.
 from __future__ import annotations
 
 import ipaddress
-import re
 from collections.abc import Callable, Iterable
 
+from smtpprobe.core.lazyre import LazyPattern
 from smtpprobe.core.transcript import Origin, Phase, Transcript
 
 __all__ = ["CountryLookup", "address_scope", "build_origin", "echoed_address"]
@@ -22,7 +22,7 @@ CountryLookup = Callable[[str], tuple[str | None, str | None]]
 
 # An address literal in brackets, as Exim, Sendmail, Exchange and Gmail echo the
 # client ("250-mx.example Hello [203.0.113.5]", "at your service, [203.0.113.5]").
-_LITERAL = re.compile(r"\[(?:IPv6:)?([0-9A-Fa-f:.]{2,45})\]")
+_LITERAL = LazyPattern(r"\[(?:IPv6:)?([0-9A-Fa-f:.]{2,45})\]")
 
 
 def echoed_address(transcript: Transcript) -> str | None:

@@ -9,12 +9,12 @@ diagnosis rules. ``smtpprobe.loading`` reads the YAML; this module validates.
 from __future__ import annotations
 
 import fnmatch
-import re
 from collections.abc import Mapping
 from dataclasses import field
 from typing import Any
 
 from smtpprobe.core.errors import SmtpprobeError
+from smtpprobe.core.lazyre import LazyPattern
 from smtpprobe.core.record import record
 from smtpprobe.core.rules import Rule, Text, parse_rules
 from smtpprobe.core.transcript import Security
@@ -29,7 +29,7 @@ __all__ = [
 ]
 
 AUTH_MECHANISMS = ("PLAIN", "LOGIN", "CRAM-MD5", "XOAUTH2")
-_NOT_IN_HOST = re.compile(r"[\x00-\x20\x7f-\x9f]")
+_NOT_IN_HOST = LazyPattern(r"[\x00-\x20\x7f-\x9f]")
 USERNAME_FORMS = ("email", "local-part", "account-id", "any")
 _KEYS = frozenset(
     {

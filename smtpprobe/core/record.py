@@ -5,9 +5,14 @@ On Python 3.11, ``@dataclass(frozen=True, slots=True)`` compiles ``__init__``, `
 each, and builds the class twice for its slots: about 0.5 ms a class, 20-25 ms of a
 ``smtpprobe check`` process for the ~45 classes it loads (a fifth of its wall time).
 
-``record`` asks ``dataclasses`` for the fields alone (no generated method: ~0.03 ms), compiles
-only ``__init__`` (one short source, so a call costs what a dataclass's does) and gives the
-class the other methods written once below, reading the field names the decorator computed.
+``record`` asks ``dataclasses`` for the fields alone (no generated method: ~0.03 ms) and gives
+the class methods written once below, reading the field names the decorator computed.
+``__init__`` starts as one written below too, which binds its arguments in a loop; a class
+built often (the rule base's records, unpickled by the hundred) compiles its own
+``__init__`` after a few calls, so that a call costs what a dataclass's does. Compiling
+every class's at import was 3.5 ms of a ``check`` process (80 µs a class), for classes most
+of which a run builds a few times or never. An unusual call (a missing or unexpected
+argument) goes to the compiled one at once, so that its error is Python's own.
 What comes out is a dataclass to ``dataclasses.fields``, ``replace`` and ``asdict``, and to
 mypy through PEP 681's ``dataclass_transform``; it compares, hashes, prints, refuses
 assignment and pickles as ``@dataclass(frozen=True, slots=True)`` does.
@@ -69,7 +74,10 @@ def record(cls: _C) -> _C:
     body["__doc__"] = doc
     body["__slots__"] = names
     body["__match_args__"] = names
-    body["__init__"] = _init(cls.__qualname__, fields, post_init="__post_init__" in own)
+    post_init = "__post_init__" in own
+    made_cell: list[type] = []  # the class, once made (the first __init__ replaces itself)
+    body["__init__"] = _adaptive_init(cls.__qualname__, fields, post_init, made_cell)
+    body["__signature__"] = _SignatureOf()
     compared = tuple(f.name for f in fields if f.compare)
     key = attrgetter(*compared) if compared else _nothing
     # As dataclasses do: a method the class defines is kept (a class body with __eq__ but
@@ -85,6 +93,7 @@ def record(cls: _C) -> _C:
     body["__reduce__"] = _reduce_of(_values_of(names))
     made = type(cls)(cls.__name__, cls.__bases__, body)
     made.__qualname__ = cls.__qualname__
+    made_cell.append(made)
     return made
 
 
@@ -101,6 +110,89 @@ def _values_of(names: tuple[str, ...]) -> Any:
         get = attrgetter(names[0])
         return lambda self: (get(self),)
     return _nothing
+
+
+_COMPILE_AFTER = 16  # calls of the looping __init__ before a class compiles its own
+_REQUIRED = object()  # a field without a default
+
+
+def _adaptive_init(
+    qualname: str, fields: tuple[dataclasses.Field[Any], ...], post_init: bool, made: list[type]
+) -> Any:
+    """An ``__init__`` that binds its arguments in a loop, as the compiled one would, and
+    puts the compiled one in its place after ``_COMPILE_AFTER`` calls or at an unusual call."""
+    names = tuple(f.name for f in fields)
+    count = len(names)
+    defaults = tuple(
+        _HAS_FACTORY
+        if f.default_factory is not dataclasses.MISSING
+        else _REQUIRED
+        if f.default is dataclasses.MISSING
+        else f.default
+        for f in fields
+    )
+    factories = {
+        f.name: f.default_factory for f in fields if f.default_factory is not dataclasses.MISSING
+    }
+    calls = [0]
+    done: list[Any] = []  # the compiled __init__, once made
+    setter = object.__setattr__
+
+    def compiled() -> Any:
+        if done:
+            return done[0]
+        init = _init(qualname, fields, post_init=post_init)
+        done.append(init)
+        cls = made[0]
+        if cls.__dict__.get("__init__") is __init__:
+            type.__setattr__(cls, "__init__", init)  # later calls go straight to it
+        return init
+
+    def __init__(self: object, *args: object, **kwargs: object) -> None:
+        calls[0] += 1
+        if calls[0] > _COMPILE_AFTER or len(args) > count:
+            compiled()(self, *args, **kwargs)
+            return
+        values = list(args)
+        used = 0
+        for i in range(len(args), count):
+            name = names[i]
+            if name in kwargs:
+                values.append(kwargs[name])
+                used += 1
+            elif defaults[i] is _REQUIRED:
+                compiled()(self, *args, **kwargs)  # Python's own TypeError
+                return
+            else:
+                values.append(defaults[i])
+        if used != len(kwargs):  # an unknown name, or a value given twice
+            compiled()(self, *args, **kwargs)
+            return
+        for name, value in zip(names, values, strict=True):
+            if value is _HAS_FACTORY and name in factories:
+                value = factories[name]()
+            setter(self, name, value)
+        if post_init:
+            self.__post_init__()  # type: ignore[attr-defined]
+
+    __init__.__qualname__ = f"{qualname}.__init__"
+    __init__.compiled = compiled  # type: ignore[attr-defined]  # for _SignatureOf
+    return __init__
+
+
+class _SignatureOf:
+    """``inspect.signature`` of a record class: the compiled ``__init__``'s, without self
+    (the looping one takes ``*args, **kwargs``)."""
+
+    def __get__(self, instance: object, owner: type) -> Any:
+        import inspect
+
+        init: Any = vars(owner).get("__init__") or getattr(owner, "__init__")  # noqa: B009
+        compile_now = getattr(init, "compiled", None)
+        if compile_now is not None:
+            init = compile_now()
+        parameters = list(inspect.signature(init).parameters.values())[1:]
+        return inspect.Signature(parameters)
 
 
 def _init(qualname: str, fields: tuple[dataclasses.Field[Any], ...], *, post_init: bool) -> Any:

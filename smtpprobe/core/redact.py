@@ -54,6 +54,7 @@ import unicodedata
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from smtpprobe.core.lazyre import LazyPattern
 from smtpprobe.core.record import record
 
 __all__ = ["MASK", "MIN_SECRET_LENGTH", "Redactor", "scrub_data"]
@@ -63,7 +64,7 @@ MASK = "********"
 # as lone surrogates: they are masked as the bytes they stand for, never a crash.
 _RAW = "surrogateescape"
 _CUT = "…"  # where smtpprobe shortened a text it quotes
-_CUTS = re.compile(r"…|\.\.\.")  # and where a server or a program did, in ASCII
+_CUTS = LazyPattern(r"…|\.\.\.")  # and where a server or a program did, in ASCII
 _SPLIT_CHAR = "\ufffd"  # a character a cut split in its UTF-8 bytes, as decoded
 _MAX_CUTS = 256  # smtpprobe's own cuts are a few; more is a server's text, looked at so far
 MIN_SECRET_LENGTH = 4

@@ -100,7 +100,7 @@ _FAILURES = frozenset(f.value for f in FailureKind)
 # longer text (a paste of repeated words, a server sending megabytes) is cut,
 # so even a pattern that backtracks quadratically stays well under a second.
 MAX_MATCH_TEXT = 4096
-_ENHANCED_PATTERN = re.compile(r"^[245x*]\.(\d{1,3}|[x*])\.(\d{1,3}|[x*])$")
+_ENHANCED_PATTERN = LazyPattern(r"^[245x*]\.(\d{1,3}|[x*])\.(\d{1,3}|[x*])$")
 
 
 class RuleError(SmtpprobeError, ValueError):

@@ -25,6 +25,7 @@ from urllib.parse import unquote, urlsplit
 
 from smtpprobe.core.auth import Credentials
 from smtpprobe.core.errors import ConfigError
+from smtpprobe.core.lazyre import LazyPattern
 from smtpprobe.core.profile import Profile
 from smtpprobe.core.record import record
 from smtpprobe.core.rules import CATEGORIES
@@ -167,7 +168,7 @@ class ProfileLookup(Protocol):
 PasswordSource = Callable[[Profile | None], str | None]
 
 _GMAIL_DOMAINS = ("gmail.com", "googlemail.com")
-_CONTROL = re.compile(r"[\x00-\x20\x7f]")
+_CONTROL = LazyPattern(r"[\x00-\x20\x7f]")
 _SECURITY_WORDS = {
     "implicit-tls": Security.IMPLICIT_TLS,
     "ssl": Security.IMPLICIT_TLS,  # Gmail's "Secured connection using SSL"
@@ -176,7 +177,7 @@ _SECURITY_WORDS = {
     "plain": Security.PLAIN,
 }
 _DEFAULT_PORTS = {Security.IMPLICIT_TLS: 465, Security.STARTTLS: 587, Security.PLAIN: 25}
-_LABEL = re.compile(r"^[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?$")
+_LABEL = LazyPattern(r"^[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?$")
 
 
 def coerce_security(value: Any, option: str = "--security") -> Security:
@@ -223,7 +224,7 @@ _MAX_SECONDS = 86_400
 
 
 # scheme://[userinfo@]host[:port][/path]: what follows the userinfo, up to the path.
-_URL = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]{0,15})://(?:[^@/?#]*@)?(?P<rest>[^/?#]*)")
+_URL = LazyPattern(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]{0,15})://(?:[^@/?#]*@)?(?P<rest>[^/?#]*)")
 
 
 def _shown(host: str) -> str:

@@ -10,11 +10,11 @@ module (see ``smtpprobe.core.auth`` for how AUTH lines are described).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from smtpprobe.core.lazyre import LazyPattern
 from smtpprobe.core.record import record
 from smtpprobe.core.reply import Reply
 
@@ -136,7 +136,7 @@ _ANY_COMMAND = frozenset({421, 500, 501, 502, 504})
 _NO_ENHANCED = frozenset({Phase.GREETING, Phase.EHLO})
 # Punctuation too: "250 5.1.1: user unknown" is no enhanced code by RFC 2034's grammar
 # (a space must follow), but no reader takes it for an acceptance (a red-team server).
-_FAILURE_ENHANCED = re.compile(r"[45]\.\d{1,3}\.\d{1,3}(?=[\s:;,]|$)")
+_FAILURE_ENHANCED = LazyPattern(r"[45]\.\d{1,3}\.\d{1,3}(?=[\s:;,]|$)")
 # The note on a step whose failure cut a pipelined flight short; the dialogue was run
 # again one command at a time, so that failure decides nothing (see plan.Retry).
 RETRIED = "flight cut short or out of step: retried without pipelining"

@@ -18,6 +18,7 @@ import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
+from smtpprobe.core.lazyre import LazyPattern
 from smtpprobe.core.stage_names import STAGE_JA
 from smtpprobe.render.system_ja import system_message_ja
 
@@ -374,7 +375,7 @@ _NOTES: tuple[tuple[str, str], ...] = (
     # The comment of the test command in Gmail readiness (smtpprobe.core.readiness).
     (r"a SOCKS proxy whose exit is outside Japan", "出口が国外にある SOCKS プロキシ"),
 )
-_WORDS = re.compile(r"[A-Za-z]{2,}[\s,:;]+[A-Za-z]{2,}")
+_WORDS = LazyPattern(r"[A-Za-z]{2,}[\s,:;]+[A-Za-z]{2,}")
 
 
 @functools.cache

@@ -14,7 +14,8 @@ from __future__ import annotations
 import errno
 import functools
 import os
-import re
+
+from smtpprobe.core.lazyre import LazyPattern
 
 __all__ = ["system_message_ja"]
 
@@ -74,7 +75,7 @@ _CERTIFICATE: dict[str, str] = {
     "EE certificate key too weak": "サーバー証明書の鍵が弱すぎます",
     "CA signature digest algorithm too weak": "CA 証明書の署名のハッシュ方式が弱すぎます",
 }
-_MISMATCH = re.compile(
+_MISMATCH = LazyPattern(
     r"(?P<what>Hostname|IP address) mismatch, certificate is not valid for '(?P<name>[^']*)'\.?"
 )
 

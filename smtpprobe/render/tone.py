@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from enum import StrEnum
 
+from smtpprobe.core.lazyre import LazyPattern
 from smtpprobe.core.record import record
 
 __all__ = ["Line", "Tone", "exit_tone", "join", "redact", "reply_tone", "visible"]
@@ -54,7 +55,7 @@ def join(lines: Iterable[Line]) -> str:
 # sequence that can clear the screen, retitle the window or hide the text after it; CR
 # overwrites a line) and the bidirectional overrides and isolates that reorder a line.
 # Tabs and line breaks are kept.
-_INVISIBLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+_INVISIBLE = LazyPattern("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
 def _escape(match: re.Match[str]) -> str:

@@ -7,6 +7,7 @@ import dataclasses
 import inspect
 import pickle
 from dataclasses import field
+from typing import Any
 
 import pytest
 
@@ -171,3 +172,61 @@ def test_what_a_record_cannot_do_is_refused_when_the_class_is_made() -> None:
 
             def __setattr__(self, name: str, value: object) -> None:
                 pass
+
+
+def test_a_class_compiles_its_own_init_after_a_few_calls_and_behaves_the_same() -> None:
+    @record
+    class Pair:
+        a: int
+        b: list[int] = field(default_factory=list)
+
+    looping = Pair.__dict__["__init__"]
+    made = [Pair(i, b=[i]) if i % 2 else Pair(i) for i in range(40)]
+    compiled = Pair.__dict__["__init__"]
+    assert compiled is not looping  # the class now has its own, compiled
+    assert compiled.__qualname__.endswith("<locals>.Pair.__init__")
+    assert [(p.a, p.b) for p in made] == [(i, [i] if i % 2 else []) for i in range(40)]
+    assert made[0].b is not made[2].b and made[2].b is not made[38].b  # a list per object
+    with pytest.raises(TypeError, match="missing 1 required positional argument: 'a'"):
+        Pair()  # type: ignore[call-arg]
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda cls: cls(),
+        lambda cls: cls(1, 2, 3),
+        lambda cls: cls(1, x=2),
+        lambda cls: cls(1, z=2),
+        lambda cls: cls(y=2),
+    ],
+    ids=["missing", "too-many", "twice", "unknown", "missing-with-keyword"],
+)
+def test_an_unusual_first_call_fails_as_a_dataclass_s(call: Any) -> None:
+    @record
+    class Fresh:
+        x: int
+        y: int = 0
+
+    @dataclasses.dataclass(frozen=True, slots=True)
+    class FreshDataclass:
+        x: int
+        y: int = 0
+
+    with pytest.raises(TypeError) as expected:
+        call(FreshDataclass)
+    with pytest.raises(TypeError) as caught:
+        call(Fresh)  # the first call, with the looping __init__
+    assert (
+        str(caught.value).split(".__init__() ")[1] == str(expected.value).split(".__init__() ")[1]
+    )
+
+
+def test_the_signature_is_the_fields_before_any_object_is_made() -> None:
+    @record
+    class Late:
+        x: int
+        y: int = 3
+
+    assert str(inspect.signature(Late)) == "(x, y=3)"
+    assert Late(1) == Late(1, 3)
