@@ -193,3 +193,19 @@ def test_tls_records_before_the_handshake_are_not_called_plaintext() -> None:
     with pytest.raises(transport.StartTLSInjection):
         transport.check_nothing_pending(True, b"220 mx")
     transport.check_nothing_pending(False)
+
+
+def test_the_probe_s_modules_do_not_import_python_socks() -> None:
+    # The table imports it when first needed: a probe without --proxy that never fails
+    # does not pay its 2 ms of start-up (bench/bench_rtt.py measures the start-up).
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, smtpprobe.cli, smtpprobe.api, smtpprobe.driver, smtpprobe.session, "
+        "smtpprobe.portcheck, smtpprobe.failures; print('python_socks' in sys.modules)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert result.stdout.strip() == "False"
