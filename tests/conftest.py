@@ -286,6 +286,20 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
         def _split_scope(self, nodeid: str) -> str:
             return worker_group(nodeid)
 
+        def mark_test_complete(self, node: Any, item_index: int, duration: float = 0) -> None:
+            # As xdist's own, but a finished unit leaves the node's assigned work: xdist keeps
+            # every unit and counts a node's pending tests over all of them at each report
+            # (5,000 reports x 1,250 units a node, 1.4 s of the controller's CPU a run).
+            # What reads assigned_work needs only the unfinished units.
+            nodeid = self.registered_collections[node][item_index]
+            scope = self._split_scope(nodeid)
+            assigned = self.assigned_work[node]
+            unit = assigned[scope]
+            unit[nodeid] = True
+            if len(unit) == 1 or all(unit.values()):
+                del assigned[scope]
+            self._reschedule(node)
+
         def _assign_work_unit(self, node: Any) -> None:
             # As xdist's own, but the next unit in the interleaved order, and each test's
             # place looked up in a dict (xdist searches the list: 5,000 tests x 5,000).

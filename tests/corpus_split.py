@@ -81,9 +81,19 @@ def coin(source: str) -> str:
 
 
 def load(path: Path) -> list[dict[str, Any]]:
-    """The items of one corpus file."""
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    return list(yaml.load(path.read_text(encoding="utf-8"), Loader=loader) or [])
+    """The items of one corpus file (each a new dict: a caller may change its own)."""
+    info = path.stat()
+    key = (str(path), info.st_mtime_ns, info.st_size)
+    items = _LOADED.get(key)
+    if items is None:
+        # A dozen tests read the whole development corpus; parsed once per process, not each.
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+        items = list(yaml.load(path.read_text(encoding="utf-8"), Loader=loader) or [])
+        _LOADED[key] = items
+    return [dict(item) for item in items]
+
+
+_LOADED: dict[tuple[str, int, int], list[dict[str, Any]]] = {}
 
 
 def tuned_sources() -> set[str]:

@@ -8,10 +8,12 @@ worker run them again, and a group prefix that names no test is stale.
 from __future__ import annotations
 
 import itertools
+from types import SimpleNamespace
+from typing import Any
 
 import pytest
 
-from .conftest import WORKER_GROUPS, interleaved, worker_group
+from .conftest import WORKER_GROUPS, interleaved, pytest_xdist_make_scheduler, worker_group
 
 # Session-wide fixtures only: a module's own fixture (the fault table's ``outcomes``) can
 # be used by its module alone, which its group names whole.
@@ -69,3 +71,51 @@ def test_the_run_order_keeps_every_test_once_groups_first_each_module_spread() -
     places = [i for i, s in enumerate(order) if s.startswith("tests/a.py")]
     assert max(b - a for a, b in itertools.pairwise(places)) <= 3
     assert order.index("tests/c.py::t0") < places[-1]  # a one-test module comes mid-run, not last
+
+
+class FakeNode:
+    """A worker as the scheduler sees it: what it was sent, and whether it was shut down."""
+
+    def __init__(self, name: str) -> None:
+        self.gateway = SimpleNamespace(id=name)
+        self.sent: list[list[int]] = []
+        self.queue: list[int] = []
+        self.shutting_down = False
+
+    def send_runtest_some(self, indices: list[int]) -> None:
+        self.sent.append(list(indices))
+        self.queue += indices
+
+    def shutdown(self) -> None:
+        self.shutting_down = True
+
+
+def test_the_scheduler_sends_every_test_once_and_forgets_finished_units() -> None:
+    collection = [f"tests/a.py::t{i}" for i in range(40)] + [f"tests/b.py::t{i}" for i in range(9)]
+    collection += [f"tests/test_faults.py::t{i}" for i in range(12)]  # a group: one unit
+    options = {"dist": "loadgroup", "tx": ["2*popen"]}
+    config = SimpleNamespace(getvalue=options.get, option=SimpleNamespace(loadscopereorder=False))
+    log = SimpleNamespace(loadscopesched=lambda *args: None)
+    scheduler: Any = pytest_xdist_make_scheduler(config, log)  # type: ignore[arg-type]
+    nodes = [FakeNode("gw0"), FakeNode("gw1")]
+    for node in nodes:
+        scheduler.add_node(node)
+        scheduler.add_node_collection(node, collection)
+    scheduler.schedule()
+    ran: list[str] = []
+    # A worker told to shut down still runs the tests it holds.
+    while any(node.queue or not node.shutting_down for node in nodes):
+        for node in nodes:
+            if node.queue:
+                # A worker has its next test in hand while there is one (pytest needs it
+                # for teardown).
+                assert len(node.queue) >= 2 or not scheduler.workqueue
+                index = node.queue.pop(0)
+                ran.append(collection[index])
+                scheduler.mark_test_complete(node, index)
+            elif not node.shutting_down:
+                scheduler._reschedule(node)
+    assert sorted(ran) == sorted(collection)
+    assert scheduler.tests_finished and not scheduler.has_pending
+    # The finished units left the record of what each worker holds.
+    assert all(work == {} for work in scheduler.assigned_work.values())
