@@ -296,7 +296,7 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
             assigned = self.assigned_work[node]
             unit = assigned[scope]
             unit[nodeid] = True
-            if len(unit) == 1 or all(unit.values()):
+            if all(unit.values()):
                 del assigned[scope]
             self._reschedule(node)
 

@@ -74,16 +74,14 @@ def test_the_run_order_keeps_every_test_once_groups_first_each_module_spread() -
 
 
 class FakeNode:
-    """A worker as the scheduler sees it: what it was sent, and whether it was shut down."""
+    """A worker as the scheduler sees it: the tests it holds, and whether it was shut down."""
 
     def __init__(self, name: str) -> None:
         self.gateway = SimpleNamespace(id=name)
-        self.sent: list[list[int]] = []
         self.queue: list[int] = []
         self.shutting_down = False
 
     def send_runtest_some(self, indices: list[int]) -> None:
-        self.sent.append(list(indices))
         self.queue += indices
 
     def shutdown(self) -> None:
