@@ -213,6 +213,9 @@ from corpus_split import (
 # again, then measured once: 5 of its 8, 2,250 of 2,874 (78.29 %); the earlier 2,866 texts
 # 2,245, as before. Round 63 (mailing-list archives, small tools' issue threads; 22 texts, 11
 # validation), the same way: 8 of its 11, 2,258 of 2,885 (78.27 %); the earlier 2,874 texts 2,250.
+# Round 67 (scripting tools and command-line mail clients; 11 new texts, 6 validation): its
+# development texts first (Oracle's "transfer timeout" as a timeout word), the guess counted
+# again, then measured once: 4 of its 6, 2,262 of 2,891 (78.24 %); the earlier 2,885 texts 2,258.
 TARGET = 0.95
 FLOOR = 0.782
 SHAPES = frozenset({"reply", "bounce", "client-error", "log", "dialog", "provider-text"})
