@@ -216,6 +216,9 @@ from corpus_split import (
 # Round 67 (scripting tools and command-line mail clients; 11 new texts, 6 validation): its
 # development texts first (Oracle's "transfer timeout" as a timeout word), the guess counted
 # again, then measured once: 4 of its 6, 2,262 of 2,891 (78.24 %); the earlier 2,885 texts 2,258.
+# Round 69 (cloud platforms, containers, PaaS; 22 new texts, 16 validation): development read
+# first, no rule written, the guess counted again, then measured once: 14 of its 16, 2,276 of
+# 2,907 (78.29 %); the earlier 2,891 texts 2,262.
 TARGET = 0.95
 FLOOR = 0.782
 SHAPES = frozenset({"reply", "bounce", "client-error", "log", "dialog", "provider-text"})
