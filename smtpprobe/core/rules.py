@@ -158,6 +158,11 @@ class Situation:
     profile: str | None = None
 
 
+_TRANSIENT_WORDS = re.compile(
+    r"\btemporar(?:il)?y\b|\btry (?:again |resending )?later\b|一時的", re.IGNORECASE
+)
+
+
 @record
 class Example:
     """A situation a rule must match (and the tests check that it does)."""
@@ -196,7 +201,11 @@ class Rule:
         """Whether retrying can help: the rule's word, or the reply class (RFC 5321 4.2.1)."""
         if self.retryable is not None:
             return self.retryable
-        return situation.code is not None and 400 <= situation.code < 500
+        if situation.code is None:
+            # A text with no code says it with words when the refusal is for now only
+            # ("temporarily over quota", "一時的に受信できません"): the 4xx of prose.
+            return _TRANSIENT_WORDS.search(situation.text) is not None
+        return 400 <= situation.code < 500
 
     def matches(
         self, situation: Situation, lowered: str | None = None, grams: set[str] | None = None

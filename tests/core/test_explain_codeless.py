@@ -209,3 +209,24 @@ def test_the_input_is_described_as_pasted_even_in_utf16() -> None:
         result = explain(data)
         assert (result.pasted.size, result.pasted.encoding) == (len(data), read_as)
     assert explain(text.encode()).pasted.size == len(text)
+
+
+# Codeless texts that say the refusal is for now; development texts, sources cited.
+TRANSIENT = [
+    # https://www.pa-solution.net/as/scope3/chupicom/web/detail.aspx?id=921&a=102&isCrawler=1
+    ("temporarily over quota.", "mailbox-full", True),
+    # https://docs.myasp.jp/?p=7044
+    ("配信先のメールボックス容量不足のため一時的に受信できません", "mailbox-full", True),
+    # https://yandex.com/support/mail/bounces/yandex/mailbox-size-limit-exceeded.html?lang=en
+    ("Mailbox size limit exceeded", "mailbox-full", False),
+]
+
+
+@pytest.mark.parametrize(("text", "category", "retryable"), TRANSIENT)
+def test_with_no_code_the_words_say_whether_it_is_for_now(
+    text: str, category: str, retryable: bool
+) -> None:
+    # With no code to read the class from, "temporarily" / "一時的" is the 4xx of prose.
+    explained = _explain(text)
+    assert explained and explained[0].verdict.category == category
+    assert explained[0].verdict.retryable is retryable
