@@ -224,6 +224,10 @@ from corpus_split import (
 # prose; RFC 4954's 530 before the x.5.x class, for a "530 5.5.1" with its words cut off),
 # the guess counted again, then measured once: 6 of its 11, 2,281 of 2,918 (78.17 %); the
 # earlier 2,907 texts 2,275, one fewer than before those rules.
+# Round 72 (sending services' own error texts; 13 new texts, 9 validation): development rule
+# first ("your account has been suspended" is the sender's own account, not a recipient's),
+# the guess counted again, then measured once: 5 of its 9, 2,286 of 2,927 (78.10 %); the
+# earlier 2,918 texts 2,281, as before.
 TARGET = 0.95
 FLOOR = 0.781
 SHAPES = frozenset({"reply", "bounce", "client-error", "log", "dialog", "provider-text"})
