@@ -158,7 +158,8 @@ class Situation:
     profile: str | None = None
 
 
-_TRANSIENT_WORDS = re.compile(
+# Compiled on first use, like the rules' own patterns (start-up stays fast).
+_TRANSIENT_WORDS = LazyPattern(
     r"\btemporar(?:il)?y\b|\btry (?:again |resending )?later\b|一時的", re.IGNORECASE
 )
 
@@ -198,7 +199,8 @@ class Rule:
     source: str = ""
 
     def retryable_for(self, situation: Situation) -> bool:
-        """Whether retrying can help: the rule's word, or the reply class (RFC 5321 4.2.1)."""
+        """Whether retrying can help: the rule's word, else the reply class (RFC 5321 4.2.1),
+        else, with no code, words that say the refusal is temporary."""
         if self.retryable is not None:
             return self.retryable
         if situation.code is None:
