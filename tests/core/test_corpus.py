@@ -228,6 +228,8 @@ from corpus_split import (
 # first ("your account has been suspended" is the sender's own account, not a recipient's),
 # the guess counted again, then measured once: 5 of its 9, 2,286 of 2,927 (78.10 %); the
 # earlier 2,918 texts 2,281, as before.
+# Round 71 (self-hosted applications; 14 new texts, 13 validation), no rule written, the
+# guess counted again, measured once: 11 of its 13, 2,297 of 2,940 (78.13 %).
 TARGET = 0.95
 FLOOR = 0.781
 SHAPES = frozenset({"reply", "bounce", "client-error", "log", "dialog", "provider-text"})
