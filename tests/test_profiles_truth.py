@@ -183,6 +183,7 @@ def test_new_profiles_do_not_steal_other_hosts() -> None:
         ("smtp.office365.com", "microsoft365"),
         ("www1234.sakura.ne.jp", "sakura"),
         ("smtp.mail1006.conoha.ne.jp", "conoha-wing"),
+        ("mail73.conoha.ne.jp", "conoha-wing"),  # the form without "smtp." users' configs show
         ("smtp.zoho.jp", "zoho-jp"),
     ):
         found = profiles.for_host(host)

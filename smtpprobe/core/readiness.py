@@ -193,11 +193,13 @@ def gmail_readiness(
                         "This probe came from "
                         f"{'Japan' if country == 'JP' else 'an address of unknown country'}, "
                         "so it cannot show whether Gmail is refused. If the filter is on, "
-                        "Gmail gets '550 5.7.1 … Command rejected'.",
+                        "Gmail's login or sending is refused (Sakura, for one, answers "
+                        "'550 5.7.1 … Command rejected').",
                         ja="このプロバイダーには国外からの接続を拒否する設定があります。今回の"
                         f"確認は{'日本国内' if country == 'JP' else '国が不明なアドレス'}から"
                         "行ったため、Gmail が拒否されるかどうかは分かりません。設定が有効だと "
-                        "Gmail には「550 5.7.1 … Command rejected」が返ります。",
+                        "Gmail のログインまたは送信が拒否されます（たとえばさくらでは"
+                        "「550 5.7.1 … Command rejected」が返ります）。",
                     ),
                 )
             )
