@@ -243,6 +243,10 @@ from corpus_split import (
 # refusal relabelled relay-denied by the guide's rule before the split): development read
 # first, no rule written (its two misses are labeled by their pages' causes against their
 # words), the guess counted again, then measured once: 5 of its 6, 2,319 of 2,973 (78.00 %).
+# Round 77 (providers outside the US and Japan; 12 new texts, 9 validation): development
+# read first, no rule written (a host's own "Unwelcome connection rejected (1)" has one
+# source; the other two misses are labeled by their pages' causes against their words), the
+# guess counted again, then measured once: 6 of its 9, 2,325 of 2,982 (77.97 %).
 TARGET = 0.95
 FLOOR = 0.779
 SHAPES = frozenset({"reply", "bounce", "client-error", "log", "dialog", "provider-text"})
