@@ -256,6 +256,9 @@ from corpus_split import (
 # was found" is a server offering no AUTH, as 4 of the 5 development texts with a cause had
 # it; MailKit's plural wording stays a mechanism mismatch), the guess counted again, then
 # measured once: 5 of its 9, 2,336 of 3,003 (77.79 %); the earlier 2,994 texts 2,331.
+# Round 78 (printers', copiers' and fax gateways' scan-to-mail errors; 12 new texts, 5
+# validation; its 7 development texts all right), the guess counted again, then measured
+# once: 3 of its 5, 2,339 of 3,008 (77.76 %).
 TARGET = 0.95
 FLOOR = 0.777
 SHAPES = frozenset({"reply", "bounce", "client-error", "log", "dialog", "provider-text"})
