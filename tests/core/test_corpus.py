@@ -259,6 +259,10 @@ from corpus_split import (
 # Round 78 (printers', copiers' and fax gateways' scan-to-mail errors; 12 new texts, 5
 # validation; its 7 development texts all right), the guess counted again, then measured
 # once: 3 of its 5, 2,339 of 3,008 (77.76 %).
+# Round 80 (backup software, NAS, firewalls and home automation; 14 new texts, 11
+# validation): development first ("the sender identity used is not valid for this account"
+# joins the sender-not-owned rule), the guess counted again, then measured once: 9 of its 11,
+# 2,349 of 3,019 (77.81 %); the earlier 3,008 texts 2,340, one more than before.
 TARGET = 0.95
 FLOOR = 0.777
 SHAPES = frozenset({"reply", "bounce", "client-error", "log", "dialog", "provider-text"})
