@@ -267,6 +267,10 @@ from corpus_split import (
 # by a cause their words do not show): Google Groups' "Message rejected by Google Groups" (a
 # reputation block, by Google's help page) and PEAR Net_SMTP's "STARTTLS failed" (the TLS
 # handshake after STARTTLS's 220); the guess counted again; measured once: 2,352 (77.91 %).
+# Round 81 (Microsoft 365 and Exchange errors as Japanese users paste them; 13 new texts, 6
+# validation): development first (Exchange's "DNS query failed", also in Japanese, is the
+# sending server's own DNS), the guess counted again, then measured once: 2 of its 6, 2,355
+# of 3,025 (77.85 %); the earlier 3,019 texts 2,353, one more than before.
 TARGET = 0.95
 FLOOR = 0.777
 SHAPES = frozenset({"reply", "bounce", "client-error", "log", "dialog", "provider-text"})
