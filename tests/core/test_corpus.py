@@ -271,6 +271,10 @@ from corpus_split import (
 # validation): development first (Exchange's "DNS query failed", also in Japanese, is the
 # sending server's own DNS), the guess counted again, then measured once: 2 of its 6, 2,355
 # of 3,025 (77.85 %); the earlier 3,019 texts 2,353, one more than before.
+# Round 85 (Google's relay, account limits and bulk-sender refusals; 10 new texts, 8
+# validation): development read first, no rule written (its miss is the third label for
+# Google's "421 4.7.0 Try again later, closing connection"), the guess counted again, then
+# measured once: 6 of its 8, 2,361 of 3,033 (77.84 %).
 TARGET = 0.95
 FLOOR = 0.777
 SHAPES = frozenset({"reply", "bounce", "client-error", "log", "dialog", "provider-text"})
