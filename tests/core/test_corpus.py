@@ -280,6 +280,10 @@ from corpus_split import (
 # no rule written (its two misses are labeled by their pages' causes: docomo's per-session
 # recipient limit, Gmail's refusal of an RFC-violating carrier address), the guess counted
 # again, then measured once: 4 of its 11, 2,365 of 3,044 (77.69 %).
+# Round 82 (Japanese universities', companies' and vendors' help pages; 7 new texts, 6
+# validation; one retryability relabelled by the guide's rule before the split; its one
+# development text right), the guess counted again, then measured once: 4 of its 6, 2,369
+# of 3,050 (77.67 %).
 TARGET = 0.95
 FLOOR = 0.776
 SHAPES = frozenset({"reply", "bounce", "client-error", "log", "dialog", "provider-text"})
