@@ -284,6 +284,10 @@ from corpus_split import (
 # validation; one retryability relabelled by the guide's rule before the split; its one
 # development text right), the guess counted again, then measured once: 4 of its 6, 2,369
 # of 3,050 (77.67 %).
+# Round 84 (VPS and cloud networks: port 25 blocked, PTR, dynamic-IP lists; 17 new texts,
+# 15 validation): development read first, no rule written (its miss is a provider's support
+# reply, not an error), the guess counted again, then measured once: 10 of its 15, 2,379 of
+# 3,065 (77.62 %).
 TARGET = 0.95
 FLOOR = 0.776
 SHAPES = frozenset({"reply", "bounce", "client-error", "log", "dialog", "provider-text"})
