@@ -500,6 +500,7 @@ def explain_text(
     profile: str | None = None,
     profile_for_host: Callable[[str], str | None] | None = None,
     guess: GuessFunction | None = None,
+    stage: str | None = None,
 ) -> list[Explanation]:
     """Every reply and client-side error in decoded ``text``, explained, in order.
 
@@ -510,6 +511,8 @@ def explain_text(
     replies in a client error's incident are dropped (the steps that worked).
     Where nothing is found and no hint applies, ``guess`` (``Guesser.guess``) may name
     the likeliest category from the words alone: one explanation with ``fallback="guess"``.
+    ``stage`` is the command the replies answered where neither they nor the words around
+    them say (known from elsewhere, as a log's metadata).
     """
     replies = _located_replies(text, find_replies(text))
     incidents = scan(text, client_errors)
@@ -571,6 +574,8 @@ def explain_text(
             )
         if found.stage is None and i in staged:
             found = replace(found, stage=staged[i])
+        elif found.stage is None and stage is not None:
+            found = replace(found, stage=stage)
         # The lines around it, without the lines of another refusal: in a bounce for
         # several recipients, the words of the reply above decided the one below. (A
         # program's summary of the same refusal, "554 5.0.0 Service unavailable" after
@@ -629,6 +634,7 @@ def explain_text(
             profile=profile,
             profile_for_host=profile_for_host,
             guess=guess,
+            stage=stage,
         )
     # A message known to say only that something failed (a hint's words: "SMTP connect()
     # failed.") is not guessed at: the hint says what it covers; its words say no more.
