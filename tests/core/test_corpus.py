@@ -294,8 +294,9 @@ from corpus_split import (
 # 2,388 (9 more); and Gmail's 5.7.26 split in two by a bounce's wrapping (its older "does not
 # pass authentication checks", and X.7.26 before the words rule "spam"), with the guess
 # counted again: 2,392 of 3,065 (78.04 %).
+# The floor goes back up to 0.780.
 TARGET = 0.95
-FLOOR = 0.776
+FLOOR = 0.780
 SHAPES = frozenset({"reply", "bounce", "client-error", "log", "dialog", "provider-text"})
 
 
