@@ -295,6 +295,10 @@ from corpus_split import (
 # pass authentication checks", and X.7.26 before the words rule "spam"), with the guess
 # counted again: 2,392 of 3,065 (78.04 %).
 # The floor goes back up to 0.780.
+# Round 88 (e-mail security gateways' refusals; 19 new texts, 16 validation; two how-to
+# pages' possibly illustrative texts left out; its 3 development texts right), the guess
+# counted again, then measured once: 14 of its 16, 2,407 of 3,081 (78.12 %); the earlier
+# 3,065 texts 2,393.
 TARGET = 0.95
 FLOOR = 0.780
 SHAPES = frozenset({"reply", "bounce", "client-error", "log", "dialog", "provider-text"})
