@@ -623,6 +623,12 @@ _QUOTE_MARKERS = GuardedPattern(r"^(?:[ \t]*>)+[ \t]?")  # "> " quoting in repli
 # 503 Bad sequence of commands").
 _WRAPPER_ENDS = (":", ";", "：", "|")
 _LETTER = GuardedPattern(r"[^\W\d_]")
+# A program saying the reply it waited for did not come: the textbook SMTP client's "220
+# reply not received from server." (Kurose and Ross's socket lab, pasted with its traceback)
+# names the code it expected, and is not that reply: read as one, it was an "ok".
+_NOT_RECEIVED = LazyPattern(
+    r"(?:reply|response)\s(?:was\s|has\s)?not\s(?:been\s)?(?:received|returned|given)\b", re.I
+)
 _WORDS_WITHIN = 200  # a reply's first word comes within this many characters of its code
 _CONTENT_TYPE_LINE = GuardedPattern(r"^content-type[ \t]*:", re.I | re.M)
 _HEADER_START = GuardedPattern(r"[A-Za-z][A-Za-z0-9-]{0,75}+[ \t]*+:")
@@ -1441,6 +1447,8 @@ def _made(
     # A bare "550" alone on a line, or followed by digits only, is not a reply; nor is
     # "553 | 553 5.7.1 …", where the reply is the second.
     if not rest or (not enhanced and not _LETTER.search(rest, 0, _WORDS_WITHIN)) or rest[0] == "|":
+        return None
+    if not enhanced and _NOT_RECEIVED.match(rest):
         return None
     if negative_only and code < 400:
         return None

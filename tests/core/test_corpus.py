@@ -299,6 +299,11 @@ from corpus_split import (
 # pages' possibly illustrative texts left out; its 3 development texts right), the guess
 # counted again, then measured once: 14 of its 16, 2,407 of 3,081 (78.12 %); the earlier
 # 3,065 texts 2,393.
+# Round 87 (Chinese-speaking developers' pastes; 14 new texts, 11 validation): development
+# first (the textbook socket client's "220 reply not received from server." was read as a
+# 220 reply, an "ok": a code followed by "reply not received" is no reply), the guess counted
+# again, then measured once: 9 of its 11, 2,417 of 3,092 (78.17 %); the earlier 3,081 texts
+# 2,408, one more than before.
 TARGET = 0.95
 FLOOR = 0.780
 SHAPES = frozenset({"reply", "bounce", "client-error", "log", "dialog", "provider-text"})

@@ -60,3 +60,21 @@ def test_a_stage_the_text_names_is_not_overridden() -> None:
 
 def test_gmail_5726_split_by_a_bounce_is_unauthenticated_in_both_halves() -> None:
     assert set(_categories(GMAIL_5726)) == {"unauthenticated-sender"}
+
+
+# https://github.com/Cc050511/Computer-Networking-A-Top-Down-Approach/blob/06dcc24924bf6711227522d75165a7719d0b0a96/smtp/READMM.md
+# (round87_zh.yaml): the textbook socket client prints the code it waited for; read as a
+# 220 reply, the paste was an "ok".
+TEXTBOOK = (
+    "220 reply not received from server.\n"
+    "Traceback (most recent call last):\n"
+    "    recv = clientSocket.recv(1024).decode()\n"
+    "ConnectionAbortedError: [WinError 10053] "
+    "你的主机中的软件中止了一个已建立的连接。"
+)
+
+
+def test_a_reply_that_was_not_received_is_not_a_reply() -> None:
+    assert _categories(TEXTBOOK) == ["connection-lost"]
+    assert _categories("250 reply not received from server.") == []
+    assert _categories("220 smtp.example.jp ESMTP ready") == ["ok"]
