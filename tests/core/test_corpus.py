@@ -304,6 +304,10 @@ from corpus_split import (
 # 220 reply, an "ok": a code followed by "reply not received" is no reply), the guess counted
 # again, then measured once: 9 of its 11, 2,417 of 3,092 (78.17 %); the earlier 3,081 texts
 # 2,408, one more than before.
+# Round 86 (Windows and business software: SSRS, PowerShell, .NET, Jira, Business Central;
+# 14 new texts, 5 validation): development read first, no rule written (its 7 misses are
+# labeled by their pages' causes, which the words do not show), the guess counted again, then
+# measured once: 4 of its 5, 2,421 of 3,097 (78.17 %).
 TARGET = 0.95
 FLOOR = 0.780
 SHAPES = frozenset({"reply", "bounce", "client-error", "log", "dialog", "provider-text"})
