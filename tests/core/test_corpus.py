@@ -308,6 +308,10 @@ from corpus_split import (
 # 14 new texts, 5 validation): development read first, no rule written (its 7 misses are
 # labeled by their pages' causes, which the words do not show), the guess counted again, then
 # measured once: 4 of its 5, 2,421 of 3,097 (78.17 %).
+# Round 90 (WordPress mail plugins' own tables of SMTP errors; 10 new texts, 5 validation;
+# MailPoet's web-API errors left out): development read first, no rule written (its miss is
+# Mailjet's German "cannot connect" notice, which names no cause the words show), the guess
+# counted again, then measured once: 3 of its 5, 2,424 of 3,102 (78.14 %).
 TARGET = 0.95
 FLOOR = 0.780
 SHAPES = frozenset({"reply", "bounce", "client-error", "log", "dialog", "provider-text"})
