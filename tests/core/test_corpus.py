@@ -312,6 +312,10 @@ from corpus_split import (
 # MailPoet's web-API errors left out): development read first, no rule written (its miss is
 # Mailjet's German "cannot connect" notice, which names no cause the words show), the guess
 # counted again, then measured once: 3 of its 5, 2,424 of 3,102 (78.14 %).
+# Round 89 (JavaScript backends' documentation quoting SMTP failures; 5 new texts, 3
+# validation; two applications' own sending limits and a docs-written line left out; its 2
+# development texts right), the guess counted again, then measured once: 3 of its 3, 2,427
+# of 3,105 (78.16 %).
 TARGET = 0.95
 FLOOR = 0.780
 SHAPES = frozenset({"reply", "bounce", "client-error", "log", "dialog", "provider-text"})
