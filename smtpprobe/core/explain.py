@@ -487,6 +487,14 @@ def _submission_port(host: str, context: str) -> bool:
 
 # --- a whole paste: replies and client-side errors ---------------------------------------
 
+# A line the client sent, echoed in a transcript ("flutter: C: AUTH PLAIN <base64 …>",
+# "CLIENT -> SERVER: RCPT TO:<x>", swaks' " -> MAIL FROM:<x>", sendmail's ">>> DATA"): the
+# client's own words, never the server's reason for a reply near them.
+_CLIENT_COMMAND = LazyPattern(
+    r"(?:\bC:|->|>>>|\bSent:|\bsend:)\s{0,8}[bu]?['\"]?"
+    r"(?:EHLO|HELO|LHLO|STARTTLS|AUTH|MAIL\s{1,8}FROM|RCPT\s{1,8}TO|DATA|BDAT|QUIT|RSET)\b",
+    re.I,
+)
 _NEAR = 4  # lines between a client error's words and a reply of the same incident
 _MAX_REPLY_SPAN = 100  # lines of one reply at most (the finder keeps no more)
 _PORT_FACT = re.compile(r"^port:(\d{1,5})$")
@@ -588,7 +596,9 @@ def explain_text(
             for k in range(len(other.reply.lines) if other.reply is not None else 1)
         }
         around[id(found)] = "\n".join(
-            text for at, text in enumerate(lines[low:high], low) if at not in others
+            text
+            for at, text in enumerate(lines[low:high], low)
+            if at not in others and not _CLIENT_COMMAND.search(text)
         )
         items.append((offset, found))
     # Positive replies alone are the steps that worked: when the paste's words tell of a

@@ -316,6 +316,8 @@ from corpus_split import (
 # validation; two applications' own sending limits and a docs-written line left out; its 2
 # development texts right), the guess counted again, then measured once: 3 of its 3, 2,427
 # of 3,105 (78.16 %).
+# A client's echoed command ("flutter: C: AUTH PLAIN <base64 …>") is no longer read as words
+# around the reply below it (one development text): measured once, 2,427 as before.
 TARGET = 0.95
 FLOOR = 0.780
 SHAPES = frozenset({"reply", "bounce", "client-error", "log", "dialog", "provider-text"})

@@ -78,3 +78,15 @@ def test_a_reply_that_was_not_received_is_not_a_reply() -> None:
     assert _categories(TEXTBOOK) == ["connection-lost"]
     assert _categories("250 reply not received from server.") == []
     assert _categories("220 smtp.example.jp ESMTP ready") == ["ok"]
+
+
+# https://github.com/Enough-Software/enough_mail/issues/53 (round30_tls_auth.yaml): the
+# client's echoed "AUTH PLAIN <base64 …>" is not the server's reason for the 504 below it.
+FLUTTER = (
+    "flutter: C: AUTH PLAIN <base64 code scrambled>\n"
+    "flutter: S: 504 PLAIN authentication is not permitted by this server."
+)
+
+
+def test_the_clients_echoed_command_is_not_words_around_the_reply() -> None:
+    assert _categories(FLUTTER, stage="auth") == ["auth-mechanism-unsupported"]
