@@ -488,8 +488,9 @@ def _submission_port(host: str, context: str) -> bool:
 # --- a whole paste: replies and client-side errors ---------------------------------------
 
 # A line the client sent, echoed in a transcript ("flutter: C: AUTH PLAIN <base64 …>",
-# "CLIENT -> SERVER: RCPT TO:<x>", swaks' " -> MAIL FROM:<x>", sendmail's ">>> DATA"): the
-# client's own words, never the server's reason for a reply near them.
+# swaks' " -> MAIL FROM:<x>", sendmail's ">>> DATA"): the client's own words, never the
+# server's reason for a reply near them. (PHPMailer's "CLIENT -> SERVER: RCPT TO:<x>" is not
+# taken: its marker is followed by "SERVER:", and such lines hold addresses, not reasons.)
 _CLIENT_COMMAND = LazyPattern(
     r"(?:\bC:|->|>>>|\bSent:|\bsend:)\s{0,8}[bu]?['\"]?"
     r"(?:EHLO|HELO|LHLO|STARTTLS|AUTH|MAIL\s{1,8}FROM|RCPT\s{1,8}TO|DATA|BDAT|QUIT|RSET)\b",
