@@ -62,7 +62,11 @@ def fold_models(development: list[dict[str, Any]]) -> dict[int, Guesser]:
 def classify(item: dict[str, Any], rules: list[Any], guess: GuessFunction) -> tuple[Any, ...]:
     """(category, retryable, path) as ``tests/core/test_corpus.py`` classifies an item."""
     text = decode_pasted(str(item["text"])).text
-    found = explain_module.explain_text(text, lambda _: rules, client_errors(), guess=guess)
+    # As tests/core/test_corpus.py's _classify: the source's stage for replies that name
+    # none, read with the words around them.
+    found = explain_module.explain_text(
+        text, lambda _: rules, client_errors(), guess=guess, stage=item.get("phase")
+    )
     if not found:
         return (None, None, "nothing")
     first = found[0]
