@@ -96,6 +96,33 @@ def test_the_hint_in_japanese_and_in_json() -> None:
     assert json.loads(_run("--json", REFUSED).stdout)["hints"] == []
 
 
+# PHP's mail() on Windows (php-src win32/sendmail.c): aimed at this machine, as php.ini's
+# defaults aim it, nothing listens (https://github.com/forkbb/forkbb/issues/17); aimed
+# elsewhere, the words do not say why.
+PHP_LOCAL = (
+    'PHP E_WARNING: mail(): Failed to connect to mailserver at &quot;localhost&quot; port 25, '
+    "verify your &quot;SMTP&quot; and &quot;smtp_port&quot; setting in php.ini or use ini_set()"
+)
+PHP_REMOTE = (
+    'mail(): Failed to connect to mailserver at "smtp.example.jp" port 25, verify your "SMTP" '
+    'and "smtp_port" setting in php.ini or use ini_set()'
+)
+
+
+def test_php_mail_on_windows_at_localhost_is_refused_and_needs_a_library() -> None:
+    document = json.loads(_run("--json", PHP_LOCAL).stdout)
+    (item,) = document["replies"]
+    assert item["verdict"]["category"] == "connect-refused"
+    assert item["verdict"]["rule"] == "pasted-php-mail-localhost-refused"
+    assert "PHPMailer" in item["verdict"]["remedy"]["en"]
+    # Elsewhere the same words cover a name that does not resolve and a blocked port too.
+    result = _run("--json", PHP_REMOTE)
+    document = json.loads(result.stdout)
+    assert document["replies"] == [] and document["exit_code"] == 1
+    (hint,) = document["hints"]
+    assert hint["id"] == "php-mail-windows-connect-failed"
+
+
 def test_qmail_remotes_own_line_names_the_step_and_gives_way_to_the_reply() -> None:
     # qmail-remote's report lines (notqmail's qmail-remote.c, smtp()); the reply after
     # "Remote host said:" is a test-only synthetic one.

@@ -657,6 +657,7 @@ def test_an_x_diagnostic_that_names_a_client_failure_is_that_failure() -> None:
 def test_every_hint_matches_its_examples_and_speaks_both_languages() -> None:
     hints = client_errors().hints
     assert [h.id for h in hints] == [
+        "php-mail-windows-connect-failed",
         "phpmailer-connect-failed",
         "dotnet-failure-sending-mail",
         "phpmailer-data-not-accepted",

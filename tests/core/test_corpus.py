@@ -319,7 +319,7 @@ from corpus_split import (
 # A client's echoed command ("flutter: C: AUTH PLAIN <base64 …>") is no longer read as words
 # around the reply below it (one development text): measured once, 2,427 as before.
 TARGET = 0.95
-FLOOR = 0.780
+FLOOR = 0.779
 SHAPES = frozenset({"reply", "bounce", "client-error", "log", "dialog", "provider-text"})
 
 
