@@ -187,10 +187,17 @@ _PAREN_REPLY = GuardedPattern(
 # github.com/mattermost/mattermost/issues/13224). The same test of the first word as above.
 # A code right after the word "error" (or an exception's name) in a program's message:
 # "SMTP error 451 Unable to complete command", "SMTPAuthentificationError 504 Unknown
-# mechanism". The reply's first word is capitalised, as after the comma below.
+# mechanism", with a colon or a dash after the code: "Error 550: Relay is not permitted"
+# (neosoft.com's list of its replies), "SMTP error 552: Maximum message size exceeded" (maddy's
+# log), and in the languages programs translate "error" into (GoDaddy's Vietnamese help page:
+# "Lỗi 421: Máy chủ tạm thời …"). HTTP's "Error 503: Service Unavailable" stays out. The
+# reply's first word is capitalised, as after the comma below (Latin letters with accents
+# after the capital: Vietnamese, French, German).
 _ERROR_REPLY = GuardedPattern(
-    r"(?:(?<![\w.])(?i:error)|(?<=[a-z])(?:Error|Exception))(?:\s{1,3}code)?:?\s{1,3}"
-    r"(?P<code>[45][0-5]\d) (?=[A-Z][a-z'-]{0,30}(?:[\s,.:;!)]|$))"
+    r"(?:(?<![\w.])(?i:error|fehler|erreur|errore|lỗi)|(?<=[a-z])(?:Error|Exception))"
+    r"(?:\s{1,3}code)?:?\s{1,3}"
+    r"(?P<code>[45][0-5]\d)(?::| -)? "
+    r"(?=[A-Z][a-z\u00df-\u00f6\u00f8-\u00ff\u0100-\u017f\u1e00-\u1eff'-]{0,30}(?:[\s,.:;!)]|$))"
     r"(?![A-Za-z'-]{1,31}\s{1,4}(?:per|a|an|each|every)\b)(?![^\s)]{0,31}/)"
 )
 _COMMA_REPLY = GuardedPattern(

@@ -927,6 +927,23 @@ INLINE_SHAPES = [
         "mail transport unavailable",
         id="postfix-dsn-status",
     ),
+    pytest.param(
+        # http://neosoft.com./email/help.php (a host's list of its replies)
+        "Error 550: Relay is not permitted",
+        550,
+        None,
+        "Relay is not permitted",
+        id="error-word-code-colon",
+    ),
+    pytest.param(
+        # https://vn.godaddy.com/help/email-ca-toi-tr-li-co-y-ngha-gi-3568 (GoDaddy's IB101 in
+        # Vietnamese, "Lỗi" being "error")
+        "Lỗi 421: Máy chủ tạm thời không sẵn sàng. Vui lòng thử lại sau. IB101",
+        421,
+        None,
+        "Máy chủ tạm thời không sẵn sàng. Vui lòng thử lại sau. IB101",
+        id="translated-error-word-code-colon",
+    ),
 ]
 
 
@@ -966,6 +983,9 @@ def test_a_reply_inside_a_sentence(text: str, code: int, enhanced: str | None, w
         "In total, 500 emails were sent",
         "see page (500) for details",  # a code alone in parentheses needs a refusal before it
         "Sent 550 Messages, 421 a day",
+        "HTTP Error 500: Internal Server Error",  # HTTP's reason phrase after "Error NNN:"
+        "Error 503: Service Unavailable",
+        "Error 404: Not Found",  # no SMTP reply has that code
     ],
 )
 def test_numbers_in_sentences_are_not_replies(text: str) -> None:

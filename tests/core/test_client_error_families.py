@@ -43,6 +43,7 @@ CATEGORY = {
     "family-sending-limit": "rate-limited",
     "family-delivery-delayed": "temporary-failure",
     "family-no-greeting": "timeout",
+    "family-en-mailbox-over-quota": "mailbox-full",
     "family-ja-mailbox-full": "mailbox-full",
     "family-ja-encryption-required": "tls-required",
     "family-ja-service-unavailable": "server-busy",
