@@ -100,7 +100,7 @@ def test_the_hint_in_japanese_and_in_json() -> None:
 # defaults aim it, nothing listens (https://github.com/forkbb/forkbb/issues/17); aimed
 # elsewhere, the words do not say why.
 PHP_LOCAL = (
-    'PHP E_WARNING: mail(): Failed to connect to mailserver at &quot;localhost&quot; port 25, '
+    "PHP E_WARNING: mail(): Failed to connect to mailserver at &quot;localhost&quot; port 25, "
     "verify your &quot;SMTP&quot; and &quot;smtp_port&quot; setting in php.ini or use ini_set()"
 )
 PHP_REMOTE = (
