@@ -61,6 +61,26 @@ def test_gmail_dialog_in_japanese() -> None:
         assert not _ENGLISH.search(text), line
 
 
+# https://github.com/forwardemail/free-email-forwarding/issues/123: the dialog says
+# "Authentication failed" and quotes Gmail's DNS error for the SMTP Server it was given.
+GMAIL_DNS = (
+    "Authentication failed. Please check your username/password. Server returned error: "
+    "\"DNS Error: 5563650 DNS type 'aaaa' lookup of smtp.mydomain.com responded with code "
+    "NXDOMAIN 5563650 DNS type 'a' lookup of smtp.mydomain.com responded with code NXDOMAIN , "
+    'code: 0"'
+)
+
+
+def test_gmail_dialogs_quoted_dns_error_is_the_cause_not_the_login() -> None:
+    document = json.loads(_run("--json", GMAIL_DNS).stdout)
+    (item,) = document["replies"]
+    assert item["verdict"]["category"] == "dns-failure"
+    assert item["verdict"]["rule"] == "pasted-gmail-dialog-dns"
+    assert item["send_mail_as"] is True and item["refuser"] != "submission"
+    assert "SMTP Server" in item["verdict"]["remedy"]["en"]
+    assert "「SMTP サーバー」" in item["verdict"]["remedy"]["ja"]
+
+
 def test_text_without_reply_or_client_error_still_exits_1() -> None:
     result = _run("just some words, no reply here")
     assert result.exit_code == 1

@@ -430,13 +430,17 @@ _LOGIN_REFUSALS = frozenset(
 )
 
 
+# Failures where no server was found to refuse anything: the name did not resolve.
+_NO_SERVER = frozenset({"dns-failure"})
+
+
 def _refuser(found: Found, verdict: Verdict, remote_mta: bool) -> tuple[str, bool]:
     """Who refused, and whether that is only inferred (from the category or the stage).
     ``remote_mta``: the reply is a server's on the way to the recipient (``_remote_mta``)."""
-    if "gmail-dialog" in found.facts or found.send_mail_as:
+    if ("gmail-dialog" in found.facts or found.send_mail_as) and verdict.category not in _NO_SERVER:
         # Gmail's "Send mail as" dialog, or its bounce: Gmail logged in to the provider's
         # server the user entered, whose reply it quotes, whatever the rule says of the same
-        # words elsewhere.
+        # words elsewhere (unless that server's name did not even resolve).
         return "submission", False
     if GUESSED in found.facts:
         return "unknown", False  # a guess from words names no server
