@@ -81,6 +81,44 @@ def test_gmail_dialogs_quoted_dns_error_is_the_cause_not_the_login() -> None:
     assert "「SMTP サーバー」" in item["verdict"]["remedy"]["ja"]
 
 
+# https://github.com/libertempo/web/issues/848: PHPMailer's French debug log, retyped with a
+# straight apostrophe and a plain space before ":" (PHPMailer writes "’" and U+202F).
+PHPMAILER_FR = (
+    "2019-09-05 07:58:20 SERVER -> CLIENT: 250-VI1PR0701CA0036.outlook.office365.com Hello "
+    "[192.0.2.1]250-SIZE 157286400250-PIPELINING250-DSN250-ENHANCEDSTATUSCODES250-STARTTLS"
+    "250-8BITMIME250-BINARYMIME250-CHUNKING250 SMTPUTF8\n"
+    "Erreur SMTP : échec de l'authentification.\n"
+    "2019-09-05 07:58:20 CLIENT -> SERVER: QUIT\n"
+    "2019-09-05 07:58:20 SERVER -> CLIENT: 221 2.0.0 Service closing transmission channel\n"
+)
+
+
+def test_a_retyped_apostrophe_and_space_still_name_the_error_and_no_ok_is_given() -> None:
+    document = json.loads(_run("--json", PHPMAILER_FR).stdout)
+    (item,) = document["replies"]
+    assert item["verdict"]["category"] != "ok"
+    # The log shows why the login "failed": AUTH is offered only after STARTTLS, never sent.
+    assert item["verdict"]["category"] == "tls-required"
+    assert item["verdict"]["rule"] == "pasted-reported-auth-failed-before-starttls"
+    # With STARTTLS sent (and AUTH offered after it) the report is a refused login.
+    sent = PHPMAILER_FR.replace(
+        "Erreur SMTP", "2019-09-05 07:58:20 CLIENT -> SERVER: STARTTLS\nErreur SMTP"
+    )
+    (item,) = json.loads(_run("--json", sent).stdout)["replies"]
+    assert item["verdict"]["category"] == "auth-failed"
+
+
+def test_gos_local_end_is_not_the_servers_port() -> None:
+    # https://github.com/linagora/cozy-stack/issues/2009: Go's "read tcp LOCAL->REMOTE".
+    text = (
+        'level=error msg="error while performing job: read tcp '
+        '172.22.0.3:41874->193.70.18.144:465: i/o timeout"'
+    )
+    (item,) = json.loads(_run("--json", text).stdout)["replies"]
+    assert item["host"] == "193.70.18.144" and "port:465" in item["facts"]
+    assert item["verdict"]["category"] == "wrong-security-mode"
+
+
 def test_text_without_reply_or_client_error_still_exits_1() -> None:
     result = _run("just some words, no reply here")
     assert result.exit_code == 1

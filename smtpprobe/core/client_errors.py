@@ -59,6 +59,7 @@ __all__ = [
     "SignatureExample",
     "find_client_errors",
     "find_hints",
+    "fold",
     "parse_client_errors",
     "read_parts",
     "read_text",
@@ -248,7 +249,7 @@ def _matched_examples(
     """The entry's examples, each one a text its pattern matches."""
     examples = _examples(raw.get("examples"), where)
     for example in examples:
-        if not pattern.search(example.text):
+        if not pattern.search(fold(example.text)):
             raise RuleError(f"{where}: the pattern does not match its example {example.text!r}")
     return examples
 
@@ -307,9 +308,25 @@ def _signature(raw: Any, source: str, index: int) -> Signature:
     )
 
 
+# Characters that typography and retyping swap for one another: the typographic apostrophe
+# for the straight one ("échec de l’authentification" retyped "l'authentification"), and the
+# no-break spaces French puts before ":" (PHPMailer's "Erreur SMTP\u202f: …") for a plain
+# space. Both the patterns and the paste are read with them folded; one character for one,
+# so every offset stays the paste's own.
+_FOLD = str.maketrans(
+    {"\u2019": "'", "\u2018": "'", "\u02bc": "'", "\u00a0": " ", "\u202f": " ", "\u2009": " "}
+)
+
+
+def fold(text: str) -> str:
+    """``text`` with apostrophes and no-break spaces as their plain forms (same length)."""
+    return text.translate(_FOLD)
+
+
 def _pattern(value: Any, where: str) -> LazyPattern:
     if not isinstance(value, str) or not value:
         raise RuleError(f"{where}: 'regex' must be a non-empty regular expression")
+    value = fold(value)
     try:
         compiled = re.compile(value, re.IGNORECASE)
         parsed = _sre_parse.parse(value, re.IGNORECASE)
@@ -382,7 +399,7 @@ def read_text(text: str) -> str:
 def find_hints(text: str, errors: ClientErrors) -> list[Hint]:
     """The hints whose words ``text`` holds where words are read (``read_parts``), in file
     order (each at most once)."""
-    text = read_text(text)
+    text = fold(read_text(text))
     # Each run of white space as one space too: a dialog or a mail client wraps its message
     # ("Could not\nconnect to SMTP host.", a red-team paste), and the words stay the words.
     joined = " ".join(text.split())
@@ -406,6 +423,7 @@ def scan(text: str, errors: ClientErrors) -> list[Located]:
     At most ``MAX_REPLIES`` incidents; duplicates (the same error repeated in a log)
     are removed, keeping the first.
     """
+    text = fold(text)
     matches = _matches(text, errors.signatures)
     if not matches:
         return []
@@ -546,6 +564,8 @@ def _host_and_port(window: str) -> tuple[str | None, int | None]:
             continue  # a web address ("https://support.google.com:443/…"), not a mail server
         if _RESOLVER_BEFORE.search(window[max(0, match.start() - 300) : match.start()]):
             continue  # Go's "lookup smtp.example.jp on 127.0.0.53:53": the DNS server
+        if window.startswith("->", match.end()):
+            continue  # Go's "read tcp 172.22.0.3:41874->193.70.18.144:465": the local end
         name = _usable_host(match.group(1).strip("[]"))
         if name is not None:
             host = host or name

@@ -74,6 +74,19 @@ REMOTE_MTA = "remote-mta"
 # The paste itself says the delivery failed (a bounce's or a log's own words): a positive
 # reply in it is then not an acceptance (rule positive-reply-in-failure).
 FAILURE_REPORTED = "failure-reported"
+# The paste shows the server's EHLO answer offering STARTTLS and no AUTH, and the client
+# never sending STARTTLS: a login it then reports as failed was never possible (RFC 3207
+# section 6: a server may offer AUTH only after TLS; RFC 4954 section 4).
+AUTH_AFTER_STARTTLS = "auth-after-starttls"
+# The EHLO keywords as a debug log shows them, on their own lines or run together
+# (PHPMailer's "…250-ENHANCEDSTATUSCODES250-STARTTLS250-8BITMIME…").
+_EHLO_STARTTLS = re.compile(r"250[- ]STARTTLS(?![A-Za-z])")
+_EHLO_AUTH = re.compile(r"250[- ]AUTH[ =]", re.I)
+# The client's STARTTLS command, or the server's 220 answer to it.
+_STARTTLS_SENT = re.compile(
+    r"(?:->\s{0,3}SERVER:|^\s{0,8}C:|^>>>|send: ')\s{0,3}STARTTLS\b|ready to start TLS",
+    re.I | re.M,
+)
 _FAILURE_REPORTED = re.compile(
     r"status=(?:bounced|deferred)|^Action:\s{0,4}(?:failed|delayed)|could not be delivered"
     r"|(?:delivery|message) (?:has )?failed|undeliverable|配送に失敗|配信できませんでした",
@@ -572,6 +585,8 @@ def explain_text(
             worded = _codeless(found.evidence, rules_for(profile))
             if worded is not None:
                 found = replace(worded[1], stage=found.stage)
+            elif "reported:auth-failed" in found.facts and _auth_only_after_starttls(text):
+                found = replace(found, facts=found.facts | {AUTH_AFTER_STARTTLS})
         items.append((incident.offset, found))
     lines = text.split("\n") if replies else []
     around: dict[int, str] = {}  # id of a reply's Found -> the lines around it
@@ -1062,6 +1077,16 @@ def _told_again_with_a_code(replies: list[tuple[int, int, Found]]) -> set[int]:
         if found.code_inferred
         and any(kind == _code(found) // 100 and abs(at - line) <= 2 * _NEAR for at, kind in coded)
     }
+
+
+def _auth_only_after_starttls(text: str) -> bool:
+    """Whether the paste's EHLO answer offers STARTTLS but no AUTH, and no STARTTLS was sent."""
+    read = read_text(text)
+    return bool(
+        _EHLO_STARTTLS.search(read)
+        and not _EHLO_AUTH.search(read)
+        and not _STARTTLS_SENT.search(read)
+    )
 
 
 def _lost_after_221(replies: list[tuple[int, int, Found]], found: Found, offset: int) -> bool:
