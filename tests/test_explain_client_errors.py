@@ -108,6 +108,17 @@ def test_a_retyped_apostrophe_and_space_still_name_the_error_and_no_ok_is_given(
     assert item["verdict"]["category"] == "auth-failed"
 
 
+def test_positive_replies_beside_a_programs_smtp_error_are_not_ok() -> None:
+    # The same log with PHPMailer's own message for a refused message (src/PHPMailer.php,
+    # 'data_not_accepted'): the refusing reply is not in the paste, so nothing here is "ok".
+    text = PHPMAILER_FR.replace(
+        "Erreur SMTP : échec de l'authentification.", "SMTP Error: data not accepted."
+    )
+    document = json.loads(_run("--json", text).stdout)
+    assert document["replies"]
+    assert all(item["verdict"]["category"] != "ok" for item in document["replies"])
+
+
 def test_gos_local_end_is_not_the_servers_port() -> None:
     # https://github.com/linagora/cozy-stack/issues/2009: Go's "read tcp LOCAL->REMOTE".
     text = (

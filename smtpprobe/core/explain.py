@@ -89,7 +89,10 @@ _STARTTLS_SENT = re.compile(
 )
 _FAILURE_REPORTED = re.compile(
     r"status=(?:bounced|deferred)|^Action:\s{0,4}(?:failed|delayed)|could not be delivered"
-    r"|(?:delivery|message) (?:has )?failed|undeliverable|配送に失敗|配信できませんでした",
+    r"|(?:delivery|message) (?:has )?failed|undeliverable|配送に失敗|配信できませんでした"
+    # a program's own report of an SMTP error next to the replies it logged (PHPMailer's
+    # "SMTP Error: …" and its translations: "Erreur SMTP", "SMTP-Fehler", "Error SMTP")
+    r"|\bSMTP[ -](?:error|fehler)\b|\b(?:erreur|error) SMTP\b",
     re.IGNORECASE | re.MULTILINE,
 )
 
