@@ -342,8 +342,16 @@ from corpus_split import (
 # 2,505 of 3,215 (77.92 %).
 # Round 104 (Japanese desktop clients' messages; 4 new, 2 validation), no rule: 1 of its 2,
 # 2,506 of 3,217 (77.90 %); the floor follows to 0.778.
+# Round 108 (backend-as-a-service and auth servers; 15 new, 8 validation), no rule: 7 of its
+# 8, 2,512 of 3,225. Round 107 (SaaS with the customer's SMTP; 14 new, 3 validation;
+# Exchange Online's Direct Send refusal): 2 of its 3, 2,513 of 3,228. Round 106 (French;
+# 11 new, 8 validation; a false "ok" on a retyped PHPMailer message, apostrophes and
+# no-break spaces folded; STARTTLS offered without AUTH; Go's local port): 4 of its 8,
+# 2,518 of 3,236, the earlier texts one more. Round 105 (less-common desktop clients; 13
+# new, 8 validation), no rule: 3 of its 8, 2,521 of 3,244 (77.71 %); the floor follows to
+# 0.777.
 TARGET = 0.95
-FLOOR = 0.778
+FLOOR = 0.777
 SHAPES = frozenset({"reply", "bounce", "client-error", "log", "dialog", "provider-text"})
 
 
