@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+from typing import Any, cast
 
 from typer.testing import CliRunner, Result
 
@@ -24,6 +25,12 @@ _NAMES = re.compile(r"\S*[-./@:_=<>\[\]#$*]\S*")
 
 def _run(*args: str) -> Result:
     return CliRunner().invoke(app, ["explain", *args], env=ENV)
+
+
+def _only(text: str) -> dict[str, Any]:
+    """The one explanation ``explain --json`` gives for ``text``."""
+    (item,) = json.loads(_run("--json", text).stdout)["replies"]
+    return cast(dict[str, Any], item)
 
 
 def test_a_client_error_is_explained_with_exit_code_0() -> None:
@@ -72,8 +79,7 @@ GMAIL_DNS = (
 
 
 def test_gmail_dialogs_quoted_dns_error_is_the_cause_not_the_login() -> None:
-    document = json.loads(_run("--json", GMAIL_DNS).stdout)
-    (item,) = document["replies"]
+    item = _only(GMAIL_DNS)
     assert item["verdict"]["category"] == "dns-failure"
     assert item["verdict"]["rule"] == "pasted-gmail-dialog-dns"
     assert item["send_mail_as"] is True and item["refuser"] != "submission"
@@ -94,8 +100,7 @@ PHPMAILER_FR = (
 
 
 def test_a_retyped_apostrophe_and_space_still_name_the_error_and_no_ok_is_given() -> None:
-    document = json.loads(_run("--json", PHPMAILER_FR).stdout)
-    (item,) = document["replies"]
+    item = _only(PHPMAILER_FR)
     assert item["verdict"]["category"] != "ok"
     # The log shows why the login "failed": AUTH is offered only after STARTTLS, never sent.
     assert item["verdict"]["category"] == "tls-required"
@@ -104,7 +109,7 @@ def test_a_retyped_apostrophe_and_space_still_name_the_error_and_no_ok_is_given(
     sent = PHPMAILER_FR.replace(
         "Erreur SMTP", "2019-09-05 07:58:20 CLIENT -> SERVER: STARTTLS\nErreur SMTP"
     )
-    (item,) = json.loads(_run("--json", sent).stdout)["replies"]
+    item = _only(sent)
     assert item["verdict"]["category"] == "auth-failed"
 
 
@@ -125,7 +130,7 @@ def test_gos_local_end_is_not_the_servers_port() -> None:
         'level=error msg="error while performing job: read tcp '
         '172.22.0.3:41874->193.70.18.144:465: i/o timeout"'
     )
-    (item,) = json.loads(_run("--json", text).stdout)["replies"]
+    item = _only(text)
     assert item["host"] == "193.70.18.144" and "port:465" in item["facts"]
     assert item["verdict"]["category"] == "wrong-security-mode"
 
@@ -179,8 +184,7 @@ PHP_REMOTE = (
 
 
 def test_php_mail_on_windows_at_localhost_is_refused_and_needs_a_library() -> None:
-    document = json.loads(_run("--json", PHP_LOCAL).stdout)
-    (item,) = document["replies"]
+    item = _only(PHP_LOCAL)
     assert item["verdict"]["category"] == "connect-refused"
     assert item["verdict"]["rule"] == "pasted-php-mail-localhost-refused"
     assert "PHPMailer" in item["verdict"]["remedy"]["en"]
