@@ -363,6 +363,9 @@ from corpus_split import (
 # validation; Gmail's "Address not found" words): 6 of its 8, 2,550 of 3,290, the earlier
 # texts one fewer. Round 111 (the JVM ecosystem; 9 new, 4 validation; JavaMail FAQ's POP
 # before SMTP): 4 of its 4, 2,554 of 3,294 (77.53 %).
+# GNOME Evolution's SMTP messages and GLib's certificate refusal as signatures (from their
+# source and po files): 2,556 of 3,294, then evolution-data-server's 6 validation texts moved
+# to development (now cited): 2,551 of 3,288 (77.58 %).
 TARGET = 0.95
 FLOOR = 0.775
 SHAPES = frozenset({"reply", "bounce", "client-error", "log", "dialog", "provider-text"})
