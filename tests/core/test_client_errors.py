@@ -661,6 +661,9 @@ def test_every_hint_matches_its_examples_and_speaks_both_languages() -> None:
     hints = client_errors().hints
     assert [h.id for h in hints] == [
         "php-mail-windows-connect-failed",
+        "mailcore-send-not-allowed",
+        "mailcore-connection",
+        "mailcore-send-failed",
         "phpmailer-connect-failed",
         "dotnet-failure-sending-mail",
         "phpmailer-data-not-accepted",
