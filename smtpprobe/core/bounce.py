@@ -744,7 +744,19 @@ def decode_pasted(data: bytes | str) -> Pasted:
 # Full-width digits and the ideographic space, as a Japanese input method types them
 # ("５５０　５．１．１"): the code is the same code (Unicode's compatibility mappings,
 # UAX #15 NFKC, for just these characters; the rest of a Japanese text stays as it is).
-_NARROW = {**{0xFF10 + d: str(d) for d in range(10)}, 0x3000: " "}
+# Likewise the no-break spaces a web page or French typography puts between words, and the
+# typographic apostrophe a page or a retyping puts for the straight one (client_errors.fold
+# reads the patterns so): the words are the same words.
+_NARROW = {
+    **{0xFF10 + d: str(d) for d in range(10)},
+    0x3000: " ",
+    0x00A0: " ",
+    0x202F: " ",
+    0x2009: " ",
+    0x2019: "'",
+    0x2018: "'",
+    0x02BC: "'",
+}
 _FULL_STOP_IN_CODE = GuardedPattern(r"(?<=\d)．(?=\d)")
 
 

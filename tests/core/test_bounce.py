@@ -947,6 +947,15 @@ INLINE_SHAPES = [
 ]
 
 
+def test_no_break_spaces_and_typographic_apostrophes_are_read_as_plain() -> None:
+    # A reply copied from a web page keeps its &nbsp; (U+00A0) and a typographer's "’": the
+    # words are the same words (Postfix's smtpd_check.c reply; Gmail's 4.7.29 reply as
+    # Google's page writes it, with "wasn’t").
+    pasted = decode_pasted("554 5.7.1 <user@example.com>:\u00a0Relay\u00a0access\u00a0denied")
+    assert pasted.text == "554 5.7.1 <user@example.com>: Relay access denied"
+    assert "wasn't" in decode_pasted("421 4.7.29 … this message wasn\u2019t sent over TLS").text
+
+
 def test_postfix_status_sent_holds_the_next_servers_reply() -> None:
     # A Postfix delivery log line of a message the relay took (the linode/docs repository's
     # Postfix, Dovecot and MySQL guide): the parenthesis is the relay's reply to the end of
