@@ -63,7 +63,7 @@ class Verdict:
         return self.category == "ok"
 
 
-_SENTENCE_END = LazyPattern(r"(\{\w+\})\.")
+_SENTENCE_END = LazyPattern(r"(\{\w+\})[.。]")
 
 
 def _ends_sentence(value: str) -> bool:
@@ -80,9 +80,15 @@ def fill(text: Text, values: Mapping[str, str], ja_values: Mapping[str, str] | N
 
     def one(template: str, mapping: Mapping[str, str]) -> str:
         # A value that ends a sentence itself ("… not valid for '127.0.0.1'.") takes the
-        # template's own full stop after it: one period, not two.
+        # template's own full stop after it: one period, not two (and in Japanese no "。"
+        # after the English ".": a space keeps the next words apart).
         template = _SENTENCE_END.sub(
-            lambda m: m[1] if _ends_sentence(mapping.get(m[1][1:-1], "")) else m[0], template
+            lambda m: (
+                (m[1] + ("" if m[0].endswith(".") else " "))
+                if _ends_sentence(mapping.get(m[1][1:-1], ""))
+                else m[0]
+            ),
+            template,
         )
         try:
             # str.format_map, not string.Formatter: importing ``string`` compiles

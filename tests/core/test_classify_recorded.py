@@ -104,3 +104,9 @@ def test_a_value_that_ends_its_sentence_takes_the_templates_full_stop() -> None:
     assert filled.en == f"It failed: {detail} Check it."
     assert filled.ja == f"失敗（{detail}）。"
     assert fill(Text(en="{detail}.", ja="-"), {"detail": "no stop"}).en == "no stop."
+    # Japanese: no "。" straight after the English value's own ".", a space instead (Gmail's
+    # "421 4.3.0 Temporary System Problem. Try again later." in "（{detail}。RFC 3463 …）").
+    gmail = "Temporary System Problem. Try again later."
+    ja = fill(Text(en="-", ja="（{detail}。RFC 3463 の 4.3.x）"), {"detail": gmail}).ja
+    assert ja == f"（{gmail} RFC 3463 の 4.3.x）"
+    assert fill(Text(en="-", ja="（{detail}。）"), {"detail": "no stop"}).ja == "（no stop。）"
