@@ -366,6 +366,10 @@ from corpus_split import (
 # GNOME Evolution's SMTP messages and GLib's certificate refusal as signatures (from their
 # source and po files): 2,556 of 3,294, then evolution-data-server's 6 validation texts moved
 # to development (now cited): 2,551 of 3,288 (77.58 %).
+# MailCore2's hints (two wrong guesses became hints) and round 115 (Microsoft's support
+# articles, all development): 2,551 as before. Round 116 (email service providers'
+# documentation; 21 new, 7 validation; SES's unverified MAIL FROM domain, Mailgun's
+# suppression, 4.7.652): 5 of its 7, 2,556 of 3,295 (77.57 %).
 TARGET = 0.95
 FLOOR = 0.775
 SHAPES = frozenset({"reply", "bounce", "client-error", "log", "dialog", "provider-text"})
