@@ -60,6 +60,7 @@ if TYPE_CHECKING:
 __all__ = [
     "MAX_LINE",
     "MAX_REPLIES",
+    "PLAIN_FORMS",
     "Found",
     "Pasted",
     "decode_pasted",
@@ -745,18 +746,11 @@ def decode_pasted(data: bytes | str) -> Pasted:
 # ("５５０　５．１．１"): the code is the same code (Unicode's compatibility mappings,
 # UAX #15 NFKC, for just these characters; the rest of a Japanese text stays as it is).
 # Likewise the no-break spaces a web page or French typography puts between words, and the
-# typographic apostrophe a page or a retyping puts for the straight one (client_errors.fold
-# reads the patterns so): the words are the same words.
-_NARROW = {
-    **{0xFF10 + d: str(d) for d in range(10)},
-    0x3000: " ",
-    0x00A0: " ",
-    0x202F: " ",
-    0x2009: " ",
-    0x2019: "'",
-    0x2018: "'",
-    0x02BC: "'",
-}
+# typographic apostrophe a page or a retyping puts for the straight one: the words are the
+# same words (client_errors.fold reads its patterns, and texts that were not decoded here,
+# with the same table).
+PLAIN_FORMS = {0x00A0: " ", 0x202F: " ", 0x2009: " ", 0x2019: "'", 0x2018: "'", 0x02BC: "'"}
+_NARROW = {**{0xFF10 + d: str(d) for d in range(10)}, 0x3000: " ", **PLAIN_FORMS}
 _FULL_STOP_IN_CODE = GuardedPattern(r"(?<=\d)．(?=\d)")
 
 

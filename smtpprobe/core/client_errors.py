@@ -31,7 +31,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from smtpprobe.core.bounce import MAX_REPLIES, Found
+from smtpprobe.core.bounce import MAX_REPLIES, PLAIN_FORMS, Found
 from smtpprobe.core.lazyre import (
     AnchorIndex,
     IdentityCache,
@@ -308,14 +308,12 @@ def _signature(raw: Any, source: str, index: int) -> Signature:
     )
 
 
-# Characters that typography and retyping swap for one another: the typographic apostrophe
-# for the straight one ("échec de l’authentification" retyped "l'authentification"), and the
-# no-break spaces French puts before ":" (PHPMailer's "Erreur SMTP\u202f: …") for a plain
-# space. Both the patterns and the paste are read with them folded; one character for one,
-# so every offset stays the paste's own.
-_FOLD = str.maketrans(
-    {"\u2019": "'", "\u2018": "'", "\u02bc": "'", "\u00a0": " ", "\u202f": " ", "\u2009": " "}
-)
+# Characters that typography and retyping swap for one another (bounce.PLAIN_FORMS): the
+# typographic apostrophe for the straight one ("échec de l’authentification" retyped
+# "l'authentification"), and the no-break spaces French puts before ":" (PHPMailer's
+# "Erreur SMTP\u202f: …") for a plain space. Both the patterns and the paste are read with
+# them folded; one character for one, so every offset stays the paste's own.
+_FOLD = str.maketrans(PLAIN_FORMS)
 
 
 def fold(text: str) -> str:
