@@ -370,6 +370,8 @@ from corpus_split import (
 # articles, all development): 2,551 as before. Round 116 (email service providers'
 # documentation; 21 new, 7 validation; SES's unverified MAIL FROM domain, Mailgun's
 # suppression, 4.7.652): 5 of its 7, 2,556 of 3,295 (77.57 %).
+# Round 117 (self-hosted mail servers' documentation; 17 new, 7 validation; Postfix's TLSRPT
+# result types): 6 of its 7, 2,563 of 3,302 (77.62 %), the earlier texts one more.
 TARGET = 0.95
 FLOOR = 0.775
 SHAPES = frozenset({"reply", "bounce", "client-error", "log", "dialog", "provider-text"})
