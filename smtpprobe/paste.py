@@ -14,10 +14,10 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
-from smtpprobe.core.bounce import Pasted, decode_pasted, utf16_text
 from smtpprobe.core.client_errors import ClientErrors, Hint, find_hints
 from smtpprobe.core.explain import GUESSED, Explanation, explain_text
 from smtpprobe.core.guess import Guess, Guesser
+from smtpprobe.core.pasted import Pasted, decode_pasted, utf16_text
 from smtpprobe.core.record import record
 from smtpprobe.core.rules import Rule
 from smtpprobe.errors import ConfigError

@@ -28,8 +28,8 @@ import train_guess
 from corpus_split import DEVELOPMENT, load, source_key
 
 import smtpprobe.core.explain as explain_module
-from smtpprobe.core.bounce import decode_pasted
 from smtpprobe.core.guess import Guesser, GuessFunction, train
+from smtpprobe.core.pasted import decode_pasted
 from smtpprobe.loading import load_rulebook
 from smtpprobe.paste import client_errors
 

@@ -31,7 +31,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from smtpprobe.core.bounce import MAX_REPLIES, PLAIN_FORMS, Found
+from smtpprobe.core.bounce import MAX_REPLIES, Found
 from smtpprobe.core.lazyre import (
     AnchorIndex,
     IdentityCache,
@@ -41,6 +41,7 @@ from smtpprobe.core.lazyre import (
     match_reach,
     text_grams,
 )
+from smtpprobe.core.pasted import PLAIN_FORMS
 from smtpprobe.core.record import record
 from smtpprobe.core.rules import (
     CATEGORIES,
@@ -308,7 +309,7 @@ def _signature(raw: Any, source: str, index: int) -> Signature:
     )
 
 
-# Characters that typography and retyping swap for one another (bounce.PLAIN_FORMS): the
+# Characters that typography and retyping swap for one another (pasted.PLAIN_FORMS): the
 # typographic apostrophe for the straight one ("échec de l’authentification" retyped
 # "l'authentification"), and the no-break spaces French puts before ":" (PHPMailer's
 # "Erreur SMTP\u202f: …") for a plain space. Both the patterns and the paste are read with

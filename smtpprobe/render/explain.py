@@ -13,9 +13,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from smtpprobe import __version__
-from smtpprobe.core.bounce import Pasted
 from smtpprobe.core.client_errors import HINT_SCAN, Hint
 from smtpprobe.core.explain import CODELESS, FAMILY, GUESSED, REFUSERS, Explanation
+from smtpprobe.core.pasted import Pasted
 from smtpprobe.render.json import reply_to_dict, verdict_to_dict
 from smtpprobe.render.labels import category_label, failure_label, quote, stage_label
 from smtpprobe.render.tone import Line, join, reply_tone

@@ -9,7 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import smtpprobe.core.bounce as bounce
-from smtpprobe.core.bounce import decode_pasted, find_replies
+from smtpprobe.core.bounce import find_replies
+from smtpprobe.core.pasted import decode_pasted
 
 GMAIL_MULTILINE = """\
 <friend@gmail.com>: host gmail-smtp-in.l.google.com[192.0.2.27] said:

@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from smtpprobe.core.bounce import Found, decode_pasted, find_replies
+from smtpprobe.core.bounce import Found, find_replies
 from smtpprobe.core.client_errors import (
     REPORTED,
     Signature,
@@ -32,6 +32,7 @@ from smtpprobe.core.client_errors import (
     scan,
 )
 from smtpprobe.core.explain import Explanation, explain_found, explain_text
+from smtpprobe.core.pasted import decode_pasted
 from smtpprobe.core.rules import RuleError, Situation, first_match
 from smtpprobe.loading import load_rulebook
 from smtpprobe.paste import client_errors

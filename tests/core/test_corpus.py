@@ -22,8 +22,8 @@ from typing import Any
 
 import pytest
 
-from smtpprobe.core.bounce import decode_pasted
 from smtpprobe.core.explain import explain_found, explain_text
+from smtpprobe.core.pasted import decode_pasted
 from smtpprobe.core.rules import CATEGORIES
 from smtpprobe.loading import load_rulebook
 from smtpprobe.paste import client_errors, guesser

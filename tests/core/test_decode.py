@@ -16,7 +16,8 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from smtpprobe.core.bounce import decode_pasted, find_replies
+from smtpprobe.core.bounce import find_replies
+from smtpprobe.core.pasted import decode_pasted
 from smtpprobe.core.reply import decode_reply_text, guess_encoding
 
 # The C parser where PyYAML has it (as smtpprobe.loading uses): the same data, 10x faster.

@@ -13,10 +13,10 @@ from typing import Any
 
 import pytest
 
-from smtpprobe.core.bounce import decode_pasted
 from smtpprobe.core.client_errors import read_text
 from smtpprobe.core.explain import Explanation, explain_text
 from smtpprobe.core.mailwords import NOT_MAIL, not_about_mail
+from smtpprobe.core.pasted import decode_pasted
 from smtpprobe.loading import load_rulebook
 from smtpprobe.paste import client_errors
 

@@ -39,6 +39,7 @@ import pytest
 import smtpprobe.core.bounce as bounce
 import smtpprobe.core.client_errors as client_errors_module
 import smtpprobe.core.mailwords as mailwords_module
+import smtpprobe.core.pasted as pasted
 from smtpprobe.api import explain
 from smtpprobe.core.lazyre import LazyPattern, top_alternatives
 from smtpprobe.core.rules import MAX_MATCH_TEXT, Rule, RuleError, Situation, parse_rule
@@ -333,7 +334,12 @@ def _module_patterns(module: Any) -> list[tuple[str, re.Pattern[str]]]:
     return found
 
 
-BOUNCE_PATTERNS = [pytest.param(p, id=name) for name, p in _module_patterns(bounce)]
+# The finder's patterns and those of the decoding before it (MIME, encoded words).
+BOUNCE_PATTERNS = [
+    pytest.param(p, id=f"{module.__name__.rsplit('.', 1)[-1]}.{name}")
+    for module in (bounce, pasted)
+    for name, p in _module_patterns(module)
+]
 
 
 def test_every_rule_and_finder_pattern_is_collected() -> None:
@@ -342,9 +348,10 @@ def test_every_rule_and_finder_pattern_is_collected() -> None:
     assert len(BOUNCE_PATTERNS) >= 50
 
 
-def test_bounce_compiles_every_pattern_at_module_level() -> None:
-    # So that BOUNCE_PATTERNS really is every regex the finder runs.
-    tree = ast.parse(Path(bounce.__file__).read_text(encoding="utf-8"))
+@pytest.mark.parametrize("module", [bounce, pasted], ids=["bounce", "pasted"])
+def test_finder_compiles_every_pattern_at_module_level(module: Any) -> None:
+    # So that BOUNCE_PATTERNS really is every regex the finder and the decoding run.
+    tree = ast.parse(Path(module.__file__).read_text(encoding="utf-8"))
     inline = [
         f"line {node.lineno}: re.{node.func.attr}"
         for node in ast.walk(tree)
