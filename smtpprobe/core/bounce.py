@@ -42,7 +42,6 @@ wrapped) or scans the text once without backtracking across it. The tests in
 from __future__ import annotations
 
 import functools
-import itertools
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
@@ -51,6 +50,19 @@ from smtpprobe.core.lazyre import GuardedPattern, LazyPattern, literal_anchors, 
 from smtpprobe.core.pasted import HEADER_FIELD_START
 from smtpprobe.core.record import record
 from smtpprobe.core.reply import Reply, from_code_and_message
+from smtpprobe.core.reply_context import (
+    DSN_FIELD,
+    ECHO_BARE,
+    ECHO_MARKED,
+    ENHANCED_CODE,
+    STAGE_HINT,
+    DsnBlocks,
+    echoed_stage,
+    first_stage,
+    host_named,
+    keyed_stage,
+    recipient_named,
+)
 
 __all__ = ["MAX_LINE", "MAX_REPLIES", "Found", "find_replies"]
 
@@ -104,7 +116,6 @@ _START_ENHANCED = GuardedPattern(
 # Positive replies are only taken where they cannot be prose: with an enhanced
 # code, or one of the replies a dialogue shows (RFC 5321 section 4.2.3).
 _POSITIVE = frozenset({211, 214, 220, 221, 235, 250, 251, 252, 334, 354})
-_ENHANCED = GuardedPattern(r"^([245])\.(\d{1,3})\.(\d{1,3})(?=\s|$|[,;:])")
 # A code repeated inside a re-wrapped or folded reply: "... did not 550-5.7.26 pass".
 _INLINE_CODE = GuardedPattern(r"(?<![\w.])([2-5][0-5]\d)[ -]([245]\.\d{1,3}\.\d{1,3})?(?=\s|$)")
 
@@ -480,113 +491,7 @@ _NEXT_ENTRY = GuardedPattern(
 _BRACKETS = {"(": ")", "[": "]", "{": "}"}
 _CLOSERS = {"'": "'", '"': '"', "“": "”", "‘": "’", "「": "」", "『": "』"}
 
-# The stage a reply answered, as the words around it say it: Postfix's "(in reply to RCPT TO
-# command)", Exim's "after RCPT TO:<x>:", Postfix smtpd's "reject: RCPT from", a client's
-# exception name (smtplib's SMTPRecipientsRefused, JavaMail's AuthenticationFailedException,
-# .NET's SmtpFailedRecipientException) or message (PHPMailer's "MAIL FROM command failed",
-# nodemailer's "Invalid login", "Invalid greeting").
-_STAGE_WORDS = (
-    (
-        "rcpt",
-        r"in reply to (?:the )?rcpt to|after rcpt to|>>> rcpt to|reject: rcpt from|"
-        r"rejected rcpt\b|for rcpt to command|rcpt to command failed|recipientsrefused|"
-        r"smtpfailedrecipient|recipients was rejected by\s{1,8}the server|(?-i:RCPT failed: )|"
-        r"受信者の 1 人がサーバーによって拒否|[\"']rcpt to:|"
-        # Outlook's 0x800CCC79 in French and Portuguese (Microsoft's own localized pages:
-        # support.microsoft.com/kb/290842/fr, the pt-pt article 65b494a4).
-        r"l.un des destinataires a été refusé par le serveur|"
-        r"um dos destinatários foi rejeitado pelo servidor|"
-        # qmail-remote's report (notqmail's qmail-remote.c), "_" for spaces in qmail-send's log
-        r"does(?:_|\s)not(?:_|\s)like(?:_|\s)recipient",
-    ),
-    (
-        "mail",
-        r"in reply to (?:the )?mail from|after (?:pipelined )?mail from|>>> mail from|"
-        r"reject: mail from|rejected mail\b|for mail from command|mail from command failed|"
-        r"sending mail command|senderrefused|[\"']mail from:|(?-i:MAIL failed: )|"
-        r"but(?:_|\s)sender(?:_|\s)was(?:_|\s)rejected",
-    ),
-    (
-        "data",
-        r"end of data|after (?:end of )?data|in reply to data|>>> data|"
-        r"reject: (?:data|end-of-message) from|milter-reject: end-of-message|smtpdataerror|"
-        r"data (?:end )?command failed|(?-i:DATA failed: )|expected response code 354\b|"
-        r"failed(?:_|\s)on(?:_|\s)data(?:_|\s)command",
-    ),
-    (
-        "ehlo",
-        r"in reply to (?:the )?(?:ehlo|helo)|after (?:ehlo|helo)|reject: (?:ehlo|helo) from|"
-        r"smtpheloerror|(?:ehlo|helo) command failed|rejected (?:ehlo|helo)\b",
-    ),
-    (
-        "auth",
-        r"in reply to (?:the )?auth|after auth|authenticationerror|authenticationfailed|"
-        r"autherror|(?:password|username|auth) command failed|failed to authenticate|"
-        r"invalid login|expected response code 235\b",
-    ),
-    (
-        "greeting",
-        r"initial connection|in reply to initial|after connect|reject: connect from|"
-        r"smtpconnecterror|refused to talk to me|invalid greeting|rejected connection\b",
-    ),
-    (
-        "starttls",
-        r"in reply to (?:the )?starttls|starttls command failed|connection with starttls",
-    ),
-)
-# A space in the words stands for any run of spaces: Postfix indents its re-wrapped lines
-# ("(in reply to MAIL\n    FROM command)"), and the window has its line breaks as spaces.
-_ANY_SPACES = r"\s{1,8}"
-_STAGE_HINT = GuardedPattern(
-    "|".join(f"(?P<{stage}>{words.replace(' ', _ANY_SPACES)})" for stage, words in _STAGE_WORDS),
-    re.I,
-)
-_STAGE_ORDER = tuple(stage for stage, _ in _STAGE_WORDS)  # the first one named wins
-# The command a client echoes before the reply: swaks " -> AUTH LOGIN", PHPMailer
-# "CLIENT -> SERVER: RCPT TO:<x>", smtplib "send: 'mail FROM:<x>'", curl's "> AUTH PLAIN" and
-# sendmail's ">>> RCPT To:<x>" (their ">" is taken as quoting and removed first). Without a
-# marker the command must be written as one (upper case): "Auth failed" is prose.
-_ECHO_MARKED = GuardedPattern(
-    r"^[\d\s:.,/\[\]-]{0,40}?(?:->|~>|C:|Sent:|send:|CLIENT -> SERVER:|SMTP>>)\s{0,8}[bu]?['\"]?"
-    r"(?P<verb>EHLO|HELO|LHLO|STARTTLS|AUTH|MAIL\s{1,8}FROM|RCPT\s{1,8}TO|DATA|BDAT|QUIT|RSET|"
-    r"NOOP|VRFY|EXPN)\b",
-    re.I,
-)
-_ECHO_BARE = GuardedPattern(
-    r"^\s{0,8}(?P<verb>EHLO|HELO|LHLO|STARTTLS|AUTH|MAIL\s{1,8}FROM:|RCPT\s{1,8}TO:|DATA|BDAT|"
-    r"QUIT|RSET|NOOP|VRFY|EXPN)(?=\s|$|<)"
-)
-# IIS's SMTP log, W3C ("OutboundConnectionCommand    RCPT      0  TO:<x>") or NCSA
-# ("OutboundConnectionCommand [date] \"RCPT -?TO:<x> SMTP\"") format.
-_IIS_COMMAND = GuardedPattern(
-    r"OutboundConnectionCommand[^\"\n]{0,80}?[\s\"](?P<verb>EHLO|HELO|STARTTLS|AUTH|MAIL|RCPT|DATA|"
-    r"BDAT|QUIT|RSET)\b"
-)
-# nodemailer's error object: command: 'AUTH PLAIN' ("CONN" is the connection, its greeting).
-_COMMAND_KEY = GuardedPattern(
-    r"\bcommand[\"']?\s{0,8}[:=]\s{0,8}[\"']?(?P<verb>AUTH|MAIL|RCPT|DATA|CONN|EHLO|HELO|LHLO|"
-    r"STARTTLS)\b",
-    re.I,
-)
-_VERB_STAGES = {
-    "EHLO": "ehlo",
-    "HELO": "ehlo",
-    "LHLO": "ehlo",
-    "STARTTLS": "starttls",
-    "AUTH": "auth",
-    "MAIL": "mail",
-    "RCPT": "rcpt",
-    "DATA": "data",
-    "BDAT": "data",
-    "CONN": "greeting",
-}
-_ECHO_LOOKBACK = 6  # lines searched above a reply for the command it answered
 
-# A host name (RFC 1035 section 2.3.4: at most 253 characters) and an address
-# literal such as [192.0.2.1] or [IPv6:2001:db8::1], bounded so no text makes it backtrack.
-_HOST_SAID = GuardedPattern(
-    r"host\s{1,8}([A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,63})(?:\[[^\]\s]{0,64}\])?\s{1,8}said", re.I
-)
 # The line before the returned copy of the user's own message in a bounce pasted as text:
 # Gmail's "----- Original message -----", Outlook's "-----Original Message-----", qmail's
 # "--- Below this line is a copy of the message." (qmail-send.c), Exim's "------ This is a
@@ -596,10 +501,6 @@ _RETURNED_ORIGINAL = GuardedPattern(
     r"(?:(?<!-)-{2,}+\s*(?:original message|below this line is a copy of the message\.?"
     r"|this is a copy of the message, including all the headers\.?)\s*-*"
     r"|original message headers:|content-type:\s*(?:message/rfc822|text/rfc822-headers)\b.*)$",
-    re.I,
-)
-_DSN_FIELD = GuardedPattern(
-    r"^(Status|Remote-MTA|Reporting-MTA|Diagnostic-Code|Action|Final-Recipient)\s*:\s*(.*)$",
     re.I,
 )
 # Gmail's bounce when a "Send mail as" address's own SMTP server refused Gmail:
@@ -682,7 +583,7 @@ class _Start:
 
     @property
     def enhanced(self) -> str | None:
-        match = _ENHANCED.match(self.rest)
+        match = ENHANCED_CODE.match(self.rest)
         return match.group(0) if match else None
 
 
@@ -734,7 +635,7 @@ def _unfold(text: str) -> tuple[list[str], list[int]]:
                     and lines
                     and line[:1] in (" ", "\t")
                     and len(lines[-1]) + len(line) < MAX_LINE
-                    and _DSN_FIELD.match(lines[-1])
+                    and DSN_FIELD.match(lines[-1])
                     and not _START.match(line.strip())
                 ):
                     lines[-1] = f"{lines[-1]} {line.strip()}"
@@ -983,7 +884,7 @@ def _colon_start(text: str) -> _Start | None:
         if (
             wrapper.endswith(":")
             and _QUANTITY_LABEL.search(wrapper[-24:])
-            and not _ENHANCED.match(text[match.end() :])
+            and not ENHANCED_CODE.match(text[match.end() :])
         ):
             continue  # "Queue size: 452 messages": a count, not a reply
         code = int(match.group(1))
@@ -1176,7 +1077,7 @@ def _made(
     if entry is not None:
         rest = rest[: entry.start()]
     rest = rest.strip()
-    enhanced = _ENHANCED.match(rest)
+    enhanced = ENHANCED_CODE.match(rest)
     if colon and not enhanced:
         return None
     if pending and code >= 400 and (not rest or (enhanced and not rest[enhanced.end() :].strip())):
@@ -1252,7 +1153,7 @@ def find_replies(text: str) -> list[Found]:
     lines, groups = _unfold(text)
     providers = _providers_in(text.lower())
     send_mail_as = bool(_SEND_MAIL_AS.search(text))
-    dsn = _DsnBlocks.of(lines)
+    dsn = DsnBlocks.of(lines)
     built: list[_Building] = []
     starts: list[_Start | None] = []
     current: _Building | None = None
@@ -1325,7 +1226,7 @@ def find_replies(text: str) -> list[Found]:
             # "said: 550" ended its line: the words follow, up to a blank line or the tail.
             if (
                 stripped
-                and not _DSN_FIELD.match(stripped)
+                and not DSN_FIELD.match(stripped)
                 and not _PROGRAM_LINE.match(stripped)
                 and current.gap < _MAX_CONTINUATION
             ):
@@ -1344,7 +1245,7 @@ def find_replies(text: str) -> list[Found]:
             continue
         if (
             not stripped
-            or _DSN_FIELD.match(stripped)
+            or DSN_FIELD.match(stripped)
             or _is_prose(stripped, current)
             or _PROGRAM_LINE.match(stripped)
         ):
@@ -1387,7 +1288,7 @@ def _found(
     lines: list[str],
     starts: list[_Start | None],
     send_mail_as: bool,
-    dsn: _DsnBlocks,
+    dsn: DsnBlocks,
 ) -> list[Found]:
     """The replies ``built``, each read with only its own surroundings: from the line after
     the reply before it to the line before the reply after it (a bounce for several
@@ -1440,8 +1341,8 @@ def _awaits_words(current: _Building, line: str) -> bool:
     return (
         len(current.lines) == 1
         and bool(_ADDRESS_ONLY.match(current.lines[0]))
-        and not _ECHO_MARKED.match(line)
-        and not _ECHO_BARE.match(line)
+        and not ECHO_MARKED.match(line)
+        and not ECHO_BARE.match(line)
         and not HEADER_FIELD_START.match(line)
     )
 
@@ -1549,8 +1450,8 @@ def _rewrapped(current: _Building, line: str) -> bool:
         and last.endswith(current.lines[-1])  # its words ran to the end of the line
         and len(last) >= _WRAP_WIDTH
         and bool(_OPEN_SENTENCE.search(last))
-        and not _ECHO_MARKED.match(line)
-        and not _ECHO_BARE.match(line)
+        and not ECHO_MARKED.match(line)
+        and not ECHO_BARE.match(line)
         and not HEADER_FIELD_START.match(line)  # "StackTrace: …", "Reporting-MTA: …": a new field
     )
 
@@ -1574,8 +1475,8 @@ def _said_indented(current: _Building, line: str) -> bool:
             line[:2].isspace() or (len(current.raw[-1]) >= _WRAP_WIDTH + 10 and len(stripped) >= 40)
         )
         and bool(stripped)
-        and not _DSN_FIELD.match(stripped)
-        and not _ECHO_MARKED.match(stripped)
+        and not DSN_FIELD.match(stripped)
+        and not ECHO_MARKED.match(stripped)
         and not HEADER_FIELD_START.match(stripped)
     )
 
@@ -1591,14 +1492,14 @@ def _continues(line: str) -> bool:
     # After the final line only a short tail belongs to the reply: Gmail's
     # "… - gsmtp" id and Postfix's "(in reply to … command)" — not the next command of
     # a transcript ("send: 'quit'").
-    if _ECHO_MARKED.match(line) or _ECHO_BARE.match(line) or _PROGRAM_PREFIX.match(line):
+    if ECHO_MARKED.match(line) or ECHO_BARE.match(line) or _PROGRAM_PREFIX.match(line):
         return False
     return bool(_CONTINUES.search(line)) or (
         len(line) < 80 and not _SENTENCE_END.search(line) and line[:1].islower()
     )
 
 
-def _reply_of(building: _Building, dsn: _DsnBlocks) -> Reply:
+def _reply_of(building: _Building, dsn: DsnBlocks) -> Reply:
     """The reply ``building`` holds, as the server sent it."""
     message_lines = [_strip_inline_codes(line, building.code) for line in building.lines]
     # Postfix appends "(in reply to RCPT TO command)" to the server's words;
@@ -1622,19 +1523,19 @@ def _finish(
     lines: list[str],
     starts: list[_Start | None],
     send_mail_as: bool,
-    dsn: _DsnBlocks,
+    dsn: DsnBlocks,
     floor: int,
     ceiling: int,
 ) -> Found:
     low = max(floor, building.index - 4)
     high = min(ceiling, building.last + _MAX_TRAILING + 1)
     window = "\n".join(lines[low:high])
-    recipient = _recipient(window)
+    recipient = recipient_named(window)
     fields = dsn.about(building.index, recipient)
     return Found(
         reply=reply,
         stage=_stage(building, lines, starts, low, window),
-        host=_host(window) or fields.get("remote-mta"),
+        host=host_named(window) or fields.get("remote-mta"),
         recipient=recipient or fields.get("final-recipient"),
         status=fields.get("status"),
         wrapper=building.first_wrapper,
@@ -1694,131 +1595,18 @@ def _stage(
     named: list[str] = []
     own: list[str] = []
     # A hint may be wrapped over two lines ("(in reply to MAIL\nFROM command)").
-    for match in _STAGE_HINT.finditer(window.replace("\n", " ")):
+    for match in STAGE_HINT.finditer(window.replace("\n", " ")):
         if match.lastgroup is not None:
             named.append(match.lastgroup)
             if own_from <= match.start() < own_to:
                 own.append(match.lastgroup)
     return (
-        _first_stage(own)
-        or _keyed_stage(window[own_from:own_to])
-        or _echoed_stage(lines, starts, building.index)
-        or _keyed_stage(window)
-        or _first_stage(named)
+        first_stage(own)
+        or keyed_stage(window[own_from:own_to])
+        or echoed_stage(lines, starts, building.index)
+        or keyed_stage(window)
+        or first_stage(named)
     )
-
-
-def _first_stage(named: list[str]) -> str | None:
-    return next((stage for stage in _STAGE_ORDER if stage in named), None)
-
-
-def _keyed_stage(text: str) -> str | None:
-    match = _COMMAND_KEY.search(text)
-    return _VERB_STAGES.get(match.group("verb").upper()) if match else None
-
-
-def _echoed_stage(lines: list[str], starts: list[_Start | None], index: int) -> str | None:
-    # The nearest command above the reply, unless another reply came between (the
-    # command had its answer then).
-    for back in range(index - 1, max(-1, index - 1 - _ECHO_LOOKBACK), -1):
-        if starts[back] is not None:
-            return None
-        line = lines[back]
-        match = _ECHO_MARKED.match(line) or _ECHO_BARE.match(line) or _IIS_COMMAND.search(line)
-        if match is not None:
-            return _VERB_STAGES.get(match.group("verb").split()[0].upper())
-    return None
-
-
-_ADDRESS = GuardedPattern(r"<([^<>@\s]+@[^<>@\s]+)>")
-
-
-# An address the words before it name as the sender: Postfix's log "from=<…>", Exim's
-# "F=<…>", a transcript's "MAIL FROM:<…>", a header's "From: <…>" / "Return-Path: <…>" (a
-# red-team round: a log's sender was named as the recipient whose mailbox was full).
-_SENDER_MARK = GuardedPattern(
-    r"(?:\bfrom=|\bF=|\bmail from:|\breturn-path:|\bfrom:|\benvelope-from:?)\s{0,4}$", re.I
-)
-_SENDER_LOOKBACK = 20  # characters before an address that may name it the sender
-
-
-def _recipient(window: str) -> str | None:
-    for match in itertools.islice(_ADDRESS.finditer(window), 20):
-        before = window[max(0, match.start() - _SENDER_LOOKBACK) : match.start()]
-        if not _SENDER_MARK.search(before):
-            return match.group(1)
-    return None
-
-
-def _host(window: str) -> str | None:
-    match = _HOST_SAID.search(window)
-    return match.group(1).lower() if match else None
-
-
-@record
-class _DsnBlocks:
-    """The DSN fields of a paste (RFC 3464), block by block: a per-message block and one
-    per recipient, each its own ``Status``, ``Remote-MTA`` and ``Final-Recipient``."""
-
-    owner: tuple[int, ...]  # each line's block (an index into ``blocks``), or -1
-    blocks: tuple[dict[str, str], ...]
-
-    @classmethod
-    def of(cls, lines: list[str]) -> _DsnBlocks:
-        owner = [-1] * len(lines)
-        blocks: list[dict[str, str]] = []
-        block = -1
-        for index, line in enumerate(lines):
-            stripped = line.strip()
-            if not stripped:
-                block = -1  # blocks are separated by a blank line (RFC 3464 section 2.1)
-                continue
-            match = _DSN_FIELD.match(stripped)
-            if match is None:
-                owner[index] = block  # a field's folded line, or none
-                continue
-            if block < 0:
-                block = len(blocks)
-                blocks.append({})
-            owner[index] = block
-            name, value = match.group(1).lower(), match.group(2).strip()
-            if name in ("remote-mta", "reporting-mta", "final-recipient"):
-                value = _mta_or_address(value.split(";", 1)[-1].strip().lower())
-            if name == "status":
-                status = _ENHANCED.match(value)
-                if not status:
-                    continue
-                value = status.group(0)
-            blocks[block].setdefault(name, value)
-        return cls(tuple(owner), tuple(blocks))
-
-    def at(self, index: int) -> dict[str, str]:
-        """The fields of the block that line ``index`` is in, else of the paste's only
-        recipient block, else none."""
-        block = self.owner[index] if index < len(self.owner) else -1
-        if block >= 0 and self._is_recipient(self.blocks[block]):
-            return self.blocks[block]
-        recipients = [b for b in self.blocks if self._is_recipient(b)]
-        return recipients[0] if len(recipients) == 1 else {}
-
-    def about(self, index: int, recipient: str | None) -> dict[str, str]:
-        """``at(index)``, or for a reply outside the DSN part of a bounce for several
-        recipients, the block of the recipient its own lines name."""
-        fields = self.at(index)
-        if fields or recipient is None:
-            return fields
-        return next((b for b in self.blocks if b.get("final-recipient") == recipient.lower()), {})
-
-    @staticmethod
-    def _is_recipient(block: dict[str, str]) -> bool:
-        return "status" in block or "final-recipient" in block
-
-
-def _mta_or_address(value: str) -> str:
-    """A DSN field's name or address without the comment Gmail adds ("mx.example.com.
-    (198.51.100.5, the server for the domain example.com.)"), brackets or the root's dot."""
-    value = value.split(None, 1)[0] if value else value
-    return value.strip("<>").rstrip(".")
 
 
 def _specific(

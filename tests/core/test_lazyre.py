@@ -450,13 +450,19 @@ def test_reach_is_pickled() -> None:
 
 
 def _guarded_patterns() -> list[tuple[str, GuardedPattern]]:
+    # The finder's, and those of the modules it reads a paste with (each pattern once).
     import smtpprobe.core.bounce as bounce
+    import smtpprobe.core.pasted as pasted
+    import smtpprobe.core.reply_context as reply_context
 
     found: list[tuple[str, GuardedPattern]] = []
+    seen: set[int] = set()
 
     def walk(name: str, value: object) -> None:
         if isinstance(value, GuardedPattern):
-            found.append((name, value))
+            if id(value) not in seen:
+                seen.add(id(value))
+                found.append((name, value))
         elif isinstance(value, tuple):
             for index, item in enumerate(value):
                 walk(f"{name}[{index}]", item)
@@ -464,8 +470,9 @@ def _guarded_patterns() -> list[tuple[str, GuardedPattern]]:
             for key, item in value.items():
                 walk(f"{name}[{key!r}]", item)
 
-    for name, value in vars(bounce).items():
-        walk(name, value)
+    for module in (bounce, pasted, reply_context):
+        for name, value in vars(module).items():
+            walk(name, value)
     return found
 
 

@@ -40,6 +40,7 @@ import smtpprobe.core.bounce as bounce
 import smtpprobe.core.client_errors as client_errors_module
 import smtpprobe.core.mailwords as mailwords_module
 import smtpprobe.core.pasted as pasted
+import smtpprobe.core.reply_context as reply_context
 from smtpprobe.api import explain
 from smtpprobe.core.lazyre import LazyPattern, top_alternatives
 from smtpprobe.core.rules import MAX_MATCH_TEXT, Rule, RuleError, Situation, parse_rule
@@ -334,12 +335,21 @@ def _module_patterns(module: Any) -> list[tuple[str, re.Pattern[str]]]:
     return found
 
 
-# The finder's patterns and those of the decoding before it (MIME, encoded words).
-BOUNCE_PATTERNS = [
-    pytest.param(p, id=f"{module.__name__.rsplit('.', 1)[-1]}.{name}")
-    for module in (bounce, pasted)
-    for name, p in _module_patterns(module)
-]
+# The finder's patterns, those of the decoding before it (MIME, encoded words) and those
+# that read a found reply's surroundings.
+def _finder_patterns() -> list[Any]:
+    params, seen = [], set()
+    for module in (bounce, pasted, reply_context):
+        for name, regex in _module_patterns(module):
+            if id(regex) not in seen:  # a name one module imports from another: once
+                seen.add(id(regex))
+                params.append(
+                    pytest.param(regex, id=f"{module.__name__.rsplit('.', 1)[-1]}.{name}")
+                )
+    return params
+
+
+BOUNCE_PATTERNS = _finder_patterns()
 
 
 def test_every_rule_and_finder_pattern_is_collected() -> None:
@@ -348,9 +358,11 @@ def test_every_rule_and_finder_pattern_is_collected() -> None:
     assert len(BOUNCE_PATTERNS) >= 50
 
 
-@pytest.mark.parametrize("module", [bounce, pasted], ids=["bounce", "pasted"])
+@pytest.mark.parametrize(
+    "module", [bounce, pasted, reply_context], ids=["bounce", "pasted", "reply_context"]
+)
 def test_finder_compiles_every_pattern_at_module_level(module: Any) -> None:
-    # So that BOUNCE_PATTERNS really is every regex the finder and the decoding run.
+    # So that BOUNCE_PATTERNS really is every regex the finder and its helpers run.
     tree = ast.parse(Path(module.__file__).read_text(encoding="utf-8"))
     inline = [
         f"line {node.lineno}: re.{node.func.attr}"
