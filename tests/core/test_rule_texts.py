@@ -20,7 +20,7 @@ import pytest
 import yaml
 
 import smtpprobe
-from smtpprobe.core import explain
+from smtpprobe.core import explain, unknown_values
 from smtpprobe.core.bounce import Found
 from smtpprobe.core.classify import fill
 from smtpprobe.core.reply import parse_reply
@@ -50,7 +50,9 @@ RULES = _all_rules()
 
 def _unknown(text: Text, detail: str) -> Text:
     """The text as explain renders it when the paste gives nothing but the reply's words."""
-    return explain._tidy(fill(text, {**explain._UNKNOWN_EN, "detail": detail}, explain._UNKNOWN_JA))
+    return unknown_values.tidy(
+        fill(text, {**unknown_values.UNKNOWN_EN, "detail": detail}, unknown_values.UNKNOWN_JA)
+    )
 
 
 # What an empty slot leaves behind, in each language.
@@ -133,7 +135,7 @@ def test_sentences_without_values_read_as_sentences() -> None:
 def test_a_known_value_ending_in_a_space_leaves_no_space_before_japanese_punctuation() -> None:
     # Known values (no slot left to rewrite around) are tidied too: a host or a reply's
     # words that end in a space do not leave "smtp.example.jp ）" or "x 。".
-    rendered = explain._tidy(
+    rendered = unknown_values.tidy(
         fill(
             Text(en="{host} ({detail}).", ja="{host}（{detail}）。"),
             {"host": "smtp.example.jp ", "detail": "550 x "},
