@@ -131,9 +131,11 @@ _RETCODE_START = GuardedPattern(
     r"retcode\s{0,8}\((?P<code>[2-5][0-5]\d)\);\s{0,8}Msg:\s{0,8}(?:[bu]?(?P<quote>[\"']))?"
 )
 # Google's SMTP error reference lists its replies as '421, "4.7.0", Try again later, …',
-# and pages quoting it keep that form.
+# and pages quoting it keep that form; its older German edition puts a dash after the
+# enhanced code ('421, "4.4.5" – Server ist ausgelastet. …',
+# support.google.com/a/answer/3726730?hl=de).
 _GOOGLE_ROW = GuardedPattern(
-    r"^(?P<code>[2-5][0-5]\d),\s{0,8}\"(?P<enhanced>[245]\.\d{1,3}\.\d{1,3})\",\s{0,8}(?=\S)"
+    r"^(?P<code>[2-5][0-5]\d),\s{0,8}\"(?P<enhanced>[245]\.\d{1,3}\.\d{1,3})\"(?:,|\s{1,8}[–—-])\s{0,8}(?=\S)"
 )
 # Roundcube's "SMTP Error (550): Failed to add recipient …" and "Error SMTP (451): (…)".
 _PAREN_CODE_START = re.compile(r"\((?P<code>[2-5][0-5]\d)\):\s{0,8}(?=\S)")

@@ -602,6 +602,16 @@ PASTE_SHAPES = [
         id="google-reference-row",
     ),
     pytest.param(
+        # https://support.google.com/a/answer/3726730?hl=de (the reference's older German
+        # edition: a dash after the quoted enhanced code; development corpus)
+        '421, "4.4.5" – Server ist ausgelastet. Bitte versuchen Sie es später noch einmal.',
+        421,
+        "4.4.5",
+        "Server ist ausgelastet. Bitte versuchen Sie es später noch einmal.",
+        None,
+        id="google-reference-row-german",
+    ),
+    pytest.param(
         # https://github.com/roundcube/roundcubemail/issues/7448
         "Error SMTP (451): (Temporary local problem - please try later).",
         451,
