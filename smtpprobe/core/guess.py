@@ -89,6 +89,13 @@ _STOP = frozenset(
     | {"been", "were", "use", "uses", "used", "using", "which", "when", "what", "why", "how"}
     | {"there", "then", "than", "also", "into", "some", "they", "them", "their", "these"}
     | {"those", "does", "did", "often", "here", "its"}
+    # The same function words in the other languages of the corpus (German, French, Spanish,
+    # Portuguese, Italian): with a few texts per language, "für" or "wird" would otherwise
+    # weigh as if they told the category.
+    | {"der", "die", "das", "und", "ist", "nicht", "für", "wird", "werden", "ein", "eine"}
+    | {"mit", "von", "sie", "den", "dem", "des", "les", "une", "pour", "est", "pas", "que"}
+    | {"qui", "dans", "par", "sur", "avec", "vous", "los", "las", "del", "por", "para"}
+    | {"una", "con", "uma", "com", "não", "della", "per", "non", "che", "sono"}
 )
 
 
