@@ -1140,6 +1140,7 @@ def test_the_provider_text_prefilter_changes_no_answer(monkeypatch: pytest.Monke
     from pathlib import Path
 
     import smtpprobe.core.bounce as bounce
+    import smtpprobe.core.reply_starts as reply_starts
 
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     from corpus_split import DEVELOPMENT, load
@@ -1152,7 +1153,7 @@ def test_the_provider_text_prefilter_changes_no_answer(monkeypatch: pytest.Monke
         "you have no account here",
     ]
     filtered = [find_replies(decode_pasted(text).text) for text in texts]
-    monkeypatch.setattr(bounce, "_providers_in", lambda lowered: bounce._PROVIDER_TEXTS)
+    monkeypatch.setattr(bounce, "providers_in", lambda lowered: reply_starts._PROVIDER_TEXTS)
     assert [find_replies(decode_pasted(text).text) for text in texts] == filtered
     assert all(filtered[-4:]), "each provider text's own words are found"
 

@@ -454,6 +454,7 @@ def _guarded_patterns() -> list[tuple[str, GuardedPattern]]:
     import smtpprobe.core.bounce as bounce
     import smtpprobe.core.pasted as pasted
     import smtpprobe.core.reply_context as reply_context
+    import smtpprobe.core.reply_starts as reply_starts
 
     found: list[tuple[str, GuardedPattern]] = []
     seen: set[int] = set()
@@ -470,7 +471,7 @@ def _guarded_patterns() -> list[tuple[str, GuardedPattern]]:
             for key, item in value.items():
                 walk(f"{name}[{key!r}]", item)
 
-    for module in (bounce, pasted, reply_context):
+    for module in (bounce, pasted, reply_context, reply_starts):
         for name, value in vars(module).items():
             walk(name, value)
     return found

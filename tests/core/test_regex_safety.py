@@ -41,6 +41,7 @@ import smtpprobe.core.client_errors as client_errors_module
 import smtpprobe.core.mailwords as mailwords_module
 import smtpprobe.core.pasted as pasted
 import smtpprobe.core.reply_context as reply_context
+import smtpprobe.core.reply_starts as reply_starts
 from smtpprobe.api import explain
 from smtpprobe.core.lazyre import LazyPattern, top_alternatives
 from smtpprobe.core.rules import MAX_MATCH_TEXT, Rule, RuleError, Situation, parse_rule
@@ -339,7 +340,7 @@ def _module_patterns(module: Any) -> list[tuple[str, re.Pattern[str]]]:
 # that read a found reply's surroundings.
 def _finder_patterns() -> list[Any]:
     params, seen = [], set()
-    for module in (bounce, pasted, reply_context):
+    for module in (bounce, pasted, reply_context, reply_starts):
         for name, regex in _module_patterns(module):
             if id(regex) not in seen:  # a name one module imports from another: once
                 seen.add(id(regex))
@@ -359,7 +360,9 @@ def test_every_rule_and_finder_pattern_is_collected() -> None:
 
 
 @pytest.mark.parametrize(
-    "module", [bounce, pasted, reply_context], ids=["bounce", "pasted", "reply_context"]
+    "module",
+    [bounce, pasted, reply_context, reply_starts],
+    ids=["bounce", "pasted", "reply_context", "reply_starts"],
 )
 def test_finder_compiles_every_pattern_at_module_level(module: Any) -> None:
     # So that BOUNCE_PATTERNS really is every regex the finder and its helpers run.
