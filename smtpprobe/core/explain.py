@@ -41,11 +41,22 @@ from smtpprobe.core.client_errors import (
     read_text,
     scan,
 )
+from smtpprobe.core.gmail_dialog import gmail_finding
 from smtpprobe.core.guess import NO_FAILURE, ONE_MESSAGE, Guess, GuessFunction
 from smtpprobe.core.lazyre import IdentityCache, LazyPattern
 from smtpprobe.core.mailwords import NOT_MAIL, not_about_mail
 from smtpprobe.core.no_failure import in_documentation
+from smtpprobe.core.paste_facts import (
+    AUTH_AFTER_STARTTLS,
+    CODELESS,
+    FAILURE_REPORTED,
+    FAMILY,
+    GUESSED,
+    REMOTE_MTA,
+    STAGE_UNKNOWN,
+)
 from smtpprobe.core.record import record
+from smtpprobe.core.refusers import REFUSERS, refuser_of, remote_mta
 from smtpprobe.core.rules import MAX_MATCH_TEXT, Rule, Situation, Text, first_match
 from smtpprobe.core.stage_names import stage_ja
 from smtpprobe.core.transcript import FailureKind
@@ -63,21 +74,6 @@ __all__ = [
     "explain_found",
     "explain_text",
 ]
-
-CODELESS = "codeless"  # the fact of a Found that is a refusal's words without a code
-STAGE_UNKNOWN = "stage-unknown"  # the fact of a pasted reply whose command is not known
-FAMILY = "family"  # the fact of a client error read from general words (client_errors families)
-GUESSED = "guessed"  # the fact of a Found that is the learned guess (smtpprobe.core.guess)
-# The fact of a reply a bounce says a server on the way to the recipient gave ("host
-# mx.example.net said:"), not the user's own submission server (``_remote_mta``).
-REMOTE_MTA = "remote-mta"
-# The paste itself says the delivery failed (a bounce's or a log's own words): a positive
-# reply in it is then not an acceptance (rule positive-reply-in-failure).
-FAILURE_REPORTED = "failure-reported"
-# The paste shows the server's EHLO answer offering STARTTLS and no AUTH, and the client
-# never sending STARTTLS: a login it then reports as failed was never possible (RFC 3207
-# section 6: a server may offer AUTH only after TLS; RFC 4954 section 4).
-AUTH_AFTER_STARTTLS = "auth-after-starttls"
 # The EHLO keywords as a debug log shows them, on their own lines or run together
 # (PHPMailer's "…250-ENHANCEDSTATUSCODES250-STARTTLS250-8BITMIME…").
 _EHLO_STARTTLS = re.compile(r"250[- ]STARTTLS(?![A-Za-z])")
@@ -94,58 +90,6 @@ _FAILURE_REPORTED = re.compile(
     # "SMTP Error: …" and its translations: "Erreur SMTP", "SMTP-Fehler", "Error SMTP")
     r"|\bSMTP[ -](?:error|fehler)\b|\b(?:erreur|error) SMTP\b",
     re.IGNORECASE | re.MULTILINE,
-)
-
-REFUSERS = {
-    "submission": Text(
-        en="your provider's submission server (the SMTP server you or Gmail send through)",
-        ja="ご利用のプロバイダーの送信サーバー(あなたや Gmail が経由する SMTP サーバー)",
-    ),
-    "recipient": Text(
-        en="the recipient's mail server",
-        ja="宛先のメールサーバー",
-    ),
-    "gmail": Text(
-        en="Gmail itself, sending on your behalf",
-        ja="あなたの代わりに送信している Gmail 自身",
-    ),
-    # No server refused: the program broke its own library's rules (a bug in the program).
-    "client": Text(
-        en="no server: your program itself (its own error)",
-        ja="サーバーではなく、ご利用のプログラム自身(プログラムのエラー)",
-    ),
-    "unknown": Text(en="not stated in the text", ja="本文からは判断できません"),
-}
-
-# Where a category's refusal normally comes from when neither the rule nor the
-# bounce says: session-level refusals (login, TLS, relay, sender, client IP)
-# come from the server you submit to; mailbox and authentication-of-domain
-# refusals come from the recipient's side (RFC 3463 subjects 1-2 vs 7).
-_SUBMISSION = frozenset(
-    {
-        "tls-required",
-        "starttls-unavailable",
-        "auth-required",
-        "auth-unavailable",
-        "auth-failed",
-        "auth-method-disabled",
-        "auth-mechanism-unsupported",
-        "client-ip-rejected",
-        "relay-denied",
-        "sender-rejected",
-        "wrong-security-mode",
-    }
-)
-_RECIPIENT = frozenset(
-    {
-        "recipient-unknown",
-        "recipient-disabled",
-        "mailbox-full",
-        "unauthenticated-sender",
-        "dmarc-rejected",
-        "greylisted",
-        "blocklisted",
-    }
 )
 
 
@@ -184,7 +128,7 @@ def explain_found(
     facts = frozenset({"pasted"}) | found.facts
     if found.stage is None:  # a paste that does not say which command was answered
         facts |= {STAGE_UNKNOWN}
-    if _remote_mta(found, context):
+    if remote_mta(found, context):
         facts |= {REMOTE_MTA}
     if reply is None and CODELESS in found.facts:  # a refusal's words without their code
         rules = _wording(rules)
@@ -261,8 +205,8 @@ def explain_found(
         )
     if reply is not None and "gmail-dialog" in found.facts:
         # The rule explains the server's reply; Gmail's dialog adds where it was shown.
-        verdict = replace(verdict, findings=(*verdict.findings, _gmail_finding(verdict.category)))
-    refuser, inferred = _refuser(found, verdict, REMOTE_MTA in facts)
+        verdict = replace(verdict, findings=(*verdict.findings, gmail_finding(verdict.category)))
+    refuser, inferred = refuser_of(found, verdict, REMOTE_MTA in facts)
     explained = Explanation(
         found=found,
         verdict=verdict,
@@ -273,80 +217,6 @@ def explain_found(
     if guess is not None and verdict.fallback in _CODE_FALLBACKS:
         return _words_over_the_code(explained, context, guess, rules, profile=profile)
     return explained
-
-
-# Refusals only a server that takes logins gives: a server a bounce names that asks for a
-# login or refuses one is a relay (a smarthost the sending server logs in to: Postfix's
-# relayhost smtp.gmail.com:587), never the recipient's (a red-team round: "530-5.5.1
-# Authentication Required" from smtp.gmail.com was laid at the recipient's door).
-_LOGIN_REFUSALS = frozenset(
-    {
-        "auth-required",
-        "auth-unavailable",
-        "auth-failed",
-        "auth-method-disabled",
-        "auth-mechanism-unsupported",
-    }
-)
-
-
-# Failures where no server was found to refuse anything: the name did not resolve.
-_NO_SERVER = frozenset({"dns-failure"})
-
-
-def _refuser(found: Found, verdict: Verdict, remote_mta: bool) -> tuple[str, bool]:
-    """Who refused, and whether that is only inferred (from the category or the stage).
-    ``remote_mta``: the reply is a server's on the way to the recipient (``_remote_mta``)."""
-    if ("gmail-dialog" in found.facts or found.send_mail_as) and verdict.category not in _NO_SERVER:
-        # Gmail's "Send mail as" dialog, or its bounce: Gmail logged in to the provider's
-        # server the user entered, whose reply it quotes, whatever the rule says of the same
-        # words elsewhere (unless that server's name did not even resolve).
-        return "submission", False
-    if GUESSED in found.facts:
-        return "unknown", False  # a guess from words names no server
-    if found.reply is not None and found.host:
-        # A bounce or a log that says which server answered ("host mx.example.net said:",
-        # Remote-MTA): a server the sending one reached on the way to the recipient; unless
-        # it refused a login, or the text names its submission port (Postfix's
-        # "relay=smtp.gmail.com[…]:587"): then it is the relay the sender submits through.
-        if verdict.category in _LOGIN_REFUSALS or not remote_mta:
-            return "submission", False
-        return "recipient", False
-    if verdict.refuser:
-        return verdict.refuser, False
-    if verdict.category in _SUBMISSION:
-        return "submission", True
-    if verdict.category in _RECIPIENT:
-        return "recipient", True
-    if found.stage in ("auth", "ehlo", "greeting"):
-        return "submission", True
-    if verdict.category == "protocol-error":
-        # A broken sequence ("503 5.5.2 Need rcpt command" to DATA) is the answer of the
-        # server the program talks to, whatever the stage.
-        return "submission", True
-    if found.stage in ("rcpt", "data"):
-        return "recipient", True
-    return "unknown", False
-
-
-def _remote_mta(found: Found, context: str) -> bool:
-    """Whether the reply is a server's a bounce names on the way to the recipient ("host
-    mx.example.net said:"): not Gmail's dialog or bounce (the user's own provider), nor a
-    relay on its submission port."""
-    return (
-        found.reply is not None
-        and found.host is not None
-        and not found.send_mail_as
-        and "gmail-dialog" not in found.facts
-        and not _submission_port(found.host, context)
-    )
-
-
-def _submission_port(host: str, context: str) -> bool:
-    """Whether ``context`` names ``host`` with port 587 or 465 (RFC 6409, RFC 8314)."""
-    return bool(
-        re.search(re.escape(host) + r"(?:\[[^\]\s]{0,64}\])?:(?:587|465)\b", context, re.IGNORECASE)
-    )
 
 
 # --- a whole paste: replies and client-side errors ---------------------------------------
@@ -983,78 +853,3 @@ def _port_of(found: Found) -> str | None:
         if match:
             return match.group(1)
     return None
-
-
-# Gmail's "Send mail as" dialog quoting a server's reply: the rule explains the reply;
-# this says where it was shown and which field of the dialog to change. Gmail's own words
-# for the dialog's fields (Settings → See all settings → Accounts and Import → Send mail
-# as → edit info), and in Japanese (設定 →「すべての設定を表示」→「アカウントとインポート」→
-# 「名前」→「情報を編集」).
-_GMAIL_VERIFYING = Text(
-    en=(
-        "Gmail showed this while verifying the 'Send mail as' address: Gmail logs in to "
-        "your provider's SMTP server with the values of the dialog (SMTP Server, Port, "
-        "Username, Password, 'Secured connection using TLS' or 'using SSL'), and that "
-        "server refused."
-    ),
-    ja=(
-        "これは Gmail の「他のメールアドレスを追加」（送信元の追加・編集）の確認で"
-        "表示されたものです。"
-        "Gmail は画面の値（SMTP サーバー、ポート、ユーザー名、パスワード、"
-        "「TLS を使用したセキュリティで保護された接続」または「SSL を使用した…」）で"
-        "ご利用のプロバイダーの送信サーバーにログインし、そのサーバーに拒否されました。"
-    ),
-)
-_GMAIL_FIELD: dict[str, Text] = {
-    "auth": Text(
-        en=(
-            "In the dialog, re-enter Username and Password: the login of the mail account at "
-            "that provider (often the whole address), not your Google account's."
-        ),
-        ja=(
-            "画面の「ユーザー名」と「パスワード」を入れ直してください。Google アカウントのものでは"
-            "なく、そのプロバイダーのメールアカウントのもの（多くはメールアドレス全体）です。"
-        ),
-    ),
-    "security": Text(
-        en=(
-            "In the dialog, match Port and the security option: 587 with 'Secured connection "
-            "using TLS', or 465 with 'Secured connection using SSL'."
-        ),
-        ja=(
-            "画面の「ポート」とセキュリティの選択を合わせてください。587 なら「TLS を"
-            "使用したセキュリティで保護された接続」、465 なら「SSL を使用したセキュリティで"
-            "保護された接続」です。"
-        ),
-    ),
-    "address": Text(
-        en=(
-            "In the dialog, log in as the address you are adding: its own Username and "
-            "Password at that provider."
-        ),
-        ja=(
-            "画面では、追加するメールアドレスそのもののアカウント（そのプロバイダーでの"
-            "「ユーザー名」と「パスワード」）でログインしてください。"
-        ),
-    ),
-}
-_GMAIL_FIELD_OF = {
-    "auth-failed": "auth",
-    "auth-required": "auth",
-    "auth-unavailable": "security",
-    "auth-method-disabled": "auth",
-    "auth-mechanism-unsupported": "security",
-    "tls-required": "security",
-    "starttls-unavailable": "security",
-    "wrong-security-mode": "security",
-    "relay-denied": "address",
-    "sender-rejected": "address",
-}
-
-
-def _gmail_finding(category: str) -> Finding:
-    field = _GMAIL_FIELD.get(_GMAIL_FIELD_OF.get(category, ""))
-    message = _GMAIL_VERIFYING
-    if field is not None:
-        message = Text(en=f"{message.en} {field.en}", ja=f"{message.ja}{field.ja}")
-    return Finding(id="gmail-send-mail-as-verification", message=message)
