@@ -604,6 +604,21 @@ def test_a_go_resolver_timeout_is_a_dns_failure_not_a_connect_timeout() -> None:
     assert "dns-temporary" in item.found.facts
 
 
+def test_mailkits_list_of_possible_causes_is_not_a_certificate_verdict() -> None:
+    # MailKit's fixed list names "a self-signed certificate" as one possibility; with "a port
+    # which does not support SSL/TLS" beside it (SSL on connect) the answer is the port first.
+    for source in (
+        "https://github.com/OrchardCMS/OrchardCore/issues/3556",
+        "https://github.com/cloudscribe/cloudscribe/issues/755",
+    ):
+        (item,) = _explain(_dev_text(source, "possibility"))
+        assert item.verdict.category == "wrong-security-mode", source
+        assert "certificate" in item.verdict.cause.en and "SslOnConnect" in item.verdict.remedy.en
+    # With a certificate it could check, MailKit names its errors: a certificate verdict.
+    text = _dev_text("https://github.com/bitwarden/server/issues/1218", "CRL")
+    assert _explain(text)[0].verdict.category == "tls-certificate-invalid"
+
+
 def test_a_non_smtp_greeting_in_gos_words_is_a_protocol_error() -> None:
     # Go's textproto "short response: * OK …": an IMAP server answered on the SMTP port.
     text = _dev_text("https://github.com/mattermost/mattermost-docker/issues/455", "short")

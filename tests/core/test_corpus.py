@@ -385,8 +385,13 @@ from corpus_split import (
 # dashed reference rows, its German "nicht auf weißer Liste", Italian and French wording, and
 # "unroutable domain"): 52 of their 70 when first measured, 2,657 of 3,430 (77.46 %), the
 # earlier texts as before; the floor follows to 0.774.
+# Rounds 131-136 (same session: automation tools, Java, .NET, Ruby, Go and Python
+# applications, monitoring; 99 new, 58 validation; MailKit's fixed list of handshake causes
+# read as SSL on a port that does not speak it, its FAQ's first scenario, not as the
+# self-signed certificate the list names; "bare carriage return"): 47 of their 58 when
+# first measured, 2,707 of 3,488 (77.61 %), the earlier texts three more; the floor to 0.776.
 TARGET = 0.95
-FLOOR = 0.774
+FLOOR = 0.776
 SHAPES = frozenset({"reply", "bounce", "client-error", "log", "dialog", "provider-text"})
 
 
