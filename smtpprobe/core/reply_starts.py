@@ -751,7 +751,7 @@ def _inline_start(text: str) -> Start | None:
         for match in pattern.finditer(text):
             code = int(match.group("code"))
             rest = text[match.end() :]
-            if _is_http_status(code, rest):
+            if _is_http_status(code, rest) or _CONNECT_FAILED.match(rest):
                 continue
             start = _made(text, match.start("code"), code, " ", rest, negative_only=True, weak=True)
             if start is not None:
@@ -768,6 +768,16 @@ def _inline_start(text: str) -> Start | None:
             (begin, Start(text[:begin].strip(), int(denial.group("code")), " ", words.strip()))
         )
     return min(found, key=lambda item: item[0])[1] if found else None
+
+
+# A program's own failure to connect after a code inside its sentence is that program's error
+# with a status of its own, not a server's reply: AtroCore's "Error 500: Unable to connect with
+# STARTTLS: stream_socket_enable_crypto(): Peer certificate CN=… did not match …" (its HTTP
+# status, then Symfony Mailer's words; github.com/atrocore/atrocore/issues/1305, development
+# corpus). A reply at a line's start may still say so ("451 Can't connect to - psmtp").
+_CONNECT_FAILED = GuardedPattern(
+    r"(?:unable|failed|could ?n[o']t|cannot|can't) (?:to )?connect\b", re.I
+)
 
 
 def _is_http_status(code: int, rest: str) -> bool:
