@@ -58,6 +58,7 @@ from smtpprobe.testing.faults import (
     FaultServer,
     Hang,
     Inconsistent,
+    LegacyTLSOnly,
     LongLine,
     Malformed,
     PlaintextAfterStartTLS,
@@ -105,6 +106,7 @@ FAULTS: tuple[Fault, ...] = (
     SLOW_DRIP,
     SERVICE_CLOSING,
     PlaintextAfterStartTLS(),
+    LegacyTLSOnly(),
     *CERTIFICATES,
     *JAPANESE_REPLIES,
 )

@@ -47,6 +47,7 @@ __all__ = [
     "Hang",
     "Inconsistent",
     "LateDuplicate",
+    "LegacyTLSOnly",
     "Link",
     "LoginAppliedLate",
     "LongLine",
@@ -756,6 +757,28 @@ class BadCertificate(Fault):
 
     async def act(self, link: Link, phase: FaultPhase, normal: bytes) -> After:
         return After.REPLIED  # never called: the server hands over the certificate instead
+
+
+@dataclass(frozen=True, slots=True)
+class LegacyTLSOnly(Fault):
+    """Answer the ClientHello as a server that speaks only TLS 1.0 and 1.1 (RFC 8996 deprecated
+    both) answers a client that requires TLS 1.2: a fatal protocol_version alert (RFC 8446
+    section 6.2; RFC 5246 appendix E.1 for the record's version, TLS 1.0's 3.1), then close."""
+
+    at_handshake: ClassVar[bool] = True
+    at_reply: ClassVar[bool] = False
+
+    def allowed_at(self, phase: FaultPhase | str, security: Security | str) -> bool:
+        return FaultPhase(phase) is FaultPhase.TLS and Security(security) is not Security.PLAIN
+
+    @property
+    def name(self) -> str:
+        return "legacy-tls-only"
+
+    async def act(self, link: Link, phase: FaultPhase, normal: bytes) -> After:
+        # An alert record: type 21, version 3.1, length 2; level fatal (2), protocol_version (70).
+        await link.send(bytes((21, 3, 1, 0, 2, 2, 70)))
+        return After.END
 
 
 GARBAGE_TEXT = Garbage(b"hello there\r\n", "text")
