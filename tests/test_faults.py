@@ -43,7 +43,9 @@ from smtpprobe.testing.faults import (
     GARBAGE_BYTES,
     GARBAGE_TEXT,
     JAPANESE_REPLIES,
+    LEGACY_TLS_ONLY,
     MALFORMED_CODES,
+    NO_SHARED_CIPHER,
     SERVICE_CLOSING,
     SLOW_DRIP,
     SLOW_OK,
@@ -58,12 +60,12 @@ from smtpprobe.testing.faults import (
     FaultServer,
     Hang,
     Inconsistent,
-    LegacyTLSOnly,
     LongLine,
     Malformed,
     PlaintextAfterStartTLS,
     Reset,
     SecondChallenge,
+    TLSAlert,
     UnexpectedPositive,
     phases_for,
 )
@@ -106,7 +108,8 @@ FAULTS: tuple[Fault, ...] = (
     SLOW_DRIP,
     SERVICE_CLOSING,
     PlaintextAfterStartTLS(),
-    LegacyTLSOnly(),
+    LEGACY_TLS_ONLY,
+    NO_SHARED_CIPHER,
     *CERTIFICATES,
     *JAPANESE_REPLIES,
 )
@@ -156,6 +159,9 @@ def expect(fault: Fault, phase: FaultPhase, insecure: bool) -> Expect:
     stage = phase.stage
     if isinstance(fault, Encoded):
         return Expect(None, stage, 1)  # refused, whatever the rules call it
+    if isinstance(fault, TLSAlert):
+        # The server's own fatal alert: its TLS settings rule the client out on every try.
+        return Expect("tls-handshake-failed", "tls", 3, retryable=False)
     if isinstance(fault, BadCertificate):
         # With --insecure the dialogue goes on, but the verdict still names the certificate.
         return Expect("tls-certificate-invalid", "tls", 1 if insecure else 3)

@@ -23,7 +23,9 @@ __all__ = [
     "GARBAGE_BYTES",
     "GARBAGE_TEXT",
     "JAPANESE_REPLIES",
+    "LEGACY_TLS_ONLY",
     "MALFORMED_CODES",
+    "NO_SHARED_CIPHER",
     "OCN_E041",
     "SERVICE_CLOSING",
     "SLOW_DRIP",
@@ -47,7 +49,6 @@ __all__ = [
     "Hang",
     "Inconsistent",
     "LateDuplicate",
-    "LegacyTLSOnly",
     "Link",
     "LoginAppliedLate",
     "LongLine",
@@ -60,6 +61,7 @@ __all__ = [
     "SecondChallenge",
     "SendAndClose",
     "Slow",
+    "TLSAlert",
     "UnexpectedPositive",
     "phases_for",
     "reply_bytes",
@@ -760,11 +762,15 @@ class BadCertificate(Fault):
 
 
 @dataclass(frozen=True, slots=True)
-class LegacyTLSOnly(Fault):
-    """Answer the ClientHello as a server that speaks only TLS 1.0 and 1.1 (RFC 8996 deprecated
-    both) answers a client that requires TLS 1.2: a fatal protocol_version alert (RFC 8446
-    section 6.2; RFC 5246 appendix E.1 for the record's version, TLS 1.0's 3.1), then close."""
+class TLSAlert(Fault):
+    """Answer the ClientHello with a fatal TLS alert, then close, as a server whose TLS
+    settings rule the client out does (RFC 8446 section 6.2): ``LEGACY_TLS_ONLY``'s
+    protocol_version (70), a server that speaks only TLS 1.0 and 1.1, which RFC 8996
+    deprecated; ``NO_SHARED_CIPHER``'s handshake_failure (40), one that offers only ciphers
+    the client does not. The record's version is TLS 1.0's, 3.1 (RFC 5246 appendix E.1)."""
 
+    description: int
+    label: str
     at_handshake: ClassVar[bool] = True
     at_reply: ClassVar[bool] = False
 
@@ -773,12 +779,16 @@ class LegacyTLSOnly(Fault):
 
     @property
     def name(self) -> str:
-        return "legacy-tls-only"
+        return self.label
 
     async def act(self, link: Link, phase: FaultPhase, normal: bytes) -> After:
-        # An alert record: type 21, version 3.1, length 2; level fatal (2), protocol_version (70).
-        await link.send(bytes((21, 3, 1, 0, 2, 2, 70)))
+        # An alert record: type 21, version 3.1, length 2; level fatal (2), the description.
+        await link.send(bytes((21, 3, 1, 0, 2, 2, self.description)))
         return After.END
+
+
+LEGACY_TLS_ONLY = TLSAlert(70, "legacy-tls-only")
+NO_SHARED_CIPHER = TLSAlert(40, "no-shared-cipher")
 
 
 GARBAGE_TEXT = Garbage(b"hello there\r\n", "text")
