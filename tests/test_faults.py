@@ -49,6 +49,7 @@ from smtpprobe.testing.faults import (
     SERVICE_CLOSING,
     SLOW_DRIP,
     SLOW_OK,
+    UNRECOGNIZED_NAME,
     BadCertificate,
     CertificateStore,
     CertificateVariant,
@@ -110,6 +111,7 @@ FAULTS: tuple[Fault, ...] = (
     PlaintextAfterStartTLS(),
     LEGACY_TLS_ONLY,
     NO_SHARED_CIPHER,
+    UNRECOGNIZED_NAME,
     *CERTIFICATES,
     *JAPANESE_REPLIES,
 )

@@ -31,6 +31,7 @@ __all__ = [
     "SLOW_DRIP",
     "SLOW_OK",
     "STREAM_CHUNK",
+    "UNRECOGNIZED_NAME",
     "AcceptThenGoAway",
     "AcceptedBeforeMessage",
     "After",
@@ -767,7 +768,9 @@ class TLSAlert(Fault):
     settings rule the client out does (RFC 8446 section 6.2): ``LEGACY_TLS_ONLY``'s
     protocol_version (70), a server that speaks only TLS 1.0 and 1.1, which RFC 8996
     deprecated; ``NO_SHARED_CIPHER``'s handshake_failure (40), one that offers only ciphers
-    the client does not. The record's version is TLS 1.0's, 3.1 (RFC 5246 appendix E.1)."""
+    the client does not; ``UNRECOGNIZED_NAME``'s unrecognized_name (112), one that serves
+    no certificate for the name the client asked for (RFC 6066 section 3). The record's
+    version is TLS 1.0's, 3.1 (RFC 5246 appendix E.1)."""
 
     description: int
     label: str
@@ -789,6 +792,7 @@ class TLSAlert(Fault):
 
 LEGACY_TLS_ONLY = TLSAlert(70, "legacy-tls-only")
 NO_SHARED_CIPHER = TLSAlert(40, "no-shared-cipher")
+UNRECOGNIZED_NAME = TLSAlert(112, "unrecognized-name")  # SNI, RFC 6066 section 3
 
 
 GARBAGE_TEXT = Garbage(b"hello there\r\n", "text")
