@@ -692,6 +692,7 @@ def test_every_hint_matches_its_examples_and_speaks_both_languages() -> None:
         "javamail-could-not-connect",
         "commons-email-send-failed",
         "spring-mail-connection-failed",
+        "postal-no-smtp-servers",
         "cakephp-did-not-accept-connection",
         "app-cannot-connect",
     ]
