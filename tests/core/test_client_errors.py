@@ -681,6 +681,7 @@ def test_every_hint_matches_its_examples_and_speaks_both_languages() -> None:
         "mailcore-send-not-allowed",
         "mailcore-connection",
         "mailcore-send-failed",
+        "mailcore-needs-webmail",
         "phpmailer-connect-failed",
         "dotnet-failure-sending-mail",
         "phpmailer-data-not-accepted",
