@@ -395,6 +395,15 @@ QMAIL_TAIL = GuardedPattern(r"\(#(?P<enhanced>[245]\.\d{1,3}\.\d{1,3})\)\s{0,8}$
 # An enhanced code that opens a sentence after another ("milter-reject for END-OF-MESSAGE.
 # 5.7.1 rejected by DMARC policy …"): only with a subject RFC 3463 defines (0-7) and words.
 _SENTENCE_ENHANCED = GuardedPattern(r"(?<=\.\s)([45])\.([0-7])\.(\d{1,3})\s+(?=[^\W\d_])")
+# A log's key=value field whose quoted value opens with an enhanced code and words: Haraka's
+# 'retval=DENYSOFT msg="4.4.1 Connection timed out. …"' (github.com/haraka/Haraka/issues/2321,
+# development corpus). Only after a key that names a reply, and with a subject RFC 3463
+# defines: a quoted "4.2.1 beta" after version= is no reply.
+_KEYED_ENHANCED = GuardedPattern(
+    r"\b(?:msg|message|response|reply|error|reason)\s{0,2}[=:]\s{0,2}[bu]?(?P<quote>[\"'])"
+    r"(?P<cls>[45])\.[0-7]\.\d{1,3}\s+(?=[^\W\d_])",
+    re.I,
+)
 # Where a straight quote closes a string: before ")", ",", "}", … or at the end of the line;
 # an apostrophe inside the text ("isn't", "users' accounts") is followed by a word.
 _CLOSE_QUOTE = {
@@ -794,6 +803,19 @@ def _enhanced_start(text: str) -> Start | None:
         # (X.Y.Z class 4 or 5, RFC 3463 section 3.1); Found.code_inferred says so.
         code = int(match.group(1)) * 100 + 50
         return Start(wrapper, code, " ", text[match.start() :].strip(), inferred=True)
+    keyed = _KEYED_ENHANCED.search(text)
+    if keyed is not None:
+        rest = text[keyed.start("cls") :]
+        close = _CLOSE_QUOTE[keyed.group("quote")].search(rest)
+        return Start(
+            text[: keyed.start("quote")].strip(),
+            int(keyed.group("cls")) * 100 + 50,
+            " ",
+            (rest[: close.start()] if close is not None else rest).strip(),
+            inferred=True,
+            sealed=close is not None,
+            quote=None if close is not None else keyed.group("quote"),
+        )
     sentence = _SENTENCE_ENHANCED.search(text)
     if sentence is not None:
         code = int(sentence.group(1)) * 100 + 50

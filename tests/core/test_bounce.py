@@ -867,6 +867,19 @@ def test_a_client_message_that_keeps_only_the_code() -> None:
 
 INLINE_SHAPES = [
     pytest.param(
+        # https://github.com/haraka/Haraka/issues/2321 (Haraka's log of Exchange Online's reply:
+        # a key=value field whose quoted value opens with the enhanced code)
+        "2018-01-22T13:37:01.457Z [INFO] [960286F2-16F2-48DF-B2A5-6BEB06B76F7D.1] [core]  "
+        'hook=queue plugin=queue/smtp_forward function=queue_forward params="" retval=DENYSOFT '
+        'msg="4.4.1 Connection timed out. Total session duration: 00:20:55.2872355 '
+        '[xxx.xxx.xxx.protection.outlook.com]"',
+        450,
+        "4.4.1",
+        "Connection timed out. Total session duration: 00:20:55.2872355 "
+        "[xxx.xxx.xxx.protection.outlook.com]",
+        id="haraka-log-msg-field",
+    ),
+    pytest.param(
         # https://github.com/afterlogic/webmail-lite-8/issues/77
         "(535 Incorrect authentication data)",
         535,
@@ -1006,6 +1019,9 @@ def test_a_reply_inside_a_sentence(text: str, code: int, enhanced: str | None, w
         "HTTP Error 500: Internal Server Error",  # HTTP's reason phrase after "Error NNN:"
         "Error 503: Service Unavailable",
         "Error 404: Not Found",  # no SMTP reply has that code
+        # a quoted enhanced code needs a key that names a reply, and a subject RFC 3463 defines
+        'version="4.2.1 beta"',
+        'msg="4.9.1 build"',
         # a program's own failure to connect with its own status (AtroCore, development corpus)
         "Error 500: Unable to connect with STARTTLS: stream_socket_enable_crypto(): Peer "
         "certificate CN=`electric.net' did not match expected CN=`<my e-mail server address "
