@@ -420,6 +420,46 @@ _CLOSERS = {"'": "'", '"': '"', "“": "”", "‘": "’", "「": "」", "『":
 # A wrapper ends with one: "said:", "smtp;", "応答：", and a log's field separator ("Got: 503 |
 # 503 Bad sequence of commands").
 _WRAPPER_ENDS = (":", ";", "：", "|")
+# .NET's SmtpException writes the reply's code as a sentence and then "The server response
+# was: " with the reply's text, which may lack the code: "Syntax error in parameters or
+# arguments. The server response was: 5.6.0 …" is a 501. The sentences and their codes are
+# .NET's own (dotnet/runtime, System.Net.Mail: SmtpException.GetMessageForStatus, Strings.resx,
+# SmtpStatusCode.cs). "Mailbox unavailable." stands for 450 and 550 alike, so the enhanced
+# code's class decides; "Syntax error, command unrecognized." is also what .NET writes for any
+# code it has no name for (535 among them), so it says nothing of the code. Pastes also have
+# "requires a secure connection, or the client …" (github.com/PatchMyPCTeam/kbs.patchmypc.com,
+# development corpus): commas are left out of the comparison.
+_DOTNET_RESPONSE = "The server response was:"
+_DOTNET_STATUS = {
+    "Service not available, closing transmission channel.": 421,
+    "Error in processing.": 451,
+    "Insufficient system storage.": 452,
+    "Client does not have permission to submit mail to this server.": 454,
+    "Syntax error in parameters or arguments.": 501,
+    "Command not implemented.": 502,
+    "Bad sequence of commands.": 503,
+    "Command parameter not implemented.": 504,
+    "The SMTP server requires a secure connection or the client was not authenticated.": 530,
+    "User not local; please try a different path.": 551,
+    "Exceeded storage allocation.": 552,
+    "Mailbox name not allowed.": 553,
+    "Transaction failed.": 554,
+}
+
+
+def _dotnet_code(wrapper: str, cls: int) -> int | None:
+    """The code .NET's SmtpException named before "The server response was:", if it did."""
+    if not wrapper.endswith(_DOTNET_RESPONSE):
+        return None
+    named = wrapper[: -len(_DOTNET_RESPONSE)].rstrip().replace(",", "")
+    if named.endswith("Mailbox unavailable."):
+        return cls * 100 + 50
+    for sentence, code in _DOTNET_STATUS.items():
+        if named.endswith(sentence.replace(",", "")):
+            return code if code // 100 == cls else None
+    return None
+
+
 _LETTER = GuardedPattern(r"[^\W\d_]")
 # A program saying the reply it waited for did not come: the textbook SMTP client's "220
 # reply not received from server." (Kurose and Ross's socket lab, pasted with its traceback)
@@ -799,9 +839,11 @@ def _enhanced_start(text: str) -> Start | None:
         wrapper = text[: match.start()].strip()
         if wrapper and not wrapper.endswith(_WRAPPER_ENDS):
             continue
-        # No basic code in the text: take the usual one of the enhanced class
-        # (X.Y.Z class 4 or 5, RFC 3463 section 3.1); Found.code_inferred says so.
-        code = int(match.group(1)) * 100 + 50
+        # No basic code in the text: the one .NET's sentence before it names, or the usual
+        # one of the enhanced class (X.Y.Z class 4 or 5, RFC 3463 section 3.1);
+        # Found.code_inferred says so.
+        cls = int(match.group(1))
+        code = _dotnet_code(wrapper, cls) or cls * 100 + 50
         return Start(wrapper, code, " ", text[match.start() :].strip(), inferred=True)
     keyed = _KEYED_ENHANCED.search(text)
     if keyed is not None:

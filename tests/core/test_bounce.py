@@ -334,7 +334,7 @@ PASTE_SHAPES = [
         "[NLP]: [2025-06-14] :: [20:23:22] - [ERR] An error has occured: System.Net.Mail.Smtp"
         "FailedRecipientException: Mailbox name not allowed. The server response was: 5.7.1 "
         "<example@example.com>: Sender address rejected: not logged in",
-        550,
+        553,  # .NET's "Mailbox name not allowed." is its name for 553
         "5.7.1",
         "<example@example.com>: Sender address rejected: not logged in",
         "rcpt",
@@ -996,6 +996,43 @@ def test_postfix_status_sent_holds_the_next_servers_reply() -> None:
         "2.0.0",
         "Ok: queued as C4232266C9",
     )
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        pytest.param(
+            # https://github.com/ShareX/ShareX/issues/6699 (development corpus)
+            "System.Net.Mail.SmtpException: The SMTP server requires a secure connection or the "
+            "client was not authenticated. The server response was: 5.7.57 Client not "
+            "authenticated to send mail.",  # (the paste goes on with a second reply)
+            530,
+            id="must-issue-starttls-first",
+        ),
+        pytest.param(
+            # https://github.com/PatchMyPCTeam/kbs.patchmypc.com/blob/7032e9e8bf09b044374dbc8bda2ce8a72a9b2a19/advanced-insights/log-collection-and-analysis/patch-my-pc-smtp-authentication-for-exchange-online.md
+            "An error occurred while sending the test mail: The SMTP server requires a secure "
+            "connection, or the client was not authenticated. The server response was: 5.7.57 "
+            "Client not authenticated to send mail.",
+            530,
+            id="with-a-comma",
+        ),
+        pytest.param(
+            # https://github.com/Cloud9Developer/Jellyfin-Newsletter-Plugin/issues/129
+            "[NLP]: [2025-06-07] :: [17:42:47] - [ERR] An error has occured: "
+            "System.Net.Mail.SmtpException: Syntax error in parameters or arguments. The server "
+            "response was: 5.6.0 The email body must have at least 10 characters",
+            501,
+            id="syntax-error",
+        ),
+    ],
+)
+def test_dotnet_names_the_code_its_server_response_lacks(text: str, code: int) -> None:
+    # dotnet/runtime, System.Net.Mail: SmtpException writes SmtpStatusCode's sentence, then
+    # "The server response was: " and the reply without its code.
+    found = find_replies(text)[0]
+    assert found.reply is not None
+    assert (found.reply.code, found.code_inferred) == (code, True)
 
 
 @pytest.mark.parametrize(("text", "code", "enhanced", "words"), INLINE_SHAPES)
