@@ -86,7 +86,10 @@ _STAGE_WORDS = (
     ),
     (
         "starttls",
-        r"in reply to (?:the )?starttls|starttls command failed|connection with starttls",
+        # "SMTP server did not accept STARTTLS with error: 500 …" (github.com/maildev/maildev
+        # issues/187, development corpus)
+        r"in reply to (?:the )?starttls|starttls command failed|connection with starttls|"
+        r"did not accept starttls",
     ),
 )
 # A space in the words stands for any run of spaces: Postfix indents its re-wrapped lines

@@ -682,6 +682,7 @@ def test_every_hint_matches_its_examples_and_speaks_both_languages() -> None:
         "mailcore-connection",
         "mailcore-send-failed",
         "mailcore-needs-webmail",
+        "cdo-failed-to-connect",
         "phpmailer-connect-failed",
         "dotnet-failure-sending-mail",
         "phpmailer-data-not-accepted",

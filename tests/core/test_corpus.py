@@ -411,8 +411,17 @@ from corpus_split import (
 # Online, Exim's default ACL), Haraka's msg="4.4.1 …" field and Exchange Online's session
 # length): 46 of their 63 when first measured, 2,851 of 3,692 (77.22 %), the earlier texts
 # two fewer with the guess retrained, one more with the rules; the floor follows to 0.772.
+# .NET's status sentence naming the code: 2,852 of 3,692. Rounds 158-165 (same session:
+# databases and enterprise systems, Windows scripting and legacy senders, Turkish, Arabic,
+# Persian and Hebrew catalogs of mail programs, commercial and Windows mail servers, Japanese
+# programmers' notes, local test servers, other self-hosted stacks, desktop clients' error
+# numbers; 128 new, 55 validation, after dropping 14 Thunderbird catalog strings the
+# signatures already cite; CDO's 0x80040213 hint, STARTTLS refused as an unknown command,
+# Domino's "dd This user doesn't have a account", those catalogs' strings in the
+# client-error signatures): 32 of their 55 when first measured, 2,889 of 3,747 (77.10 %), the
+# earlier texts five more; the floor follows to 0.771.
 TARGET = 0.95
-FLOOR = 0.772
+FLOOR = 0.771
 SHAPES = frozenset({"reply", "bounce", "client-error", "log", "dialog", "provider-text"})
 
 
