@@ -420,8 +420,13 @@ from corpus_split import (
 # Domino's "dd This user doesn't have a account", those catalogs' strings in the
 # client-error signatures): 32 of their 55 when first measured, 2,889 of 3,747 (77.10 %), the
 # earlier texts five more; the floor follows to 0.771.
+# PHPMailer's 'authenticate' and 'connect_host' in 44 and 46 more of its languages: as before.
+# Thunderbird's sending errors in its other locales (about 450 strings, each an example of its
+# signature; chosen on development: five-fold cross-validation 3,235 of 3,768 with them, 3,233
+# without): the signatures alone change no validation text, the guess retrained on their
+# examples six fewer, 2,883 of 3,747 (76.94 %); the floor follows to 0.769.
 TARGET = 0.95
-FLOOR = 0.771
+FLOOR = 0.769
 SHAPES = frozenset({"reply", "bounce", "client-error", "log", "dialog", "provider-text"})
 
 
