@@ -33,7 +33,9 @@ import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
 
+from smtpprobe.core.codeless_starts import QMAIL_TAIL
 from smtpprobe.core.lazyre import GuardedPattern
+from smtpprobe.core.line_start import Start, closing_at
 from smtpprobe.core.pasted import HEADER_FIELD_START
 from smtpprobe.core.record import record
 from smtpprobe.core.reply import Reply, from_code_and_message
@@ -49,14 +51,7 @@ from smtpprobe.core.reply_context import (
     keyed_stage,
     recipient_named,
 )
-from smtpprobe.core.reply_starts import (
-    QMAIL_TAIL,
-    REPLY_START,
-    Start,
-    closing_at,
-    providers_in,
-    split_reply_start,
-)
+from smtpprobe.core.reply_starts import REPLY_START, providers_in, split_reply_start
 
 __all__ = ["MAX_LINE", "MAX_REPLIES", "Found", "find_replies"]
 

@@ -8,9 +8,10 @@ wrapper ending in ":" or ";", Python smtplib's tuples and reprs, the error objec
 nodemailer, Java and .NET, Exchange NDRs, IIS's ``+``-encoded log lines, qmail's ``(#5.1.1)``,
 transcripts (``<<< 550``, ``<~ 535``), quoted replies, a reply after prose with an enhanced
 code of its class, Google's reference rows, and providers' fixed texts without a code.
-``smtpprobe.core.bounce`` assembles the lines into replies. Pure; every pattern runs on one
-line of at most ``bounce.MAX_LINE`` characters, in linear time
-(``tests/core/test_regex_safety.py``).
+The starts without a basic code are in ``smtpprobe.core.codeless_starts``, the ``Start``
+record in ``smtpprobe.core.line_start``; ``smtpprobe.core.bounce`` assembles the lines into
+replies. Pure; every pattern runs on one line of at most ``bounce.MAX_LINE`` characters, in
+linear time (``tests/core/test_regex_safety.py``).
 """
 
 from __future__ import annotations
@@ -19,13 +20,12 @@ import functools
 import re
 from dataclasses import replace
 
+from smtpprobe.core.codeless_starts import enhanced_start, qmail_start
 from smtpprobe.core.lazyre import GuardedPattern, LazyPattern, literal_anchors, text_grams
-from smtpprobe.core.record import record
-from smtpprobe.core.reply_context import (
-    ENHANCED_CODE,
-)
+from smtpprobe.core.line_start import LETTER, WRAPPER_ENDS, Start, closing_at
+from smtpprobe.core.reply_context import ENHANCED_CODE
 
-__all__ = ["QMAIL_TAIL", "REPLY_START", "Start", "closing_at", "providers_in", "split_reply_start"]
+__all__ = ["REPLY_START", "providers_in", "split_reply_start"]
 
 # A reply code where a reply can start: at the beginning of a line, or after a
 # wrapper that ends in ":" or ";" ("said:", "応答:", "smtp;", "was:"). RFC 5321
@@ -51,12 +51,6 @@ _QUANTITY_LABEL = GuardedPattern(
     r"\b(?:size|count|total|length|limit|number|max(?:imum)?|min(?:imum)?|used|quota|"
     r"messages|recipients|bytes|sent|queued?|pending|rate)\s{0,4}:$",
     re.I,
-)
-# Exchange NDRs and DSN fields often quote only the enhanced code: "5.7.57 SMTP; …".
-# Not before a heading's underline: "5.2.0\n-----" is a changelog's version (Symfony Mailer's
-# CHANGELOG.md, the negative corpus's development part), not an enhanced code and its words.
-_START_ENHANCED = GuardedPattern(
-    r"(?:^|(?<=[:;：|]))\s*([45])\.(\d{1,3})\.(\d{1,3})\s+(?=\S)(?![-=]{3})"
 )
 # Positive replies are only taken where they cannot be prose: with an enhanced
 # code, or one of the replies a dialogue shows (RFC 5321 section 4.2.3).
@@ -388,79 +382,12 @@ _PROSE_START = GuardedPattern(
     r"(?<![\w.#/+@-])(?P<code>[2-5][0-5]\d)(?P<sep>[ -])"
     r"(?=(?P<cls>[245])\.\d{1,3}\.\d{1,3}(?:[\s,;:.)\]」”'\"]|$))"
 )
-# qmail ends its texts with the enhanced code, "… allowed rcpthosts (#5.7.1)", and
-# qmail-local's own bounce has no basic code at all: "Sorry, no mailbox here by that
-# name. (#5.1.1)". Others write it after the code: "552 #5.3.4 message size exceeds limit".
-QMAIL_TAIL = GuardedPattern(r"\(#(?P<enhanced>[245]\.\d{1,3}\.\d{1,3})\)\s{0,8}$")
-# An enhanced code that opens a sentence after another ("milter-reject for END-OF-MESSAGE.
-# 5.7.1 rejected by DMARC policy …"): only with a subject RFC 3463 defines (0-7) and words.
-_SENTENCE_ENHANCED = GuardedPattern(r"(?<=\.\s)([45])\.([0-7])\.(\d{1,3})\s+(?=[^\W\d_])")
-# A log's key=value field whose quoted value opens with an enhanced code and words: Haraka's
-# 'retval=DENYSOFT msg="4.4.1 Connection timed out. …"' (github.com/haraka/Haraka/issues/2321,
-# development corpus). Only after a key that names a reply, and with a subject RFC 3463
-# defines: a quoted "4.2.1 beta" after version= is no reply.
-_KEYED_ENHANCED = GuardedPattern(
-    r"\b(?:msg|message|response|reply|error|reason)\s{0,2}[=:]\s{0,2}[bu]?(?P<quote>[\"'])"
-    r"(?P<cls>[45])\.[0-7]\.\d{1,3}\s+(?=[^\W\d_])",
-    re.I,
-)
-# Where a straight quote closes a string: before ")", ",", "}", … or at the end of the line;
-# an apostrophe inside the text ("isn't", "users' accounts") is followed by a word.
-_CLOSE_QUOTE = {
-    "'": GuardedPattern(r"'(?=\s{0,8}(?:[)\]},;>\"'.:]|$))"),
-    '"': GuardedPattern(r"\"(?=\s{0,8}(?:[)\]},;>\"'.:]|$))"),
-    "’": GuardedPattern(r"’(?=\s{0,8}(?:[)\]},;>\"'.:]|$))"),
-}
 # PHPMailer's debug output pasted on one line: the next entry ends the reply.
 _NEXT_ENTRY = GuardedPattern(
     r"\s(?:CLIENT -> (?:SERVER|SMTP)|SERVER -> CLIENT|SMTP -> (?:FROM SERVER|ERROR))"
 )
 _BRACKETS = {"(": ")", "[": "]", "{": "}"}
 _CLOSERS = {"'": "'", '"': '"', "“": "”", "‘": "’", "「": "」", "『": "』"}
-# A wrapper ends with one: "said:", "smtp;", "応答：", and a log's field separator ("Got: 503 |
-# 503 Bad sequence of commands").
-_WRAPPER_ENDS = (":", ";", "：", "|")
-# .NET's SmtpException writes the reply's code as a sentence and then "The server response
-# was: " with the reply's text, which may lack the code: "Syntax error in parameters or
-# arguments. The server response was: 5.6.0 …" is a 501. The sentences and their codes are
-# .NET's own (dotnet/runtime, System.Net.Mail: SmtpException.GetMessageForStatus, Strings.resx,
-# SmtpStatusCode.cs). "Mailbox unavailable." stands for 450 and 550 alike, so the enhanced
-# code's class decides; "Syntax error, command unrecognized." is also what .NET writes for any
-# code it has no name for (535 among them), so it says nothing of the code. Pastes also have
-# "requires a secure connection, or the client …" (github.com/PatchMyPCTeam/kbs.patchmypc.com,
-# development corpus): commas are left out of the comparison.
-_DOTNET_RESPONSE = "The server response was:"
-_DOTNET_STATUS = {
-    "Service not available, closing transmission channel.": 421,
-    "Error in processing.": 451,
-    "Insufficient system storage.": 452,
-    "Client does not have permission to submit mail to this server.": 454,
-    "Syntax error in parameters or arguments.": 501,
-    "Command not implemented.": 502,
-    "Bad sequence of commands.": 503,
-    "Command parameter not implemented.": 504,
-    "The SMTP server requires a secure connection or the client was not authenticated.": 530,
-    "User not local; please try a different path.": 551,
-    "Exceeded storage allocation.": 552,
-    "Mailbox name not allowed.": 553,
-    "Transaction failed.": 554,
-}
-
-
-def _dotnet_code(wrapper: str, cls: int) -> int | None:
-    """The code .NET's SmtpException named before "The server response was:", if it did."""
-    if not wrapper.endswith(_DOTNET_RESPONSE):
-        return None
-    named = wrapper[: -len(_DOTNET_RESPONSE)].rstrip().replace(",", "")
-    if named.endswith("Mailbox unavailable."):
-        return cls * 100 + 50
-    for sentence, code in _DOTNET_STATUS.items():
-        if named.endswith(sentence.replace(",", "")):
-            return code if code // 100 == cls else None
-    return None
-
-
-_LETTER = GuardedPattern(r"[^\W\d_]")
 # A program saying the reply it waited for did not come: the textbook SMTP client's "220
 # reply not received from server." (Kurose and Ross's socket lab, pasted with its traceback)
 # names the code it expected, and is not that reply: read as one, it was an "ok".
@@ -468,27 +395,6 @@ _NOT_RECEIVED = LazyPattern(
     r"(?:reply|response)\s(?:was\s|has\s)?not\s(?:been\s)?(?:received|returned|given)\b", re.I
 )
 _WORDS_WITHIN = 200  # a reply's first word comes within this many characters of its code
-
-
-@record
-class Start:
-    """Where a reply starts on a line, and how."""
-
-    wrapper: str  # the words before it ("said:", "Remote Server returned")
-    code: int
-    separator: str  # "-" when more lines of the reply follow (RFC 5321 section 4.2.1)
-    rest: str  # the text after the code: enhanced code and words
-    inferred: bool = False  # only an enhanced code: ``code`` is X50
-    quote: str | None = None  # the closing quote still awaited (a string not closed yet)
-    sealed: bool = False  # the reply's string closed on this line
-    whole: bool = False  # the string holds the whole reply (smtplib): it ends with it
-    weak: bool = False  # found after prose, by its enhanced code
-    pending: bool = False  # "said: 550": the words are on the next lines
-
-    @property
-    def enhanced(self) -> str | None:
-        match = ENHANCED_CODE.match(self.rest)
-        return match.group(0) if match else None
 
 
 # Every kind of start needs a three-digit number standing alone (not inside "12345") or
@@ -519,8 +425,8 @@ def split_reply_start(
             _quoted_start,
             _prose_start,
             _inline_start,
-            _enhanced_start,
-            _qmail_start,
+            enhanced_start,
+            qmail_start,
         ):
             start = kind(stripped)
             if start is not None:
@@ -678,7 +584,7 @@ def _colon_start(text: str) -> Start | None:
         wrapper = text[: match.start()].strip()
         if (
             wrapper
-            and not wrapper.endswith(_WRAPPER_ENDS)
+            and not wrapper.endswith(WRAPPER_ENDS)
             and not _DASH_WRAPPER.search(wrapper[-_PENDING_TAIL - 10 :])
         ):
             continue
@@ -703,7 +609,7 @@ def _colon_start(text: str) -> Start | None:
     for match in _START_ODD.finditer(text):
         wrapper = text[: match.start()].strip()
         if match.group("cls") != match.group("code")[0] or (
-            wrapper and not wrapper.endswith(_WRAPPER_ENDS)
+            wrapper and not wrapper.endswith(WRAPPER_ENDS)
         ):
             continue
         start = _made(
@@ -834,47 +740,6 @@ def _is_http_status(code: int, rest: str) -> bool:
     return reason is not None and rest[: len(reason)].lower() == reason
 
 
-def _enhanced_start(text: str) -> Start | None:
-    for match in _START_ENHANCED.finditer(text):
-        wrapper = text[: match.start()].strip()
-        if wrapper and not wrapper.endswith(_WRAPPER_ENDS):
-            continue
-        # No basic code in the text: the one .NET's sentence before it names, or the usual
-        # one of the enhanced class (X.Y.Z class 4 or 5, RFC 3463 section 3.1);
-        # Found.code_inferred says so.
-        cls = int(match.group(1))
-        code = _dotnet_code(wrapper, cls) or cls * 100 + 50
-        return Start(wrapper, code, " ", text[match.start() :].strip(), inferred=True)
-    keyed = _KEYED_ENHANCED.search(text)
-    if keyed is not None:
-        rest = text[keyed.start("cls") :]
-        close = _CLOSE_QUOTE[keyed.group("quote")].search(rest)
-        return Start(
-            text[: keyed.start("quote")].strip(),
-            int(keyed.group("cls")) * 100 + 50,
-            " ",
-            (rest[: close.start()] if close is not None else rest).strip(),
-            inferred=True,
-            sealed=close is not None,
-            quote=None if close is not None else keyed.group("quote"),
-        )
-    sentence = _SENTENCE_ENHANCED.search(text)
-    if sentence is not None:
-        code = int(sentence.group(1)) * 100 + 50
-        rest = text[sentence.start() :].strip()
-        return Start(text[: sentence.start()].strip(), code, " ", rest, inferred=True, weak=True)
-    return None
-
-
-def _qmail_start(text: str) -> Start | None:
-    tail = QMAIL_TAIL.search(text)
-    if tail is None or not _LETTER.search(text[: tail.start()]):
-        return None
-    enhanced = tail.group("enhanced")
-    rest = f"{enhanced} {text}"
-    return Start("", int(enhanced[0]) * 100 + 50, " ", rest, inferred=True)
-
-
 def _made(
     text: str,
     at: int,
@@ -912,7 +777,7 @@ def _made(
         return Start(text[:at].strip(), code, " ", rest, pending=True)
     # A bare "550" alone on a line, or followed by digits only, is not a reply; nor is
     # "553 | 553 5.7.1 …", where the reply is the second.
-    if not rest or (not enhanced and not _LETTER.search(rest, 0, _WORDS_WITHIN)) or rest[0] == "|":
+    if not rest or (not enhanced and not LETTER.search(rest, 0, _WORDS_WITHIN)) or rest[0] == "|":
         return None
     if not enhanced and _NOT_RECEIVED.match(rest):
         return None
@@ -956,15 +821,3 @@ def _bracket_end(text: str, opener: str) -> int | None:
                 return index
             depth -= 1
     return None
-
-
-def closing_at(closer: str, text: str) -> int | None:
-    """Where the string closes in ``text``, if it does."""
-    if text.startswith(closer):
-        return 0  # a line that starts with the closing quote: the string ended with the last
-    pattern = _CLOSE_QUOTE.get(closer)
-    if pattern is not None:
-        match = pattern.search(text)
-        return match.start() if match else None
-    index = text.find(closer)
-    return index if index >= 0 else None

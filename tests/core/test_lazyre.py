@@ -452,6 +452,8 @@ def test_reach_is_pickled() -> None:
 def _guarded_patterns() -> list[tuple[str, GuardedPattern]]:
     # The finder's, and those of the modules it reads a paste with (each pattern once).
     import smtpprobe.core.bounce as bounce
+    import smtpprobe.core.codeless_starts as codeless_starts
+    import smtpprobe.core.line_start as line_start
     import smtpprobe.core.pasted as pasted
     import smtpprobe.core.reply_context as reply_context
     import smtpprobe.core.reply_starts as reply_starts
@@ -471,7 +473,7 @@ def _guarded_patterns() -> list[tuple[str, GuardedPattern]]:
             for key, item in value.items():
                 walk(f"{name}[{key!r}]", item)
 
-    for module in (bounce, pasted, reply_context, reply_starts):
+    for module in (bounce, pasted, reply_context, reply_starts, codeless_starts, line_start):
         for name, value in vars(module).items():
             walk(name, value)
     return found

@@ -38,6 +38,8 @@ import pytest
 
 import smtpprobe.core.bounce as bounce
 import smtpprobe.core.client_errors as client_errors_module
+import smtpprobe.core.codeless_starts as codeless_starts
+import smtpprobe.core.line_start as line_start
 import smtpprobe.core.mailwords as mailwords_module
 import smtpprobe.core.pasted as pasted
 import smtpprobe.core.reply_context as reply_context
@@ -340,7 +342,7 @@ def _module_patterns(module: Any) -> list[tuple[str, re.Pattern[str]]]:
 # that read a found reply's surroundings.
 def _finder_patterns() -> list[Any]:
     params, seen = [], set()
-    for module in (bounce, pasted, reply_context, reply_starts):
+    for module in (bounce, pasted, reply_context, reply_starts, codeless_starts, line_start):
         for name, regex in _module_patterns(module):
             if id(regex) not in seen:  # a name one module imports from another: once
                 seen.add(id(regex))
@@ -361,8 +363,8 @@ def test_every_rule_and_finder_pattern_is_collected() -> None:
 
 @pytest.mark.parametrize(
     "module",
-    [bounce, pasted, reply_context, reply_starts],
-    ids=["bounce", "pasted", "reply_context", "reply_starts"],
+    [bounce, pasted, reply_context, reply_starts, codeless_starts, line_start],
+    ids=["bounce", "pasted", "reply_context", "reply_starts", "codeless_starts", "line_start"],
 )
 def test_finder_compiles_every_pattern_at_module_level(module: Any) -> None:
     # So that BOUNCE_PATTERNS really is every regex the finder and its helpers run.
