@@ -403,6 +403,10 @@ def find_replies(text: str) -> list[Found]:
         if current.sealed and current.final:
             close()
     close()
+    if not any(building.code >= 400 for building in built):
+        status_only = _status_only(lines, groups, dsn)
+        if status_only is not None:
+            built.append(status_only)
     return _found(built, lines, starts, send_mail_as, dsn)
 
 
@@ -446,6 +450,36 @@ def _found(
         assert merged is not None
         result.append(merged)
     return result
+
+
+# A delivery report's recipient block (RFC 3464 section 2.3) whose Action says the mail failed
+# or is delayed, with a Status but no Diagnostic-Code (section 2.3.6 makes it optional):
+# "Action: delayed / Status: 4.4.7", Yahoo's warning for an Xtra address
+# (velocityreviews.com/forums/t867866, development corpus). The Status is the only code
+# the report gives; it is read only where the text holds no refusal of its own.
+_UNDELIVERED_ACTIONS = frozenset({"failed", "delayed"})
+
+
+def _status_only(lines: list[str], groups: list[int], dsn: DsnBlocks) -> _Building | None:
+    """The Status field of the first failed or delayed recipient, as a reply of its class."""
+    for index, line in enumerate(lines):
+        stripped = line.strip()
+        field = DSN_FIELD.match(stripped)
+        if field is None or field.group(1).lower() != "status":
+            continue
+        fields = dsn.at(index)
+        status = fields.get("status", "")
+        action = fields.get("action", "").split(maxsplit=1)
+        if (
+            status[:1] in ("4", "5")
+            and "diagnostic-code" not in fields
+            and action
+            and action[0].lower() in _UNDELIVERED_ACTIONS
+        ):
+            wrapper = stripped[: field.start(2)].strip()
+            start = Start(wrapper, int(status[0]) * 100 + 50, " ", status, inferred=True)
+            return _begun(start, index, groups[index], line)
+    return None
 
 
 def _diagnostic_start(text: str, status: str) -> Start | None:

@@ -1424,3 +1424,49 @@ def test_a_refusal_far_down_a_log_of_deliveries_is_found(monkeypatch: pytest.Mon
     # With no refusal, the first positive replies are what is found, as before.
     del lines[45]
     assert {f.reply.code for f in bounce.find_replies("\n".join(lines)) if f.reply} == {250}
+
+
+# A delivery report's recipient block with a Status and no Diagnostic-Code: Yahoo's delay
+# warning for an Xtra address (http://www.velocityreviews.com/forums/t867866-xtra-email-
+# failed-again.html, development corpus; the address masked there).
+XTRA_DELAYED = (
+    "This is an automatically generated Delivery Status Notification.\n\n"
+    "THIS IS A WARNING MESSAGE ONLY.\n\nYOU DO NOT NEED TO RESEND YOUR MESSAGE.\n\n"
+    "Delivery to the following recipients has been delayed.\n\n****@xtra.co.nz\n\n"
+    "Final-Recipient: rfc822;****@xtra.co.nz\nAction: delayed\nStatus: 4.4.7"
+)
+
+
+def test_a_dsn_status_without_a_diagnostic_code_is_the_reply_of_its_class() -> None:
+    (found,) = find_replies(XTRA_DELAYED)
+    assert found.reply is not None
+    assert (found.reply.code, found.reply.enhanced, found.code_inferred) == (450, "4.4.7", True)
+    assert found.status == "4.4.7"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # delivered: no failure to report
+        "Final-Recipient: rfc822;a@example.com\nAction: delivered\nStatus: 2.0.0",
+        # no Action: not a recipient block RFC 3464 would write
+        "Final-Recipient: rfc822;a@example.com\nStatus: 5.1.1",
+        # a Diagnostic-Code that is no SMTP reply says more than the Status: read it instead
+        # (a bounce of round 112, development corpus: "Diagnostic-Code: DNS; Host not found")
+        "Final-Recipient: rfc822;a@example.com\nAction: failed\nStatus: 5.4.4\n"
+        "Diagnostic-Code: DNS; Host not found",
+    ],
+)
+def test_a_dsn_status_alone_is_read_only_for_a_failed_or_delayed_recipient(text: str) -> None:
+    assert not [found for found in find_replies(text) if found.reply is not None]
+
+
+def test_a_dsn_status_yields_to_a_reply_in_the_text() -> None:
+    text = (
+        "host mx.example.com said: 550 5.1.1 <a@example.com>: User unknown\n\n"
+        "Final-Recipient: rfc822;a@example.com\nAction: failed\nStatus: 5.1.1"
+    )
+    (found,) = find_replies(text)
+    assert found.reply is not None
+    assert (found.reply.code, found.code_inferred) == (550, False)
+    assert found.reply.text.startswith("<a@example.com>: User unknown")

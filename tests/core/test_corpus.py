@@ -429,8 +429,17 @@ from corpus_split import (
 # log-parsing projects, bounces kept as test fixtures, applications' documentation; 44 new, 20
 # validation; OpenSMTPD's 503 "Command not supported" to AUTH): 15 of their 20 when first
 # measured, 2,899 of 3,767 (76.96 %), the earlier texts one more.
+# Rounds 169-176 (twenty-fourth session, 2026-12-05: Nordic and Dutch-language hosts, South and
+# Southeast Asia, UK, Irish, Australian and New Zealand ISPs, education software, backup and
+# surveillance notifications, less common languages' mail libraries, forum and wiki software,
+# no-code platforms; 110 new, 62 validation, after dropping 11 Thunderbird catalog strings;
+# a delivery report's Status without a Diagnostic-Code read as a reply of its class, Node's
+# EPIPE, Microsoft's "refused to accept a connection" report, Zoho's "Sender is not allowed to
+# relay", the Indonesian 5.4.1 text, net-smtp's "wrong authentication type"): 50 of their 62
+# when first measured, 2,951 of 3,829 (77.07 %), the earlier texts one more; the floor follows
+# to 0.770.
 TARGET = 0.95
-FLOOR = 0.769
+FLOOR = 0.770
 SHAPES = frozenset({"reply", "bounce", "client-error", "log", "dialog", "provider-text"})
 
 
