@@ -558,6 +558,13 @@ def _structured_start(text: str) -> Start | None:
         )
     matches = [m for m in (pattern.search(text) for pattern in patterns) if m]
     for match in sorted(matches, key=lambda m: m.start()):
+        if match.re is _PAREN_CODE_START and _SOURCE_LINE.search(
+            text[max(0, match.start() - 23) : match.start()]
+        ):
+            # A PHP stack trace's frame, "#1 …/SmtpClient.php(513): MailSo\Smtp\…": the
+            # file's line number (RainLoop's log, github.com/RainLoop/rainloop-webmail/issues/1542,
+            # development corpus), not a reply.
+            continue
         if match.re is _LETTRE_START and not text[match.end() :].strip():
             # lettre keeps only the code when the reply had no words: the code is the reply.
             return Start(text[: match.start()].strip(), int(match.group("code")), " ", "")

@@ -1470,3 +1470,13 @@ def test_a_dsn_status_yields_to_a_reply_in_the_text() -> None:
     assert found.reply is not None
     assert (found.reply.code, found.code_inferred) == (550, False)
     assert found.reply.text.startswith("<a@example.com>: User unknown")
+
+
+def test_a_php_stack_frames_line_number_in_brackets_is_not_a_reply() -> None:
+    # RainLoop's log of a read timeout (github.com/RainLoop/rainloop-webmail/issues/1542,
+    # development corpus): "(513):" after a file name is the frame's line, once read as a 513.
+    frame = (
+        "#2 /var/www/mail/public_html/rainloop/v/1.11.3/app/libraries/MailSo/Smtp/"
+        "SmtpClient.php(513): MailSo\\Smtp\\SmtpClient->sendRequestWithCheck('.', 250)"
+    )
+    assert not [found for found in find_replies(frame) if found.reply is not None]
