@@ -691,6 +691,7 @@ def test_every_hint_matches_its_examples_and_speaks_both_languages() -> None:
         "email-sender-smtp-connect-failed",
         "bamboo-smtp-error",
         "symfony-connection-not-established",
+        "swiftmailer-address-not-rfc",
         "javamail-could-not-connect",
         "commons-email-send-failed",
         "spring-mail-connection-failed",
