@@ -27,6 +27,13 @@ REAL = [
     ("we do not relay", "relay-denied"),
     # https://attrise.blog/ceo/?p=12873 (Google Apps Script's daily MailApp quota, in Japanese)
     ("1 日にサービス email を実行した回数が多すぎます。", "rate-limited"),
+    # https://github.com/docker-mailserver/docker-mailserver/issues/1471 (amavis's notice to
+    # the sender: "unsolicited" needs no trouble word once "considered" says it is a verdict)
+    (
+        "was considered unsolicited bulk e-mail (UBE).\n\n"
+        "Our internal reference code for your message is 2543112-06/Q8cmmCBHhq9r",
+        "content-rejected",
+    ),
 ]
 
 
