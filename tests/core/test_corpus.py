@@ -458,8 +458,13 @@ from corpus_split import (
 # client that never began TLS on 465): 39 of their 62 when first measured, 3,057 of 3,996
 # (76.50 %), the earlier texts three fewer (not looked into: that would be reading
 # validation); the floor follows to 0.765.
+# Rounds 196-200 (enterprise mail servers, security tools' alert mail, proxies and containers
+# in front of SMTP, mailing list managers, Japanese MTA log posts; 97 new, 53 validation;
+# Mailu's "Temporary authentication failure (rate-limit)" is its login rate limit): 34 of
+# their 53 when first measured, 3,091 of 4,049 (76.34 %), the earlier texts unchanged; the
+# floor follows to 0.763.
 TARGET = 0.95
-FLOOR = 0.765
+FLOOR = 0.763
 SHAPES = frozenset({"reply", "bounce", "client-error", "log", "dialog", "provider-text"})
 
 

@@ -34,6 +34,14 @@ REAL = [
         "Our internal reference code for your message is 2543112-06/Q8cmmCBHhq9r",
         "content-rejected",
     ),
+    # https://github.com/Mailu/Mailu/issues/2879 (Mailu's nginx login front: its rate limit,
+    # not auth-temporary-failure's unavailable authentication service)
+    (
+        '2023/07/06 02:04:54 [info] 17#17: *591 client login failed: "Temporary authentication '
+        'failure (rate-limit)" while in http auth state, client: 172.18.0.1, server: 0.0.0.0:465, '
+        'login: "screenscreen0"',
+        "rate-limited",
+    ),
 ]
 
 
