@@ -463,8 +463,14 @@ from corpus_split import (
 # Mailu's "Temporary authentication failure (rate-limit)" is its login rate limit): 34 of
 # their 53 when first measured, 3,091 of 4,049 (76.34 %), the earlier texts unchanged; the
 # floor follows to 0.763.
+# Rounds 201-203 (Exchange queue and message-trace errors, Greek/Hebrew/Balkan sources (15
+# catalog strings dropped: their files are cited in client_errors.yaml), CRM and nonprofit
+# software; 50 new, 33 validation; Exchange's nested "[Message=CertificateExpired …]" and
+# "TLS negotiation failed", Windows' socket errors by number as Exchange writes them, PHP's
+# "unable to connect to ssl://host:587"): 18 of their 33 when first measured, 3,110 of 4,082
+# (76.19 %), the earlier texts one more; the floor follows to 0.761.
 TARGET = 0.95
-FLOOR = 0.763
+FLOOR = 0.761
 SHAPES = frozenset({"reply", "bounce", "client-error", "log", "dialog", "provider-text"})
 
 
