@@ -107,6 +107,9 @@ _RESOLVER_BEFORE = re.compile(r"(?i:\blookup)\s{1,3}\S{1,253}\s{1,3}on\s{1,3}$")
 _URL_BEFORE = re.compile(r"https?://$", re.I)
 # A sentence may end right after the port ("… on Port 587."); "587.5" is no port.
 _PORT = re.compile(r"(?i:\bport|ポート(?:番号)?)\s{0,3}[:=]?\s{0,3}(\d{2,5})(?!\w|\.\d)")
+# Web ports: a host named with one of these is a web address, not the mail server, when
+# the same lines name another.
+_WEB_PORTS = frozenset({80, 443, 8080, 8443})
 # JavaMail: "Couldn't connect to host, port: smtp.gmail.com, 465; timeout -1"
 _JAVAMAIL_PORT = re.compile(rf"(?i:port):\s{{0,3}}({_NAME}|{_IPV4}),\s{{0,3}}(\d{{2,5}})\b")
 # Go's net errors: "dial tcp 10.0.0.1:587: i/o timeout", also with a masked address
@@ -558,6 +561,7 @@ def _host_and_port(window: str) -> tuple[str | None, int | None]:
     javamail = _JAVAMAIL_PORT.search(window)
     if javamail:
         host, port = _usable_host(javamail.group(1)), int(javamail.group(2))
+    web: tuple[str, int] | None = None
     for match in _HOST_PORT.finditer(window):
         if _URL_BEFORE.search(window[max(0, match.start() - 8) : match.start()]):
             continue  # a web address ("https://support.google.com:443/…"), not a mail server
@@ -566,10 +570,19 @@ def _host_and_port(window: str) -> tuple[str | None, int | None]:
         if window.startswith("->", match.end()):
             continue  # Go's "read tcp 172.22.0.3:41874->193.70.18.144:465": the local end
         name = _usable_host(match.group(1).strip("[]"))
-        if name is not None:
-            host = host or name
-            port = port or int(match.group(2))
-            break
+        if name is None:
+            continue
+        if int(match.group(2)) in _WEB_PORTS:
+            # An app's own web address in its log prefix (PeerTube's "[example.com:443]"):
+            # named only if no other server is.
+            web = web or (name, int(match.group(2)))
+            continue
+        host = host or name
+        port = port or int(match.group(2))
+        break
+    else:
+        if web is not None:
+            host, port = host or web[0], port or web[1]
     if host is None:
         host = next(
             (

@@ -807,3 +807,26 @@ def test_the_port_the_pasted_settings_name_is_the_error_s_port() -> None:
     ).explanations
     assert not any(f.startswith("port:") for f in found.found.facts)
     assert found.verdict.category == "connection-lost"
+
+
+# https://github.com/Chocobozzz/PeerTube/issues/3913 (development corpus): each log line
+# starts with the app's own web address; the mail server is the other host:port named.
+PEERTUBE_LOG = (
+    "peertube_1   | [example.com:443] 2021-04-01 22:28:08.653 info: Connection established "
+    "to 109.234.161.20:465 {\n"
+    "peertube_1   | [example.com:443] 2021-04-01 22:28:38.657 error: Greeting never "
+    "received {\n"
+    "peertube_1   | [example.com:443] 2021-04-01 22:28:38.658 error: Failed to connect to "
+    "SMTP abricot.o2switch.net:465. {"
+)
+
+
+def test_a_web_port_in_a_log_prefix_is_not_the_mail_server_s() -> None:
+    from smtpprobe.paste import explain
+
+    (found,) = explain(PEERTUBE_LOG).explanations
+    assert "port:465" in found.found.facts and "port:443" not in found.found.facts
+    assert found.verdict.category == "wrong-security-mode"
+    # A web port alone is still named: nothing else is.
+    (alone,) = explain("error: Greeting never received at mail.example.com:443").explanations
+    assert "port:443" in alone.found.facts

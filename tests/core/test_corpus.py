@@ -469,8 +469,15 @@ from corpus_split import (
 # "TLS negotiation failed", Windows' socket errors by number as Exchange writes them, PHP's
 # "unable to connect to ssl://host:587"): 18 of their 33 when first measured, 3,110 of 4,082
 # (76.19 %), the earlier texts one more; the floor follows to 0.761.
+# Rounds 204-211 (self-hosted password managers, media server companions, project management
+# tools, booking and forms tools, photo and document managers, analytics and game panels,
+# finance and HR tools, Japanese Thunderbird support questions; 123 new, 66 validation; the
+# look-up allowance ran out during the batch; a web port in a log prefix is not the mail
+# server's, Yahoo's "550 Request failed; Mailbox unavailable" a From address the account does
+# not own): 41 of their 66 when first measured, 3,151 of 4,148 (75.96 %), the earlier texts
+# unchanged; the floor follows to 0.759.
 TARGET = 0.95
-FLOOR = 0.761
+FLOOR = 0.759
 SHAPES = frozenset({"reply", "bounce", "client-error", "log", "dialog", "provider-text"})
 
 
