@@ -476,6 +476,14 @@ from corpus_split import (
 # server's, Yahoo's "550 Request failed; Mailbox unavailable" a From address the account does
 # not own): 41 of their 66 when first measured, 3,151 of 4,148 (75.96 %), the earlier texts
 # unchanged; the floor follows to 0.759.
+# Rounds 212-219 (Mozilla's Thunderbird support questions, 2023 and December 2024 to June
+# 2026, desktop and Android, from the Thunderbird team's public archive; 210 new, 105
+# validation; servers' words inside Thunderbird's dialogs: an IMAP or POP3 greeting where
+# SMTP's was due, "Connection refused" as a server's word, "connect error 10060", Orange's
+# "StartTLS obligatoire" and "appartiennent a 2 utilisateurs differents", "IP Address
+# rejected", "not configured to relay", Proofpoint's ipcheck link, "STARTLS" as users type
+# it): 73 of their 105 when first measured, 3,229 of 4,253 (75.92 %), the earlier texts five
+# more; the floor stays 0.759.
 TARGET = 0.95
 FLOOR = 0.759
 SHAPES = frozenset({"reply", "bounce", "client-error", "log", "dialog", "provider-text"})

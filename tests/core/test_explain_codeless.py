@@ -42,6 +42,66 @@ REAL = [
         'login: "screenscreen0"',
         "rate-limited",
     ),
+    # https://support.mozilla.org/en-US/questions/1531129 (PlusNet's words in Thunderbird's
+    # dialog: the sender address on the server's own list, not a DNSBL)
+    (
+        "Sending of the message failed. An error occurred while sending mail. The mail server "
+        "responded: <user@example.com> sender rejected (blacklisted by local policy). Please "
+        "verify that your email address is correct in your account settings and try again.",
+        "sender-rejected",
+    ),
+    # https://support.mozilla.org/en-US/questions/1538714 (Gmail's words as the user typed
+    # them, "STARTLS" and all)
+    (
+        "Sending of the message failed. An error occurred while sending mail. The mail server "
+        "responded: Must issue a STARTLS command first. For more information go to: "
+        "https://support.google.com/a/answer/3221692 and review RFC 3207 specifications. "
+        "00721157ae682-765bb916a90sm38332507b3.4-gsmtp. Please verify that your email address "
+        "is correct in your account settings and try again.",
+        "tls-required",
+    ),
+    # https://support.mozilla.org/en-US/questions/1576841 (Orange's words in Thunderbird's
+    # French dialog: the login and the From address belong to two different users)
+    (
+        "L’envoi du message a échoué. Une erreur est survenue lors de l’envoi de l’e-mail. Le "
+        "serveur a répondu\xa0: DfERwzp30T90v Mail rejete. Identifiant et adresse mail "
+        "appartiennent a 2 utilisateurs differents. OFR203_528 [528]. Veuillez vérifier le "
+        "message et essayer à nouveau.",
+        "sender-rejected",
+    ),
+    # https://support.mozilla.org/en-US/questions/1505666 (Telstra's refusal, quoted by
+    # Thunderbird as the server's reply: "Connection refused" is its word, not a refused TCP
+    # connection; the client IP is on Abusix's list)
+    (
+        "Sending of the message failed. An error occurred while sending mail: Outgoing server "
+        "(SMTP) error. The server responded:  Connection refused - OB119. 192.0.2.1 is "
+        "blacklisted in Abusix Mail Intelligence. See https://lookup.abusix.com/search?q=192.0.2.1 "
+        "e{13a44773-d11c-4474-b4df-ab1147816018}.",
+        "blocklisted",
+    ),
+    # https://support.mozilla.org/en-US/questions/1490496 (Orange's words in Thunderbird's
+    # French dialog)
+    (
+        "l'envoi du message a échoué. Une erreur est survenue lors de l'envoi de l'e-mail. Le "
+        "serveur e-mail a répondu\xa0: etySt1BRCUbA0 StartTLS obligatoire. StartTLS "
+        "mandatory.OFR103_199[199]. Veuillez vérifier que votre adresse e-mail dans les "
+        "paramètres du compte est correcte et essayer à nouveau",
+        "tls-required",
+    ),
+    # https://support.mozilla.org/en-US/questions/1572996 (a relay's words for a session that
+    # did not log in, in Thunderbird's dialog for a refused sender)
+    (
+        "Sending of the message failed. An error occurred while sending mail. The mail server "
+        "responded: This system is not configured to relay mail for anonymous sender.. Please "
+        "verify that your email address is correct in your account settings and try again.",
+        "relay-denied",
+    ),
+    # https://support.mozilla.org/en-US/questions/1410993 (BT's words in Thunderbird's dialog)
+    (
+        "Sending of the message failed. An error occurred while sending mail: Outgoing server "
+        "(SMTP) error. The server responded:  IP Address rejected for policy reasons.",
+        "client-ip-rejected",
+    ),
 ]
 
 
