@@ -102,6 +102,48 @@ REAL = [
         "(SMTP) error. The server responded:  IP Address rejected for policy reasons.",
         "client-ip-rejected",
     ),
+    # https://support.mozilla.org/en-US/questions/1561345 (a server refusing the client's
+    # address, in Thunderbird's dialog; the address masked by the asker)
+    (
+        "An error occurred while sending mail: Outgoing server (SMTP) error. The server "
+        "responded:  Connection from xx.xxx.xx.xxx refused.",
+        "client-ip-rejected",
+    ),
+    # https://support.mozilla.org/it/questions/1488820 (Aruba's bilingual refusal of the
+    # client's address, in Thunderbird's Italian dialog)
+    (
+        "Invio del messaggio non riuscito. Si è verificato un errore durante l’invio della posta. "
+        "Il server di posta ha risposto: <user@example.com> Connessione da 192.0.2.1 "
+        "temporaneamente rifiutata / Connection from 192.0.2.1 temporarily rejected. Verificare "
+        "l’indirizzo email nelle impostazioni dell’account e riprovare.",
+        "client-ip-rejected",
+    ),
+    # Sending accounts the provider blocked: https://support.mozilla.org/en-US/questions/1413634,
+    # https://support.mozilla.org/it/questions/1525992, https://support.mozilla.org/es/questions/1410142
+    (
+        "An account has been blocked by administrator due to suspected SPAM activity",
+        "sender-rejected",
+    ),
+    (
+        "Errore di invio: Si è verificato un errore durante l’invio della posta. Il server di "
+        "posta ha risposto:  Invio disabilitato per la casella, modificare la password / Sending "
+        "disabled for this mailbox, please change password. Verificare l’indirizzo email nelle "
+        "impostazioni dell’account e riprovare.",
+        "sender-rejected",
+    ),
+    (
+        "Falló el envío del mensaje. Ha ocurrido un error al enviar el mensaje. El servidor de "
+        "correo respondió:  Cuenta bloqueada por envio de Spam. Entre en contacto con su "
+        "proveedor de Hosting para desbloqueo.",
+        "sender-rejected",
+    ),
+    # https://support.mozilla.org/pt-BR/questions/1416437 (Spamhaus's CSS listing in Portuguese)
+    (
+        "Seu endereço IP está exibindo um comportamento suspeito, está configurado incorretamente "
+        "ou tem uma reputação de envio ruim.\nComo resultado, o IP é listado noLista de bloqueio "
+        "de CSS (CSS)",
+        "blocklisted",
+    ),
 ]
 
 
