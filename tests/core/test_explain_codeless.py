@@ -144,6 +144,26 @@ REAL = [
         "de CSS (CSS)",
         "blocklisted",
     ),
+    # Amazon SES's own status for a suppressed recipient (a delivery report's fixture):
+    # https://github.com/nodemailer/mailparser/blob/bb1881eb35c0d406c68c8613443827ccbad00065/test/fixtures/delivery-status.eml
+    (
+        "Diagnostic-Code: Amazon SES did not send the message to this address because it is on "
+        "the suppression list for your account.",
+        "recipient-unknown",
+    ),
+    # Outlook's size refusal: https://github.com/MicrosoftDocs/OfficeDocs-Support/blob/36878e0e10fbe834858d06a771a7e51e570469d3/Outlook/Client/message-body/attachment-size-exceeds-the-allowable-limit-error.md
+    (
+        "The file you're attaching is bigger than the server allows. Try putting the file in a "
+        "shared location and sending a link instead.",
+        "message-too-large",
+    ),
+    # Kerio Connect's log of a refused relay (fail2ban's test log):
+    # https://github.com/fail2ban/fail2ban/blob/deffcbcd1712a3a0cbd79c1da324096ebf36d306/fail2ban/tests/files/logs/kerio
+    (
+        "[30/Dec/2013 05:27:59] Relay attempt from IP address 192.0.2.1, mail from "
+        "<user@example.com> to <user@example.com> rejected",
+        "relay-denied",
+    ),
 ]
 
 
