@@ -316,7 +316,7 @@ def test_a_dialog_pasted_over_several_lines_is_read_as_one() -> None:
 
 
 def test_white_space_runs_map_back_to_their_offsets() -> None:
-    from smtpprobe.core.explain import _one_spaced
+    from smtpprobe.core.codeless_words import one_spaced as _one_spaced
 
     text = "a  b\n\n c\td"
     joined, where = _one_spaced(text)
