@@ -697,6 +697,7 @@ def test_every_hint_matches_its_examples_and_speaks_both_languages() -> None:
         "spring-mail-connection-failed",
         "postal-no-smtp-servers",
         "cakephp-did-not-accept-connection",
+        "thunderbird-send-failed-unknown-reason",
         "app-cannot-connect",
     ]
     for hint in hints:
