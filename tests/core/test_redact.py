@@ -153,15 +153,16 @@ def test_text_without_secret_is_unchanged() -> None:
 
 
 def test_ten_megabytes_in_well_under_a_second() -> None:
-    """Linear, not quadratic: a generous bound for a shared CI machine."""
+    """Linear, not quadratic: a generous bound for a shared CI machine. The thread's CPU
+    time, not the clock: a busy machine (other jobs on its cores) must not fail it."""
     blob = _b64(f"\0{USER}\0{SECRET}".encode())
     secrets = [SECRET, blob, f"\0{USER}\0{SECRET}", "9f86d081884c7d659a2feaa0c55ad015"]
     line = "S: 535-5.7.8 Error: authentication failed: UGFzc3dvcmQ6 from 203.0.113.5 %2F\n"
     text = line * (10_000_000 // len(line)) + blob
     redact = Redactor(secrets)
-    start = time.perf_counter()
+    start = time.thread_time()
     out = redact(text)
-    elapsed = time.perf_counter() - start
+    elapsed = time.thread_time() - start
     assert out.endswith(MASK) and blob not in out
     assert elapsed < 2.0, f"{elapsed:.2f} s for 10 MB"
 
