@@ -831,3 +831,20 @@ def test_a_web_port_in_a_log_prefix_is_not_the_mail_server_s() -> None:
     # A web port alone is still named: nothing else is.
     (alone,) = explain("error: Greeting never received at mail.example.com:443").explanations
     assert "port:443" in alone.found.facts
+
+
+def test_thunderbird_s_czech_timeout_and_lost_connection_are_told_apart() -> None:
+    from smtpprobe.paste import explain
+
+    # Both of Thunderbird's Czech messages open with the same words; only the end differs
+    # (thunderbird-l10n cs composeMsgs.properties: smtpSendTimeout, smtpSendInterrupted).
+    lost = (  # https://support.mozilla.org/cs/questions/1451536 (development corpus)
+        "Zprávu se nepodařilo odeslat, protože spojení se SMTP serverem smtp.domena.cz bylo "
+        "ztraceno uprostřed transakce."
+    )
+    timed_out = (
+        "Zprávu se nepodařilo odeslat, protože spojení se SMTP serverem smtp.example.jp "
+        "vypršelo. Zkuste to znovu, nebo kontaktujte správce sítě."
+    )
+    assert [e.verdict.category for e in explain(lost).explanations] == ["connection-lost"]
+    assert [e.verdict.category for e in explain(timed_out).explanations] == ["connect-timeout"]

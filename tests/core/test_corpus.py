@@ -491,8 +491,15 @@ from corpus_split import (
 # stopped, "OK IMAP4 Ready" an IMAP greeting, Portuguese "lista de bloqueio"): 48 of their 74
 # when first measured, 3,276 of 4,327 (75.71 %), the earlier texts one fewer (not looked
 # into); the floor follows to 0.757.
+# Rounds 228-235 (the same support forum, 2023 and January to November 2024, from the daily
+# files of github.com/thunderbird/github-action-thunderbird-aaq; 157 new, 77 validation;
+# Exim's 'SMTP syntax error in "\026\003\003…"' a TLS record read as a command, Telstra's
+# "Unauthenticated traffic limit", Bell's "accessing your email over an unsecure …
+# connection", Thunderbird's Czech lost connection told from its timeout, the "unknown
+# reason" dialog a hint): 55 of their 77 when first measured, 3,331 of 4,404 (75.64 %), the
+# earlier texts unchanged; the floor follows to 0.756.
 TARGET = 0.95
-FLOOR = 0.757
+FLOOR = 0.756
 SHAPES = frozenset({"reply", "bounce", "client-error", "log", "dialog", "provider-text"})
 
 

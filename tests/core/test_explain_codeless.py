@@ -164,6 +164,14 @@ REAL = [
         "<user@example.com> to <user@example.com> rejected",
         "relay-denied",
     ),
+    # https://support.mozilla.org/en-US/questions/1423430 (Bell's refusal of a session that
+    # was not encrypted, in Thunderbird's dialog)
+    (
+        "Sending of the message failed. An error occurred while sending mail: Outgoing server "
+        "(SMTP) error. The server responded:  Your message has not been sent as you are "
+        "accessing your email over an unsecure or untrusted connection",
+        "tls-required",
+    ),
 ]
 
 
