@@ -501,8 +501,14 @@ from corpus_split import (
 # Rounds 236-241 (a second pass over those daily files: 22 new, 8 validation; Windows'
 # "connect error 10051" and 10061 in a mail proxy's words): 3 of their 8 when first
 # measured, 3,334 of 4,412 (75.57 %), the earlier texts unchanged; the floor follows to 0.755.
+# Rounds 242-248 (2026-12-06; texts pasted into GitHub issues from apps on Exchange Online,
+# WordPress mail plugins and mail logs, Japanese blogs and help pages, one Gmail dialog: the
+# stored corpora held no forum or Q&A thread of the themes asked for; 51 new, 33 validation;
+# PHPMailer's Level 4 debug lines between STARTTLS and "Could not connect to SMTP host"): 27
+# of their 33 when first measured, 3,362 of 4,445 (75.64 %), the earlier texts +1 (the guess
+# retrained); the floor follows to 0.756.
 TARGET = 0.95
-FLOOR = 0.755
+FLOOR = 0.756
 SHAPES = frozenset({"reply", "bounce", "client-error", "log", "dialog", "provider-text"})
 
 
