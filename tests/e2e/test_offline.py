@@ -311,21 +311,23 @@ def test_piped_into_head(args: list[str]) -> None:
 # The wrapper runs the installed script in its own interpreter once CPython's start-up is
 # over and says so on stderr; the delay counts from there. (Counting from Popen made the
 # test depend on the machine's speed: on a loaded machine 0.15 s still fell in CPython's
-# own start-up, where only the interpreter decides what is printed.)
+# own start-up, where only the interpreter decides what is printed.) The script is read and
+# compiled, and smtpprobe.entry imported (0.4 ms, nothing at its top), before "started", so
+# what is left of the wrapper after it is a few bytecodes.
 RUN_AFTER_START_UP = r"""
-import pkgutil, runpy, signal, sys  # pkgutil: run_path imports it on first use
+import re, signal, sys
+import smtpprobe.entry
 signal.signal(signal.SIGINT, signal.default_int_handler)
-sys.stderr.write("started\n"); sys.stderr.flush()
 sys.argv = sys.argv[1:]
-runpy.run_path(sys.argv[0], run_name="__main__")
+with open(sys.argv[0], encoding="utf-8") as script:
+    code = compile(script.read(), sys.argv[0], "exec")
+sys.stderr.write("started\n"); sys.stderr.flush()
+exec(code, {"__name__": "__main__", "__file__": sys.argv[0]})
 """
 
 
-@pytest.mark.parametrize("delay", [0.05, 0.15, 0.3, 1.0])
-def test_ctrl_c_at_any_moment_ends_quietly(tmp_path: Path, delay: float) -> None:
-    # A red-team round: Ctrl-C while the command line was still being imported printed a
-    # KeyboardInterrupt traceback. `explain -` waits on its standard input, so the signal
-    # comes at start-up or while it waits; either way: 130 and no traceback.
+def _interrupted(tmp_path: Path, delay: float) -> tuple[int, str]:
+    """Run `explain -` under the wrapper, interrupt it `delay` s after "started"."""
     proc = subprocess.Popen(
         [sys.executable, "-c", RUN_AFTER_START_UP, str(BIN), "explain", "-"],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
@@ -341,7 +343,27 @@ def test_ctrl_c_at_any_moment_ends_quietly(tmp_path: Path, delay: float) -> None
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-    assert proc.returncode == 130, err
+    return proc.returncode, err
+
+
+def _fell_in_the_wrapper(err: str) -> bool:
+    # With other jobs on both cores the child can lose the CPU right after writing
+    # "started" for longer than the delay; the signal then lands in the wrapper's last
+    # bytecodes, before the installed script's first line, and the traceback says so.
+    frames = [line for line in err.splitlines() if line.lstrip().startswith("File ")]
+    return bool(frames) and all('"<string>"' in frame for frame in frames)
+
+
+@pytest.mark.parametrize("delay", [0.05, 0.15, 0.3, 1.0])
+def test_ctrl_c_at_any_moment_ends_quietly(tmp_path: Path, delay: float) -> None:
+    # A red-team round: Ctrl-C while the command line was still being imported printed a
+    # KeyboardInterrupt traceback. `explain -` waits on its standard input, so the signal
+    # comes at start-up or while it waits; either way: 130 and no traceback.
+    for _ in range(5):
+        code, err = _interrupted(tmp_path, delay)
+        if not _fell_in_the_wrapper(err):
+            break
+    assert code == 130, err
     assert "Traceback" not in err and len(err.strip().splitlines()) <= 1, err
 
 
