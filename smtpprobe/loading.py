@@ -66,10 +66,12 @@ __all__ = [
     "rule_problems",
 ]
 
-# A profile or rule file is a few KB (the built-in rule base, the largest, is
-# about 100 KB); anything over 1 MB is not one, and reading it whole would only
-# make YAML's parser the thing that hangs.
+# A profile or rule file of the user's is a few KB; anything over 1 MB is not one, and
+# reading it whole would only make YAML's parser the thing that hangs. The built-in data
+# files are larger (the client error signatures, with a cited example for each wording and
+# locale, passed 1 MB in 2026-12) and read once into the compiled cache: their own limit.
 MAX_FILE_BYTES = 1024 * 1024
+BUILTIN_MAX_BYTES = 8 * 1024 * 1024
 _T = TypeVar("_T")
 _CONTROL = LazyPattern(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # never in YAML text (YAML 1.1 §5.1)
 _MAX_MESSAGE = 300  # characters of a validation message: a value quoted in it may be huge
@@ -161,17 +163,23 @@ def _loader() -> Any:
     return _LOADER
 
 
-def read_yaml(path: Path, error: type[SmtpprobeError], what: str = "profile or rule file") -> Any:
+def read_yaml(
+    path: Path,
+    error: type[SmtpprobeError],
+    what: str = "profile or rule file",
+    limit: int = MAX_FILE_BYTES,
+) -> Any:
     """The YAML of one file under the size, encoding and control-character limits.
 
     Every problem is ``error`` with one line naming the file (and line); ``what`` names
-    the kind of file in those lines. Used for profiles, rules and checks files.
+    the kind of file in those lines. Used for profiles, rules and checks files; ``limit``
+    is larger only for the built-in data files.
     """
     try:
         with path.open("rb") as file:
             # One byte past the limit tells an oversized file apart; reading no
             # more also bounds files whose size stat() cannot tell (/dev/zero, pipes).
-            data = file.read(MAX_FILE_BYTES + 1)
+            data = file.read(limit + 1)
     except FileNotFoundError:
         raise error(f"{path}: no such file") from None
     except IsADirectoryError:
@@ -182,10 +190,9 @@ def read_yaml(path: Path, error: type[SmtpprobeError], what: str = "profile or r
         ) from None
     except OSError as exc:
         raise error(f"{path}: cannot read it ({exc.strerror or exc})") from None
-    if len(data) > MAX_FILE_BYTES:
+    if len(data) > limit:
         raise error(
-            f"{path}: over the {MAX_FILE_BYTES // 1024 // 1024} MB limit for a {what}; "
-            "is it the right file?"
+            f"{path}: over the {limit // 1024 // 1024} MB limit for a {what}; is it the right file?"
         )
     try:
         text = data.decode("utf-8")
@@ -379,7 +386,8 @@ def _load_rule_file(name: str, stamp: _Stamp | None) -> tuple[Rule, ...]:
 
 def _parse_rule_file(name: str) -> tuple[Rule, ...]:
     path = Path(name)
-    data = read_yaml(path, RuleError)
+    limit = BUILTIN_MAX_BYTES if path == builtin_rules_file() else MAX_FILE_BYTES
+    data = read_yaml(path, RuleError, limit=limit)
     if isinstance(data, dict):
         items = data.get("rules")
         if not isinstance(items, list):
@@ -461,7 +469,8 @@ def _parse_client_errors_file(name: str) -> ClientErrors:
     from smtpprobe.core.client_errors import parse_client_errors
 
     path = Path(name)
-    data = read_yaml(path, RuleError, "client error signature file")
+    limit = BUILTIN_MAX_BYTES if path == builtin_client_errors_file() else MAX_FILE_BYTES
+    data = read_yaml(path, RuleError, "client error signature file", limit)
     # The file's name in messages, as before: it is built in, its folder says nothing.
     return _validated(path, RuleError, lambda: parse_client_errors(data, path.name))
 

@@ -698,6 +698,7 @@ def test_every_hint_matches_its_examples_and_speaks_both_languages() -> None:
         "postal-no-smtp-servers",
         "cakephp-did-not-accept-connection",
         "thunderbird-send-failed-unknown-reason",
+        "thunderbird-password-unavailable",
         "app-cannot-connect",
     ]
     for hint in hints:
