@@ -507,8 +507,14 @@ from corpus_split import (
 # PHPMailer's Level 4 debug lines between STARTTLS and "Could not connect to SMTP host"): 27
 # of their 33 when first measured, 3,362 of 4,445 (75.64 %), the earlier texts +1 (the guess
 # retrained); the floor follows to 0.756.
+# Thunderbird's send-failure dialogs in every locale and wording since 2018 (from its l10n
+# history, not the corpus): 3,363 of 4,445. Rounds 249-253 (2026-12-06; GitHub issues with TLS
+# and certificate errors, DNS and connection errors, receiving servers' rejections, logins at
+# many providers, sending limits; 67 new, 31 validation; Windows' SEC_E_CERT_EXPIRED, Java's
+# "SOCKS: Connection refused", SES's "Maximum message count per session"): 26 of their 31
+# when first measured, 3,390 of 4,476 (75.74 %), the earlier texts +1; the floor to 0.757.
 TARGET = 0.95
-FLOOR = 0.756
+FLOOR = 0.757
 SHAPES = frozenset({"reply", "bounce", "client-error", "log", "dialog", "provider-text"})
 
 
