@@ -513,8 +513,13 @@ from corpus_split import (
 # many providers, sending limits; 67 new, 31 validation; Windows' SEC_E_CERT_EXPIRED, Java's
 # "SOCKS: Connection refused", SES's "Maximum message count per session"): 26 of their 31
 # when first measured, 3,390 of 4,476 (75.74 %), the earlier texts +1; the floor to 0.757.
+# Thunderbird's login dialogs and PHPMailer's messages in all their translations (from their
+# catalogs): 3,392 of 4,476. Rounds 254-258 (GitHub issues: recipient refusals, sender
+# refusals, content and size, open-source mail clients, OAuth2 logins; 78 new, 53 validation):
+# 44 of their 53 when first measured, 3,435 of 4,529 (75.84 %), the earlier texts -1 (the
+# guess retrained); the floor to 0.758.
 TARGET = 0.95
-FLOOR = 0.757
+FLOOR = 0.758
 SHAPES = frozenset({"reply", "bounce", "client-error", "log", "dialog", "provider-text"})
 
 
