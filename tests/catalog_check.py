@@ -1,0 +1,161 @@
+"""Programs' own message catalogs: is each translation read as the English message is?
+
+``python tests/catalog_check.py KIND CLONE`` reads a local git clone of a program whose
+messages people paste and, for each message below, compares what ``explain`` makes of every
+translation with what it makes of the English (a category, a hint, or nothing), printing one
+line per message and the translations read otherwise. KIND is one of:
+
+- ``thunderbird``: thunderbird/thunderbird-l10n, every ``*/mail/chrome/messenger/
+  messengercompose/composeMsgs.properties`` at HEAD (en-GB as the English);
+- ``phpmailer``: PHPMailer/PHPMailer, ``language/phpmailer.lang-*.php`` against the English
+  array in ``src/PHPMailer.php``;
+- ``glibc``: bminor/glibc, ``po/*.po``: strerror and gai_strerror texts of a failed
+  connection, inside msmtp's "cannot connect to HOST, port N: …".
+
+A translation read otherwise is a gap in ``smtpprobe/data/client_errors.yaml``; the signatures
+it led to (``thunderbird-l10n-*``, ``glibc-l10n-*``, PHPMailer's hints) cite the catalog files
+they come from. The catalogs are programs' source, not the corpus: nothing here reads or tunes
+to the validation texts. Exits 1 when a translation is read otherwise. Needs no network.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent / "core"))
+import test_corpus  # the corpus test's own reading of a text
+
+from smtpprobe.paste import explain
+
+Reading = tuple[str | None, tuple[str, ...]]
+HOST = "smtp.example.jp"
+_RULES = test_corpus.load_rulebook()
+
+
+def read(text: str) -> Reading:
+    """The category the corpus test gives ``text``, or the hints shown when it has none."""
+    if not text.strip():
+        return (None, ())
+    item = {"text": text, "shape": "client-error", "category": "x", "retryable": False}
+    got = test_corpus._classify(item, _RULES)
+    if got is not None:
+        return (got[0], ())
+    return (None, tuple(sorted(hint.id for hint in explain(text).hints)))
+
+
+def _git(clone: Path, *args: str) -> str:
+    return subprocess.check_output(["git", "-C", str(clone), *args], text=True, errors="replace")
+
+
+def _files(clone: Path, suffix: str, under: str = "") -> list[str]:
+    listed = _git(clone, "ls-tree", "-r", "--name-only", "HEAD", *([under] if under else []))
+    return [name for name in listed.splitlines() if name.endswith(suffix)]
+
+
+def thunderbird(clone: Path) -> Iterator[tuple[str, str, dict[str, str]]]:
+    """(message key, English, {locale: translation}) for composeMsgs.properties."""
+    path = "mail/chrome/messenger/messengercompose/composeMsgs.properties"
+
+    def properties(locale: str) -> dict[str, str]:
+        body = _git(clone, "show", f"HEAD:{locale}/{path}")
+        found = re.findall(r"^\s*([\w.]+)\s*=\s*(.*)$", body, re.M)
+        return {key: _thunderbird_text(value) for key, value in found}
+
+    locales = sorted({name.split("/")[0] for name in _files(clone, path)})
+    catalogs = {locale: properties(locale) for locale in locales}
+    for key, english in catalogs.pop("en-GB").items():
+        if "%s" not in english and "%1$s" not in english:  # not a frame round the server's words
+            yield key, english, {loc: c[key] for loc, c in catalogs.items() if key in c}
+
+
+def _thunderbird_text(value: str) -> str:
+    value = value.replace("\\u0020", " ").strip().replace("\\n", "\n")
+    for placeholder in ("%1$S", "%S"):
+        value = value.replace(placeholder, HOST)
+    return value.replace("%2$S", "user@example.com").replace("%X", "80004005")
+
+
+def phpmailer(clone: Path) -> Iterator[tuple[str, str, dict[str, str]]]:
+    """(message key, English, {language: translation}) for PHPMailer's language files."""
+    source = _git(clone, "show", "HEAD:src/PHPMailer.php")
+    start = source.index("'authenticate' =>")
+    english = dict(re.findall(r"'(\w+)' => '((?:[^'\\]|\\.)*)'", source[start - 40 : start + 3000]))
+    catalogs = {}
+    for name in _files(clone, ".php", "language/"):
+        body = _git(clone, "show", f"HEAD:{name}")
+        found = re.findall(r"\$PHPMAILER_LANG\['(\w+)'\]\s*=\s*'((?:[^'\\]|\\.)*)'", body)
+        catalogs[name.split("lang-")[1][:-4]] = {k: v.replace("\\'", "'") for k, v in found}
+    value = {"from_failed": "user@example.com", "recipients_failed": "user@example.com"}
+    for key, text in english.items():
+        after = value.get(key, "")
+        translated = {lang: c[key] + after for lang, c in catalogs.items() if key in c}
+        yield key, text + after, translated
+
+
+GLIBC = (
+    "Connection refused",
+    "Connection timed out",
+    "Network is unreachable",
+    "No route to host",
+    "Connection reset by peer",
+    "Broken pipe",
+    "Name or service not known",
+    "Temporary failure in name resolution",
+    "No address associated with hostname",
+)
+
+
+def glibc(clone: Path) -> Iterator[tuple[str, str, dict[str, str]]]:
+    """(message, English in msmtp's frame, {language: translation in it}) for glibc's po files."""
+    frame = f"msmtp: cannot connect to {HOST}, port 587: {{}}"
+    catalogs: dict[str, dict[str, str]] = {}
+    entry = re.compile(
+        r'^msgid ((?:"(?:[^"\\]|\\.)*"\s*)+)msgstr ((?:"(?:[^"\\]|\\.)*"\s*)+)', re.M
+    )
+    for name in _files(clone, ".po", "po/"):
+        found = {}
+        for match in entry.finditer(_git(clone, "show", f"HEAD:{name}")):
+            msgid, msgstr = ("".join(re.findall(r'"((?:[^"\\]|\\.)*)"', g)) for g in match.groups())
+            if msgid in GLIBC and msgstr:
+                found[msgid] = msgstr
+        catalogs[name[3:-3]] = found
+    for message in GLIBC:
+        translated = {
+            lang: frame.format(c[message]) for lang, c in catalogs.items() if message in c
+        }
+        yield message, frame.format(message), translated
+
+
+KINDS: dict[str, Callable[[Path], Iterator[tuple[str, str, dict[str, str]]]]] = {
+    "thunderbird": thunderbird,
+    "phpmailer": phpmailer,
+    "glibc": glibc,
+}
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) != 2 or argv[0] not in KINDS or not Path(argv[1]).is_dir():
+        print(__doc__.split("\n\n")[1], file=sys.stderr)
+        return 2
+    differing_total = 0
+    for key, english, translated in KINDS[argv[0]](Path(argv[1])):
+        want = read(english)
+        differing = {lang: got for lang, text in translated.items() if (got := read(text)) != want}
+        differing_total += len(differing)
+        if differing or want != (None, ()):
+            shown = ", ".join(
+                f"{lang}: {got[0] or ','.join(got[1]) or '-'}" for lang, got in differing.items()
+            )
+            english_reading = want[0] or ",".join(want[1]) or "-"
+            print(f"{key}: English {english_reading}; {len(differing)} otherwise {shown}")
+    print(f"{differing_total} translations read otherwise")
+    return 1 if differing_total else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
