@@ -10,7 +10,9 @@ line per message and the translations read otherwise. KIND is one of:
 - ``phpmailer``: PHPMailer/PHPMailer, ``language/phpmailer.lang-*.php`` against the English
   array in ``src/PHPMailer.php``;
 - ``glibc``: bminor/glibc, ``po/*.po``: strerror and gai_strerror texts of a failed
-  connection, inside msmtp's "cannot connect to HOST, port N: …".
+  connection, inside msmtp's "cannot connect to HOST, port N: …";
+- ``sylpheed``: sylpheed-mail/sylpheed, ``po/*.po``: its send dialog's messages
+  (``src/send_message.c``).
 
 A translation read otherwise is a gap in ``smtpprobe/data/client_errors.yaml``; the signatures
 it led to (``thunderbird-l10n-*``, ``glibc-l10n-*``, PHPMailer's hints) cite the catalog files
@@ -131,10 +133,46 @@ def glibc(clone: Path) -> Iterator[tuple[str, str, dict[str, str]]]:
         yield message, frame.format(message), translated
 
 
+SYLPHEED = (
+    "Server not found.",
+    "Connection closed by the remote host.",
+    "Authentication failed.",
+    "Session timed out.",
+    "SMTP server not found: %s:%d",
+    "Can't connect to SMTP server: %s:%d",
+    "Can't connect to SMTP server.",
+    "Error occurred while sending the message.",
+)
+
+
+def sylpheed(clone: Path) -> Iterator[tuple[str, str, dict[str, str]]]:
+    """(message, English, {language: translation}) for Sylpheed's send dialog."""
+    catalogs = {name[3:-3]: _po(clone, name, SYLPHEED) for name in _files(clone, ".po", "po/")}
+
+    def filled(text: str) -> str:
+        return text.replace("%s:%d", f"{HOST}:587")
+
+    for message in SYLPHEED:
+        translated = {lang: filled(c[message]) for lang, c in catalogs.items() if message in c}
+        yield message, filled(message), translated
+
+
+def _po(clone: Path, name: str, wanted: tuple[str, ...]) -> dict[str, str]:
+    quoted = r'(?:"(?:[^"\\]|\\.)*"\s*)+'
+    entry = re.compile(rf"^msgid ({quoted})msgstr ({quoted})", re.M)
+    found = {}
+    for match in entry.finditer(_git(clone, "show", f"HEAD:{name}")):
+        msgid, msgstr = ("".join(re.findall(r'"((?:[^"\\]|\\.)*)"', g)) for g in match.groups())
+        if msgid in wanted and msgstr:
+            found[msgid] = msgstr
+    return found
+
+
 KINDS: dict[str, Callable[[Path], Iterator[tuple[str, str, dict[str, str]]]]] = {
     "thunderbird": thunderbird,
     "phpmailer": phpmailer,
     "glibc": glibc,
+    "sylpheed": sylpheed,
 }
 
 
