@@ -518,6 +518,11 @@ from corpus_split import (
 # refusals, content and size, open-source mail clients, OAuth2 logins; 78 new, 53 validation):
 # 44 of their 53 when first measured, 3,435 of 4,529 (75.84 %), the earlier texts -1 (the
 # guess retrained); the floor to 0.758.
+# glibc's and Sylpheed's messages in their translations: 3,437 of 4,529. Rounds 259-263
+# (GitHub issues: security-mode and port mismatches, Japanese issues, transactional mail
+# services' relays, devices' notifications, temporary failures; the look-up allowance ran
+# out during them; 49 new, 30 validation): 20 of their 30 when first measured, 3,456 of
+# 4,559 (75.81 %), the earlier texts -1 (the guess retrained); the floor stays 0.758.
 TARGET = 0.95
 FLOOR = 0.758
 SHAPES = frozenset({"reply", "bounce", "client-error", "log", "dialog", "provider-text"})
