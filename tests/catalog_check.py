@@ -12,7 +12,9 @@ line per message and the translations read otherwise. KIND is one of:
 - ``glibc``: bminor/glibc, ``po/*.po``: strerror and gai_strerror texts of a failed
   connection, inside msmtp's "cannot connect to HOST, port N: …";
 - ``sylpheed``: sylpheed-mail/sylpheed, ``po/*.po``: its send dialog's messages
-  (``src/send_message.c``).
+  (``src/send_message.c``);
+- ``msmtp``: marlam/msmtp, ``po/*.po``: every message whose English is read as something
+  (a category or a hint), ``%s`` as the server name and ``%d`` as 587.
 
 A translation read otherwise is a gap in ``smtpprobe/data/client_errors.yaml``; the signatures
 it led to (``thunderbird-l10n-*``, ``glibc-l10n-*``, PHPMailer's hints) cite the catalog files
@@ -168,11 +170,39 @@ def _po(clone: Path, name: str, wanted: tuple[str, ...]) -> dict[str, str]:
     return found
 
 
+def msmtp(clone: Path) -> Iterator[tuple[str, str, dict[str, str]]]:
+    """(message, English, {language: translation}) for msmtp's messages read as something."""
+    names = _files(clone, ".po", "po/")
+    english = _po_ids(clone, names[0])
+    catalogs = {name[3:-3]: _po(clone, name, tuple(english)) for name in names}
+
+    def filled(text: str) -> str:
+        text = re.sub(r"%(?:\d\$)?l?[du]", "587", text)
+        return re.sub(r"%(?:\d\$)?s", HOST, text).replace("\\n", "\n")
+
+    for message in english:
+        if read(filled(message)) == (None, ()):
+            continue
+        translated = {lang: filled(c[message]) for lang, c in catalogs.items() if message in c}
+        yield message, filled(message), translated
+
+
+def _po_ids(clone: Path, name: str) -> list[str]:
+    body = _git(clone, "show", f"HEAD:{name}")
+    quoted = r'(?:"(?:[^"\\]|\\.)*"\s*)+'
+    ids = (
+        "".join(re.findall(r'"((?:[^"\\]|\\.)*)"', m))
+        for m in re.findall(rf"^msgid ({quoted})", body, re.M)
+    )
+    return [i for i in ids if i]
+
+
 KINDS: dict[str, Callable[[Path], Iterator[tuple[str, str, dict[str, str]]]]] = {
     "thunderbird": thunderbird,
     "phpmailer": phpmailer,
     "glibc": glibc,
     "sylpheed": sylpheed,
+    "msmtp": msmtp,
 }
 
 
