@@ -160,13 +160,24 @@ def sylpheed(clone: Path) -> Iterator[tuple[str, str, dict[str, str]]]:
 
 
 def _po(clone: Path, name: str, wanted: tuple[str, ...]) -> dict[str, str]:
+    """The translations of ``wanted`` in one po file, as gettext would show them.
+
+    Fuzzy entries are left out (gettext does not use them: their text may belong to an older
+    message), and the file is decoded in the charset its header names.
+    """
+    raw = subprocess.check_output(["git", "-C", str(clone), "show", f"HEAD:{name}"])
+    charset = re.search(rb"charset=([\w-]+)", raw)
+    body = raw.decode(charset.group(1).decode() if charset else "utf-8", errors="replace")
     quoted = r'(?:"(?:[^"\\]|\\.)*"\s*)+'
     entry = re.compile(rf"^msgid ({quoted})msgstr ({quoted})", re.M)
     found = {}
-    for match in entry.finditer(_git(clone, "show", f"HEAD:{name}")):
-        msgid, msgstr = ("".join(re.findall(r'"((?:[^"\\]|\\.)*)"', g)) for g in match.groups())
-        if msgid in wanted and msgstr:
-            found[msgid] = msgstr
+    for block in re.split(r"\n\s*\n", body):
+        if re.search(r"^#,.*\bfuzzy\b", block, re.M):
+            continue
+        for match in entry.finditer(block):
+            msgid, msgstr = ("".join(re.findall(r'"((?:[^"\\]|\\.)*)"', g)) for g in match.groups())
+            if msgid in wanted and msgstr:
+                found[msgid] = msgstr
     return found
 
 

@@ -526,6 +526,10 @@ from corpus_split import (
 # msmtp's own messages in the 16 languages of its po files (from its catalog): 3,455 of
 # 4,559 (75.78 %), one fewer (the new signatures or the guess retrained on their examples;
 # not looked into, as that would be reading validation); the floor follows to 0.757.
+# The catalog check reads po files as gettext does (fuzzy entries out, the header's charset):
+# some Sylpheed and msmtp "translations" had been another message's text; regenerated, and
+# every translation of Sylpheed's messages added, not only those misread that day (the guess,
+# retrained, read some and not others): 3,454 of 4,559 (75.76 %, one fewer, not looked into).
 TARGET = 0.95
 FLOOR = 0.757
 SHAPES = frozenset({"reply", "bounce", "client-error", "log", "dialog", "provider-text"})
