@@ -117,17 +117,7 @@ GLIBC = (
 def glibc(clone: Path) -> Iterator[tuple[str, str, dict[str, str]]]:
     """(message, English in msmtp's frame, {language: translation in it}) for glibc's po files."""
     frame = f"msmtp: cannot connect to {HOST}, port 587: {{}}"
-    catalogs: dict[str, dict[str, str]] = {}
-    entry = re.compile(
-        r'^msgid ((?:"(?:[^"\\]|\\.)*"\s*)+)msgstr ((?:"(?:[^"\\]|\\.)*"\s*)+)', re.M
-    )
-    for name in _files(clone, ".po", "po/"):
-        found = {}
-        for match in entry.finditer(_git(clone, "show", f"HEAD:{name}")):
-            msgid, msgstr = ("".join(re.findall(r'"((?:[^"\\]|\\.)*)"', g)) for g in match.groups())
-            if msgid in GLIBC and msgstr:
-                found[msgid] = msgstr
-        catalogs[name[3:-3]] = found
+    catalogs = {name[3:-3]: _po(clone, name, GLIBC) for name in _files(clone, ".po", "po/")}
     for message in GLIBC:
         translated = {
             lang: frame.format(c[message]) for lang, c in catalogs.items() if message in c
