@@ -14,7 +14,8 @@ line per message and the translations read otherwise. KIND is one of:
 - ``sylpheed``: sylpheed-mail/sylpheed, ``po/*.po``: its send dialog's messages
   (``src/send_message.c``);
 - ``msmtp``: marlam/msmtp, ``po/*.po``: every message whose English is read as something
-  (a category or a hint), ``%s`` as the server name and ``%d`` as 587.
+  (a category or a hint), ``%s`` as the server name and ``%d`` as 587;
+- ``mutt``: muttmua/mutt, ``po/*.po``: its SMTP, connection and certificate messages.
 
 A translation read otherwise is a gap in ``smtpprobe/data/client_errors.yaml``; the signatures
 it led to (``thunderbird-l10n-*``, ``glibc-l10n-*``, PHPMailer's hints) cite the catalog files
@@ -188,6 +189,41 @@ def msmtp(clone: Path) -> Iterator[tuple[str, str, dict[str, str]]]:
         yield message, filled(message), translated
 
 
+MUTT = (
+    "SMTP session failed: read error",
+    "SMTP session failed: write error",
+    "Could not negotiate TLS connection",
+    "Invalid server response",
+    "No authenticators available",
+    "SASL authentication failed",
+    "SMTP authentication requires SASL",
+    "SMTP authentication method %s requires SASL",
+    "Connection to %s closed",
+    "Could not connect to %s (%s).",
+    "Error talking to %s (%s)",
+    "Certificate host check failed: %s",
+    "Server certificate has expired",
+    "Server certificate is not yet valid",
+    "Untrusted server certificate",
+    "SSL failed: %s",
+    "%s authentication failed, trying next method",
+    "SMTP session failed: cannot add recipient <%s>",
+    'Could not find the host "%s"',
+)
+
+
+def mutt(clone: Path) -> Iterator[tuple[str, str, dict[str, str]]]:
+    """(message, English, {language: translation}) for mutt's SMTP and TLS messages."""
+    catalogs = {name[3:-3]: _po(clone, name, MUTT) for name in _files(clone, ".po", "po/")}
+
+    def filled(text: str) -> str:
+        return re.sub(r"%s", HOST, text)
+
+    for message in MUTT:
+        translated = {lang: filled(c[message]) for lang, c in catalogs.items() if message in c}
+        yield message, filled(message), translated
+
+
 def _po_ids(clone: Path, name: str) -> list[str]:
     body = _git(clone, "show", f"HEAD:{name}")
     quoted = r'(?:"(?:[^"\\]|\\.)*"\s*)+'
@@ -204,6 +240,7 @@ KINDS: dict[str, Callable[[Path], Iterator[tuple[str, str, dict[str, str]]]]] = 
     "glibc": glibc,
     "sylpheed": sylpheed,
     "msmtp": msmtp,
+    "mutt": mutt,
 }
 
 

@@ -530,6 +530,7 @@ from corpus_split import (
 # some Sylpheed and msmtp "translations" had been another message's text; regenerated, and
 # every translation of Sylpheed's messages added, not only those misread that day (the guess,
 # retrained, read some and not others): 3,454 of 4,559 (75.76 %, one fewer, not looked into).
+# mutt's SMTP, TLS, login and certificate messages in its 30 languages: unchanged.
 TARGET = 0.95
 FLOOR = 0.757
 SHAPES = frozenset({"reply", "bounce", "client-error", "log", "dialog", "provider-text"})
