@@ -117,13 +117,7 @@ GLIBC = (
 
 def glibc(clone: Path) -> Iterator[tuple[str, str, dict[str, str]]]:
     """(message, English in msmtp's frame, {language: translation in it}) for glibc's po files."""
-    frame = f"msmtp: cannot connect to {HOST}, port 587: {{}}"
-    catalogs = {name[3:-3]: _po(clone, name, GLIBC) for name in _files(clone, ".po", "po/")}
-    for message in GLIBC:
-        translated = {
-            lang: frame.format(c[message]) for lang, c in catalogs.items() if message in c
-        }
-        yield message, frame.format(message), translated
+    return _po_messages(clone, GLIBC, f"msmtp: cannot connect to {HOST}, port 587: {{}}".format)
 
 
 SYLPHEED = (
@@ -140,12 +134,15 @@ SYLPHEED = (
 
 def sylpheed(clone: Path) -> Iterator[tuple[str, str, dict[str, str]]]:
     """(message, English, {language: translation}) for Sylpheed's send dialog."""
-    catalogs = {name[3:-3]: _po(clone, name, SYLPHEED) for name in _files(clone, ".po", "po/")}
+    return _po_messages(clone, SYLPHEED, lambda text: text.replace("%s:%d", f"{HOST}:587"))
 
-    def filled(text: str) -> str:
-        return text.replace("%s:%d", f"{HOST}:587")
 
-    for message in SYLPHEED:
+def _po_messages(
+    clone: Path, messages: tuple[str, ...], filled: Callable[[str], str]
+) -> Iterator[tuple[str, str, dict[str, str]]]:
+    """(message, English, {language: translation}) for ``messages`` in ``po/*.po``."""
+    catalogs = {name[3:-3]: _po(clone, name, messages) for name in _files(clone, ".po", "po/")}
+    for message in messages:
         translated = {lang: filled(c[message]) for lang, c in catalogs.items() if message in c}
         yield message, filled(message), translated
 
@@ -214,14 +211,7 @@ MUTT = (
 
 def mutt(clone: Path) -> Iterator[tuple[str, str, dict[str, str]]]:
     """(message, English, {language: translation}) for mutt's SMTP and TLS messages."""
-    catalogs = {name[3:-3]: _po(clone, name, MUTT) for name in _files(clone, ".po", "po/")}
-
-    def filled(text: str) -> str:
-        return re.sub(r"%s", HOST, text)
-
-    for message in MUTT:
-        translated = {lang: filled(c[message]) for lang, c in catalogs.items() if message in c}
-        yield message, filled(message), translated
+    return _po_messages(clone, MUTT, lambda text: text.replace("%s", HOST))
 
 
 def _po_ids(clone: Path, name: str) -> list[str]:
