@@ -699,6 +699,9 @@ def test_every_hint_matches_its_examples_and_speaks_both_languages() -> None:
         "cakephp-did-not-accept-connection",
         "thunderbird-send-failed-unknown-reason",
         "thunderbird-password-unavailable",
+        "thunderbird-sent-copy-failed",
+        "thunderbird-folder-copy-failed",
+        "thunderbird-attachment-unreadable",
         "app-cannot-connect",
     ]
     for hint in hints:
