@@ -531,6 +531,11 @@ from corpus_split import (
 # every translation of Sylpheed's messages added, not only those misread that day (the guess,
 # retrained, read some and not others): 3,454 of 4,559 (75.76 %, one fewer, not looked into).
 # mutt's SMTP, TLS, login and certificate messages in its 30 languages: unchanged.
+# Thunderbird's messages that report no SMTP failure (a copy to the Sent folder, a draft not
+# stored, an attachment unreadable) became hints rather than guesses: unchanged.
+# Rounds 264-269 (mail servers' trackers, less common languages' libraries, 2025-2026 issues,
+# backup tools, analytics alerting, git send-email; 96 new, 47 validation): 37 of their 47
+# when first measured, 3,490 of 4,606 (75.77 %), the earlier texts -1 (not looked into).
 TARGET = 0.95
 FLOOR = 0.757
 SHAPES = frozenset({"reply", "bounce", "client-error", "log", "dialog", "provider-text"})
