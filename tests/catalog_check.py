@@ -15,7 +15,9 @@ line per message and the translations read otherwise. KIND is one of:
   (``src/send_message.c``);
 - ``msmtp``: marlam/msmtp, ``po/*.po``: every message whose English is read as something
   (a category or a hint), ``%s`` as the server name and ``%d`` as 587;
-- ``mutt``: muttmua/mutt, ``po/*.po``: its SMTP, connection and certificate messages.
+- ``mutt``: muttmua/mutt, ``po/*.po``: its SMTP, connection and certificate messages;
+- ``roundcube``: roundcube/roundcubemail, ``program/localization/*/messages.inc``: its SMTP
+  errors (``$code`` and the server's ``$msg`` filled in) and its lost connection to itself.
 
 A translation read otherwise is a gap in ``smtpprobe/data/client_errors.yaml``; the signatures
 it led to (``thunderbird-l10n-*``, ``glibc-l10n-*``, PHPMailer's hints) cite the catalog files
@@ -224,6 +226,41 @@ def _po_ids(clone: Path, name: str) -> list[str]:
     return [i for i in ids if i]
 
 
+ROUNDCUBE = {
+    "smtpconnerror": {"code": "-1"},
+    "smtpautherror": {"code": "535"},
+    "smtpfromerror": {"code": "550", "from": "user@example.com", "msg": "5.7.1 Sender rejected"},
+    "smtptoerror": {"code": "550", "to": "user@example.com", "msg": "5.1.1 User unknown"},
+    "smtprecipientserror": {},
+    "smtputf8error": {},
+    "smtpsizeerror": {"limit": "10 MB"},
+    "connerror": {},
+}
+
+
+def roundcube(clone: Path) -> Iterator[tuple[str, str, dict[str, str]]]:
+    """(message key, English, {language: translation}) for Roundcube's messages.inc."""
+    quoted = r"'((?:[^'\\]|\\.)*)'" + "|" + r'"((?:[^"\\]|\\.)*)"'
+    entry = re.compile(rf"\$messages\['(\w+)'\]\s*=\s*(?:{quoted})\s*;")
+    catalogs = {}
+    for name in _files(clone, "/messages.inc", "program/localization/"):
+        body = _git(clone, "show", f"HEAD:{name}")
+        found = {m[1]: (m[2] if m[2] is not None else m[3]) for m in entry.finditer(body)}
+        catalogs[name.split("/")[2]] = {k: re.sub(r"\\(.)", r"\1", v) for k, v in found.items()}
+
+    def filled(text: str, values: dict[str, str]) -> str:
+        return re.sub(r"\$(\w+)", lambda m: values.get(m[1], m[0]), text)
+
+    english = catalogs.pop("en_US")
+    for key, values in ROUNDCUBE.items():
+        translated = {
+            lang: filled(c[key], values)
+            for lang, c in catalogs.items()
+            if c.get(key, english[key]) != english[key]
+        }
+        yield key, filled(english[key], values), translated
+
+
 KINDS: dict[str, Callable[[Path], Iterator[tuple[str, str, dict[str, str]]]]] = {
     "thunderbird": thunderbird,
     "phpmailer": phpmailer,
@@ -231,6 +268,7 @@ KINDS: dict[str, Callable[[Path], Iterator[tuple[str, str, dict[str, str]]]]] = 
     "sylpheed": sylpheed,
     "msmtp": msmtp,
     "mutt": mutt,
+    "roundcube": roundcube,
 }
 
 

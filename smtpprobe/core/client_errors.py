@@ -400,18 +400,34 @@ def read_text(text: str) -> str:
 
 def find_hints(text: str, errors: ClientErrors) -> list[Hint]:
     """The hints whose words ``text`` holds where words are read (``read_parts``), in file
-    order (each at most once)."""
+    order (each at most once). A hint whose words lie inside another hint's words is left
+    out: "SMTPエラー (-1): サーバーへの接続に失敗しました。" is Roundcube's message, and the
+    generic "could not connect to the server" within it says less about it."""
     text = fold(read_text(text))
     # Each run of white space as one space too: a dialog or a mail client wraps its message
     # ("Could not\nconnect to SMTP host.", a red-team paste), and the words stay the words.
     joined = " ".join(text.split())
     lowered = joined.lower()
-    return [
-        hint
-        for hint in errors.hints
-        if hint.pattern.may_match(lowered)
-        and (hint.pattern.search(text) or hint.pattern.search(joined))
-    ]
+    matched: list[tuple[Hint, tuple[int, int] | None]] = []
+    for hint in errors.hints:
+        if not hint.pattern.may_match(lowered):
+            continue
+        in_joined = hint.pattern.search(joined)
+        if in_joined is not None or hint.pattern.search(text):
+            matched.append((hint, in_joined.span() if in_joined else None))
+    return [hint for hint, span in matched if not _inside_another(span, matched)]
+
+
+def _inside_another(
+    span: tuple[int, int] | None, matched: list[tuple[Hint, tuple[int, int] | None]]
+) -> bool:
+    if span is None:
+        return False
+    start, end = span
+    return any(
+        other is not None and other != span and other[0] <= start and end <= other[1]
+        for _, other in matched
+    )
 
 
 def find_client_errors(text: str, errors: ClientErrors) -> list[Found]:

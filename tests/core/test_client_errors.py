@@ -702,6 +702,8 @@ def test_every_hint_matches_its_examples_and_speaks_both_languages() -> None:
         "thunderbird-sent-copy-failed",
         "thunderbird-folder-copy-failed",
         "thunderbird-attachment-unreadable",
+        "roundcube-smtp-connect-failed",
+        "roundcube-server-unreachable",
         "app-cannot-connect",
     ]
     for hint in hints:
@@ -852,3 +854,21 @@ def test_thunderbird_s_czech_timeout_and_lost_connection_are_told_apart() -> Non
     )
     assert [e.verdict.category for e in explain(lost).explanations] == ["connection-lost"]
     assert [e.verdict.category for e in explain(timed_out).explanations] == ["connect-timeout"]
+
+
+def test_a_hint_whose_words_lie_inside_another_hints_is_left_out() -> None:
+    # Roundcube's Japanese smtpconnerror holds the generic "サーバーへの接続に失敗しました"
+    # of app-cannot-connect; the message is Roundcube's, and only its hint is said.
+    text = "SMTPエラー (-1): サーバーへの接続に失敗しました。"
+    assert [hint.id for hint in find_hints(text, client_errors())] == [
+        "roundcube-smtp-connect-failed"
+    ]
+    # The generic words alone keep their hint, and two messages side by side keep both.
+    assert [h.id for h in find_hints("サーバーへの接続に失敗しました。", client_errors())] == [
+        "app-cannot-connect"
+    ]
+    both = "SMTPエラー (-1): サーバーへの接続に失敗しました。\nSMTP connect() failed."
+    assert [h.id for h in find_hints(both, client_errors())] == [
+        "phpmailer-connect-failed",
+        "roundcube-smtp-connect-failed",
+    ]

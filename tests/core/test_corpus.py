@@ -536,6 +536,9 @@ from corpus_split import (
 # Rounds 264-269 (mail servers' trackers, less common languages' libraries, 2025-2026 issues,
 # backup tools, analytics alerting, git send-email; 96 new, 47 validation): 37 of their 47
 # when first measured, 3,490 of 4,606 (75.77 %), the earlier texts -1 (not looked into).
+# Roundcube's own messages (its failed SMTP connection, SMTPUTF8 and size messages, its lost
+# connection to itself) in its languages to October 2023: 3,492 of 4,606 (75.81 %, +2, not
+# looked into).
 TARGET = 0.95
 FLOOR = 0.757
 SHAPES = frozenset({"reply", "bounce", "client-error", "log", "dialog", "provider-text"})
