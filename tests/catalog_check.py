@@ -16,6 +16,8 @@ line per message and the translations read otherwise. KIND is one of:
 - ``msmtp``: marlam/msmtp, ``po/*.po``: every message whose English is read as something
   (a category or a hint), ``%s`` as the server name and ``%d`` as 587;
 - ``mutt``: muttmua/mutt, ``po/*.po``: its SMTP, connection and certificate messages;
+- ``evolution``: GNOME/evolution-data-server, ``po/*.po``: Camel's SMTP transport messages,
+  each prefix followed by the words of the server's reply (Camel leaves out its codes);
 - ``roundcube``: roundcube/roundcubemail, ``program/localization/*/messages.inc``: its SMTP
   errors (``$code`` and the server's ``$msg`` filled in) and its lost connection to itself.
 
@@ -226,6 +228,41 @@ def _po_ids(clone: Path, name: str) -> list[str]:
     return [i for i in ids if i]
 
 
+EVOLUTION = {
+    "Welcome response error: ": "Service not available",
+    "Failed to connect to SMTP server %s in secure mode: %s": "STARTTLS not supported",
+    "STARTTLS command failed: ": "TLS not available due to temporary reason",
+    "Failed to connect to SMTP server %s in secure mode: ": "TLS not available",
+    "HELO command failed: ": "Syntax error, command unrecognized",
+    "SMTP server %s does not support %s authentication": "",
+    "AUTH command failed: ": "Authentication credentials invalid",
+    "Bad authentication response from server.": "",
+    "MAIL FROM command failed: ": "Sender address rejected: not owned by user",
+    "RCPT TO <%s> failed: ": "User unknown",
+    "DATA command failed: ": "Message size exceeds fixed limit",
+}
+
+
+def evolution(clone: Path) -> Iterator[tuple[str, str, dict[str, str]]]:
+    """(message, English, {language: translation}) for Camel's SMTP transport messages."""
+    names = _files(clone, ".po", "po/")
+    wanted = (*EVOLUTION, "STARTTLS not supported")
+    catalogs = {name[3:-3]: _po(clone, name, wanted) for name in names}
+    for message, reply in EVOLUTION.items():
+
+        def filled(
+            text: str, catalog: dict[str, str], reply: str = reply, message: str = message
+        ) -> str:
+            if reply == "STARTTLS not supported":
+                reply = catalog.get(reply, reply)
+            second = reply if message.endswith(": %s") else "PLAIN"  # the mechanism
+            text = text.replace("%s", HOST, 1).replace("%s", second, 1)
+            return text + reply if text.endswith(": ") else text
+
+        translated = {lang: filled(c[message], c) for lang, c in catalogs.items() if message in c}
+        yield message, filled(message, {}), translated
+
+
 ROUNDCUBE = {
     "smtpconnerror": {"code": "-1"},
     "smtpautherror": {"code": "535"},
@@ -269,6 +306,7 @@ KINDS: dict[str, Callable[[Path], Iterator[tuple[str, str, dict[str, str]]]]] = 
     "msmtp": msmtp,
     "mutt": mutt,
     "roundcube": roundcube,
+    "evolution": evolution,
 }
 
 

@@ -539,6 +539,9 @@ from corpus_split import (
 # Roundcube's own messages (its failed SMTP connection, SMTPUTF8 and size messages, its lost
 # connection to itself) in its languages to October 2023: 3,492 of 4,606 (75.81 %, +2, not
 # looked into).
+# GNOME Evolution's SMTP messages in the languages of evolution-data-server's po files, and
+# round 270 (domain-specific applications; 15 new, 6 validation): 5 of its 6 when first
+# measured, 3,498 of 4,612 (75.85 %), the earlier texts +1 (not looked into).
 TARGET = 0.95
 FLOOR = 0.757
 SHAPES = frozenset({"reply", "bounce", "client-error", "log", "dialog", "provider-text"})
