@@ -542,6 +542,9 @@ from corpus_split import (
 # GNOME Evolution's SMTP messages in the languages of evolution-data-server's po files, and
 # round 270 (domain-specific applications; 15 new, 6 validation): 5 of its 6 when first
 # measured, 3,498 of 4,612 (75.85 %), the earlier texts +1 (not looked into).
+# Rounds 271-274 (chat-over-email and mobile clients, issues of 2023-2024 and 2020-2022, mail
+# testing tools; 65 new, 43 validation): 27 of their 43 when first measured, 3,526 of 4,655
+# (75.75 %), the earlier texts +1 (not looked into); the floor stays 0.757.
 TARGET = 0.95
 FLOOR = 0.757
 SHAPES = frozenset({"reply", "bounce", "client-error", "log", "dialog", "provider-text"})
