@@ -18,6 +18,8 @@ line per message and the translations read otherwise. KIND is one of:
 - ``mutt``: muttmua/mutt, ``po/*.po``: its SMTP, connection and certificate messages;
 - ``evolution``: GNOME/evolution-data-server, ``po/*.po``: Camel's SMTP transport messages,
   each prefix followed by the words of the server's reply (Camel leaves out its codes);
+- ``k9``: thunderbird/thunderbird-android (K-9 Mail, Thunderbird for Android), ``values-*/
+  strings.xml``: its notifications of a failed login, certificate or send;
 - ``roundcube``: roundcube/roundcubemail, ``program/localization/*/messages.inc``: its SMTP
   errors (``$code`` and the server's ``$msg`` filled in) and its lost connection to itself.
 
@@ -263,6 +265,44 @@ def evolution(clone: Path) -> Iterator[tuple[str, str, dict[str, str]]]:
         yield message, filled(message, {}), translated
 
 
+K9 = {
+    "legacy/ui/legacy/src/main/res": (
+        "notification_authentication_error_text",
+        "notification_certificate_error_title",
+        "send_failed_reason",
+        "ac_transfer_error_send",
+    ),
+    "feature/notification/api/src/commonMain/composeResources": (
+        "notification_authentication_outgoing_server_error_text",
+    ),
+}
+
+
+def k9(clone: Path) -> Iterator[tuple[str, str, dict[str, str]]]:
+    """(message key, English, {locale: translation}) for K-9's and Thunderbird's Android strings."""
+    entry = re.compile(r'<string name="(\w+)"[^>]*>(.*?)</string>', re.S)
+
+    for folder, keys in K9.items():
+        catalogs: dict[str, dict[str, str]] = {}
+        for name in _files(clone, "/strings.xml", folder + "/"):
+            locale = name.split("/")[-2].removeprefix("values").lstrip("-") or "en"
+            body = _git(clone, "show", f"HEAD:{name}")
+            catalogs[locale] = {k: v for k, v in entry.findall(body) if k in keys}
+        english = catalogs.pop("en")
+        for key in keys:
+            filled = {loc: _k9_fill(key, c[key]) for loc, c in catalogs.items() if key in c}
+            yield key, _k9_fill(key, english[key]), filled
+
+
+def _k9_fill(key: str, raw: str) -> str:
+    """The string as shown: xliff marks and escapes out, ``%s`` filled (an account, or for
+    send_failed_reason the exception's message)."""
+    raw = re.sub(r"<xliff:g[^>]*>(.*?)</xliff:g>", r"\1", raw).strip('"')
+    raw = raw.replace("\\n", "\n").replace("\\'", "'").replace('\\"', '"')
+    value = "Connection refused" if key == "send_failed_reason" else "user@example.com"
+    return re.sub(r"%(?:\d\$)?s", value, raw)
+
+
 ROUNDCUBE = {
     "smtpconnerror": {"code": "-1"},
     "smtpautherror": {"code": "535"},
@@ -307,6 +347,7 @@ KINDS: dict[str, Callable[[Path], Iterator[tuple[str, str, dict[str, str]]]]] = 
     "mutt": mutt,
     "roundcube": roundcube,
     "evolution": evolution,
+    "k9": k9,
 }
 
 

@@ -545,6 +545,11 @@ from corpus_split import (
 # Rounds 271-274 (chat-over-email and mobile clients, issues of 2023-2024 and 2020-2022, mail
 # testing tools; 65 new, 43 validation): 27 of their 43 when first measured, 3,526 of 4,655
 # (75.75 %), the earlier texts +1 (not looked into); the floor stays 0.757.
+# K-9 Mail's and Thunderbird for Android's login and certificate notifications in their
+# languages; Thunderbird's no-failure hints rebuilt from longer words (a 19-character Hungarian
+# piece had caught K-9's own send error): 3,525 of 4,655 (75.72 %, one fewer, not looked
+# into; five-fold cross-validation over development unchanged, 3,826 against 3,827 without
+# the catalogs' examples in the guess).
 TARGET = 0.95
 FLOOR = 0.757
 SHAPES = frozenset({"reply", "bounce", "client-error", "log", "dialog", "provider-text"})
