@@ -20,6 +20,7 @@ line per message and the translations read otherwise. KIND is one of:
   each prefix followed by the words of the server's reply (Camel leaves out its codes);
 - ``k9``: thunderbird/thunderbird-android (K-9 Mail, Thunderbird for Android), ``values-*/
   strings.xml``: its notifications of a failed login, certificate or send;
+- ``mailspring``: Foundry376/Mailspring, ``app/lang/*.json``: its account and sending errors;
 - ``roundcube``: roundcube/roundcubemail, ``program/localization/*/messages.inc``: its SMTP
   errors (``$code`` and the server's ``$msg`` filled in) and its lost connection to itself.
 
@@ -31,6 +32,7 @@ to the validation texts. Exits 1 when a translation is read otherwise. Needs no 
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -303,6 +305,38 @@ def _k9_fill(key: str, raw: str) -> str:
     return re.sub(r"%(?:\d\$)?s", value, raw)
 
 
+MAILSPRING = (
+    "Authentication Error - Check your username and password.",
+    "Connection Error - Unable to connect to the server / port you provided.",
+    "Sorry, your SMTP server does not support basic username / password authentication.",
+    "StartTLS is not available.",
+    "The SMTP server would not relay a message. You may need to authenticate.",
+    "There are too many active connections to your Gmail account. Please try again later.",
+    "TLS Not Available",
+    "Certificate Error",
+    "Mailspring can no longer authenticate with %@. The password or authentication may have"
+    " changed.",
+)
+
+
+def mailspring(clone: Path) -> Iterator[tuple[str, str, dict[str, str]]]:
+    """(message, English, {language: translation}) for Mailspring's app/lang/*.json."""
+    catalogs = {}
+    for name in _files(clone, ".json", "app/lang/"):
+        try:
+            catalogs[name.rsplit("/", 1)[1][:-5]] = json.loads(_git(clone, "show", f"HEAD:{name}"))
+        except json.JSONDecodeError:  # a language file Mailspring itself could not load
+            continue
+    catalogs.pop("en", None)
+    for message in MAILSPRING:
+        translated = {
+            lang: c[message].replace("%@", "user@example.com")
+            for lang, c in catalogs.items()
+            if c.get(message) and c[message] != message
+        }
+        yield message, message.replace("%@", "user@example.com"), translated
+
+
 ROUNDCUBE = {
     "smtpconnerror": {"code": "-1"},
     "smtpautherror": {"code": "535"},
@@ -348,6 +382,7 @@ KINDS: dict[str, Callable[[Path], Iterator[tuple[str, str, dict[str, str]]]]] = 
     "roundcube": roundcube,
     "evolution": evolution,
     "k9": k9,
+    "mailspring": mailspring,
 }
 
 
