@@ -15,6 +15,8 @@ line per message and the translations read otherwise. KIND is one of:
   (``src/send_message.c``);
 - ``msmtp``: marlam/msmtp, ``po/*.po``: every message whose English is read as something
   (a category or a hint), ``%s`` as the server name and ``%d`` as 587;
+- ``claws``: Claws Mail (eworm-de/claws-mail), ``po/*.po``: its send dialog, SMTP and socket
+  messages;
 - ``mutt``: muttmua/mutt, ``po/*.po``: its SMTP, connection and certificate messages;
 - ``evolution``: GNOME/evolution-data-server, ``po/*.po``: Camel's SMTP transport messages,
   each prefix followed by the words of the server's reply (Camel leaves out its codes);
@@ -192,6 +194,50 @@ def msmtp(clone: Path) -> Iterator[tuple[str, str, dict[str, str]]]:
             continue
         translated = {lang: filled(c[message]) for lang, c in catalogs.items() if message in c}
         yield message, filled(message), translated
+
+
+CLAWS = (
+    "Error occurred while sending the message:\n%s",
+    "Authentication failed:\n%s",
+    "Connection closed by the remote host.",
+    "Session timed out. You may be able to recover by increasing the timeout value in "
+    "Preferences/Other/Miscellaneous.",
+    "%s:%d: connection failed (%s).\n",
+    "%s:%d: unknown host.\n",
+    "%s:%s: host lookup failed (%s).\n",
+    "Connection timed out.\n",
+    "Socket IO timeout.\n",
+    "TLS handshake failed\n",
+    "couldn't start STARTTLS session\n",
+    "Selected SMTP AUTH method not available\n",
+)
+# What Claws puts into them: the server's reply after "sending the message:" and "failed:",
+# strerror after "connection failed", gai_strerror after "host lookup failed".
+_CLAWS_REPLY = {
+    "Error occurred while sending the message:\n%s": "550 5.7.1 Relaying denied",
+    "Authentication failed:\n%s": "535 5.7.8 Error: authentication failed",
+}
+
+
+def claws(clone: Path) -> Iterator[tuple[str, str, dict[str, str]]]:
+    """(message, English, {language: translation}) for Claws Mail's send messages."""
+    for message, english, translated in _po_messages(clone, CLAWS, lambda text: text):
+        yield (
+            message,
+            _claws_fill(message, english),
+            {lang: _claws_fill(message, text) for lang, text in translated.items()},
+        )
+
+
+def _claws_fill(message: str, text: str) -> str:
+    text = text.replace("\\n", "\n").strip()
+    if message in _CLAWS_REPLY:
+        return text.replace("%s", _CLAWS_REPLY[message])
+    text = re.sub(r"%(?:\d\$)?s", HOST, text, count=1)
+    text = re.sub(r"%(?:\d\$)?d", "587", text)
+    text = re.sub(r"%(?:\d\$)?s", "submission", text, count=1)  # the port as a service name
+    reason = "Name or service not known" if "lookup" in message else "Connection refused"
+    return re.sub(r"%(?:\d\$)?s", reason, text)
 
 
 MUTT = (
@@ -379,6 +425,7 @@ KINDS: dict[str, Callable[[Path], Iterator[tuple[str, str, dict[str, str]]]]] = 
     "sylpheed": sylpheed,
     "msmtp": msmtp,
     "mutt": mutt,
+    "claws": claws,
     "roundcube": roundcube,
     "evolution": evolution,
     "k9": k9,

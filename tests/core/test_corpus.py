@@ -551,6 +551,7 @@ from corpus_split import (
 # into; five-fold cross-validation over development unchanged, 3,826 against 3,827 without
 # the catalogs' examples in the guess).
 # Mailspring's account and sending errors in its 80-odd languages: 3,526 of 4,655 (75.75 %, +1).
+# Claws Mail's closed-connection and session-timeout messages in its languages: unchanged.
 TARGET = 0.95
 FLOOR = 0.757
 SHAPES = frozenset({"reply", "bounce", "client-error", "log", "dialog", "provider-text"})
