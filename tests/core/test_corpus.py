@@ -552,6 +552,8 @@ from corpus_split import (
 # the catalogs' examples in the guess).
 # Mailspring's account and sending errors in its 80-odd languages: 3,526 of 4,655 (75.75 %, +1).
 # Claws Mail's closed-connection and session-timeout messages in its languages: unchanged.
+# Rounds 276-277 (Japanese and English posts of recent years; 9 new, 4 validation): 3 of their
+# 4 when first measured, 3,529 of 4,659 (75.75 %), the earlier texts unchanged.
 TARGET = 0.95
 FLOOR = 0.757
 SHAPES = frozenset({"reply", "bounce", "client-error", "log", "dialog", "provider-text"})

