@@ -437,8 +437,16 @@ def main(argv: list[str]) -> int:
     if len(argv) != 2 or argv[0] not in KINDS or not Path(argv[1]).is_dir():
         print(__doc__.split("\n\n")[1], file=sys.stderr)
         return 2
+    try:
+        messages = list(KINDS[argv[0]](Path(argv[1])))
+    except (subprocess.CalledProcessError, KeyError) as error:
+        print(
+            f"catalog_check: {argv[1]} is not a clone holding {argv[0]}'s catalogs ({error})",
+            file=sys.stderr,
+        )
+        return 2
     differing_total = 0
-    for key, english, translated in KINDS[argv[0]](Path(argv[1])):
+    for key, english, translated in messages:
         want = read(english)
         differing = {lang: got for lang, text in translated.items() if (got := read(text)) != want}
         differing_total += len(differing)
