@@ -554,6 +554,9 @@ from corpus_split import (
 # Claws Mail's closed-connection and session-timeout messages in its languages: unchanged.
 # Rounds 276-277 (Japanese and English posts of recent years; 9 new, 4 validation): 3 of their
 # 4 when first measured, 3,529 of 4,659 (75.75 %), the earlier texts unchanged.
+# Rounds 278-279 (issues of 2025-2026, second pass; Exchange Online and Outlook.com threads;
+# 19 new, 13 validation; the look-up allowance ran out again): 12 of their 13 when first
+# measured, 3,541 of 4,672 (75.79 %), the earlier texts +3 (not looked into).
 TARGET = 0.95
 FLOOR = 0.757
 SHAPES = frozenset({"reply", "bounce", "client-error", "log", "dialog", "provider-text"})
