@@ -422,8 +422,7 @@ class AnchorIndex:
         for start in range(0, len(lowered), size):
             piece = lowered[start : start + size + overlap]
             # The grams that start in the piece's own part (not in what it shares).
-            own = range(min(size, len(piece) - _GRAM + 1))
-            self._add_present(piece, {piece[i : i + _GRAM] for i in own}, found)
+            self._add_present(piece, _grams(piece[: size + _GRAM - 1]), found)
             if len(found) == self._count:
                 break
         return found
@@ -479,9 +478,16 @@ def text_grams(lowered: str) -> set[str] | None:
     last = _last_grams
     if last is not None and last[0] == lowered:
         return last[1]
-    grams = {lowered[i : i + _GRAM] for i in range(len(lowered) - _GRAM + 1)}
+    grams = _grams(lowered)
     _last_grams = (lowered, grams)
     return grams
+
+
+def _grams(text: str) -> set[str]:
+    """Every run of ``_GRAM`` characters in ``text``: the characters zipped with themselves
+    shifted, joined (twice as fast as slicing at each position, which long pastes felt)."""
+    # strict=False: the shifted copies are shorter by design; zip stops at the shortest.
+    return set(map("".join, zip(*(text[shift:] for shift in range(_GRAM)), strict=False)))
 
 
 _last_grams: tuple[str, set[str]] | None = None

@@ -189,6 +189,12 @@ def test_an_anchor_index_answers_as_each_pattern_does(
         assert index.candidates(text, None) == want
 
 
+@given(st.text(alphabet="abé \n", max_size=40))
+def test_the_grams_are_every_run_of_gram_characters(text: str) -> None:
+    # Made by zipping the text with itself shifted: the same set as a slice at each position.
+    assert text_grams(text) == {text[i : i + 3] for i in range(len(text) - 2)}
+
+
 def test_a_text_too_long_for_grams_is_looked_through_anchor_by_anchor() -> None:
     assert text_grams("x" * (_GRAMS_UP_TO + 1)) is None
     assert text_grams("abcd") == {"abc", "bcd"} and text_grams("ab") == set()
