@@ -471,9 +471,13 @@ def _matches(text: str, signatures: Sequence[Signature]) -> list[_Match]:
     lowered = text.lower()
     found: list[_Match] = []
     grams = text_grams(lowered)
-    for index in sorted(_index_of(signatures).candidates(lowered, grams)):
+    # A text too long for grams gets them piece by piece from the index, kept for narrowing
+    # each signature's alternatives (else each alternative's words looked for through it).
+    seen: set[str] | None = set() if grams is None else None
+    for index in sorted(_index_of(signatures).candidates(lowered, grams, seen)):
         signature = signatures[index]
-        for count, match in enumerate(signature.pattern.finditer_near(text, lowered, grams)):
+        near = grams if grams is not None else seen
+        for count, match in enumerate(signature.pattern.finditer_near(text, lowered, near)):
             if count >= _MAX_MATCHES:
                 break
             if match.end() > match.start():

@@ -406,9 +406,13 @@ class AnchorIndex:
         self._heads = frozenset(by_head)
         self._short = tuple(short)
 
-    def candidates(self, lowered: str, grams: set[str] | None) -> set[int]:
+    def candidates(
+        self, lowered: str, grams: set[str] | None, seen: set[str] | None = None
+    ) -> set[int]:
         """The positions of the patterns whose anchors ``lowered`` holds (or that have
-        none); ``grams`` is ``text_grams(lowered)``."""
+        none); ``grams`` is ``text_grams(lowered)``. For a text too long for grams,
+        ``seen`` (when given) gets every gram of it, made here piece by piece anyway, so
+        that the caller can narrow other patterns by them without making them again."""
         found = set(self._always)
         if grams is not None:
             self._add_present(lowered, grams, found)
@@ -417,13 +421,16 @@ class AnchorIndex:
         # megabytes cost seconds. Piece by piece instead, each piece with its own grams and
         # long enough past its end for an anchor that starts in it; a pattern already found
         # is not looked for again.
-        overlap = self._longest - 1
+        overlap = max(self._longest, _GRAM) - 1  # a gram across a piece's end is whole
         size = self._piece
         for start in range(0, len(lowered), size):
             piece = lowered[start : start + size + overlap]
             # The grams that start in the piece's own part (not in what it shares).
-            self._add_present(piece, _grams(piece[: size + _GRAM - 1]), found)
-            if len(found) == self._count:
+            own = _grams(piece[: size + _GRAM - 1])
+            self._add_present(piece, own, found)
+            if seen is not None:
+                seen |= own
+            elif len(found) == self._count:
                 break
         return found
 

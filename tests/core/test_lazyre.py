@@ -187,6 +187,10 @@ def test_an_anchor_index_answers_as_each_pattern_does(
         want = {i for i, p in enumerate(patterns) if p is None or p.may_match(text)}
         assert index.candidates(text, text_grams(text)) == want
         assert index.candidates(text, None) == want
+        # Asked for them, the pieces' grams add up to the whole text's, for narrowing others.
+        seen: set[str] = set()
+        assert index.candidates(text, None, seen) == want
+        assert seen == {text[i : i + 3] for i in range(len(text) - 2)}
 
 
 @given(st.text(alphabet="abé \n", max_size=40))
