@@ -388,7 +388,6 @@ ROUNDCUBE = {
     "smtpautherror": {"code": "535"},
     "smtpfromerror": {"code": "550", "from": "user@example.com", "msg": "5.7.1 Sender rejected"},
     "smtptoerror": {"code": "550", "to": "user@example.com", "msg": "5.1.1 User unknown"},
-    "smtprecipientserror": {},
     "smtputf8error": {},
     "smtpsizeerror": {"limit": "10 MB"},
     "connerror": {},

@@ -474,9 +474,10 @@ def _matches(text: str, signatures: Sequence[Signature]) -> list[_Match]:
     # A text too long for grams gets them piece by piece from the index, kept for narrowing
     # each signature's alternatives (else each alternative's words looked for through it).
     seen: set[str] | None = set() if grams is None else None
-    for index in sorted(_index_of(signatures).candidates(lowered, grams, seen)):
+    present = _index_of(signatures).candidates(lowered, grams, seen)
+    near = grams if grams is not None else seen  # complete once the index has read the text
+    for index in sorted(present):
         signature = signatures[index]
-        near = grams if grams is not None else seen
         for count, match in enumerate(signature.pattern.finditer_near(text, lowered, near)):
             if count >= _MAX_MATCHES:
                 break
