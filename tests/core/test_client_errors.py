@@ -703,6 +703,7 @@ def test_every_hint_matches_its_examples_and_speaks_both_languages() -> None:
         "thunderbird-folder-copy-failed",
         "thunderbird-attachment-unreadable",
         "geary-send-problem",
+        "rainloop-sent-copy-failed",
         "roundcube-smtp-connect-failed",
         "roundcube-server-unreachable",
         "app-cannot-connect",
