@@ -53,8 +53,10 @@ from corpus_split import NEGATIVE, cited_sources, expected_split, load, source_k
 # round 8 (34 texts: notices about mail accounts, English and Japanese) at 14 of 15; with
 # their development texts counted into the guess: 339 of 377 (89.9 %), the earlier texts one
 # fewer (not looked into). The guess counting the labeled corpus's rounds 280-285: 338 of 377
-# (89.7 %), one text fewer (not looked into).
-FLOOR = 0.896
+# (89.7 %), one text fewer (not looked into). The name of Outbound Port 25 Blocking alone
+# ("OP25B") no longer read as a blocked port (four development notices and guides had got a
+# cause from it): 341 of 377 (90.5 %).
+FLOOR = 0.904
 SHAPES = frozenset({"docs", "config", "code", "success-log", "question", "prose"})
 
 
