@@ -566,8 +566,14 @@ from corpus_split import (
 # (from rounds 287 and 290's development texts); rounds 286, 287, 289, 290 (libraries' issues of
 # 2014-2019, issues of 2009-2013, Python apps, JVM and .NET apps; 69 new, 48 validation): 41 of
 # their 48 when first measured, 3,612 of 4,756 (75.95 %), the earlier texts unchanged.
+# Rounds 293, 294, 296 (Go and Rust apps, Ruby apps, CJK projects of 2014-2021; 52 new, 31
+# validation): 27 of their 31, 3,637 of 4,787 (75.98 %), the earlier texts -2 (not looked
+# into). "Bad recipient address syntax" explained as a malformed address (same category).
+# Rounds 291, 292, 295 (PHP apps, JavaScript apps, receiving servers' replies of 2014-2019;
+# 55 new, 31 validation): 27 of their 31, 3,666 of 4,818 (76.09 %), the earlier texts +2. The
+# floor follows to 76.0 %.
 TARGET = 0.95
-FLOOR = 0.757
+FLOOR = 0.760
 SHAPES = frozenset({"reply", "bounce", "client-error", "log", "dialog", "provider-text"})
 
 
