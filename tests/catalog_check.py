@@ -24,7 +24,9 @@ line per message and the translations read otherwise. KIND is one of:
   strings.xml``: its notifications of a failed login, certificate or send;
 - ``mailspring``: Foundry376/Mailspring, ``app/lang/*.json``: its account and sending errors;
 - ``roundcube``: roundcube/roundcubemail, ``program/localization/*/messages.inc``: its SMTP
-  errors (``$code`` and the server's ``$msg`` filled in) and its lost connection to itself.
+  errors (``$code`` and the server's ``$msg`` filled in) and its lost connection to itself;
+- ``balsa``: GNOME/balsa, ``po/*.po``: libnetclient's SMTP refusals that carry no server reply
+  (no STARTTLS offered, no usable authentication mechanism).
 
 A translation read otherwise is a gap in ``smtpprobe/data/client_errors.yaml``; the signatures
 it led to (``thunderbird-l10n-*``, ``glibc-l10n-*``, PHPMailer's hints) cite the catalog files
@@ -268,6 +270,17 @@ def mutt(clone: Path) -> Iterator[tuple[str, str, dict[str, str]]]:
     return _po_messages(clone, MUTT, lambda text: text.replace("%s", HOST))
 
 
+BALSA = (
+    "remote server does not support STARTTLS",
+    "no suitable authentication mechanism",
+)
+
+
+def balsa(clone: Path) -> Iterator[tuple[str, str, dict[str, str]]]:
+    """(message, English, {language: translation}) for Balsa's libnetclient SMTP refusals."""
+    return _po_messages(clone, BALSA, lambda text: text)
+
+
 def _po_ids(clone: Path, name: str) -> list[str]:
     body = _git(clone, "show", f"HEAD:{name}")
     quoted = r'(?:"(?:[^"\\]|\\.)*"\s*)+'
@@ -429,6 +442,7 @@ KINDS: dict[str, Callable[[Path], Iterator[tuple[str, str, dict[str, str]]]]] = 
     "evolution": evolution,
     "k9": k9,
     "mailspring": mailspring,
+    "balsa": balsa,
 }
 
 

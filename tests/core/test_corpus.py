@@ -572,8 +572,13 @@ from corpus_split import (
 # Rounds 291, 292, 295 (PHP apps, JavaScript apps, receiving servers' replies of 2014-2019;
 # 55 new, 31 validation): 27 of their 31, 3,666 of 4,818 (76.09 %), the earlier texts +2. The
 # floor follows to 76.0 %.
+# Texts of program catalogs that smtpprobe's signatures were written from moved to
+# development (59: Balsa's, Roundcube's, Thunderbird for Android's, Claws Mail's, NeoMutt's,
+# SnappyMail's, Sylpheed's, Thunderbird's comm-central and a copy of Post SMTP; the catalogs had
+# been cited through copies of their repositories, which the check of cited sources did not
+# see), and the guess trained with them: 3,628 of 4,759 (76.23 %).
 TARGET = 0.95
-FLOOR = 0.760
+FLOOR = 0.762
 SHAPES = frozenset({"reply", "bounce", "client-error", "log", "dialog", "provider-text"})
 
 
