@@ -136,14 +136,32 @@ _ADDRESS = re.compile(r"https?://[^\s'\"<>)\]]+")
 CITED_REASON = "cited by smtpprobe's rules, signatures or profiles before it was gathered"
 
 
+# Repositories the data files cite that are copies of another (the same program's files:
+# forks with its history; Post SMTP's later home): citing the copy is citing the original.
+SAME_HISTORY = {
+    "github.com/yadikar-cloud/roundcube-webmail": "github.com/roundcube/roundcubemail",
+    "github.com/shamim-emon/thunderbird-android": "github.com/thunderbird/thunderbird-android",
+    "github.com/olafhering/claws": "github.com/eworm-de/claws-mail",
+    "github.com/jan0sch/sylpheed": "github.com/sylpheed-mail/sylpheed",
+    "github.com/ballihaut/rainloop-webmail": "github.com/rainloop/rainloop-webmail",
+    "github.com/eduardo-bolognini/snappymail": "github.com/the-djmaze/snappymail",
+    "github.com/flatcap/neomutt": "github.com/neomutt/neomutt",
+    "github.com/wpexpertsio/post-smtp": "github.com/yehudah/post-smtp",
+}
+
+
 def cited_sources() -> set[str]:
-    """The sources the data files cite (their facts came from those pages)."""
+    """The sources the data files cite (their facts came from those pages), a copy of a
+    repository counting as the original (``SAME_HISTORY``)."""
     root = CORPUS.parents[2]
     keys: set[str] = set()
     for folder in _DATA_FOLDERS:
         for path in (root / folder).rglob("*.yaml"):
             for address in _ADDRESS.findall(path.read_text(encoding="utf-8")):
-                keys.add(source_key(address.rstrip(".,;")))
+                key = source_key(address.rstrip(".,;"))
+                keys.add(key)
+                if key in SAME_HISTORY:
+                    keys.add(SAME_HISTORY[key])
     return keys
 
 
