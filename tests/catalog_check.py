@@ -26,7 +26,8 @@ line per message and the translations read otherwise. KIND is one of:
 - ``roundcube``: roundcube/roundcubemail, ``program/localization/*/messages.inc``: its SMTP
   errors (``$code`` and the server's ``$msg`` filled in) and its lost connection to itself;
 - ``balsa``: GNOME/balsa, ``po/*.po``: libnetclient's SMTP refusals that carry no server reply
-  (no STARTTLS offered, no usable authentication mechanism).
+  (no STARTTLS offered, no usable authentication mechanism) and the warning that the server
+  cannot be reached.
 
 A translation read otherwise is a gap in ``smtpprobe/data/client_errors.yaml``; the signatures
 it led to (``thunderbird-l10n-*``, ``glibc-l10n-*``, PHPMailer's hints) cite the catalog files
@@ -273,12 +274,13 @@ def mutt(clone: Path) -> Iterator[tuple[str, str, dict[str, str]]]:
 BALSA = (
     "remote server does not support STARTTLS",
     "no suitable authentication mechanism",
+    "Cannot reach SMTP server %s (%s), any queued message will remain in %s.",
 )
 
 
 def balsa(clone: Path) -> Iterator[tuple[str, str, dict[str, str]]]:
-    """(message, English, {language: translation}) for Balsa's libnetclient SMTP refusals."""
-    return _po_messages(clone, BALSA, lambda text: text)
+    """(message, English, {language: translation}) for Balsa's SMTP refusals and warnings."""
+    return _po_messages(clone, BALSA, lambda text: re.sub(r"%(?:\d\$)?s", HOST, text))
 
 
 def _po_ids(clone: Path, name: str) -> list[str]:
