@@ -36,14 +36,15 @@ __all__ = [
 ENHANCED_CODE = GuardedPattern(r"^([245])\.(\d{1,3})\.(\d{1,3})(?=\s|$|[,;:])")
 
 # The stage a reply answered, as the words around it say it: Postfix's "(in reply to RCPT TO
-# command)", Exim's "after RCPT TO:<x>:", Postfix smtpd's "reject: RCPT from", a client's
+# command)", Exim's "after RCPT TO:<x>:" ("after pipelined RCPT TO" when it pipelined the
+# command: transports/smtp.c, check_response), Postfix smtpd's "reject: RCPT from", a client's
 # exception name (smtplib's SMTPRecipientsRefused, JavaMail's AuthenticationFailedException,
 # .NET's SmtpFailedRecipientException) or message (PHPMailer's "MAIL FROM command failed",
 # nodemailer's "Invalid login", "Invalid greeting").
 _STAGE_WORDS = (
     (
         "rcpt",
-        r"in reply to (?:the )?rcpt to|after rcpt to|>>> rcpt to|reject: rcpt from|"
+        r"in reply to (?:the )?rcpt to|after (?:pipelined )?rcpt to|>>> rcpt to|reject: rcpt from|"
         r"rejected rcpt\b|for rcpt to command|rcpt to command failed|recipientsrefused|"
         r"smtpfailedrecipient|recipients was rejected by\s{1,8}the server|(?-i:RCPT failed: )|"
         r"受信者の 1 人がサーバーによって拒否|[\"']rcpt to:|"
@@ -63,7 +64,7 @@ _STAGE_WORDS = (
     ),
     (
         "data",
-        r"end of data|after (?:end of )?data|in reply to data|>>> data|"
+        r"end of data|after (?:pipelined )?(?:end of )?data|in reply to data|>>> data|"
         r"reject: (?:data|end-of-message) from|milter-reject: end-of-message|smtpdataerror|"
         r"data (?:end )?command failed|(?-i:DATA failed: )|expected response code 354\b|"
         r"failed(?:_|\s)on(?:_|\s)data(?:_|\s)command",

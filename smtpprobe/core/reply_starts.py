@@ -290,7 +290,8 @@ _START_ODD = GuardedPattern(
     r"(?:^|(?<=[:;：]))\s*(?P<code>[45][6-9]\d)(?P<sep>[ -])(?=(?P<cls>[45])\.\d{1,3}\.\d{1,3}\s)"
 )
 # Postfix re-wraps its bounce at 80 columns: "… said: 550" with the words on the next lines.
-_PENDING_WRAPPER = GuardedPattern(r"(?:said|reason|response|was)\s{0,8}[:;：]$", re.I)
+# Exim's "host mx.example [192.0.2.1]: 553 5.3.0" too: a line re-wrapped after the codes.
+_PENDING_WRAPPER = GuardedPattern(r"(?:said|reason|response|was)\s{0,8}[:;：]$|\]\s{0,4}:$", re.I)
 _PENDING_TAIL = 20  # characters of a wrapper that _PENDING_WRAPPER reads
 # Mailpile's "smtp_error": "530: 5.7.0 Must issue a STARTTLS command first".
 _CODE_COLON_START = GuardedPattern(

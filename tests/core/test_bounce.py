@@ -700,6 +700,19 @@ PASTE_SHAPES = [
         "rcpt",
         id="outlook-dialog-french",
     ),
+    pytest.param(
+        # Exim's log of a failed delivery, wrapped after the codes ("Delivery failures", the
+        # Exim specification, doc/doc-docbook/spec.xfpt at 13835a3c; "pipelined": the command
+        # went in a pipelined group, transports/smtp.c)
+        "2002-07-11 07:14:17 17SXDU-000189-00 ** ace400@pb.example\nR=dnslookup T=remote_smtp: "
+        "SMTP error from remote mailer\nafter pipelined RCPT TO:<ace400@pb.example>: host\n"
+        "pbmail3.py.example [192.168.63.111]: 553 5.3.0\n<ace400@pb.example>...Addressee unknown",
+        553,
+        "5.3.0",
+        "<ace400@pb.example>...Addressee unknown",
+        "rcpt",
+        id="exim-log-wrapped-after-codes",
+    ),
 ]
 
 
