@@ -387,6 +387,7 @@ def find_replies(text: str) -> list[Found]:
             _rewrapped(current, stripped)
             or _awaits_words(current, stripped)
             or _said_indented(current, line)
+            or _colon_goes_on(current, line)
         ):
             current.gap += 1  # the reply's sentence goes on: a re-wrapped line
         elif current.final:
@@ -613,6 +614,23 @@ def _rewrapped(current: _Building, line: str) -> bool:
     )
 
 
+def _colon_goes_on(current: _Building, line: str) -> bool:
+    # "    450 4.7.1 <u@example.jp>: Recipient address rejected:" / "    Sorry, … their mailbox
+    # is full.": a reply line that ends on a colon, in an indented bounce (Exim's, its lines
+    # re-wrapped), gives its reason on the next indented line.
+    # Once: the reason line may end on a colon too, and what follows it is the MTA's own
+    # ("retry timeout exceeded"), not the server's words.
+    last = current.lines[-1].rstrip() if current.lines else ""
+    return (
+        current.gap == 0
+        and last.endswith(":")
+        and line[:1] in (" ", "\t")
+        and not ECHO_MARKED.match(line.strip())
+        and not ECHO_BARE.match(line.strip())
+        and not HEADER_FIELD_START.match(line.strip())
+    )
+
+
 def _said_indented(current: _Building, line: str) -> bool:
     # Postfix's bounce re-wraps "host x said: 550 …" at about 75 columns and indents every
     # line after the first by four spaces up to "(in reply to … command)": an indented line
@@ -643,13 +661,21 @@ def _said_indented(current: _Building, line: str) -> bool:
 # Only ever matched at a line's start; the \A says so, and keeps a search of a long
 # line from trying the 31-character run at every position.
 _PROGRAM_PREFIX = GuardedPattern(r"\A[A-Za-z][\w./-]{0,30}(?:\[\d{1,10}\])?: ")
+# Exim's own words under the reply of an address it gave up on (src/src/retry.c and
+# transports/smtp.c), not the server's.
+_EXIM_GAVE_UP = GuardedPattern(r"\Aretry (?:timeout exceeded|time not reached for any host)")
 
 
 def _continues(line: str) -> bool:
     # After the final line only a short tail belongs to the reply: Gmail's
     # "… - gsmtp" id and Postfix's "(in reply to … command)" — not the next command of
     # a transcript ("send: 'quit'").
-    if ECHO_MARKED.match(line) or ECHO_BARE.match(line) or _PROGRAM_PREFIX.match(line):
+    if (
+        ECHO_MARKED.match(line)
+        or ECHO_BARE.match(line)
+        or _PROGRAM_PREFIX.match(line)
+        or _EXIM_GAVE_UP.match(line)
+    ):
         return False
     return bool(_CONTINUES.search(line)) or (
         len(line) < 80 and not _SENTENCE_END.search(line) and line[:1].islower()

@@ -713,6 +713,23 @@ PASTE_SHAPES = [
         "rcpt",
         id="exim-log-wrapped-after-codes",
     ),
+    pytest.param(
+        # https://github.com/schleuder/schleuder/blob/878fdba4c3c3f5982e183a9b144424025e94510d/spec/fixtures/mails/bounce.eml
+        # (Exim's bounce, its reason on the line after "rejected:", then Exim's own "retry
+        # timeout exceeded"; development corpus, the address replaced)
+        "  user@example.com\n    host 127.0.0.1 [127.0.0.1]\n    SMTP error from remote mail "
+        "server after RCPT TO:<user@example.com>:\n    450 4.7.1 <user@example.com>: Recipient "
+        "address rejected:\n    Sorry, your message cannot be delivered to that person because "
+        "their mailbox is full. If you can contact them another way, you may wish to tell them "
+        "of this problem:\n    retry timeout exceeded",
+        450,
+        "4.7.1",
+        "<user@example.com>: Recipient address rejected: Sorry, your message cannot be delivered "
+        "to that person because their mailbox is full. If you can contact them another way, you "
+        "may wish to tell them of this problem:",
+        "rcpt",
+        id="exim-bounce-reason-after-colon",
+    ),
 ]
 
 
