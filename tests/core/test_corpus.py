@@ -588,6 +588,10 @@ from corpus_split import (
 # SuspiciousRemoteServerError, an indented reason after "rejected:" and Exim's "retry timeout
 # exceeded" left out of the reply. Round 303 (bounce parsers' fixtures; 15 validation): 10 of
 # 15, 3,684 of 4,830 (76.27 %), the earlier texts -1 (not looked into).
+# Rounds 305 and 308 (toolkits' bounce fixtures; Postfix log lines of log parsers; 19
+# validation): 14 of 19, 3,698 of 4,849. Courier's "User <x> unknown" read (round 307's
+# development texts); round 307 (security monitoring's log samples; 10 validation): 7 of 10,
+# 3,705 of 4,859 (76.25 %), the earlier texts unchanged.
 TARGET = 0.95
 FLOOR = 0.762
 SHAPES = frozenset({"reply", "bounce", "client-error", "log", "dialog", "provider-text"})
