@@ -393,14 +393,17 @@ class AnchorIndex:
         self._count = len(anchor_sets)
         self._piece = piece
         self._always = frozenset(i for i, anchors in enumerate(anchor_sets) if not anchors)
-        by_head: dict[str, list[tuple[int, str]]] = {}
+        by_head: dict[str, list[tuple[int, str, tuple[str, ...]]]] = {}
         short: list[tuple[int, str]] = []  # anchors too short to have a head
         for index, anchors in enumerate(anchor_sets):
             for anchor in anchors:
                 if len(anchor) < _GRAM:
                     short.append((index, anchor))
                 else:
-                    by_head.setdefault(anchor[:_GRAM], []).append((index, anchor))
+                    # Its other grams too: a text that lacks one cannot hold the anchor, and a
+                    # set lookup costs less than looking for the anchor through the text.
+                    rest = tuple(sorted(_grams(anchor) - {anchor[:_GRAM]}))
+                    by_head.setdefault(anchor[:_GRAM], []).append((index, anchor, rest))
         self._by_head = {head: tuple(found) for head, found in by_head.items()}
         self._longest = max((len(a) for anchors in anchor_sets for a in anchors), default=1)
         self._heads = frozenset(by_head)
@@ -425,8 +428,9 @@ class AnchorIndex:
         size = self._piece
         for start in range(0, len(lowered), size):
             piece = lowered[start : start + size + overlap]
-            # The grams that start in the piece's own part (not in what it shares).
-            own = _grams(piece[: size + _GRAM - 1])
+            # Every gram of the piece, what it shares with the next included: an anchor is
+            # looked for only where all its grams are.
+            own = _grams(piece)
             self._add_present(piece, own, found)
             if seen is not None:
                 seen |= own
@@ -437,8 +441,8 @@ class AnchorIndex:
     def _add_present(self, lowered: str, grams: set[str], found: set[int]) -> None:
         by_head = self._by_head
         for head in grams.intersection(self._heads):
-            for index, anchor in by_head[head]:
-                if index not in found and anchor in lowered:
+            for index, anchor, rest in by_head[head]:
+                if index not in found and all(gram in grams for gram in rest) and anchor in lowered:
                     found.add(index)
         for index, anchor in self._short:
             if index not in found and anchor in lowered:
