@@ -165,6 +165,28 @@ def cited_sources() -> set[str]:
     return keys
 
 
+# Repository names that many unrelated projects share: a namesake of a cited repository with
+# one of them is no copy of it.
+SHARED_NAMES = frozenset({"core", "docs", "documentation", "mail"})
+
+
+def namesakes(keys: set[str], cited: set[str]) -> list[str]:
+    """The GitHub repositories among ``keys`` (whole repositories: their files) that bear the
+    name of a cited repository under another owner: likely copies of it, to be listed in
+    ``SAME_HISTORY`` (or their texts moved) unless the name is a shared one."""
+    names = {
+        key.split("/")[2] for key in cited if key.startswith("github.com/") and key.count("/") == 2
+    }
+    return sorted(
+        key
+        for key in keys
+        if key.startswith("github.com/")
+        and key.count("/") == 2
+        and key not in cited
+        and key.split("/")[2] in names - SHARED_NAMES
+    )
+
+
 def main(argv: list[str]) -> int:
     """Sort the gathered files at the top of the corpus folder into the two parts
     (``--negative``: of the negative corpus's folder).

@@ -35,6 +35,7 @@ from corpus_split import (
     cited_sources,
     expected_split,
     load,
+    namesakes,
     source_key,
     tuned_sources,
 )
@@ -660,6 +661,9 @@ def test_no_rule_profile_or_signature_cites_a_validation_source() -> None:
     # it in validation). Only the sources are compared; no validation text is read out.
     validation = {source_key(str(item["source"])) for item in _val()}
     assert sorted(validation & cited_sources()) == []
+    # Nor a namesake of a repository they cite (another owner's copy of the same program's
+    # files), which the comparison by address cannot see.
+    assert namesakes(validation, cited_sources()) == []
 
 
 def test_the_split_follows_the_rule() -> None:
