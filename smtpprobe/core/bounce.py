@@ -617,9 +617,8 @@ def _rewrapped(current: _Building, line: str) -> bool:
 def _colon_goes_on(current: _Building, line: str) -> bool:
     # "    450 4.7.1 <u@example.jp>: Recipient address rejected:" / "    Sorry, … their mailbox
     # is full.": a reply line that ends on a colon, in an indented bounce (Exim's, its lines
-    # re-wrapped), gives its reason on the next indented line.
-    # Once: the reason line may end on a colon too, and what follows it is the MTA's own
-    # ("retry timeout exceeded"), not the server's words.
+    # re-wrapped), gives its reason on the next indented line. Once only: the reason may end
+    # on a colon too, and what follows it is the MTA's own ("retry timeout exceeded").
     last = current.lines[-1].rstrip() if current.lines else ""
     return (
         current.gap == 0

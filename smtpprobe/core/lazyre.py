@@ -430,10 +430,10 @@ class AnchorIndex:
             piece = lowered[start : start + size + overlap]
             # Every gram of the piece, what it shares with the next included: an anchor is
             # looked for only where all its grams are.
-            own = _grams(piece)
-            self._add_present(piece, own, found)
+            piece_grams = _grams(piece)
+            self._add_present(piece, piece_grams, found)
             if seen is not None:
-                seen |= own
+                seen |= piece_grams
             elif len(found) == self._count:
                 break
         return found
