@@ -174,17 +174,14 @@ def namesakes(keys: set[str], cited: set[str]) -> list[str]:
     """The GitHub repositories among ``keys`` (whole repositories: their files) that bear the
     name of a cited repository under another owner: likely copies of it, to be listed in
     ``SAME_HISTORY`` (or their texts moved) unless the name is a shared one."""
-    names = {
-        key.split("/")[2] for key in cited if key.startswith("github.com/") and key.count("/") == 2
-    }
-    return sorted(
-        key
-        for key in keys
-        if key.startswith("github.com/")
-        and key.count("/") == 2
-        and key not in cited
-        and key.split("/")[2] in names - SHARED_NAMES
-    )
+    names = {_repository_name(key) for key in cited} - SHARED_NAMES - {None}
+    return sorted(key for key in keys - cited if _repository_name(key) in names)
+
+
+def _repository_name(key: str) -> str | None:
+    """The name of a whole GitHub repository's source key ("github.com/owner/name")."""
+    parts = key.split("/")
+    return parts[2] if len(parts) == 3 and parts[0] == "github.com" else None
 
 
 def main(argv: list[str]) -> int:
