@@ -48,7 +48,6 @@ _KEYED_ENHANCED = GuardedPattern(
 # code it has no name for (535 among them), so it says nothing of the code. Pastes also have
 # "requires a secure connection, or the client …" (github.com/PatchMyPCTeam/kbs.patchmypc.com,
 # development corpus): commas are left out of the comparison.
-_DOTNET_RESPONSE = "The server response was:"
 _DOTNET_STATUS = {
     "Service not available, closing transmission channel.": 421,
     "Error in processing.": 451,
@@ -64,17 +63,29 @@ _DOTNET_STATUS = {
     "Mailbox name not allowed.": 553,
     "Transaction failed.": 554,
 }
+# Localised .NET says the same in the system's language; only the sentences seen in real
+# texts are here. Brazilian Portuguese's 530, as Microsoft's Portuguese Reporting Services docs
+# quote it after "Falha ao enviar o email: " (github.com/zelanko/sql-docs.pt-br, development
+# corpus). Compared without case: a sentence quoted after another's colon starts lower-case.
+_DOTNET_RESPONSES = {
+    "The server response was:": _DOTNET_STATUS,
+    "A resposta do servidor foi:": {
+        "O servidor SMTP requer uma conexão segura ou o cliente não foi autenticado.": 530,
+    },
+}
 
 
 def _dotnet_code(wrapper: str, cls: int) -> int | None:
     """The code .NET's SmtpException named before "The server response was:", if it did."""
-    if not wrapper.endswith(_DOTNET_RESPONSE):
+    response = next((r for r in _DOTNET_RESPONSES if wrapper.endswith(r)), None)
+    if response is None:
         return None
-    named = wrapper[: -len(_DOTNET_RESPONSE)].rstrip().replace(",", "")
-    if named.endswith("Mailbox unavailable."):
+    statuses = _DOTNET_RESPONSES[response]
+    named = wrapper[: -len(response)].rstrip().replace(",", "").casefold()
+    if named.endswith("mailbox unavailable."):
         return cls * 100 + 50
-    for sentence, code in _DOTNET_STATUS.items():
-        if named.endswith(sentence.replace(",", "")):
+    for sentence, code in statuses.items():
+        if named.endswith(sentence.replace(",", "").casefold()):
             return code if code // 100 == cls else None
     return None
 

@@ -1055,6 +1055,15 @@ def test_postfix_status_sent_holds_the_next_servers_reply() -> None:
             501,
             id="syntax-error",
         ),
+        pytest.param(
+            # https://github.com/zelanko/sql-docs.pt-br/blob/08a00d1aed45801054328459c3b97be37365dda4/docs/reporting-services/install-windows/configure-e-mail-for-a-reporting-services-service-application.md
+            # (development corpus): .NET in Brazilian Portuguese, its sentence in lower case
+            "Falha ao enviar o email: o servidor SMTP requer uma conexão segura ou o cliente não "
+            "foi autenticado. A resposta do servidor foi: 5.7.1 O cliente não estava autenticado. "
+            "O email não será reenviado.",
+            530,
+            id="portuguese",
+        ),
     ],
 )
 def test_dotnet_names_the_code_its_server_response_lacks(text: str, code: int) -> None:

@@ -597,8 +597,20 @@ from corpus_split import (
 # match the client's address) and Exim's rejection of an SSLv2-style ClientHello ("\200F^A^C").
 # Rounds 310-311 (providers' docs and reply collections; 18 validation): 15 of 18, 3,721 of
 # 4,877 (76.30 %), the earlier texts +1.
+# Twenty-ninth session. Rounds 314-329 (with the look-up allowance until it ran out during
+# rounds 325-329: WordPress plugins, webmail issues, 2025-2026 issues, Q&A, Japanese pages,
+# European languages, the TLS, login, envelope, network and limits families, apps' settings,
+# mail apps, command-line mailers, administrators' logs, Chinese pages; 131 validation texts):
+# 105 of 131 when first measured, each round after the rules from its development texts
+# (MailSo's LoginBadMethodException, pyspf's softfail refused by policyd-spf, Purelymail's
+# unverified sender domain, .NET's 530 sentence in Portuguese, a Python timeout inside
+# socket.create_connection, emailjs's "authorisation", Outlook Express's server timeout).
+# A relay refusal not retryable whatever its code (Postfix's default
+# defer_unauth_destination answers 454 on every try; from development texts). The earlier
+# texts over all of the session's changes: 3,721 of 4,877, as at its start. 3,826 of 5,008
+# (76.40 %).
 TARGET = 0.95
-FLOOR = 0.762
+FLOOR = 0.763
 SHAPES = frozenset({"reply", "bounce", "client-error", "log", "dialog", "provider-text"})
 
 
