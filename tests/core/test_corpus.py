@@ -610,7 +610,8 @@ from corpus_split import (
 # texts over all of the session's changes: 3,721 of 4,877, as at its start. 3,826 of 5,008
 # (76.40 %). Round 330 (self-hosted stacks' docs and fixtures, from snapshots; 1 validation):
 # 1 of 1, 3,826 of 5,009 (76.38 %), the earlier texts -1 with the guess retrained (not looked
-# into).
+# into). Round 331 (captured log lines kept as test data, from snapshots; 1 validation): 1 of 1,
+# 3,827 of 5,010 (76.39 %).
 TARGET = 0.95
 FLOOR = 0.763
 SHAPES = frozenset({"reply", "bounce", "client-error", "log", "dialog", "provider-text"})
