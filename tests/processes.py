@@ -91,7 +91,13 @@ def audited(argv: list[str], log: Path, **kwargs: Any) -> subprocess.Popen[str]:
     )
 
 
-def finish(proc: subprocess.Popen[str], timeout: float = 15) -> tuple[int, str, str]:
+# A guard against a hang, not a measure of speed: in a full run on a slow 2-core machine
+# (every worker busy) a `check` in its own interpreter, parsing the rules and signatures
+# cold, once took more than 15 s (CI from a clean clone, 2026-12-06); alone it takes ~1 s.
+FINISH_TIMEOUT = 60.0
+
+
+def finish(proc: subprocess.Popen[str], timeout: float = FINISH_TIMEOUT) -> tuple[int, str, str]:
     try:
         out, err = proc.communicate(timeout=timeout)
     finally:
