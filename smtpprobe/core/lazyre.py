@@ -589,12 +589,19 @@ def alternative_anchors(source: str, flags: int) -> Alternatives:
     parts = top_alternatives(rest)
     if len(parts) <= _NARROW_ABOVE:
         return ()
+    # The whole pattern compiles, so each of its top-level branches does alone, given its
+    # flags and no group it refers back to (checked below): one compile, not one per branch,
+    # which made building the compiled cache take seconds (the signatures' catalogs hold
+    # thousands of alternatives).
+    try:
+        re.compile(source, flags)
+    except (re.error, RecursionError, OverflowError):
+        return ()
     found: list[tuple[str, tuple[str, ...]]] = []
     for part in parts:
         own = f"(?{prefix}:{part})" if prefix else part
         try:
             parsed = _parse(own, flags | re.IGNORECASE)
-            re.compile(own, flags)
         except (re.error, RecursionError, OverflowError):
             return ()
         if _refers_back(list(parsed)):
