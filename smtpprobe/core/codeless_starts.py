@@ -76,7 +76,8 @@ _DOTNET_RESPONSES = {
 
 
 def _dotnet_code(wrapper: str, cls: int) -> int | None:
-    """The code .NET's SmtpException named before "The server response was:", if it did."""
+    """The code .NET's SmtpException named before "The server response was:" (or that
+    sentence in the system's language, ``_DOTNET_RESPONSES``), if it did."""
     response = next((r for r in _DOTNET_RESPONSES if wrapper.endswith(r)), None)
     if response is None:
         return None
