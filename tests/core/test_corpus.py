@@ -612,6 +612,15 @@ from corpus_split import (
 # 1 of 1, 3,826 of 5,009 (76.38 %), the earlier texts -1 with the guess retrained (not looked
 # into). Round 331 (captured log lines kept as test data, from snapshots; 1 validation): 1 of 1,
 # 3,827 of 5,010 (76.39 %).
+# Thirtieth session. Rounds 332-344 (with the look-up allowance for its first half hour:
+# libraries' errors in apps' issues, self-hosted apps, devices, Japanese vendor Q&A, receiving
+# providers' refusals, Microsoft 365, Russian/Polish/Czech pages, ESP relays, a knowledge base,
+# GitLab's tracker, Portuguese and Spanish, German and French; 78 validation texts): 55 of 78
+# when first measured, after the rules from their development texts (AOL's 521 after data,
+# "spamming activity", SMTP2GO's blank sender, hMailServer's "Issue a reset", MailKit's
+# connect timeout, Proton's Chinese DNS bounce, OpenCart Brasil's Portuguese, YunoHost's
+# blocked port 25 in French and German). The earlier texts +5: 3,832 of 5,010. 3,887 of 5,088
+# (76.40 %).
 TARGET = 0.95
 FLOOR = 0.763
 SHAPES = frozenset({"reply", "bounce", "client-error", "log", "dialog", "provider-text"})
