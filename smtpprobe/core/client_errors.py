@@ -343,7 +343,7 @@ def _pattern(value: Any, where: str) -> LazyPattern:
     # If none of the anchors occurs in the (lower-cased) paste, the pattern cannot match and
     # is not searched: most pastes hold a handful of the families, not all.
     # A family of many alternatives is searched as the ones whose anchors the paste holds.
-    alternatives = alternative_anchors(value, re.IGNORECASE)
+    alternatives = alternative_anchors(value, re.IGNORECASE, parsed)
     anchors, reach = literal_anchors(parsed), match_reach(parsed)
     return LazyPattern(value, re.IGNORECASE, compiled, anchors, reach, alternatives)
 

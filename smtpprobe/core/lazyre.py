@@ -572,13 +572,14 @@ def top_alternatives(source: str) -> list[str]:
 _GLOBAL_FLAGS = re.compile(r"\(\?([aiLmsux]+)\)")
 
 
-def alternative_anchors(source: str, flags: int) -> Alternatives:
+def alternative_anchors(source: str, flags: int, parsed: Any = None) -> Alternatives:
     """Each top-level alternative of a pattern with its own ``literal_anchors``, for
     ``LazyPattern.narrowed`` (an alternative without anchors has (): it is always kept);
     () where the pattern has too few alternatives with anchors or cannot be narrowed
     safely: a verbose pattern (its comments may hold "|"), an alternative that does not
     compile alone, a named group or a back reference (renumbered or broken in an
-    alternation of some alternatives only)."""
+    alternation of some alternatives only). ``parsed``: the source's parse with ``flags``
+    and ``re.IGNORECASE``, where the caller has it already."""
     prefix = ""
     rest = source
     while (leading := _GLOBAL_FLAGS.match(rest)) is not None:
@@ -597,19 +598,46 @@ def alternative_anchors(source: str, flags: int) -> Alternatives:
         re.compile(source, flags)
     except (re.error, RecursionError, OverflowError):
         return ()
+    try:
+        whole = _parse(source, flags | re.IGNORECASE) if parsed is None else parsed
+    except (re.error, RecursionError, OverflowError):
+        return ()
+    if _refers_back(_items(whole)):
+        return ()
+    # The whole pattern's parse holds each branch as parsing it alone would give it, unless
+    # re's parser took a prefix common to all of them out of the alternation: then each is
+    # parsed alone (thousands of branches parsed twice made up most of the build's time).
+    branches = _branches(whole, len(parts))
     found: list[tuple[str, tuple[str, ...]]] = []
-    for part in parts:
+    for index, part in enumerate(parts):
         own = f"(?{prefix}:{part})" if prefix else part
-        try:
-            parsed = _parse(own, flags | re.IGNORECASE)
-        except (re.error, RecursionError, OverflowError):
-            return ()
-        if _refers_back(list(parsed)):
-            return ()
-        found.append((own, literal_anchors(parsed)))
+        if branches:
+            branch = branches[index]
+        else:
+            try:
+                branch = _parse(own, flags | re.IGNORECASE)
+            except (re.error, RecursionError, OverflowError):
+                return ()
+        found.append((own, literal_anchors(branch)))
     if sum(1 for _, anchors in found if anchors) <= _NARROW_ABOVE:
         return ()
     return tuple(found)
+
+
+def _items(node: Any) -> list[Any]:
+    """The items of a parsed (sub)pattern: its list itself, not a copy made item by item
+    through ``SubPattern.__getitem__`` (millions of calls when the cache is built)."""
+    data = getattr(node, "data", None)
+    return data if isinstance(data, list) else list(node)
+
+
+def _branches(parsed: Any, count: int) -> list[Any]:
+    """The ``count`` branches of a parsed top-level alternation, in order; [] when the
+    parse is not one alternation of that many branches."""
+    items = _items(parsed)
+    if len(items) == 1 and items[0][0] is _sre.BRANCH and len(items[0][1][1]) == count:
+        return list(items[0][1][1])
+    return []
 
 
 def _refers_back(items: list[Any]) -> bool:
@@ -627,7 +655,7 @@ def _refers_back(items: list[Any]) -> bool:
             nested = [av[1]]
         elif op is _sre.ATOMIC_GROUP:
             nested = [av]
-        if any(_refers_back(list(sub)) for sub in nested):
+        if any(_refers_back(_items(sub)) for sub in nested):
             return True
     return False
 
@@ -640,7 +668,7 @@ def match_reach(parsed: Any) -> int | None:
     end, so the widest match plus every lookaround's width (their sum: more than enough)
     bounds what a search must see.
     """
-    width = parsed.getwidth()[1] + _lookaround_widths(list(parsed))
+    width = parsed.getwidth()[1] + _lookaround_widths(_items(parsed))
     return width if width <= _MAX_REACH else None
 
 
@@ -649,17 +677,17 @@ def _lookaround_widths(items: list[Any]) -> int:
     total = 0
     for op, av in items:
         if op in (_sre.ASSERT, _sre.ASSERT_NOT):
-            total += av[1].getwidth()[1] + _lookaround_widths(list(av[1]))
+            total += av[1].getwidth()[1] + _lookaround_widths(_items(av[1]))
         elif op is _sre.SUBPATTERN:
-            total += _lookaround_widths(list(av[-1]))
+            total += _lookaround_widths(_items(av[-1]))
         elif op is _sre.ATOMIC_GROUP:
-            total += _lookaround_widths(list(av))
+            total += _lookaround_widths(_items(av))
         elif op is _sre.BRANCH:
-            total += sum(_lookaround_widths(list(branch)) for branch in av[1])
+            total += sum(_lookaround_widths(_items(branch)) for branch in av[1])
         elif op in (_sre.MAX_REPEAT, _sre.MIN_REPEAT, _sre.POSSESSIVE_REPEAT):
-            total += _lookaround_widths(list(av[2]))
+            total += _lookaround_widths(_items(av[2]))
         elif op is _sre.GROUPREF_EXISTS:
-            total += sum(_lookaround_widths(list(b)) for b in av[1:] if b is not None)
+            total += sum(_lookaround_widths(_items(b)) for b in av[1:] if b is not None)
         if total > _MAX_REACH:
             break
     return total
@@ -688,7 +716,7 @@ def literal_anchors(parsed: Any) -> tuple[str, ...]:
     so the pattern is always searched.
     """
     anchors: list[str] = []
-    for alternative in _top_alternatives(list(parsed)):
+    for alternative in _top_alternatives(_items(parsed)):
         needed = _needed(alternative)
         if not needed:
             return ()
@@ -698,9 +726,9 @@ def literal_anchors(parsed: Any) -> tuple[str, ...]:
 
 def _top_alternatives(items: list[Any]) -> list[list[Any]]:
     if len(items) == 1 and items[0][0] is _sre.BRANCH:
-        return [list(branch) for branch in items[0][1][1]]
+        return [_items(branch) for branch in items[0][1][1]]
     if len(items) == 1 and items[0][0] is _sre.SUBPATTERN:
-        return _top_alternatives(list(items[0][1][-1]))
+        return _top_alternatives(_items(items[0][1][-1]))
     return [items]
 
 
@@ -730,7 +758,7 @@ def _needed(items: list[Any], depth: int = 0) -> tuple[str, ...]:
                 continue
             branches = av[1]
         elif op is _sre.SUBPATTERN:
-            inner = list(av[-1])
+            inner = _items(av[-1])
             if len(inner) != 1 or inner[0][0] is not _sre.BRANCH:
                 continue
             branches = inner[0][1][1]
@@ -738,7 +766,7 @@ def _needed(items: list[Any], depth: int = 0) -> tuple[str, ...]:
             continue
         union: list[str] = []
         for branch in branches:
-            found = _needed(list(branch), depth + 1)
+            found = _needed(_items(branch), depth + 1)
             if not found:
                 union = []
                 break
@@ -754,13 +782,17 @@ def _longest_literal(items: list[Any]) -> str:
     for op, av in items:
         # Only characters whose lower case is their case-folded form: str.lower() of the
         # text then holds them wherever an ignore-case match does.
-        if op is _sre.LITERAL and chr(av).lower() == chr(av).upper().lower():
-            current += chr(av).lower()
-            best = max(best, current, key=len)
-            continue
+        if op is _sre.LITERAL:
+            char = chr(av)
+            lowered = char.lower()
+            if lowered == char.upper().lower():
+                current += lowered
+                if len(current) > len(best):
+                    best = current
+                continue
         current = ""
         if op is _sre.SUBPATTERN:
-            inner = list(av[-1])
+            inner = _items(av[-1])
             if not any(sub[0] is _sre.BRANCH for sub in inner):
                 best = max(best, _longest_literal(inner), key=len)
     return best

@@ -345,7 +345,7 @@ def _regex(value: Any, where: str, key: str) -> LazyPattern:
             "put a fixed character after it, or make it atomic (?>...)"
         )
     # A long alternation is searched as the alternatives whose anchors the text holds.
-    alternatives = alternative_anchors(value, re.IGNORECASE)
+    alternatives = alternative_anchors(value, re.IGNORECASE, parsed)
     return LazyPattern(value, re.IGNORECASE, compiled, literal_anchors(parsed), None, alternatives)
 
 
