@@ -400,6 +400,27 @@ def test_alternative_anchors_split_where_the_pattern_does(source: str, sources: 
     assert all(bool(anchors) != (own == r"\d+") for own, anchors in found)
 
 
+@pytest.mark.parametrize(
+    "source",
+    [
+        _FIVE,
+        r"\bconnection refused|\bconnection reset|\btimed out|\bno route|\bunreachable",  # a prefix
+        "(?s)refused.{0,9}port|reset (?:by|from) peer|timed out|no route|(un)?reachable",
+        r"(?:refused|reset)|(timed|out)|[|]xray|no route|unreachable|a\|b|\d+",
+    ],
+)
+def test_alternative_anchors_read_from_the_whole_parse_are_each_branchs_own(source: str) -> None:
+    # Each branch is read from the whole pattern's parse (the caller's, or one made here),
+    # or parsed alone where re's parser took a prefix common to all out of the alternation:
+    # the anchors are those of each branch parsed alone either way.
+    alone = tuple(
+        (own, literal_anchors(_parsed(own))) for own, _ in alternative_anchors(source, re.I)
+    )
+    assert alone
+    assert alternative_anchors(source, re.I) == alone
+    assert alternative_anchors(source, re.I, _parsed(source)) == alone
+
+
 def test_a_text_is_searched_with_the_alternatives_whose_anchors_it_holds() -> None:
     pattern = LazyPattern(
         _FIVE, re.IGNORECASE, None, literal_anchors(_parsed(_FIVE)), None,
