@@ -230,11 +230,19 @@ def test_a_script_stopped_mid_step_logs_nothing(
 
 
 def test_stop_on_signals_records_and_restores() -> None:
-    before = signal.getsignal(signal.SIGHUP)
-    with stop_on_signals() as stop:
-        os.kill(os.getpid(), signal.SIGHUP)
-        assert stop.wait(5) is signal.SIGHUP
-    assert signal.getsignal(signal.SIGHUP) is before
+    # From a handler of the test's own: a run under `nohup` inherits SIGHUP ignored, which
+    # stop_on_signals rightly keeps (the test below), and this test would wait in vain.
+    def before(signum: int, frame: object) -> None:
+        raise AssertionError("the block's handler should have had the signal")
+
+    inherited = signal.signal(signal.SIGHUP, before)
+    try:
+        with stop_on_signals() as stop:
+            os.kill(os.getpid(), signal.SIGHUP)
+            assert stop.wait(5) is signal.SIGHUP
+        assert signal.getsignal(signal.SIGHUP) is before
+    finally:
+        signal.signal(signal.SIGHUP, inherited)
 
 
 def test_stop_on_signals_wait_returns_none_after_the_duration() -> None:
