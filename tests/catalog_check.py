@@ -322,7 +322,8 @@ def evolution(clone: Path) -> Iterator[tuple[str, str, dict[str, str]]]:
                 reply = catalog.get(reply, reply)
             second = reply if message.endswith(": %s") else "PLAIN"  # the mechanism
             text = text.replace("%s", HOST, 1).replace("%s", second, 1)
-            return text + reply if text.endswith(": ") else text
+            # g_prefix_error: the reply follows the prefix whatever the translation ends with
+            return text + reply if message.endswith(": ") else text
 
         translated = {lang: filled(c[message], c) for lang, c in catalogs.items() if message in c}
         yield message, filled(message, {}), translated
@@ -375,6 +376,9 @@ MAILSPRING = (
     "There are too many active connections to your Gmail account. Please try again later.",
     "TLS Not Available",
     "Certificate Error",
+    "The message has been blocked by Yahoo's outbound spam filter.",
+    "The message contains an illegal attachment that is not allowed by the server.",
+    "The message has been blocked by Yahoo - you have exceeded your daily sending limit.",
     "Mailspring can no longer authenticate with %@. The password or authentication may have"
     " changed.",
 )
