@@ -676,9 +676,11 @@ def test_an_x_diagnostic_that_names_a_client_failure_is_that_failure() -> None:
 def test_every_hint_matches_its_examples_and_speaks_both_languages() -> None:
     hints = client_errors().hints
     assert [h.id for h in hints] == [
+        "evolution-bad-auth-response",
         "php-mail-windows-connect-failed",
         "ruby-smtp-authentication-error",
         "mailcore-send-not-allowed",
+        "k9-autocrypt-send-failed",
         "mailcore-connection",
         "mailcore-send-failed",
         "mailcore-needs-webmail",
