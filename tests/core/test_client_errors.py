@@ -677,6 +677,7 @@ def test_every_hint_matches_its_examples_and_speaks_both_languages() -> None:
     hints = client_errors().hints
     assert [h.id for h in hints] == [
         "evolution-bad-auth-response",
+        "nextcloud-mail-smtp-host-refused",
         "php-mail-windows-connect-failed",
         "ruby-smtp-authentication-error",
         "mailcore-send-not-allowed",
