@@ -622,8 +622,18 @@ from corpus_split import (
 # blocked port 25 in French and German). The earlier texts +5: 3,832 of 5,010. 3,887 of 5,088
 # (76.40 %). Rounds 346-347 (apps' and mail software's troubleshooting docs, from snapshots;
 # 4 validation): 2 of 4, 3,889 of 5,092 (76.38 %).
+# Thirty-first session. Programs' catalogs read again at their newest snapshots (Roundcube,
+# msmtp, K-9, Mailspring, Evolution, PHPMailer, mutt, Balsa, Claws, Sylpheed, Nextcloud Mail;
+# Nextcloud Mail's 3 validation texts moved to development, its catalog read): the earlier texts
+# 3,891 of 5,089. Rounds 348-362 (devices, ops tools, Japanese vendor pages, Chinese sources,
+# self-hosted apps, libraries, ESP relays, receiving providers, hosting KBs, Mozilla Support
+# questions in several languages, mailbox providers, CRM apps, mail apps; 149 validation texts):
+# 117 of 149 when first measured, after the rules from their development texts (Microsoft 365's
+# recipient organisation requiring TLS, SES's malformed-message refusals, NetEase's MI:SPF and
+# WM:BLI, Alibaba's non-local account and behaviour throttle, a POP3 greeting with its server's
+# name). 4,008 of 5,238 (76.52 %).
 TARGET = 0.95
-FLOOR = 0.763
+FLOOR = 0.765
 SHAPES = frozenset({"reply", "bounce", "client-error", "log", "dialog", "provider-text"})
 
 

@@ -59,7 +59,9 @@ from corpus_split import NEGATIVE, cited_sources, expected_split, load, source_k
 # cause from it): 341 of 377 (90.5 %). Texts of program catalogs that smtpprobe's signatures
 # were written from moved to development (22): 323 of 355 (91.0 %). The guess counting the
 # labeled corpus's rounds 314-329: 322 of 355 (90.7 %), one text fewer (not looked into).
-FLOOR = 0.907
+# Nextcloud Mail's catalog read for a hint: its one validation text moved to development, and
+# the guess counting the labeled corpus's rounds 348-362: 322 of 354 (91.0 %).
+FLOOR = 0.909
 SHAPES = frozenset({"docs", "config", "code", "success-log", "question", "prose"})
 
 
