@@ -70,6 +70,15 @@ MIN_PROBABILITY = 0.5
 MIN_KNOWN = 2
 LIFT = math.log(3)
 MIN_TELLING = 2
+# A telling word must also be one the category's texts share, seen in at least two of them:
+# a word of one text is chance ("auf", "beim", "fehler" of a few German texts made German
+# messages about attachments and drafts "client IP rejected"). Chosen 2026-12-06 by
+# five-fold cross-validation over both development parts (labeled 4,334 of 5,168 right with
+# any support, 4,330 with two texts, 4,325 with three; negative false answers 41, 41, 40 of
+# 400) and by Thunderbird's compose messages that are no SMTP failure, in its 65 locales
+# (thunderbird-l10n at 5d7cde6; unable to open a file, save a draft, attach, filter): false
+# answers 145, 110, 75 of 1,625.
+MIN_SUPPORT = 2
 SCAN = 2 * 65_536 + 1  # characters read: the head and tail of a paste explain reads
 
 # Dotted enhanced codes, basic codes 200-599, and runs of letters of any script.
@@ -179,6 +188,9 @@ class Guesser:
         everything = sum(texts)
         self._prior = [math.log(n / everything) for n in texts]
         self._unseen = [math.log(alpha / (t + alpha * size)) for t in totals]
+        self._support: dict[str, dict[int, int]] = {
+            word: {i: n for i, n in pairs} for word, pairs in words.items()
+        }
         self._weight: dict[str, dict[int, float]] = {
             word: {i: math.log((n + alpha) / (totals[i] + alpha * size)) for i, n in pairs}
             for word, pairs in words.items()
@@ -214,7 +226,10 @@ class Guesser:
             return mine - math.log(rest)
 
         lifts = {w: lift(w) for w in known}
-        telling = sorted((w for w in known if lifts[w] >= LIFT), key=lambda w: (-lifts[w], w))
+        telling = sorted(
+            (w for w in known if lifts[w] >= LIFT and self._support[w].get(best, 0) >= MIN_SUPPORT),
+            key=lambda w: (-lifts[w], w),
+        )
         if len(telling) < MIN_TELLING:
             return None
         return Guess(self._categories[best], probability, tuple(telling[:5]))

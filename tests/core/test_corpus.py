@@ -631,9 +631,13 @@ from corpus_split import (
 # 117 of 149 when first measured, after the rules from their development texts (Microsoft 365's
 # recipient organisation requiring TLS, SES's malformed-message refusals, NetEase's MI:SPF and
 # WM:BLI, Alibaba's non-local account and behaviour throttle, a POP3 greeting with its server's
-# name). 4,008 of 5,238 (76.52 %).
+# name). 4,008 of 5,238 (76.52 %). A telling word of the guess seen in two texts of its
+# category at least (chosen by cross-validation over development and by Thunderbird's compose
+# messages that are no SMTP failure, before measuring here: CV 4,330 against 4,334, false
+# answers on those messages 110 against 145 of 1,625): 4,005 of 5,238 (76.46 %), three fewer, as
+# the cross-validation foretold; the floor follows.
 TARGET = 0.95
-FLOOR = 0.765
+FLOOR = 0.764
 SHAPES = frozenset({"reply", "bounce", "client-error", "log", "dialog", "provider-text"})
 
 

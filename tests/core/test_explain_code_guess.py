@@ -98,23 +98,22 @@ def test_a_reply_a_rule_knows_is_never_guessed_at() -> None:
 
 
 def test_a_real_reply_no_rule_knows_with_the_shipped_model() -> None:
-    # An Italian PEC provider's refusal of a recipient that takes no uncertified mail
-    # (development corpus, round 30, labeled recipient-disabled): the code alone read 554
-    # as a block of the sending IP.
+    # ExchangeDefender's refusal of a sender it may not send for (development corpus, round
+    # 15, labeled sender-rejected): the code alone read 550 as a block of the sending IP.
     item = next(
         i
-        for i in load(DEVELOPMENT / "round30_multilingual.yaml")
-        if str(i["text"]).startswith("554 <indirizzoemail>: Messaggio rifiutato")
+        for i in load(DEVELOPMENT / "round15_vendors.yaml")
+        if str(i["text"]).startswith("550 ExchangeDefender is not allowed")
     )
-    assert item["category"] == "recipient-disabled"
+    assert item["category"] == "sender-rejected"
     text = str(item["text"])
     assert _explain(text, None).verdict.category == "blocklisted"
     verdict = _explain(text, guesser().guess).verdict
     assert (verdict.category, verdict.retryable, verdict.fallback) == (
-        "recipient-disabled",
+        "sender-rejected",
         False,
         "guess",
     )
     # And through the API `smtpprobe explain` uses, in both languages' texts.
     answer = explain(text).explanations[0].verdict
-    assert answer.category == "recipient-disabled" and answer.cause.ja
+    assert answer.category == "sender-rejected" and answer.cause.ja
