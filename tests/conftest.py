@@ -31,10 +31,9 @@ from hypothesis import settings
 
 from smtpprobe.testing import DEFAULT_PASSWORD, DEFAULT_USER
 
-# Property tests check what comes out, not how fast: Hypothesis's default 200 ms deadline per
-# example failed tests/core/test_redact.py's prefilter property on a loaded machine (its first
-# example compiles the patterns), twice in the thirty-first session. Speed is measured in
-# bench/, not in timed tests.
+# Property tests check what comes out, not how fast. tests/core/test_redact.py's prefilter
+# property failed on a loaded machine, most likely by Hypothesis's default 200 ms deadline
+# per example (each builds a Redactor). Speed is measured in bench/, not in timed tests.
 settings.register_profile("smtpprobe", deadline=None)
 settings.load_profile("smtpprobe")
 
