@@ -78,7 +78,10 @@ _STAGE_WORDS = (
         "auth",
         r"in reply to (?:the )?auth|after auth|authenticationerror|authenticationfailed|"
         r"autherror|(?:password|username|auth) command failed|failed to authenticate|"
-        r"invalid login|expected response code 235\b",
+        r"invalid login|expected response code 235\b|"
+        # CodeIgniter's failedSMTPLogin: the reply after it answered AUTH LOGIN
+        # (codeigniter4/CodeIgniter4 system/Email/Email.php, SMTPAuthenticate)
+        r"failed to send auth login command",
     ),
     (
         "greeting",

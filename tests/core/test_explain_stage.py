@@ -90,3 +90,16 @@ FLUTTER = (
 
 def test_the_clients_echoed_command_is_not_words_around_the_reply() -> None:
     assert _categories(FLUTTER, stage="auth") == ["auth-mechanism-unsupported"]
+
+
+def test_codeigniter_names_the_auth_stage_of_the_reply_it_quotes() -> None:
+    # CodeIgniter's failedSMTPLogin ("Failed to send AUTH LOGIN command. Error: {0}",
+    # codeigniter4/CodeIgniter4 system/Language/en/Email.php) quotes the reply to AUTH LOGIN:
+    # a 502 there is no login on this connection, not a protocol error; with no reply after
+    # it, the method was not taken (the password never went out), not a wrong password.
+    quoted = "Failed to send AUTH LOGIN command. Error: 502 5.5.1 Command not implemented"
+    (first,) = explain_text(quoted, lambda _: RULES, client_errors())
+    assert (first.found.stage, first.verdict.category) == ("auth", "auth-unavailable")
+    assert _categories("Failed to send AUTH LOGIN command. Error: ") == [
+        "auth-mechanism-unsupported"
+    ]
