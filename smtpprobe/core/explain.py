@@ -51,6 +51,7 @@ from smtpprobe.core.lazyre import LazyPattern
 from smtpprobe.core.mailwords import NOT_MAIL, not_about_mail
 from smtpprobe.core.paste_facts import (
     AUTH_AFTER_STARTTLS,
+    AUTH_MECHANISMS_UNUSABLE,
     CODELESS,
     FAILURE_REPORTED,
     FAMILY,
@@ -81,6 +82,16 @@ __all__ = [
 # (PHPMailer's "…250-ENHANCEDSTATUSCODES250-STARTTLS250-8BITMIME…").
 _EHLO_STARTTLS = re.compile(r"250[- ]STARTTLS(?![A-Za-z])")
 _EHLO_AUTH = re.compile(r"250[- ]AUTH[ =]", re.I)
+# EHLO's AUTH line with its mechanisms (RFC 4954 section 3), up to the end of the line.
+_EHLO_AUTH_LIST = re.compile(r"250[- ]AUTH[ =]([A-Z0-9 _-]{1,200})", re.I)
+# The mechanisms a program logs in with from a user name and password: PHPMailer tries
+# CRAM-MD5, LOGIN, PLAIN, XOAUTH2 (SMTP.php, authenticate); nodemailer PLAIN, LOGIN, CRAM-MD5,
+# XOAUTH2; Python's smtplib CRAM-MD5, PLAIN, LOGIN. DIGEST-MD5 and SCRAM are the password
+# mechanisms a few others add. NTLM, GSSAPI (Kerberos) and the like need a client built for
+# them.
+_PASSWORD_MECHANISMS = frozenset(
+    {"PLAIN", "LOGIN", "CRAM-MD5", "DIGEST-MD5", "XOAUTH2", "OAUTHBEARER"}
+)
 # The client's STARTTLS command, or the server's 220 answer to it.
 _STARTTLS_SENT = re.compile(
     r"(?:->\s{0,3}SERVER:|^\s{0,8}C:|^>>>|send: ')\s{0,3}STARTTLS\b|ready to start TLS",
@@ -274,7 +285,12 @@ def explain_text(
         first, last = incident.lines
         if _lost_after_221(replies, incident.found, incident.offset):
             continue  # the server's 221 closed the dialogue (RFC 5321 4.1.1.10): as it should
-        near = [i for i, (_, at, _) in enumerate(replies) if first - _NEAR <= at <= last + _NEAR]
+        # A reply of many lines (an EHLO's list of extensions) is near by any of its lines.
+        near = [
+            i
+            for i, (_, at, found) in enumerate(replies)
+            if at <= last + _NEAR and at + _extra_lines(found) >= first - _NEAR
+        ]
         if incident.found.failure is not None:
             # The MTA's own words name a client-side failure: that failure is the answer.
             own = [i for i in near if _mta_words(replies[i][2])]
@@ -307,6 +323,8 @@ def explain_text(
                 found = replace(worded[1], stage=found.stage)
             elif "reported:auth-failed" in found.facts and _auth_only_after_starttls(text):
                 found = replace(found, facts=found.facts | {AUTH_AFTER_STARTTLS})
+            elif "reported:auth-failed" in found.facts and _auth_without_password_mechanism(text):
+                found = replace(found, facts=found.facts | {AUTH_MECHANISMS_UNUSABLE})
         items.append((incident.offset, found))
     lines = text.split("\n") if replies else []
     around: dict[int, str] = {}  # id of a reply's Found -> the lines around it
@@ -622,6 +640,18 @@ def _auth_only_after_starttls(text: str) -> bool:
     )
 
 
+def _auth_without_password_mechanism(text: str) -> bool:
+    """Whether every AUTH line of the paste's EHLO answers lists only mechanisms that a
+    program logging in with a password does not use (such as NTLM or GSSAPI alone)."""
+    lists = [m.group(1).split() for m in _EHLO_AUTH_LIST.finditer(read_text(text))]
+    offered = {name.upper() for names in lists for name in names}
+    return (
+        bool(offered)
+        and not offered & _PASSWORD_MECHANISMS
+        and not any(name.startswith("SCRAM-") for name in offered)
+    )
+
+
 def _lost_after_221(replies: list[tuple[int, int, Found]], found: Found, offset: int) -> bool:
     """Whether ``found``, at ``offset``, is a connection closed after the server's 221."""
     return found.failure == FailureKind.CONNECTION_LOST and _closed_by_221(replies, offset)
@@ -653,6 +683,11 @@ def _located_replies(text: str, replies: list[Found]) -> list[tuple[int, int, Fo
             offset = at
         located.append((offset, text.count("\n", 0, offset), found))
     return located
+
+
+def _extra_lines(found: Found) -> int:
+    """The lines a reply takes after its first one (0 for a one-line reply or none)."""
+    return len(found.reply.lines) - 1 if found.reply is not None and found.reply.lines else 0
 
 
 def _probes(found: Found) -> list[str]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 __all__ = [
     "AUTH_AFTER_STARTTLS",
+    "AUTH_MECHANISMS_UNUSABLE",
     "CODELESS",
     "FAILURE_REPORTED",
     "FAMILY",
@@ -32,3 +33,7 @@ FAILURE_REPORTED = "failure-reported"
 # never sending STARTTLS: a login it then reports as failed was never possible (RFC 3207
 # section 6: a server may offer AUTH only after TLS; RFC 4954 section 4).
 AUTH_AFTER_STARTTLS = "auth-after-starttls"
+# The paste shows the server's EHLO answer offering AUTH only with mechanisms a program that
+# logs in with a password does not use (NTLM, GSSAPI), and the program reports a failed login:
+# it had no method to try (RFC 4954 section 4: the client picks from the server's list).
+AUTH_MECHANISMS_UNUSABLE = "auth-mechanisms-unusable"
