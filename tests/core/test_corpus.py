@@ -646,9 +646,11 @@ from corpus_split import (
 # ended: e-commerce, a device manual, Japanese catalogs, CI/CD; 14 validation texts): 12 of 14;
 # CodeIgniter's refused AUTH command from its source: 4,077 of 5,346 (76.26 %).
 # Round 376 (Japanese mail programs' messages, from snapshots; 7 validation texts): 3 of 7.
-# 4,080 of 5,353 (76.22 %).
+# 4,080 of 5,353 (76.22 %). A program's own failed look-up "for now" (EAI_AGAIN, a resolver's
+# timeout) not retryable, a mail server's deferred look-up retryable (from development: 19 of
+# the 31 such texts labeled not retryable, the rest mostly MTA queues): 4,087 (76.35 %).
 TARGET = 0.95
-FLOOR = 0.762
+FLOOR = 0.763
 SHAPES = frozenset({"reply", "bounce", "client-error", "log", "dialog", "provider-text"})
 
 
