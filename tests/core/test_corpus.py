@@ -649,8 +649,12 @@ from corpus_split import (
 # 4,080 of 5,353 (76.22 %). A program's own failed look-up "for now" (EAI_AGAIN, a resolver's
 # timeout) not retryable, a mail server's deferred look-up retryable (from development: 19 of
 # the 31 such texts labeled not retryable, the rest mostly MTA queues): 4,087 (76.35 %).
+# Roundcube's step errors in its 65 languages and relay refusals that name the login: 4,090.
+# Rounds 378-392 (Japanese ISP FAQs, Outlook dialogs, monitoring, e-commerce, devices, forums,
+# DevOps, libraries, mail server software; 83 validation texts): 59 of 83 when first
+# measured; a program's unusable CA list, Zoho's user-name refusal. 4,155 of 5,436 (76.43 %).
 TARGET = 0.95
-FLOOR = 0.763
+FLOOR = 0.764
 SHAPES = frozenset({"reply", "bounce", "client-error", "log", "dialog", "provider-text"})
 
 

@@ -60,6 +60,7 @@ NOTED_SOURCES = {
     # line itself is OpenSSL's and names no mail word, so the reading is rightly qualified
     # (and is still the right one: wrong-security-mode).
     "https://github.com/Chocobozzz/PeerTube/issues/1224",
+    "https://github.com/Chocobozzz/PeerTube/issues/2248",
     # Windows' text for a refused connection as a Microsoft bounce quotes it, with only its
     # help link (go.microsoft.com) and no mail word: qualified, and still connect-refused.
     "https://support.mozilla.org/en-US/questions/1407786",
