@@ -722,6 +722,7 @@ def test_every_hint_matches_its_examples_and_speaks_both_languages() -> None:
         "rainloop-sent-copy-failed",
         "roundcube-smtp-connect-failed",
         "roundcube-server-unreachable",
+        "horde-smtp-554",
         "app-cannot-connect",
     ]
     for hint in hints:
