@@ -364,7 +364,12 @@ def explain_text(
     # failed to receive handshake"), those words are the answer, never an "ok". Words before
     # the replies ("Connection: opening to …, timeout=300" in a transcript that went on to
     # "250 Ok: queued") are not.
-    worked = bool(items) and all(_code(found) < 400 and found.failure is None for _, found in items)
+    # (A refusal's words without their code, put in place of a program's report above, are
+    # no step that worked: they have no reply at all.)
+    worked = bool(items) and all(
+        found.reply is not None and _code(found) < 400 and found.failure is None
+        for _, found in items
+    )
     if not items or worked:
         more = words_without_a_code(text, rules_for(profile), client_errors, guess)
         if more is not None and _lost_after_221(replies, more[1], more[0]):

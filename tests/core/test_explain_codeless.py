@@ -375,3 +375,21 @@ def test_with_no_code_the_words_say_whether_it_is_for_now(
     explained = _explain(text)
     assert explained and explained[0].verdict.category == category
     assert explained[0].verdict.retryable is retryable
+
+
+def test_a_refusals_words_in_place_of_a_report_are_no_step_that_worked() -> None:
+    # https://github.com/mailpile/Mailpile/issues/1333 (Postfix's submission log: SASL
+    # refused the password, then the client hung up; development corpus). The words a rule
+    # knows stand in for the program's report of a failure: they are never "steps that
+    # worked", whose trailing words the guess would read instead.
+    text = (
+        "postfix/submission/smtpd[30114]: warning: SASL authentication failure: Password "
+        "verification failed  \n"
+        "postfix/submission/smtpd[30114]: warning: unknown[2001:????:????::1]: SASL PLAIN "
+        "authentication failed: authentication failure  \n"
+        "postfix/submission/smtpd[30114]: lost connection after AUTH from "
+        "unknown[2001:????:????::1]"
+    )
+    explained = explain(text).explanations  # with the learned guess, as the command reads it
+    assert [item.verdict.category for item in explained] == ["auth-failed"]
+    assert CODELESS in explained[0].found.facts
