@@ -673,8 +673,11 @@ from corpus_split import (
 # 5,672 (75.90 %); the floor follows the corpus.
 # Rounds 420-421 (small servers' and milters' replies, business apps; 6 validation texts):
 # 3 of 6; the earlier texts unchanged. 4,308 of 5,678 (75.87 %).
+# Rounds 422-423 (client libraries' errors in PHP, Deno, Go, OCaml, Haskell, Crystal, Clojure,
+# and Sympa's delivery notices in nine languages; 21 validation texts): 7 of 21; the earlier
+# texts unchanged. 4,315 of 5,699 (75.72 %); the floor follows the corpus.
 TARGET = 0.95
-FLOOR = 0.758
+FLOOR = 0.757
 SHAPES = frozenset({"reply", "bounce", "client-error", "log", "dialog", "provider-text"})
 
 
