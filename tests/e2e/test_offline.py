@@ -49,10 +49,14 @@ def records(log: Path) -> list[tuple[str, str, bool]]:
     return [tuple(json.loads(line)) for line in lines]  # type: ignore[misc]
 
 
-def assert_loopback_only(log: Path, *, saw: str = "socket.connect") -> None:
-    """Every audited address was loopback (and the hook did see ``saw``: it was working)."""
+def assert_loopback_only(log: Path, *, saw: str = "socket.connect", said: object = None) -> None:
+    """Every audited address was loopback (and the hook did see ``saw``: it was working).
+
+    ``said`` is what the process answered, shown when the hook saw nothing (why it did not
+    get as far as ``saw``).
+    """
     seen = records(log)
-    assert any(event == saw for event, _, _ in seen), f"the hook saw no {saw}"
+    assert any(event == saw for event, _, _ in seen), f"the hook saw no {saw}; it said {said!r}"
     assert [r for r in seen if not r[2]] == [], "left loopback (refused by the hook)"
 
 
@@ -128,7 +132,7 @@ def test_double_and_its_printed_line_stay_on_loopback(tmp_path: Path) -> None:
                 double.wait()
     for name in FOLLOWED:
         assert_loopback_only(tmp_path / f"double-{name}", saw="socket.bind")
-        assert_loopback_only(tmp_path / f"check-{name}")
+        assert_loopback_only(tmp_path / f"check-{name}", said=verdicts[name])
     assert verdicts == FOLLOWED
     assert ended == dict.fromkeys(FOLLOWED, (0, ""))
 
