@@ -679,6 +679,9 @@ from corpus_split import (
 # Rounds 424-431 (searched: Japanese and Chinese developers' pages, devices, self-hosted apps,
 # pages in European languages, bounce libraries' fixtures, Q&A pages, mail clients; 77
 # validation texts): 60 of 77; the earlier texts one more. 4,376 of 5,776 (75.76 %).
+# Rounds 432-439 (searched until the allowance ran out: pastes of logs, tracebacks and Gmail's
+# refusals, SES's API errors; 17 validation texts): 15 of 17; the earlier texts one fewer.
+# 4,390 of 5,793 (75.78 %).
 TARGET = 0.95
 FLOOR = 0.757
 SHAPES = frozenset({"reply", "bounce", "client-error", "log", "dialog", "provider-text"})
