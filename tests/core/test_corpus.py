@@ -684,6 +684,9 @@ from corpus_split import (
 # 4,390 of 5,793 (75.78 %).
 # Rounds 440-444 (snapshots: ElkArte's catalog, libcurl, laminas-mail, python-emails,
 # MIME::Lite; 3 validation texts): 2 of 3; the earlier texts unchanged. 4,392 of 5,796 (75.78 %).
+# Rounds 445-447 (snapshots: libetpan, Commons Net, envelope, net-smtp, LuaSocket, tcllib and
+# other small libraries, Alertmanager; 15 validation texts): 8 of 15; the earlier texts one
+# more. 4,401 of 5,811 (75.74 %).
 TARGET = 0.95
 FLOOR = 0.757
 SHAPES = frozenset({"reply", "bounce", "client-error", "log", "dialog", "provider-text"})
