@@ -687,6 +687,8 @@ from corpus_split import (
 # Rounds 445-447 (snapshots: libetpan, Commons Net, envelope, net-smtp, LuaSocket, tcllib and
 # other small libraries, Alertmanager; 15 validation texts): 8 of 15; the earlier texts one
 # more. 4,401 of 5,811 (75.74 %).
+# Rounds 448-452 (snapshots: Netdata's SNMP trap texts, a Kimai doc; 1 validation text): 0 of
+# 1; the earlier texts one more. 4,402 of 5,812 (75.74 %).
 TARGET = 0.95
 FLOOR = 0.757
 SHAPES = frozenset({"reply", "bounce", "client-error", "log", "dialog", "provider-text"})
