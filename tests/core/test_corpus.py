@@ -698,11 +698,11 @@ from corpus_split import (
 # texts): 49 of 64; the earlier texts four more. 4,458 of 5,886 (75.74 %).
 # Rounds 465-475 (searched until the allowance ran out: Exchange Online's refusals, sending
 # services, troubleshooting notes in European languages, MTA and app pastes; then snapshots:
-# SimpleMail's catalogs, CodeIgniter's in PyroCMS, projects' notes; 63 validation texts): 36
-# of 63 (SimpleMail's twelve catalog texts all landed in validation: 1 of 12); the earlier
-# texts two fewer. 4,492 of 5,949 (75.51 %); the floor follows the corpus.
+# SimpleMail's catalogs, projects' notes; 51 validation texts): 34 of 51 (SimpleMail's twelve
+# catalog texts all landed in validation: 1 of 12); the earlier texts one fewer. 4,491 of
+# 5,937 (75.64 %).
 TARGET = 0.95
-FLOOR = 0.755
+FLOOR = 0.756
 SHAPES = frozenset({"reply", "bounce", "client-error", "log", "dialog", "provider-text"})
 
 
