@@ -701,6 +701,8 @@ from corpus_split import (
 # SimpleMail's catalogs, projects' notes; 51 validation texts): 34 of 51 (SimpleMail's twelve
 # catalog texts all landed in validation: 1 of 12); the earlier texts one fewer. 4,491 of
 # 5,937 (75.64 %).
+# Rounds 479-480 (snapshots: e-mail verifiers, lnav's test logs, MailSlurper; 6 validation
+# texts): 3 of 6; the earlier texts unchanged. 4,494 of 5,943 (75.62 %).
 TARGET = 0.95
 FLOOR = 0.756
 SHAPES = frozenset({"reply", "bounce", "client-error", "log", "dialog", "provider-text"})
