@@ -703,8 +703,12 @@ from corpus_split import (
 # 5,937 (75.64 %).
 # Rounds 479-480 (snapshots: e-mail verifiers, lnav's test logs, MailSlurper; 6 validation
 # texts): 3 of 6; the earlier texts unchanged. 4,494 of 5,943 (75.62 %).
+# The learned guess's margin, MIN_PROBABILITY 0.5 → 0.55, chosen on development alone (its
+# cross-validation and Thunderbird's non-SMTP messages: fewer false answers, one labeled text
+# fewer), then measured once: validation three fewer, 4,491 of 5,943 (75.57 %); the negative
+# corpus's validation unchanged. The floor follows: a setting is not tuned on validation.
 TARGET = 0.95
-FLOOR = 0.756
+FLOOR = 0.755
 SHAPES = frozenset({"reply", "bounce", "client-error", "log", "dialog", "provider-text"})
 
 
