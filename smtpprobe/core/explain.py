@@ -49,6 +49,7 @@ from smtpprobe.core.gmail_dialog import gmail_finding
 from smtpprobe.core.guess import NO_FAILURE, ONE_MESSAGE, Guess, GuessFunction
 from smtpprobe.core.lazyre import LazyPattern
 from smtpprobe.core.mailwords import NOT_MAIL, not_about_mail
+from smtpprobe.core.no_failure import in_catalog, is_catalog
 from smtpprobe.core.paste_facts import (
     AUTH_AFTER_STARTTLS,
     AUTH_MECHANISMS_UNUSABLE,
@@ -282,6 +283,8 @@ def explain_text(
     dropped = _told_again_with_a_code(replies)
     items: list[tuple[int, Found]] = []
     for incident in incidents:
+        if in_catalog(text, incident.offset):
+            continue  # an interface's string in a pasted gettext catalog, not a failure
         first, last = incident.lines
         if _lost_after_221(replies, incident.found, incident.offset):
             continue  # the server's 221 closed the dialogue (RFC 5321 4.1.1.10): as it should
@@ -396,7 +399,12 @@ def explain_text(
         explanations.append(
             explain_found(found, rules_for(name), profile=name, context=words_around, guess=guess)
         )
-    if not explanations and "\n" in text.strip() and len(text) <= _JOIN_AT_MOST:
+    if (
+        not explanations
+        and "\n" in text.strip()
+        and len(text) <= _JOIN_AT_MOST
+        and not is_catalog(text)  # its lines are its structure: joined, they read as prose
+    ):
         # Nothing found line by line: a dialog or a page pasted with its lines wrapped ("…
         # because it does\n\nnot allow relaying") is read again as one line.
         joined = SPACES.sub(" ", text).strip()

@@ -17,7 +17,7 @@ import re
 
 from smtpprobe.core.guess import NO_FAILURE, ONE_MESSAGE, GuessFunction
 
-__all__ = ["in_documentation"]
+__all__ = ["in_catalog", "in_documentation", "is_catalog"]
 
 _BLANK_LINE = re.compile(r"\n[ \t]*\n")
 
@@ -29,6 +29,31 @@ def _paragraph(text: str, offset: int) -> str:
         start = blank.end()
     after = _BLANK_LINE.search(text, offset)
     return text[start : after.start() if after else len(text)]
+
+
+# A gettext catalog (".po"): an entry's "msgid" and its translation's "msgstr", each a quoted
+# string that may go on over lines that are quoted strings too. Its strings are an
+# interface's words, errors among them, waiting to be shown: a catalog pasted whole reports
+# no failure (the negative corpus's development part: evolution-data-server's "POP before
+# SMTP", Claws Mail's and Sylpheed's SMTP AUTH settings), nor do its "#" comments (the
+# source file an entry comes from, "#: src/camel/camel-sasl-popb4smtp.c:36"). A translated
+# message alone, as a program shows it, carries no "msgstr".
+_CATALOG_ENTRY = re.compile(r'^[ \t]*msgid(?:_plural)? "', re.MULTILINE)
+_CATALOG_STRING = re.compile(
+    r'^[ \t]*(?:#|(?:(?:msgid(?:_plural)?|msgstr(?:\[\d{1,3}\])?|msgctxt) )?")'
+)
+
+
+def is_catalog(text: str) -> bool:
+    """Whether ``text`` holds a gettext catalog's entry: a msgid at a line's start, and a
+    msgstr."""
+    return "msgstr" in text and bool(_CATALOG_ENTRY.search(text))
+
+
+def in_catalog(text: str, offset: int) -> bool:
+    """Whether ``offset`` is on a quoted string or a comment of a gettext catalog's entry, in
+    a text that holds at least one msgid with its msgstr."""
+    return is_catalog(text) and bool(_CATALOG_STRING.match(_line(text, offset)))
 
 
 def _line(text: str, offset: int) -> str:
@@ -44,6 +69,8 @@ def in_documentation(text: str, offset: int, guess: GuessFunction | None) -> boo
     over the development parts, 5 fewer of 188 negative texts then go without a false answer,
     and errors pasted beside settings keep their answer more often than with no such check
     at all (``tests/core/test_negative_corpus.py``)."""
+    if in_catalog(text, offset):
+        return True
     if guess is None:
         return False
     around = _paragraph(text, offset)

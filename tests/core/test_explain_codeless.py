@@ -393,3 +393,29 @@ def test_a_refusals_words_in_place_of_a_report_are_no_step_that_worked() -> None
     explained = explain(text).explanations  # with the learned guess, as the command reads it
     assert [item.verdict.category for item in explained] == ["auth-failed"]
     assert CODELESS in explained[0].found.facts
+
+
+# Claws Mail's Japanese catalog as the negative corpus's development part holds it
+# (https://github.com/eworm-de/claws-mail/blob/dad7dea84ab94bc1a9e5a35bd755756ecccc5a21/po/ja.po)
+CLAWS_CATALOG = "\n".join(
+    [
+        "#: src/send_message.c:365",
+        'msgid "Doing POP before SMTP..."',
+        'msgstr "SMTPの前にPOPを実行しています..."',
+        "",
+        "#: src/send_message.c:368",
+        'msgid "POP before SMTP"',
+        'msgstr "SMTPの前にPOPを行う"',
+    ]
+)
+
+
+def test_a_pasted_catalog_names_no_cause() -> None:
+    # its strings are an interface's words (POP before SMTP is a setting's name here); read
+    # line by line or joined, they report no failure
+    assert _explain(CLAWS_CATALOG) == []
+
+
+def test_a_reply_pasted_under_a_catalog_is_still_read() -> None:
+    explained = _explain(CLAWS_CATALOG + "\n\n550 5.7.1 Relaying denied")
+    assert [e.verdict.category for e in explained] == ["relay-denied"]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from smtpprobe.core.guess import NO_FAILURE, Guess, GuessFunction
-from smtpprobe.core.no_failure import in_documentation
+from smtpprobe.core.no_failure import in_catalog, in_documentation, is_catalog
 
 SETTINGS = "\n".join(
     [
@@ -58,3 +58,40 @@ def test_the_paragraph_is_the_words_own() -> None:
     # A blank line parts the settings from a short error: its paragraph is one message.
     text = SETTINGS + "\n\n" + "Denied here"
     assert not in_documentation(text, text.index("Denied"), _guesser(set()))
+
+
+# evolution-data-server's German catalog, as the negative corpus's development part holds it
+# (https://github.com/GNOME/evolution-data-server/blob/ccb3cba2c0458ee08b1ea5f34b0521d3fde4d231/po/de.po)
+CATALOG = "\n".join(
+    [
+        "#: src/camel/camel-sasl-popb4smtp.c:36",
+        'msgid "POP before SMTP"',
+        'msgstr "POP vor SMTP"',
+        "",
+        "#: src/camel/camel-sasl-popb4smtp.c:38",
+        'msgid "This option will authorise a POP connection before attempting SMTP"',
+        'msgstr "Dies autorisiert eine POP-Verbindung, bevor SMTP versucht wird"',
+    ]
+)
+
+
+def test_a_catalog_s_strings_and_comments_are_an_interface_s_words() -> None:
+    assert is_catalog(CATALOG)
+    for words in ("popb4smtp", "POP before SMTP", "POP vor SMTP", "bevor SMTP"):
+        assert in_catalog(CATALOG, CATALOG.index(words))
+    # whatever the guess says: the catalog's form is enough
+    assert in_documentation(CATALOG, CATALOG.index("POP vor"), None)
+
+
+def test_a_line_after_the_catalog_is_not_in_it() -> None:
+    text = CATALOG + "\n\n" + ERROR_LINE
+    assert not in_catalog(text, text.index(ERROR_LINE))
+
+
+def test_a_translated_message_alone_is_no_catalog() -> None:
+    # as a program shows it: no msgid, no msgstr
+    message = '"POP vor SMTP" fehlgeschlagen'
+    assert not is_catalog(message)
+    assert not in_catalog(message, 0)
+    # a msgid without its msgstr is no entry
+    assert not is_catalog('msgid "POP before SMTP"')
