@@ -44,6 +44,17 @@ _CATALOG_STRING = re.compile(
 )
 
 
+# A setting's line that ends in its on/off value: "My outgoing server requires
+# authentication = true", "TLSが必要:はい" (the negative corpus's development part: a
+# product's settings page, a provider's table of settings). An error states what happened;
+# it does not end in "= true" or ": yes".
+_SWITCH = re.compile(
+    r"[=:：][ \t]{0,3}[\"']?(?:true|false|yes|no|on|off|はい|いいえ)[\"']?"
+    r"[ \t]{0,3}[,;]?[ \t]{0,3}$",
+    re.IGNORECASE,
+)
+
+
 def is_catalog(text: str) -> bool:
     """Whether ``text`` holds a gettext catalog's entry: a msgid at a line's start, and a
     msgstr."""
@@ -69,7 +80,7 @@ def in_documentation(text: str, offset: int, guess: GuessFunction | None) -> boo
     over the development parts, 5 fewer of 188 negative texts then go without a false answer,
     and errors pasted beside settings keep their answer more often than with no such check
     at all (``tests/core/test_negative_corpus.py``)."""
-    if in_catalog(text, offset):
+    if in_catalog(text, offset) or _SWITCH.search(_line(text, offset)):
         return True
     if guess is None:
         return False

@@ -95,3 +95,21 @@ def test_a_translated_message_alone_is_no_catalog() -> None:
     assert not in_catalog(message, 0)
     # a msgid without its msgstr is no entry
     assert not is_catalog('msgid "POP before SMTP"')
+
+
+def test_a_setting_that_ends_in_its_on_off_value_is_a_setting() -> None:
+    # a product's settings page and a provider's table of settings (the negative corpus's
+    # development part)
+    for line in ("My outgoing server requires authentication = true", "TLSが必要:はい"):
+        assert in_documentation(line, 0, None)
+    assert in_documentation("smtp_auth_required: 'yes',", 0, None)
+
+
+def test_an_error_that_ends_in_words_is_not() -> None:
+    for line in (
+        "Error: authentication required",
+        "SMTP AUTH is disabled",
+        "Authentication: failed",
+        "535 5.7.139 Authentication unsuccessful, basic authentication is disabled.",
+    ):
+        assert not in_documentation(line, 0, None)
