@@ -64,6 +64,15 @@ _TOPIC_WORDS = frozenset(
 )
 
 
+# How near a topic word its trouble word must stand (characters either side, white space
+# as one): a page about DMARC or PTR records names failures further on ("DNS · TXT (DMARC)"
+# over "… mail that fails SPF or DKIM", the negative corpus's development part). Chosen
+# 2026-12-07 over both development parts: anywhere in the window, negative texts without a
+# false answer 380 of 400 and labeled texts right 5,226; 100 characters, 385 and 5,227; 60,
+# 386 and 5,225; 40, 386 and 5,226.
+_TOPIC_NEAR = 100
+
+
 # Refusal words found in settings or documentation, passed over before giving up.
 _PASSED_OVER_AT_MOST = 8
 
@@ -134,7 +143,8 @@ def codeless(text: str, rules: Sequence[Rule]) -> tuple[int, Found] | None:
         if match is None or not isinstance(match[1], re.Match):
             continue
         topic = match[1].group().lower() in _TOPIC_WORDS
-        if topic and not ERROR_WORDS.search(_POLICY_TAGS.sub(" ", window)):
+        near = window[max(match[1].start() - _TOPIC_NEAR, 0) : match[1].end() + _TOPIC_NEAR]
+        if topic and not ERROR_WORDS.search(_POLICY_TAGS.sub(" ", near)):
             # A word that names a topic, not a refusal, in a text that says nothing went
             # wrong ("Spam musubi is a popular snack"). A refusal's own phrases need no
             # trouble word ("we do not relay", "Message exceeds maximum fixed size"); these

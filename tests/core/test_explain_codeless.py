@@ -419,3 +419,14 @@ def test_a_pasted_catalog_names_no_cause() -> None:
 def test_a_reply_pasted_under_a_catalog_is_still_read() -> None:
     explained = _explain(CLAWS_CATALOG + "\n\n550 5.7.1 Relaying denied")
     assert [e.verdict.category for e in explained] == ["relay-denied"]
+
+
+def test_a_topic_word_needs_its_trouble_word_near() -> None:
+    # "DMARC" as a page's heading; the failure it names comes a paragraph later (a DNS
+    # checker's page in the negative corpus's development part, shortened)
+    filler = "DMARC tells receivers what to do with mail from your domain. " * 3
+    assert _explain("DNS · TXT (DMARC)\n\n" + filler + "Mail that fails SPF or DKIM ...") == []
+    # the refusal's own sentence keeps its answer
+    assert [e.verdict.category for e in _explain("Message rejected as spam")] == [
+        "content-rejected"
+    ]
