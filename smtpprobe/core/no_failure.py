@@ -55,6 +55,21 @@ _SWITCH = re.compile(
 )
 
 
+# A Markdown table: a documentation page's options or codes, one per row ("| secure | Boolean |
+# Optional |", a cell's words running on to "SMTP server requires authentication. |"; the
+# negative corpus's development part). A row starts or ends with "|", and a table has at
+# least two lines that start with one. A pasted error is no table.
+_TABLE_ROW_START = re.compile(r"^[ \t]*\|", re.MULTILINE)
+_TABLE_ROW = re.compile(r"^[ \t]*\||\|[ \t]*$")
+
+
+def _in_table(text: str, offset: int) -> bool:
+    if "|" not in _line(text, offset) or not _TABLE_ROW.search(_line(text, offset)):
+        return False
+    rows = _TABLE_ROW_START.finditer(text)
+    return next(rows, None) is not None and next(rows, None) is not None
+
+
 def is_catalog(text: str) -> bool:
     """Whether ``text`` holds a gettext catalog's entry: a msgid at a line's start, and a
     msgstr."""
@@ -81,6 +96,8 @@ def in_documentation(text: str, offset: int, guess: GuessFunction | None) -> boo
     and errors pasted beside settings keep their answer more often than with no such check
     at all (``tests/core/test_negative_corpus.py``)."""
     if in_catalog(text, offset) or _SWITCH.search(_line(text, offset)):
+        return True
+    if _in_table(text, offset):
         return True
     if guess is None:
         return False

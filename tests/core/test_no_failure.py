@@ -113,3 +113,29 @@ def test_an_error_that_ends_in_words_is_not() -> None:
         "535 5.7.139 Authentication unsuccessful, basic authentication is disabled.",
     ):
         assert not in_documentation(line, 0, None)
+
+
+# an options table of a project's docs, as the negative corpus's development part holds it
+TABLE = "\n".join(
+    [
+        "| Option | Type | Required | Description |",
+        "|---|---|---|---|",
+        "| auth | Boolean | Optional |",
+        "SMTP server requires authentication. |",
+        "| secure | Boolean | Optional | Use SMTP over SSL. |",
+    ]
+)
+
+
+def test_a_row_of_a_markdown_table_is_documentation() -> None:
+    assert in_documentation(TABLE, TABLE.index("requires authentication"), None)
+    assert in_documentation(TABLE, TABLE.index("Use SMTP over SSL"), None)
+
+
+def test_a_pipe_in_an_error_is_no_table() -> None:
+    # one line with a "|" (a pasted log's separator) makes no table
+    line = "2024-01-01 | mail | Relay access denied |"
+    assert not in_documentation(line, line.index("Relay"), None)
+    # lines under a table that are no rows are read
+    text = TABLE + "\n\nRelay access denied"
+    assert not in_documentation(text, text.index("Relay"), None)
