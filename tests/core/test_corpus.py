@@ -707,8 +707,12 @@ from corpus_split import (
 # cross-validation and Thunderbird's non-SMTP messages: fewer false answers, one labeled text
 # fewer), then measured once: validation three fewer, 4,491 of 5,943 (75.57 %); the negative
 # corpus's validation unchanged. The floor follows: a setting is not tuned on validation.
+# Rounds 484-496 (searched until the allowance ran out: vendors' and IT tools' knowledge bases,
+# old forums, Windows and Exchange pages, Japanese business software, deliverability blogs, ISP
+# help pages, GitLab's tracker, transcripts, gists, terminal clients; 140 validation texts):
+# 106 of 140; the earlier texts three more. 4,600 of 6,083 (75.62 %).
 TARGET = 0.95
-FLOOR = 0.755
+FLOOR = 0.756
 SHAPES = frozenset({"reply", "bounce", "client-error", "log", "dialog", "provider-text"})
 
 
