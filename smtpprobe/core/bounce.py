@@ -89,6 +89,12 @@ _DIAGNOSTIC_WORDS = GuardedPattern(
     r"^Diagnostic-Code\s{0,8}:\s{0,8}(?:smtp|x-[a-z0-9-]{1,20})\s{0,8};\s{0,8}(?=[^\W\d_])", re.I
 )
 _HASH_ENHANCED = GuardedPattern(r"^#(?P<enhanced>[245]\.\d{1,3}\.\d{1,3})(?:\s+|$)")
+# Exchange 2000/2003's non-delivery report ends a recipient's entry with the reporting server
+# and the enhanced code on a line of their own, the reason's sentence on the line before:
+# "You do not have permission to send to this recipient. …" then "<mail.example.com #5.7.1>"
+# (development corpus: a school district's NDR on a forum, thebackroomtech.com's 4.4.7). A tail
+# that quotes the next server ("… #5.0.0 smtp;550 …>") holds its own reply and is not this.
+_EXCHANGE_TAIL = GuardedPattern(r"^<[^<>\s#]{1,253} #(?P<enhanced>[45]\.\d{1,3}\.\d{1,3})>$")
 # IIS's SMTP log writes the reply with "+" for each space: "550+5.7.1+Unable+to+relay".
 _PLUS_ENCODED = GuardedPattern(r"(?:^|(?<=[\s?]))[2-5][0-5]\d\+(?=\S)")
 # qmail-send reports a remote delivery with "_" for each space and "/" between its parts, in
@@ -315,6 +321,8 @@ def find_replies(text: str) -> list[Found]:
         status = dsn.at(index).get("status", "")
         if start is None and status[:1] in ("4", "5"):
             start = _diagnostic_start(line.strip(), status)
+        if start is None and index + 1 < len(lines):
+            start = _exchange_reason_start(line.strip(), lines[index + 1].strip())
         starts.append(start)
         same_line = current is not None and groups[index] == current.group
         if start is not None:
@@ -491,6 +499,16 @@ def _diagnostic_start(text: str, status: str) -> Start | None:
         return None
     rest = f"{status} {text[words.end() :]}"
     return Start(text[: words.end()].strip(), int(status[0]) * 100 + 50, " ", rest, inferred=True)
+
+
+def _exchange_reason_start(text: str, following: str) -> Start | None:
+    """The reason's sentence of an Exchange NDR entry, whose code is on the next line's tail
+    ("<mail.example.com #5.7.1>"): the basic code is X50 of the enhanced code's class."""
+    tail = _EXCHANGE_TAIL.match(following)
+    if tail is None or not any(c.isalpha() for c in text) or text.startswith("<"):
+        return None
+    enhanced = tail.group("enhanced")
+    return Start("", int(enhanced[0]) * 100 + 50, " ", f"{enhanced} {text}", inferred=True)
 
 
 def _awaits_words(current: _Building, line: str) -> bool:

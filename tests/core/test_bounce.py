@@ -421,6 +421,22 @@ PASTE_SHAPES = [
         id="qmail-local-no-basic-code",
     ),
     pytest.param(
+        # Exchange 2003's NDR: the reason's sentence, then the server and the enhanced code on
+        # a line of their own (development corpus):
+        # http://thebackroomtech.com/2008/03/28/troubleshooting-exchange-error-447-delivery-delay-and-failures/
+        "Your message did not reach some or all of the intended recipients.\n"
+        " The following recipient(s) could not be reached:\n"
+        " user@domain.com on 3/27/2008 9:11 AM \n"
+        "Could not deliver the message in the time limit specified. Please retry or contact "
+        "your administrator.\n<originating.mailserver.hostname #4.4.7>",
+        450,
+        "4.4.7",
+        "Could not deliver the message in the time limit specified. Please retry or contact "
+        "your administrator.",
+        None,
+        id="exchange-ndr-tail",
+    ),
+    pytest.param(
         # https://github.com/jeffpar/kbarchive/blob/master/kb/304/Q304897/README.md
         ">>> MAIL FROM:<spamtest@contoso.net>\n<<< 250 2.1.0 spamtest@contoso.net....Sender OK\n"
         ">>> RCPT TO:<relaytest@contoso.net>\n<<< 550 5.7.1 Unable to relay for relaytest@"
