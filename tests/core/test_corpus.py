@@ -714,7 +714,8 @@ from corpus_split import (
 # Round 501 (a snapshot: Forward Email's own refusals; 7 validation texts): 6 of 7; the earlier
 # texts unchanged. 4,606 of 6,090 (75.63 %).
 # libetpan's error names (MAILSMTP_ERROR_STARTTLS_NOT_SUPPORTED …) as signatures, from a development
-# text: validation two more, 4,608 of 6,090 (75.67 %).
+# text and libetpan's mailsmtp.c; libetpan (round 445) was a validation source, so its 6 texts
+# moved to development: 4,604 of 6,084 (75.67 %).
 TARGET = 0.95
 FLOOR = 0.756
 SHAPES = frozenset({"reply", "bounce", "client-error", "log", "dialog", "provider-text"})
