@@ -329,7 +329,10 @@ def explain_text(
             elif "reported:auth-failed" in found.facts and _auth_without_password_mechanism(text):
                 found = replace(found, facts=found.facts | {AUTH_MECHANISMS_UNUSABLE})
         items.append((incident.offset, found))
-    lines = text.split("\n") if replies else []
+    # Each line as far as a rule could read it around a reply (the context is cut to
+    # MAX_MATCH_TEXT): a paste of one huge line (megabytes without a line break) would
+    # otherwise be searched whole once per reply found in it.
+    lines = [line[:MAX_MATCH_TEXT] for line in text.split("\n")] if replies else []
     around: dict[int, str] = {}  # id of a reply's Found -> the lines around it
     for i, (offset, line, found) in enumerate(replies):
         if i in dropped:
