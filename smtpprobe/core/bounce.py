@@ -444,7 +444,7 @@ def _found(
     result: list[Found] = []
     for members in groups.values():
         merged: Found | None = None
-        for i in members:
+        for i in members[:_COPIES_READ]:
             floor = max(built[i - 1].last + 1 if i else 0, built[i].floor)
             ceiling = built[i + 1].index if i + 1 < len(built) else len(lines)
             item = _finish(built[i], replies[i], lines, starts, send_mail_as, dsn, floor, ceiling)
@@ -456,9 +456,17 @@ def _found(
                 recipient=merged.recipient or item.recipient,
                 status=merged.status or item.status,
             )  # fmt: skip
+            if merged.stage and merged.host and merged.recipient and merged.status:
+                break  # nothing left for another copy to add
         assert merged is not None
         result.append(merged)
     return result
+
+
+# Copies of one reply read for what each knows (stage, host, recipient, status): a bounce
+# repeats a reply a few times (the human part, the DSN); a log that repeats it thousands of
+# times would cost ~1 ms a copy for nothing new.
+_COPIES_READ = 20
 
 
 # A delivery report's recipient block (RFC 3464 section 2.3) whose Action says the mail failed
