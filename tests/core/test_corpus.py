@@ -716,8 +716,12 @@ from corpus_split import (
 # libetpan's error names (MAILSMTP_ERROR_STARTTLS_NOT_SUPPORTED …) as signatures, from a development
 # text and libetpan's mailsmtp.c; libetpan (round 445) was a validation source, so its 6 texts
 # moved to development: 4,604 of 6,084 (75.67 %).
+# Rounds 504-516 (searched until the allowance ran out: error families 2023-2026, fix notes in
+# app repositories, pastes of authentication and TLS failures, hosts' knowledge bases, Chinese
+# issues, Japanese developer pages; 130 validation texts): 105 of 130; the earlier texts one
+# more. 4,710 of 6,214 (75.80 %).
 TARGET = 0.95
-FLOOR = 0.756
+FLOOR = 0.757
 SHAPES = frozenset({"reply", "bounce", "client-error", "log", "dialog", "provider-text"})
 
 

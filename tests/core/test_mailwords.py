@@ -64,6 +64,10 @@ NOTED_SOURCES = {
     # Windows' text for a refused connection as a Microsoft bounce quotes it, with only its
     # help link (go.microsoft.com) and no mail word: qualified, and still connect-refused.
     "https://support.mozilla.org/en-US/questions/1407786",
+    # Politeia's web server logs the mail library's TLS error inside the HTTP request that
+    # sent it ("POST /v1/user/new HTTP/1.1 … tls: first record does not look like a TLS
+    # handshake"): no mail word, an HTTP line; qualified, and still wrong-security-mode.
+    "https://github.com/decred/politeia/issues/199",
 }
 
 
