@@ -99,11 +99,14 @@ _LETTRE_START = re.compile(
 # response code 354 but got code "503"" (its message part left out when the reply had no
 # words; github.com/swiftmailer/swiftmailer, AbstractSmtpTransport::assertResponseCode) and
 # curl's "MAIL failed: 530" (lib/smtp.c, its failf() of a negative reply to MAIL, RCPT or DATA),
-# mailsend's "Expected smtp code 250, got 552" (github.com/muquit/mailsend, smtp.c errorMsg).
+# mailsend's "Expected smtp code 250, got 552" (github.com/muquit/mailsend, smtp.c errorMsg),
+# Apache Commons Net's "SMTP response 421 received.  Server closed connection." (its
+# SMTPConnectionClosedException, src/main/java/org/apache/commons/net/smtp/SMTP.java).
 _CODE_ONLY_START = GuardedPattern(
     r"\bbut got code [\"\u201c\u201d](?P<code>[2-5][0-5]\d)[\"\u201c\u201d](?=\s{0,8}$)"
     r"|(?-i:\b(?:MAIL|RCPT|DATA) failed: )(?P<curl>[45][0-5]\d)(?=\s{0,8}$)"
     r"|(?-i:\bExpected smtp code [2-5]\d\d, got )(?P<mailsend>[45][0-5]\d)(?=\s{0,8}$)"
+    r"|(?-i:\bSMTP response )(?P<commons>421)(?-i: received\.\s{1,3}Server closed connection\.)"
 )
 # smtplib's tuple with its opening bracket lost in a program's message: "SMTP Delivery Error:
 # 554, b'5.0.0 Error: transaction failed: …')" (github.com/emersion/hydroxide/issues/173); only
@@ -553,7 +556,12 @@ def _structured_start(text: str) -> Start | None:
     if only is not None:  # the code is all there is of the reply
         return Start(
             text[: only.start()].strip(),
-            int(only.group("code") or only.group("curl") or only.group("mailsend")),
+            int(
+                only.group("code")
+                or only.group("curl")
+                or only.group("mailsend")
+                or only.group("commons")
+            ),
             " ",
             "",
         )

@@ -1310,6 +1310,12 @@ def test_mailsends_expected_and_got_codes() -> None:
     assert found.reply is not None and found.reply.code == 552
 
 
+def test_commons_nets_closed_connection_keeps_its_code() -> None:
+    # Apache Commons Net's SMTPConnectionClosedException (SMTP.java) after a 421
+    (found,) = find_replies("SMTP response 421 received.  Server closed connection.")
+    assert found.reply is not None and found.reply.code == 421
+
+
 @pytest.mark.parametrize(
     ("text", "lines"),
     [
