@@ -720,6 +720,8 @@ from corpus_split import (
 # app repositories, pastes of authentication and TLS failures, hosts' knowledge bases, Chinese
 # issues, Japanese developer pages; 130 validation texts): 105 of 130; the earlier texts one
 # more. 4,710 of 6,214 (75.80 %).
+# Rules from development texts and from Microsoft's NDR pages (5.1.8, 5.7.3, 5.7.57, 5.7.50x,
+# 5.7.750, 4.7.500, SMTPSEND.DNS.NonExistentDomain …): 4,712 of 6,214 (75.83 %).
 TARGET = 0.95
 FLOOR = 0.757
 SHAPES = frozenset({"reply", "bounce", "client-error", "log", "dialog", "provider-text"})
