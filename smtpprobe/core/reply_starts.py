@@ -554,17 +554,9 @@ def _structured_start(text: str) -> Start | None:
     )
     only = _CODE_ONLY_START.search(text)
     if only is not None:  # the code is all there is of the reply
-        return Start(
-            text[: only.start()].strip(),
-            int(
-                only.group("code")
-                or only.group("curl")
-                or only.group("mailsend")
-                or only.group("commons")
-            ),
-            " ",
-            "",
-        )
+        # each client's form has its own group (a name cannot repeat); one of them matched
+        code = next(group for group in only.groups() if group)
+        return Start(text[: only.start()].strip(), int(code), " ", "")
     matches = [m for m in (pattern.search(text) for pattern in patterns) if m]
     for match in sorted(matches, key=lambda m: m.start()):
         if match.re is _PAREN_CODE_START and _SOURCE_LINE.search(
