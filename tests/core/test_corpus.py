@@ -722,8 +722,14 @@ from corpus_split import (
 # more. 4,710 of 6,214 (75.80 %).
 # Rules from development texts and from Microsoft's NDR pages (5.1.8, 5.7.3, 5.7.57, 5.7.50x,
 # 5.7.750, 4.7.500, SMTPSEND.DNS.NonExistentDomain …): 4,712 of 6,214 (75.83 %).
+# Rounds 522-537 (searched until the allowance ran out: pastes of connection, DNS and limit
+# failures, of envelope and content refusals, of stack traces, of MTA queues, of applications'
+# logs and of login and TLS failures; pastes from non-English settings, European hosts'
+# knowledge bases, commit messages and fix notes, list archives, developer products' threads;
+# 170 validation texts): 139 of 170; the earlier texts four more (after this batch's rules from
+# development texts). 4,855 of 6,384 (76.05 %).
 TARGET = 0.95
-FLOOR = 0.757
+FLOOR = 0.760
 SHAPES = frozenset({"reply", "bounce", "client-error", "log", "dialog", "provider-text"})
 
 
