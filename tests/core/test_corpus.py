@@ -732,6 +732,8 @@ from corpus_split import (
 # 538-541 (snapshots: commit messages of mail software, Kopano's log strings; 10 validation
 # texts): 4 of 10; the earlier texts three fewer, not looked into. 4,856 of 6,394 (75.95 %);
 # the floor follows the corpus.
+# Mimecast's SMTP error codes with its own causes (geography, TLS routes, blocked senders,
+# concurrent connections, SPF): three more, 4,859 of 6,394 (75.99 %).
 TARGET = 0.95
 FLOOR = 0.759
 SHAPES = frozenset({"reply", "bounce", "client-error", "log", "dialog", "provider-text"})
