@@ -147,6 +147,11 @@ _MAX_REPLY_LINES = 100  # lines kept of one reply; a server's longest (EHLO) has
 _MAX_CONTINUATION = 30  # non-code lines absorbed into one reply before it is cut off
 _MAX_TRAILING = 3  # lines after the final line, e.g. "… gsmtp (in reply to end of DATA command)"
 _SUMMARY_NEAR = 4  # lines between a program's summary of a reply and the reply (see _specific)
+# Words a client library writes as a reply of its own, before the server's replies it sums up:
+# Twisted's SMTPClient raises SMTPDeliveryError(code, "No recipients accepted", log) with the
+# code of the refusals and their transcript after it (development corpus: globaleaks, whose
+# server's replies carry no enhanced code).
+_PROGRAM_SUMMARIES = frozenset({"no recipients accepted"})
 
 
 @record
@@ -831,7 +836,8 @@ def _specific(
     without one just before a reply with one, which says more, is the program's summary: the
     more specific reply decides. The other way round (sendmail's transcript "<<< 554 Service
     unavailable; Client host … blocked using …" before its own "554 5.0.0 Service unavailable")
-    the first reply says more, and both stay.
+    the first reply says more, and both stay. A library's known summary words
+    (``_PROGRAM_SUMMARIES``) give way to any later reply of the same code: the server's own.
     """
     result: list[int] = []
     for index in kept:
@@ -839,13 +845,13 @@ def _specific(
         if reply.enhanced is None and not built[index].inferred:
             last, later = spans[index][1], index + 1
             summary = False
+            # A library's own summary words need no enhanced code on the reply they sum up.
+            known = _normal(reply.text) in _PROGRAM_SUMMARIES
             # Replies are in order: only those starting within _SUMMARY_NEAR lines count.
             while later < len(replies) and spans[later][0] - last <= _SUMMARY_NEAR:
                 other = replies[later]
-                if (
-                    other.code == reply.code
-                    and other.enhanced is not None
-                    and len(other.text) > len(reply.text)
+                if other.code == reply.code and (
+                    known or (other.enhanced is not None and len(other.text) > len(reply.text))
                 ):
                     summary = True
                     break

@@ -1149,6 +1149,19 @@ def test_a_programs_summary_gives_way_to_the_more_specific_reply() -> None:
     assert [(f.reply.code, f.reply.enhanced) for f in found if f.reply] == [(450, "4.1.8")]
 
 
+def test_twisteds_summary_gives_way_to_a_reply_without_an_enhanced_code() -> None:
+    # https://github.com/globaleaks/globaleaks-whistleblowing-software/issues/3413 (Twisted's
+    # log as the app prints it, with escaped line breaks; development corpus): the server's
+    # own reply is shorter than the summary and carries no enhanced code.
+    text = (
+        "SMTP connection failed (Exception: 550 No recipients accepted\\nuser@example.com: 550 "
+        "No Such User Here\\n>>> MAIL FROM:<user@example.com>\\n<<< 250 OK\\n>>> RCPT "
+        "TO:<user@example.com>"
+    )
+    found = find_replies(text)
+    assert [f.reply.text for f in found if f.reply] == ["No Such User Here"]
+
+
 def test_a_shorter_summary_after_the_reply_does_not_hide_it() -> None:
     # https://luxsci.com/blog/?p=16857 (sendmail's transcript, then its own summary)
     text = (
