@@ -83,6 +83,11 @@ _PAREN_CODE_START = re.compile(r"\((?P<code>[2-5][0-5]\d)\):\s{0,8}(?=\S)")
 _KEYED_CODE_START = re.compile(
     r"\bcode\s{0,2}[=:]\s{0,2}(?P<code>[2-5][0-5]\d),\s{0,3}(?:text|msg|message|reason|response)\s{0,2}[=:]\s{0,3}(?=\S)"
 )
+# Exchange's queue and NDR diagnostics carry the last error in a "{LED=…}" field (Last Error
+# Description): "Reason: [{LED=421 Timeout - closing connection};{MSG=};{FQDN=…}]"
+# (github.com/forwardemail/free-email-forwarding/issues/294). A bare code needs the key: an
+# enhanced code after it is found anyway.
+_LED_CODE_START = re.compile(r"(?<=\{LED=)(?P<code>[2-5][0-5]\d)\s(?=[A-Za-z])")
 # The same in square brackets, Roundcube's "Error SMTP: [550] Incorrect sender header" (and
 # with an enhanced code: its German "SMTP Fehler: [451] 4.3.0 Error: queue file write error"). Not
 # a process id: "smtpd[550]:" is glued to its name, and a bracket after a word is not this.
@@ -550,6 +555,7 @@ def _structured_start(text: str) -> Start | None:
         _PAREN_CODE_START,
         _BRACKET_CODE_START,
         _KEYED_CODE_START,
+        _LED_CODE_START,
         _LETTRE_START,
     )
     only = _CODE_ONLY_START.search(text)
@@ -579,7 +585,13 @@ def _structured_start(text: str) -> Start | None:
             text[match.end() :],
             quote=quote,
             whole=match.re
-            not in (_PAREN_CODE_START, _BRACKET_CODE_START, _KEYED_CODE_START, _LETTRE_START),
+            not in (
+                _PAREN_CODE_START,
+                _BRACKET_CODE_START,
+                _KEYED_CODE_START,
+                _LED_CODE_START,
+                _LETTRE_START,
+            ),
             negative_only=True,
         )
         if start is not None:

@@ -963,6 +963,17 @@ INLINE_SHAPES = [
         id="pear-mail-code-and-response",
     ),
     pytest.param(
+        # https://github.com/forwardemail/free-email-forwarding/issues/294 (Exchange Online's
+        # diagnostics; development corpus, round 544)
+        "Reason: [{LED=421 Timeout - closing connection};{MSG=};{FQDN=104.248.224.170};"
+        "{IP=104.248.224.170};{LRT=8/3/2024 4:58:56 PM}]. OutboundProxyTargetIP: "
+        "104.248.224.170.",
+        421,
+        None,
+        "Timeout - closing connection",
+        id="exchange-last-error-field",
+    ),
+    pytest.param(
         # https://github.com/knadh/listmonk/issues/1300
         "error sending message to campaign xyz - 450 Too many recipient attempts",
         450,
@@ -1160,6 +1171,30 @@ def test_twisteds_summary_gives_way_to_a_reply_without_an_enhanced_code() -> Non
     )
     found = find_replies(text)
     assert [f.reply.text for f in found if f.reply] == ["No Such User Here"]
+
+
+_WARN_IF_REJECT_LOG = (
+    # https://pastebin.com/0kNp29ff (Postfix's log; development corpus, round 545)
+    "Mar 7 12:45:32 holmser postfix/smtpd[11849]: NOQUEUE: reject_warning: RCPT from "
+    "m620e36d0.tmodns.net[208.54.14.98]: 504 5.5.2 <localhost>: Helo command rejected: need "
+    "fully-qualified hostname; from=<user@example.com> to=<user@example.com> proto=ESMTP "
+    "helo=<localhost>\n"
+    "Mar 7 12:45:32 holmser postfix/smtpd[11849]: NOQUEUE: reject: RCPT from "
+    "m620e36d0.tmodns.net[208.54.14.98]: 554 5.7.1 <user@example.com>: Relay access denied; "
+    "from=<user@example.com> to=<user@example.com> proto=ESMTP helo=<localhost>\n"
+)
+
+
+def test_a_reply_postfix_only_logged_gives_way_to_the_one_it_sent() -> None:
+    # warn_if_reject logs "reject_warning" and sends nothing (postconf(5)): the refusal the
+    # client got is the "reject" line's.
+    found = find_replies(_WARN_IF_REJECT_LOG)
+    assert [(f.reply.code, f.reply.enhanced) for f in found if f.reply] == [(554, "5.7.1")]
+
+
+def test_a_reply_postfix_only_logged_is_kept_when_it_is_all_there_is() -> None:
+    found = find_replies(_WARN_IF_REJECT_LOG.splitlines()[0])
+    assert [(f.reply.code, f.reply.enhanced) for f in found if f.reply] == [(504, "5.5.2")]
 
 
 def test_a_shorter_summary_after_the_reply_does_not_hide_it() -> None:
