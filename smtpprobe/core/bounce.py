@@ -621,11 +621,12 @@ _CJK = GuardedPattern(r"[\u3040-\u30ff\u4e00-\u9fff]")
 
 # A line a program printed after the reply, never a continuation of it: a stack frame
 # (Java/.NET "at X.Y(…)", Python 'File "…"', PHP "#0 …"), Go's "exit status 1", a chained
-# exception, a log line's timestamp (github.com/go-gomail/gomail/issues/205,
-# github.com/jstedfast/MailKit/issues/453).
+# exception, a log line's timestamp, ISO's or syslog's (github.com/go-gomail/gomail/issues/205,
+# github.com/jstedfast/MailKit/issues/453, pastebin.com/iQAJuzTF).
 _PROGRAM_LINE = GuardedPattern(
     r"at [\w$.<>`]+[.:(]|File \"|#\d+ |exit status \d+$|Traceback \(most recent|Caused by:"
     r"|\[?\d{4}-\d\d-\d\d[ T]\d"
+    r"|(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) {1,2}\d{1,2} \d\d:\d\d:\d\d "
 )
 
 

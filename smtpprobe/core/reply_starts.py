@@ -207,6 +207,14 @@ _POSTFIX_NOT_REPLY = GuardedPattern(
     r"sasl authentication failed|server certificate|cannot start tls",
     re.I,
 )
+# Postfix's smtpd logs "warning: …: SASL LOGIN authentication failed: Connection lost to
+# authentication server" when its link to Dovecot's auth service breaks, and answers the
+# client "454 4.7.0 Temporary authentication failure: …" with the same reason
+# (src/xsasl/xsasl_dovecot_server.c and src/smtpd/smtpd_sasl_glue.c at Postfix 17830e5c;
+# pastebin.com/iQAJuzTF). The log line alone stands for that temporary refusal.
+_POSTFIX_SASL_LOST = GuardedPattern(
+    r"(?<=\bauthentication failed: )Connection lost to authentication server"
+)
 # Providers' fixed refusals quoted without a code (an API's error, a dashboard, a help page):
 # where the wording is the provider's own and unmistakable, it is read as a reply whose basic
 # code is X50 of the class the provider gives it (``Found.code_inferred``), like Exim's reject
@@ -536,6 +544,12 @@ def _logged_start(
             rest = f"{enhanced} {text[dsn.end() :]}"
             code = int(enhanced[0]) * 100 + 50
             return Start(text[: dsn.start()].strip(), code, " ", rest, inferred=True)
+    if "lost to auth" in text:
+        lost = _POSTFIX_SASL_LOST.search(text)
+        if lost is not None:
+            return Start(
+                text[: lost.start()].strip(), 454, " ", text[lost.start() :], inferred=True
+            )
     for pattern, code in providers:
         provider = pattern.search(text)
         if provider is not None:

@@ -1197,6 +1197,22 @@ def test_a_reply_postfix_only_logged_is_kept_when_it_is_all_there_is() -> None:
     assert [(f.reply.code, f.reply.enhanced) for f in found if f.reply] == [(504, "5.5.2")]
 
 
+def test_postfix_losing_its_sasl_back_end_is_the_temporary_refusal_it_sends() -> None:
+    # https://pastebin.com/iQAJuzTF (development corpus, round 554): smtpd logs this reason
+    # and answers the client 454 with it (Postfix's smtpd_sasl_glue.c); the next syslog line,
+    # Dovecot's own, is another program's and not part of it.
+    text = (
+        "Dec 1 18:29:03 msniblets postfix/smtpd[921422]: warning: unknown[45.142.120.149]: SASL "
+        "LOGIN authentication failed: Connection lost to authentication server\n"
+        "Dec 1 18:29:03 msniblets dovecot: auth: Warning: auth client 0 disconnected with 1 "
+        "pending requests: Connection reset by peer\n"
+    )
+    found = find_replies(text)
+    assert [(f.reply.code, f.reply.text) for f in found if f.reply] == [
+        (454, "Connection lost to authentication server")
+    ]
+
+
 def test_a_shorter_summary_after_the_reply_does_not_hide_it() -> None:
     # https://luxsci.com/blog/?p=16857 (sendmail's transcript, then its own summary)
     text = (
