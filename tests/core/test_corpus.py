@@ -734,8 +734,12 @@ from corpus_split import (
 # the floor follows the corpus.
 # Mimecast's SMTP error codes with its own causes (geography, TLS routes, blocked senders,
 # concurrent connections, SPF): three more, 4,859 of 6,394 (75.99 %).
+# Rounds 542-562 (pastes of DNSBL, recipient, limit, SPF/PTR, protocol, temporary and
+# provider replies; client programs and libraries, NDRs, MTA logs, Microsoft 365, e-mail
+# services, DKIM and forwarding; 201 validation texts): 148 of 201; the earlier texts nine
+# more (after the rules from these rounds' development texts). 5,017 of 6,595 (76.07 %).
 TARGET = 0.95
-FLOOR = 0.759
+FLOOR = 0.760
 SHAPES = frozenset({"reply", "bounce", "client-error", "log", "dialog", "provider-text"})
 
 
