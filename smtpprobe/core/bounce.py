@@ -153,8 +153,8 @@ _SUMMARY_NEAR = 4  # lines between a program's summary of a reply and the reply 
 # server's replies carry no enhanced code).
 _PROGRAM_SUMMARIES = frozenset({"no recipients accepted"})
 # Postfix's warn_if_reject logs "NOQUEUE: reject_warning: …" with the reply a restriction
-# would have sent, and sends nothing (postconf(5), warn_if_reject): not the refusal when the
-# text shows another reply.
+# would have sent, and sends nothing (postconf(5), warn_if_reject): no refusal at all (a hint
+# in client_errors.yaml says so when nothing else is found).
 _NOT_SENT = GuardedPattern(r"\breject_warning:")
 
 
@@ -443,8 +443,7 @@ def _found(
     replies = [_reply_of(b, dsn) for b in built]
     spans = [(b.index, b.last) for b in built]
     kept = _specific(list(range(len(built))), replies, built, spans)
-    sent = [i for i in kept if not _NOT_SENT.search(built[i].first_wrapper)]
-    kept = sent or kept
+    kept = [i for i in kept if not _NOT_SENT.search(built[i].first_wrapper)]
     if any(replies[i].code >= 400 for i in kept):
         kept = [i for i in kept if replies[i].code >= 400]
     groups: dict[tuple[int, str | None, str], list[int]] = {}

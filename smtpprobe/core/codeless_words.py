@@ -119,6 +119,11 @@ _PASSED = LazyPattern(
 )
 
 
+# A line Postfix wrote with warn_if_reject ("NOQUEUE: reject_warning: …"): the refusal a
+# restriction would have made and did not (postconf(5)); its words are no refusal either.
+_NOT_SENT_LINE = LazyPattern(r"^[^\n]{0,500}\breject_warning:[^\n]*", re.MULTILINE)
+
+
 def _blank(match: re.Match[str]) -> str:
     return " " * len(match.group())
 
@@ -134,6 +139,8 @@ def codeless(text: str, rules: Sequence[Rule]) -> tuple[int, Found] | None:
         for base, part in read_parts(text)
     )
     read = _PASSED.sub(_blank, text) if "=pass" in text.lower() else text
+    if "reject_warning:" in read:
+        read = _NOT_SENT_LINE.sub(_blank, read)
     for start in itertools.chain.from_iterable(starts):
         # Each run of white space as one space: a dialog or a PDF pasted over several lines
         # ("… because it does\n\nnot allow relaying") keeps the words the rules know.

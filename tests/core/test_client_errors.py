@@ -689,6 +689,7 @@ def test_an_x_diagnostic_that_names_a_client_failure_is_that_failure() -> None:
 def test_every_hint_matches_its_examples_and_speaks_both_languages() -> None:
     hints = client_errors().hints
     assert [h.id for h in hints] == [
+        "postfix-reject-warning",
         "evolution-bad-auth-response",
         "nextcloud-mail-smtp-host-refused",
         "php-mail-windows-connect-failed",
@@ -756,6 +757,21 @@ def test_a_hint_is_only_for_a_paste_where_nothing_else_was_found() -> None:
     )
     assert [e.verdict.category for e in specific.explanations] == ["connect-refused"]
     assert specific.hints == ()
+
+
+def test_a_line_postfix_only_logged_gets_no_verdict_but_its_hint() -> None:
+    from smtpprobe.paste import explain
+
+    # https://pastebin.com/0kNp29ff (development corpus): warn_if_reject refused nothing, so
+    # neither its reply nor its words ("Helo command rejected") nor a guess is an answer.
+    line = (
+        "Mar 7 12:45:32 holmser postfix/smtpd[11849]: NOQUEUE: reject_warning: RCPT from "
+        "m620e36d0.tmodns.net[208.54.14.98]: 504 5.5.2 <localhost>: Helo command rejected: "
+        "need fully-qualified hostname; from=<user@example.com> to=<user@example.com> "
+        "proto=ESMTP helo=<localhost>"
+    )
+    alone = explain(line)
+    assert alone.explanations == [] and [h.id for h in alone.hints] == ["postfix-reject-warning"]
 
 
 @pytest.mark.parametrize(
