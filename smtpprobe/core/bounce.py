@@ -53,7 +53,7 @@ from smtpprobe.core.reply_context import (
 )
 from smtpprobe.core.reply_starts import REPLY_START, providers_in, split_reply_start
 
-__all__ = ["MAX_LINE", "MAX_REPLIES", "Found", "find_replies"]
+__all__ = ["MAX_LINE", "MAX_REPLIES", "NOT_SENT_MARK", "Found", "find_replies"]
 
 # RFC 5321 section 4.5.3.1.6: a text line is at most 1000 octets with its CRLF,
 # and a reply line at most 512 (section 4.5.3.1.5). A longer pasted line (an
@@ -155,7 +155,7 @@ _PROGRAM_SUMMARIES = frozenset({"no recipients accepted"})
 # Postfix's warn_if_reject logs "NOQUEUE: reject_warning: …" with the reply a restriction
 # would have sent, and sends nothing (postconf(5), warn_if_reject): no refusal at all (a hint
 # in client_errors.yaml says so when nothing else is found).
-_NOT_SENT = GuardedPattern(r"\breject_warning:")
+NOT_SENT_MARK = "reject_warning:"
 
 
 @record
@@ -443,7 +443,7 @@ def _found(
     replies = [_reply_of(b, dsn) for b in built]
     spans = [(b.index, b.last) for b in built]
     kept = _specific(list(range(len(built))), replies, built, spans)
-    kept = [i for i in kept if not _NOT_SENT.search(built[i].first_wrapper)]
+    kept = [i for i in kept if NOT_SENT_MARK not in built[i].first_wrapper]
     if any(replies[i].code >= 400 for i in kept):
         kept = [i for i in kept if replies[i].code >= 400]
     groups: dict[tuple[int, str | None, str], list[int]] = {}

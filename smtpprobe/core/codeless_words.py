@@ -14,7 +14,7 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import replace
 
-from smtpprobe.core.bounce import Found
+from smtpprobe.core.bounce import NOT_SENT_MARK, Found
 from smtpprobe.core.client_errors import ClientErrors, read_parts, scan
 from smtpprobe.core.guess import GuessFunction
 from smtpprobe.core.lazyre import IdentityCache, LazyPattern
@@ -119,9 +119,9 @@ _PASSED = LazyPattern(
 )
 
 
-# A line Postfix wrote with warn_if_reject ("NOQUEUE: reject_warning: …"): the refusal a
-# restriction would have made and did not (postconf(5)); its words are no refusal either.
-_NOT_SENT_LINE = LazyPattern(r"^[^\n]{0,500}\breject_warning:[^\n]*", re.MULTILINE)
+# A line Postfix wrote with warn_if_reject (``NOT_SENT_MARK``): the refusal a restriction
+# would have made and did not (postconf(5)); its words are no refusal either.
+_NOT_SENT_LINE = LazyPattern(rf"^[^\n]{{0,500}}{re.escape(NOT_SENT_MARK)}[^\n]*", re.MULTILINE)
 
 
 def _blank(match: re.Match[str]) -> str:
@@ -139,7 +139,7 @@ def codeless(text: str, rules: Sequence[Rule]) -> tuple[int, Found] | None:
         for base, part in read_parts(text)
     )
     read = _PASSED.sub(_blank, text) if "=pass" in text.lower() else text
-    if "reject_warning:" in read:
+    if NOT_SENT_MARK in read:
         read = _NOT_SENT_LINE.sub(_blank, read)
     for start in itertools.chain.from_iterable(starts):
         # Each run of white space as one space: a dialog or a PDF pasted over several lines
