@@ -110,6 +110,11 @@ _PORT = re.compile(r"(?i:\bport|ポート(?:番号)?)\s{0,3}[:=]?\s{0,3}(\d{2,5}
 # Web ports: a host named with one of these is a web address, not the mail server, when
 # the same lines name another.
 _WEB_PORTS = frozenset({80, 443, 8080, 8443})
+# A server named with a scheme that is TLS from the first byte ("ssl://smtp.example.jp:465",
+# as PHP's streams and Swift Mailer write it; "smtps://"): the program used the mode that
+# port 465 expects. ("tls://" is not: PHPMailer reads it as STARTTLS.)
+_IMPLICIT_TLS_URL = re.compile(r"(?i)(?<![\w.-])(?:ssl|smtps)://")
+IMPLICIT_TLS_URL = "implicit-tls-url"  # the fact: the server was named with such a scheme
 # JavaMail: "Couldn't connect to host, port: smtp.gmail.com, 465; timeout -1"
 _JAVAMAIL_PORT = re.compile(rf"(?i:port):\s{{0,3}}({_NAME}|{_IPV4}),\s{{0,3}}(\d{{2,5}})\b")
 # Go's net errors: "dial tcp 10.0.0.1:587: i/o timeout", also with a masked address
@@ -560,6 +565,8 @@ def _incident(
         # "port-named": rules that read "a port is named" whatever its number (a timeout
         # on a named port is that port being dropped; without one, nothing tells).
         facts |= {f"port:{port}", "port-named"}
+    if _IMPLICIT_TLS_URL.search(window):
+        facts.add(IMPLICIT_TLS_URL)
     line = lines[winner.line] if winner.line < len(lines) else ""
     evidence = " ".join(line.split())[:_EVIDENCE] or " ".join(
         winner.signature.pattern.pattern.split()

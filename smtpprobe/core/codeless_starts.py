@@ -64,15 +64,24 @@ _DOTNET_STATUS = {
     "Transaction failed.": 554,
 }
 # Localised .NET says the same in the system's language; only the sentences seen in real
-# texts are here. Brazilian Portuguese's 530, as Microsoft's Portuguese Reporting Services docs
-# quote it after "Falha ao enviar o email: " (github.com/zelanko/sql-docs.pt-br, development
-# corpus). Compared without case: a sentence quoted after another's colon starts lower-case.
+# texts are here: the 530 as Microsoft's Reporting Services docs quote it in Brazilian
+# Portuguese, after "Falha ao enviar o email: " (github.com/zelanko/sql-docs.pt-br), and in
+# French (github.com/zelanko/sql-docs.fr-fr; both development corpus). Compared without case
+# (a sentence quoted after another's colon starts lower-case) and with one apostrophe.
 _DOTNET_RESPONSES = {
     "The server response was:": _DOTNET_STATUS,
     "A resposta do servidor foi:": {
         "O servidor SMTP requer uma conexão segura ou o cliente não foi autenticado.": 530,
     },
+    "La réponse du serveur était :": {
+        "Le serveur SMTP requiert une connexion sécurisée ou le client n'était pas authentifié.": 530,
+    },
 }
+
+
+def _compared(sentence: str) -> str:
+    """A sentence as _dotnet_code compares it: no commas, no case, one apostrophe."""
+    return sentence.replace(",", "").replace("\u2019", "'").casefold()
 
 
 def _dotnet_code(wrapper: str, cls: int) -> int | None:
@@ -82,11 +91,11 @@ def _dotnet_code(wrapper: str, cls: int) -> int | None:
     if response is None:
         return None
     statuses = _DOTNET_RESPONSES[response]
-    named = wrapper[: -len(response)].rstrip().replace(",", "").casefold()
+    named = _compared(wrapper[: -len(response)].rstrip())
     if named.endswith("mailbox unavailable."):
         return cls * 100 + 50
     for sentence, code in statuses.items():
-        if named.endswith(sentence.replace(",", "").casefold()):
+        if named.endswith(_compared(sentence)):
             return code if code // 100 == cls else None
     return None
 

@@ -569,11 +569,22 @@ def _words_over_the_code(
 
 # A guess is for a paste that says something went wrong (ERROR_WORDS): a poem, a recipe
 # or a README says nothing of the kind (a red-team round got a category with a remedy for each).
+# Nor does Postfix smtpd's end-of-session line where every command succeeded: it writes each
+# command's count as "name=ok/total" where some failed, and "commands=N" with no "/total"
+# only when none did (smtpd.c, https://github.com/vdukhovni/postfix/blob/17830e5c13c160d51c95cb971d137a46de84e48c/postfix/src/smtpd/smtpd.c#L6385);
+# with "quit=" the client ended the session itself (the negative corpus's development part).
+# Without QUIT the client went away after its last command, which may be the error
+# (github.com/Chocobozzz/PeerTube/issues/373: "starttls=1 commands=2" from a client that
+# then refused the certificate; development corpus).
+_CLEAN_DISCONNECT = re.compile(
+    r"(?m)^[^\n]{0,300}?\bdisconnect from [^\n]{0,500}?\squit=\d{1,9} "
+    r"(?:[^\n]{0,100}? )?commands=\d{1,9}(?![\d/])[^\n]{0,300}$"
+)
 
 
 def _worth_guessing(text: str, client_errors: ClientErrors) -> bool:
     """Whether a paste nothing recognised is one to guess at (not a hint's generic message)."""
-    read = read_text(text)
+    read = _CLEAN_DISCONNECT.sub("", read_text(text))
     return bool(ERROR_WORDS.search(read)) and not find_hints(read, client_errors)
 
 
@@ -596,12 +607,21 @@ _JOIN_AT_MOST = 8192
 # RFC 3463 section 3: the subject (second number) of an enhanced code says what kind of
 # trouble it is. Words around a reply may name a mailbox's trouble only where the reply's
 # own code allows one: "550 5.7.1 …" (security or policy) beside "mailbox full" words is a
-# policy refusal whose words no rule knew, not a full mailbox.
+# policy refusal whose words no rule knew, not a full mailbox. Nor may words of the
+# connection's security mode or of the login's offer decide for a reply about an address, a
+# mailbox or the message's content (subjects 1, 2 and 6): a 501 5.1.8 refusing a sender
+# beside a stack trace's words is not the wrong port's (development corpus,
+# github.com/RocketChat/Rocket.Chat/issues/10672).
+_TRANSPORT_SUBJECTS = "03457"
 _SUBJECTS = {
     "mailbox-full": "0123",
     "message-too-large": "0123",
     "recipient-unknown": "012",
     "recipient-disabled": "012",
+    "wrong-security-mode": _TRANSPORT_SUBJECTS,
+    "starttls-unavailable": _TRANSPORT_SUBJECTS,
+    "auth-unavailable": _TRANSPORT_SUBJECTS,
+    "auth-mechanism-unsupported": _TRANSPORT_SUBJECTS,
 }
 
 
