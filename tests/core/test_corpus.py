@@ -740,6 +740,10 @@ from corpus_split import (
 # more (after the rules from these rounds' development texts). 5,017 of 6,595 (76.07 %).
 # Postfix's reject_warning lines no longer read as refusals (warn_if_reject refuses nothing):
 # two fewer, not looked into. 5,015 of 6,595 (76.04 %).
+# Rounds 565-580 (client libraries by language, CJK pages, apps' trackers, until the look-up
+# allowance ran out; 116 validation texts): 96 of 116 first measured; after the rules from
+# these rounds' development texts 97 of them, and the earlier texts seven more. 5,119 of
+# 6,711 (76.28 %).
 TARGET = 0.95
 FLOOR = 0.760
 SHAPES = frozenset({"reply", "bounce", "client-error", "log", "dialog", "provider-text"})
