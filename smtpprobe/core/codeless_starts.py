@@ -74,7 +74,8 @@ _DOTNET_RESPONSES = {
         "O servidor SMTP requer uma conexão segura ou o cliente não foi autenticado.": 530,
     },
     "La réponse du serveur était :": {
-        "Le serveur SMTP requiert une connexion sécurisée ou le client n'était pas authentifié.": 530,
+        "Le serveur SMTP requiert une connexion sécurisée ou le client n'était pas "
+        "authentifié.": 530,
     },
 }
 

@@ -1091,6 +1091,17 @@ def test_postfix_status_sent_holds_the_next_servers_reply() -> None:
             530,
             id="portuguese",
         ),
+        pytest.param(
+            # https://github.com/zelanko/sql-docs.fr-fr/blob/0ae392d882de4e5ae13151ef4aa300c6d90b2260/docs/reporting-services/install-windows/configure-e-mail-for-a-reporting-services-service-application.md
+            # (development corpus): in French, with a typographic apostrophe and the space
+            # French puts before a colon
+            "Échec de l\u2019envoi du message électronique : le serveur SMTP requiert une "
+            "connexion sécurisée ou le client n\u2019était pas authentifié. La réponse du "
+            "serveur était : 5.7.1 Le client n\u2019était pas authentifié. Le message ne sera "
+            "pas renvoyé.",
+            530,
+            id="french",
+        ),
     ],
 )
 def test_dotnet_names_the_code_its_server_response_lacks(text: str, code: int) -> None:

@@ -907,3 +907,54 @@ def test_a_hint_whose_words_lie_inside_another_hints_is_left_out() -> None:
         "phpmailer-connect-failed",
         "roundcube-smtp-connect-failed",
     ]
+
+
+@pytest.mark.parametrize(
+    ("source", "contains", "category"),
+    [
+        # Swift Mailer's read timeout on a connection opened with SSL on 465: the mode was
+        # right (development corpus, relabelled from its Swift Mailer source: HISTORY.md)
+        ("https://github.com/ssrpanel/SSRPanel/issues/1380", "ssl://", "timeout"),
+        # the same timeout on a plain "tcp://" connection to 465 is the wrong mode
+        (
+            "https://www.github.com/alchemy-fr/Phraseanet/issues/3638",
+            "tcp://",
+            "wrong-security-mode",
+        ),
+    ],
+)
+def test_the_scheme_a_program_names_tells_the_mode_it_used_on_465(
+    source: str, contains: str, category: str
+) -> None:
+    (found,) = _explain(_dev_text(source, contains))
+    assert found.verdict.category == category
+    assert ("implicit-tls-url" in found.found.facts) == (contains == "ssl://")
+
+
+@pytest.mark.parametrize(
+    ("source", "contains"),
+    [
+        # nginx's mail proxy and Postfix's smtpd, each logging a client's failed handshake
+        ("https://github.com/Sonarr/Sonarr/issues/2690", "ACCEPT_SR_CLNT_HELLO"),
+        ("https://github.com/pentacent/keila/issues/462", "SSL_accept error"),
+    ],
+)
+def test_a_server_s_own_tls_log_is_the_client_s_handshake_not_a_plaintext_answer(
+    source: str, contains: str
+) -> None:
+    (found,) = _explain(_dev_text(source, contains))
+    assert found.verdict.category == "tls-handshake-failed"
+    assert found.verdict.rule_id == "pasted-tls-accept-failed"
+    # A client's own "wrong version number" is still the plaintext answer to SSL.
+    (client,) = _explain("[SSL: WRONG_VERSION_NUMBER] wrong version number (_ssl.c:1000)")
+    assert client.verdict.category == "wrong-security-mode"
+
+
+def test_a_server_that_closed_an_idle_session_is_a_timeout_not_a_reply_out_of_step() -> None:
+    text = _dev_text("https://github.com/laravel/docs/pull/10518", "Waiting command")
+    (found,) = _explain(text)
+    assert (found.verdict.category, found.verdict.rule_id) == (
+        "timeout",
+        "pasted-client-idle-timeout",
+    )
+    assert "NOOP" in found.verdict.remedy.en and "NOOP" in found.verdict.remedy.ja

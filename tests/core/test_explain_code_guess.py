@@ -81,6 +81,30 @@ def test_the_code_stands_where_the_guess_may_not_decide(
     assert explained == unguessed, why
 
 
+# Rocket.Chat's refusal of a notification's sender with no local part, beside a stack trace
+# (development corpus, https://github.com/RocketChat/Rocket.Chat/issues/10672): 5.1.8 is the
+# sender's address, RFC 3463's subject 1.
+BAD_SENDER = "Error: Mail command failed: 501 5.1.8 Error bad address (missing local part)"
+
+
+@pytest.mark.parametrize(
+    "category",
+    [
+        "wrong-security-mode",
+        "starttls-unavailable",
+        "auth-unavailable",
+        "auth-mechanism-unsupported",
+    ],
+)
+def test_words_of_the_connection_never_decide_a_reply_about_an_address(category: str) -> None:
+    unguessed = _explain(BAD_SENDER, None)
+    assert unguessed.verdict.category == "sender-rejected"
+    assert _explain(BAD_SENDER, _scripted(category, 0.999)) == unguessed
+    # The same words may still decide a reply whose code is about security (subject 7).
+    policy = "550 5.7.0 Refused"
+    assert _explain(policy, _scripted(category, 0.999)).verdict.category == category
+
+
 def test_a_reply_a_rule_knows_is_never_guessed_at() -> None:
     # OCN's E041 as the user's seed shows it (shared/seeds, tests/core/test_bounce.py): a
     # rule reads it, so no guess is asked for.

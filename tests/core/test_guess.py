@@ -12,9 +12,10 @@ import pytest
 from typer.testing import CliRunner
 
 from smtpprobe.cli import app
-from smtpprobe.core.explain import GUESSED
-from smtpprobe.core.guess import FORMAT, NO_FAILURE, Guesser, features, train
-from smtpprobe.paste import GUESS_MODEL_FILE, explain, guesser
+from smtpprobe.core.explain import GUESSED, explain_text
+from smtpprobe.core.guess import FORMAT, NO_FAILURE, Guess, Guesser, features, train
+from smtpprobe.loading import load_rulebook
+from smtpprobe.paste import GUESS_MODEL_FILE, client_errors, explain, guesser
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from corpus_split import VALIDATION, load
@@ -189,3 +190,32 @@ def test_a_text_that_says_nothing_went_wrong_gets_no_guess() -> None:
         assert explain(text).explanations == [], text
     # The same words with a failure in them are guessed at (or recognised).
     assert explain("unable to parse tls packet header").explanations
+
+
+def test_postfix_s_end_of_session_line_without_a_failure_gets_no_guess() -> None:
+    # The negative corpus's development part (github.com/whyscream/postfix-grok-patterns,
+    # issue 96): smtpd.c writes "/total" after a count only where a command failed, and
+    # "quit=1" says the client ended the session itself.
+    clean = (
+        "Oct 27 09:21:37 alison postfix-in/submission/smtpd[17892]: disconnect from "
+        "unknown[94.142.213.250] ehlo=2 starttls=1 auth=1 mail=1 rcpt=1 data=1 quit=1 commands=8"
+    )
+    assert explain(clean).explanations == []
+    guessed: list[str] = []
+
+    def guess(text: str, failures_only: bool = False) -> Guess | None:
+        guessed.append(text)
+        return None
+
+    rules = load_rulebook()
+    explain_text(clean, lambda _: rules, client_errors(), guess=guess)
+    assert guessed == []
+    # A failed command ("auth=0/1", "commands=2/3"), or a client that left without QUIT
+    # (github.com/Chocobozzz/PeerTube/issues/373), is read as before.
+    for line in (
+        clean.replace("auth=1", "auth=0/1").replace("commands=8", "commands=7/8"),
+        clean.replace(" quit=1", "").replace("commands=8", "commands=7"),
+    ):
+        guessed.clear()
+        explain_text(line, lambda _: rules, client_errors(), guess=guess)
+        assert guessed, line
