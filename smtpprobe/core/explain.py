@@ -49,7 +49,7 @@ from smtpprobe.core.gmail_dialog import gmail_finding
 from smtpprobe.core.guess import NO_FAILURE, ONE_MESSAGE, Guess, GuessFunction
 from smtpprobe.core.lazyre import LazyPattern
 from smtpprobe.core.mailwords import NOT_MAIL, not_about_mail
-from smtpprobe.core.no_failure import in_catalog, is_catalog
+from smtpprobe.core.no_failure import in_catalog, is_catalog, without_clean_sessions
 from smtpprobe.core.paste_facts import (
     AUTH_AFTER_STARTTLS,
     AUTH_MECHANISMS_UNUSABLE,
@@ -568,23 +568,13 @@ def _words_over_the_code(
 
 
 # A guess is for a paste that says something went wrong (ERROR_WORDS): a poem, a recipe
-# or a README says nothing of the kind (a red-team round got a category with a remedy for each).
-# Nor does Postfix smtpd's end-of-session line where every command succeeded: it writes each
-# command's count as "name=ok/total" where some failed, and "commands=N" with no "/total"
-# only when none did (smtpd.c, https://github.com/vdukhovni/postfix/blob/17830e5c13c160d51c95cb971d137a46de84e48c/postfix/src/smtpd/smtpd.c#L6385);
-# with "quit=" the client ended the session itself (the negative corpus's development part).
-# Without QUIT the client went away after its last command, which may be the error
-# (github.com/Chocobozzz/PeerTube/issues/373: "starttls=1 commands=2" from a client that
-# then refused the certificate; development corpus).
-_CLEAN_DISCONNECT = re.compile(
-    r"(?m)^[^\n]{0,300}?\bdisconnect from [^\n]{0,500}?\squit=\d{1,9} "
-    r"(?:[^\n]{0,100}? )?commands=\d{1,9}(?![\d/])[^\n]{0,300}$"
-)
+# or a README says nothing of the kind (a red-team round got a category with a remedy for each),
+# nor do a server's logs of sessions in which nothing failed (``without_clean_sessions``).
 
 
 def _worth_guessing(text: str, client_errors: ClientErrors) -> bool:
     """Whether a paste nothing recognised is one to guess at (not a hint's generic message)."""
-    read = _CLEAN_DISCONNECT.sub("", read_text(text))
+    read = without_clean_sessions(read_text(text))
     return bool(ERROR_WORDS.search(read)) and not find_hints(read, client_errors)
 
 

@@ -17,7 +17,7 @@ import re
 
 from smtpprobe.core.guess import NO_FAILURE, ONE_MESSAGE, GuessFunction
 
-__all__ = ["in_catalog", "in_documentation", "is_catalog"]
+__all__ = ["in_catalog", "in_documentation", "is_catalog", "without_clean_sessions"]
 
 _BLANK_LINE = re.compile(r"\n[ \t]*\n")
 
@@ -109,3 +109,21 @@ def in_documentation(text: str, offset: int, guess: GuessFunction | None) -> boo
         return False
     own = guess(_line(text, offset))
     return own is not None and own.category == NO_FAILURE
+
+
+# Postfix smtpd's end-of-session line where every command succeeded: it writes each command's
+# count as "name=ok/total" where some failed, and "commands=N" with no "/total" only when none
+# did (smtpd.c, https://github.com/vdukhovni/postfix/blob/17830e5c13c160d51c95cb971d137a46de84e48c/postfix/src/smtpd/smtpd.c#L6385);
+# with "quit=" the client ended the session itself (the negative corpus's development part).
+# Without QUIT the client went away after its last command, which may be the error
+# (github.com/Chocobozzz/PeerTube/issues/373: "starttls=1 commands=2" from a client that
+# then refused the certificate; development corpus).
+_CLEAN_DISCONNECT = re.compile(
+    r"(?m)^[^\n]{0,300}?\bdisconnect from [^\n]{0,500}?\squit=\d{1,9} "
+    r"(?:[^\n]{0,100}? )?commands=\d{1,9}(?![\d/])[^\n]{0,300}$"
+)
+
+
+def without_clean_sessions(text: str) -> str:
+    """``text`` without a server's log lines of sessions in which nothing failed."""
+    return _CLEAN_DISCONNECT.sub("", text)
