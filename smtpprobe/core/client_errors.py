@@ -114,7 +114,7 @@ _WEB_PORTS = frozenset({80, 443, 8080, 8443})
 # as PHP's streams and Swift Mailer write it; "smtps://"): the program used the mode that
 # port 465 expects. ("tls://" is not: PHPMailer reads it as STARTTLS.)
 _IMPLICIT_TLS_URL = re.compile(r"(?i)(?<![\w.-])(?:ssl|smtps)://")
-IMPLICIT_TLS_URL = "implicit-tls-url"  # the fact: the server was named with such a scheme
+_IMPLICIT_TLS_FACT = "implicit-tls-url"  # the fact: the server was named with such a scheme
 # JavaMail: "Couldn't connect to host, port: smtp.gmail.com, 465; timeout -1"
 _JAVAMAIL_PORT = re.compile(rf"(?i:port):\s{{0,3}}({_NAME}|{_IPV4}),\s{{0,3}}(\d{{2,5}})\b")
 # Go's net errors: "dial tcp 10.0.0.1:587: i/o timeout", also with a masked address
@@ -566,7 +566,7 @@ def _incident(
         # on a named port is that port being dropped; without one, nothing tells).
         facts |= {f"port:{port}", "port-named"}
     if _IMPLICIT_TLS_URL.search(window):
-        facts.add(IMPLICIT_TLS_URL)
+        facts.add(_IMPLICIT_TLS_FACT)
     line = lines[winner.line] if winner.line < len(lines) else ""
     evidence = " ".join(line.split())[:_EVIDENCE] or " ".join(
         winner.signature.pattern.pattern.split()
