@@ -65,8 +65,9 @@ _DOTNET_STATUS = {
 }
 # Localised .NET says the same in the system's language; only the sentences seen in real
 # texts are here: the 530 as Microsoft's Reporting Services docs quote it in Brazilian
-# Portuguese, after "Falha ao enviar o email: " (github.com/zelanko/sql-docs.pt-br), and in
-# French (github.com/zelanko/sql-docs.fr-fr; both development corpus). Compared without case
+# Portuguese, after "Falha ao enviar o email: " (github.com/zelanko/sql-docs.pt-br), in
+# French (github.com/zelanko/sql-docs.fr-fr) and in German
+# (github.com/ChristophMuthmann/sql-docs.de-de; all development corpus). Compared without case
 # (a sentence quoted after another's colon starts lower-case) and with one apostrophe.
 _DOTNET_RESPONSES = {
     "The server response was:": _DOTNET_STATUS,
@@ -76,6 +77,10 @@ _DOTNET_RESPONSES = {
     "La réponse du serveur était :": {
         "Le serveur SMTP requiert une connexion sécurisée ou le client n'était pas "
         "authentifié.": 530,
+    },
+    "Die Serverantwort war:": {
+        "Für den SMTP-Server ist eine sichere Verbindung erforderlich oder der Client wurde "
+        "nicht authentifiziert.": 530,
     },
 }
 

@@ -1102,6 +1102,17 @@ def test_postfix_status_sent_holds_the_next_servers_reply() -> None:
             530,
             id="french",
         ),
+        pytest.param(
+            # https://github.com/ChristophMuthmann/sql-docs.de-de/blob/25e2f29e69540a0719a35309f432da28bf459d4a/docs/reporting-services/subscriptions/monitor-reporting-services-subscriptions.md
+            # (development corpus): in German, the reply's words broken by the stack frame
+            "E-Mail-Sendefehler. Ausnahme: System.Net.Mail.SmtpException: Für den SMTP-Server "
+            "ist eine sichere Verbindung erforderlich, oder der Client wurde nicht "
+            "authentifiziert. Die Serverantwort war: 5.7.1 Client wurde nicht auf "
+            "System.Net.Mail.MailCommand.CheckResponse(SmtpStatusCode statusCode, String "
+            "response) authentifiziert.",
+            530,
+            id="german",
+        ),
     ],
 )
 def test_dotnet_names_the_code_its_server_response_lacks(text: str, code: int) -> None:

@@ -958,3 +958,17 @@ def test_a_server_that_closed_an_idle_session_is_a_timeout_not_a_reply_out_of_st
         "pasted-client-idle-timeout",
     )
     assert "NOOP" in found.verdict.remedy.en and "NOOP" in found.verdict.remedy.ja
+
+
+def test_a_localized_send_as_refusal_is_the_sender_not_a_relay() -> None:
+    # Exchange's "Client does not have permissions to send as this sender" in German, as a
+    # localized Reporting Services page quotes it after .NET's "mailbox unavailable"
+    text = _dev_text(
+        "https://github.com/ChristophMuthmann/sql-docs.de-de/blob/25e2f29e69540a0719a35309f432da28bf459d4a/docs/reporting-services/subscriptions/monitor-reporting-services-subscriptions.md",
+        "als dieser Absender",
+    )
+    (found,) = _explain(text)
+    assert (found.verdict.category, found.verdict.rule_id) == (
+        "sender-rejected",
+        "sender-rejected-not-owned",
+    )
