@@ -211,7 +211,9 @@ def family(text: str, client_errors: ClientErrors) -> tuple[int, Found] | None:
 
 def wording(rules: Sequence[Rule]) -> Sequence[Rule]:
     """The rules that decide by a reply's words alone: no code, enhanced code or failure
-    (worked out once for a rule book that cannot change: a tuple)."""
+    (worked out once for a rule book that cannot change: a tuple); and those that decide a
+    paste by what the words beside it add alone (a ``pasted`` fact-only rule: Exim's
+    logged TLS record beside its words without their reply code)."""
     if isinstance(rules, tuple):
         return _wording_of(rules)
     return _words_only(rules)
@@ -219,7 +221,9 @@ def wording(rules: Sequence[Rule]) -> Sequence[Rule]:
 
 def _words_only(rules: Sequence[Rule]) -> tuple[Rule, ...]:
     return tuple(
-        r for r in rules if r.text is not None and not (r.codes or r.enhanced or r.failures)
+        r
+        for r in rules
+        if (r.text is not None or "pasted" in r.facts) and not (r.codes or r.enhanced or r.failures)
     )
 
 

@@ -381,7 +381,14 @@ def explain_text(
         if more is not None and _lost_after_221(replies, more[1], more[0]):
             more = None  # the close that follows QUIT's 221
         if more is not None and (not items or more[0] > max(offset for offset, _ in items)):
-            items = [more]
+            # A refusal's words without a code are a reply too: the context that words around
+            # a reply would hand it (Exim's 'input="\026\003\001"' beside "input sent
+            # without waiting for greeting": a TLS record, not pipelining) is handed to them.
+            beside = frozenset().union(
+                *(i.found.facts for i in incidents if i.found.failure is None)
+            )
+            beside = frozenset(f for f in beside if not f.startswith("reported:"))
+            items = [(more[0], replace(more[1], facts=more[1].facts | beside))]
         elif worked and guess is not None and not _closed_by_221(replies, len(text)):
             # Only steps that worked, then an error no rule knows ("mailsmtp Last Error
             # Explanation: MAILSMTP_ERROR_SSL" after STARTTLS's 220): never an "ok"; the words

@@ -972,3 +972,52 @@ def test_a_localized_send_as_refusal_is_the_sender_not_a_relay() -> None:
         "sender-rejected",
         "sender-rejected-not-owned",
     )
+
+
+def test_exim_s_words_without_their_reply_still_see_the_tls_record_before_the_greeting() -> None:
+    # A log pasted from "(input sent without waiting for greeting)" on has no reply code:
+    # the words are read alone, and the TLS record Exim logged beside them still decides.
+    text = _dev_text(
+        "http://devblog.drall.com.br/smtp-protocol-synchronization-error-input-sent-without-waiting-for-greeting-rejected-connection-from-hlocalhost-127-0-0-1-input026003001002",
+        "input=",
+    )
+    (found,) = _explain(text)
+    assert found.found.reply is None
+    assert (found.verdict.category, found.verdict.rule_id) == (
+        "wrong-security-mode",
+        "pasted-wrong-mode-tls-record-before-greeting",
+    )
+    # Without the record, the same words are the client talking out of turn.
+    (early,) = _explain('(input sent without waiting for greeting) ... input="EHLO x"')
+    assert early.verdict.category == "protocol-error"
+
+
+@pytest.mark.parametrize(
+    ("text", "category", "rule_id", "retryable"),
+    [
+        (
+            "ORA-29277: invalid SMTP operation",
+            "protocol-error",
+            "pasted-oracle-invalid-smtp-operation",
+            False,
+        ),
+        (
+            "ORA-29278 - SMTP transient error: string",
+            "temporary-failure",
+            "pasted-oracle-transient-error",
+            True,
+        ),
+    ],
+)
+def test_oracle_utl_smtp_errors_name_their_cause(
+    text: str, category: str, rule_id: str, retryable: bool
+) -> None:
+    (found,) = _explain(text)
+    assert (found.verdict.category, found.verdict.rule_id, found.verdict.retryable) == (
+        category,
+        rule_id,
+        retryable,
+    )
+    # With the server's reply after ORA-29278, the reply is explained instead.
+    (replied,) = _explain("ORA-29278: SMTP transient error: 421 Service not available")
+    assert replied.found.reply is not None and replied.found.reply.code == 421
