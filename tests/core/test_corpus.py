@@ -744,6 +744,10 @@ from corpus_split import (
 # allowance ran out; 116 validation texts): 96 of 116 first measured; after the rules from
 # these rounds' development texts 97 of them, and the earlier texts seven more. 5,119 of
 # 6,711 (76.28 %).
+# Rounds 581-615 (devices, server tools, business apps, regional and European pages, app
+# frameworks, forges, forms, archives; searched until the look-up allowance ran out; 141
+# validation texts): 99 of 141 first measured; after the rules from these rounds'
+# development texts 100 of them, and the earlier texts nine more. 5,228 of 6,852 (76.30 %).
 TARGET = 0.95
 FLOOR = 0.760
 SHAPES = frozenset({"reply", "bounce", "client-error", "log", "dialog", "provider-text"})
