@@ -132,3 +132,24 @@ def test_a_5_1_0_with_japanese_sender_words_is_the_sender() -> None:
     ):
         (item,) = explain(f"550 5.1.0 <foo@example.jp>... {words}").explanations
         assert item.verdict.category == category, words
+
+
+def test_an_unknown_refusal_by_the_recipient_s_server_is_not_blamed_on_relaying() -> None:
+    # https://github.com/RotherOSS/otobo/blob/9f0e4d921d0b6458275e68e50ebb882ac48a9261/scripts/test/sample/PostMaster/PostMaster-Test10.box
+    # (development corpus): a Postfix bounce; the recipient's own server refused at RCPT TO
+    # in words no rule knows. No submission server was asked to relay.
+    text = (
+        "<asdfasdfasdfasd@example.com>: host mx00.XXXXund.de[127.0.15.169] said:\n"
+        "    550 <asdfasdfasdfasd@example.com>: invalid address (in reply to RCPT TO\n"
+        "    command)"
+    )
+    (item,) = explain(text).explanations
+    assert (item.verdict.category, item.verdict.rule_id) == (
+        "recipient-unknown",
+        "code-rcpt-refused-remote",
+    )
+    assert item.refuser == "recipient"
+    assert "relay" not in item.verdict.cause.en
+    # The same words from the user's own server, without the bounce: relaying comes first.
+    (own,) = explain("550 <asdfasdfasdfasd@example.com>: invalid address").explanations
+    assert own.verdict.rule_id != "code-rcpt-refused-remote"
