@@ -122,12 +122,13 @@ def test_a_reply_a_rule_knows_is_never_guessed_at() -> None:
 
 
 def test_a_real_reply_no_rule_knows_with_the_shipped_model() -> None:
-    # ExchangeDefender's refusal of a sender it may not send for (development corpus, round
-    # 15, labeled sender-rejected): the code alone read 550 as a block of the sending IP.
+    # A list server's refusal of a sender whose From differs from the envelope's
+    # (development corpus, round 233, labeled sender-rejected): the code alone read 550 as
+    # a block of the sending IP.
     item = next(
         i
-        for i in load(DEVELOPMENT / "round15_vendors.yaml")
-        if str(i["text"]).startswith("550 ExchangeDefender is not allowed")
+        for i in load(DEVELOPMENT / "round233_aaq_2024c.yaml")
+        if "Edward needs reply-to or from" in str(i["text"])
     )
     assert item["category"] == "sender-rejected"
     text = str(item["text"])
