@@ -748,6 +748,10 @@ from corpus_split import (
 # frameworks, forges, forms, archives; searched until the look-up allowance ran out; 141
 # validation texts): 99 of 141 first measured; after the rules from these rounds'
 # development texts 100 of them, and the earlier texts nine more. 5,228 of 6,852 (76.30 %).
+# Words right only by their code or by the guess, read by rules from development texts
+# (localized relay refusals, Spamhaus's list names, 'TLS not supported', senders the login
+# may not use, a recipient's server refusing at RCPT), and mailbox-full's exclusions as
+# whole words: three more, 5,231 of 6,852 (76.34 %).
 TARGET = 0.95
 FLOOR = 0.760
 SHAPES = frozenset({"reply", "bounce", "client-error", "log", "dialog", "provider-text"})
