@@ -300,7 +300,7 @@ def explain_text(
             dropped.update(own)
             near = [i for i in near if i not in own]
         negative = [i for i in near if _code(replies[i][2]) >= 400]
-        context = {f for f in incident.found.facts if not f.startswith("reported:")}
+        context = _context_facts(incident.found)
         if incident.found.failure is None or negative:
             for i in negative:
                 added.setdefault(i, set()).update(context)
@@ -381,13 +381,17 @@ def explain_text(
         if more is not None and _lost_after_221(replies, more[1], more[0]):
             more = None  # the close that follows QUIT's 221
         if more is not None and (not items or more[0] > max(offset for offset, _ in items)):
-            # A refusal's words without a code are a reply too: the context that words around
+            # A refusal's words without a code are a reply too: the context that words near
             # a reply would hand it (Exim's 'input="\026\003\001"' beside "input sent
             # without waiting for greeting": a TLS record, not pipelining) is handed to them.
+            at = text.count("\n", 0, more[0])
             beside = frozenset().union(
-                *(i.found.facts for i in incidents if i.found.failure is None)
+                *(
+                    _context_facts(i.found)
+                    for i in incidents
+                    if i.found.failure is None and i.lines[0] - _NEAR <= at <= i.lines[1] + _NEAR
+                )
             )
-            beside = frozenset(f for f in beside if not f.startswith("reported:"))
             items = [(more[0], replace(more[1], facts=more[1].facts | beside))]
         elif worked and guess is not None and not _closed_by_221(replies, len(text)):
             # Only steps that worked, then an error no rule knows ("mailsmtp Last Error
@@ -437,6 +441,12 @@ def explain_text(
     if no_reply and not_about_mail(read_text(text)):
         explanations = [_noted(e, NOT_MAIL) for e in explanations]
     return explanations
+
+
+def _context_facts(found: Found) -> frozenset[str]:
+    """What a context signature's words add to a reply near them: its facts, less the
+    refusal a program reports in its own words (that is its own answer, not context)."""
+    return frozenset(f for f in found.facts if not f.startswith("reported:"))
 
 
 def _noted(explanation: Explanation, finding: Finding) -> Explanation:
