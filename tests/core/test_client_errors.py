@@ -1021,3 +1021,16 @@ def test_oracle_utl_smtp_errors_name_their_cause(
     # With the server's reply after ORA-29278, the reply is explained instead.
     (replied,) = _explain("ORA-29278: SMTP transient error: 421 Service not available")
     assert replied.found.reply is not None and replied.found.reply.code == 421
+
+
+def test_postfix_s_own_timeout_log_is_the_client_going_quiet() -> None:
+    # smtpd.c's "timeout after %s from %s": the server waited for the client, not the other
+    # way round, so the cause must not say the server did not answer.
+    text = _dev_text("https://github.com/qbittorrent/qBittorrent/issues/1205", "timeout after")
+    (found,) = _explain(text)
+    assert (found.verdict.category, found.verdict.rule_id) == (
+        "timeout",
+        "pasted-server-log-client-timeout",
+    )
+    assert "client went quiet" in found.verdict.cause.en
+    assert "did not answer in time" not in found.verdict.cause.en
