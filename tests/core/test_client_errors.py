@@ -58,6 +58,11 @@ def _explain(text: str) -> list[Explanation]:
     return explain_text(decode_pasted(text).text, lambda _: RULES, client_errors())
 
 
+def _named(explanation: Explanation) -> tuple[str, str | None]:
+    """An explanation's category and the rule that gave it."""
+    return explanation.verdict.category, explanation.verdict.rule_id
+
+
 def _dev_text(source: str, contains: str) -> str:
     """The development corpus text of ``source`` that holds ``contains`` (a real text)."""
     texts = [i["text"] for i in _dev() if i["source"] == source and contains in i["text"]]
@@ -951,12 +956,8 @@ def test_a_server_s_own_tls_log_is_the_client_s_handshake_not_a_plaintext_answer
 
 
 def test_a_server_that_closed_an_idle_session_is_a_timeout_not_a_reply_out_of_step() -> None:
-    text = _dev_text("https://github.com/laravel/docs/pull/10518", "Waiting command")
-    (found,) = _explain(text)
-    assert (found.verdict.category, found.verdict.rule_id) == (
-        "timeout",
-        "pasted-client-idle-timeout",
-    )
+    (found,) = _explain(_dev_text("https://github.com/laravel/docs/pull/10518", "Waiting command"))
+    assert _named(found) == ("timeout", "pasted-client-idle-timeout")
     assert "NOOP" in found.verdict.remedy.en and "NOOP" in found.verdict.remedy.ja
 
 
@@ -968,10 +969,7 @@ def test_a_localized_send_as_refusal_is_the_sender_not_a_relay() -> None:
         "als dieser Absender",
     )
     (found,) = _explain(text)
-    assert (found.verdict.category, found.verdict.rule_id) == (
-        "sender-rejected",
-        "sender-rejected-not-owned",
-    )
+    assert _named(found) == ("sender-rejected", "sender-rejected-not-owned")
 
 
 def test_exim_s_words_without_their_reply_still_see_the_tls_record_before_the_greeting() -> None:
@@ -983,10 +981,7 @@ def test_exim_s_words_without_their_reply_still_see_the_tls_record_before_the_gr
     )
     (found,) = _explain(text)
     assert found.found.reply is None
-    assert (found.verdict.category, found.verdict.rule_id) == (
-        "wrong-security-mode",
-        "pasted-wrong-mode-tls-record-before-greeting",
-    )
+    assert _named(found) == ("wrong-security-mode", "pasted-wrong-mode-tls-record-before-greeting")
     # Without the record, the same words are the client talking out of turn.
     (early,) = _explain('(input sent without waiting for greeting) ... input="EHLO x"')
     assert early.verdict.category == "protocol-error"
@@ -1026,11 +1021,9 @@ def test_oracle_utl_smtp_errors_name_their_cause(
 def test_postfix_s_own_timeout_log_is_the_client_going_quiet() -> None:
     # smtpd.c's "timeout after %s from %s": the server waited for the client, not the other
     # way round, so the cause must not say the server did not answer.
-    text = _dev_text("https://github.com/qbittorrent/qBittorrent/issues/1205", "timeout after")
-    (found,) = _explain(text)
-    assert (found.verdict.category, found.verdict.rule_id) == (
-        "timeout",
-        "pasted-server-log-client-timeout",
+    (found,) = _explain(
+        _dev_text("https://github.com/qbittorrent/qBittorrent/issues/1205", "timeout after")
     )
+    assert _named(found) == ("timeout", "pasted-server-log-client-timeout")
     assert "client went quiet" in found.verdict.cause.en
     assert "did not answer in time" not in found.verdict.cause.en
