@@ -1027,3 +1027,33 @@ def test_postfix_s_own_timeout_log_is_the_client_going_quiet() -> None:
     assert _named(found) == ("timeout", "pasted-server-log-client-timeout")
     assert "client went quiet" in found.verdict.cause.en
     assert "did not answer in time" not in found.verdict.cause.en
+
+
+@pytest.mark.parametrize(
+    ("source", "contains"),
+    [
+        ("https://github.com/stonith404/pingvin-share/issues/592", "Missing credentials"),
+        ("https://github.com/huginn/huginn/issues/3415", "SMTP-AUTH requested"),
+    ],
+)
+def test_missing_client_credentials_say_no_login_was_sent(source: str, contains: str) -> None:
+    # nodemailer and Ruby net-smtp stop before AUTH when they hold no user name or
+    # password: no server refused anything, so the refuser is the program itself.
+    (found,) = _explain(_dev_text(source, contains))
+    assert _named(found) == ("auth-failed", "pasted-reported-auth-credentials-missing")
+    assert found.verdict.refuser == "client"
+    assert "never sent" in found.verdict.cause.en
+
+
+def test_postal_reaching_no_mx_host_points_at_outgoing_port_25() -> None:
+    (bare,) = _explain(_dev_text("https://github.com/postalserver/postal/issues/113", "Tried"))
+    assert _named(bare) == ("connect-timeout", "pasted-own-mta-mx-unreachable")
+    assert "port 25" in bare.verdict.cause.en
+    # With Ruby's "execution expired" logged under it, the same rule reads it.
+    (timed_out,) = _explain(
+        _dev_text("https://github.com/postalserver/postal/issues/3444", "execution expired")
+    )
+    assert _named(timed_out) == ("connect-timeout", "pasted-own-mta-mx-unreachable")
+    # A TLS error logged under it names the failure instead.
+    (tls,) = _explain(_dev_text("https://github.com/postalserver/postal/issues/943", "dh key"))
+    assert tls.verdict.category == "tls-handshake-failed"
