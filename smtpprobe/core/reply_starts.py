@@ -232,8 +232,17 @@ _PROVIDER_TEXTS: tuple[tuple[LazyPattern, int], ...] = (
         550,
     ),
     # Postmark's API: "Sender signature not defined for From address."
-    # (github.com/ActiveCampaign/postmark-rails/issues/31).
-    (GuardedPattern(r"\bSender signature not defined for From address\b", re.I), 550),
+    # (github.com/ActiveCampaign/postmark-rails/issues/31), and "The 'From' address you
+    # supplied (…) is not a Sender Signature on your account." (github.com/mistio/mist-ce/
+    # issues/965).
+    (
+        GuardedPattern(
+            r"\bSender signature not defined for From address\b"
+            r"|\bis not a Sender Signature on your account\b",
+            re.I,
+        ),
+        550,
+    ),
     # Amazon SES: "Message rejected: Email address is not verified. The following identities
     # failed the check in region US-EAST-1: …" (github.com/magepal/magento2-gmail-smtp-app/
     # issues/17).
