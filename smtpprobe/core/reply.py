@@ -14,8 +14,10 @@ from smtpprobe.core.record import record
 
 __all__ = ["Reply", "decode_reply_text", "guess_encoding", "parse_reply"]
 
-# RFC 3463 section 2: class "." subject "." detail; class is 2, 4 or 5.
-_ENHANCED = re.compile(r"^([245])\.(\d{1,3})\.(\d{1,3})(?=\s|$)")
+# RFC 3463 section 2: class "." subject "." detail; class is 2, 4 or 5. Some servers put a
+# colon after it ("250 2.0.0: Ok", "451 4.3.0: Temporary lookup failure"): the colon is no
+# part of the text.
+_ENHANCED = re.compile(r"^([245])\.(\d{1,3})\.(\d{1,3})(?=\s|$|:(?:\s|$))")
 _LINE = re.compile(r"^(\d{3})([ -]?)(.*)$")
 
 
@@ -67,7 +69,8 @@ def _split_enhanced(line: str) -> tuple[str | None, str]:
     match = _ENHANCED.match(line)
     if not match:
         return None, line
-    return match.group(0), line[match.end() :].lstrip()
+    rest = line[match.end() :]
+    return match.group(0), (rest[1:] if rest.startswith(":") else rest).lstrip()
 
 
 def from_code_and_message(code: int, message: str) -> Reply:

@@ -36,6 +36,17 @@ from smtpprobe.core.reply import Reply, decode_reply_text, from_code_and_message
             id="padded",
         ),
         pytest.param("421", 421, None, (), id="code-only"),
+        pytest.param(
+            # a colon after the enhanced code (development corpus, support.rocketspark.com's
+            # article 115010278407, "Why did my email bounce")
+            "451 4.3.0: Temporary lookup failure",
+            451,
+            "4.3.0",
+            ("Temporary lookup failure",),
+            id="enhanced-with-colon",
+        ),
+        pytest.param("250 2.0.0:", 250, "2.0.0", ("",), id="enhanced-colon-alone"),
+        pytest.param("550 5.1.1:x", 550, None, ("5.1.1:x",), id="colon-then-word-is-text"),
     ],
 )
 def test_parse_reply(text: str, code: int, enhanced: str | None, lines: tuple[str, ...]) -> None:
