@@ -754,6 +754,11 @@ from corpus_split import (
 # whole words: three more, 5,231 of 6,852 (76.34 %).
 # Postfix smtpd's own 'timeout after EHLO from …' read as the client going quiet: one more,
 # 5,232 of 6,852 (76.36 %).
+# Rounds 618-653 (nonprofit and medical software, regional hosts, mail clients, security
+# gateways, transactional services, ISPs, frameworks, incidents, PBX and chat servers;
+# searched until the look-up allowance ran out; 203 validation texts): 156 of 203 first
+# measured; after the rules from these rounds' development texts still 156, and the earlier
+# texts seven more. 5,395 of 7,055 (76.47 %).
 TARGET = 0.95
 FLOOR = 0.760
 SHAPES = frozenset({"reply", "bounce", "client-error", "log", "dialog", "provider-text"})
