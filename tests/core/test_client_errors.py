@@ -1057,3 +1057,16 @@ def test_postal_reaching_no_mx_host_points_at_outgoing_port_25() -> None:
     # A TLS error logged under it names the failure instead.
     (tls,) = _explain(_dev_text("https://github.com/postalserver/postal/issues/943", "dh key"))
     assert tls.verdict.category == "tls-handshake-failed"
+
+
+def test_a_dotnet_smtpclient_timeout_reads_the_port() -> None:
+    # SmtpClient cannot do SSL on connect: its timeout with no port named reads as 465's
+    # security mode; with 465 named the same; with 587 named, a plain wait.
+    text = _dev_text("https://github.com/dubeaud/bugnet/issues/27", "The operation has timed out")
+    (bare,) = _explain(text)
+    assert _named(bare) == ("wrong-security-mode", "pasted-dotnet-smtpclient-timeout")
+    (on_465,) = _explain("Port = 465\n" + text)
+    assert on_465.verdict.category == "wrong-security-mode"
+    (on_587,) = _explain("Port = 587\n" + text)
+    assert _named(on_587) == ("timeout", "pasted-dotnet-smtpclient-timeout-port-named")
+    assert on_587.verdict.retryable
