@@ -31,6 +31,8 @@ class Reply:
     # Which lines carried ``enhanced`` on the wire (its text stripped from them); None:
     # every line did. Only ``display`` reads it: two replies are the same reply whatever it says.
     marked: tuple[bool, ...] | None = field(default=None, compare=False, repr=False)
+    # Whether a colon followed ``enhanced`` on the wire ("451 4.3.0: …"); only ``display`` reads it.
+    colon: bool = field(default=False, compare=False, repr=False)
 
     @property
     def text(self) -> str:
@@ -57,7 +59,7 @@ class Reply:
         if not self.lines:
             return str(self.code)
         last = len(self.lines) - 1
-        prefix = f"{self.enhanced} " if self.enhanced else ""
+        prefix = f"{self.enhanced}{':' if self.colon else ''} " if self.enhanced else ""
         marked = self.marked or (True,) * len(self.lines)
         return "\n".join(
             f"{self.code}{' ' if i == last else '-'}{prefix if marked[i] else ''}{line}".rstrip()
@@ -65,12 +67,14 @@ class Reply:
         )
 
 
-def _split_enhanced(line: str) -> tuple[str | None, str]:
+def _split_enhanced(line: str) -> tuple[str | None, bool, str]:
+    """The enhanced code at the line's start, whether a colon followed it, and the words."""
     match = _ENHANCED.match(line)
     if not match:
-        return None, line
+        return None, False, line
     rest = line[match.end() :]
-    return match.group(0), (rest[1:] if rest.startswith(":") else rest).lstrip()
+    colon = rest.startswith(":")
+    return match.group(0), colon, (rest[1:] if colon else rest).lstrip()
 
 
 def from_code_and_message(code: int, message: str) -> Reply:
@@ -81,12 +85,13 @@ def from_code_and_message(code: int, message: str) -> Reply:
     """
     raw_lines = message.split("\n") if message else []
     enhanced: str | None = None
+    colon = False
     lines: list[str] = []
     marked: list[bool] = []
     for i, raw in enumerate(raw_lines):
-        found, rest = _split_enhanced(raw.rstrip("\r"))
+        found, has_colon, rest = _split_enhanced(raw.rstrip("\r"))
         if i == 0:
-            enhanced = found
+            enhanced, colon = found, has_colon
         if found is not None and found == enhanced:
             lines.append(rest)
             marked.append(True)
@@ -98,6 +103,7 @@ def from_code_and_message(code: int, message: str) -> Reply:
         lines=tuple(lines),
         enhanced=enhanced,
         marked=None if enhanced is None or all(marked) else tuple(marked),
+        colon=colon,
     )
 
 

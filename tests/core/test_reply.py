@@ -117,6 +117,12 @@ def test_parse_display_round_trip_property(code: int, lines: list[str]) -> None:
     assert parsed.text.split() == " ".join(lines).split() or parsed.enhanced is not None
 
 
+def test_display_keeps_a_colon_after_the_enhanced_code() -> None:
+    text = "451 4.3.0: Temporary lookup failure"
+    assert parse_reply(text).display() == text
+    assert parse_reply("250 2.0.0:").display() == "250 2.0.0:"
+
+
 def test_display_gives_each_line_as_it_came() -> None:
     # A red-team server's "250-2.1.5 first ok / 250-no code here / 250 2.1.5 third" was
     # shown with 2.1.5 on the middle line too, and "250-2.1.0 ok / 250 2.1.5 ok" as
