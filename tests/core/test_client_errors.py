@@ -1070,3 +1070,13 @@ def test_a_dotnet_smtpclient_timeout_reads_the_port() -> None:
     (on_587,) = _explain("Port = 587\n" + text)
     assert _named(on_587) == ("timeout", "pasted-dotnet-smtpclient-timeout-port-named")
     assert on_587.verdict.retryable
+
+
+def test_a_timeout_mid_dialogue_on_465_keeps_its_stage() -> None:
+    # A dialogue that reached AUTH on 465 had its security mode right: the stage's rule
+    # answers, not the 465 mode rule that a greeting timeout gets.
+    (found,) = _explain("Port = 465\nSystem.Net.Mail.SmtpException: The operation has timed out.")
+    mid = explain_found(dataclasses.replace(found.found, stage="auth"), RULES)
+    assert _named(mid) == ("timeout", "pasted-timeout-mid-dialogue")
+    greeting = explain_found(dataclasses.replace(found.found, stage="greeting"), RULES)
+    assert greeting.verdict.category == "wrong-security-mode"
