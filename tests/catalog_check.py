@@ -27,7 +27,17 @@ line per message and the translations read otherwise. KIND is one of:
   errors (``$code`` and the server's ``$msg`` filled in) and its lost connection to itself;
 - ``balsa``: GNOME/balsa, ``po/*.po``: libnetclient's SMTP refusals that carry no server reply
   (no STARTTLS offered, no usable authentication mechanism) and the warning that the server
-  cannot be reached.
+  cannot be reached;
+- ``qt``: qt/qttranslations, ``translations/qtbase_*.ts``: QAbstractSocket's and QSslSocket's
+  errors, which Qt mail programs (KDE's, Trojita) show;
+- ``glib-networking``: GNOME/glib-networking, ``po/*.po``: GIO's TLS errors (Evolution, Geary);
+- ``gnutls``: gnutls/gnutls, ``po/*.po.in`` (at the revision in ``CATALOG_REV``, default HEAD:
+  the po files are not in every snapshot): the handshake and record errors msmtp and GIO append;
+- ``sabnzbd``: sabnzbd/sabnzbd, ``po/main/*.po``: its e-mail notifier's SMTP failures;
+- ``mercurial``: Mercurial (sebunger/mercurial), ``i18n/*.po``: the TLS failures its e-mail
+  (patchbomb) and HTTPS connections share;
+- ``deltachat``: deltachat/deltachat-ios, ``*.lproj/Localizable.strings``: Delta Chat's failed
+  login and its "no internet connection".
 
 A translation read otherwise is a gap in ``smtpprobe/data/client_errors.yaml``; the signatures
 it led to (``thunderbird-l10n-*``, ``glibc-l10n-*``, PHPMailer's hints) cite the catalog files
@@ -38,6 +48,7 @@ to the validation texts. Exits 1 when a translation is read otherwise. Needs no 
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -70,8 +81,12 @@ def _git(clone: Path, *args: str) -> str:
     return subprocess.check_output(["git", "-C", str(clone), *args], text=True, errors="replace")
 
 
+# The revision catalogs are read at (``CATALOG_REV``): a snapshot's HEAD may predate a catalog.
+REV = os.environ.get("CATALOG_REV", "HEAD")
+
+
 def _files(clone: Path, suffix: str, under: str = "") -> list[str]:
-    listed = _git(clone, "ls-tree", "-r", "--name-only", "HEAD", *([under] if under else []))
+    listed = _git(clone, "ls-tree", "-r", "--name-only", REV, *([under] if under else []))
     return [name for name in listed.splitlines() if name.endswith(suffix)]
 
 
@@ -166,7 +181,7 @@ def _po(clone: Path, name: str, wanted: tuple[str, ...]) -> dict[str, str]:
     Fuzzy entries are left out (gettext does not use them: their text may belong to an older
     message), and the file is decoded in the charset its header names.
     """
-    raw = subprocess.check_output(["git", "-C", str(clone), "show", f"HEAD:{name}"])
+    raw = subprocess.check_output(["git", "-C", str(clone), "show", f"{REV}:{name}"])
     charset = re.search(rb"charset=([\w-]+)", raw)
     body = raw.decode(charset.group(1).decode() if charset else "utf-8", errors="replace")
     quoted = r'(?:"(?:[^"\\]|\\.)*"\s*)+'
@@ -436,6 +451,134 @@ def roundcube(clone: Path) -> Iterator[tuple[str, str, dict[str, str]]]:
         yield key, filled(english[key], values), translated
 
 
+QT = (
+    "The host name did not match any of the valid hosts for this certificate",
+    "The remote host closed the connection",
+    "Connection timed out",
+    "Connection refused",
+    "Host not found",
+    "Network unreachable",
+    "Error during SSL handshake: %1",
+    "The certificate is self-signed, and untrusted",
+    "The certificate has expired",
+    "No certificates could be verified",
+)
+
+
+_UNUSED = ("unfinished", "obsolete", "vanished")  # Qt Linguist's states of a translation not shown
+
+
+def qt(clone: Path) -> Iterator[tuple[str, str, dict[str, str]]]:
+    """(message, English, {language: translation}) for Qt's socket and TLS errors."""
+    from xml.etree import ElementTree
+
+    def filled(text: str) -> str:
+        return text.replace("%1", "")
+
+    catalogs: dict[str, dict[str, str]] = {}
+    for name in _files(clone, ".ts", "translations/"):
+        if not name.split("/")[-1].startswith("qtbase_"):
+            continue
+        root = ElementTree.fromstring(_git(clone, "show", f"{REV}:{name}").encode())
+        found = catalogs.setdefault(name.split("qtbase_")[1][:-3], {})
+        for message in root.iter("message"):
+            source, translation = message.findtext("source"), message.find("translation")
+            usable = translation is not None and translation.text
+            if source in QT and usable and translation.get("type") not in _UNUSED:
+                found.setdefault(source, translation.text)
+    for message in QT:
+        translated = {lang: filled(c[message]) for lang, c in catalogs.items() if message in c}
+        yield message, filled(message), translated
+
+
+GLIB_NETWORKING = (
+    "Peer failed to perform TLS handshake: %s",
+    "TLS connection closed unexpectedly",
+    "Unacceptable TLS certificate",
+)
+
+
+def glib_networking(clone: Path) -> Iterator[tuple[str, str, dict[str, str]]]:
+    """(message, English, {language: translation}) for GIO's TLS errors (the cause left out)."""
+    return _po_messages(clone, GLIB_NETWORKING, lambda text: text.replace("%s", ""))
+
+
+GNUTLS = (
+    "An unexpected TLS packet was received.",
+    "Could not negotiate a supported cipher suite.",
+    "The TLS connection was non-properly terminated.",
+    "A TLS fatal alert has been received.",
+)
+
+
+def gnutls(clone: Path) -> Iterator[tuple[str, str, dict[str, str]]]:
+    """(message, English, {language: translation}) for GnuTLS's errors, as pasted alone."""
+    catalogs = {name[3:-6]: _po(clone, name, GNUTLS) for name in _files(clone, ".po.in", "po/")}
+    for message in GNUTLS:
+        yield message, message, {lang: c[message] for lang, c in catalogs.items() if message in c}
+
+
+SABNZBD = (
+    "Failed to initiate TLS connection",
+    "The server didn't reply properly to the helo greeting",
+    "Failed to authenticate to mail server",
+    "No suitable authentication method was found",
+)
+
+
+def sabnzbd(clone: Path) -> Iterator[tuple[str, str, dict[str, str]]]:
+    """(message, English, {language: translation}) for SABnzbd's e-mail notifier."""
+    catalogs = {
+        name.split("/")[-1][:-3]: _po(clone, name, SABNZBD)
+        for name in _files(clone, ".po", "po/main/")
+    }
+    for message in SABNZBD:
+        yield message, message, {lang: c[message] for lang, c in catalogs.items() if message in c}
+
+
+MERCURIAL = (
+    "(could not negotiate a common security protocol (%s+) with %s; the likely cause is "
+    "Mercurial is configured to be more secure than the server can support)\n",
+    "certificate for %s has unexpected fingerprint %s",
+)
+
+
+def mercurial(clone: Path) -> Iterator[tuple[str, str, dict[str, str]]]:
+    """(message, English, {language: translation}) for Mercurial's TLS failures."""
+
+    def filled(text: str) -> str:
+        return text.replace("%s+", "tls1.2+").replace("%s", HOST, 1).replace("%s", "sha256:ab")
+
+    catalogs = {
+        name.split("/")[-1][:-3]: _po(clone, name, MERCURIAL)
+        for name in _files(clone, ".po", "i18n/")
+    }
+    for message in MERCURIAL:
+        translated = {lang: filled(c[message]) for lang, c in catalogs.items() if message in c}
+        yield message, filled(message), translated
+
+
+DELTACHAT = ("login_error_cannot_login", "login_error_no_internet_connection")
+
+
+def deltachat(clone: Path) -> Iterator[tuple[str, str, dict[str, str]]]:
+    """(key, English, {language: translation}) for Delta Chat's login errors."""
+    entry = re.compile(r'^"(\w+)"\s*=\s*"((?:[^"\\]|\\.)*)";', re.M)
+    catalogs = {}
+    for name in _files(clone, "/Localizable.strings"):
+        body = _git(clone, "show", f"{REV}:{name}")
+        found = {key: re.sub(r"\\(.)", r"\1", value) for key, value in entry.findall(body)}
+        catalogs[name.split("/")[-2][: -len(".lproj")]] = found
+    english = catalogs.pop("en")
+    for key in DELTACHAT:
+        translated = {
+            lang: c[key].replace("%1$@", "user@example.jp").strip()
+            for lang, c in catalogs.items()
+            if key in c
+        }
+        yield key, english[key].replace("%1$@", "user@example.jp"), translated
+
+
 KINDS: dict[str, Callable[[Path], Iterator[tuple[str, str, dict[str, str]]]]] = {
     "thunderbird": thunderbird,
     "phpmailer": phpmailer,
@@ -449,6 +592,12 @@ KINDS: dict[str, Callable[[Path], Iterator[tuple[str, str, dict[str, str]]]]] = 
     "k9": k9,
     "mailspring": mailspring,
     "balsa": balsa,
+    "qt": qt,
+    "glib-networking": glib_networking,
+    "gnutls": gnutls,
+    "sabnzbd": sabnzbd,
+    "mercurial": mercurial,
+    "deltachat": deltachat,
 }
 
 

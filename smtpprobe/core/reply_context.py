@@ -106,10 +106,12 @@ STAGE_HINT = GuardedPattern(
 _STAGE_ORDER = tuple(stage for stage, _ in _STAGE_WORDS)  # the first one named wins
 # The command a client echoes before the reply: swaks " -> AUTH LOGIN", PHPMailer
 # "CLIENT -> SERVER: RCPT TO:<x>", smtplib "send: 'mail FROM:<x>'", curl's "> AUTH PLAIN" and
-# sendmail's ">>> RCPT To:<x>" (their ">" is taken as quoting and removed first). Without a
-# marker the command must be written as one (upper case): "Auth failed" is prose.
+# sendmail's ">>> RCPT To:<x>" (their ">" is taken as quoting and removed first), Perl
+# Net::Cmd's "Net::SMTP=GLOB(0x267ec28)>>> EHLO x". Without a marker the command must be
+# written as one (upper case): "Auth failed" is prose.
 ECHO_MARKED = GuardedPattern(
-    r"^[\d\s:.,/\[\]-]{0,40}?(?:->|~>|C:|Sent:|send:|CLIENT -> SERVER:|SMTP>>)\s{0,8}[bu]?['\"]?"
+    r"^(?:[\d\s:.,/\[\]-]{0,40}?(?:->|~>|C:|Sent:|send:|CLIENT -> SERVER:|SMTP>>)"
+    r"|Net::\w{1,20}(?:::\w{1,20}){0,2}=GLOB\(0x[0-9a-f]{1,16}\)>>>)\s{0,8}[bu]?['\"]?"
     r"(?P<verb>EHLO|HELO|LHLO|STARTTLS|AUTH|MAIL\s{1,8}FROM|RCPT\s{1,8}TO|DATA|BDAT|QUIT|RSET|"
     r"NOOP|VRFY|EXPN)\b",
     re.I,

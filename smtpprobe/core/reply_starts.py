@@ -333,9 +333,12 @@ _QUOTED_START = GuardedPattern(
 # Connection closed with remote host." is the end of a dialogue that worked, not a loss),
 # "<~* 535 …" (an error over TLS), curl -v
 # "< 535 …", a log's "SMTP<< 504 …". An arrow counts only at the start of a line (after a time
-# stamp or a process number, no words): in pasted code, "x < 500 or …" is a comparison.
+# stamp or a process number, no words): in pasted code, "x < 500 or …" is a comparison. Perl's
+# Net::Cmd writes its debug lines after the object's name, "Net::SMTP=GLOB(0x267ec28)<<< 550 …"
+# (git send-email --smtp-debug), which counts as the start of the line too.
 _ARROW_START = GuardedPattern(
-    r"^[\d\s:.,/\[\]-]{0,40}?(?:<<<|<<|<~\*|<~|<-|<\*\*|<|SMTP<<)\s{1,8}"
+    r"^(?:[\d\s:.,/\[\]-]{0,40}?|Net::\w{1,20}(?:::\w{1,20}){0,2}=GLOB\(0x[0-9a-f]{1,16}\))"
+    r"(?:<<<|<<|<~\*|<~|<-|<\*\*|<|SMTP<<)\s{1,8}"
     r"(?P<code>[2-5][0-5]\d)(?P<sep>[ -]|$)"
 )
 # OpenSMTPD's log: Failed command on session …: "RCPT TO:<a@b>" => 451 Temporary failure.

@@ -815,6 +815,17 @@ def test_a_byte_order_mark_and_utf16_text() -> None:
     assert found.reply is not None and found.reply.code == 553
 
 
+def test_a_net_smtp_debug_line_is_a_transcript_line() -> None:
+    # https://lore.kernel.org/git/7vfx433l9x.fsf@alter.siamese.dyndns.org/ (development
+    # corpus): git send-email's Net::SMTP debug output names the object before the arrow.
+    text = (
+        "Net::SMTP=GLOB(0x267ec28)>>> EHLO localhost.localdomain\n"
+        "Net::SMTP=GLOB(0x267ec28)<<< 550 EHLO argument does not match calling host"
+    )
+    found = find_replies(text)
+    assert [(f.reply.code if f.reply else None, f.stage) for f in found] == [(550, "ehlo")]
+
+
 def test_positive_replies_of_a_transcript_are_left_out() -> None:
     # https://github.com/CyberNinjas/pam_aad/issues/35: the 250 is the dialogue, the 550 the answer.
     text = (
