@@ -7,6 +7,10 @@ line per message and the translations read otherwise. KIND is one of:
 
 - ``thunderbird``: thunderbird/thunderbird-l10n, every ``*/mail/chrome/messenger/
   messengercompose/composeMsgs.properties`` at HEAD (en-GB as the English);
+- ``thunderbird-setup``: thunderbird/thunderbird-l10n, the account setup's failed logins
+  (``*/mail/messenger/accountcreation/accountSetup.ftl`` and
+  ``*/mail/chrome/messenger/accountCreation{Model,Util}.properties`` at HEAD, en-GB as the
+  English);
 - ``phpmailer``: PHPMailer/PHPMailer, ``language/phpmailer.lang-*.php`` against the English
   array in ``src/PHPMailer.php``;
 - ``glibc``: bminor/glibc, ``po/*.po``: strerror and gai_strerror texts of a failed
@@ -33,6 +37,7 @@ line per message and the translations read otherwise. KIND is one of:
 - ``glib-networking``: GNOME/glib-networking, ``po/*.po``: GIO's TLS errors (Evolution, Geary);
 - ``gnutls``: gnutls/gnutls, ``po/*.po.in`` (at the revision in ``CATALOG_REV``, default HEAD:
   the po files are not in every snapshot): the handshake and record errors msmtp and GIO append;
+- ``geary``: GNOME/geary, ``po/*.po``: its account editor's refused SMTP login;
 - ``sabnzbd``: sabnzbd/sabnzbd, ``po/main/*.po``: its e-mail notifier's SMTP failures;
 - ``mercurial``: Mercurial (sebunger/mercurial), ``i18n/*.po``: the TLS failures its e-mail
   (patchbomb) and HTTPS connections share;
@@ -104,6 +109,30 @@ def thunderbird(clone: Path) -> Iterator[tuple[str, str, dict[str, str]]]:
     for key, english in catalogs.pop("en-GB").items():
         if "%s" not in english and "%1$s" not in english:  # not a frame round the server's words
             yield key, english, {loc: c[key] for loc, c in catalogs.items() if key in c}
+
+
+THUNDERBIRD_SETUP = {
+    "mail/messenger/accountcreation/accountSetup.ftl": (
+        "account-setup-credentials-wrong",
+        "account-setup-credentials-incomplete",
+    ),
+    "mail/chrome/messenger/accountCreationModel.properties": ("cannot_login.error",),
+    "mail/chrome/messenger/accountCreationUtil.properties": ("auth_failed_generic.error",),
+}
+
+
+def thunderbird_setup(clone: Path) -> Iterator[tuple[str, str, dict[str, str]]]:
+    """(message key, English, {locale: translation}) for the account setup's failed logins."""
+    for path, keys in THUNDERBIRD_SETUP.items():
+        catalogs = {}
+        for name in _files(clone, path):
+            body = _git(clone, "show", f"{REV}:{name}")
+            found = re.findall(r"^([\w.-]+)\s*=\s*(.*)$", body, re.M)
+            catalogs[name.split("/")[0]] = {key: value.strip() for key, value in found}
+        english = catalogs.pop("en-GB")
+        for key in keys:
+            translated = {loc: c[key] for loc, c in catalogs.items() if c.get(key)}
+            yield key, english[key], translated
 
 
 def _thunderbird_text(value: str) -> str:
@@ -518,6 +547,14 @@ def gnutls(clone: Path) -> Iterator[tuple[str, str, dict[str, str]]]:
         yield message, message, {lang: c[message] for lang, c in catalogs.items() if message in c}
 
 
+GEARY = ("Check your sending login and password",)
+
+
+def geary(clone: Path) -> Iterator[tuple[str, str, dict[str, str]]]:
+    """(message, English, {language: translation}) for Geary's refused SMTP login."""
+    return _po_messages(clone, GEARY, lambda text: text)
+
+
 SABNZBD = (
     "Failed to initiate TLS connection",
     "The server didn't reply properly to the helo greeting",
@@ -581,6 +618,7 @@ def deltachat(clone: Path) -> Iterator[tuple[str, str, dict[str, str]]]:
 
 KINDS: dict[str, Callable[[Path], Iterator[tuple[str, str, dict[str, str]]]]] = {
     "thunderbird": thunderbird,
+    "thunderbird-setup": thunderbird_setup,
     "phpmailer": phpmailer,
     "glibc": glibc,
     "sylpheed": sylpheed,
@@ -595,6 +633,7 @@ KINDS: dict[str, Callable[[Path], Iterator[tuple[str, str, dict[str, str]]]]] = 
     "qt": qt,
     "glib-networking": glib_networking,
     "gnutls": gnutls,
+    "geary": geary,
     "sabnzbd": sabnzbd,
     "mercurial": mercurial,
     "deltachat": deltachat,

@@ -243,6 +243,21 @@ _PROVIDER_TEXTS: tuple[tuple[LazyPattern, int], ...] = (
         ),
         550,
     ),
+    # Comcast's (Xfinity's) refusal after repeated failed logins, which Thunderbird quotes
+    # without its code: "… The server responded: resomta-h2p-555058.sys.comcast.net
+    # resomta-h2p-555058.sys.comcast.net Excessive failed authentication, ESMTP server
+    # temporarily not available." (support.mozilla.org/en-US/questions/1527542).
+    (
+        GuardedPattern(
+            r"\bExcessive failed authentication, ESMTP server temporarily not available\b",
+            re.I,
+        ),
+        450,
+    ),
+    # Telstra's (BigPond's) refusal of a sending IP an anti-spam list flagged, which mail apps
+    # quote without its code: "Connection refused - OB115." (support.getmailbird.com/hc/en-us/
+    # articles/39690426358679; support.mozilla.org/en-US/questions/1505666 names Abusix).
+    (GuardedPattern(r"\bConnection refused - OB\d{3}\b"), 550),
     # Amazon SES: "Message rejected: Email address is not verified. The following identities
     # failed the check in region US-EAST-1: …" (github.com/magepal/magento2-gmail-smtp-app/
     # issues/17).
@@ -565,7 +580,15 @@ def _logged_start(
     for pattern, code in providers:
         provider = pattern.search(text)
         if provider is not None:
-            return Start("", code, " ", text, inferred=True)
+            # A wrapper before the words ("The server responded: …", "サーバーが応答しました：
+            # …") is the program's, not the provider's: the reply starts after its colon.
+            colon = max(
+                text.rfind(": ", 0, provider.start()), text.rfind("：", 0, provider.start())
+            )
+            if colon < 0:
+                return Start("", code, " ", text, inferred=True)
+            words = text[colon + 1 :].strip()
+            return Start(text[: colon + 1].strip(), code, " ", words, inferred=True)
     return None
 
 

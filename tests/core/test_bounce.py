@@ -1299,6 +1299,20 @@ def test_a_providers_codeless_text_is_a_reply_with_an_inferred_code(text: str, c
     assert found.reply.code == code
 
 
+def test_a_providers_codeless_text_starts_after_the_programs_wrapper() -> None:
+    # https://support.mozilla.org/en-US/questions/1542792 (Comcast's words in Thunderbird's
+    # dialog): the reply is the provider's words, not Thunderbird's sentence before them.
+    text = (
+        "Sending of the message failed.  An error occurred while sending mail: Outgoing server "
+        "(SMTP) error.  The server responded: resomta-h2p-540626.sys.comcast.net "
+        "resomta-h2p-540626.comcast.net Excessive failed authentication, ESMTP server "
+        "temporarily not available."
+    )
+    (found,) = find_replies(text)
+    assert found.reply is not None and found.code_inferred and found.reply.code == 450
+    assert found.reply.text.startswith("resomta-h2p-540626.sys.comcast.net")
+
+
 @pytest.mark.parametrize(
     "text",
     [

@@ -69,16 +69,6 @@ REAL = [
         "message et essayer à nouveau.",
         "sender-rejected",
     ),
-    # https://support.mozilla.org/en-US/questions/1505666 (Telstra's refusal, quoted by
-    # Thunderbird as the server's reply: "Connection refused" is its word, not a refused TCP
-    # connection; the client IP is on Abusix's list)
-    (
-        "Sending of the message failed. An error occurred while sending mail: Outgoing server "
-        "(SMTP) error. The server responded:  Connection refused - OB119. 192.0.2.1 is "
-        "blacklisted in Abusix Mail Intelligence. See https://lookup.abusix.com/search?q=192.0.2.1 "
-        "e{13a44773-d11c-4474-b4df-ab1147816018}.",
-        "blocklisted",
-    ),
     # https://support.mozilla.org/en-US/questions/1490496 (Orange's words in Thunderbird's
     # French dialog)
     (
@@ -188,6 +178,28 @@ def test_real_words_without_a_code_get_their_category(text: str, category: str) 
     assert CODELESS in item.found.facts
     assert item.verdict.category == category
     assert item.verdict.rule_id != "unmatched"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # https://support.mozilla.org/en-US/questions/1505666 (Telstra's refusal, quoted by
+        # Thunderbird as the server's reply: "Connection refused" is its word, not a refused
+        # TCP connection; the client IP is on Abusix's list)
+        "Sending of the message failed. An error occurred while sending mail: Outgoing server "
+        "(SMTP) error. The server responded:  Connection refused - OB119. 192.0.2.1 is "
+        "blacklisted in Abusix Mail Intelligence. See https://lookup.abusix.com/search?q=192.0.2.1 "
+        "e{13a44773-d11c-4474-b4df-ab1147816018}.",
+        # https://support.getmailbird.com/hc/en-us/articles/39690426358679-SMTP-server-rejected-
+        # the-connection-because-your-IP-is-blacklisted (the same refusal, no list named)
+        "Connection refused - OB115.",
+    ],
+)
+def test_telstras_ob_refusal_is_its_reply_not_a_refused_connection(text: str) -> None:
+    (item,) = _explain(text)
+    assert item.found.reply is not None and item.found.code_inferred
+    assert item.found.reply.text.startswith("Connection refused - OB1")
+    assert item.verdict.category == "blocklisted"
 
 
 def test_a_reply_with_its_code_is_preferred_to_the_words_alone() -> None:
