@@ -257,7 +257,7 @@ _PROVIDER_TEXTS: tuple[tuple[LazyPattern, int], ...] = (
     # Telstra's (BigPond's) refusal of a sending IP an anti-spam list flagged, which mail apps
     # quote without its code: "Connection refused - OB115." (support.getmailbird.com/hc/en-us/
     # articles/39690426358679; support.mozilla.org/en-US/questions/1505666 names Abusix).
-    (GuardedPattern(r"\bConnection refused - OB\d{3}\b"), 550),
+    (GuardedPattern(r"\bConnection refused [-–] OB\d{3}\b"), 550),
     # Amazon SES: "Message rejected: Email address is not verified. The following identities
     # failed the check in region US-EAST-1: …" (github.com/magepal/magento2-gmail-smtp-app/
     # issues/17).
