@@ -759,6 +759,14 @@ from corpus_split import (
 # searched until the look-up allowance ran out; 203 validation texts): 156 of 203 first
 # measured; after the rules from these rounds' development texts still 156, and the earlier
 # texts seven more. 5,395 of 7,055 (76.47 %).
+# Rounds 654-684 (Nordic, non-Latin-script and CJK pages, CI logs, legacy environments,
+# message catalogs, list archives, microcontrollers, Mozilla Support's archive, policy
+# servers' replies, bounce fixtures; 207 validation texts, three more moved to development
+# as a cited repository's fork before any rule): 136 of 207 first measured; after the rules
+# from these rounds' development texts (Qt, GIO, GnuTLS, Thunderbird account-setup, Geary,
+# Delta Chat and SABnzbd catalogs; Net::SMTP debug lines; final 4xx for policy and
+# configuration refusals, as the labeling standard has them) 137 of them, and the earlier
+# texts fourteen more. 5,546 of 7,262 (76.37 %).
 TARGET = 0.95
 FLOOR = 0.760
 SHAPES = frozenset({"reply", "bounce", "client-error", "log", "dialog", "provider-text"})
