@@ -52,6 +52,7 @@ to the validation texts. Exits 1 when a translation is read otherwise. Needs no 
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -195,10 +196,17 @@ def sylpheed(clone: Path) -> Iterator[tuple[str, str, dict[str, str]]]:
 
 
 def _po_messages(
-    clone: Path, messages: tuple[str, ...], filled: Callable[[str], str]
+    clone: Path,
+    messages: tuple[str, ...],
+    filled: Callable[[str], str],
+    under: str = "po/",
+    suffix: str = ".po",
 ) -> Iterator[tuple[str, str, dict[str, str]]]:
-    """(message, English, {language: translation}) for ``messages`` in ``po/*.po``."""
-    catalogs = {name[3:-3]: _po(clone, name, messages) for name in _files(clone, ".po", "po/")}
+    """(message, English, {language: translation}) for ``messages`` in ``UNDER*SUFFIX``."""
+    catalogs = {
+        name.split("/")[-1][: -len(suffix)]: _po(clone, name, messages)
+        for name in _files(clone, suffix, under)
+    }
     for message in messages:
         translated = {lang: filled(c[message]) for lang, c in catalogs.items() if message in c}
         yield message, filled(message), translated
@@ -527,11 +535,6 @@ GLIB_NETWORKING = (
 )
 
 
-def glib_networking(clone: Path) -> Iterator[tuple[str, str, dict[str, str]]]:
-    """(message, English, {language: translation}) for GIO's TLS errors (the cause left out)."""
-    return _po_messages(clone, GLIB_NETWORKING, lambda text: text.replace("%s", ""))
-
-
 GNUTLS = (
     "An unexpected TLS packet was received.",
     "Could not negotiate a supported cipher suite.",
@@ -540,19 +543,7 @@ GNUTLS = (
 )
 
 
-def gnutls(clone: Path) -> Iterator[tuple[str, str, dict[str, str]]]:
-    """(message, English, {language: translation}) for GnuTLS's errors, as pasted alone."""
-    catalogs = {name[3:-6]: _po(clone, name, GNUTLS) for name in _files(clone, ".po.in", "po/")}
-    for message in GNUTLS:
-        yield message, message, {lang: c[message] for lang, c in catalogs.items() if message in c}
-
-
 GEARY = ("Check your sending login and password",)
-
-
-def geary(clone: Path) -> Iterator[tuple[str, str, dict[str, str]]]:
-    """(message, English, {language: translation}) for Geary's refused SMTP login."""
-    return _po_messages(clone, GEARY, lambda text: text)
 
 
 SABNZBD = (
@@ -563,14 +554,21 @@ SABNZBD = (
 )
 
 
-def sabnzbd(clone: Path) -> Iterator[tuple[str, str, dict[str, str]]]:
-    """(message, English, {language: translation}) for SABnzbd's e-mail notifier."""
-    catalogs = {
-        name.split("/")[-1][:-3]: _po(clone, name, SABNZBD)
-        for name in _files(clone, ".po", "po/main/")
-    }
-    for message in SABNZBD:
-        yield message, message, {lang: c[message] for lang, c in catalogs.items() if message in c}
+# Programs whose gettext catalogs hold the messages above, read alone as people paste them:
+# (messages, how a message is filled in, the catalogs' folder, their suffix). GIO's TLS error
+# names its cause after the colon, left out here; GnuTLS keeps po files as po/*.po.in.
+_PO_CATALOGS: dict[str, tuple[tuple[str, ...], Callable[[str], str], str, str]] = {
+    "glib-networking": (GLIB_NETWORKING, lambda text: text.replace("%s", ""), "po/", ".po"),
+    "gnutls": (GNUTLS, str, "po/", ".po.in"),
+    "geary": (GEARY, str, "po/", ".po"),
+    "sabnzbd": (SABNZBD, str, "po/main/", ".po"),
+}
+
+
+def _po_kind(kind: str, clone: Path) -> Iterator[tuple[str, str, dict[str, str]]]:
+    """(message, English, {language: translation}) for one of ``_PO_CATALOGS``."""
+    messages, filled, under, suffix = _PO_CATALOGS[kind]
+    return _po_messages(clone, messages, filled, under, suffix)
 
 
 MERCURIAL = (
@@ -586,13 +584,7 @@ def mercurial(clone: Path) -> Iterator[tuple[str, str, dict[str, str]]]:
     def filled(text: str) -> str:
         return text.replace("%s+", "tls1.2+").replace("%s", HOST, 1).replace("%s", "sha256:ab")
 
-    catalogs = {
-        name.split("/")[-1][:-3]: _po(clone, name, MERCURIAL)
-        for name in _files(clone, ".po", "i18n/")
-    }
-    for message in MERCURIAL:
-        translated = {lang: filled(c[message]) for lang, c in catalogs.items() if message in c}
-        yield message, filled(message), translated
+    return _po_messages(clone, MERCURIAL, filled, under="i18n/")
 
 
 DELTACHAT = ("login_error_cannot_login", "login_error_no_internet_connection")
@@ -631,10 +623,10 @@ KINDS: dict[str, Callable[[Path], Iterator[tuple[str, str, dict[str, str]]]]] = 
     "mailspring": mailspring,
     "balsa": balsa,
     "qt": qt,
-    "glib-networking": glib_networking,
-    "gnutls": gnutls,
-    "geary": geary,
-    "sabnzbd": sabnzbd,
+    "glib-networking": functools.partial(_po_kind, "glib-networking"),
+    "gnutls": functools.partial(_po_kind, "gnutls"),
+    "geary": functools.partial(_po_kind, "geary"),
+    "sabnzbd": functools.partial(_po_kind, "sabnzbd"),
     "mercurial": mercurial,
     "deltachat": deltachat,
 }
