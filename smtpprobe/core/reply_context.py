@@ -22,6 +22,7 @@ __all__ = [
     "ECHO_BARE",
     "ECHO_MARKED",
     "ENHANCED_CODE",
+    "NET_CMD_OBJECT",
     "STAGE_HINT",
     "DsnBlocks",
     "echoed_stage",
@@ -104,6 +105,9 @@ STAGE_HINT = GuardedPattern(
     re.I,
 )
 _STAGE_ORDER = tuple(stage for stage, _ in _STAGE_WORDS)  # the first one named wins
+# Perl's Net::Cmd names the object before its debug arrows, "Net::SMTP=GLOB(0x267ec28)>>> EHLO x"
+# and "Net::SMTP=GLOB(0x267ec28)<<< 550 …" (git send-email --smtp-debug): the start of the line.
+NET_CMD_OBJECT = r"Net::\w{1,20}(?:::\w{1,20}){0,2}=GLOB\(0x[0-9a-f]{1,16}\)"
 # The command a client echoes before the reply: swaks " -> AUTH LOGIN", PHPMailer
 # "CLIENT -> SERVER: RCPT TO:<x>", smtplib "send: 'mail FROM:<x>'", curl's "> AUTH PLAIN" and
 # sendmail's ">>> RCPT To:<x>" (their ">" is taken as quoting and removed first), Perl
@@ -111,7 +115,7 @@ _STAGE_ORDER = tuple(stage for stage, _ in _STAGE_WORDS)  # the first one named 
 # written as one (upper case): "Auth failed" is prose.
 ECHO_MARKED = GuardedPattern(
     r"^(?:[\d\s:.,/\[\]-]{0,40}?(?:->|~>|C:|Sent:|send:|CLIENT -> SERVER:|SMTP>>)"
-    r"|Net::\w{1,20}(?:::\w{1,20}){0,2}=GLOB\(0x[0-9a-f]{1,16}\)>>>)\s{0,8}[bu]?['\"]?"
+    rf"|{NET_CMD_OBJECT}>>>)\s{{0,8}}[bu]?['\"]?"
     r"(?P<verb>EHLO|HELO|LHLO|STARTTLS|AUTH|MAIL\s{1,8}FROM|RCPT\s{1,8}TO|DATA|BDAT|QUIT|RSET|"
     r"NOOP|VRFY|EXPN)\b",
     re.I,

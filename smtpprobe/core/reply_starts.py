@@ -23,7 +23,7 @@ from dataclasses import replace
 from smtpprobe.core.codeless_starts import enhanced_start, qmail_start
 from smtpprobe.core.lazyre import GuardedPattern, LazyPattern, literal_anchors, text_grams
 from smtpprobe.core.line_start import LETTER, WRAPPER_ENDS, Start, closing_at
-from smtpprobe.core.reply_context import ENHANCED_CODE
+from smtpprobe.core.reply_context import ENHANCED_CODE, NET_CMD_OBJECT
 
 __all__ = ["REPLY_START", "providers_in", "split_reply_start"]
 
@@ -352,7 +352,7 @@ _QUOTED_START = GuardedPattern(
 # Net::Cmd writes its debug lines after the object's name, "Net::SMTP=GLOB(0x267ec28)<<< 550 …"
 # (git send-email --smtp-debug), which counts as the start of the line too.
 _ARROW_START = GuardedPattern(
-    r"^(?:[\d\s:.,/\[\]-]{0,40}?|Net::\w{1,20}(?:::\w{1,20}){0,2}=GLOB\(0x[0-9a-f]{1,16}\))"
+    rf"^(?:[\d\s:.,/\[\]-]{{0,40}}?|{NET_CMD_OBJECT})"
     r"(?:<<<|<<|<~\*|<~|<-|<\*\*|<|SMTP<<)\s{1,8}"
     r"(?P<code>[2-5][0-5]\d)(?P<sep>[ -]|$)"
 )
@@ -581,14 +581,12 @@ def _logged_start(
         provider = pattern.search(text)
         if provider is not None:
             # A wrapper before the words ("The server responded: …", "サーバーが応答しました：
-            # …") is the program's, not the provider's: the reply starts after its colon.
-            colon = max(
-                text.rfind(": ", 0, provider.start()), text.rfind("：", 0, provider.start())
-            )
-            if colon < 0:
+            # …") is the program's, not the provider's: the reply starts after its end.
+            end = max(text.rfind(mark, 0, provider.start()) for mark in WRAPPER_ENDS)
+            if end < 0:
                 return Start("", code, " ", text, inferred=True)
-            words = text[colon + 1 :].strip()
-            return Start(text[: colon + 1].strip(), code, " ", words, inferred=True)
+            words = text[end + 1 :].strip()
+            return Start(text[: end + 1].strip(), code, " ", words, inferred=True)
     return None
 
 

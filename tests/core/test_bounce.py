@@ -1311,6 +1311,14 @@ def test_a_providers_codeless_text_starts_after_the_programs_wrapper() -> None:
     (found,) = find_replies(text)
     assert found.reply is not None and found.code_inferred and found.reply.code == 450
     assert found.reply.text.startswith("resomta-h2p-540626.sys.comcast.net")
+    # https://support.mozilla.org/en-US/questions/1558211 (Telstra's words after a
+    # semicolon, as the asker typed Thunderbird's dialog)
+    (found,) = find_replies(
+        "An error occured while sending email. Outgoing server SMTP error. The server "
+        "responded; Connection refused - OB119 .192.0.2.1 is  blacklisted in Abusix Mail "
+        "Intelligence"
+    )
+    assert found.reply is not None and found.reply.text.startswith("Connection refused - OB119")
 
 
 @pytest.mark.parametrize(
