@@ -207,6 +207,13 @@ def _po_messages(
         name.split("/")[-1][: -len(suffix)]: _po(clone, name, messages)
         for name in _files(clone, suffix, under)
     }
+    return _filled_messages(messages, catalogs, filled)
+
+
+def _filled_messages(
+    messages: tuple[str, ...], catalogs: dict[str, dict[str, str]], filled: Callable[[str], str]
+) -> Iterator[tuple[str, str, dict[str, str]]]:
+    """(message, English, {language: translation}), each filled in, for ``catalogs``."""
     for message in messages:
         translated = {lang: filled(c[message]) for lang, c in catalogs.items() if message in c}
         yield message, filled(message), translated
@@ -523,9 +530,7 @@ def qt(clone: Path) -> Iterator[tuple[str, str, dict[str, str]]]:
             usable = translation is not None and translation.text
             if source in QT and usable and translation.get("type") not in _UNUSED:
                 found.setdefault(source, translation.text)
-    for message in QT:
-        translated = {lang: filled(c[message]) for lang, c in catalogs.items() if message in c}
-        yield message, filled(message), translated
+    return _filled_messages(QT, catalogs, filled)
 
 
 GLIB_NETWORKING = (
