@@ -42,7 +42,9 @@ line per message and the translations read otherwise. KIND is one of:
 - ``mercurial``: Mercurial (sebunger/mercurial), ``i18n/*.po``: the TLS failures its e-mail
   (patchbomb) and HTTPS connections share;
 - ``deltachat``: deltachat/deltachat-ios, ``*.lproj/Localizable.strings``: Delta Chat's failed
-  login and its "no internet connection".
+  login and its "no internet connection";
+- ``nextcloud-mail``: nextcloud/mail, ``l10n/*.json``: its account form's refused SMTP logins
+  (``src/components/AccountForm.vue``).
 
 A translation read otherwise is a gap in ``smtpprobe/data/client_errors.yaml``; the signatures
 it led to (``thunderbird-l10n-*``, ``glibc-l10n-*``, PHPMailer's hints) cite the catalog files
@@ -613,6 +615,30 @@ def deltachat(clone: Path) -> Iterator[tuple[str, str, dict[str, str]]]:
         yield key, english[key].replace("%1$@", "user@example.jp"), translated
 
 
+# The account form's messages for a refused SMTP login (AUTHENTICATION_WRONG_PASSWORD,
+# AUTHENTICATION_DENIED, AUTHENTICATION); its "not reachable" and "connection failed" name no cause.
+NEXTCLOUD_MAIL = (
+    "SMTP username or password is wrong",
+    "SMTP server denied authentication",
+    "SMTP authentication error",
+)
+
+
+def nextcloud_mail(clone: Path) -> Iterator[tuple[str, str, dict[str, str]]]:
+    """(English, English, {language: translation}) for Nextcloud Mail's refused SMTP logins."""
+    catalogs = {
+        name[len("l10n/") : -len(".json")]: json.loads(_git(clone, "show", f"{REV}:{name}"))
+        for name in _files(clone, ".json", "l10n")
+    }
+    for english in NEXTCLOUD_MAIL:
+        translated = {
+            lang: str(c["translations"][english]).strip()
+            for lang, c in catalogs.items()
+            if c.get("translations", {}).get(english)
+        }
+        yield english, english, translated
+
+
 KINDS: dict[str, Callable[[Path], Iterator[tuple[str, str, dict[str, str]]]]] = {
     "thunderbird": thunderbird,
     "thunderbird-setup": thunderbird_setup,
@@ -634,6 +660,7 @@ KINDS: dict[str, Callable[[Path], Iterator[tuple[str, str, dict[str, str]]]]] = 
     "sabnzbd": functools.partial(_po_kind, "sabnzbd"),
     "mercurial": mercurial,
     "deltachat": deltachat,
+    "nextcloud-mail": nextcloud_mail,
 }
 
 
