@@ -44,7 +44,9 @@ line per message and the translations read otherwise. KIND is one of:
 - ``deltachat``: deltachat/deltachat-ios, ``*.lproj/Localizable.strings``: Delta Chat's failed
   login and its "no internet connection";
 - ``nextcloud-mail``: nextcloud/mail, ``l10n/*.json``: its account form's refused SMTP logins
-  (``src/components/AccountForm.vue``).
+  (``src/components/AccountForm.vue``);
+- ``aosp-email``: Android's Email app (LineageOS/android_packages_apps_Email), ``res/values-*/
+  strings.xml``: its account setup's failures (login, TLS, authentication, connection).
 
 A translation read otherwise is a gap in ``smtpprobe/data/client_errors.yaml``; the signatures
 it led to (``thunderbird-l10n-*``, ``glibc-l10n-*``, PHPMailer's hints) cite the catalog files
@@ -55,6 +57,7 @@ to the validation texts. Exits 1 when a translation is read otherwise. Needs no 
 from __future__ import annotations
 
 import functools
+import html
 import json
 import os
 import re
@@ -639,6 +642,44 @@ def nextcloud_mail(clone: Path) -> Iterator[tuple[str, str, dict[str, str]]]:
         yield english, english, translated
 
 
+# The account setup's failure messages (res/values/strings.xml, account_setup_failed_*).
+AOSP_EMAIL = (
+    "account_setup_failed_dlg_auth_message",
+    "account_setup_failed_check_credentials_message",
+    "account_setup_failed_dlg_server_message",
+    "account_setup_failed_tls_required",
+    "account_setup_failed_auth_required",
+    "account_setup_failed_security",
+    "account_setup_failed_ioerror",
+    "account_setup_failed_dlg_certificate_message",
+)
+_ANDROID_STRING = re.compile(r'<string name="(\w+)"[^>]*>(.*?)</string>', re.S)
+
+
+def _android_text(value: str) -> str:
+    text = re.sub(r"<[^>]+>", "", value)
+    text = re.sub(r"\\(['\"])", r"\1", text).replace("\\n", "\n")
+    text = html.unescape(re.sub(r"\s+", " ", text).strip())
+    # Android drops the double quotes that wrap a whole string resource.
+    return text[1:-1].strip() if len(text) > 1 and text[0] == text[-1] == '"' else text
+
+
+def aosp_email(clone: Path) -> Iterator[tuple[str, str, dict[str, str]]]:
+    """(key, English, {locale: translation}) for Android Email's account setup failures."""
+    catalogs = {}
+    for name in _files(clone, "/strings.xml", "res"):
+        folder = name.split("/")[1]
+        if name.count("/") != 2 or not folder.startswith("values"):
+            continue
+        body = _git(clone, "show", f"{REV}:{name}")
+        found = {key: _android_text(value) for key, value in _ANDROID_STRING.findall(body)}
+        catalogs[folder[len("values-") :] or "en"] = found
+    english = catalogs.pop("en")
+    for key in AOSP_EMAIL:
+        translated = {lang: c[key] for lang, c in catalogs.items() if c.get(key)}
+        yield key, english[key], translated
+
+
 KINDS: dict[str, Callable[[Path], Iterator[tuple[str, str, dict[str, str]]]]] = {
     "thunderbird": thunderbird,
     "thunderbird-setup": thunderbird_setup,
@@ -661,6 +702,7 @@ KINDS: dict[str, Callable[[Path], Iterator[tuple[str, str, dict[str, str]]]]] = 
     "mercurial": mercurial,
     "deltachat": deltachat,
     "nextcloud-mail": nextcloud_mail,
+    "aosp-email": aosp_email,
 }
 
 
