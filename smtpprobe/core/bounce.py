@@ -147,6 +147,9 @@ _MAX_REPLY_LINES = 100  # lines kept of one reply; a server's longest (EHLO) has
 _MAX_CONTINUATION = 30  # non-code lines absorbed into one reply before it is cut off
 _MAX_TRAILING = 3  # lines after the final line, e.g. "… gsmtp (in reply to end of DATA command)"
 _SUMMARY_NEAR = 4  # lines between a program's summary of a reply and the reply (see _specific)
+# Lines between a reply cut short and the whole of it: sendmail's "(reason: …)" line, a blank
+# line, "----- Transcript of session follows -----", "... while talking to …", ">>> DATA".
+_CUT_NEAR = 8
 # Words a client library writes as a reply of its own, before the server's replies it sums up:
 # Twisted's SMTPClient raises SMTPDeliveryError(code, "No recipients accepted", log) with the
 # code of the refusals and their transcript after it (development corpus: globaleaks, whose
@@ -844,10 +847,15 @@ def _specific(
     unavailable; Client host … blocked using …" before its own "554 5.0.0 Service unavailable")
     the first reply says more, and both stay. A library's known summary words
     (``_PROGRAM_SUMMARIES``) give way to any later reply of the same code: the server's own.
+    A one-line reply that is the first line of a later multi-line reply of the same codes
+    is that reply cut short: sendmail's "(reason: 550-5.7.1 …)" quotes only the first line
+    of the reply its transcript then gives whole ("<<< 550-5.7.1 …").
     """
     result: list[int] = []
     for index in kept:
         reply = replies[index]
+        if _cut_short(index, replies, spans):
+            continue
         if reply.enhanced is None and not built[index].inferred:
             last, later = spans[index][1], index + 1
             summary = False
@@ -866,6 +874,30 @@ def _specific(
                 continue
         result.append(index)
     return result
+
+
+def _cut_short(index: int, replies: list[Reply], spans: list[tuple[int, int]]) -> bool:
+    """Whether the one line of the reply at ``index`` is the first line of a reply of the
+    same codes starting within ``_CUT_NEAR`` lines after it, a reply of more lines that each
+    carried the enhanced code (a server's own multi-line reply, not a program's words
+    appended to a copy of it)."""
+    reply, last = replies[index], spans[index][1]
+    if reply.enhanced is None or len(reply.lines) != 1:
+        return False
+    words = _normal(reply.text)
+    for later in range(index + 1, len(replies)):
+        if spans[later][0] - last > _CUT_NEAR:
+            break
+        other = replies[later]
+        if (
+            other.code == reply.code
+            and other.enhanced == reply.enhanced
+            and len(other.lines) > 1
+            and other.marked is None
+            and _normal(other.lines[0]) == words
+        ):
+            return True
+    return False
 
 
 def _normal(text: str) -> str:

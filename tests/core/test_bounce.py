@@ -1652,6 +1652,46 @@ def test_a_dsn_status_yields_to_a_reply_in_the_text() -> None:
     assert found.reply.text.startswith("<a@example.com>: User unknown")
 
 
+# Sendmail's DSN to Gmail: "(reason: …)" quotes the first line of Gmail's five-line reply,
+# which the transcript then gives whole (sendgrid/go-gmime's fixture gmime/fixtures/DSN-spam.eml
+# at 9326dd0, lines 26-39; development corpus).
+SENDMAIL_REASON_CUT = """   ----- The following addresses had permanent fatal errors -----
+foobar@du.ac.bd
+    (reason: 550-5.7.1 [180.211.214.199       7] Our system has detected that this message is)
+    (expanded from: <foobar@univdhaka.edu>)
+
+   ----- Transcript of session follows -----
+... while talking to aspmx.l.google.com.:
+>>> DATA
+<<< 550-5.7.1 [180.211.214.199       7] Our system has detected that this message is
+<<< 550-5.7.1 likely unsolicited mail. To reduce the amount of spam sent to Gmail,
+<<< 550-5.7.1 this message has been blocked. Please visit
+<<< 550-5.7.1 http://support.google.com/mail/bin/answer.py?hl=en&answer=188131 for
+<<< 550 5.7.1 more information. tk5si11604973pbc.381 - gsmtp
+554 5.0.0 Service unavailable"""
+
+
+def test_a_reply_cut_short_gives_way_to_the_whole_reply() -> None:
+    found = [f for f in find_replies(SENDMAIL_REASON_CUT) if f.reply is not None]
+    assert [f.reply.code for f in found if f.reply] == [550, 554]
+    first = found[0].reply
+    assert first is not None and len(first.lines) == 5
+    assert "likely unsolicited mail" in first.text and found[0].stage == "data"
+
+
+def test_a_copy_of_a_reply_with_a_programs_words_appended_is_no_whole_reply() -> None:
+    # PHPMailer's debug line, then its own error quoting the reply with more words after it
+    # (three lines of the paste in github.com/PHPMailer/PHPMailer/issues/826, development
+    # corpus): the server's reply, as it sent it, stays first.
+    text = (
+        "SERVER -> CLIENT: 535 Incorrect authentication data\n"
+        "SMTP ERROR: Password command failed: 535 Incorrect authentication data\n"
+        "SMTP Error: Could not authenticate."
+    )
+    found = [f.reply.text for f in find_replies(text) if f.reply is not None]
+    assert found[0] == "Incorrect authentication data"
+
+
 def test_a_php_stack_frames_line_number_in_brackets_is_not_a_reply() -> None:
     # RainLoop's log of a read timeout (github.com/RainLoop/rainloop-webmail/issues/1542,
     # development corpus): "(513):" after a file name is the frame's line, once read as a 513.
