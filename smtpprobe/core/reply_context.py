@@ -152,8 +152,12 @@ _ECHO_LOOKBACK = 6  # lines searched above a reply for the command it answered
 
 # A host name (RFC 1035 section 2.3.4: at most 253 characters) and an address
 # literal such as [192.0.2.1] or [IPv6:2001:db8::1], bounded so no text makes it backtrack.
+# Sendmail's transcript names the host it talked to instead: "... while talking to
+# aspmx.l.google.com.:" (sendgrid/go-gmime's DSN fixture gmime/fixtures/DSN-spam.eml).
 _HOST_SAID = GuardedPattern(
-    r"host\s{1,8}([A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,63})(?:\[[^\]\s]{0,64}\])?\s{1,8}said", re.I
+    r"host\s{1,8}([A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,63})(?:\[[^\]\s]{0,64}\])?\s{1,8}said"
+    r"|\bwhile talking to ([A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,63})\.?:",
+    re.I,
 )
 DSN_FIELD = GuardedPattern(
     r"^(Status|Remote-MTA|Reporting-MTA|Diagnostic-Code|Action|Final-Recipient)\s*:\s*(.*)$",
@@ -209,9 +213,10 @@ def recipient_named(window: str) -> str | None:
 
 
 def host_named(window: str) -> str | None:
-    """The host of "host X said" in ``window``, lower case."""
+    """The host of "host X said" (or sendmail's "while talking to X.:") in ``window``,
+    lower case."""
     match = _HOST_SAID.search(window)
-    return match.group(1).lower() if match else None
+    return (match.group(1) or match.group(2)).lower() if match else None
 
 
 @record

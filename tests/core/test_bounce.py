@@ -1677,6 +1677,8 @@ def test_a_reply_cut_short_gives_way_to_the_whole_reply() -> None:
     first = found[0].reply
     assert first is not None and len(first.lines) == 5
     assert "likely unsolicited mail" in first.text and found[0].stage == "data"
+    # sendmail names the host it talked to on the line "... while talking to HOST.:"
+    assert found[0].host == "aspmx.l.google.com"
 
 
 def test_a_copy_of_a_reply_with_a_programs_words_appended_is_no_whole_reply() -> None:
