@@ -153,10 +153,16 @@ _ECHO_LOOKBACK = 6  # lines searched above a reply for the command it answered
 # A host name (RFC 1035 section 2.3.4: at most 253 characters) and an address
 # literal such as [192.0.2.1] or [IPv6:2001:db8::1], bounded so no text makes it backtrack.
 # Sendmail's transcript names the host it talked to instead: "... while talking to
-# aspmx.l.google.com.:" (sendgrid/go-gmime's DSN fixture gmime/fixtures/DSN-spam.eml).
+# aspmx.l.google.com.:" (sendgrid/go-gmime's DSN fixture gmime/fixtures/DSN-spam.eml), and
+# Exim's bounce and log its host and address, before the reply or on a line of their own:
+# "host mxa.mailgun.org [34.149.236.64]: 550 5.7.1 Relaying denied"
+# (github.com/uilicious/inboxkitten/issues/82), "host eset-com-hn.mail.protection.outlook.com
+# [207.46.163.215]" (pastebin.com/ytScn0aS; both development corpus).
 _HOST_SAID = GuardedPattern(
     r"host\s{1,8}([A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,63})(?:\[[^\]\s]{0,64}\])?\s{1,8}said"
-    r"|\bwhile talking to ([A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,63})\.?:",
+    r"|\bwhile talking to ([A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,63})\.?:"
+    r"|\bhost\s{1,8}([A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,63})\s{1,8}\[[0-9A-Fa-f.:]{2,45}\]"
+    r"(?=[ \t]{0,8}(?::|\r?\n|$))",
     re.I,
 )
 DSN_FIELD = GuardedPattern(
@@ -213,10 +219,10 @@ def recipient_named(window: str) -> str | None:
 
 
 def host_named(window: str) -> str | None:
-    """The host of "host X said" (or sendmail's "while talking to X.:") in ``window``,
-    lower case."""
+    """The host of "host X said" (sendmail's "while talking to X.:", Exim's "host X [ip]")
+    in ``window``, lower case."""
     match = _HOST_SAID.search(window)
-    return (match.group(1) or match.group(2)).lower() if match else None
+    return next(name for name in match.groups() if name).lower() if match else None
 
 
 @record

@@ -1681,6 +1681,31 @@ def test_a_reply_cut_short_gives_way_to_the_whole_reply() -> None:
     assert found[0].host == "aspmx.l.google.com"
 
 
+@pytest.mark.parametrize(
+    ("text", "host"),
+    [
+        # Exim's host and address before the reply (pastebin.com/jsKzESvf, development corpus)
+        (
+            "SMTP error from remote mail server after RCPT TO:<user@example.com>:\n"
+            "host mx1.comcast.net [76.96.62.116]: 550 5.1.1 Not our Customer",
+            "mx1.comcast.net",
+        ),
+        # ... and on a line of their own above it (pastebin.com/ytScn0aS, development corpus)
+        (
+            "ventas@eset.com.hn\nhost eset-com-hn.mail.protection.outlook.com [207.46.163.215]\n"
+            "SMTP error from remote mail server after RCPT TO:<ventas@eset.com.hn>:\n"
+            "550 5.7.1 Service unavailable, Client host [209.99.16.94] blocked using Spamhaus. "
+            "To request removal from this list see http://www.spamhaus.org/lookup.lasso "
+            "(AS16012611)",
+            "eset-com-hn.mail.protection.outlook.com",
+        ),
+    ],
+)
+def test_exims_host_line_names_the_host(text: str, host: str) -> None:
+    (found,) = find_replies(text)
+    assert (found.host, found.stage) == (host, "rcpt")
+
+
 def test_a_copy_of_a_reply_with_a_programs_words_appended_is_no_whole_reply() -> None:
     # PHPMailer's debug line, then its own error quoting the reply with more words after it
     # (three lines of the paste in github.com/PHPMailer/PHPMailer/issues/826, development
