@@ -157,12 +157,16 @@ _ECHO_LOOKBACK = 6  # lines searched above a reply for the command it answered
 # Exim's bounce and log its host and address, before the reply or on a line of their own:
 # "host mxa.mailgun.org [34.149.236.64]: 550 5.7.1 Relaying denied"
 # (github.com/uilicious/inboxkitten/issues/82), "host eset-com-hn.mail.protection.outlook.com
-# [207.46.163.215]" (pastebin.com/ytScn0aS; both development corpus).
+# [207.46.163.215]" (pastebin.com/ytScn0aS; both development corpus). Gmail's bounce names it
+# after the recipient domain: "… rejected by the server for the recipient domain mailnesia.com
+# by mailnesia.com. [162.250.144.109]." (github.com/Gilwyad/mailnesia.com/issues/13,
+# development corpus).
 _HOST_SAID = GuardedPattern(
     r"host\s{1,8}([A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,63})(?:\[[^\]\s]{0,64}\])?\s{1,8}said"
     r"|\bwhile talking to ([A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,63})\.?:"
     r"|\bhost\s{1,8}([A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,63})\s{1,8}\[[0-9A-Fa-f.:]{2,45}\]"
-    r"(?=[ \t]{0,8}(?::|\r?\n|$))",
+    r"(?=[ \t]{0,8}(?::|\r?\n|$))"
+    r"|\bfor the recipient domain \S{1,253} by ([A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,63})\.? \[",
     re.I,
 )
 DSN_FIELD = GuardedPattern(
@@ -219,8 +223,8 @@ def recipient_named(window: str) -> str | None:
 
 
 def host_named(window: str) -> str | None:
-    """The host of "host X said" (sendmail's "while talking to X.:", Exim's "host X [ip]")
-    in ``window``, lower case."""
+    """The host of "host X said" (sendmail's "while talking to X.:", Exim's "host X [ip]",
+    Gmail's "for the recipient domain D by X. [ip]") in ``window``, lower case."""
     match = _HOST_SAID.search(window)
     return next(name for name in match.groups() if name).lower() if match else None
 

@@ -1706,6 +1706,19 @@ def test_exims_host_line_names_the_host(text: str, host: str) -> None:
     assert (found.host, found.stage) == (host, "rcpt")
 
 
+def test_gmails_bounce_names_the_host_after_the_recipient_domain() -> None:
+    # github.com/Gilwyad/mailnesia.com/issues/13 (development corpus)
+    text = (
+        "Delivery to the following recipient failed permanently:\n\n"
+        "     khitupamarosu271@mailnesia.com\n\nTechnical details of permanent failure:\n"
+        "Google tried to deliver your message, but it was rejected by the server for the "
+        "recipient domain mailnesia.com by mailnesia.com. [162.250.144.109].\n\n"
+        "The error that the other server returned was:\n500 Internal Server Error"
+    )
+    (found,) = find_replies(text)
+    assert found.host == "mailnesia.com"
+
+
 def test_a_copy_of_a_reply_with_a_programs_words_appended_is_no_whole_reply() -> None:
     # PHPMailer's debug line, then its own error quoting the reply with more words after it
     # (three lines of the paste in github.com/PHPMailer/PHPMailer/issues/826, development
