@@ -63,7 +63,7 @@ import os
 import re
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -408,18 +408,30 @@ K9 = {
 
 def k9(clone: Path) -> Iterator[tuple[str, str, dict[str, str]]]:
     """(message key, English, {locale: translation}) for K-9's and Thunderbird's Android strings."""
-    entry = re.compile(r'<string name="(\w+)"[^>]*>(.*?)</string>', re.S)
-
     for folder, keys in K9.items():
-        catalogs: dict[str, dict[str, str]] = {}
-        for name in _files(clone, "/strings.xml", folder + "/"):
-            locale = name.split("/")[-2].removeprefix("values").lstrip("-") or "en"
-            body = _git(clone, "show", f"HEAD:{name}")
-            catalogs[locale] = {k: v for k, v in entry.findall(body) if k in keys}
+        catalogs = _android_catalogs(clone, folder + "/", keys)
         english = catalogs.pop("en")
         for key in keys:
             filled = {loc: _k9_fill(key, c[key]) for loc, c in catalogs.items() if key in c}
             yield key, _k9_fill(key, english[key]), filled
+
+
+_ANDROID_STRING = re.compile(r'<string name="(\w+)"[^>]*>(.*?)</string>', re.S)
+
+
+def _android_catalogs(clone: Path, under: str, keys: Iterable[str]) -> dict[str, dict[str, str]]:
+    """{locale: {key: raw string}} of ``keys`` in the ``values*/strings.xml`` files under
+    ``under`` ("en" for the plain ``values`` folder)."""
+    wanted = set(keys)
+    catalogs: dict[str, dict[str, str]] = {}
+    for name in _files(clone, "/strings.xml", under):
+        folder = name.split("/")[-2]
+        if not folder.startswith("values"):
+            continue
+        body = _git(clone, "show", f"{REV}:{name}")
+        found = {k: v for k, v in _ANDROID_STRING.findall(body) if k in wanted}
+        catalogs[folder.removeprefix("values").lstrip("-") or "en"] = found
+    return catalogs
 
 
 def _k9_fill(key: str, raw: str) -> str:
@@ -653,7 +665,6 @@ AOSP_EMAIL = (
     "account_setup_failed_ioerror",
     "account_setup_failed_dlg_certificate_message",
 )
-_ANDROID_STRING = re.compile(r'<string name="(\w+)"[^>]*>(.*?)</string>', re.S)
 
 
 def _android_text(value: str) -> str:
@@ -666,18 +677,11 @@ def _android_text(value: str) -> str:
 
 def aosp_email(clone: Path) -> Iterator[tuple[str, str, dict[str, str]]]:
     """(key, English, {locale: translation}) for Android Email's account setup failures."""
-    catalogs = {}
-    for name in _files(clone, "/strings.xml", "res"):
-        folder = name.split("/")[1]
-        if name.count("/") != 2 or not folder.startswith("values"):
-            continue
-        body = _git(clone, "show", f"{REV}:{name}")
-        found = {key: _android_text(value) for key, value in _ANDROID_STRING.findall(body)}
-        catalogs[folder[len("values-") :] or "en"] = found
+    catalogs = _android_catalogs(clone, "res/", AOSP_EMAIL)
     english = catalogs.pop("en")
     for key in AOSP_EMAIL:
-        translated = {lang: c[key] for lang, c in catalogs.items() if c.get(key)}
-        yield key, english[key], translated
+        shown = {lang: _android_text(c.get(key, "")) for lang, c in catalogs.items()}
+        yield key, _android_text(english[key]), {lang: t for lang, t in shown.items() if t}
 
 
 KINDS: dict[str, Callable[[Path], Iterator[tuple[str, str, dict[str, str]]]]] = {
