@@ -161,7 +161,7 @@ _ECHO_LOOKBACK = 6  # lines searched above a reply for the command it answered
 # after the recipient domain: "… rejected by the server for the recipient domain mailnesia.com
 # by mailnesia.com. [162.250.144.109]." (github.com/Gilwyad/mailnesia.com/issues/13,
 # development corpus).
-_HOST_SAID = GuardedPattern(
+_REPLY_HOST = GuardedPattern(
     r"host\s{1,8}([A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,63})(?:\[[^\]\s]{0,64}\])?\s{1,8}said"
     r"|\bwhile talking to ([A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,63})\.?:"
     r"|\bhost\s{1,8}([A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,63})\s{1,8}\[[0-9A-Fa-f.:]{2,45}\]"
@@ -225,7 +225,7 @@ def recipient_named(window: str) -> str | None:
 def host_named(window: str) -> str | None:
     """The host of "host X said" (sendmail's "while talking to X.:", Exim's "host X [ip]",
     Gmail's "for the recipient domain D by X. [ip]") in ``window``, lower case."""
-    match = _HOST_SAID.search(window)
+    match = _REPLY_HOST.search(window)
     return next(name for name in match.groups() if name).lower() if match else None
 
 
