@@ -731,6 +731,8 @@ def _reply_of(building: _Building, dsn: DsnBlocks) -> Reply:
     message = _POSTFIX_LOG_TAIL.sub("", message)
     message = _balanced(message.strip("\n"))
     reply = from_code_and_message(building.code, message)
+    if reply.enhanced is not None:
+        reply = _without_bare_prefixes(reply)
     if reply.enhanced is None:
         reply = _qmail_enhanced(reply)
     status = dsn.at(building.index).get("status", "")
@@ -797,6 +799,19 @@ def _qmail_enhanced(reply: Reply) -> Reply:
     if tail is not None and tail.group("enhanced")[0] == str(reply.code)[0]:
         return replace(reply, enhanced=tail.group("enhanced"))
     return reply
+
+
+def _without_bare_prefixes(reply: Reply) -> Reply:
+    """``reply`` without its own enhanced code repeated between words.
+
+    A multi-line reply re-wrapped into a sentence keeps each line's enhanced code where
+    the basic code was lost ("this message has been 5.7.1 blocked"): such a copy is a
+    line prefix, not a word, and would otherwise join the words around it ("1 blocked").
+    """
+    assert reply.enhanced is not None
+    pattern = re.compile(rf"(?<=\s){re.escape(reply.enhanced)}(?=\s|$)")
+    lines = tuple(" ".join(pattern.sub("", line).split()) for line in reply.lines)
+    return reply if lines == reply.lines else replace(reply, lines=lines)
 
 
 def _strip_inline_codes(line: str, code: int) -> str:

@@ -1740,3 +1740,29 @@ def test_a_php_stack_frames_line_number_in_brackets_is_not_a_reply() -> None:
         "SmtpClient.php(513): MailSo\\Smtp\\SmtpClient->sendRequestWithCheck('.', 250)"
     )
     assert not [found for found in find_replies(frame) if found.reply is not None]
+
+
+# Gmail's multi-line reply re-wrapped into one paragraph: each line's "5.7.1" stayed where
+# "550-" was lost (https://github.com/DefectDojo/django-DefectDojo/issues/1148, development
+# corpus). The copies are line prefixes, not words.
+GMAIL_REWRAPPED = (
+    "550 5.7.1 [50.31.56.221 11] Our system has detected that this message is 5.7.1 not RFC"
+    " 5322 compliant: 5.7.1 'From' header is missing. 5.7.1 To reduce the amount of spam sent"
+    " to Gmail, this message has been 5.7.1 blocked. Please visit 5.7.1"
+    " https://support.google.com/mail/?p=RfcMessageNonCompliant 5.7.1 and review RFC 5322"
+    " specifications for more information. t11si1396600ejr.91 - gsmtp"
+)
+
+
+def test_a_replys_own_enhanced_code_between_its_words_is_a_lost_line_prefix() -> None:
+    (found,) = find_replies(GMAIL_REWRAPPED)
+    assert found.reply is not None and found.reply.enhanced == "5.7.1"
+    text = found.reply.text
+    assert "5.7.1" not in text
+    assert "this message has been blocked. Please visit https://" in text
+    assert text.startswith("[50.31.56.221 11] Our system has detected that this message is not RFC")
+
+
+def test_another_enhanced_code_between_a_replys_words_is_kept() -> None:
+    (found,) = find_replies("550 5.7.1 Message refused, see 5.7.26 for the reason")
+    assert found.reply is not None and "see 5.7.26 for" in found.reply.text
