@@ -21,6 +21,9 @@ RULES = load_rulebook()
 
 # (text, category) as their sources show them; all in tests/data/corpus/development/.
 REAL = [
+    # https://github.com/itprojects/InboxPager/issues/36 (Tiscali's refusal of the EHLO
+    # argument, in an app's dialog; no trouble word needed: "requires valid address" says it)
+    ("EHLO requires valid address", "protocol-error"),
     # https://yandex.com/support/mail/bounces/yandex/mailbox-size-limit-exceeded.html?lang=en
     ("Mailbox size limit exceeded", "mailbox-full"),
     # https://snapoverflow.com/server/question/758971/explanation-of-various-smtp-error-codes-bounced-by-mailservers
