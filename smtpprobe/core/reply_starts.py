@@ -70,9 +70,13 @@ _RETCODE_START = GuardedPattern(
 # Google's SMTP error reference lists its replies as '421, "4.7.0", Try again later, …',
 # and pages quoting it keep that form; its older German edition puts a dash after the
 # enhanced code ('421, "4.4.5" – Server ist ausgelastet. …',
-# support.google.com/a/answer/3726730?hl=de).
+# support.google.com/a/answer/3726730?hl=de). Its editions in other languages quote the
+# enhanced code with their own marks (a Swiss page: '450, «4.2.1» – Der Nutzer …',
+# netcomplete.ch, development corpus), so any of the usual quotation marks will do.
 _GOOGLE_ROW = GuardedPattern(
-    r"^(?P<code>[2-5][0-5]\d),\s{0,8}\"(?P<enhanced>[245]\.\d{1,3}\.\d{1,3})\"(?:,|\s{1,8}[–—-])\s{0,8}(?=\S)"
+    r"^(?P<code>[2-5][0-5]\d),\s{0,8}[\"\u201c\u201d\u201e\u00ab\u00bb\u300c]\s{0,2}"
+    r"(?P<enhanced>[245]\.\d{1,3}\.\d{1,3})\s{0,2}[\"\u201c\u201d\u00ab\u00bb\u300d]"
+    r"(?:,|\s{1,8}[–—-])\s{0,8}(?=\S)"
 )
 # Roundcube's "SMTP Error (550): Failed to add recipient …" and "Error SMTP (451): (…)".
 _PAREN_CODE_START = re.compile(r"\((?P<code>[2-5][0-5]\d)\):\s{0,8}(?=\S)")

@@ -628,6 +628,16 @@ PASTE_SHAPES = [
         id="google-reference-row-german",
     ),
     pytest.param(
+        # https://netcomplete.ch/bwl-knowledge-base/general/ueberblick-ueber-smtp-fehler (the
+        # reference quoted in Swiss German, with guillemets; development corpus)
+        "450, «4.2.1» – Der Nutzer, den Sie kontaktieren möchten, erhält zu rasch E-Mails.",
+        450,
+        "4.2.1",
+        "Der Nutzer, den Sie kontaktieren möchten, erhält zu rasch E-Mails.",
+        None,
+        id="google-reference-row-guillemets",
+    ),
+    pytest.param(
         # https://github.com/roundcube/roundcubemail/issues/7448
         "Error SMTP (451): (Temporary local problem - please try later).",
         451,
