@@ -773,6 +773,14 @@ from corpus_split import (
 # assistant's left out): 107 of 136 first measured; after the rules from these rounds'
 # development texts (Nextcloud Mail's and Android Email's catalogs; sendmail's cut-short
 # reason line) still 107, and the earlier texts eleven more. 5,664 of 7,398 (76.56 %).
+# Rounds 721-747 (threads of 2025-2026, Microsoft's and Gmail's sender requirements, small
+# MTAs, newsletter, auth and AI apps; hosts and mail-program pages in Turkish, Arabic, Hebrew,
+# Hungarian, Romanian, German, French, Italian, Spanish, Portuguese, Japanese and Korean;
+# searched until the look-up allowance ran out; 122 validation texts, notes that read as an
+# AI assistant's and vendored catalog copies left out): 72 of 122 first measured (13 of 36
+# for the pages in Turkish, Arabic, Hebrew, Hungarian, Romanian and the European hosts); after
+# the rules from these rounds' development texts still 72, and the earlier texts three more
+# (by rules and the guess retrained with the new development texts). 5,739 of 7,520 (76.32 %).
 TARGET = 0.95
 FLOOR = 0.760
 SHAPES = frozenset({"reply", "bounce", "client-error", "log", "dialog", "provider-text"})
