@@ -90,15 +90,23 @@ def decode_pasted(data: bytes | str) -> Pasted:
     return Pasted(text=text, encoding=encoding, kind=kind, size=len(raw))
 
 
-# Full-width digits and the ideographic space, as a Japanese input method types them
-# ("５５０　５．１．１"): the code is the same code (Unicode's compatibility mappings,
-# UAX #15 NFKC, for just these characters; the rest of a Japanese text stays as it is).
+# Full-width digits, Latin letters and the ideographic space, as a Japanese input method
+# types them ("５５０　５．１．１", "Ｒｅｌａｙ ａｃｃｅｓｓ ｄｅｎｉｅｄ"): the code and the
+# words are the same (Unicode's compatibility mappings, UAX #15 NFKC, for just these
+# characters; full-width punctuation, which Japanese prose and the rules' Japanese words use,
+# and the rest of a Japanese text stay as they are).
 # Likewise the no-break spaces a web page or French typography puts between words, and the
 # typographic apostrophe a page or a retyping puts for the straight one: the words are the
 # same words (client_errors.fold reads its patterns, and texts that were not decoded here,
 # with the same table).
 PLAIN_FORMS = {0x00A0: " ", 0x202F: " ", 0x2009: " ", 0x2019: "'", 0x2018: "'", 0x02BC: "'"}
-_NARROW = {**{0xFF10 + d: str(d) for d in range(10)}, 0x3000: " ", **PLAIN_FORMS}
+_NARROW = {
+    **{0xFF10 + d: str(d) for d in range(10)},
+    **{0xFF21 + i: chr(0x41 + i) for i in range(26)},
+    **{0xFF41 + i: chr(0x61 + i) for i in range(26)},
+    0x3000: " ",
+    **PLAIN_FORMS,
+}
 _FULL_STOP_IN_CODE = GuardedPattern(r"(?<=\d)．(?=\d)")
 
 

@@ -1562,12 +1562,17 @@ def test_a_line_that_introduces_the_next_reply_is_not_part_of_the_last() -> None
     [
         "550\u30005.1.1\u3000<bob@example.com>... User unknown",  # ideographic spaces
         "\uff15\uff15\uff10 \uff15\uff0e\uff11\uff0e\uff11 <bob@example.com>... User unknown",
+        # full-width letters as well: the words are read as the rules know them
+        "\uff15\uff15\uff10 \uff15\uff0e\uff11\uff0e\uff11 <bob@example.com>... "
+        "\uff35\uff53\uff45\uff52 \uff55\uff4e\uff4b\uff4e\uff4f\uff57\uff4e",
     ],
-    ids=["ideographic-space", "full-width-digits"],
+    ids=["ideographic-space", "full-width-digits", "full-width-letters"],
 )
 def test_a_reply_typed_through_a_japanese_input_method_is_found(typed: str) -> None:
     found = find_replies(decode_pasted(typed.encode()).text)
     assert [(f.reply.code, f.reply.enhanced) for f in found if f.reply] == [(550, "5.1.1")]
+    reply = found[0].reply
+    assert reply is not None and reply.text == "<bob@example.com>... User unknown"
 
 
 def test_a_tab_after_the_code_is_a_separator() -> None:
