@@ -730,9 +730,7 @@ def _reply_of(building: _Building, dsn: DsnBlocks) -> Reply:
     message = _GMAIL_CODE_TAIL.sub("", message)
     message = _POSTFIX_LOG_TAIL.sub("", message)
     message = _balanced(message.strip("\n"))
-    reply = from_code_and_message(building.code, message)
-    if reply.enhanced is not None:
-        reply = _without_bare_prefixes(reply)
+    reply = _without_bare_prefixes(from_code_and_message(building.code, message))
     if reply.enhanced is None:
         reply = _qmail_enhanced(reply)
     status = dsn.at(building.index).get("status", "")
@@ -808,7 +806,8 @@ def _without_bare_prefixes(reply: Reply) -> Reply:
     the basic code was lost ("this message has been 5.7.1 blocked"): such a copy is a
     line prefix, not a word, and would otherwise join the words around it ("1 blocked").
     """
-    assert reply.enhanced is not None
+    if reply.enhanced is None:
+        return reply
     pattern = re.compile(rf"(?<=\s){re.escape(reply.enhanced)}(?=\s|$)")
     lines = tuple(" ".join(pattern.sub("", line).split()) for line in reply.lines)
     return reply if lines == reply.lines else replace(reply, lines=lines)
