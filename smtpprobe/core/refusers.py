@@ -22,7 +22,7 @@ __all__ = ["REFUSERS", "refuser_of", "remote_mta"]
 REFUSERS = {
     "submission": Text(
         en="your provider's submission server (the SMTP server you or Gmail send through)",
-        ja="ご利用のプロバイダーの送信サーバー(あなたや Gmail が経由する SMTP サーバー)",
+        ja="ご利用のプロバイダーの送信サーバー（あなたや Gmail が経由する SMTP サーバー）",
     ),
     "recipient": Text(
         en="the recipient's mail server",
@@ -35,7 +35,7 @@ REFUSERS = {
     # No server refused: the program broke its own library's rules (a bug in the program).
     "client": Text(
         en="no server: your program itself (its own error)",
-        ja="サーバーではなく、ご利用のプログラム自身(プログラムのエラー)",
+        ja="サーバーではなく、ご利用のプログラム自身（プログラムのエラー）",
     ),
     "unknown": Text(en="not stated in the text", ja="本文からは判断できません"),
 }
