@@ -100,7 +100,8 @@ _FAILURES = frozenset(f.value for f in FailureKind)
 # longer text (a paste of repeated words, a server sending megabytes) is cut,
 # so even a pattern that backtracks quadratically stays well under a second.
 MAX_MATCH_TEXT = 4096
-_ENHANCED_PATTERN = LazyPattern(r"^[245x*]\.(\d{1,3}|[x*])\.(\d{1,3}|[x*])$")
+# "5.7.1", "5.7.*" (any detail), "4.7.5xx" (a provider's numbered range: x for a digit).
+_ENHANCED_PATTERN = LazyPattern(r"^[245x*]\.(\d{1,3}|[x*]|[\dx]{2,3})\.(\d{1,3}|[x*]|[\dx]{2,3})$")
 
 
 class RuleError(SmtpprobeError, ValueError):
@@ -278,7 +279,14 @@ def _enhanced_matches(pattern: str, enhanced: str | None) -> bool:
         return False
     want = pattern.split(".")
     have = enhanced.split(".")
-    return all(w in ("x", "*") or w == h for w, h in zip(want, have, strict=True))
+    return all(_part_fits(w, h) for w, h in zip(want, have, strict=True))
+
+
+def _part_fits(want: str, have: str) -> bool:
+    """One part of an enhanced code against a pattern's: "*", "x", digits, or "5xx"."""
+    if want in ("x", "*") or want == have:
+        return True
+    return len(want) == len(have) and all(w in ("x", h) for w, h in zip(want, have, strict=True))
 
 
 # The values a cause or remedy may name (smtpprobe.core.classify fills them); a literal
@@ -544,7 +552,9 @@ def parse_rule(raw: Any, source: str, index: int) -> Rule:
     enhanced = _strings(match.get("enhanced", []), where, "enhanced")
     for pattern in enhanced:
         if not _ENHANCED_PATTERN.match(pattern):
-            raise RuleError(f"{where}: enhanced code {pattern!r} is not like 5.7.1 or 5.7.*")
+            raise RuleError(
+                f"{where}: enhanced code {pattern!r} is not like 5.7.1, 5.7.* or 4.7.5xx"
+            )
     failures = _strings(match.get("failures", []), where, "failures")
     for failure in failures:
         if failure not in _FAILURES:

@@ -180,6 +180,34 @@ def test_unknown_enhanced_codes_are_explained() -> None:
     assert failures == []
 
 
+def test_an_enhanced_pattern_may_name_a_numbered_range() -> None:
+    # "4.7.5xx": Microsoft's own throttling codes 4.7.500-599, digit by digit; "5.7.*" any.
+    from smtpprobe.core.rules import RuleError, parse_rule
+
+    def rule(enhanced: str, example: str = "451 4.7.500 x") -> Rule:
+        return parse_rule(
+            {
+                "id": "t", "category": "rate-limited", "retryable": True,
+                "match": {"enhanced": [enhanced]},
+                "cause": {"en": "c", "ja": "c"}, "remedy": {"en": "r", "ja": "r"},
+                "examples": [example],
+            },
+            "test.yaml",
+            0,
+        )  # fmt: skip
+
+    ranged = rule("4.7.5xx")
+    for enhanced, fits in [
+        ("4.7.500", True), ("4.7.599", True), ("4.7.650", False), ("4.7.5", False),
+        ("4.7.50", False), ("5.7.500", False), ("4.7.1", False),
+    ]:  # fmt: skip
+        assert bool(ranged.matches(Situation(code=451, enhanced=enhanced, text="x"))) is fits
+    assert rule("5.7.*", "550 5.7.26 x").matches(Situation(code=550, enhanced="5.7.26", text="x"))
+    for bad in ("4.7.5x5y", "4.7.xxxx", "4.7"):
+        with pytest.raises(RuleError, match=re.escape("is not like 5.7.1, 5.7.* or 4.7.5xx")):
+            rule(bad)
+
+
 @pytest.mark.parametrize(
     ("failure", "phase"),
     [(kind, phase) for kind, phases in FAILURE_PHASES.items() for phase in phases],
