@@ -166,8 +166,9 @@ def cited_sources() -> set[str]:
 
 
 # Repository names that many unrelated projects share: a namesake of a cited repository with
-# one of them is no copy of it.
-SHARED_NAMES = frozenset({"core", "docs", "documentation", "mail"})
+# one of them is no copy of it ("sendmail": the MTA's mirror, and many small scripts that
+# send mail).
+SHARED_NAMES = frozenset({"core", "docs", "documentation", "mail", "sendmail"})
 
 
 def namesakes(keys: set[str], cited: set[str]) -> list[str]:

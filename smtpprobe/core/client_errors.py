@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from smtpprobe.core.bounce import MAX_REPLIES, Found
+from smtpprobe.core.japanese_forms import widen
 from smtpprobe.core.lazyre import (
     AnchorIndex,
     IdentityCache,
@@ -333,7 +334,7 @@ def fold(text: str) -> str:
 def _pattern(value: Any, where: str) -> LazyPattern:
     if not isinstance(value, str) or not value:
         raise RuleError(f"{where}: 'regex' must be a non-empty regular expression")
-    value = fold(value)
+    value = widen(fold(value))  # and Japanese words in each of their written forms
     try:
         compiled = re.compile(value, re.IGNORECASE)
         parsed = _sre_parse.parse(value, re.IGNORECASE)

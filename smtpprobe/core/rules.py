@@ -24,6 +24,7 @@ from dataclasses import field, fields
 from typing import Any, TypeAlias, TypeVar
 
 from smtpprobe.core.errors import SmtpprobeError
+from smtpprobe.core.japanese_forms import widen
 from smtpprobe.core.lazyre import (
     AnchorIndex,
     IdentityCache,
@@ -336,6 +337,8 @@ def _strings(value: Any, where: str, key: str) -> tuple[str, ...]:
 def _regex(value: Any, where: str, key: str) -> LazyPattern:
     if not isinstance(value, str) or not value:
         raise RuleError(f"{where}: 'match.{key}' must be a non-empty regular expression")
+    # Japanese words as any of their written forms read them (サーバ/サーバー, "："/":").
+    value = widen(value)
     try:
         compiled = re.compile(value, re.IGNORECASE)
         parsed = _sre_parse.parse(value, re.IGNORECASE)

@@ -1,0 +1,248 @@
+"""The written forms of the same Japanese words, so that a pattern written in one form
+reads the others.
+
+Japanese mail programs and servers write one message in several ways, and a rule or a
+signature is written from one of them:
+
+- a katakana loanword with or without its final long-vowel mark: サーバ and サーバー,
+  ユーザ and ユーザー (JIS Z 8301 and older programs drop it; Microsoft's style guide has
+  written it since 2008, and most programs have followed);
+- punctuation in its full-width or its ASCII form, as the input method or the program
+  leaves it: "：" or ":", "（" or "(";
+- a space between Japanese and Latin words, or none: "SMTP AUTH が" or "SMTP AUTHが".
+
+``widen`` rewrites a regular expression's source so that each such place accepts every
+form. It changes only literal characters outside character classes (and adds the ASCII
+twin of a full-width character inside one); escapes, groups and quantifiers are copied as
+they are. Pure; used where the rule base and the client-error signatures compile their
+patterns (``smtpprobe.core.rules``, ``smtpprobe.core.client_errors``).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+__all__ = ["widen"]
+
+# Loanwords whose final long-vowel mark is written or not (the word's stem without it).
+# Only words that end a stem in -a/-i/-u/-e/-o + ー in English "-er/-or/-ar/-y" loans.
+_STEMS = (
+    "サーバ", "ユーザ", "コンピュータ", "プリンタ", "ブラウザ", "フォルダ", "パラメータ",
+    "ドライバ", "ヘッダ", "プロバイダ", "アダプタ", "ルータ", "フィルタ", "マネージャ",
+    "エンコーダ", "デコーダ", "メンバ", "コントローラ", "ハンドラ", "スキャナ", "モニタ",
+    "バッファ", "カウンタ", "セキュリティ", "ディレクトリ", "エントリ", "メモリ", "カテゴリ",
+    "リポジトリ", "ライブラリ", "バイナリ", "ヘルパ", "レイヤ", "キャリア", "プロキシ",
+)  # fmt: skip
+# Full-width forms of ASCII punctuation (U+FF01-FF5E without letters and digits, which the
+# paste reader narrows already) and the ideographic comma and full stop are not included:
+# 、 and 。 have no one ASCII twin.
+_FULL_TO_ASCII = {
+    chr(code): chr(code - 0xFEE0)
+    for code in range(0xFF01, 0xFF5F)
+    if not chr(code - 0xFEE0).isalnum()
+}
+_ASCII_TO_FULL = {ascii: full for full, ascii in _FULL_TO_ASCII.items()}
+# Punctuation whose full-width twin is read beside Japanese words only (not in English
+# patterns, where a class in place of each "(" would cost the literal anchors).
+_TWINNED_BESIDE_JAPANESE = frozenset(":;,!?()[]")
+_QUANTIFIERS = frozenset("?*+{")
+_SPECIAL = frozenset("()|*+?.^$")
+_GROUP_OPEN = re.compile(r"\(\?(?:[:=!>]|<[=!]|P<\w+>|P=\w+\)|[aiLmsux-]+[:)])")
+_REPEAT = re.compile(r"\{\d*(?:,\d*)?\}")
+_AT_LEAST_ONE = re.compile(r"\+|\{1,(\d+)\}")
+
+
+@dataclass(frozen=True, slots=True)
+class _Token:
+    text: str  # as written in the pattern
+    literal: str | None = None  # the one character it matches, if it is a literal
+
+
+def _is_japanese(ch: str | None) -> bool:
+    if ch is None:
+        return False
+    code = ord(ch)
+    return (
+        0x3040 <= code <= 0x30FF  # hiragana, katakana
+        or 0x3400 <= code <= 0x4DBF
+        or 0x4E00 <= code <= 0x9FFF  # CJK ideographs
+        or 0xFF01 <= code <= 0xFF5E  # full-width forms
+        or 0x3000 <= code <= 0x303F  # CJK punctuation
+    )
+
+
+def _tokens(pattern: str) -> list[_Token]:
+    tokens: list[_Token] = []
+    i = 0
+    while i < len(pattern):
+        ch = pattern[i]
+        if ch == "\\" and i + 1 < len(pattern):
+            nxt = pattern[i + 1]
+            literal = nxt if not nxt.isalnum() else None  # "\(" is "(", "\d" a class
+            tokens.append(_Token(pattern[i : i + 2], literal))
+            i += 2
+        elif ch == "[":
+            end = _class_end(pattern, i)
+            tokens.append(_Token(_widened_class(pattern[i:end])))
+            i = end
+        elif ch == "(" and (group := _GROUP_OPEN.match(pattern, i)):
+            tokens.append(_Token(group.group()))
+            i = group.end()
+        elif ch == "{" and (repeat := _REPEAT.match(pattern, i)):
+            tokens.append(_Token(repeat.group()))
+            i = repeat.end()
+        elif ch in _SPECIAL:
+            tokens.append(_Token(ch))
+            i += 1
+        else:
+            tokens.append(_Token(ch, ch))
+            i += 1
+    return tokens
+
+
+def _class_end(pattern: str, start: int) -> int:
+    """The index after the class that opens at ``start`` (its "]" may come first)."""
+    i = start + 1
+    if i < len(pattern) and pattern[i] == "^":
+        i += 1
+    if i < len(pattern) and pattern[i] == "]":
+        i += 1
+    while i < len(pattern):
+        if pattern[i] == "\\":
+            i += 2
+            continue
+        if pattern[i] == "]":
+            return i + 1
+        i += 1
+    return len(pattern)  # unclosed: re.compile will say so
+
+
+def _widened_class(source: str) -> str:
+    twins = [_FULL_TO_ASCII[ch] for ch in source if ch in _FULL_TO_ASCII]
+    if not twins or not source.endswith("]"):
+        return source
+    added = "".join("\\" + t for t in dict.fromkeys(twins) if t not in source)
+    return source[:-1] + added + "]"
+
+
+def _either(ch: str, other: str) -> str:
+    return "[" + "".join("\\" + c if not _is_japanese(c) else c for c in (ch, other)) + "]"
+
+
+def widen(pattern: str) -> str:
+    """``pattern`` with the other written forms of its Japanese words accepted too."""
+    if pattern.isascii():
+        return pattern
+    tokens = _tokens(pattern)
+    fixed = _in_lookbehind(tokens)
+    out: list[str] = []
+    n = len(tokens)
+    i = 0
+    while i < n:
+        token = tokens[i]
+        if fixed[i]:  # a lookbehind must keep its width: only one character for another
+            ch = token.literal
+            out.append(_either(ch, _FULL_TO_ASCII[ch]) if ch in _FULL_TO_ASCII else token.text)
+            i += 1
+            continue
+        before = tokens[i - 1].literal if i > 0 else None
+        after = tokens[i + 1].literal if i + 1 < n else None
+        quantified = i + 1 < n and tokens[i + 1].text[0] in _QUANTIFIERS and after is None
+        ch = token.literal
+        stem = _stem_at(tokens, i)
+        if stem:
+            out.extend(t.text for t in tokens[i : i + stem])
+            i += stem
+            following = tokens[i] if i < n else None
+            if following is not None and following.literal == "ー":
+                out.append("ー")
+                i += 1
+                if not (i < n and tokens[i].text[0] in _QUANTIFIERS):
+                    out.append("?")
+            elif not (following is not None and following.text[0] in _QUANTIFIERS):
+                out.append("ー?")
+            continue
+        if token.text == "\\s" and i + 1 < n and _mixes(before, _literal(tokens, i + 2)):
+            # "SMTP\s{1,3}AUTH\s{1,3}が…": the space beside Japanese may be none at all
+            repeat = _AT_LEAST_ONE.fullmatch(tokens[i + 1].text)
+            if repeat:
+                most = repeat.group(1)
+                out.append("\\s*" if most is None else "\\s{0," + most + "}")
+                i += 2
+                continue
+        if ch is not None and ch in _FULL_TO_ASCII:
+            out.append(_either(ch, _FULL_TO_ASCII[ch]))
+        elif (
+            ch is not None
+            and ch in _TWINNED_BESIDE_JAPANESE
+            and (_is_japanese(before) or _is_japanese(after))
+        ):
+            out.append(_either(ch, _ASCII_TO_FULL[ch]))
+        elif ch == " " and not quantified and _optional_space(tokens, i):
+            out.append(" ?")
+        else:
+            out.append(token.text)
+            if ch is not None and not quantified and after is not None and _mixes(ch, after):
+                out.append(" ?")
+        i += 1
+    return "".join(out)
+
+
+def _in_lookbehind(tokens: list[_Token]) -> list[bool]:
+    """For each token, whether it is inside a lookbehind ("(?<=…)", "(?<!…)")."""
+    inside: list[bool] = []
+    stack: list[bool] = []
+    for token in tokens:
+        if token.literal is None and token.text.startswith("("):
+            stack.append(token.text in ("(?<=", "(?<!") or (bool(stack) and stack[-1]))
+            inside.append(stack[-1])
+        elif token.literal is None and token.text == ")":
+            inside.append(bool(stack) and stack[-1])
+            if stack:
+                stack.pop()
+        else:
+            inside.append(bool(stack) and stack[-1])
+    return inside
+
+
+def _optional_space(tokens: list[_Token], i: int) -> bool:
+    """Whether the space at ``i`` sits beside Japanese, or beside punctuation that does
+    ("できません: すべて" is also typed "できません：すべて")."""
+    before = tokens[i - 1].literal if i > 0 else None
+    after = tokens[i + 1].literal if i + 1 < len(tokens) else None
+    if _is_japanese(before) or _is_japanese(after):
+        return True
+    two_before = tokens[i - 2].literal if i > 1 else None
+    two_after = tokens[i + 2].literal if i + 2 < len(tokens) else None
+    return (before in _TWINNED_BESIDE_JAPANESE and _is_japanese(two_before)) or (
+        after in _TWINNED_BESIDE_JAPANESE and _is_japanese(two_after)
+    )
+
+
+def _literal(tokens: list[_Token], i: int) -> str | None:
+    return tokens[i].literal if 0 <= i < len(tokens) else None
+
+
+def _mixes(left: str | None, right: str | None) -> bool:
+    """Whether one side is a Latin letter or digit and the other a Japanese letter."""
+    if left is None or right is None:
+        return False
+
+    def latin(c: str) -> bool:
+        return c.isascii() and c.isalnum()
+
+    def kana_kanji(c: str) -> bool:
+        return _is_japanese(c) and not 0x3000 <= ord(c) <= 0x303F and c not in _FULL_TO_ASCII
+
+    return (latin(left) and kana_kanji(right)) or (kana_kanji(left) and latin(right))
+
+
+def _stem_at(tokens: list[_Token], i: int) -> int:
+    """The number of tokens of a loanword stem that starts at ``i`` (0 if none)."""
+    for stem in _STEMS:
+        if i + len(stem) <= len(tokens) and all(
+            tokens[i + k].literal == c for k, c in enumerate(stem)
+        ):
+            return len(stem)
+    return 0

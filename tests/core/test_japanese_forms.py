@@ -1,0 +1,78 @@
+"""Japanese words in each of their written forms (smtpprobe.core.japanese_forms).
+
+A rule or a signature is written from one program's message; another program, or the
+same one in another version, writes the same words with or without a katakana word's final
+long-vowel mark (サーバ/サーバー), with full-width or ASCII punctuation ("："/":"), and with
+or without a space between Japanese and Latin words. Each pattern reads all of them.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from smtpprobe.core.client_errors import find_client_errors
+from smtpprobe.core.japanese_forms import widen
+from smtpprobe.loading import load_rulebook
+from smtpprobe.paste import client_errors
+
+
+@pytest.mark.parametrize(
+    ("pattern", "texts"),
+    [
+        ("サーバーに接続できません", ["サーバーに接続できません", "サーバに接続できません"]),
+        ("サーバに接続", ["サーバに接続", "サーバーに接続"]),
+        ("ユーザー名", ["ユーザ名", "ユーザー名"]),
+        (
+            "送信できません: すべての宛先",
+            [
+                "送信できません: すべての宛先",
+                "送信できません：すべての宛先",
+                "送信できません:すべての宛先",
+            ],
+        ),
+        ("大きすぎます（最大", ["大きすぎます（最大", "大きすぎます(最大"]),
+        (r"大きすぎます\(最大", ["大きすぎます(最大", "大きすぎます（最大"]),
+        ("SMTP AUTH が利用", ["SMTP AUTH が利用", "SMTP AUTHが利用"]),
+        ("SMTP AUTHが利用", ["SMTP AUTHが利用", "SMTP AUTH が利用"]),
+        (r"SMTP\s{1,3}AUTH\s{1,3}が", ["SMTP AUTH が", "SMTP AUTHが"]),
+        ("TLSが必要", ["TLS が必要", "TLSが必要"]),
+    ],
+)
+def test_each_written_form_is_read(pattern: str, texts: list[str]) -> None:
+    widened = re.compile(widen(pattern), re.IGNORECASE)
+    for text in texts:
+        assert widened.fullmatch(text), (pattern, widen(pattern), text)
+
+
+def test_what_is_not_japanese_is_left_as_it_is() -> None:
+    for pattern in (r"relay (access )?denied", r"\(#5\.7\.1\)", r"Error: 550", r"[：:]x"):
+        assert widen(pattern) == pattern
+    # Words stay words: no form reads another word.
+    assert not re.fullmatch(widen("サーバー"), "サーバント")
+    assert not re.search(widen("SMTP AUTH が利用"), "SMTP AUTH を利用")
+
+
+def test_a_lookbehind_keeps_its_width() -> None:
+    # Python's lookbehind must have a fixed width: nothing in it becomes optional.
+    widened = widen("(?<!サーバ)エラー(?<=ー：)")
+    re.compile(widened)
+    assert "(?<!サーバ)" in widened
+
+
+def test_escapes_groups_and_quantifiers_are_kept() -> None:
+    for pattern in (r"(?P<host>サーバ)ー*", r"(?:サーバー?|ホスト){1,2}", r"\d{3}が", r"[（(]x\)"):
+        re.compile(widen(pattern))
+    assert widen(r"\d{3}が") == r"\d{3}が"  # a class or a count beside it is no Latin word
+
+
+def test_every_built_in_pattern_is_widened_and_compiles() -> None:
+    # The rule base and the signatures load with their patterns widened (a pattern that did
+    # not compile would fail the load); and they do read the other forms.
+    rules = load_rulebook(None)
+    assert rules
+    errors = client_errors()
+    for text in ("SMTP AUTHが利用できません", "SMTP AUTH が利用できません"):
+        found = find_client_errors(text, errors)
+        assert [f.failure for f in found] == ["auth-not-offered"], text
