@@ -32,7 +32,6 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from smtpprobe.core.bounce import MAX_REPLIES, Found
-from smtpprobe.core.japanese_forms import widen
 from smtpprobe.core.lazyre import (
     AnchorIndex,
     IdentityCache,
@@ -51,6 +50,7 @@ from smtpprobe.core.rules import (
     nested_repetition,  # the rules' own check
 )
 from smtpprobe.core.transcript import FailureKind, Phase
+from smtpprobe.core.written_forms import widen, without_marks
 
 __all__ = [
     "REPORTED",
@@ -259,7 +259,7 @@ def _matched_examples(
     """The entry's examples, each one a text its pattern matches."""
     examples = _examples(raw.get("examples"), where)
     for example in examples:
-        if not pattern.search(fold(example.text)):
+        if not pattern.search(without_marks(fold(example.text))):
             raise RuleError(f"{where}: the pattern does not match its example {example.text!r}")
     return examples
 
@@ -334,7 +334,9 @@ def fold(text: str) -> str:
 def _pattern(value: Any, where: str) -> LazyPattern:
     if not isinstance(value, str) or not value:
         raise RuleError(f"{where}: 'regex' must be a non-empty regular expression")
-    value = widen(fold(value))  # and Japanese words in each of their written forms
+    # Words in each of their written forms; a text is read without its diacritics
+    # (``without_marks``), so a pattern's are dropped too and its literal words stay whole.
+    value = widen(fold(value), marks="plain")
     try:
         compiled = re.compile(value, re.IGNORECASE)
         parsed = _sre_parse.parse(value, re.IGNORECASE)
@@ -409,7 +411,7 @@ def find_hints(text: str, errors: ClientErrors) -> list[Hint]:
     order (each at most once). A hint whose words lie inside another hint's words is left
     out: "SMTPエラー (-1): サーバーへの接続に失敗しました。" is Roundcube's message, and the
     generic "could not connect to the server" within it says less about it."""
-    text = fold(read_text(text))
+    text = without_marks(fold(read_text(text)))
     # Each run of white space as one space too: a dialog or a mail client wraps its message
     # ("Could not\nconnect to SMTP host.", a red-team paste), and the words stay the words.
     joined = " ".join(text.split())
@@ -448,7 +450,8 @@ def scan(text: str, errors: ClientErrors) -> list[Located]:
     are removed, keeping the first.
     """
     text = fold(text)
-    matches = _matches(text, errors.signatures)
+    # Matched without diacritics, one character for one: the spans are the text's own.
+    matches = _matches(without_marks(text), errors.signatures)
     if not matches:
         return []
     whole = frozenset().union(*(m.signature.facts for m in matches)) & WHOLE_TEXT_FACTS

@@ -24,7 +24,6 @@ from dataclasses import field, fields
 from typing import Any, TypeAlias, TypeVar
 
 from smtpprobe.core.errors import SmtpprobeError
-from smtpprobe.core.japanese_forms import widen
 from smtpprobe.core.lazyre import (
     AnchorIndex,
     IdentityCache,
@@ -35,6 +34,7 @@ from smtpprobe.core.lazyre import (
 )
 from smtpprobe.core.record import record
 from smtpprobe.core.transcript import FailureKind, Phase
+from smtpprobe.core.written_forms import widen
 
 __all__ = [
     "CATEGORIES",

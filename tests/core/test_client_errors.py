@@ -34,6 +34,7 @@ from smtpprobe.core.client_errors import (
 from smtpprobe.core.explain import Explanation, explain_found, explain_text
 from smtpprobe.core.pasted import decode_pasted
 from smtpprobe.core.rules import RuleError, Situation, first_match
+from smtpprobe.core.written_forms import without_marks
 from smtpprobe.loading import load_rulebook
 from smtpprobe.paste import client_errors
 
@@ -103,8 +104,9 @@ def test_the_file_is_read_and_covers_the_families() -> None:
 def test_every_signature_matches_its_own_examples() -> None:
     failures = []
     for (signature, example), case in zip(EXAMPLES, EXAMPLE_IDS, strict=True):
-        # Patterns and pastes are read with apostrophes and no-break spaces folded.
-        text = fold(example.text)
+        # Patterns and pastes are read with apostrophes and no-break spaces folded, and
+        # without diacritics.
+        text = without_marks(fold(example.text))
         lowered = text.lower()
         if not signature.pattern.search(text):
             failures.append(f"{case}: the pattern does not match")

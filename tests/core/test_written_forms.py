@@ -1,4 +1,4 @@
-"""Japanese words in each of their written forms (smtpprobe.core.japanese_forms).
+"""Japanese words in each of their written forms (smtpprobe.core.written_forms).
 
 A rule or a signature is written from one program's message; another program, or the
 same one in another version, writes the same words with or without a katakana word's final
@@ -13,7 +13,7 @@ import re
 import pytest
 
 from smtpprobe.core.client_errors import find_client_errors
-from smtpprobe.core.japanese_forms import widen
+from smtpprobe.core.written_forms import widen, without_marks
 from smtpprobe.loading import load_rulebook
 from smtpprobe.paste import client_errors
 
@@ -76,3 +76,34 @@ def test_every_built_in_pattern_is_widened_and_compiles() -> None:
     for text in ("SMTP AUTHが利用できません", "SMTP AUTH が利用できません"):
         found = find_client_errors(text, errors)
         assert [f.failure for f in found] == ["auth-not-offered"], text
+
+
+@pytest.mark.parametrize(
+    ("pattern", "texts"),
+    [
+        # A server that answers in 7-bit ASCII drops the accents; German spells umlauts out.
+        (
+            "unterstützt keine Verschlüsselung",
+            ["unterstützt keine Verschlüsselung", "unterstuetzt keine Verschluesselung",
+             "unterstutzt keine Verschlusselung"],
+        ),
+        ("Größe", ["Größe", "Groesse", "Grosse"]),
+        ("Lỗi 421: Máy chủ", ["Lỗi 421: Máy chủ", "Loi 421: May chu"]),
+        ("Oturum açılamadı", ["Oturum açılamadı", "Oturum acilamadi"]),
+        ("[éè]chec", ["échec", "èchec", "echec"]),
+    ],
+)  # fmt: skip
+def test_a_letter_reads_with_or_without_its_diacritics(pattern: str, texts: list[str]) -> None:
+    either = re.compile(widen(pattern), re.IGNORECASE)
+    plain = re.compile(widen(pattern, marks="plain"), re.IGNORECASE)
+    for text in texts:
+        assert either.fullmatch(text), (pattern, text)
+        # The signatures' way: the text is read without its diacritics, one for one.
+        assert len(without_marks(text)) == len(text)
+        assert plain.fullmatch(without_marks(text)), (pattern, text)
+    assert not either.fullmatch("unterstatzt keine Verschlusselung".replace("statzt", "stotzt"))
+
+
+def test_a_lookbehind_keeps_its_width_with_diacritics_too() -> None:
+    for marks in ("either", "plain"):
+        re.compile(widen("(?<!ü)x(?<!ß)", marks=marks))  # type: ignore[arg-type]

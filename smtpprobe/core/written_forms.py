@@ -1,8 +1,11 @@
-"""The written forms of the same Japanese words, so that a pattern written in one form
-reads the others.
+"""The written forms of the same words, so that a pattern written in one form reads the
+others.
 
-Japanese mail programs and servers write one message in several ways, and a rule or a
-signature is written from one of them:
+Mail programs and servers write one message in several ways, and a rule or a signature is
+written from one of them. In Latin scripts, a server that answers in 7-bit ASCII drops the
+accents ("TLS fur RCPT-Domain erforderlich", "Loi 421: May chu tam thoi khong san sang") and
+German is also written with its umlauts spelled out ("unterstuetzt", "Empfaenger"). In
+Japanese:
 
 - a katakana loanword with or without its final long-vowel mark: サーバ and サーバー,
   ユーザ and ユーザー (JIS Z 8301 and older programs drop it; Microsoft's style guide has
@@ -12,18 +15,22 @@ signature is written from one of them:
 - a space between Japanese and Latin words, or none: "SMTP AUTH が" or "SMTP AUTHが".
 
 ``widen`` rewrites a regular expression's source so that each such place accepts every
-form. It changes only literal characters outside character classes (and adds the ASCII
-twin of a full-width character inside one); escapes, groups and quantifiers are copied as
-they are. Pure; used where the rule base and the client-error signatures compile their
-patterns (``smtpprobe.core.rules``, ``smtpprobe.core.client_errors``).
+form (a letter with a diacritic also reads as its base letter, an umlaut also as its
+spelled-out form, ß as ss). It changes only literal characters outside character classes
+(and adds the plain twin of a character inside one); escapes, groups and quantifiers are
+copied as they are. Pure; used where the rule base and the client-error signatures compile
+their patterns (``smtpprobe.core.rules``, ``smtpprobe.core.client_errors``; the signatures
+read a text through ``without_marks``, one character for one).
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
+from typing import Literal
 
-__all__ = ["widen"]
+__all__ = ["widen", "without_marks"]
 
 # Loanwords whose final long-vowel mark is written or not (the word's stem without it).
 # Only words that end a stem in -a/-i/-u/-e/-o + ー in English "-er/-or/-ar/-y" loans.
@@ -46,7 +53,28 @@ _ASCII_TO_FULL = {ascii: full for full, ascii in _FULL_TO_ASCII.items()}
 # Punctuation whose full-width twin is read beside Japanese words only (not in English
 # patterns, where a class in place of each "(" would cost the literal anchors).
 _TWINNED_BESIDE_JAPANESE = frozenset(":;,!?()[]")
+# Letters whose plain form is no decomposition of them (Unicode gives them none).
+_PLAIN_LETTER = {
+    "ı": "i", "ł": "l", "Ł": "L", "đ": "d", "Đ": "D", "ø": "o", "Ø": "O", "ё": "е", "Ё": "Е",
+}  # fmt: skip
+# German's spelled-out umlauts and ß (Duden: "ae", "oe", "ue", "ss" where the letter is missing).
+_SPELLED_OUT = {"ä": "ae", "ö": "oe", "ü": "ue", "Ä": "Ae", "Ö": "Oe", "Ü": "Ue", "ß": "ss"}
 _QUANTIFIERS = frozenset("?*+{")
+
+
+def _markless_table() -> dict[int, str]:
+    table: dict[int, str] = {}
+    for code in (*range(0xC0, 0x250), *range(0x1E00, 0x1F00)):
+        plain = _plain(chr(code))
+        if plain is not None and chr(code) not in _SPELLED_OUT:
+            table[code] = plain
+    for ch, plain in _PLAIN_LETTER.items():
+        table[ord(ch)] = plain
+    for ch in "äöüÄÖÜ":  # their plain letter, as a server that drops the dots writes them
+        table[ord(ch)] = unicodedata.normalize("NFD", ch)[0]
+    return table
+
+
 _SPECIAL = frozenset("()|*+?.^$")
 _GROUP_OPEN = re.compile(r"\(\?(?:[:=!>]|<[=!]|P<\w+>|P=\w+\)|[aiLmsux-]+[:)])")
 _REPEAT = re.compile(r"\{\d*(?:,\d*)?\}")
@@ -118,11 +146,34 @@ def _class_end(pattern: str, start: int) -> int:
     return len(pattern)  # unclosed: re.compile will say so
 
 
+def _plain(ch: str) -> str | None:
+    """A Latin letter's form without its diacritics ("é" -> "e"), or None."""
+    if ch.isascii() or not ch.isalpha():
+        return None
+    if ch in _PLAIN_LETTER:
+        return _PLAIN_LETTER[ch]
+    base = unicodedata.normalize("NFD", ch)[0]
+    return base if base != ch and base.isascii() and base.isalpha() else None
+
+
+_MARKLESS = _markless_table()
+_MARKED = re.compile("[" + "".join(sorted({chr(c) for c in _MARKLESS})) + "]")
+
+
+def without_marks(text: str) -> str:
+    """``text`` with each Latin letter's diacritics dropped, one character for one (so that
+    every offset stays the text's own): what a pattern widened with ``marks="plain"`` reads."""
+    if text.isascii() or not _MARKED.search(text):  # most pastes: nothing to translate
+        return text
+    return text.translate(_MARKLESS)
+
+
 def _widened_class(source: str) -> str:
     twins = [_FULL_TO_ASCII[ch] for ch in source if ch in _FULL_TO_ASCII]
+    twins += [plain for ch in source if (plain := _plain(ch)) is not None]
     if not twins or not source.endswith("]"):
         return source
-    added = "".join("\\" + t for t in dict.fromkeys(twins) if t not in source)
+    added = "".join(t if t.isalnum() else "\\" + t for t in dict.fromkeys(twins) if t not in source)
     return source[:-1] + added + "]"
 
 
@@ -130,8 +181,13 @@ def _either(ch: str, other: str) -> str:
     return "[" + "".join("\\" + c if not _is_japanese(c) else c for c in (ch, other)) + "]"
 
 
-def widen(pattern: str) -> str:
-    """``pattern`` with the other written forms of its Japanese words accepted too."""
+def widen(pattern: str, *, marks: Literal["either", "plain"] = "either") -> str:
+    """``pattern`` with the other written forms of its words accepted too.
+
+    ``marks="either"``: a letter with a diacritic reads as itself or its base letter
+    ("[ée]"). ``marks="plain"``: as its base letter alone ("e"), for a text read through
+    ``without_marks``; a pattern keeps more of its literal words that way.
+    """
     if pattern.isascii():
         return pattern
     tokens = _tokens(pattern)
@@ -143,7 +199,15 @@ def widen(pattern: str) -> str:
         token = tokens[i]
         if fixed[i]:  # a lookbehind must keep its width: only one character for another
             ch = token.literal
-            out.append(_either(ch, _FULL_TO_ASCII[ch]) if ch in _FULL_TO_ASCII else token.text)
+            plain = _plain(ch) if ch is not None else None
+            if ch in _FULL_TO_ASCII:
+                out.append(_either(ch, _FULL_TO_ASCII[ch]))
+            elif ch is not None and plain is not None:
+                out.append(plain if marks == "plain" else f"[{ch}{plain}]")
+            elif ch is not None and ch in _SPELLED_OUT and marks == "plain" and ch != "ß":
+                out.append(_MARKLESS[ord(ch)])
+            else:
+                out.append(token.text)
             i += 1
             continue
         before = tokens[i - 1].literal if i > 0 else None
@@ -171,7 +235,16 @@ def widen(pattern: str) -> str:
                 out.append("\\s*" if most is None else "\\s{0," + most + "}")
                 i += 2
                 continue
-        if ch is not None and ch in _FULL_TO_ASCII:
+        plain = _plain(ch) if ch is not None else None
+        if ch is not None and ch in _SPELLED_OUT:
+            spelled = _SPELLED_OUT[ch]  # ä: ä, a or ae; ß: ß, s or ss
+            if marks == "plain" and ch != "ß":
+                out.append(spelled + "?")  # the text's ä is read as a
+            else:
+                out.append(f"(?:{ch}|{spelled}?)")
+        elif ch is not None and plain is not None:
+            out.append(plain if marks == "plain" else f"[{ch}{plain}]")
+        elif ch is not None and ch in _FULL_TO_ASCII:
             out.append(_either(ch, _FULL_TO_ASCII[ch]))
         elif (
             ch is not None
