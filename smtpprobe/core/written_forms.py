@@ -41,6 +41,15 @@ _STEMS = (
     "バッファ", "カウンタ", "セキュリティ", "ディレクトリ", "エントリ", "メモリ", "カテゴリ",
     "リポジトリ", "ライブラリ", "バイナリ", "ヘルパ", "レイヤ", "キャリア", "プロキシ",
 )  # fmt: skip
+# Words that are written in kana or in kanji (できません/出来ません), or in the polite or the
+# plain form (拒否しました/拒否した), by one program or another: either is read. The longest
+# first.
+_SPELLINGS = (
+    ("しました", "し(?:まし)?た"),
+    ("でき", "(?:でき|出来)"),
+    ("出来", "(?:出来|でき)"),
+    ("した", "し(?:まし)?た"),
+)
 # Full-width forms of ASCII punctuation (U+FF01-FF5E without letters and digits, which the
 # paste reader narrows already) and the ideographic comma and full stop are not included:
 # 、 and 。 have no one ASCII twin.
@@ -214,6 +223,12 @@ def widen(pattern: str, *, marks: Literal["either", "plain"] = "either") -> str:
         after = tokens[i + 1].literal if i + 1 < n else None
         quantified = i + 1 < n and tokens[i + 1].text[0] in _QUANTIFIERS and after is None
         ch = token.literal
+        two_ways = _spelling_at(tokens, i)
+        if two_ways is not None:
+            word, either = two_ways
+            out.append(either)
+            i += len(word)
+            continue
         stem = _stem_at(tokens, i)
         if stem:
             out.extend(t.text for t in tokens[i : i + stem])
@@ -309,6 +324,22 @@ def _mixes(left: str | None, right: str | None) -> bool:
         return _is_japanese(c) and not 0x3000 <= ord(c) <= 0x303F and c not in _FULL_TO_ASCII
 
     return (latin(left) and kana_kanji(right)) or (kana_kanji(left) and latin(right))
+
+
+def _spelling_at(tokens: list[_Token], i: int) -> tuple[str, str] | None:
+    """A word written two ways that starts at ``i`` (not before a quantifier, which would
+    apply to its last character only): the word and the pattern for both spellings."""
+    for word, either in _SPELLINGS:
+        end = i + len(word)
+        if end <= len(tokens) and all(tokens[i + k].literal == c for k, c in enumerate(word)):
+            if (
+                end < len(tokens)
+                and tokens[end].literal is None
+                and tokens[end].text[0] in _QUANTIFIERS
+            ):
+                return None
+            return word, either
+    return None
 
 
 def _stem_at(tokens: list[_Token], i: int) -> int:

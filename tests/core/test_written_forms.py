@@ -38,6 +38,11 @@ from smtpprobe.paste import client_errors
         ("SMTP AUTHが利用", ["SMTP AUTHが利用", "SMTP AUTH が利用"]),
         (r"SMTP\s{1,3}AUTH\s{1,3}が", ["SMTP AUTH が", "SMTP AUTHが"]),
         ("TLSが必要", ["TLS が必要", "TLSが必要"]),
+        # kana or kanji, polite or plain form
+        ("接続できません", ["接続できません", "接続出来ません"]),
+        ("利用出来ません", ["利用出来ません", "利用できません"]),
+        ("認証を拒否しました", ["認証を拒否しました", "認証を拒否した"]),
+        ("認証を拒否した", ["認証を拒否した", "認証を拒否しました"]),
     ],
 )
 def test_each_written_form_is_read(pattern: str, texts: list[str]) -> None:

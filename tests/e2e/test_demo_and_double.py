@@ -51,7 +51,8 @@ def test_double_command_serves_a_probe(cli) -> None:  # type: ignore[no-untyped-
 
     bin_path = Path(sys.executable).parent / "smtpprobe"
     proc = subprocess.Popen(
-        [str(bin_path), "double", "--scenario", "relay-denied-ocn", "--duration", "30"],
+        # stopped by the test; --duration only bounds it, long enough for a loaded machine
+        [str(bin_path), "double", "--scenario", "relay-denied-ocn", "--duration", "180"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

@@ -104,9 +104,12 @@ FOLLOWED = {"ok": "ok", "geo-filter-sakura": "client-ip-rejected"}
 
 
 def test_double_and_its_printed_line_stay_on_loopback(tmp_path: Path) -> None:
+    # The test stops the doubles itself; --duration only bounds them should it die. Long
+    # enough for a loaded machine: a double that ended by itself had removed its CA file
+    # before a check started (a CI run on a machine busy with other jobs, 2026-12-07).
     doubles = {
         name: audited(
-            ["double", "--scenario", name, "--duration", "30"], tmp_path / f"double-{name}"
+            ["double", "--scenario", name, "--duration", "180"], tmp_path / f"double-{name}"
         )
         for name in FOLLOWED
     }
