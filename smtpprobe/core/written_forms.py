@@ -27,8 +27,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, NamedTuple
 
 __all__ = ["widen", "without_marks"]
 
@@ -50,6 +49,8 @@ _SPELLINGS = (
     ("出来", "(?:出来|でき)"),
     ("した", "し(?:まし)?た"),
 )
+_SPELLING_FIRSTS = frozenset(word[0] for word, _ in _SPELLINGS)
+_STEM_FIRSTS = frozenset(stem[0] for stem in _STEMS)
 # Full-width forms of ASCII punctuation (U+FF01-FF5E without letters and digits, which the
 # paste reader narrows already) and the ideographic comma and full stop are not included:
 # 、 and 。 have no one ASCII twin.
@@ -90,8 +91,7 @@ _REPEAT = re.compile(r"\{\d*(?:,\d*)?\}")
 _AT_LEAST_ONE = re.compile(r"\+|\{1,(\d+)\}")
 
 
-@dataclass(frozen=True, slots=True)
-class _Token:
+class _Token(NamedTuple):  # a tuple: a long family of patterns makes some 700,000 of them
     text: str  # as written in the pattern
     literal: str | None = None  # the one character it matches, if it is a literal
 
@@ -201,11 +201,21 @@ def widen(pattern: str, *, marks: Literal["either", "plain"] = "either") -> str:
         return pattern
     tokens = _tokens(pattern)
     fixed = _in_lookbehind(tokens)
+    # Every change is made at or beside a character that is not ASCII: the tokens two or
+    # more away from any such are copied as they are (most of a long family of patterns).
+    near = [False] * len(tokens)
+    for k, token in enumerate(tokens):
+        if not token.text.isascii():
+            near[max(k - 2, 0) : k + 3] = [True] * (min(k + 3, len(tokens)) - max(k - 2, 0))
     out: list[str] = []
     n = len(tokens)
     i = 0
     while i < n:
         token = tokens[i]
+        if not near[i]:
+            out.append(token.text)
+            i += 1
+            continue
         if fixed[i]:  # a lookbehind must keep its width: only one character for another
             ch = token.literal
             plain = _plain(ch) if ch is not None else None
@@ -329,6 +339,8 @@ def _mixes(left: str | None, right: str | None) -> bool:
 def _spelling_at(tokens: list[_Token], i: int) -> tuple[str, str] | None:
     """A word written two ways that starts at ``i`` (not before a quantifier, which would
     apply to its last character only): the word and the pattern for both spellings."""
+    if tokens[i].literal not in _SPELLING_FIRSTS:  # most characters start none
+        return None
     for word, either in _SPELLINGS:
         end = i + len(word)
         if end <= len(tokens) and all(tokens[i + k].literal == c for k, c in enumerate(word)):
@@ -344,6 +356,8 @@ def _spelling_at(tokens: list[_Token], i: int) -> tuple[str, str] | None:
 
 def _stem_at(tokens: list[_Token], i: int) -> int:
     """The number of tokens of a loanword stem that starts at ``i`` (0 if none)."""
+    if tokens[i].literal not in _STEM_FIRSTS:  # most characters start none
+        return 0
     for stem in _STEMS:
         if i + len(stem) <= len(tokens) and all(
             tokens[i + k].literal == c for k, c in enumerate(stem)
