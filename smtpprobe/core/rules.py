@@ -287,7 +287,7 @@ def _part_fits(want: str, have: str) -> bool:
     """One part of an enhanced code against a pattern's: "*", "x", digits, or "5xx"."""
     if want in ("x", "*") or want == have:
         return True
-    return len(want) == len(have) and all(w in ("x", h) for w, h in zip(want, have, strict=True))
+    return len(want) == len(have) and _code_fits(have, want)  # digit by digit, as codes
 
 
 # The values a cause or remedy may name (smtpprobe.core.classify fills them); a literal
@@ -337,7 +337,7 @@ def _strings(value: Any, where: str, key: str) -> tuple[str, ...]:
 def _regex(value: Any, where: str, key: str) -> LazyPattern:
     if not isinstance(value, str) or not value:
         raise RuleError(f"{where}: 'match.{key}' must be a non-empty regular expression")
-    # Japanese words as any of their written forms read them (サーバ/サーバー, "："/":").
+    # Words in each of their written forms (サーバ/サーバー, "："/":", é/e: written_forms).
     value = widen(value)
     try:
         compiled = re.compile(value, re.IGNORECASE)
