@@ -4,8 +4,9 @@ others.
 Mail programs and servers write one message in several ways, and a rule or a signature is
 written from one of them. In Latin scripts, a server that answers in 7-bit ASCII drops the
 accents ("TLS fur RCPT-Domain erforderlich", "Loi 421: May chu tam thoi khong san sang") and
-German is also written with its umlauts spelled out ("unterstuetzt", "Empfaenger"). In
-Japanese:
+German is also written with its umlauts spelled out ("unterstuetzt", "Empfaenger"). English
+negations come in full or contracted ("does not support", "doesn't support"; "cannot",
+"can not", "can't"). In Japanese:
 
 - a katakana loanword with or without its final long-vowel mark: サーバ and サーバー,
   ユーザ and ユーザー (JIS Z 8301 and older programs drop it; Microsoft's style guide has
@@ -50,6 +51,17 @@ _SPELLINGS = (
     ("した", "し(?:まし)?た"),
 )
 _SPELLING_FIRSTS = frozenset(word[0] for word, _ in _SPELLINGS)
+# English negations, written in full or contracted by one program or another ("does not
+# support" / "doesn't support", "cannot" / "can not" / "can't"): either is read.
+_AUXILIARIES = frozenset(
+    {"do", "does", "did", "is", "are", "was", "were", "has", "have", "had", "could", "would",
+     "should"}
+)  # fmt: skip
+_NEGATION_FIRSTS = frozenset({"c", "d", "i", "a", "w", "h", "s"})
+_NEGATION_HINT = re.compile(
+    r"(?i)\b(?:can|(?:do|does|did|is|are|was|were|has|have|had|could|would|should)"
+    r"(?: not|n\W{1,6}t)\b)"
+)
 _STEM_FIRSTS = frozenset(stem[0] for stem in _STEMS)
 # Full-width forms of ASCII punctuation (U+FF01-FF5E without letters and digits, which the
 # paste reader narrows already) and the ideographic comma and full stop are not included:
@@ -197,7 +209,7 @@ def widen(pattern: str, *, marks: Literal["either", "plain"] = "either") -> str:
     ("[ée]"). ``marks="plain"``: as its base letter alone ("e"), for a text read through
     ``without_marks``; a pattern keeps more of its literal words that way.
     """
-    if pattern.isascii():
+    if pattern.isascii() and not _NEGATION_HINT.search(pattern):
         return pattern
     tokens = _tokens(pattern)
     fixed = _in_lookbehind(tokens)
@@ -212,6 +224,12 @@ def widen(pattern: str, *, marks: Literal["either", "plain"] = "either") -> str:
     i = 0
     while i < n:
         token = tokens[i]
+        negation = None if fixed[i] else _negation_at(tokens, i)
+        if negation is not None:
+            length, either = negation
+            out.append(either)
+            i += length
+            continue
         if not near[i]:
             out.append(token.text)
             i += 1
@@ -334,6 +352,64 @@ def _mixes(left: str | None, right: str | None) -> bool:
         return _is_japanese(c) and not 0x3000 <= ord(c) <= 0x303F and c not in _FULL_TO_ASCII
 
     return (latin(left) and kana_kanji(right)) or (kana_kanji(left) and latin(right))
+
+
+def _is_letter(token: _Token | None) -> bool:
+    return token is not None and token.literal is not None and token.literal.isalnum()
+
+
+def _is_apostrophe(token: _Token) -> bool:
+    """An apostrophe as patterns write it: ', ’, any character (.), or a class of them."""
+    return token.literal in ("'", "’") or token.text in (".", "['’]", "[’']")
+
+
+def _negation_at(tokens: list[_Token], i: int) -> tuple[int, str] | None:
+    """An English negation that starts at ``i`` ("does not", "doesn't", "cannot", "can't"):
+    the number of its tokens and the pattern for all its forms (case kept as written)."""
+    first = tokens[i].literal
+    if first is None or first.lower() not in _NEGATION_FIRSTS:
+        return None
+    if i > 0 and _is_letter(tokens[i - 1]):
+        return None
+    n = len(tokens)
+    word = ""
+    k = i
+    while k < n and _is_letter(tokens[k]) and len(word) < 7:
+        word += (tokens[k].literal or "").lower()
+        k += 1
+    head = "".join(t.text for t in tokens[i:k])
+
+    def ends(at: int) -> bool:  # the form must end a word and carry no quantifier
+        return at >= n or not (
+            _is_letter(tokens[at])
+            or (tokens[at].literal is None and tokens[at].text[0] in _QUANTIFIERS)
+        )
+
+    def literal_run(at: int, text: str) -> bool:
+        return at + len(text) <= n and all(
+            (tokens[at + m].literal or "").lower() == c for m, c in enumerate(text)
+        )
+
+    def apostrophe(at: int) -> str:  # as the pattern wrote it: "." keeps any character
+        return "['’]" if tokens[at].literal in ("'", "’") else tokens[at].text
+
+    if word in ("cannot", "can"):
+        base, apos = head[:3], "['’]"
+        if word == "can" and literal_run(k, " not") and ends(k + 4):
+            k += 4
+        elif word == "can" and k + 1 < n and _is_apostrophe(tokens[k]):
+            if not (literal_run(k + 1, "t") and ends(k + 2)):
+                return None
+            apos, k = apostrophe(k), k + 2
+        elif not (word == "cannot" and ends(k)):
+            return None
+        return k - i, base + f"(?:no| no|{apos})t"
+    if word in _AUXILIARIES and literal_run(k, " not") and ends(k + 4):
+        return k + 4 - i, head + "(?: no|n['’])t"
+    contracted = word.endswith("n") and word[:-1] in _AUXILIARIES and k + 1 < n
+    if contracted and _is_apostrophe(tokens[k]) and literal_run(k + 1, "t") and ends(k + 2):
+        return k + 2 - i, head[:-1] + f"(?: no|n{apostrophe(k)})t"
+    return None
 
 
 def _spelling_at(tokens: list[_Token], i: int) -> tuple[str, str] | None:

@@ -789,8 +789,9 @@ from corpus_split import (
 # error-database site left out): 104 of 153 first measured; after the rules from these rounds'
 # development texts 114 (eight of the ten more are Microsoft's mail-flow article in other
 # languages, read by the codes its development copies taught: no generalisation), and the
-# earlier texts nine more (written forms of words, Microsoft's 4.7.5xx/4.4.62/5.7.520 codes,
-# a 550 5.4.1 in other words). 5,862 of 7,673 (76.40 %).
+# earlier texts twelve more (written forms of words, English negations in full or contracted,
+# Microsoft's 4.7.5xx/4.4.62/5.7.520 codes, a 550 5.4.1 in other words). 5,865 of 7,673
+# (76.44 %).
 TARGET = 0.95
 FLOOR = 0.760
 SHAPES = frozenset({"reply", "bounce", "client-error", "log", "dialog", "provider-text"})

@@ -112,3 +112,25 @@ def test_a_letter_reads_with_or_without_its_diacritics(pattern: str, texts: list
 def test_a_lookbehind_keeps_its_width_with_diacritics_too() -> None:
     for marks in ("either", "plain"):
         re.compile(widen("(?<!ü)x(?<!ß)", marks=marks))  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("pattern", "texts"),
+    [
+        # Programs write a negation in full or contracted; a pattern reads either.
+        ("Server does not support", ["Server does not support", "Server doesn't support"]),
+        ("first record doesn't look", ["first record does not look", "first record doesn't look"]),
+        ("couldn.t connect", ["could not connect", "couldn't connect", "couldn`t connect"]),
+        ("can not validate", ["cannot validate", "can't validate", "can not validate"]),
+        ("Cannot", ["cannot", "can not", "can't"]),
+    ],
+)
+def test_a_negation_reads_in_full_or_contracted(pattern: str, texts: list[str]) -> None:
+    widened = re.compile(widen(pattern), re.IGNORECASE)
+    for text in texts:
+        assert widened.fullmatch(text), (pattern, widen(pattern), text)
+
+
+def test_a_negation_is_a_whole_word() -> None:
+    for pattern in ("candid nothing", "isnotable", "scan not", "(?<!does not )x", "does not+"):
+        assert widen(pattern) == pattern
