@@ -85,15 +85,12 @@ _QUANTIFIERS = frozenset("?*+{")
 
 
 def _markless_table() -> dict[int, str]:
-    table: dict[int, str] = {}
+    # An umlaut too reads as its plain letter, as a server that drops the dots writes it.
+    table = {ord(ch): plain for ch, plain in _PLAIN_LETTER.items()}
     for code in (*range(0xC0, 0x250), *range(0x1E00, 0x1F00)):
         plain = _plain(chr(code))
-        if plain is not None and chr(code) not in _SPELLED_OUT:
+        if plain is not None:
             table[code] = plain
-    for ch, plain in _PLAIN_LETTER.items():
-        table[ord(ch)] = plain
-    for ch in "äöüÄÖÜ":  # their plain letter, as a server that drops the dots writes them
-        table[ord(ch)] = unicodedata.normalize("NFD", ch)[0]
     return table
 
 
