@@ -50,7 +50,7 @@ from smtpprobe.core.rules import (
     nested_repetition,  # the rules' own check
 )
 from smtpprobe.core.transcript import FailureKind, Phase
-from smtpprobe.core.written_forms import widen, without_marks
+from smtpprobe.core.written_forms import plain_form, widen
 
 __all__ = [
     "REPORTED",
@@ -259,7 +259,7 @@ def _matched_examples(
     """The entry's examples, each one a text its pattern matches."""
     examples = _examples(raw.get("examples"), where)
     for example in examples:
-        if not pattern.search(without_marks(fold(example.text))):
+        if not pattern.search(plain_form(fold(example.text))):
             raise RuleError(f"{where}: the pattern does not match its example {example.text!r}")
     return examples
 
@@ -335,7 +335,7 @@ def _pattern(value: Any, where: str) -> LazyPattern:
     if not isinstance(value, str) or not value:
         raise RuleError(f"{where}: 'regex' must be a non-empty regular expression")
     # Words in each of their written forms; a text is read without its diacritics
-    # (``without_marks``), so a pattern's are dropped too and its literal words stay whole.
+    # (``plain_form``), so a pattern's are dropped too and its literal words stay whole.
     value = widen(fold(value), marks="plain")
     try:
         compiled = re.compile(value, re.IGNORECASE)
@@ -411,7 +411,7 @@ def find_hints(text: str, errors: ClientErrors) -> list[Hint]:
     order (each at most once). A hint whose words lie inside another hint's words is left
     out: "SMTPエラー (-1): サーバーへの接続に失敗しました。" is Roundcube's message, and the
     generic "could not connect to the server" within it says less about it."""
-    text = without_marks(fold(read_text(text)))
+    text = plain_form(fold(read_text(text)))
     # Each run of white space as one space too: a dialog or a mail client wraps its message
     # ("Could not\nconnect to SMTP host.", a red-team paste), and the words stay the words.
     joined = " ".join(text.split())
@@ -451,7 +451,7 @@ def scan(text: str, errors: ClientErrors) -> list[Located]:
     """
     text = fold(text)
     # Matched without diacritics, one character for one: the spans are the text's own.
-    matches = _matches(without_marks(text), errors.signatures)
+    matches = _matches(plain_form(text), errors.signatures)
     if not matches:
         return []
     whole = frozenset().union(*(m.signature.facts for m in matches)) & WHOLE_TEXT_FACTS

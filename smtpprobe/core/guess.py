@@ -25,6 +25,7 @@ from typing import Any, Protocol
 
 from smtpprobe.core.lazyre import LazyPattern
 from smtpprobe.core.record import record
+from smtpprobe.core.written_forms import plain_form
 
 __all__ = [
     "FORMAT",
@@ -114,9 +115,10 @@ _STOP = frozenset(
 
 
 def features(text: str) -> frozenset[str]:
-    """The words the model reads: lower-cased, each once; Japanese runs as character pairs."""
+    """The words the model reads: lower-cased, in their plain written form (``plain_form``:
+    no diacritics, simplified Han characters), each once; Japanese runs as character pairs."""
     out: set[str] = set()
-    for token in _TOKEN.findall(text[:SCAN].lower()):
+    for token in _TOKEN.findall(plain_form(text[:SCAN].lower())):
         if token[0].isdigit():
             out.add(token)
         elif _CJK.match(token):

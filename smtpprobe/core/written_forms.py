@@ -6,7 +6,8 @@ written from one of them. In Latin scripts, a server that answers in 7-bit ASCII
 accents ("TLS fur RCPT-Domain erforderlich", "Loi 421: May chu tam thoi khong san sang") and
 German is also written with its umlauts spelled out ("unterstuetzt", "Empfaenger"). English
 negations come in full or contracted ("does not support", "doesn't support"; "cannot",
-"can not", "can't"). In Japanese:
+"can not", "can't"). Chinese is written in simplified or traditional characters (认证失败,
+認證失敗), one for one (the Unicode Han database's pairs: ``han_variants``). In Japanese:
 
 - a katakana loanword with or without its final long-vowel mark: サーバ and サーバー,
   ユーザ and ユーザー (JIS Z 8301 and older programs drop it; Microsoft's style guide has
@@ -17,20 +18,24 @@ negations come in full or contracted ("does not support", "doesn't support"; "ca
 
 ``widen`` rewrites a regular expression's source so that each such place accepts every
 form (a letter with a diacritic also reads as its base letter, an umlaut also as its
-spelled-out form, ß as ss). It changes only literal characters outside character classes
-(and adds the plain twin of a character inside one); escapes, groups and quantifiers are
-copied as they are. Pure; used where the rule base and the client-error signatures compile
-their patterns (``smtpprobe.core.rules``, ``smtpprobe.core.client_errors``; the signatures
-read a text through ``without_marks``, one character for one).
+spelled-out form, ß as ss, a Han character as its other script's form). It changes only
+literal characters outside character classes (and adds the plain twin of a character
+inside one); escapes, groups and quantifiers are copied as they are. Pure; used where the
+rule base and the client-error signatures compile their patterns (``smtpprobe.core.rules``,
+``smtpprobe.core.client_errors``; the signatures read a text through ``plain_form``: without
+diacritics and in simplified characters, one character for one).
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from collections import defaultdict
 from typing import Literal, NamedTuple
 
-__all__ = ["widen", "without_marks"]
+from smtpprobe.core.han_variants import PAIRS
+
+__all__ = ["plain_form", "widen"]
 
 # Loanwords whose final long-vowel mark is written or not (the word's stem without it).
 # Only words that end a stem in -a/-i/-u/-e/-o + ー in English "-er/-or/-ar/-y" loans.
@@ -82,11 +87,30 @@ _PLAIN_LETTER = {
 # German's spelled-out umlauts and ß (Duden: "ae", "oe", "ue", "ss" where the letter is missing).
 _SPELLED_OUT = {"ä": "ae", "ö": "oe", "ü": "ue", "Ä": "Ae", "Ö": "Oe", "Ü": "Ue", "ß": "ss"}
 _QUANTIFIERS = frozenset("?*+{")
+# A traditional Han character's simplified form, and every form of each (the simplified
+# one first): one script's character reads the other's.
+_SIMPLIFIED = {PAIRS[i]: PAIRS[i + 1] for i in range(0, len(PAIRS), 2)}
+
+
+def _han_forms() -> dict[str, str]:
+    traditional: defaultdict[str, list[str]] = defaultdict(list)
+    for trad, simple in _SIMPLIFIED.items():
+        traditional[simple].append(trad)
+    return {
+        ch: simple + "".join(trads)
+        for simple, trads in traditional.items()
+        for ch in (simple, *trads)
+    }
+
+
+_HAN_FORMS = _han_forms()
 
 
 def _markless_table() -> dict[int, str]:
-    # An umlaut too reads as its plain letter, as a server that drops the dots writes it.
+    # An umlaut too reads as its plain letter, as a server that drops the dots writes it;
+    # a traditional Han character as its simplified form.
     table = {ord(ch): plain for ch, plain in _PLAIN_LETTER.items()}
+    table.update((ord(trad), simple) for trad, simple in _SIMPLIFIED.items())
     for code in (*range(0xC0, 0x250), *range(0x1E00, 0x1F00)):
         plain = _plain(chr(code))
         if plain is not None:
@@ -178,9 +202,10 @@ _MARKLESS = _markless_table()
 _MARKED = re.compile("[" + "".join(sorted({chr(c) for c in _MARKLESS})) + "]")
 
 
-def without_marks(text: str) -> str:
-    """``text`` with each Latin letter's diacritics dropped, one character for one (so that
-    every offset stays the text's own): what a pattern widened with ``marks="plain"`` reads."""
+def plain_form(text: str) -> str:
+    """``text`` with each Latin letter's diacritics dropped and each traditional Han
+    character simplified, one character for one (so that every offset stays the text's
+    own): what a pattern widened with ``marks="plain"`` reads."""
     if text.isascii() or not _MARKED.search(text):  # most pastes: nothing to translate
         return text
     return text.translate(_MARKLESS)
@@ -189,6 +214,7 @@ def without_marks(text: str) -> str:
 def _widened_class(source: str) -> str:
     twins = [_FULL_TO_ASCII[ch] for ch in source if ch in _FULL_TO_ASCII]
     twins += [plain for ch in source if (plain := _plain(ch)) is not None]
+    twins += [form for ch in source for form in _HAN_FORMS.get(ch, "")]
     if not twins or not source.endswith("]"):
         return source
     added = "".join(t if t.isalnum() else "\\" + t for t in dict.fromkeys(twins) if t not in source)
@@ -203,8 +229,9 @@ def widen(pattern: str, *, marks: Literal["either", "plain"] = "either") -> str:
     """``pattern`` with the other written forms of its words accepted too.
 
     ``marks="either"``: a letter with a diacritic reads as itself or its base letter
-    ("[ée]"). ``marks="plain"``: as its base letter alone ("e"), for a text read through
-    ``without_marks``; a pattern keeps more of its literal words that way.
+    ("[ée]"), a Han character as any of its forms ("[认認]"). ``marks="plain"``: as its
+    base letter alone ("e"), or its simplified form ("认"), for a text read through
+    ``plain_form``; a pattern keeps more of its literal words that way.
     """
     if pattern.isascii() and not _NEGATION_HINT.search(pattern):
         return pattern
@@ -241,7 +268,7 @@ def widen(pattern: str, *, marks: Literal["either", "plain"] = "either") -> str:
             elif ch is not None and ch in _SPELLED_OUT and marks == "plain" and ch != "ß":
                 out.append(_MARKLESS[ord(ch)])
             else:
-                out.append(token.text)
+                out.append(_han(token.text, ch, marks))
             i += 1
             continue
         before = tokens[i - 1].literal if i > 0 else None
@@ -295,11 +322,19 @@ def widen(pattern: str, *, marks: Literal["either", "plain"] = "either") -> str:
         elif ch == " " and not quantified and _optional_space(tokens, i):
             out.append(" ?")
         else:
-            out.append(token.text)
+            out.append(_han(token.text, ch, marks))
             if ch is not None and not quantified and after is not None and _mixes(ch, after):
                 out.append(" ?")
         i += 1
     return "".join(out)
+
+
+def _han(text: str, ch: str | None, marks: Literal["either", "plain"]) -> str:
+    """A token as written, or, for a Han character written two ways, its forms."""
+    forms = _HAN_FORMS.get(ch, "") if ch is not None else ""
+    if not forms:
+        return text
+    return forms[0] if marks == "plain" else f"[{forms}]"
 
 
 def _in_lookbehind(tokens: list[_Token]) -> list[bool]:

@@ -34,7 +34,7 @@ from smtpprobe.core.client_errors import (
 from smtpprobe.core.explain import Explanation, explain_found, explain_text
 from smtpprobe.core.pasted import decode_pasted
 from smtpprobe.core.rules import RuleError, Situation, first_match
-from smtpprobe.core.written_forms import without_marks
+from smtpprobe.core.written_forms import plain_form
 from smtpprobe.loading import load_rulebook
 from smtpprobe.paste import client_errors
 
@@ -106,7 +106,7 @@ def test_every_signature_matches_its_own_examples() -> None:
     for (signature, example), case in zip(EXAMPLES, EXAMPLE_IDS, strict=True):
         # Patterns and pastes are read with apostrophes and no-break spaces folded, and
         # without diacritics.
-        text = without_marks(fold(example.text))
+        text = plain_form(fold(example.text))
         lowered = text.lower()
         if not signature.pattern.search(text):
             failures.append(f"{case}: the pattern does not match")

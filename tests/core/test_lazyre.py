@@ -29,7 +29,7 @@ from smtpprobe.core.lazyre import (
     text_grams,
 )
 from smtpprobe.core.rules import MAX_MATCH_TEXT, Situation, parse_rule
-from smtpprobe.core.written_forms import without_marks
+from smtpprobe.core.written_forms import plain_form
 from smtpprobe.loading import load_rulebook
 from smtpprobe.paste import client_errors
 
@@ -218,7 +218,7 @@ def _development_sample() -> list[str]:
     # wrong anchor shows on many texts of its kind, not on one (the corpus test and the
     # anchor index's own property test see every text through the narrowed patterns).
     texts = [  # as scan() reads them: without their diacritics
-        without_marks(str(item["text"]))
+        plain_form(str(item["text"]))
         for path in sorted(DEVELOPMENT.glob("*.yaml"))
         for item in load(path)
     ]
@@ -341,7 +341,7 @@ def test_every_client_error_signature_finds_near_its_anchors_what_it_finds_anywh
     signatures = client_errors().signatures
     assert sum(1 for s in signatures if s.pattern.reach is not None) >= len(signatures) // 2
     texts = [  # as scan() reads them: without their diacritics
-        without_marks(str(item["text"]))
+        plain_form(str(item["text"]))
         for path in sorted(DEVELOPMENT.glob("*.yaml"))
         for item in load(path)
     ]
@@ -367,7 +367,7 @@ def test_every_client_error_signature_finds_near_its_anchors_what_it_finds_anywh
         for example in signature.examples[:3]:
             # folded as scan() folds a paste: the patterns are (a typographic apostrophe in a
             # translation's example is a plain one in its pattern, an accent none)
-            text = filler + without_marks(fold(example.text)) + "\n" + filler
+            text = filler + plain_form(fold(example.text)) + "\n" + filler
             whole, near = _both(signature.pattern, text)
             assert near == whole and whole, signature.id
 

@@ -1,9 +1,11 @@
-"""Japanese words in each of their written forms (smtpprobe.core.written_forms).
+"""Words in each of their written forms (smtpprobe.core.written_forms).
 
 A rule or a signature is written from one program's message; another program, or the
 same one in another version, writes the same words with or without a katakana word's final
-long-vowel mark (サーバ/サーバー), with full-width or ASCII punctuation ("："/":"), and with
-or without a space between Japanese and Latin words. Each pattern reads all of them.
+long-vowel mark (サーバ/サーバー), with full-width or ASCII punctuation ("："/":"), with
+or without a space between Japanese and Latin words, with or without a letter's
+diacritics, contracted or not ("doesn't"), and in simplified or traditional Chinese
+characters. Each pattern reads all of them.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import re
 import pytest
 
 from smtpprobe.core.client_errors import find_client_errors
-from smtpprobe.core.written_forms import widen, without_marks
+from smtpprobe.core.written_forms import plain_form, widen
 from smtpprobe.loading import load_rulebook
 from smtpprobe.paste import client_errors
 
@@ -104,8 +106,8 @@ def test_a_letter_reads_with_or_without_its_diacritics(pattern: str, texts: list
     for text in texts:
         assert either.fullmatch(text), (pattern, text)
         # The signatures' way: the text is read without its diacritics, one for one.
-        assert len(without_marks(text)) == len(text)
-        assert plain.fullmatch(without_marks(text)), (pattern, text)
+        assert len(plain_form(text)) == len(text)
+        assert plain.fullmatch(plain_form(text)), (pattern, text)
     assert not either.fullmatch("unterstatzt keine Verschlusselung".replace("statzt", "stotzt"))
 
 
@@ -134,3 +136,45 @@ def test_a_negation_reads_in_full_or_contracted(pattern: str, texts: list[str]) 
 def test_a_negation_is_a_whole_word() -> None:
     for pattern in ("candid nothing", "isnotable", "scan not", "(?<!does not )x", "does not+"):
         assert widen(pattern) == pattern
+
+
+@pytest.mark.parametrize(
+    ("pattern", "texts"),
+    [
+        # Simplified and traditional Chinese, one character for one (Unihan's pairs); the
+        # words other programs write (NetEase's "认证失败", Taiwan's "認證失敗").
+        ("认证失败", ["认证失败", "認證失敗", "認证失败"]),
+        ("連接逾時", ["連接逾時", "连接逾时"]),
+        ("发信频率", ["发信频率", "發信頻率"]),
+        ("[认認]证", ["认证", "認證"]),
+    ],
+)
+def test_a_han_character_reads_in_either_script(pattern: str, texts: list[str]) -> None:
+    either = re.compile(widen(pattern))
+    plain = re.compile(widen(pattern, marks="plain"))
+    for text in texts:
+        assert either.fullmatch(text), (pattern, text)
+        assert len(plain_form(text)) == len(text)
+        assert plain.fullmatch(plain_form(text)), (pattern, text)
+    # Other characters stay other words; a character no script changes is kept.
+    assert not either.fullmatch("认识失败")
+    assert widen("送信") == "送信"
+
+
+def test_the_han_table_is_one_for_one() -> None:
+    from smtpprobe.core.han_variants import PAIRS
+
+    assert len(PAIRS) % 2 == 0
+    traditional, simplified = PAIRS[0::2], PAIRS[1::2]
+    assert len(set(traditional)) == len(traditional)  # one simplified form each
+    assert not set(simplified) & set(traditional)  # never simplified twice
+    assert all(
+        t != s and ord(t) <= 0xFFFF and ord(s) <= 0xFFFF
+        for t, s in zip(traditional, simplified, strict=True)
+    )
+    # Unihan's kSimplifiedVariant for a few well-known characters.
+    pairs = dict(zip(traditional, simplified, strict=True))
+    assert [pairs[c] for c in "發認證連郵線"] == list("发认证连邮线")
+    # A lookbehind keeps its width: a class is one character.
+    for marks in ("either", "plain"):
+        re.compile(widen("(?<!連)接(?<=認證)", marks=marks))  # type: ignore[arg-type]
