@@ -383,7 +383,11 @@ def find_replies(text: str) -> list[Found]:
         if current.sealed:
             close()
             continue
-        if not stripped and not current.final and current.gap < _MAX_CONTINUATION:
+        if (
+            not stripped
+            and (not current.final or _arrow_goes_on(current))
+            and current.gap < _MAX_CONTINUATION
+        ):
             current.gap += 1  # a re-wrapped bounce may put blank lines inside a reply
             continue
         if (
@@ -405,6 +409,7 @@ def find_replies(text: str) -> list[Found]:
             continue
         if current.final and (
             _rewrapped(current, stripped)
+            or _arrow_goes_on(current)
             or _awaits_words(current, stripped)
             or _said_indented(current, line)
             or _colon_goes_on(current, line)
@@ -651,6 +656,18 @@ def _rewrapped(current: _Building, line: str) -> bool:
         and not ECHO_MARKED.match(line)
         and not ECHO_BARE.match(line)
         and not HEADER_FIELD_START.match(line)  # "StackTrace: …", "Reporting-MTA: …": a new field
+    )
+
+
+def _arrow_goes_on(current: _Building) -> bool:
+    # Exchange chains the statuses of a failed hop with "->" ("451 4.4.397 Error
+    # communicating with target host. -> 421 4.2.1 Unable to connect -> SocketError: …
+    # Winsock error code: 10051"); a line that ends on the arrow was cut there by a page or a
+    # paste, and the cause is on the next line (learn.microsoft.com/en-us/answers/questions/
+    # 1656850, lore.kernel.org/qemu-devel/CAFEAcA8cetzuXmwbTZFZC6fpBASwboiu2SSOznZ-GoFvQ6pfvg
+    # @mail.gmail.com).
+    return (
+        current.gap < _MAX_CONTINUATION and bool(current.lines) and current.lines[-1].endswith("->")
     )
 
 

@@ -95,6 +95,27 @@ def test_multiline_is_one_reply_without_inline_codes_or_postfix_tail() -> None:
     assert found.reply.text.startswith("This mail is unauthenticated")
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        # An Exchange delivery report cut after its "->" (learn.microsoft.com/en-us/answers/
+        # questions/1656850, development corpus), with a blank line between
+        "421 4.2.1 Unable to connect ->\n\nSocketError: Failed to connect. Winsock error code: "
+        "10051, Win32 error code: 10051",
+        # the same, quoted in a delay notice (lore.kernel.org/qemu-devel, development corpus)
+        "2024/10/1 上午 06:43:04 - Server at nongnu.org (2001:470:142:3::10) returned '451 "
+        "4.4.397 Error communicating with target host. -> 421 4.2.1 Unable to connect ->\n"
+        "SocketError: Failed to connect. Winsock error code: 10051, Win32 error code: 10051'",
+    ],
+)
+def test_a_reply_cut_after_exchanges_arrow_goes_on(text: str) -> None:
+    (found,) = find_replies(text)
+    assert found.reply.text.endswith("Win32 error code: 10051")
+    # Without the arrow, a blank line ends a final reply as before.
+    (alone, *_) = find_replies("421 4.2.1 Unable to connect\n\nSocketError: 10051")
+    assert "SocketError" not in alone.reply.text
+
+
 def test_several_replies_and_duplicates() -> None:
     text = (
         "550-5.1.1 The email account that you tried to reach does not exist.\n"
