@@ -655,8 +655,19 @@ def _rewrapped(current: _Building, line: str) -> bool:
         and bool(_OPEN_SENTENCE.search(last))
         and not ECHO_MARKED.match(line)
         and not ECHO_BARE.match(line)
-        and not HEADER_FIELD_START.match(line)  # "StackTrace: …", "Reporting-MTA: …": a new field
+        # "StackTrace: …", "Reporting-MTA: …": a new field; a word in lower case before a colon
+        # carries the sentence on ("… Sender address" / "rejected: Domain not found"), unless
+        # it is the program's name the reply's own line began with (msmtp's next log line).
+        and not (
+            HEADER_FIELD_START.match(line)
+            and (not line[:1].islower() or _same_program(current, line))
+        )
     )
+
+
+def _same_program(current: _Building, line: str) -> bool:
+    prefix = _PROGRAM_PREFIX.match(line)
+    return prefix is not None and bool(current.raw) and current.raw[0].startswith(prefix.group())
 
 
 def _arrow_goes_on(current: _Building) -> bool:

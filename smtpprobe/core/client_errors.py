@@ -450,8 +450,9 @@ def scan(text: str, errors: ClientErrors) -> list[Located]:
     are removed, keeping the first.
     """
     text = fold(text)
-    # Matched without diacritics, one character for one: the spans are the text's own.
-    matches = _matches(plain_form(text), errors.signatures)
+    # Matched without diacritics and across a re-wrapped line's break, one character for
+    # one: the spans are the text's own.
+    matches = _matches(_unwrapped(plain_form(text)), errors.signatures, text)
     if not matches:
         return []
     whole = frozenset().union(*(m.signature.facts for m in matches)) & WHOLE_TEXT_FACTS
@@ -476,7 +477,27 @@ def scan(text: str, errors: ClientErrors) -> list[Located]:
     return located
 
 
-def _matches(text: str, signatures: Sequence[Signature]) -> list[_Match]:
+# A line break inside a sentence that a page, a mail client or a terminal wrapped: after a
+# line of 30 characters or more that stops on a word or a comma, before a word in lower case
+# ("… connect: connection" / "timed out", "… basic authentication is" / "disabled."). Read as
+# a space, one character for one; a line that ends a sentence or a field, and the next
+# line of a log, a stack trace or a new message (a capital, a digit, an indent, a name and
+# a colon: Python's "timeout: timed out" under its frame), stay lines.
+_SOFT_BREAK = LazyPattern(r"(?<=[^\n]{29}[\w,])\r?\n(?=[a-z])(?![a-z][\w.]{0,40}: )")
+
+
+def _unwrapped(text: str) -> str:
+    if "\n" not in text:
+        return text
+    return _SOFT_BREAK.sub(lambda m: " " * len(m.group()), text)
+
+
+def _matches(
+    text: str, signatures: Sequence[Signature], lines_of: str | None = None
+) -> list[_Match]:
+    """The signatures' matches in ``text``, each with its line number in ``lines_of`` (the
+    text as pasted, of the same length; ``text`` itself by default)."""
+    lines_of = text if lines_of is None else lines_of
     lowered = text.lower()
     found: list[_Match] = []
     grams = text_grams(lowered)
@@ -495,7 +516,7 @@ def _matches(text: str, signatures: Sequence[Signature]) -> list[_Match]:
     found.sort(key=lambda m: (m.start, m.index))
     line, position = 0, 0
     for item in found:  # line numbers in one pass over the text
-        line += text.count("\n", position, item.start)
+        line += lines_of.count("\n", position, item.start)
         position = item.start
         item.line = line
     return found

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import binascii
 import codecs
+import html
 import re
 from typing import TYPE_CHECKING
 
@@ -85,6 +86,12 @@ def decode_pasted(data: bytes | str) -> Pasted:
             text, kind = unwrapped, "mime"
     if "=?" in text:
         text = _decode_encoded_words(text)
+    if "\\u" in text or "\\x" in text:
+        text = _unescaped(text)
+    if "&" in text and _HTML_ENTITY.search(text):
+        text = _HTML_ENTITY.sub(_entity, text)
+    if "|" in text:
+        text = _without_service_prefix(text)
     if not text.isascii():
         text = _narrowed(text)
     return Pasted(text=text, encoding=encoding, kind=kind, size=len(raw))
@@ -113,6 +120,93 @@ _FULL_STOP_IN_CODE = GuardedPattern(r"(?<=\d)．(?=\d)")
 def _narrowed(text: str) -> str:
     text = text.translate(_NARROW)
     return _FULL_STOP_IN_CODE.sub(".", text) if "．" in text else text
+
+
+# Non-ASCII text as programs escape it in the strings they print: JSON's "\u30b5" (PHP's
+# json_encode and Python's json.dumps by default, so a Japanese app's JSON log or API answer
+# reads '{"message":"\u30b5\u30fc\u30d0\u30fc..."}'; a pair of surrogates for a character
+# beyond the BMP), and the UTF-8 bytes of Python's bytes repr ("SMTPAuthenticationError(535,
+# b'5.7.8 \xe8\xaa\x8d\xe8\xa8\xbc...')"). Each is read as the character it stands for; an
+# escape of a control character other than a line break or tab, a lone surrogate and bytes
+# that are no UTF-8 are left as written. An escaped backslash (two backslashes) is matched
+# first, as a pair, and kept: a "u" or "x" after it is a letter.
+_JSON_ESCAPE = GuardedPattern(
+    r"\\\\|\\u([dD][89abAB][0-9a-fA-F]{2})\\u([dD][c-fC-F][0-9a-fA-F]{2})|\\u([0-9a-fA-F]{4})"
+)
+_BYTE_ESCAPES = GuardedPattern(r"\\\\|(?:\\x[89a-fA-F][0-9a-fA-F]){2,}")
+_ESCAPED_CONTROLS = {0x09: "\t", 0x0A: "\n", 0x0D: "\r"}
+
+
+def _json_character(match: re.Match[str]) -> str:
+    if match.group(1) is None and match.group(3) is None:  # an escaped backslash
+        return match.group()
+    if match.group(3) is None:  # a surrogate pair
+        high, low = int(match.group(1), 16), int(match.group(2), 16)
+        return chr(0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00))
+    code = int(match.group(3), 16)
+    if 0xD800 <= code <= 0xDFFF or (code < 0x20 and code not in _ESCAPED_CONTROLS) or code == 0x7F:
+        return match.group()
+    return _ESCAPED_CONTROLS.get(code, chr(code))
+
+
+def _utf8_run(match: re.Match[str]) -> str:
+    run = match.group()
+    if run == "\\\\":  # an escaped backslash
+        return run
+    try:
+        return bytes.fromhex(run.replace("\\x", "")).decode("utf-8")
+    except UnicodeDecodeError:
+        return run
+
+
+def _unescaped(text: str) -> str:
+    if "\\u" in text:
+        text = _JSON_ESCAPE.sub(_json_character, text)
+    if "\\x" in text:
+        text = _BYTE_ESCAPES.sub(_utf8_run, text)
+    return text
+
+
+# Text copied from a web page's source or an HTML-escaped log ("&lt;user@example.jp&gt;:
+# Recipient address rejected", "Can&#x27;t send mail"): each character reference read as its
+# character (HTML's named and numeric references, with their semicolon only, so that a URL's
+# "&copy=1" stays).
+_HTML_ENTITY = GuardedPattern(r"&(?:[A-Za-z][A-Za-z0-9]{1,31}|#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6});")
+
+
+def _entity(match: re.Match[str]) -> str:
+    character = html.unescape(match.group())
+    return character if character.isprintable() or character in "\t\n" else match.group()
+
+
+# Docker Compose writes each line of a service's output after the service's name and a bar
+# ("emailer_1 | code: 'EAUTH',", pastebin.com/index/CAKEe17E), PM2 after the process's number
+# and name ("0|main  | Error: Invalid login: 535 …", github.com/xuess/puppeteer-sign/issues/2);
+# a reply's lines go on after the same prefix on each line. When every line of a paste has
+# the same one, it is dropped.
+_SERVICE_PREFIX = GuardedPattern(
+    r"(?:\d{1,4}\|[^|\n]{1,64}?|[A-Za-z0-9][\w.-]{0,63})[ \t]*\|[ \t]?"
+)
+
+
+def _without_service_prefix(text: str) -> str:
+    lines = text.split("\n")
+    names: set[str] = set()
+    cut: list[int] = []
+    for line in lines:
+        if not line.strip():
+            cut.append(0)
+            continue
+        prefix = _SERVICE_PREFIX.match(line)
+        if prefix is None:
+            return text
+        names.add(prefix.group().rstrip(" \t|"))
+        if len(names) > 1:
+            return text
+        cut.append(prefix.end())
+    if sum(1 for c in cut if c) < 2:
+        return text
+    return "\n".join(line[c:] for line, c in zip(lines, cut, strict=True))
 
 
 def utf16_text(raw: bytes) -> tuple[str, str] | None:

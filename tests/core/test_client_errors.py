@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -1082,3 +1083,25 @@ def test_a_timeout_mid_dialogue_on_465_keeps_its_stage() -> None:
     assert _named(mid) == ("timeout", "pasted-timeout-mid-dialogue")
     greeting = explain_found(dataclasses.replace(found.found, stage="greeting"), RULES)
     assert greeting.verdict.category == "wrong-security-mode"
+
+
+# Inside a sentence: after 30 characters or more that stop on a word or a comma, before a
+# word in lower case that is no name before a colon (a new field or exception line).
+_WRAP_AT = re.compile(r"(?<=[^\n]{29}[\w,]) (?=[a-z])(?![a-z][\w.]{0,40}: )")
+
+
+def test_an_example_wrapped_inside_a_sentence_is_still_named() -> None:
+    # A page, a mail client or a terminal wraps a long message inside a sentence ("… connect:
+    # connection" / "timed out"): each one-line example, broken at its first such space, is
+    # named as it is whole.
+    failures = []
+    for (signature, example), case in zip(EXAMPLES, EXAMPLE_IDS, strict=True):
+        if "\n" in example.text or not signature.is_error:
+            continue
+        wrapped = _WRAP_AT.sub("\n", example.text, count=1)
+        if wrapped == example.text or _named_by_its_signature(signature, example) is not None:
+            continue
+        incidents = scan(wrapped, client_errors())
+        if not incidents or incidents[0].found.failure != signature.failure:
+            failures.append(f"{case}: {wrapped!r}")
+    assert failures == []

@@ -8,6 +8,7 @@ encoding that can hold it.
 from __future__ import annotations
 
 import functools
+import json
 import re
 from pathlib import Path
 
@@ -118,3 +119,78 @@ def test_any_bytes_decode_without_raising(data: bytes) -> None:
     text = decode_reply_text(data)
     assert isinstance(text, str)
     assert not re.search(r"[\ud800-\udfff]", text)
+
+
+def test_escaped_characters_in_a_programs_strings_are_read() -> None:
+    # Every real Japanese sentence as PHP's json_encode and Python's json.dumps write it
+    # ("\u30b5\u30fc..."), and as the UTF-8 bytes of Python's bytes repr ("\xe3\x82\xb5...").
+    for sentence in _sentences():
+        as_json = decode_pasted(json.dumps(sentence)).text
+        assert as_json == decode_pasted(json.dumps(sentence, ensure_ascii=False)).text
+        if not any(c in sentence for c in "\\'\"") and sentence.isprintable():
+            as_bytes = decode_pasted(repr(sentence.encode("utf-8"))).text
+            assert as_bytes == "b'" + decode_pasted(sentence).text + "'"
+    # A reply inside a Python exception, its words escaped as bytes (smtplib keeps the reply
+    # as bytes).
+    pasted = (
+        "smtplib.SMTPAuthenticationError: (535, "
+        "b'5.7.8 \\xe8\\xaa\\x8d\\xe8\\xa8\\xbc\\xe5\\xa4\\xb1\\xe6\\x95\\x97')"
+    )
+    assert "(535, b'5.7.8 認証失敗')" in decode_pasted(pasted).text
+    # What stands for no character is left as written: a lone surrogate, a control, bytes
+    # that are no UTF-8, an escaped backslash before "u".
+    for left in ("\\ud83d x", "\\u0001", "b'\\xff\\xfe'", "C:\\\\u30b5"):
+        assert decode_pasted(left).text == left
+    # A character beyond the BMP, written as a surrogate pair.
+    assert decode_pasted('"\\ud83d\\ude00"').text == '"\U0001f600"'
+
+
+@given(st.text(st.characters(exclude_categories=("Cs", "Cc")), max_size=200))
+@settings(max_examples=200, deadline=None)
+def test_any_text_json_escaped_reads_as_written_plainly(text: str) -> None:
+    escaped = json.dumps(text)  # non-ASCII as \uXXXX
+    assert decode_pasted(escaped).text == decode_pasted(json.dumps(text, ensure_ascii=False)).text
+
+
+@pytest.mark.parametrize(
+    ("pasted", "read"),
+    [
+        # Docker Compose's service prefix on every line (pastebin.com/index/CAKEe17E,
+        # development corpus)
+        (
+            "emailer_1 | { Error: Invalid login: 535 Authentication Credentials Invalid\n"
+            "emailer_1 | code: 'EAUTH',\n"
+            "emailer_1 | response: '535 Authentication Credentials Invalid',",
+            "{ Error: Invalid login: 535 Authentication Credentials Invalid\ncode: 'EAUTH',\n"
+            "response: '535 Authentication Credentials Invalid',",
+        ),
+        # PM2's process number and name (github.com/xuess/puppeteer-sign/issues/2)
+        (
+            "0|main  | Error: Invalid login: 535 Error: authentication failed\n"
+            "0|main  |     at SMTPConnection._formatError (/root/x/index.js:605:19)",
+            "Error: Invalid login: 535 Error: authentication failed\n"
+            "    at SMTPConnection._formatError (/root/x/index.js:605:19)",
+        ),
+        # HTML-escaped text (a page's source)
+        (
+            "Can&#x27;t send mail - all recipients were rejected",
+            "Can't send mail - all recipients were rejected",
+        ),
+        (
+            "550 5.1.1 &lt;user@example.jp&gt;: Recipient address rejected",
+            "550 5.1.1 <user@example.jp>: Recipient address rejected",
+        ),
+    ],
+)
+def test_a_programs_wrapping_of_the_text_is_read_through(pasted: str, read: str) -> None:
+    assert decode_pasted(pasted).text == read
+
+
+def test_what_only_looks_like_a_wrapping_stays() -> None:
+    for text in (
+        "mailer_1 | one line only",
+        "a | x\nb | y",  # two services: their lines are told apart by the prefix
+        "| a | b |\n| c | d |",  # a table
+        "https://example.jp/?a=1&copy=2",  # no reference without its semicolon
+    ):
+        assert decode_pasted(text).text == text
