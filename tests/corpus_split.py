@@ -167,8 +167,9 @@ def cited_sources() -> set[str]:
 
 # Repository names that many unrelated projects share: a namesake of a cited repository with
 # one of them is no copy of it ("sendmail": the MTA's mirror, and many small scripts that
-# send mail).
-SHARED_NAMES = frozenset({"core", "docs", "documentation", "mail", "sendmail"})
+# send mail; "smtpd": separate small servers, mhale's, gleez's and siebenmann's Go packages
+# among them, each with its own replies).
+SHARED_NAMES = frozenset({"core", "docs", "documentation", "mail", "sendmail", "smtpd"})
 
 
 def namesakes(keys: set[str], cited: set[str]) -> list[str]:

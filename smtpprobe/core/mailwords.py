@@ -31,6 +31,10 @@ _MAIL = LazyPattern(
     # Spam and its blocklists: Postfix's "Client host [IP] blocked using zen.spamhaus.org;
     # https://www.spamhaus.org/…" names a web address and no other mail word.
     r"spam|dnsbl|\brbl\b|blocked using|"
+    # Greylisting and reputation block lists are mail's alone: a greylisting filter's
+    # "greylisted - try again later. See http://en.wikipedia.org/wiki/Greylisting", a
+    # milter's "Listed on Barracuda Reputation Block. Check http://www.barracudacentral.org".
+    r"greylist|graylist|reputation block|"
     # RFC 5321's own words for a 554 ("Transaction failed"), which IONOS's refusal keeps
     # with only a web address beside it.
     r"transaction failed|"
