@@ -15,6 +15,7 @@ import binascii
 import codecs
 import html
 import re
+import unicodedata
 from typing import TYPE_CHECKING
 
 from smtpprobe.core.lazyre import GuardedPattern
@@ -115,10 +116,21 @@ _NARROW = {
     **PLAIN_FORMS,
 }
 _FULL_STOP_IN_CODE = GuardedPattern(r"(?<=\d)．(?=\d)")
+# Half-width katakana and Japanese punctuation, as older Japanese programs, mobile carriers'
+# bounces and a Japanese Windows console write them ("ｻｰﾊﾞｰに接続できません｡"): read in
+# their usual full-width forms, a voiced mark joined to its letter (ｶﾞ as ガ; NFKC, for just
+# these characters).
+_HALF_WIDTH_KANA = GuardedPattern(r"[\uff61-\uff9f]+")
+
+
+def _full_width_kana(run: re.Match[str]) -> str:
+    return unicodedata.normalize("NFKC", run.group())
 
 
 def _narrowed(text: str) -> str:
     text = text.translate(_NARROW)
+    if _HALF_WIDTH_KANA.search(text):
+        text = _HALF_WIDTH_KANA.sub(_full_width_kana, text)
     return _FULL_STOP_IN_CODE.sub(".", text) if "．" in text else text
 
 

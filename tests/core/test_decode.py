@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import json
 import re
+import unicodedata
 from pathlib import Path
 
 import pytest
@@ -194,3 +195,27 @@ def test_what_only_looks_like_a_wrapping_stays() -> None:
         "https://example.jp/?a=1&copy=2",  # no reference without its semicolon
     ):
         assert decode_pasted(text).text == text
+
+
+def _half_width(text: str) -> str:
+    """``text`` with its katakana and Japanese punctuation in half-width forms."""
+    half = {unicodedata.normalize("NFKC", chr(c)): chr(c) for c in range(0xFF61, 0xFF9E)}
+    out: list[str] = []
+    for c in unicodedata.normalize("NFD", text):
+        if c in "\u3099\u309a" and out and out[-1] in half.values():
+            out.append("ﾞ" if c == "\u3099" else "ﾟ")  # a voiced mark after a half-width letter
+        else:
+            out.append(half.get(c, c))
+    return unicodedata.normalize("NFC", "".join(out))
+
+
+def test_half_width_katakana_is_read_in_its_usual_form() -> None:
+    # nPOP's Japanese strings (github.com/gjcoram/npopuk, JP/Strtbl.h; development corpus)
+    # are written in half-width katakana, as older Japanese programs and carriers' bounces
+    # are; a voiced mark joins its letter (ﾊﾞ as バ).
+    assert decode_pasted("SMTPｻｰﾊﾞのﾛｸﾞｲﾝに失敗しました").text == "SMTPサーバのログインに失敗しました"
+    assert decode_pasted("IPｱﾄﾞﾚｽ取得に失敗しました｡").text == "IPアドレス取得に失敗しました。"
+    # Every real Japanese sentence, written in half-width katakana, reads as the sentence.
+    for sentence in _sentences():
+        if unicodedata.normalize("NFC", sentence) == sentence:
+            assert decode_pasted(_half_width(sentence)).text == decode_pasted(sentence).text
