@@ -483,13 +483,28 @@ def scan(text: str, errors: ClientErrors) -> list[Located]:
 # a space, one character for one; a line that ends a sentence or a field, and the next
 # line of a log, a stack trace or a new message (a capital, a digit, an indent, a name and
 # a colon: Python's "timeout: timed out" under its frame), stay lines.
-_SOFT_BREAK = LazyPattern(r"(?<=[^\n]{29}[\w,])\r?\n(?=[a-z])(?![a-z][\w.]{0,40}: )")
+# (A pattern that begins with the line break, so that a long log is searched for it quickly;
+# the line before is looked at only where one is found.)
+_SOFT_BREAK = LazyPattern(r"\n(?=[a-z])(?![a-z][\w.]{0,40}: )")
+_WRAPPED_LINE = 30  # characters at least before the break
+_SENTENCE_GOES_ON = re.compile(r"[\w,]")
 
 
 def _unwrapped(text: str) -> str:
     if "\n" not in text:
         return text
-    return _SOFT_BREAK.sub(lambda m: " " * len(m.group()), text)
+    if "\r" in text:
+        text = text.replace("\r\n", " \n")  # the CR as a space: one character for one
+
+    def soft(match: re.Match[str]) -> str:
+        at = match.start()
+        end = at - 1 if at and text[at - 1] == " " else at  # a CR read as a space
+        starts = text.rfind("\n", 0, at) + 1
+        if at - starts >= _WRAPPED_LINE and end > 0 and _SENTENCE_GOES_ON.match(text[end - 1]):
+            return " "
+        return "\n"
+
+    return _SOFT_BREAK.sub(soft, text)
 
 
 def _matches(
