@@ -5,7 +5,10 @@ Windows calls "Unicode" text), ISO-2022-JP, Shift_JIS or EUC-JP; as lines of tex
 whole message (an ``.eml`` bounce, RFC 3464 delivery status notification with MIME parts and
 encoded words). ``decode_pasted`` reduces it to the text that ``smtpprobe.core.bounce``
 searches for replies and ``smtpprobe.core.client_errors`` for client-side errors, with the
-forms that typing and typography swap for one another read as one (``PLAIN_FORMS``).
+forms that typing and typography swap for one another read as one (``PLAIN_FORMS``,
+full-width letters and digits, half-width katakana), and what programs and pages wrap
+around the text they print read through: JSON's and Python's escaped characters, HTML's
+character references, and a service prefix on every line (Docker Compose, PM2).
 Everything here is pure and never raises on garbage.
 """
 
