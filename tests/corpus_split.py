@@ -168,8 +168,9 @@ def cited_sources() -> set[str]:
 # Repository names that many unrelated projects share: a namesake of a cited repository with
 # one of them is no copy of it ("sendmail": the MTA's mirror, and many small scripts that
 # send mail; "smtpd": separate small servers, mhale's, gleez's and siebenmann's Go packages
-# among them, each with its own replies).
-SHARED_NAMES = frozenset({"core", "docs", "documentation", "mail", "sendmail", "smtpd"})
+# among them, each with its own replies; "mailer": Dart's package and PHP's, Go's, Node's
+# libraries of that name).
+SHARED_NAMES = frozenset({"core", "docs", "documentation", "mail", "mailer", "sendmail", "smtpd"})
 
 
 def namesakes(keys: set[str], cited: set[str]) -> list[str]:
