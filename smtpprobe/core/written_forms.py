@@ -28,6 +28,7 @@ diacritics and in simplified characters, one character for one).
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections import defaultdict
@@ -87,14 +88,23 @@ _PLAIN_LETTER = {
 # German's spelled-out umlauts and ß (Duden: "ae", "oe", "ue", "ss" where the letter is missing).
 _SPELLED_OUT = {"ä": "ae", "ö": "oe", "ü": "ue", "Ä": "Ae", "Ö": "Oe", "Ü": "Ue", "ß": "ss"}
 _QUANTIFIERS = frozenset("?*+{")
-# A traditional Han character's simplified form, and every form of each (the simplified
-# one first): one script's character reads the other's.
-_SIMPLIFIED = {PAIRS[i]: PAIRS[i + 1] for i in range(0, len(PAIRS), 2)}
+# The tables below are made on first use (functools.cache): a few milliseconds that a probe,
+# which never reads a paste and loads its rules from the compiled cache, need not spend at
+# start-up.
 
 
+@functools.cache
+def _simplified() -> dict[str, str]:
+    """A traditional Han character's simplified form."""
+    return {PAIRS[i]: PAIRS[i + 1] for i in range(0, len(PAIRS), 2)}
+
+
+@functools.cache
 def _han_forms() -> dict[str, str]:
+    """Every form of a Han character written two ways (the simplified one first): one
+    script's character reads the other's."""
     traditional: defaultdict[str, list[str]] = defaultdict(list)
-    for trad, simple in _SIMPLIFIED.items():
+    for trad, simple in _simplified().items():
         traditional[simple].append(trad)
     return {
         ch: simple + "".join(trads)
@@ -103,19 +113,18 @@ def _han_forms() -> dict[str, str]:
     }
 
 
-_HAN_FORMS = _han_forms()
-
-
-def _markless_table() -> dict[int, str]:
+@functools.cache
+def _markless() -> tuple[dict[int, str], re.Pattern[str]]:
+    """What ``plain_form`` translates, and a search for any character it would."""
     # An umlaut too reads as its plain letter, as a server that drops the dots writes it;
     # a traditional Han character as its simplified form.
     table = {ord(ch): plain for ch, plain in _PLAIN_LETTER.items()}
-    table.update((ord(trad), simple) for trad, simple in _SIMPLIFIED.items())
+    table.update((ord(trad), simple) for trad, simple in _simplified().items())
     for code in (*range(0xC0, 0x250), *range(0x1E00, 0x1F00)):
         plain = _plain(chr(code))
         if plain is not None:
             table[code] = plain
-    return table
+    return table, re.compile("[" + "".join(sorted({chr(c) for c in table})) + "]")
 
 
 _SPECIAL = frozenset("()|*+?.^$")
@@ -198,23 +207,20 @@ def _plain(ch: str) -> str | None:
     return base if base != ch and base.isascii() and base.isalpha() else None
 
 
-_MARKLESS = _markless_table()
-_MARKED = re.compile("[" + "".join(sorted({chr(c) for c in _MARKLESS})) + "]")
-
-
 def plain_form(text: str) -> str:
     """``text`` with each Latin letter's diacritics dropped and each traditional Han
     character simplified, one character for one (so that every offset stays the text's
     own): what a pattern widened with ``marks="plain"`` reads."""
-    if text.isascii() or not _MARKED.search(text):  # most pastes: nothing to translate
+    if text.isascii():  # most pastes: nothing to translate
         return text
-    return text.translate(_MARKLESS)
+    table, marked = _markless()
+    return text.translate(table) if marked.search(text) else text
 
 
 def _widened_class(source: str) -> str:
     twins = [_FULL_TO_ASCII[ch] for ch in source if ch in _FULL_TO_ASCII]
     twins += [plain for ch in source if (plain := _plain(ch)) is not None]
-    twins += [form for ch in source for form in _HAN_FORMS.get(ch, "")]
+    twins += [form for ch in source for form in _han_forms().get(ch, "")]
     if not twins or not source.endswith("]"):
         return source
     added = "".join(t if t.isalnum() else "\\" + t for t in dict.fromkeys(twins) if t not in source)
@@ -266,7 +272,7 @@ def widen(pattern: str, *, marks: Literal["either", "plain"] = "either") -> str:
             elif ch is not None and plain is not None:
                 out.append(plain if marks == "plain" else f"[{ch}{plain}]")
             elif ch is not None and ch in _SPELLED_OUT and marks == "plain" and ch != "ß":
-                out.append(_MARKLESS[ord(ch)])
+                out.append(_markless()[0][ord(ch)])
             else:
                 out.append(_han(token.text, ch, marks))
             i += 1
@@ -331,7 +337,7 @@ def widen(pattern: str, *, marks: Literal["either", "plain"] = "either") -> str:
 
 def _han(text: str, ch: str | None, marks: Literal["either", "plain"]) -> str:
     """A token as written, or, for a Han character written two ways, its forms."""
-    forms = _HAN_FORMS.get(ch, "") if ch is not None else ""
+    forms = _han_forms().get(ch, "") if ch is not None else ""
     if not forms:
         return text
     return forms[0] if marks == "plain" else f"[{forms}]"
