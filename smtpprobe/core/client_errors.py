@@ -485,9 +485,14 @@ def scan(text: str, errors: ClientErrors) -> list[Located]:
 # a colon: Python's "timeout: timed out" under its frame), stay lines.
 # (A pattern that begins with the line break, so that a long log is searched for it quickly;
 # the line before is looked at only where one is found.)
-_SOFT_BREAK = LazyPattern(r"\n(?=[a-z])(?![a-z][\w.]{0,40}: )")
+_SOFT_BREAK = LazyPattern(r"\n(?=[A-Za-z])(?![a-z][\w.]{0,40}: )")
 _WRAPPED_LINE = 30  # characters at least before the break
-_SENTENCE_GOES_ON = re.compile(r"[\w,]")
+_SENTENCE_GOES_ON = re.compile(r"[\w,)]")
+# Before a capital, only a word no sentence ends with ("… the connection to\nOutgoing server
+# (SMTP) …", Thunderbird's dialog re-wrapped).
+_WORD_GOES_ON = re.compile(
+    r"(?<![\w-])(?:to|the|a|an|of|for|from|with|by|at|in|on|and|or|because|that|your|our|its)$"
+)
 
 
 def _unwrapped(text: str) -> str:
@@ -500,9 +505,11 @@ def _unwrapped(text: str) -> str:
         at = match.start()
         end = at - 1 if at and text[at - 1] == " " else at  # a CR read as a space
         starts = text.rfind("\n", 0, at) + 1
-        if at - starts >= _WRAPPED_LINE and end > 0 and _SENTENCE_GOES_ON.match(text[end - 1]):
-            return " "
-        return "\n"
+        if at - starts < _WRAPPED_LINE or end <= 0:
+            return "\n"
+        if text[at + 1].isupper():
+            return " " if _WORD_GOES_ON.search(text, max(starts, end - 8), end) else "\n"
+        return " " if _SENTENCE_GOES_ON.match(text[end - 1]) else "\n"
 
     return _SOFT_BREAK.sub(soft, text)
 

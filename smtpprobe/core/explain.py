@@ -147,7 +147,10 @@ def explain_found(
         facts |= {REMOTE_MTA}
     if reply is None and CODELESS in found.facts:  # a refusal's words without their code
         rules = wording(rules)
-        situation = Situation(phase=found.stage, text=found.evidence, facts=facts, profile=profile)
+        # Read as ``codeless`` found them: each run of white space as one space (a dialog
+        # wrapped over lines, "Client not\nauthenticated to send mail.").
+        words = SPACES.sub(" ", found.evidence)
+        situation = Situation(phase=found.stage, text=words, facts=facts, profile=profile)
         detail = found.evidence
     elif reply is None:  # a client error: its failure kind, as a probe would record it
         situation = Situation(

@@ -96,6 +96,8 @@ def decode_pasted(data: bytes | str) -> Pasted:
         text = _HTML_ENTITY.sub(_entity, text)
     if "|" in text:
         text = _without_service_prefix(text)
+    if ":" in text and "\n" in text:
+        text = _without_log_stamp(text)
     if not text.isascii():
         text = _narrowed(text)
     return Pasted(text=text, encoding=encoding, kind=kind, size=len(raw))
@@ -222,6 +224,36 @@ def _without_service_prefix(text: str) -> str:
     if sum(1 for c in cut if c) < 2:
         return text
     return "\n".join(line[c:] for line, c in zip(lines, cut, strict=True))
+
+
+# A logger that writes each line of a message as its own entry puts the same time stamp
+# (and level) before every line of it: "[14:56:56 WARN]: javax.mail.MessagingException: …"
+# then "[14:56:56 WARN]:   nested exception is:" (a Bukkit server's log,
+# github.com/CatSeed/CatSeedLogin/issues/33), "2022-04-04 10:25:35,358 - " before a DEBUG
+# and a WARNING line (github.com/dgtlmoon/changedetection.io/issues/518). A reply's or a
+# traceback's lines go on after it. When every line of a paste starts with the same stamp,
+# it is dropped; a program's name and process number after it stay (Postfix's
+# "postfix/smtp[…]:" says which side spoke).
+_LOG_STAMP = GuardedPattern(
+    r"\[?(?:\d{2,4}[/.-]\d{1,2}[/.-]\d{1,4}(?:T|\s{1,2}))?\d{1,2}:\d{2}(?::\d{2})?"
+    r"(?:[.,]\d{1,9})?(?:Z|\s?[+-]\d{2}:?\d{2}|\sUTC)?\]?"
+    r"(?:\s{1,8}\[?(?:ERROR|ERR|WARN(?:ING)?|INFO|DEBUG|FATAL|CRITICAL|NOTICE|TRACE)\]?)?\]?"
+    r"(?:\s{0,8}:)?(?:\s{1,8}\[[\w.:-]{1,30}\])?(?:\s{0,8}[-|:])?\s{1,8}"
+)
+
+
+def _without_log_stamp(text: str) -> str:
+    lines = text.split("\n")
+    filled = [line for line in lines if line.strip()]
+    if len(filled) < 2:
+        return text
+    stamp = _LOG_STAMP.match(filled[0])
+    if stamp is None:
+        return text
+    prefix = stamp.group()
+    if not all(line.startswith(prefix) for line in filled):
+        return text
+    return "\n".join(line[len(prefix) :] if line.strip() else line for line in lines)
 
 
 def utf16_text(raw: bytes) -> tuple[str, str] | None:

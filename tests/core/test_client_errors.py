@@ -26,6 +26,7 @@ from smtpprobe.core.client_errors import (
     REPORTED,
     Signature,
     SignatureExample,
+    _unwrapped,
     find_client_errors,
     find_hints,
     fold,
@@ -1105,3 +1106,28 @@ def test_an_example_wrapped_inside_a_sentence_is_still_named() -> None:
         if not incidents or incidents[0].found.failure != signature.failure:
             failures.append(f"{case}: {wrapped!r}")
     assert failures == []
+
+
+def test_a_sentence_wrapped_before_a_capital_or_after_a_bracket_is_read_whole() -> None:
+    # Thunderbird's dialog (support.mozilla.org/en-US/questions/1543063, development
+    # corpus) re-wrapped at 60 columns, as a mail quoting it does: a line ends on "(SMTP)"
+    # before the host name; re-wrapped elsewhere, on "to", which no sentence ends on,
+    # before "Outgoing".
+    whole = (
+        "Sending of the message failed. The message could not be sent because the "
+        "connection to Outgoing server (SMTP) smtp.gmail.com timed out. Try again."
+    )
+    (expected,) = scan(whole, client_errors())
+    assert expected.found.failure == "connect-timeout"
+    for wrapped in (
+        "Sending of the message failed. The message could not be sent\n"
+        "because the connection to Outgoing server (SMTP)\nsmtp.gmail.com timed out. "
+        "Try again.",
+        "Sending of the message failed. The message could not be sent because the "
+        "connection to\nOutgoing server (SMTP) smtp.gmail.com timed out. Try again.",
+    ):
+        (found,) = scan(wrapped, client_errors())
+        assert found.found.failure == "connect-timeout", wrapped
+    # A capital after a word a sentence may end on starts a line of its own.
+    for kept in ("a line of thirty characters or more\nNext", "x" * 40 + " ends on to.\nNext"):
+        assert _unwrapped(kept) == kept

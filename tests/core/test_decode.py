@@ -172,6 +172,23 @@ def test_any_text_json_escaped_reads_as_written_plainly(text: str) -> None:
             "Error: Invalid login: 535 Error: authentication failed\n"
             "    at SMTPConnection._formatError (/root/x/index.js:605:19)",
         ),
+        # A logger's stamp before every line of one message: a Bukkit server's log
+        # (github.com/CatSeed/CatSeedLogin/issues/33, development corpus) ...
+        (
+            "[14:56:56 WARN]: javax.mail.MessagingException: Could not connect to SMTP host:"
+            " smtp-mail.outlook.com, port: 587;\n[14:56:56 WARN]:   nested exception is:",
+            "javax.mail.MessagingException: Could not connect to SMTP host:"
+            " smtp-mail.outlook.com, port: 587;\n  nested exception is:",
+        ),
+        # ... and Python's logging, levels differing (github.com/dgtlmoon/changedetection.io
+        # /issues/518, development corpus): the stamp goes, the levels stay
+        (
+            "2022-04-04 10:25:35,358 - DEBUG - Socket Exception: Connection unexpectedly "
+            "closed: timed out\n2022-04-04 10:25:35,358 - WARNING - A Connection error "
+            "occurred sending Email notification to smtp.mail.yahoo.com.",
+            "DEBUG - Socket Exception: Connection unexpectedly closed: timed out\nWARNING - "
+            "A Connection error occurred sending Email notification to smtp.mail.yahoo.com.",
+        ),
         # HTML-escaped text (a page's source)
         (
             "Can&#x27;t send mail - all recipients were rejected",
@@ -193,6 +210,12 @@ def test_what_only_looks_like_a_wrapping_stays() -> None:
         "a | x\nb | y",  # two services: their lines are told apart by the prefix
         "| a | b |\n| c | d |",  # a table
         "https://example.jp/?a=1&copy=2",  # no reference without its semicolon
+        # stamps that differ are separate entries; a program's name after the stamp says
+        # which side spoke (Postfix's smtp or smtpd), so a syslog prefix stays
+        "10:21:07 ERROR: a\n10:21:08 ERROR: b",
+        "Sep  5 11:16:03 mail postfix/smtpd[20448]: a\n"
+        "Sep  5 11:16:03 mail postfix/smtpd[20448]: b",
+        "12:00 one line only",
     ):
         assert decode_pasted(text).text == text
 

@@ -445,3 +445,16 @@ def test_a_topic_word_needs_its_trouble_word_near() -> None:
     assert [e.verdict.category for e in _explain("Message rejected as spam")] == [
         "content-rejected"
     ]
+
+
+def test_words_wrapped_over_lines_are_judged_as_on_one() -> None:
+    # falcosidekick-ui's log (github.com/falcosecurity/falcosidekick-ui/issues/123,
+    # development corpus), its message wrapped inside a sentence: the words the rules know
+    # are found across the break, and judged the same when the answer is made.
+    line = "[ERROR] : SMTP - Send Mail failure : Client not authenticated to send mail."
+    wrapped = line.replace("Client not ", "Client not\n")
+    (whole,) = _explain(line)
+    (found,) = _explain(wrapped)
+    assert CODELESS in found.found.facts
+    assert found.verdict.category == whole.verdict.category == "auth-required"
+    assert found.verdict.rule_id == whole.verdict.rule_id
