@@ -165,6 +165,26 @@ REAL = [
         "accessing your email over an unsecure or untrusted connection",
         "tls-required",
     ),
+    # Rebol 3's SMTP scheme: no 235 after the password (github.com/Oldes/Rebol3,
+    # src/mezz/prot-smtp.reb; development corpus)
+    ("Failed authentication", "auth-failed"),
+    # NetAlertX's log in its except smtplib.SMTPAuthenticationError branch
+    # (github.com/netalertx/NetAlertX, server/plugins/_publisher_email; development corpus)
+    ("ERROR: Couldn't connect to the SMTP server (SMTPAuthenticationError)", "auth-failed"),
+    # The SMTP2GO WordPress plugin: the provider did not accept the key
+    # (github.com/smtp2go-oss/wordpress-plugin, app/WordpressPluginAdmin.php; development)
+    (
+        "Invalid API key entered. Unable to make a successful call to the API with the "
+        "provided key.",
+        "auth-failed",
+    ),
+    # eMundus's mail test, the server's "Authentication required" behind it, in English and
+    # French (github.com/emundus/tchooz, com_emundus.ini; development corpus)
+    ("SMTP ERROR: Please check enable the SMTP authentication", "auth-required"),
+    ("ERREUR SMTP : Veuillez activer l'authentification SMTP", "auth-required"),
+    # Rebol 3 and Crystal's smtp.cr: no 250 after MAIL FROM (development corpus)
+    ("FROM address rejected by server", "sender-rejected"),
+    ("Invalid from address", "sender-rejected"),
 ]
 
 

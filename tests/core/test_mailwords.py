@@ -68,6 +68,9 @@ NOTED_SOURCES = {
     # sent it ("POST /v1/user/new HTTP/1.1 … tls: first record does not look like a TLS
     # handshake"): no mail word, an HTTP line; qualified, and still wrong-security-mode.
     "https://github.com/decred/politeia/issues/199",
+    # ReadyMail's connect timeout (an Arduino mail library) names no mail word, only its help
+    # link: qualified, and still connect-timeout.
+    "https://github.com/mobizt/ReadyMail/blob/f15b4e22bae58ddfbd307e8666b0f8085301fd2a/src/core/ReadyError.h#L28",
 }
 
 
