@@ -182,6 +182,24 @@ REAL = [
     # French (github.com/emundus/tchooz, com_emundus.ini; development corpus)
     ("SMTP ERROR: Please check enable the SMTP authentication", "auth-required"),
     ("ERREUR SMTP : Veuillez activer l'authentification SMTP", "auth-required"),
+    # Japanese bounces kept in fml8's test data (github.com/fmlorg/fml8, regress/errormails;
+    # development corpus): DDI Pocket's suspended recipient, pakeo's unknown address
+    (
+        "***********@pdx.ne.jpはメールの受取を停止しているため送信できませんでした。\n"
+        "We failed to deliver mail. Recipient suspend the service. ***********@pdx.ne.jp",
+        "recipient-disabled",
+    ),
+    (
+        "あなたが送ろうとしたアドレス「*********@i.pakeo.ne.jp」は、登録されていません。\n"
+        "もう一度確認して、送信しなおして下さい。",
+        "recipient-unknown",
+    ),
+    # fml4's Japanese notice of a post over the list's size limit (github.com/fmlorg/fml4,
+    # messages/Japanese/resource; development corpus)
+    (
+        "あなたのメールはこのメーリングリストが許すメールのサイズを越えています。",
+        "message-too-large",
+    ),
     # Rebol 3 and Crystal's smtp.cr: no 250 after MAIL FROM (development corpus)
     ("FROM address rejected by server", "sender-rejected"),
     ("Invalid from address", "sender-rejected"),
