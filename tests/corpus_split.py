@@ -169,9 +169,10 @@ def cited_sources() -> set[str]:
 # one of them is no copy of it ("sendmail": the MTA's mirror, and many small scripts that
 # send mail; "smtpd": separate small servers, mhale's, gleez's and siebenmann's Go packages
 # among them, each with its own replies; "mailer": Dart's package and PHP's, Go's, Node's
-# libraries of that name; "net-smtp": Ruby's library and Raku's module).
+# libraries of that name; "net-smtp": Ruby's library and Raku's module; "smtp": Go's, PHP
+# frameworks' and others' separate client packages).
 SHARED_NAMES = frozenset(
-    {"core", "docs", "documentation", "mail", "mailer", "net-smtp", "sendmail", "smtpd"}
+    {"core", "docs", "documentation", "mail", "mailer", "net-smtp", "sendmail", "smtp", "smtpd"}
 )
 
 

@@ -248,6 +248,9 @@ _CLIENT_COMMAND = LazyPattern(
     r"(?:EHLO|HELO|LHLO|STARTTLS|AUTH|MAIL\s{1,8}FROM|RCPT\s{1,8}TO|DATA|BDAT|QUIT|RSET)\b",
     re.I,
 )
+# The asker's own question around a pasted reply ("What am I doing wrong? Thanks"): its
+# words are about the asking, not the refusal, and must not name the reply's category.
+_QUESTION = LazyPattern(r"\?[\s!.]{0,4}(?:(?:many )?thanks?(?: you)?|thx|ty)?[\s!.]{0,4}$", re.I)
 _NEAR = 4  # lines between a client error's words and a reply of the same incident
 _MAX_REPLY_SPAN = 100  # lines of one reply at most (the finder keeps no more)
 _PORT_FACT = re.compile(r"^port:(\d{1,5})$")
@@ -362,10 +365,13 @@ def explain_text(
             if j != i and low - _MAX_REPLY_SPAN <= at < high and _another_refusal(found, other)
             for k in range(len(other.reply.lines) if other.reply is not None else 1)
         }
+        reply_lines = range(line, line + (len(found.reply.lines) if found.reply is not None else 1))
         around[id(found)] = "\n".join(
             text
             for at, text in enumerate(lines[low:high], low)
-            if at not in others and not _CLIENT_COMMAND.search(text)
+            if at not in others
+            and not _CLIENT_COMMAND.search(text)
+            and (at in reply_lines or not _QUESTION.search(text))
         )
         items.append((offset, found))
     # Positive replies alone are the steps that worked: when the paste's words tell of a

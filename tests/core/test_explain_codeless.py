@@ -496,3 +496,16 @@ def test_words_wrapped_over_lines_are_judged_as_on_one() -> None:
     assert CODELESS in found.found.facts
     assert found.verdict.category == whole.verdict.category == "auth-required"
     assert found.verdict.rule_id == whole.verdict.rule_id
+
+
+def test_the_askers_question_around_a_reply_does_not_name_it() -> None:
+    # A Microsoft KB article's "500 Huh?" (github.com/jeffpar/kbarchive, kb/099/Q99854;
+    # development corpus), pasted with the question a user asks about it: the question's
+    # words ("doing wrong") must not turn the code's answer into a guessed category.
+    alone = explain("500 Huh?").explanations
+    asked = explain(
+        "Hi, when I try to send mail from my app I get this:\n\n500 Huh?\n\n"
+        "What am I doing wrong? Thanks\n"
+    ).explanations
+    assert [e.verdict.category for e in asked] == [e.verdict.category for e in alone]
+    assert asked[0].verdict.category == "protocol-error"
