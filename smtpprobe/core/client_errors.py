@@ -382,6 +382,7 @@ class _Match:
     line: int
     index: int
     signature: Signature
+    last: int = 0  # the line the match ends on (past a soft line break, a later one)
 
 
 # Words without a code (hints, the words-only rules, the families, the guess) are read in
@@ -541,6 +542,7 @@ def _matches(
         line += lines_of.count("\n", position, item.start)
         position = item.start
         item.line = line
+        item.last = line + lines_of.count("\n", item.start, item.end)
     return found
 
 
@@ -614,7 +616,9 @@ def _incident(
         facts |= {f"port:{port}", "port-named"}
     if _IMPLICIT_TLS_URL.search(window):
         facts.add(_IMPLICIT_TLS_FACT)
-    line = lines[winner.line] if winner.line < len(lines) else ""
+    # The words on every line the match ran over (a sentence wrapped over two: "…basic
+    # authentication is" / "disabled."), as one line.
+    line = " ".join(lines[winner.line : winner.last + 1])
     evidence = " ".join(line.split())[:_EVIDENCE] or " ".join(
         winner.signature.pattern.pattern.split()
     )

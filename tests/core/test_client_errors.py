@@ -1131,3 +1131,16 @@ def test_a_sentence_wrapped_before_a_capital_or_after_a_bracket_is_read_whole() 
     # A capital after a word a sentence may end on starts a line of its own.
     for kept in ("a line of thirty characters or more\nNext", "x" * 40 + " ends on to.\nNext"):
         assert _unwrapped(kept) == kept
+
+
+def test_a_match_over_a_soft_break_takes_both_lines_as_its_words() -> None:
+    # Microsoft's 535 5.7.139 words (development corpus, providers_en.yaml) wrapped inside the
+    # sentence: the report's words are both lines, so the refusal they name is read whole
+    # (the first line alone, "Authentication unsuccessful, …", read as a wrong password).
+    text = "Authentication unsuccessful, basic authentication is\ndisabled."
+    (incident,) = scan(text, client_errors())
+    assert (
+        incident.found.evidence == "Authentication unsuccessful, basic authentication is disabled."
+    )
+    (explained,) = _explain(text)
+    assert explained.verdict.category == "auth-method-disabled"
