@@ -243,14 +243,16 @@ _LOG_STAMP = GuardedPattern(
 
 
 def _without_log_stamp(text: str) -> str:
+    # The first line with words is looked at before the paste is split: most have no stamp.
+    start = len(text) - len(text.lstrip()) if text[:1].isspace() else 0
+    stamp = _LOG_STAMP.match(text, start)
+    if stamp is None:
+        return text
+    prefix = stamp.group()
     lines = text.split("\n")
     filled = [line for line in lines if line.strip()]
     if len(filled) < 2:
         return text
-    stamp = _LOG_STAMP.match(filled[0])
-    if stamp is None:
-        return text
-    prefix = stamp.group()
     if not all(line.startswith(prefix) for line in filled):
         return text
     return "\n".join(line[len(prefix) :] if line.strip() else line for line in lines)
