@@ -430,7 +430,7 @@ def explain_text(
     ):
         # Nothing found line by line: a dialog or a page pasted with its lines wrapped ("…
         # because it does\n\nnot allow relaying") is read again as one line.
-        joined = SPACES.sub(" ", text).strip()
+        joined = SPACES.sub(" ", _without_questions(text)).strip()
         return explain_text(
             joined,
             rules_for,
@@ -442,8 +442,9 @@ def explain_text(
         )
     # A message known to say only that something failed (a hint's words: "SMTP connect()
     # failed.") is not guessed at: the hint says what it covers; its words say no more.
-    if not explanations and guess is not None and _worth_guessing(text, client_errors):
-        guessed = guess(read_text(text), _one_message(text))
+    asked = _without_questions(text)
+    if not explanations and guess is not None and _worth_guessing(asked, client_errors):
+        guessed = guess(read_text(asked), _one_message(asked))
         if guessed is not None and guessed.category != NO_FAILURE:
             explanations.append(explain_guess(guessed, rules_for(profile), profile=profile))
     no_reply = explanations and all(e.found.reply is None for e in explanations)
@@ -602,6 +603,13 @@ def _worth_guessing(text: str, client_errors: ClientErrors) -> bool:
     """Whether a paste nothing recognised is one to guess at (not a hint's generic message)."""
     read = without_clean_sessions(read_text(text))
     return bool(ERROR_WORDS.search(read)) and not find_hints(read, client_errors)
+
+
+def _without_questions(text: str) -> str:
+    """The paste without the asker's questions ("What am I doing wrong? Thanks"), when
+    other words remain: a question's words ("wrong") are the asker's, not the error's."""
+    kept = [line for line in text.split("\n") if not _QUESTION.search(line)]
+    return "\n".join(kept) if any(line.strip() for line in kept) else text
 
 
 def _one_message(text: str) -> bool:

@@ -103,7 +103,7 @@ _STOP = frozenset(
     | {"should", "would", "could", "can", "will", "may", "might", "must", "have", "has", "had"}
     | {"been", "were", "use", "uses", "used", "using", "which", "when", "what", "why", "how"}
     | {"there", "then", "than", "also", "into", "some", "they", "them", "their", "these"}
-    | {"those", "does", "did", "often", "here", "its"}
+    | {"those", "does", "did", "often", "here", "its", "get", "got", "getting"}
     # The same function words in the other languages of the corpus (German, French, Spanish,
     # Portuguese, Italian): with a few texts per language, "für" or "wird" would otherwise
     # weigh as if they told the category.
