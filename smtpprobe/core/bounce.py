@@ -140,6 +140,10 @@ _SENTENCE_END = GuardedPattern(r"[。．]$")
 # A line a mail client or Postfix re-wrapped ends inside a sentence: long, and without the
 # punctuation that ends one.
 _OPEN_SENTENCE = GuardedPattern(r"[^\s.!?。．:;)\]>]$")
+# A reply's first line that ends on a word and a colon ("… Recipient address rejected:") gives
+# its reason on the next, re-wrapped line; once only, as _colon_goes_on (a queue ID's "6E0675:"
+# is no word).
+_OPEN_LABEL = GuardedPattern(r"(?<![^\W\d_])[^\W\d_]{3,}:$")
 _WRAP_WIDTH = 50  # a re-wrapped line is about this long at least (mail clients wrap at 72-80)
 _NON_WORDS = GuardedPattern(r"\W+")
 
@@ -652,7 +656,9 @@ def _rewrapped(current: _Building, line: str) -> bool:
         and bool(current.lines)
         and last.endswith(current.lines[-1])  # its words ran to the end of the line
         and len(last) >= _WRAP_WIDTH
-        and bool(_OPEN_SENTENCE.search(last))
+        and bool(
+            _OPEN_SENTENCE.search(last) or (len(current.lines) == 1 and _OPEN_LABEL.search(last))
+        )
         and not ECHO_MARKED.match(line)
         and not ECHO_BARE.match(line)
         # "StackTrace: …", "Reporting-MTA: …": a new field; a word in lower case before a colon

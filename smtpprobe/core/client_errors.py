@@ -490,9 +490,10 @@ _SOFT_BREAK = LazyPattern(r"\n(?=[A-Za-z])(?![a-z][\w.]{0,40}: )")
 _WRAPPED_LINE = 30  # characters at least before the break
 _SENTENCE_GOES_ON = re.compile(r"[\w,)]")
 # Before a capital, only a word no sentence ends with ("… the connection to\nOutgoing server
-# (SMTP) …", Thunderbird's dialog re-wrapped).
+# (SMTP) …", Thunderbird's dialog re-wrapped), or a possessive.
 _WORD_GOES_ON = re.compile(
     r"(?<![\w-])(?:to|the|a|an|of|for|from|with|by|at|in|on|and|or|because|that|your|our|its)$"
+    r"|\w['’]s$"  # a possessive: "… the name given in the server's" / "SSL certificate."
 )
 
 

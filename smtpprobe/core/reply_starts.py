@@ -205,10 +205,10 @@ _POSTFIX_CLIENT = GuardedPattern(r"/(?:smtp|lmtp)\[\d{1,10}\]:")
 # 2.0.0 OK …)", the parenthesis holding that server's reply to the end of the message.
 _POSTFIX_SENT = GuardedPattern(r"\bstatus=sent\s{0,8}\((?P<code>2[0-5]\d)(?=[ -])")
 _POSTFIX_NOT_REPLY = GuardedPattern(
-    # (a reason may break its line after "lost connection", as a wrapped paste does)
-    r"host\s|connect to\s|lost connection(?:\s|$)|conversation with\s|delivery temporarily|"
-    r"host or domain name not found|name service error|tls is required|network is unreachable|"
-    r"sasl authentication failed|server certificate|cannot start tls",
+    # (a reason may break its line after "lost connection" or "connect", as a wrapped paste does)
+    r"host\s|connect(?: to)?(?:\s|$)|lost connection(?:\s|$)|conversation with\s|"
+    r"delivery temporarily|host or domain name not found|name service error|tls is required|"
+    r"network is unreachable|sasl authentication failed|server certificate|cannot start tls",
     re.I,
 )
 # Postfix's smtpd logs "warning: …: SASL LOGIN authentication failed: Connection lost to

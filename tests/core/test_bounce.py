@@ -777,6 +777,17 @@ PASTE_SHAPES = [
         "rcpt",
         id="exim-bounce-reason-after-colon",
     ),
+    pytest.param(
+        # https://pastebin.com/HJQ7Mvep (development corpus, providers.yaml) re-wrapped at 60
+        # columns, as a forum post does: the reply's first line ends on "rejected:", and the
+        # reason on the next line, not indented, is the reply's too.
+        "554 5.7.1 <user@example.com>: Recipient address rejected:\nQuota exceeded",
+        554,
+        "5.7.1",
+        "<user@example.com>: Recipient address rejected: Quota exceeded",
+        None,
+        id="reply-reason-after-colon-rewrapped",
+    ),
 ]
 
 

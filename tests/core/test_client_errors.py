@@ -673,6 +673,22 @@ def test_a_programs_next_log_line_is_not_part_of_the_reply() -> None:
     assert found.reply.lines == ("<user@example.jp>: Recipient address rejected",)
 
 
+def test_postfixs_own_connect_failure_wrapped_after_connect_is_no_reply() -> None:
+    # A Postfix delivery log line (development corpus, round330_selfhost_docs.yaml) re-wrapped
+    # at 60 columns, its reason broken after "(connect": still Postfix's own connect timeout,
+    # not a 4.4.1 reply of a server.
+    text = (
+        "Oct 30 13:08:09 ebox011101 postfix/smtp[16770]: 6E06752608:\n"
+        "to=<user@example.com>, relay=none, delay=30,\n"
+        "delays=0.06/0.02/30/0, dsn=4.4.1, status=deferred (connect\n"
+        "to 192.168.45.120[192.168.45.120]:25: Connection timed out)"
+    )
+    rules = load_rulebook()
+    (explained,) = explain_text(text, lambda _: rules, client_errors())
+    assert explained.found.reply is None
+    assert explained.verdict.category == "connect-timeout"
+
+
 def test_a_dsn_x_diagnostic_is_read_as_the_mtas_words() -> None:
     # RFC 3464's "X-" diagnostic types: the code comes from Status, the words are Postfix's.
     text = _dev_text(
@@ -1131,6 +1147,37 @@ def test_a_sentence_wrapped_before_a_capital_or_after_a_bracket_is_read_whole() 
     # A capital after a word a sentence may end on starts a line of its own.
     for kept in ("a line of thirty characters or more\nNext", "x" * 40 + " ends on to.\nNext"):
         assert _unwrapped(kept) == kept
+
+
+def test_a_possessive_before_a_capital_goes_on_and_words_split_by_a_wrap_are_read() -> None:
+    # Development texts re-wrapped at 60 columns: MailKit's host-name mismatch breaks after
+    # "the server's" (round133_dotnet_apps.yaml), PHP's "Peer certificate" before "CN="
+    # (japanese2.yaml), Postfix's TLS alert between "alert bad" and "certificate"
+    # (round328_admin_logs.yaml) and curl's "port 465:" before "Timed out"
+    # (round265_langs.yaml). Each is still the failure it is on one line.
+    cases = {
+        "The host name did not match the name given in the server's\nSSL certificate.": (
+            "tls-certificate-invalid"
+        ),
+        "Unable to connect with STARTTLS:\nstream_socket_enable_crypto(): Peer certificate\n"
+        "CN=`*.xxx.ne.jp' did not match expected CN=`localhost'": "tls-certificate-invalid",
+        "postfix/smtps/smtpd[366779]: SSL_accept error from\nlocalhost[127.0.0.1]: -1\n"
+        " warning: TLS library problem: error:0A000412:SSL\nroutines::sslv3 alert bad\n"
+        "certificate:../ssl/record/rec_layer_s3.c:1584:SSL alert\nnumber 42:": (
+            "tls-certificate-invalid"
+        ),
+        "Error in curl_fetch_memory(smtp_server, handle = h) :\n  Failed to connect to\n"
+        "outlook.office365.com.office.johndeere.myshn.net port 465:\nTimed out": (
+            "connect-timeout"
+        ),
+    }
+    rules = load_rulebook()
+    for text, category in cases.items():
+        explained = explain_text(text, lambda _: rules, client_errors())
+        assert explained and explained[0].verdict.category == category, text
+    assert _unwrapped("x" * 40 + " given in the server's\nSSL") == "x" * 40 + (
+        " given in the server's SSL"
+    )
 
 
 def test_a_match_over_a_soft_break_takes_both_lines_as_its_words() -> None:
