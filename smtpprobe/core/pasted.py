@@ -98,6 +98,8 @@ def decode_pasted(data: bytes | str) -> Pasted:
         text = _without_service_prefix(text)
     if ":" in text and "\n" in text:
         text = _without_log_stamp(text)
+    if "-" in text and ":" in text:
+        text = _dsn_fields_on_their_lines(text)
     if not text.isascii():
         text = _narrowed(text)
     return Pasted(text=text, encoding=encoding, kind=kind, size=len(raw))
@@ -256,6 +258,37 @@ def _without_log_stamp(text: str) -> str:
     if not all(line.startswith(prefix) for line in filled):
         return text
     return "\n".join(line[len(prefix) :] if line.strip() else line for line in lines)
+
+
+# A delivery report's status fields (RFC 3464 section 2.3) pasted into a form or a forum that
+# joined its lines: "Final-Recipient: rfc822; u@example.cz Action: failed Status: 5.4.4
+# Diagnostic-Code: X-Postfix; Host or domain name not found …" (support.mozilla.org and
+# pastes in the development corpus). A line that holds three of the fields, one of them a
+# field no prose says (Diagnostic-Code, Final-Recipient …), is split before each, so the
+# report is read field by field as it was written.
+_DSN_FIELD = GuardedPattern(
+    r"\b(?:Final-Recipient|Original-Recipient|Diagnostic-Code|Remote-MTA|Reporting-MTA"
+    r"|Received-From-MTA|Arrival-Date|Last-Attempt-Date|Will-Retry-Until|Action|Status)"
+    r"[ \t]{0,4}:[ \t]",
+    re.I,
+)
+_DSN_ONLY_FIELD = GuardedPattern(r"\A[A-Za-z]+-[A-Za-z]")
+
+
+def _dsn_fields_on_their_lines(text: str) -> str:
+    def split(line: str) -> str:
+        fields = list(_DSN_FIELD.finditer(line))
+        if len(fields) < 3 or not any(_DSN_ONLY_FIELD.match(f.group()) for f in fields):
+            return line
+        out, last = [], 0
+        for field in fields:
+            if field.start() > last and line[last : field.start()].strip():
+                out.append(line[last : field.start()].rstrip())
+                last = field.start()
+        out.append(line[last:])
+        return "\n".join(out)
+
+    return "\n".join(split(line) for line in text.split("\n"))
 
 
 def utf16_text(raw: bytes) -> tuple[str, str] | None:

@@ -189,6 +189,14 @@ def test_any_text_json_escaped_reads_as_written_plainly(text: str) -> None:
             "DEBUG - Socket Exception: Connection unexpectedly closed: timed out\nWARNING - "
             "A Connection error occurred sending Email notification to smtp.mail.yahoo.com.",
         ),
+        # A delivery report's fields joined on one line by a forum
+        # (support.mozilla.org/en-US/questions/1410612, development corpus): one field a line
+        (
+            "Action: failed Status: 5.0.0 Remote-MTA: dns; smtp.antispamcloud.com "
+            "Diagnostic-Code: smtp; 550 High probability of spam",
+            "Action: failed\nStatus: 5.0.0\nRemote-MTA: dns; smtp.antispamcloud.com\n"
+            "Diagnostic-Code: smtp; 550 High probability of spam",
+        ),
         # HTML-escaped text (a page's source)
         (
             "Can&#x27;t send mail - all recipients were rejected",
@@ -216,6 +224,8 @@ def test_what_only_looks_like_a_wrapping_stays() -> None:
         "Sep  5 11:16:03 mail postfix/smtpd[20448]: a\n"
         "Sep  5 11:16:03 mail postfix/smtpd[20448]: b",
         "12:00 one line only",
+        # a sentence that names a status and an action is no delivery report
+        "Status: failed. Action: none taken, see the Status: line below",
     ):
         assert decode_pasted(text).text == text
 
