@@ -442,9 +442,13 @@ def explain_text(
         )
     # A message known to say only that something failed (a hint's words: "SMTP connect()
     # failed.") is not guessed at: the hint says what it covers; its words say no more.
-    asked = _without_questions(text)
-    if not explanations and guess is not None and _worth_guessing(asked, client_errors):
-        guessed = guess(read_text(asked), _one_message(asked))
+    if not explanations and guess is not None:
+        asked = _without_questions(text)
+        guessed = (
+            guess(read_text(asked), _one_message(asked))
+            if _worth_guessing(asked, client_errors)
+            else None
+        )
         if guessed is not None and guessed.category != NO_FAILURE:
             explanations.append(explain_guess(guessed, rules_for(profile), profile=profile))
     no_reply = explanations and all(e.found.reply is None for e in explanations)
