@@ -251,6 +251,19 @@ _CLIENT_COMMAND = LazyPattern(
 # The asker's own question around a pasted reply ("What am I doing wrong? Thanks"): its
 # words are about the asking, not the refusal, and must not name the reply's category.
 _QUESTION = LazyPattern(r"\?[\s!.]{0,4}(?:(?:many )?thanks?(?: you)?|thx|ty)?[\s!.]{0,4}$", re.I)
+# The asker's own sentence around the error: in the first person singular, with no code in it
+# ("When I try to send … I receive the following message:", "I already checked the
+# password."), telling what the asker did or saw; providers' texts say "we", and qmail's
+# first person ("I'm afraid I wasn't able to deliver …") tells of no such step. Not a line
+# with a refusal's words in it: an asker's note inside the error ("The mail server responded:
+# (then come my email adress): Sender adress rejected …") is still the error.
+_ASKER = LazyPattern(
+    r"^(?!.*(?:\d{3}|\d\.\d|\b(?:rejected|denied|refused|failed|responded|said)\b))"
+    r"(?=.*\b(?:I|I'm|I've|my|me)\b)"
+    r"(?=.*\b(?:try|tried|trying|gets?|got|getting|receiv(?:e|ed|ing)|see|seeing|saw|check"
+    r"|checked|checking|sends?|sending|sent|use|used|using|set up|configured|keeps?)\b)"
+    r"[^\n]{0,300}[:.]\s*$"
+)
 _NEAR = 4  # lines between a client error's words and a reply of the same incident
 _MAX_REPLY_SPAN = 100  # lines of one reply at most (the finder keeps no more)
 _PORT_FACT = re.compile(r"^port:(\d{1,5})$")
@@ -430,7 +443,7 @@ def explain_text(
     ):
         # Nothing found line by line: a dialog or a page pasted with its lines wrapped ("…
         # because it does\n\nnot allow relaying") is read again as one line.
-        joined = SPACES.sub(" ", _without_questions(text)).strip()
+        joined = SPACES.sub(" ", _without_the_asker(text)).strip()
         return explain_text(
             joined,
             rules_for,
@@ -443,7 +456,7 @@ def explain_text(
     # A message known to say only that something failed (a hint's words: "SMTP connect()
     # failed.") is not guessed at: the hint says what it covers; its words say no more.
     if not explanations and guess is not None:
-        asked = _without_questions(text)
+        asked = _without_the_asker(text)
         guessed = (
             guess(read_text(asked), _one_message(asked))
             if _worth_guessing(asked, client_errors)
@@ -609,10 +622,13 @@ def _worth_guessing(text: str, client_errors: ClientErrors) -> bool:
     return bool(ERROR_WORDS.search(read)) and not find_hints(read, client_errors)
 
 
-def _without_questions(text: str) -> str:
-    """The paste without the asker's questions ("What am I doing wrong? Thanks"), when
-    other words remain: a question's words ("wrong") are the asker's, not the error's."""
-    kept = [line for line in text.split("\n") if not _QUESTION.search(line)]
+def _without_the_asker(text: str) -> str:
+    """The paste without the asker's questions ("What am I doing wrong? Thanks") and own
+    sentences ("When I try to send … I receive the following message:"), when other words
+    remain: their words ("wrong", "password") are the asker's, not the error's."""
+    kept = [
+        line for line in text.split("\n") if not _QUESTION.search(line) and not _ASKER.search(line)
+    ]
     return "\n".join(kept) if any(line.strip() for line in kept) else text
 
 

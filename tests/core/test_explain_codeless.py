@@ -509,3 +509,32 @@ def test_the_askers_question_around_a_reply_does_not_name_it() -> None:
     ).explanations
     assert [e.verdict.category for e in asked] == [e.verdict.category for e in alone]
     assert asked[0].verdict.category == "protocol-error"
+
+
+@pytest.mark.parametrize(
+    ("error", "category"),
+    [
+        # development corpus: round212_sumo_a.yaml (support.mozilla.org), round102_sendas.yaml,
+        # round220_sumo_g.yaml; each answered alone, and in the asker's own sentences
+        (
+            "Outgoing server (SMTP) error. The server responded:  "
+            "smtp27.relay.iad3a.emailsrvr.com ESMTP not accepting connections.",
+            "greeting-rejected",
+        ),
+        ("Server denied POP access for the given username and password.", "auth-failed"),
+        ("Message rejected for policy reason Verify your messge and retry again.", None),
+    ],
+)
+def test_the_askers_own_sentences_around_an_error_do_not_change_its_answer(
+    error: str, category: str | None
+) -> None:
+    alone = explain(error).explanations
+    assert alone
+    if category is not None:
+        assert alone[0].verdict.category == category
+    for before, after in (
+        ("When I try to send an email from our website I receive the following message:", ""),
+        ("Hi, I get this error when my app sends mail:", "I already checked the password."),
+    ):
+        asked = explain(f"{before}\n{error}\n{after}\n").explanations
+        assert [e.verdict.category for e in asked] == [e.verdict.category for e in alone]
