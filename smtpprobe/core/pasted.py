@@ -273,9 +273,18 @@ _DSN_FIELD = GuardedPattern(
     re.I,
 )
 _DSN_ONLY_FIELD = GuardedPattern(r"\A[A-Za-z]+-[A-Za-z]")
+# One pass over the paste first: most hold none of the hyphenated fields, and are not split.
+_ANY_DSN_ONLY_FIELD = GuardedPattern(
+    r"\b(?:Final-Recipient|Original-Recipient|Diagnostic-Code|Remote-MTA|Reporting-MTA"
+    r"|Received-From-MTA|Arrival-Date|Last-Attempt-Date|Will-Retry-Until)[ \t]{0,4}:",
+    re.I,
+)
 
 
 def _dsn_fields_on_their_lines(text: str) -> str:
+    if not _ANY_DSN_ONLY_FIELD.search(text):
+        return text
+
     def split(line: str) -> str:
         fields = list(_DSN_FIELD.finditer(line))
         if len(fields) < 3 or not any(_DSN_ONLY_FIELD.match(f.group()) for f in fields):
